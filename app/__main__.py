@@ -1,0 +1,8 @@
+"""``python -m app``: the same command line as the ``conductor`` script."""
+
+from __future__ import annotations
+
+from app.cli.main import main
+
+if __name__ == "__main__":
+    main()

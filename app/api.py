@@ -1,0 +1,231 @@
+"""The unified API: ``create_conductor`` and the :class:`Conductor` facade.
+
+One set of async methods, whichever way the engine is reached. The facade turns
+arguments into their wire form (blueprint models into dicts, config defaults),
+checks them once, and hands them to a :class:`~app.transport.Transport` that it
+resolves **by dotted name** — ``app`` never imports the engine, the pipe client
+or the HTTP client until a transport of that kind is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from app.blueprint import Blueprint
+from app.errors import ConfigError, Problem
+from app.events import Event
+from app.results import (
+    BlueprintSummary,
+    ExecutionConfig,
+    ExecutionResult,
+    ExecutionSummary,
+    NodeTypeInfo,
+)
+from app.transport import BlueprintData, Transport
+
+TransportName = Literal["auto", "direct", "ipc", "http"]
+
+#: Where each transport lives; resolved only when that transport is created.
+TRANSPORTS: dict[str, str] = {
+    "direct": "main_process.engine:DirectTransport",
+    "ipc": "ipc.client:IpcTransport",
+    "http": "ipc.http_client:HttpTransport",
+}
+
+#: Set by the GUI before it creates its conductor, so ``auto`` picks ``ipc`` there.
+IN_GUI_ENV = "CONDUCTOR_IN_GUI"
+
+
+def resolve_transport_name(name: str) -> str:
+    """Apply the ``auto`` rule: ipc in the GUI, http with CONDUCTOR_API_URL, else direct."""
+    if name != "auto":
+        if name not in TRANSPORTS:
+            raise ConfigError(
+                f"unknown transport {name!r}; choose one of auto, {', '.join(TRANSPORTS)}",
+                where="transport",
+            )
+        return name
+    if os.environ.get(IN_GUI_ENV):
+        return "ipc"
+    if os.environ.get("CONDUCTOR_API_URL"):
+        return "http"
+    return "direct"
+
+
+def load_object(dotted: str) -> Any:
+    """Import ``"package.module:attribute"``."""
+    module_name, _, attr = dotted.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr) if attr else module
+
+
+def _checked_blueprint(
+    blueprint: Blueprint | BlueprintData | None,
+) -> Blueprint | BlueprintData | None:
+    """Models pass through untouched (code-defined nodes carry functions that a dict
+    would lose); a transport that crosses a process turns them into dicts itself."""
+    if blueprint is None or isinstance(blueprint, dict | Blueprint):
+        return blueprint
+    raise ConfigError(
+        f"blueprint must be a Blueprint or a dict, not {type(blueprint).__name__}",
+        where="blueprint",
+    )
+
+
+class Conductor:
+    """The same async API over every transport.
+
+    ``concurrency`` bounds nodes running at once in one execution; ``timeout``
+    bounds a whole ``execute`` (the engine cancels the execution when it passes).
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        concurrency: int | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.transport = transport
+        self.concurrency = concurrency
+        self.timeout = timeout
+
+    def _config(self, config: ExecutionConfig | dict[str, Any] | None) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.concurrency is not None:
+            data["concurrency"] = self.concurrency
+        if self.timeout is not None:
+            data["timeout"] = self.timeout
+        if isinstance(config, ExecutionConfig):
+            data.update(config.model_dump(exclude_unset=True))
+        elif config:
+            data.update(config)
+        try:
+            checked = ExecutionConfig.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            place = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(first["msg"], where=f"config.{place}") from None
+        return checked.model_dump(exclude_defaults=True)
+
+    def _target(
+        self, blueprint_id: str | None, blueprint: Blueprint | BlueprintData | None
+    ) -> tuple[str | None, Blueprint | BlueprintData | None]:
+        if (blueprint_id is None) == (blueprint is None):
+            raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
+        return blueprint_id, _checked_blueprint(blueprint)
+
+    async def execute(
+        self,
+        *,
+        blueprint_id: str | None = None,
+        blueprint: Blueprint | BlueprintData | None = None,
+        inputs: dict[str, Any] | None = None,
+        config: ExecutionConfig | dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Run a blueprint to the end. A failed run is a result with ``success=False``;
+        only a blueprint that cannot start (invalid, unknown) raises."""
+        bp_id, bp = self._target(blueprint_id, blueprint)
+        return await self.transport.execute(
+            blueprint_id=bp_id, blueprint=bp, inputs=dict(inputs or {}), config=self._config(config)
+        )
+
+    async def start(
+        self,
+        *,
+        blueprint_id: str | None = None,
+        blueprint: Blueprint | BlueprintData | None = None,
+        inputs: dict[str, Any] | None = None,
+        config: ExecutionConfig | dict[str, Any] | None = None,
+    ) -> str:
+        """Start a run and return its execution id at once."""
+        bp_id, bp = self._target(blueprint_id, blueprint)
+        return await self.transport.start(
+            blueprint_id=bp_id, blueprint=bp, inputs=dict(inputs or {}), config=self._config(config)
+        )
+
+    def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
+        """Recorded events after ``after_seq``, then live ones; ends after the terminal one."""
+        return self.transport.events(execution_id, after_seq)
+
+    async def wait(self, execution_id: str) -> ExecutionResult:
+        return await self.transport.wait(execution_id)
+
+    async def cancel(self, execution_id: str) -> bool:
+        return await self.transport.cancel(execution_id)
+
+    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
+        return await self.transport.resume(execution_id, wait=wait)
+
+    async def get_execution(self, execution_id: str) -> ExecutionResult:
+        return await self.transport.get_execution(execution_id)
+
+    async def list_executions(
+        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
+    ) -> list[ExecutionSummary]:
+        return await self.transport.list_executions(
+            limit=limit, status=status, blueprint_id=blueprint_id
+        )
+
+    async def list_blueprints(self) -> list[BlueprintSummary]:
+        return await self.transport.list_blueprints()
+
+    async def get_blueprint(self, blueprint_id: str) -> Blueprint:
+        data = await self.transport.get_blueprint(blueprint_id)
+        return Blueprint.model_validate(data)
+
+    async def save_blueprint(self, blueprint: Blueprint | BlueprintData) -> BlueprintSummary:
+        data = _checked_blueprint(blueprint)
+        assert data is not None
+        return await self.transport.save_blueprint(data)
+
+    async def delete_blueprint(self, blueprint_id: str) -> None:
+        await self.transport.delete_blueprint(blueprint_id)
+
+    async def validate(self, blueprint: Blueprint | BlueprintData) -> list[Problem]:
+        data = _checked_blueprint(blueprint)
+        assert data is not None
+        return await self.transport.validate(data)
+
+    async def node_types(self) -> list[NodeTypeInfo]:
+        return await self.transport.node_types()
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    async def __aenter__(self) -> Conductor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def create_conductor(
+    transport: TransportName | str = "auto",
+    *,
+    api_url: str | None = None,
+    token: str | None = None,
+    concurrency: int | None = None,
+    timeout: float | None = None,
+    **options: Any,
+) -> Conductor:
+    """Create a :class:`Conductor` over the named transport.
+
+    ``options`` go to the transport's constructor (``home=`` for a direct engine's
+    data dir, for instance).
+    """
+    name = resolve_transport_name(transport)
+    if name == "http":
+        options["api_url"] = api_url or os.environ.get("CONDUCTOR_API_URL")
+        options["token"] = token or os.environ.get("CONDUCTOR_TOKEN")
+        if not options["api_url"]:
+            raise ConfigError("the http transport needs api_url or CONDUCTOR_API_URL")
+    elif name == "direct" and concurrency is not None:
+        options.setdefault("concurrency", concurrency)
+    factory = load_object(TRANSPORTS[name])
+    return Conductor(factory(**options), concurrency=concurrency, timeout=timeout)

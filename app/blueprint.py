@@ -1,0 +1,149 @@
+"""The blueprint format: pydantic models for the JSON/YAML documents users write.
+
+A blueprint is data. The models check shape only (types, unknown fields, ranges);
+meaning — duplicate ids, unknown node types, cycles, params against each type's
+model, template names — is checked by :mod:`app.validation`, which reports every
+problem at once. ``ui`` holds editor layout and is excluded from the content hash,
+so moving a node on the canvas never blocks a resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from collections.abc import Callable
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+
+class JoinRule(StrEnum):
+    """When a node with upstreams runs once all of them are finished."""
+
+    ALL_SUCCESS = "all_success"
+    NONE_FAILED = "none_failed"
+    ANY_SUCCESS = "any_success"
+    ALL_DONE = "all_done"
+
+
+class OnError(StrEnum):
+    """What a node's failure does to the execution."""
+
+    FAIL = "fail"
+    CONTINUE = "continue"
+
+
+class Runner(StrEnum):
+    """Where a node's code runs: on the engine loop or on a worker thread."""
+
+    INLINE = "inline"
+    THREAD = "thread"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class RetryPolicy(_Model):
+    """Retry a failing node: ``delay * backoff**(attempt-1)`` seconds between tries."""
+
+    max_attempts: int = Field(default=1, ge=1, le=100)
+    delay: float = Field(default=0.0, ge=0.0, le=3600.0)
+    backoff: float = Field(default=1.0, ge=1.0, le=100.0)
+    jitter: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_delay: float = Field(default=300.0, ge=0.0)
+
+    def delay_before(self, attempt: int, rand: float = 0.0) -> float:
+        """Seconds to wait before ``attempt`` (2, 3, ...); ``rand`` in [0, 1) adds jitter."""
+        base = min(self.delay * (self.backoff ** max(attempt - 2, 0)), self.max_delay)
+        return base * (1.0 + self.jitter * (2.0 * rand - 1.0)) if self.jitter else base
+
+
+class InputSpec(_Model):
+    """One declared blueprint input."""
+
+    type: Literal["string", "number", "integer", "boolean", "object", "array", "any"] = "any"
+    default: Any = None
+    description: str = ""
+    required: bool = False
+
+
+class NodeSpec(_Model):
+    """One node: a registered type, its params, and how it runs."""
+
+    id: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1)
+    name: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    retry: RetryPolicy | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    when: JoinRule = JoinRule.ALL_SUCCESS
+    on_error: OnError = OnError.FAIL
+    runner: Runner | None = None
+
+    #: A Python callable for code-defined nodes (``create_simple_node``); never serialised,
+    #: so such a blueprint runs only in the process that built it.
+    _function: Callable[..., Any] | None = PrivateAttr(default=None)
+
+    @property
+    def function(self) -> Callable[..., Any] | None:
+        return self._function
+
+
+class EdgeSpec(_Model):
+    """A dependency: ``target`` runs after ``source`` (through ``source_port`` if set)."""
+
+    source: str
+    target: str
+    source_port: str | None = None
+
+
+class UiSpec(BaseModel):
+    """Editor layout; ignored by the engine and by the content hash."""
+
+    model_config = ConfigDict(extra="allow")
+
+    positions: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+
+class Blueprint(_Model):
+    """A workflow: nodes, optional edges (else a sequence), inputs and outputs."""
+
+    id: str = Field(min_length=1, max_length=200)
+    name: str | None = None
+    description: str = ""
+    version: int = 1
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    nodes: list[NodeSpec] = Field(default_factory=list)
+    edges: list[EdgeSpec] | None = None
+    outputs: dict[str, Any] | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    ui: UiSpec = Field(default_factory=UiSpec)
+
+    @property
+    def is_sequential(self) -> bool:
+        """No ``edges`` key: nodes run in list order (the seed's SimpleExecutor)."""
+        return self.edges is None
+
+    def content_hash(self) -> str:
+        """A stable hash of everything the engine reads (``ui`` excluded)."""
+        data = self.model_dump(mode="json", exclude={"ui"}, exclude_none=True)
+        raw = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    def node(self, node_id: str) -> NodeSpec | None:
+        """The node with this id, or None."""
+        for spec in self.nodes:
+            if spec.id == node_id:
+                return spec
+        return None
+
+
+def as_blueprint(value: Blueprint | dict[str, Any]) -> Blueprint:
+    """Accept a model or a plain dict (the wire form), raising BlueprintError on bad shape."""
+    if isinstance(value, Blueprint):
+        return value
+    from app.blueprint_files import parse_blueprint_data
+
+    return parse_blueprint_data(value, source="<blueprint>")

@@ -1,0 +1,279 @@
+"""``conductor``: run, validate and inspect blueprints from a shell.
+
+Exit codes are a contract: 0 success, 1 the execution ran and did not complete,
+2 bad usage — a missing file, malformed JSON or YAML, an invalid blueprint, an
+unknown id. Every error a user can cause is one paragraph on stderr naming what
+and where, never a traceback. With ``--json`` stdout holds exactly one JSON
+document (for an error: ``{"error": {...}}``, the HTTP API's shape).
+
+Start-up matters (a run is often one step of a shell script), so this module
+imports only click and :mod:`app`'s light models; the engine arrives through
+``create_conductor`` and rich only when a live view is drawn on a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from app.cli import output
+from app.cli.arguments import parse_inputs, resolve_target
+from app.cli.session import Options
+from app.errors import ConductorError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
+
+_LATER = "arrives in a later version of Conductor"
+
+
+def _fail(message: str, *, json_mode: bool = False, info: dict[str, Any] | None = None) -> NoReturn:
+    """Report a user error on stderr (and as JSON on stdout with --json), then exit 2."""
+    if json_mode:
+        output.print_json({"error": info or {"type": "UsageError", "message": message}})
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _call(options: Options, coro: Coroutine[Any, Any, T], *, json_mode: bool = False) -> T:
+    """Run one command's coroutine, turning typed errors and Ctrl-C into exit codes."""
+    try:
+        return asyncio.run(coro)
+    except ConductorError as exc:
+        _fail(output.error_text(exc), json_mode=json_mode, info=exc.to_info().model_dump(
+            mode="json", exclude_none=True))
+    except OSError as exc:
+        _fail(f"{exc.filename or 'data directory'}: {exc.strerror or exc}", json_mode=json_mode)
+    except KeyboardInterrupt:
+        hint = ""
+        if options.execution_id is not None:
+            hint = f"; resume it with: conductor resume {options.execution_id}"
+        click.echo(f"interrupted{hint}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "json_mode", is_flag=True, help="Print one JSON document.")(fn)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CONDUCTOR_HOME",
+    help="Data directory (default: $CONDUCTOR_HOME, else the user data dir).",
+)
+@click.version_option(package_name="conductor", prog_name="conductor")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None) -> None:
+    """Build, run and watch workflow blueprints.
+
+    Exit codes: 0 success, 1 the execution failed, 2 bad usage or invalid blueprint.
+    """
+    ctx.obj = Options(home=home)
+    if ctx.invoked_subcommand is None:
+        click.echo(f"conductor: the desktop app {_LATER}; try 'conductor --help'.", err=True)
+        ctx.exit(EXIT_USAGE)
+
+
+def _options(ctx: click.Context) -> Options:
+    options = ctx.find_object(Options)
+    return options if options is not None else Options()
+
+
+@cli.command()
+@click.argument("file", required=False)
+def gui(file: str | None) -> None:
+    """Open the desktop app (not yet available)."""
+    click.echo(f"conductor gui: the desktop app {_LATER}.", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP API (not yet available)."""
+    click.echo(f"conductor serve: the HTTP server {_LATER}.", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@cli.command()
+@click.argument("target", metavar="FILE|ID")
+@click.option("-i", "--input", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="One input value (repeatable); wins over --inputs.")
+@click.option("--inputs", "inputs_json", metavar="JSON",
+              help="Inputs as a JSON object, or @file holding one.")
+@click.option("--debug", is_flag=True, help="Record every node's input as well as its output.")
+@click.option("--sequential", is_flag=True, help="Run one node at a time.")
+@_json_option
+@click.pass_context
+def run(
+    ctx: click.Context,
+    target: str,
+    pairs: tuple[str, ...],
+    inputs_json: str | None,
+    debug: bool,
+    sequential: bool,
+    json_mode: bool,
+) -> None:
+    """Run a blueprint file, or a blueprint by id (data dir, then examples).
+
+    Prints the outputs (or, with --json, the whole result) on stdout and the
+    progress on stderr. Exit 0 success, 1 the execution failed, 2 bad usage.
+    """
+    from app.cli import session
+
+    options = _options(ctx)
+    try:
+        inputs = parse_inputs(pairs, inputs_json)
+        resolved = resolve_target(target)
+    except ConductorError as exc:
+        _fail(output.error_text(exc), json_mode=json_mode,
+              info=exc.to_info().model_dump(mode="json", exclude_none=True))
+    config: dict[str, Any] = {}
+    if debug:
+        config["debug_mode"] = True
+    if sequential:
+        config["parallel"] = False
+    options.progress = None if json_mode else sys.stderr
+    result = _call(
+        options, session.run_target(resolved, inputs, config, options), json_mode=json_mode
+    )
+    _report_result(result, json_mode)
+
+
+def _report_result(result: Any, json_mode: bool) -> NoReturn:
+    if json_mode:
+        output.print_json(result.model_dump(mode="json"))
+    else:
+        if result.success:
+            output.print_json(result.outputs)
+        click.echo(output.summary_line(result), err=True)
+        if result.error is not None:
+            click.echo(f"error: {output.error_info_text(result.error)}", err=True)
+    sys.exit(EXIT_OK if result.success else EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("execution_id")
+@_json_option
+@click.pass_context
+def resume(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
+    """Re-run the nodes of an unfinished execution that did not complete."""
+    from app.cli import session
+
+    options = _options(ctx)
+    options.progress = None if json_mode else sys.stderr
+    result = _call(options, session.resume_execution(execution_id, options), json_mode=json_mode)
+    _report_result(result, json_mode)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE|ID...")
+@_json_option
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[str, ...], json_mode: bool) -> None:
+    """Check blueprints and list every problem with its place.
+
+    Exit 0 when all are valid, 2 when any problem is found.
+    """
+    from app.cli import session
+
+    options = _options(ctx)
+    checked = _call(options, session.validate_arguments(list(files), options), json_mode=json_mode)
+    if json_mode:
+        output.print_json(
+            [
+                {
+                    "file": c.label,
+                    "valid": c.valid,
+                    "problems": [p.model_dump(mode="json") for p in c.problems],
+                }
+                for c in checked
+            ]
+        )
+    else:
+        for c in checked:
+            if c.valid:
+                click.echo(f"{c.label}: valid")
+            for p in c.problems:
+                click.echo(f"{c.label}: {p.where}: {p.message}" if p.where
+                           else f"{c.label}: {p.message}")
+        bad = sum(1 for c in checked if not c.valid)
+        if bad:
+            total = sum(len(c.problems) for c in checked)
+            click.echo(f"{total} problem(s) in {bad} of {len(checked)} blueprint(s)", err=True)
+    sys.exit(EXIT_OK if all(c.valid for c in checked) else EXIT_USAGE)
+
+
+@cli.command()
+@_json_option
+@click.pass_context
+def nodes(ctx: click.Context, json_mode: bool) -> None:
+    """List the node types a blueprint can use."""
+    from app.cli import session
+
+    options = _options(ctx)
+    types = _call(options, session.node_types(options), json_mode=json_mode)
+    if json_mode:
+        output.print_json([t.model_dump(mode="json") for t in types])
+    else:
+        click.echo(output.node_types_table(types))
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--status", type=click.Choice(
+    ["pending", "running", "completed", "failed", "cancelled", "interrupted"]))
+@click.option("--blueprint", "blueprint_id", metavar="ID", help="Only this blueprint's runs.")
+@_json_option
+@click.pass_context
+def history(
+    ctx: click.Context, limit: int, status: str | None, blueprint_id: str | None, json_mode: bool
+) -> None:
+    """List recent executions, newest first."""
+    from app.cli import session
+
+    options = _options(ctx)
+    rows = _call(
+        options,
+        session.history(options, limit=limit, status=status, blueprint_id=blueprint_id),
+        json_mode=json_mode,
+    )
+    if json_mode:
+        output.print_json([r.model_dump(mode="json") for r in rows])
+    elif rows:
+        click.echo(output.history_table(rows))
+    else:
+        click.echo("no executions recorded yet", err=True)
+
+
+@cli.command()
+@click.argument("execution_id")
+@_json_option
+@click.pass_context
+def show(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
+    """Show one execution with a table of its nodes."""
+    from app.cli import session
+
+    options = _options(ctx)
+    result = _call(options, session.get_execution(execution_id, options), json_mode=json_mode)
+    if json_mode:
+        output.print_json(result.model_dump(mode="json"))
+    else:
+        click.echo(output.execution_text(result))
+
+
+def main(args: list[str] | None = None) -> None:
+    """The ``conductor`` console script."""
+    cli.main(args=args, prog_name="conductor")

@@ -1,0 +1,157 @@
+"""What the CLI prints: JSON documents, plain-text tables and error paragraphs.
+
+Tables are plain aligned text rather than rich tables: they are read by people
+*and* piped to ``grep``/``less``, and importing rich costs start-up time that only
+the live progress view on a terminal should pay. Errors are one paragraph that
+names what went wrong and where — the message, its place, and every problem of an
+invalid blueprint on its own line — never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from app.errors import ConductorError, ErrorInfo, Problem
+    from app.results import ExecutionResult, ExecutionSummary, NodeTypeInfo
+
+#: Widest a table cell may be before it is cut with an ellipsis.
+MAX_CELL = 60
+
+
+def print_json(data: Any, stream: TextIO | None = None) -> None:
+    """Write one JSON document (and a newline) to stdout."""
+    out = stream or sys.stdout
+    out.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    out.write("\n")
+    out.flush()
+
+
+def error_text(exc: ConductorError) -> str:
+    """One paragraph: ``<where>: <message>``, then each problem as ``  - place: text``."""
+    from app.errors import BlueprintError
+
+    head = f"{exc.where}: {exc.message}" if exc.where else exc.message
+    if exc.node_id and exc.node_id not in head:
+        head = f"{head} (node {exc.node_id!r})"
+    if isinstance(exc, BlueprintError) and exc.problems:
+        return head + "\n" + problems_text(exc.problems)
+    return head
+
+
+def problems_text(problems: Sequence[Problem], indent: str = "  - ") -> str:
+    """Each problem on its own line with its place."""
+    return "\n".join(f"{indent}{p.where}: {p.message}" if p.where else f"{indent}{p.message}"
+                     for p in problems)
+
+
+def error_info_text(info: ErrorInfo) -> str:
+    """An error recorded in a result: ``Type at place (node n): message``."""
+    place = info.where or ""
+    if info.node_id and info.node_id not in place:
+        place = f"node {info.node_id!r}" + (f", {place}" if place else "")
+    text = f"{info.type}: {info.message}"
+    return f"{text} [{place}]" if place else text
+
+
+def duration_text(ms: float | None) -> str:
+    """``12 ms``, ``1.40 s``, ``2 min 05 s``; a dash when unknown."""
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    seconds = ms / 1000
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def time_text(timestamp: float | None) -> str:
+    """A local ``YYYY-MM-DD HH:MM:SS`` timestamp, or a dash."""
+    if timestamp is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def _cell(value: str) -> str:
+    line = value.replace("\n", " ").strip()
+    return line if len(line) <= MAX_CELL else line[: MAX_CELL - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns aligned by the widest cell; the last column is never padded."""
+    cells = [[_cell(c) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(row: Sequence[str]) -> str:
+        padded = [c.ljust(widths[i]) for i, c in enumerate(row[:-1])]
+        return "  ".join([*padded, row[-1]]).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in cells)])
+
+
+def node_types_table(types: Sequence[NodeTypeInfo]) -> str:
+    rows = [
+        [t.type, t.category, (t.description.strip().splitlines() or [""])[0]] for t in types
+    ]
+    return table(["TYPE", "CATEGORY", "DESCRIPTION"], rows)
+
+
+def history_table(executions: Sequence[ExecutionSummary]) -> str:
+    rows = []
+    for e in executions:
+        ms = None
+        if e.started_at is not None and e.finished_at is not None:
+            ms = (e.finished_at - e.started_at) * 1000
+        rows.append(
+            [e.execution_id, e.blueprint_id, e.status.value, time_text(e.created_at),
+             duration_text(ms)]
+        )
+    return table(["EXECUTION", "BLUEPRINT", "STATUS", "CREATED", "DURATION"], rows)
+
+
+def execution_text(result: ExecutionResult) -> str:
+    """The header of ``show``: id, blueprint, status, times, error; then the node table."""
+    lines = [
+        f"execution  {result.execution_id}",
+        f"blueprint  {result.blueprint_id}",
+        f"status     {result.status.value}",
+        f"created    {time_text(result.created_at)}",
+        f"duration   {duration_text(result.duration_ms)}",
+    ]
+    if result.error is not None:
+        lines.append(f"error      {error_info_text(result.error)}")
+    lines.append("")
+    lines.append(nodes_table(result))
+    return "\n".join(lines)
+
+
+def nodes_table(result: ExecutionResult) -> str:
+    rows = []
+    for node in result.nodes.values():
+        error = "" if node.error is None else f"{node.error.type}: {node.error.message}"
+        rows.append(
+            [node.node_id, node.status.value, str(node.attempts),
+             duration_text(node.duration_ms), error]
+        )
+    return table(["NODE", "STATUS", "ATTEMPTS", "DURATION", "ERROR"], rows)
+
+
+def summary_line(result: ExecutionResult) -> str:
+    """One line for stderr once a run ends: status, duration, node counts, id."""
+    counts: dict[str, int] = {}
+    for node in result.nodes.values():
+        counts[node.status.value] = counts.get(node.status.value, 0) + 1
+    tally = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return (
+        f"{result.blueprint_id}: {result.status.value} in {duration_text(result.duration_ms)}"
+        f" ({tally}); execution {result.execution_id}"
+    )

@@ -1,0 +1,180 @@
+"""The CLI's conversations with a conductor: one coroutine per command.
+
+Each opens a conductor with ``transport="auto"`` (direct in-process by default,
+``http`` when ``CONDUCTOR_API_URL`` is set), does its work and closes it, so the
+engine flushes the store before the process exits. Runs use ``start`` + ``events``
++ ``wait`` rather than ``execute``, so the progress view sees every transition and
+an interrupted run still knows its execution id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from app.cli.arguments import Target, resolve_target
+from app.cli.progress import ProgressView, make_view
+from app.errors import BlueprintError, ConductorError, Problem
+
+if TYPE_CHECKING:
+    from app.api import Conductor
+    from app.blueprint import Blueprint
+    from app.results import ExecutionResult, ExecutionSummary, NodeTypeInfo
+
+
+@dataclass(slots=True)
+class Options:
+    """What every command shares: the data dir, and where progress goes."""
+
+    home: Path | None = None
+    progress: TextIO | None = None
+    #: The execution being run, once known, so Ctrl-C can say how to resume it.
+    execution_id: str | None = field(default=None)
+
+
+def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
+    """A conductor on ``auto``; ``home`` and ``base_dir`` apply to an in-process engine only."""
+    from app.api import create_conductor, resolve_transport_name
+
+    extra: dict[str, Any] = {}
+    if resolve_transport_name("auto") == "direct":
+        if options.home is not None:
+            extra["home"] = options.home
+        if base_dir is not None:
+            extra["base_dir"] = base_dir
+    return create_conductor("auto", **extra)
+
+
+async def _follow(
+    conductor: Conductor, execution_id: str, view: ProgressView | None, after_seq: int = 0
+) -> ExecutionResult:
+    if view is not None:
+        try:
+            view.begin(await conductor.get_execution(execution_id))
+            async for event in conductor.events(execution_id, after_seq):
+                view.event(event)
+        finally:
+            view.end()
+    return await conductor.wait(execution_id)
+
+
+def _view(options: Options, title: str) -> ProgressView | None:
+    stream = options.progress
+    return None if stream is None else make_view(stream, title, quiet=False)
+
+
+async def run_target(
+    target: Target, inputs: dict[str, Any], config: dict[str, Any], options: Options
+) -> ExecutionResult:
+    """Start the target, follow it to its end, and return its result."""
+    conductor = open_conductor(options, target.folder)
+    try:
+        execution_id = await conductor.start(
+            blueprint_id=target.blueprint_id,
+            blueprint=target.blueprint,
+            inputs=inputs,
+            config=config,
+        )
+        options.execution_id = execution_id
+        return await _follow(conductor, execution_id, _view(options, target.label))
+    finally:
+        await conductor.close()
+
+
+async def resume_execution(execution_id: str, options: Options) -> ExecutionResult:
+    """Resume an unfinished execution and follow only what happens from now on."""
+    conductor = open_conductor(options)
+    try:
+        options.execution_id = execution_id
+        if options.progress is None:
+            return await conductor.resume(execution_id)
+        last = 0
+        async for event in conductor.events(execution_id):
+            last = event.seq
+        await conductor.resume(execution_id, wait=False)
+        return await _follow(conductor, execution_id, _view(options, execution_id), last)
+    finally:
+        await conductor.close()
+
+
+@dataclass(slots=True)
+class Checked:
+    """The outcome of validating one ``validate`` argument."""
+
+    label: str
+    problems: list[Problem]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def _problems_of(exc: ConductorError) -> list[Problem]:
+    if isinstance(exc, BlueprintError) and exc.problems:
+        return list(exc.problems)
+    return [Problem(where=exc.where or "", message=exc.message)]
+
+
+async def _check_one(conductor: Conductor, argument: str) -> Checked:
+    from app.blueprint_files import with_line_numbers
+
+    try:
+        target = resolve_target(argument)
+    except ConductorError as exc:
+        return Checked(argument, _problems_of(exc))
+    blueprint: Blueprint
+    try:
+        if target.blueprint is not None:
+            blueprint = target.blueprint
+        else:
+            assert target.blueprint_id is not None
+            blueprint = await conductor.get_blueprint(target.blueprint_id)
+    except ConductorError as exc:
+        return Checked(argument, _problems_of(exc))
+    problems = await conductor.validate(blueprint)
+    if problems and target.blueprint is not None:
+        try:
+            text = Path(target.label).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        if text is not None:
+            problems = with_line_numbers(problems, text)
+    return Checked(target.label, list(problems))
+
+
+async def validate_arguments(arguments: list[str], options: Options) -> list[Checked]:
+    """Validate every file (or id) given, collecting every problem of each."""
+    conductor = open_conductor(options)
+    try:
+        return [await _check_one(conductor, argument) for argument in arguments]
+    finally:
+        await conductor.close()
+
+
+async def node_types(options: Options) -> list[NodeTypeInfo]:
+    conductor = open_conductor(options)
+    try:
+        return await conductor.node_types()
+    finally:
+        await conductor.close()
+
+
+async def history(
+    options: Options, *, limit: int, status: str | None, blueprint_id: str | None
+) -> list[ExecutionSummary]:
+    conductor = open_conductor(options)
+    try:
+        return await conductor.list_executions(
+            limit=limit, status=status, blueprint_id=blueprint_id
+        )
+    finally:
+        await conductor.close()
+
+
+async def get_execution(execution_id: str, options: Options) -> ExecutionResult:
+    conductor = open_conductor(options)
+    try:
+        return await conductor.get_execution(execution_id)
+    finally:
+        await conductor.close()

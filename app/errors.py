@@ -1,0 +1,196 @@
+"""Typed errors: every failure a user can cause ends in one of these.
+
+Each error names *what* went wrong and *where* (a field path such as
+``nodes[2].params.url``, a node id, a file and line). ``to_info()`` turns any of
+them into the plain :class:`ErrorInfo` that crosses processes and lands in the
+store, and :func:`error_from_info` turns it back, so a transport re-raises the
+same type the engine raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Problem(BaseModel):
+    """One validation problem with its place in the blueprint."""
+
+    model_config = ConfigDict(frozen=True)
+
+    where: str
+    message: str
+    code: str = "invalid"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class ErrorInfo(BaseModel):
+    """The serialisable form of an error (wire, store, results)."""
+
+    type: str
+    message: str
+    where: str | None = None
+    node_id: str | None = None
+    problems: list[Problem] = []
+    traceback: str | None = None
+
+
+class ConductorError(Exception):
+    """Base of every error Conductor raises on purpose."""
+
+    #: Name used on the wire; subclasses override it.
+    type_name: ClassVar[str] = "ConductorError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        node_id: str | None = None,
+        traceback: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.node_id = node_id
+        self.traceback = traceback
+
+    def __str__(self) -> str:
+        place = self.where or (f"node {self.node_id!r}" if self.node_id else None)
+        return f"{place}: {self.message}" if place else self.message
+
+    def to_info(self) -> ErrorInfo:
+        return ErrorInfo(
+            type=self.type_name,
+            message=self.message,
+            where=self.where,
+            node_id=self.node_id,
+            traceback=self.traceback,
+        )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.type_name] = cls
+
+
+_REGISTRY: dict[str, type[ConductorError]] = {}
+
+
+class BlueprintError(ConductorError):
+    """A blueprint could not be read or is invalid; lists every problem found."""
+
+    type_name = "BlueprintError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: list[Problem] | None = None,
+        where: str | None = None,
+        node_id: str | None = None,
+        traceback: str | None = None,
+    ) -> None:
+        super().__init__(message, where=where, node_id=node_id, traceback=traceback)
+        self.problems = list(problems or [])
+
+    def __str__(self) -> str:
+        head = super().__str__()
+        if not self.problems:
+            return head
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        return f"{head}\n{lines}"
+
+    def to_info(self) -> ErrorInfo:
+        info = super().to_info()
+        info.problems = list(self.problems)
+        return info
+
+
+class BlueprintNotFoundError(ConductorError):
+    """No blueprint with this id or path."""
+
+    type_name = "BlueprintNotFoundError"
+
+
+class ExecutionNotFoundError(ConductorError):
+    """No execution with this id in the store."""
+
+    type_name = "ExecutionNotFoundError"
+
+
+class NodeTypeError(ConductorError):
+    """A node type is unknown or was registered twice."""
+
+    type_name = "NodeTypeError"
+
+
+class TemplateError(ConductorError):
+    """A template failed to parse or to render."""
+
+    type_name = "TemplateError"
+
+
+class NodeFailedError(ConductorError):
+    """A node raised; ``node_id`` names it, ``where`` the node's place."""
+
+    type_name = "NodeFailedError"
+
+
+class NodeTimeoutError(ConductorError):
+    """A node ran past its timeout."""
+
+    type_name = "NodeTimeoutError"
+
+
+class ExecutionCancelledError(ConductorError):
+    """The execution was cancelled before it finished."""
+
+    type_name = "ExecutionCancelledError"
+
+
+class ExecutionTimeoutError(ConductorError):
+    """A whole ``execute`` call ran past the client's timeout."""
+
+    type_name = "ExecutionTimeoutError"
+
+
+class ResumeError(ConductorError):
+    """An execution cannot be resumed (finished, blueprint changed, ...)."""
+
+    type_name = "ResumeError"
+
+
+class StoreError(ConductorError):
+    """The store could not be opened or written."""
+
+    type_name = "StoreError"
+
+
+class ConfigError(ConductorError):
+    """Bad configuration or arguments (transport name, settings, CLI input)."""
+
+    type_name = "ConfigError"
+
+
+class TransportError(ConductorError):
+    """A transport failed to reach the engine."""
+
+    type_name = "TransportError"
+
+
+def error_from_info(info: ErrorInfo) -> ConductorError:
+    """Rebuild the typed error described by ``info`` (unknown types become the base)."""
+    cls = _REGISTRY.get(info.type, ConductorError)
+    if issubclass(cls, BlueprintError):
+        return cls(
+            info.message,
+            problems=info.problems,
+            where=info.where,
+            node_id=info.node_id,
+            traceback=info.traceback,
+        )
+    err = cls(info.message, where=info.where, node_id=info.node_id, traceback=info.traceback)
+    return err

@@ -1,0 +1,409 @@
+"""Templates in node params and blueprint outputs, rendered by Jinja2's sandbox.
+
+Params may hold ``{{ inputs.url }}``, ``{{ nodes.fetch.output }}``, ``{{ input }}``,
+``{{ vars.k }}`` or ``{{ execution.id }}``. A string that is exactly one ``{{ … }}``
+(surrounding whitespace allowed) yields the expression's **native** value, so a list
+stays a list and a number a number; any other template renders to a string.
+
+Assumptions and choices:
+
+* Templates are user input, so they run in :class:`ImmutableSandboxedEnvironment`
+  (no dunder access, no mutation of the values handed in), never ``eval``; ``*`` and
+  ``**`` are checked so one template cannot build a gigabyte string.
+* :class:`StrictUndefined`: a missing name, key or attribute fails the render with a
+  :class:`~app.errors.TemplateError` naming the template, the missing key and the
+  keys that do exist, instead of silently rendering an empty string.
+* On a mapping, ``a.b`` reads the key ``b`` before any dict method, so a node called
+  ``items`` or ``keys`` is reachable as ``nodes.items``.
+* The engine renders on a hot path, so compiled templates are cached by source and
+  :func:`compile_value` returns ``None`` for values with no template at all.
+* Jinja2 is imported on first use only: the CLI's start-up should not pay for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.errors import TemplateError
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
+    from jinja2 import nodes as jnodes
+
+__all__ = [
+    "TEMPLATE_NAMES",
+    "CompiledTemplate",
+    "TemplateRefs",
+    "ValueTemplate",
+    "compile_template",
+    "compile_value",
+    "is_template",
+    "join_path",
+    "template_references",
+]
+
+#: The top-level names a template may use.
+TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution"})
+
+#: Largest string or list that ``*`` may build, and largest exponent ``**`` may use.
+_MAX_REPEAT = 10_000_000
+_MAX_EXPONENT = 10_000
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def is_template(text: str) -> bool:
+    """Whether ``text`` holds template syntax (an expression or a statement)."""
+    return "{{" in text or "{%" in text
+
+
+def join_path(base: str, key: str | int) -> str:
+    """Extend a place such as ``nodes[0].params`` by a key: ``.url``, ``[2]``, ``["a-b"]``.
+
+    Names that are identifiers read as attributes; others are quoted so the path
+    stays unambiguous (a key may contain dots).
+    """
+    if isinstance(key, int):
+        return f"{base}[{key}]"
+    if _IDENTIFIER.match(key):
+        return f"{base}.{key}" if base else key
+    quoted = '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{base}[{quoted}]"
+
+
+def _short(source: str, limit: int = 60) -> str:
+    text = source if len(source) <= limit else source[: limit - 1] + "…"
+    return repr(text)
+
+
+def _describe_keys(obj: Mapping[Any, Any], limit: int = 10) -> str:
+    keys = [repr(k) for k in list(obj)[: limit + 1]]
+    if not keys:
+        return "the mapping is empty"
+    more = ", …" if len(keys) > limit else ""
+    return "available: " + ", ".join(keys[:limit]) + more
+
+
+@functools.cache
+def _environment() -> Environment:
+    """The one sandboxed environment, built on first use."""
+    import operator
+
+    from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _Sandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if isinstance(obj, Mapping):
+                try:
+                    if attribute in obj:
+                        return obj[attribute]
+                except TypeError:
+                    pass
+                if not hasattr(obj, attribute):
+                    hint = f"no key {attribute!r} ({_describe_keys(obj)})"
+                    return self.undefined(hint, obj=obj, name=attribute)
+            return super().getattr(obj, attribute)
+
+        def getitem(self, obj: Any, argument: Any) -> Any:
+            if isinstance(obj, Mapping):
+                try:
+                    if argument not in obj and not (
+                        isinstance(argument, str) and hasattr(obj, argument)
+                    ):
+                        hint = f"no key {argument!r} ({_describe_keys(obj)})"
+                        return self.undefined(hint, obj=obj, name=argument)
+                except TypeError:
+                    pass
+            return super().getitem(obj, argument)
+
+        def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+            if operator_ == "*":
+                for seq, count in ((left, right), (right, left)):
+                    if (
+                        isinstance(seq, str | list | tuple)
+                        and isinstance(count, int)
+                        and len(seq) * count > _MAX_REPEAT
+                    ):
+                        raise SecurityError(f"'*' would build more than {_MAX_REPEAT} items")
+                return operator.mul(left, right)
+            if isinstance(right, int) and abs(right) > _MAX_EXPONENT:
+                raise SecurityError(f"exponent {right} is larger than {_MAX_EXPONENT}")
+            return operator.pow(left, right)
+
+    return _Sandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A source compiled once, shared by every place that uses the same text."""
+
+    ast: jnodes.Template
+    template: Template
+    native: bool
+    check_nested: bool
+
+
+def _single_expression(ast: jnodes.Template) -> jnodes.Expr | None:
+    """The expression when the template is one ``{{ expr }}`` plus whitespace."""
+    from jinja2 import nodes
+
+    if len(ast.body) != 1 or not isinstance(ast.body[0], nodes.Output):
+        return None
+    parts = list(ast.body[0].nodes)
+    while parts and isinstance(parts[0], nodes.TemplateData) and not parts[0].data.strip():
+        parts.pop(0)
+    while parts and isinstance(parts[-1], nodes.TemplateData) and not parts[-1].data.strip():
+        parts.pop()
+    if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
+        return parts[0]
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str) -> _Compiled:
+    """Parse and compile ``source``; raises Jinja2's TemplateSyntaxError."""
+    from jinja2 import nodes
+
+    env = _environment()
+    ast = env.parse(source)
+    expr = _single_expression(ast)
+    if expr is None:
+        return _Compiled(ast, env.from_string(ast), native=False, check_nested=False)
+    body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)], lineno=1)
+    body.set_environment(env)
+    literal = (nodes.List, nodes.Tuple, nodes.Dict, nodes.Call)
+    nested = isinstance(expr, literal) or any(True for _ in expr.find_all(literal))
+    return _Compiled(ast, env.from_string(body), native=True, check_nested=nested)
+
+
+def _find_undefined(value: Any) -> Any:
+    """An Undefined left inside a list/dict built by the expression, or None."""
+    from jinja2 import Undefined
+
+    if isinstance(value, Undefined):
+        return value
+    items = value.values() if isinstance(value, dict) else value
+    if isinstance(value, dict | list | tuple):
+        for item in items:
+            found = _find_undefined(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _syntax_error(source: str, where: str, exc: Exception) -> TemplateError:
+    line = getattr(exc, "lineno", None)
+    detail = getattr(exc, "message", None) or str(exc)
+    at = f" on line {line}" if line else ""
+    return TemplateError(f"syntax error{at} in template {_short(source)}: {detail}", where=where)
+
+
+class CompiledTemplate:
+    """One templated string, compiled; :meth:`render` is cheap and may run often."""
+
+    __slots__ = ("_compiled", "source", "where")
+
+    def __init__(self, source: str, where: str, compiled: _Compiled) -> None:
+        self.source = source
+        self.where = where
+        self._compiled = compiled
+
+    @property
+    def is_native(self) -> bool:
+        """True when the whole string is one expression and renders to its value."""
+        return self._compiled.native
+
+    def render(self, context: Mapping[str, Any]) -> Any:
+        """The rendered value: native for a single expression, else a string."""
+        compiled = self._compiled
+        try:
+            if not compiled.native:
+                return compiled.template.render(context)
+            ctx = compiled.template.new_context(dict(context))
+            for _ in compiled.template.root_render_func(ctx):
+                pass
+            value = ctx.vars["result"]
+            if compiled.check_nested:
+                undefined = _find_undefined(value)
+                if undefined is not None:
+                    str(undefined)  # StrictUndefined raises the precise error here
+            else:
+                from jinja2 import Undefined
+
+                if isinstance(value, Undefined):
+                    str(value)
+            return value
+        except Exception as exc:  # any failure in user template code is a TemplateError
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: Exception) -> TemplateError:
+        from jinja2.exceptions import SecurityError, UndefinedError
+
+        if isinstance(exc, UndefinedError):
+            detail = str(exc)
+        elif isinstance(exc, SecurityError):
+            detail = f"not allowed: {exc}"
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+        return TemplateError(f"template {_short(self.source)} failed: {detail}", where=self.where)
+
+    def __repr__(self) -> str:
+        return f"CompiledTemplate({self.source!r}, where={self.where!r})"
+
+
+def compile_template(source: str, where: str) -> CompiledTemplate:
+    """Compile ``source`` (cached by text); a syntax error raises TemplateError with its line."""
+    from jinja2.exceptions import TemplateSyntaxError
+
+    try:
+        compiled = _compile(source)
+    except TemplateSyntaxError as exc:
+        raise _syntax_error(source, where, exc) from exc
+    return CompiledTemplate(source, where, compiled)
+
+
+_Render = Callable[[Mapping[str, Any]], Any]
+
+
+def _compile_node(value: Any, where: str) -> _Render | None:
+    """A renderer for ``value``, or None when it holds no template (reuse it as is)."""
+    if isinstance(value, str):
+        return compile_template(value, where).render if is_template(value) else None
+    if isinstance(value, dict):
+        templated = [
+            (key, render)
+            for key, item in value.items()
+            if (render := _compile_node(item, join_path(where, str(key)))) is not None
+        ]
+        if not templated:
+            return None
+
+        def render_dict(context: Mapping[str, Any]) -> Any:
+            out = dict(value)
+            for key, render_item in templated:
+                out[key] = render_item(context)
+            return out
+
+        return render_dict
+    if isinstance(value, list | tuple):
+        indexed = [
+            (index, render)
+            for index, item in enumerate(value)
+            if (render := _compile_node(item, join_path(where, index))) is not None
+        ]
+        if not indexed:
+            return None
+        kind = type(value)
+
+        def render_list(context: Mapping[str, Any]) -> Any:
+            out = list(value)
+            for index, render_item in indexed:
+                out[index] = render_item(context)
+            return out if kind is list else kind(out)
+
+        return render_list
+    return None
+
+
+class ValueTemplate:
+    """A nested JSON value with templated strings inside.
+
+    Rendering builds new containers only along the paths that lead to templates;
+    everything else is the original object, shared, so rendering big params with
+    one template in them stays cheap.
+    """
+
+    __slots__ = ("_render", "value", "where")
+
+    def __init__(self, value: Any, where: str, render: _Render) -> None:
+        self.value = value
+        self.where = where
+        self._render = render
+
+    def render(self, context: Mapping[str, Any]) -> Any:
+        """A new value with every template rendered; raises TemplateError with its place."""
+        return self._render(context)
+
+
+def compile_value(value: Any, where: str) -> ValueTemplate | None:
+    """Compile every templated string inside ``value``; None when there is none."""
+    render = _compile_node(value, where)
+    return None if render is None else ValueTemplate(value, where, render)
+
+
+Chain = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRefs:
+    """What a template refers to, for validation before anything runs.
+
+    ``names`` are the free top-level names (Jinja globals such as ``range`` left out);
+    ``nodes`` and ``inputs`` hold the constant key chains read under those names,
+    e.g. ``("fetch", "output")`` for ``nodes.fetch.output``. A dynamic key
+    (``nodes[name]``) ends a chain, so only its constant prefix is kept.
+    """
+
+    names: frozenset[str]
+    nodes: tuple[Chain, ...]
+    inputs: tuple[Chain, ...]
+
+
+def _chains(ast: jnodes.Template, root: str) -> tuple[Chain, ...]:
+    from jinja2 import nodes
+
+    methods = {
+        id(call.node) for call in ast.find_all(nodes.Call) if isinstance(call.node, nodes.Getattr)
+    }
+    found: set[Chain] = set()
+    for start in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(start, nodes.Getattr | nodes.Getitem)
+        node: nodes.Node = start.node if id(start) in methods else start
+        keys: list[str | int] = []
+        while isinstance(node, nodes.Getattr | nodes.Getitem):
+            if isinstance(node, nodes.Getattr):
+                keys.append(node.attr)
+            elif isinstance(node.arg, nodes.Const) and type(node.arg.value) in (str, int):
+                keys.append(node.arg.value)
+            else:
+                keys.clear()
+            node = node.node
+        if isinstance(node, nodes.Name) and node.name == root and keys:
+            found.add(tuple(reversed(keys)))
+    return tuple(
+        sorted(
+            (c for c in found if not any(o[: len(c)] == c and o != c for o in found)),
+            key=repr,
+        )
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _references(source: str) -> TemplateRefs:
+    from jinja2 import meta
+
+    compiled = _compile(source)
+    env = _environment()
+    names = frozenset(meta.find_undeclared_variables(compiled.ast)) - set(env.globals)
+    return TemplateRefs(
+        names=names,
+        nodes=_chains(compiled.ast, "nodes") if "nodes" in names else (),
+        inputs=_chains(compiled.ast, "inputs") if "inputs" in names else (),
+    )
+
+
+def template_references(source: str, where: str = "") -> TemplateRefs:
+    """The names and node/input chains ``source`` uses; TemplateError on bad syntax."""
+    from jinja2.exceptions import TemplateSyntaxError
+
+    try:
+        return _references(source)
+    except TemplateSyntaxError as exc:
+        raise _syntax_error(source, where, exc) from exc

@@ -1,0 +1,446 @@
+"""The engine: one object that owns the registry, store, state manager and runs.
+
+Every transport ends here. ``DirectTransport`` calls it in-process; the pipe
+worker and the HTTP server call the same methods on their own engine. All
+methods are coroutines on one asyncio loop; blocking work (node functions on the
+``thread`` runner, SQLite commits) happens on threads.
+
+Ownership: each engine has an owner id and renews a lease on the executions it
+runs, so another process sharing the data dir can tell a live run from one whose
+process died (see :mod:`main_process.recovery`). On start, executions left
+``running`` by dead owners are marked ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from app.blueprint import Blueprint, as_blueprint
+from app.errors import BlueprintError, ConfigError, ExecutionNotFoundError, Problem, ResumeError
+from app.events import Event
+from app.paths import data_dir
+from app.results import (
+    BlueprintSummary,
+    ExecutionConfig,
+    ExecutionResult,
+    ExecutionSummary,
+    NodeTypeInfo,
+)
+from app.states import ExecutionStatus, NodeStatus
+from app.transport import BlueprintArg, BlueprintData, Transport
+from app.validation import validate_blueprint
+from main_process.executor import ExecutionRun
+from main_process.inputs import resolve_inputs
+from main_process.library import BlueprintLibrary
+from main_process.nodes.registry import NodeRegistry, default_registry
+from main_process.plan import Plan, compile_plan
+from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans
+from main_process.serialization import is_unserializable
+from main_process.state_manager import ExecutionState, StateManager
+from main_process.store import Store
+
+log = logging.getLogger(__name__)
+
+LEASE_RENEW_SECONDS = 5.0
+_PLAN_CACHE_SIZE = 128
+
+
+class Engine:
+    """Runs blueprints and answers every question about them."""
+
+    def __init__(
+        self,
+        home: Path | str | None = None,
+        *,
+        registry: NodeRegistry | None = None,
+        concurrency: int = 64,
+        global_concurrency: int = 256,
+        max_threads: int = 32,
+        base_dir: Path | None = None,
+        plugins: bool = True,
+    ) -> None:
+        self.home = Path(home) if home is not None else data_dir()
+        self.store = Store(self.home)
+        self.registry = registry if registry is not None else default_registry(plugins=plugins)
+        self.owner_id = str(uuid.uuid4())
+        LIVE_OWNERS[self.owner_id] = self
+        self.states = StateManager(
+            self.store, owner_id=self.owner_id, owner_pid=os.getpid(), owner_host=HOST
+        )
+        self.library = BlueprintLibrary(self.home)
+        self.concurrency = concurrency
+        self.global_concurrency = global_concurrency
+        self.base_dir = base_dir or Path.cwd()
+        self.recovered = recover_orphans(self.store, self.owner_id)
+        self._pool = ThreadPoolExecutor(max_threads, thread_name_prefix="conductor-node")
+        self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
+        self._runs: dict[str, ExecutionRun] = {}
+        self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
+        self._limit: asyncio.Semaphore | None = None
+        self._lease_task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- blueprints ----------------------------------------------------------------
+
+    def _blueprint(self, blueprint_id: str | None, blueprint: BlueprintArg | None) -> Blueprint:
+        if blueprint is not None:
+            return as_blueprint(blueprint)
+        if blueprint_id is None:
+            raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
+        return self.library.load(blueprint_id)
+
+    def plan_for(self, blueprint: Blueprint) -> Plan:
+        """The compiled plan, from the cache when this exact content ran before."""
+        digest = blueprint.content_hash()
+        functions = tuple(id(n.function) for n in blueprint.nodes if n.function is not None)
+        key = (digest, functions)
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+            return plan
+        plan = compile_plan(blueprint, self.registry, blueprint_hash=digest)
+        self._plans[key] = plan
+        if len(self._plans) > _PLAN_CACHE_SIZE:
+            self._plans.popitem(last=False)
+        return plan
+
+    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
+        return validate_blueprint(blueprint, self.registry)
+
+    async def list_blueprints(self) -> list[BlueprintSummary]:
+        return self.library.list()
+
+    async def get_blueprint(self, blueprint_id: str) -> Blueprint:
+        return self.library.load(blueprint_id)
+
+    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
+        model = as_blueprint(blueprint)
+        problems = validate_blueprint(model, self.registry)
+        if problems:
+            raise BlueprintError(
+                f"blueprint {model.id!r} is invalid: {len(problems)} problem(s); not saved",
+                problems=problems,
+            )
+        return self.library.save(model)
+
+    async def delete_blueprint(self, blueprint_id: str) -> None:
+        self.library.delete(blueprint_id)
+
+    async def node_types(self) -> list[NodeTypeInfo]:
+        return self.registry.describe()
+
+    # -- running -------------------------------------------------------------------
+
+    def _ensure_loop_parts(self) -> None:
+        if self._closed:
+            raise ConfigError("the engine is closed")
+        if self._limit is None:
+            self._limit = asyncio.Semaphore(self.global_concurrency)
+        if self._lease_task is None or self._lease_task.done():
+            self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
+
+    async def start(
+        self,
+        *,
+        blueprint_id: str | None = None,
+        blueprint: BlueprintArg | None = None,
+        inputs: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> str:
+        """Check everything, record the execution, start it, and return its id."""
+        self._ensure_loop_parts()
+        model = self._blueprint(blueprint_id, blueprint)
+        cfg = ExecutionConfig.model_validate(config or {})
+        plan = self.plan_for(model)
+        resolved = resolve_inputs(model, inputs or {})
+        state = self.states.initialize_execution(
+            plan.blueprint,
+            resolved,
+            cfg.model_dump(exclude_defaults=True),
+            blueprint_hash=plan.blueprint_hash,
+            source="id" if blueprint is None else "inline",
+        )
+        self._launch(plan, state, cfg, completed=None)
+        return state.execution_id
+
+    def _launch(
+        self,
+        plan: Plan,
+        state: ExecutionState,
+        cfg: ExecutionConfig,
+        completed: dict[str, tuple[Any, str | None]] | None,
+    ) -> None:
+        assert self._limit is not None
+        concurrency = 1 if not cfg.parallel else (cfg.concurrency or self.concurrency)
+        run = ExecutionRun(
+            plan,
+            self.states,
+            state,
+            concurrency=concurrency,
+            global_limit=self._limit,
+            thread_pool=self._pool,
+            base_dir=self.base_dir,
+            debug=cfg.debug_mode,
+            completed=completed,
+        )
+        eid = state.execution_id
+        self._runs[eid] = run
+        task = asyncio.get_running_loop().create_task(self._drive(run, cfg.timeout))
+        self._tasks[eid] = task
+
+    async def _drive(self, run: ExecutionRun, timeout: float | None) -> ExecutionResult:
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(timeout, run.cancel, "timeout") if timeout else None
+        eid = run.execution_id
+        try:
+            state = await run.run()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._runs.pop(eid, None)
+        try:
+            await self.store.flush()
+        except Exception:
+            log.exception("could not commit execution %s", eid)
+        finally:
+            self.states.release(eid)
+            self._tasks.pop(eid, None)
+        return state.to_result()
+
+    async def execute(
+        self,
+        *,
+        blueprint_id: str | None = None,
+        blueprint: BlueprintArg | None = None,
+        inputs: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        eid = await self.start(
+            blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
+        )
+        return await self.wait(eid)
+
+    async def wait(self, execution_id: str) -> ExecutionResult:
+        task = self._tasks.get(execution_id)
+        if task is not None:
+            return await asyncio.shield(task)
+        result = await self.get_execution(execution_id)
+        if not result.status.is_terminal:
+            raise ExecutionNotFoundError(
+                f"execution {execution_id!r} is running in another process", where="execution_id"
+            )
+        return result
+
+    async def cancel(self, execution_id: str) -> bool:
+        run = self._runs.get(execution_id)
+        if run is not None:
+            return run.cancel("user")
+        await self.get_execution(execution_id)  # raises when unknown
+        return False
+
+    async def get_execution(self, execution_id: str) -> ExecutionResult:
+        state = self.states.get_active(execution_id)
+        if state is not None:
+            return state.to_result()
+        recover_orphans(self.store, self.owner_id, only=execution_id)
+        return self.states.load_execution(execution_id).to_result()
+
+    async def list_executions(
+        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
+    ) -> list[ExecutionSummary]:
+        await self.store.flush()
+        return self.states.list_executions(limit=limit, status=status, blueprint_id=blueprint_id)
+
+    async def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
+        """Recorded events after ``after_seq``, then live ones until the terminal event."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        active = self.states.listen(execution_id, queue.put_nowait)
+        try:
+            if not active:
+                await self.store.flush()
+                if self.states.last_seq(execution_id) == 0:
+                    await self.get_execution(execution_id)  # raises when unknown
+            backlog = self.states.events_after(execution_id, after_seq)
+            last = after_seq
+            for event in backlog:
+                yield event
+                last = event.seq
+            if not active:
+                return
+            while True:
+                event = await queue.get()
+                if event.seq <= last:
+                    continue
+                yield event
+                last = event.seq
+                if event.is_terminal:
+                    return
+        finally:
+            self.states.unlisten(execution_id, queue.put_nowait)
+
+    # -- resume --------------------------------------------------------------------
+
+    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
+        """Re-run the nodes of an unfinished execution that have no recorded completion."""
+        self._ensure_loop_parts()
+        if execution_id in self._runs:
+            raise ResumeError(f"execution {execution_id!r} is still running", where="execution_id")
+        await self.store.flush()
+        recover_orphans(self.store, self.owner_id, only=execution_id)
+        state = self.states.load_execution(execution_id)
+        if state.status is ExecutionStatus.COMPLETED:
+            raise ResumeError(
+                f"execution {execution_id!r} already completed; nothing to resume",
+                where="execution_id",
+            )
+        if not state.status.is_terminal:
+            raise ResumeError(
+                f"execution {execution_id!r} is running in another live process",
+                where="execution_id",
+            )
+        plan = self._resume_plan(execution_id, state)
+        completed: dict[str, tuple[Any, str | None]] = {}
+        for node_id, node in state.nodes.items():
+            if node.status is NodeStatus.COMPLETED and not is_unserializable(node.output):
+                completed[node_id] = (node.output, node.port)
+            else:
+                node.status, node.error, node.finished_at = NodeStatus.PENDING, None, None
+        state.blueprint = plan.blueprint
+        state.status, state.error, state.outputs, state.finished_at = (
+            ExecutionStatus.PENDING, None, None, None,
+        )
+        self.states.adopt_execution(state)
+        self._launch(plan, state, ExecutionConfig.model_validate(state.config), completed)
+        if not wait:
+            return state.to_result()
+        return await self.wait(execution_id)
+
+    def _resume_plan(self, execution_id: str, state: ExecutionState) -> Plan:
+        row = self.store.query_one("SELECT source FROM executions WHERE id = ?", (execution_id,))
+        current = state.blueprint
+        if row is not None and row["source"] == "id":
+            # Started by id: the library's current version is what a re-run would use.
+            if self.library.find(state.blueprint.id) is not None:
+                current = self.library.load(state.blueprint.id)
+        else:
+            # Given inline: the recorded copy, or the live model from this process's cache,
+            # which still carries the functions of code-defined nodes.
+            for key, cached in reversed(self._plans.items()):
+                if key[0] == state.blueprint_hash:
+                    current = cached.blueprint
+                    break
+        digest = current.content_hash()
+        if digest != state.blueprint_hash:
+            raise ResumeError(
+                f"blueprint {current.id!r} changed since execution {execution_id!r} ran "
+                f"(hash {state.blueprint_hash} then, {digest} now); resuming could mix "
+                "results of two different workflows — run it again instead",
+                where="blueprint",
+            )
+        return self.plan_for(current)
+
+    # -- housekeeping --------------------------------------------------------------
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+            if self._runs:
+                self.store.enqueue_sql(
+                    "UPDATE executions SET lease_until = ? WHERE owner_id = ? AND status IN (?, ?)",
+                    (
+                        time.time() + self.states.lease_seconds,
+                        self.owner_id,
+                        ExecutionStatus.PENDING.value,
+                        ExecutionStatus.RUNNING.value,
+                    ),
+                )
+
+    async def close(self) -> None:
+        """Stop running executions (they end ``interrupted``), commit, and close the store."""
+        if self._closed:
+            return
+        for run in list(self._runs.values()):
+            run.cancel("shutdown")
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease_task
+        self._closed = True
+        self.store.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        LIVE_OWNERS.pop(self.owner_id, None)
+
+
+class DirectTransport(Transport):
+    """The ``direct`` transport: the engine in this process, called as is."""
+
+    def __init__(self, home: Path | str | None = None, **engine_options: Any) -> None:
+        self.engine = Engine(home, **engine_options)
+
+    async def execute(self, *, blueprint_id: str | None, blueprint: BlueprintArg | None,
+                      inputs: dict[str, Any], config: dict[str, Any]) -> ExecutionResult:
+        return await self.engine.execute(
+            blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
+        )
+
+    async def start(self, *, blueprint_id: str | None, blueprint: BlueprintArg | None,
+                    inputs: dict[str, Any], config: dict[str, Any]) -> str:
+        return await self.engine.start(
+            blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
+        )
+
+    def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
+        return self.engine.events(execution_id, after_seq)
+
+    async def wait(self, execution_id: str) -> ExecutionResult:
+        return await self.engine.wait(execution_id)
+
+    async def cancel(self, execution_id: str) -> bool:
+        return await self.engine.cancel(execution_id)
+
+    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
+        return await self.engine.resume(execution_id, wait=wait)
+
+    async def get_execution(self, execution_id: str) -> ExecutionResult:
+        return await self.engine.get_execution(execution_id)
+
+    async def list_executions(self, *, limit: int = 50, status: str | None = None,
+                              blueprint_id: str | None = None) -> list[ExecutionSummary]:
+        return await self.engine.list_executions(
+            limit=limit, status=status, blueprint_id=blueprint_id
+        )
+
+    async def list_blueprints(self) -> list[BlueprintSummary]:
+        return await self.engine.list_blueprints()
+
+    async def get_blueprint(self, blueprint_id: str) -> BlueprintData:
+        model = await self.engine.get_blueprint(blueprint_id)
+        return model.model_dump(mode="json", exclude_none=True)
+
+    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
+        return await self.engine.save_blueprint(blueprint)
+
+    async def delete_blueprint(self, blueprint_id: str) -> None:
+        await self.engine.delete_blueprint(blueprint_id)
+
+    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
+        return await self.engine.validate(blueprint)
+
+    async def node_types(self) -> list[NodeTypeInfo]:
+        return await self.engine.node_types()
+
+    async def close(self) -> None:
+        await self.engine.close()

@@ -1,0 +1,562 @@
+"""The graph executor: runs one execution of a compiled :class:`~main_process.plan.Plan`.
+
+Semantics (the design's ★ contract):
+
+* **Sequential** blueprints (no ``edges``) are compiled into a chain: each node gets
+  the previous node's output, the first gets the blueprint inputs.
+* **DAG** blueprints run every node whose upstreams are all finished, as soon as
+  they are, up to ``concurrency`` at once (and the engine-wide limit). A node's
+  input is the blueprint inputs (no upstream), its upstream's output (one), or
+  ``{upstream_id: output}`` (several).
+* Incoming edges end in one of three states: *success* (upstream completed, and
+  the edge's ``source_port`` is the port it fired, if it names one), *failed*
+  (upstream failed with ``on_error: continue``), *skipped* (upstream skipped, or an
+  untaken port). The node's ``when`` rule decides: ``all_success`` runs unless an
+  edge is skipped (a failed-but-continued upstream counts as completed, as the
+  design asks); ``none_failed`` runs when no edge failed and one succeeded;
+  ``any_success`` when one succeeded; ``all_done`` always. A node that does not
+  run ends ``skipped``, and skipping propagates.
+* ``on_error: fail`` is fast failure: running nodes are cancelled, nodes not yet
+  run end ``cancelled``, the execution fails with the node's error.
+  ``on_error: continue``: the node ends ``failed`` with ``{"error": {...}}`` as its
+  output and its downstream goes on.
+* Each attempt of a node has its own ``timeout``; ``retry`` re-runs a failing node
+  after ``delay * backoff**n`` (± jitter) seconds, emitting ``retrying`` between.
+
+Assumptions: node code is trusted to return; a blocking function on the
+``thread`` runner that ignores its timeout keeps its thread busy, but the node is
+reported failed at the timeout and never holds the execution open.
+
+Speed: a lone ready node with nothing running is awaited directly instead of
+through a task (the common case of chains); finished tasks report through a
+callback into a deque, so a wide fan-out costs O(1) per completion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+import traceback
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.blueprint import JoinRule, Runner
+from app.errors import (
+    ConductorError,
+    ErrorInfo,
+    ExecutionCancelledError,
+    ExecutionTimeoutError,
+    NodeFailedError,
+    NodeTimeoutError,
+    TemplateError,
+)
+from app.states import ExecutionStatus, NodeStatus
+from main_process.nodes.base import PortOutput
+from main_process.plan import Plan, PlanNode
+from main_process.state_manager import ExecutionState, StateManager
+
+_SUCCESS, _FAILED, _SKIPPED = 0, 1, 2
+
+#: Why an execution was cancelled from outside: the status it ends in and its error.
+CANCEL_REASONS: dict[str, tuple[ExecutionStatus, type[ConductorError], str]] = {
+    "user": (ExecutionStatus.CANCELLED, ExecutionCancelledError, "the execution was cancelled"),
+    "timeout": (ExecutionStatus.FAILED, ExecutionTimeoutError, "the execution timed out"),
+    "shutdown": (
+        ExecutionStatus.INTERRUPTED,
+        ExecutionCancelledError,
+        "the engine shut down while the execution ran; resume it to finish",
+    ),
+}
+
+
+class NodeRunContext:
+    """The :class:`~main_process.nodes.base.NodeContext` a node's code receives."""
+
+    __slots__ = ("_run", "attempt", "node_id", "upstream")
+
+    def __init__(
+        self, run: ExecutionRun, node_id: str, attempt: int, upstream: dict[str, Any]
+    ) -> None:
+        self._run = run
+        self.node_id = node_id
+        self.attempt = attempt
+        self.upstream = upstream
+
+    @property
+    def execution_id(self) -> str:
+        return self._run.execution_id
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return self._run.state.inputs
+
+    @property
+    def base_dir(self) -> Path:
+        return self._run.base_dir
+
+    def log(self, message: str, level: str = "info", **data: Any) -> None:
+        self._run.states.log_message(self._run.execution_id, self.node_id, message, level, **data)
+
+    def get_variable(self, key: str, default: Any = None) -> Any:
+        return self._run.state.variables.get(key, default)
+
+    def set_variable(self, key: str, value: Any) -> None:
+        self._run.states.set_variable(self._run.execution_id, key, value)
+
+
+class _NodesView(Mapping[str, dict[str, Any]]):
+    """``nodes.<id>`` in templates: output, status and port of each node so far."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: ExecutionRun) -> None:
+        self._run = run
+
+    def __getitem__(self, node_id: str) -> dict[str, Any]:
+        node = self._run.plan.by_id[node_id]
+        i = node.index
+        return {
+            "output": self._run.outputs[i],
+            "status": self._run.status[i].value,
+            "port": self._run.ports[i],
+        }
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._run.plan.by_id)
+
+    def __len__(self) -> int:
+        return len(self._run.plan.nodes)
+
+
+class ExecutionRun:
+    """Runs one execution to a terminal state, recording every step."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        states: StateManager,
+        state: ExecutionState,
+        *,
+        concurrency: int,
+        global_limit: asyncio.Semaphore,
+        thread_pool: Executor,
+        base_dir: Path,
+        debug: bool = False,
+        completed: Mapping[str, tuple[Any, str | None]] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.states = states
+        self.state = state
+        self.execution_id = state.execution_id
+        self.concurrency = max(1, concurrency)
+        self.global_limit = global_limit
+        self.thread_pool = thread_pool
+        self.base_dir = base_dir
+        self.debug = debug
+        n = len(plan.nodes)
+        self.status: list[NodeStatus] = [NodeStatus.PENDING] * n
+        self.outputs: list[Any] = [None] * n
+        self.ports: list[str | None] = [None] * n
+        self._waiting = [len(node.upstream) for node in plan.nodes]
+        self._precompleted: set[int] = set()
+        for node_id, (output, port) in (completed or {}).items():
+            i = plan.by_id[node_id].index
+            self._precompleted.add(i)
+            self.status[i], self.outputs[i], self.ports[i] = NodeStatus.COMPLETED, output, port
+        self._nodes_view = _NodesView(self)
+        self._execution_info = {"id": self.execution_id, "blueprint_id": plan.blueprint.id}
+        self._failure: PlanNode | None = None
+        self._cancel_reason: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._finished: deque[asyncio.Task[None]] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._running: dict[asyncio.Task[None], int] = {}
+
+    # -- control -------------------------------------------------------------------
+
+    def cancel(self, reason: str = "user") -> bool:
+        """Stop the execution; ``reason`` is a key of :data:`CANCEL_REASONS`."""
+        if self._task is None or self._task.done():
+            return False
+        if self._cancel_reason is None:
+            self._cancel_reason = reason
+        self._task.cancel()
+        return True
+
+    async def run(self) -> ExecutionState:
+        """Run to a terminal state; never raises for what the nodes do."""
+        self._task = asyncio.current_task()
+        states, eid = self.states, self.execution_id
+        states.update_execution_state(
+            eid,
+            ExecutionStatus.RUNNING,
+            data={"resumed": True} if self._precompleted else None,
+        )
+        try:
+            await self._schedule()
+        except asyncio.CancelledError:
+            if self._task is not None:
+                self._task.uncancel()
+            await self._finish_cancelled(self._cancel_reason or "user")
+            return self.state
+        if self._failure is not None:
+            node = self._failure
+            self._cancel_rest()
+            error = self.state.nodes[node.id].error
+            states.update_execution_state(eid, ExecutionStatus.FAILED, error=error)
+            return self.state
+        try:
+            outputs = self._outputs()
+        except ConductorError as exc:
+            states.update_execution_state(eid, ExecutionStatus.FAILED, error=exc.to_info())
+            return self.state
+        states.update_execution_state(eid, ExecutionStatus.COMPLETED, outputs=outputs)
+        return self.state
+
+    async def _finish_cancelled(self, reason: str) -> None:
+        await self._stop_running()
+        self._cancel_rest()
+        status, error_type, message = CANCEL_REASONS.get(reason, CANCEL_REASONS["user"])
+        self.states.update_execution_state(
+            self.execution_id, status, error=error_type(message).to_info()
+        )
+
+    async def _stop_running(self) -> None:
+        tasks = [t for t in self._running if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _cancel_rest(self) -> None:
+        for node in self.plan.nodes:
+            if not self.status[node.index].is_terminal:
+                self._set_terminal(node, NodeStatus.CANCELLED)
+
+    # -- scheduling ----------------------------------------------------------------
+
+    async def _schedule(self) -> None:
+        ready: deque[int] = deque()
+        for root in self.plan.roots:
+            self._make_ready(root, ready)
+        loop = asyncio.get_running_loop()
+        limit = self.concurrency
+        running = self._running
+        while True:
+            while ready and len(running) < limit and self._failure is None:
+                index = ready.popleft()
+                if not running and not ready:
+                    await self._run_node(self.plan.nodes[index])
+                    self._after(index, ready)
+                    continue
+                task = loop.create_task(self._run_node(self.plan.nodes[index]))
+                running[task] = index
+                task.add_done_callback(self._task_done)
+            if self._failure is not None:
+                await self._stop_running()
+                return
+            if not running:
+                return
+            if not self._finished:
+                self._wakeup = loop.create_future()
+                try:
+                    await self._wakeup
+                finally:
+                    self._wakeup = None
+            while self._finished:
+                task = self._finished.popleft()
+                index = running.pop(task)
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+                self._after(index, ready)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._finished.append(task)
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    def _after(self, index: int, ready: deque[int]) -> None:
+        node = self.plan.nodes[index]
+        if self.status[index] is NodeStatus.FAILED and not node.continue_on_error:
+            if self._failure is None:
+                self._failure = node
+            return
+        if self.status[index] is NodeStatus.CANCELLED:
+            return
+        self._release(index, ready)
+
+    def _release(self, index: int, ready: deque[int]) -> None:
+        """Resolve ``index``'s outgoing edges; start or skip targets whose inputs are all in."""
+        stack = [index]
+        while stack:
+            current = stack.pop()
+            for target, _port in self.plan.nodes[current].downstream:
+                self._waiting[target] -= 1
+                if self._waiting[target]:
+                    continue
+                if self._should_run(self.plan.nodes[target]):
+                    self._make_ready(target, ready, stack)
+                else:
+                    self._set_terminal(self.plan.nodes[target], NodeStatus.SKIPPED)
+                    stack.append(target)
+
+    def _make_ready(self, index: int, ready: deque[int], stack: list[int] | None = None) -> None:
+        if index in self._precompleted:
+            if stack is None:
+                self._release(index, ready)
+            else:
+                stack.append(index)
+            return
+        ready.append(index)
+
+    def _edge_state(self, source: int, port: str | None) -> int:
+        status = self.status[source]
+        if status is NodeStatus.COMPLETED:
+            if port is None or self.plan.sequential or port == self.ports[source]:
+                return _SUCCESS
+            return _SKIPPED
+        if status is NodeStatus.FAILED:
+            return _FAILED
+        return _SKIPPED
+
+    def _should_run(self, node: PlanNode) -> bool:
+        success = failed = skipped = 0
+        for source, port in node.upstream:
+            state = self._edge_state(source, port)
+            if state == _SUCCESS:
+                success += 1
+            elif state == _FAILED:
+                failed += 1
+            else:
+                skipped += 1
+        match node.when:
+            case JoinRule.ALL_SUCCESS:
+                return skipped == 0
+            case JoinRule.NONE_FAILED:
+                return failed == 0 and success > 0
+            case JoinRule.ANY_SUCCESS:
+                return success > 0
+            case JoinRule.ALL_DONE:
+                return True
+        return False  # pragma: no cover
+
+    def _input_for(self, node: PlanNode) -> tuple[Any, dict[str, Any]]:
+        """The node's input and its ``{upstream_id: output}`` of upstreams that ran."""
+        if not node.upstream:
+            return self.state.inputs, {}
+        accept_failed = node.when is not JoinRule.ANY_SUCCESS
+        upstream: dict[str, Any] = {}
+        for source, port in node.upstream:
+            state = self._edge_state(source, port)
+            if state == _SUCCESS or (state == _FAILED and accept_failed):
+                upstream[self.plan.nodes[source].id] = self.outputs[source]
+        if len(upstream) == 1:
+            return next(iter(upstream.values())), upstream
+        return upstream, upstream
+
+    # -- running one node --------------------------------------------------------
+
+    def _set_terminal(
+        self,
+        node: PlanNode,
+        status: NodeStatus,
+        *,
+        output: Any = None,
+        error: ErrorInfo | None = None,
+        port: str | None = None,
+        attempt: int | None = None,
+    ) -> None:
+        i = node.index
+        self.status[i] = status
+        self.ports[i] = port
+        if status is NodeStatus.COMPLETED or status is NodeStatus.FAILED:
+            self.outputs[i] = output
+            self.states.update_node_state(
+                self.execution_id,
+                node.id,
+                status,
+                attempt=attempt,
+                output=output,
+                error=error,
+                port=port,
+            )
+        else:
+            self.states.update_node_state(
+                self.execution_id, node.id, status, attempt=attempt, error=error
+            )
+
+    async def _run_node(self, node: PlanNode) -> None:
+        value, upstream = self._input_for(node)
+        states, eid = self.states, self.execution_id
+        self.status[node.index] = NodeStatus.RUNNING
+        attempt = 1
+        while True:
+            if self.debug and attempt == 1:
+                states.update_node_state(eid, node.id, NodeStatus.RUNNING, attempt=1, input=value)
+            else:
+                states.update_node_state(eid, node.id, NodeStatus.RUNNING, attempt=attempt)
+            try:
+                async with self.global_limit:
+                    result = await self._attempt(node, value, upstream, attempt)
+            except asyncio.CancelledError:
+                self._set_terminal(node, NodeStatus.CANCELLED, attempt=attempt)
+                raise
+            except Exception as exc:
+                error = self._error_info(node, exc)
+                retryable = not isinstance(exc, TemplateError | _ParamsError)
+                if attempt < node.max_attempts and retryable:
+                    policy = node.spec.retry
+                    assert policy is not None
+                    delay = policy.delay_before(attempt + 1, random.random())
+                    self.status[node.index] = NodeStatus.RETRYING
+                    states.update_node_state(
+                        eid,
+                        node.id,
+                        NodeStatus.RETRYING,
+                        attempt=attempt,
+                        error=error,
+                        data={"delay": delay},
+                    )
+                    try:
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                    except asyncio.CancelledError:
+                        self._set_terminal(node, NodeStatus.CANCELLED, attempt=attempt)
+                        raise
+                    attempt += 1
+                    continue
+                record = {"error": {"type": error.type, "message": error.message}}
+                self._set_terminal(
+                    node, NodeStatus.FAILED, output=record, error=error, attempt=attempt
+                )
+                return
+            if isinstance(result, PortOutput):
+                self._set_terminal(
+                    node, NodeStatus.COMPLETED, output=result.value, port=result.port,
+                    attempt=attempt,
+                )
+            else:
+                self._set_terminal(node, NodeStatus.COMPLETED, output=result, attempt=attempt)
+            return
+
+    async def _attempt(
+        self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
+    ) -> Any:
+        if node.timeout is None:
+            return await self._call(node, value, upstream, attempt)
+        try:
+            async with asyncio.timeout(node.timeout) as scope:
+                return await self._call(node, value, upstream, attempt)
+        except TimeoutError:
+            if scope.expired():
+                raise NodeTimeoutError(
+                    f"timed out after {node.timeout:g} s (attempt {attempt})",
+                    node_id=node.id,
+                    where=f"{node.where}.timeout",
+                ) from None
+            raise
+
+    async def _call(
+        self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
+    ) -> Any:
+        fn = node.function
+        if fn is not None:
+            args: tuple[Any, ...]
+            if node.takes_context:
+                args = (value, NodeRunContext(self, node.id, attempt, upstream))
+            else:
+                args = (value,)
+            if node.is_async:
+                return await fn(*args)
+            if node.runner is Runner.THREAD:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self.thread_pool, functools.partial(fn, *args))
+            return fn(*args)
+        node_type = node.node_type
+        assert node_type is not None
+        params = node.params if node.params is not None else self._render_params(node, value)
+        context = NodeRunContext(self, node.id, attempt, upstream)
+        if node_type.is_async:
+            return await node_type.run(params, value, context)
+        if node.runner is Runner.THREAD:
+            loop = asyncio.get_running_loop()
+            call = functools.partial(node_type.run, params, value, context)
+            return await loop.run_in_executor(self.thread_pool, call)
+        return node_type.run(params, value, context)
+
+    def _template_context(self, value: Any) -> dict[str, Any]:
+        return {
+            "inputs": self.state.inputs,
+            "nodes": self._nodes_view,
+            "input": value,
+            "vars": self.state.variables,
+            "execution": self._execution_info,
+        }
+
+    def _render_params(self, node: PlanNode, value: Any) -> Any:
+        assert node.params_template is not None and node.node_type is not None
+        rendered = node.params_template.render(self._template_context(value))
+        try:
+            return node.node_type.params_model.model_validate(rendered)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            place = ".".join(str(p) for p in first["loc"])
+            raise _ParamsError(
+                f"params after templates are invalid: {first['msg']}",
+                where=f"{node.where}.params.{place}" if place else f"{node.where}.params",
+                node_id=node.id,
+            ) from None
+
+    def _error_info(self, node: PlanNode, exc: BaseException) -> ErrorInfo:
+        if isinstance(exc, ConductorError):
+            info = exc.to_info()
+            info.node_id = node.id
+            if info.where is None:
+                info.where = node.where
+            elif info.where.startswith("params"):
+                info.where = f"{node.where}.{info.where}"
+            if not isinstance(exc, NodeTimeoutError | TemplateError | _ParamsError):
+                info.traceback = "".join(traceback.format_exception(exc))
+            return info
+        return ErrorInfo(
+            type=type(exc).__name__,
+            message=str(exc) or type(exc).__name__,
+            where=node.where,
+            node_id=node.id,
+            traceback="".join(traceback.format_exception(exc)),
+        )
+
+    # -- results -------------------------------------------------------------------
+
+    def _outputs(self) -> Any:
+        plan = self.plan
+        if plan.outputs is None:
+            if plan.sequential:
+                return self.outputs[-1] if self.outputs else None
+            return {
+                plan.nodes[i].id: self.outputs[i]
+                for i in plan.sinks
+                if self.status[i] in (NodeStatus.COMPLETED, NodeStatus.FAILED)
+            }
+        context = self._template_context(self.state.inputs)
+        result: dict[str, Any] = {}
+        for name, kind, spec in plan.outputs:
+            if kind == "node":
+                result[name] = self.outputs[plan.by_id[spec].index]
+            elif kind == "template":
+                result[name] = spec.render(context)
+            else:
+                result[name] = spec
+        return result
+
+
+class _ParamsError(NodeFailedError):
+    """Rendered params failed the node type's model (not worth a retry)."""
+
+    type_name = "ParamsError"

@@ -1,0 +1,110 @@
+"""What a node type is, and what a node's code is handed when it runs.
+
+A node type is a dotted name, a pydantic params model (its JSON schema is the
+editor's form), and a function ``run(params, input, ctx)``. The engine renders
+templates in every string of the params first, validates the result against the
+model, and calls ``run`` with the model instance, the node's input and a
+:class:`NodeContext`. ``run`` may be ``async def`` (runs on the engine loop) or a
+plain function (runs on a worker thread when the type's runner is ``thread``).
+
+A branch node returns :class:`PortOutput` to say which output port fired.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from app.blueprint import Runner
+
+
+@dataclass(frozen=True, slots=True)
+class PortOutput:
+    """A branch node's result: ``value`` leaves through ``port``."""
+
+    port: str
+    value: Any
+
+
+class NodeContext(Protocol):
+    """What a running node may see and do besides its params and input."""
+
+    @property
+    def execution_id(self) -> str: ...
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def attempt(self) -> int:
+        """1 on the first try, 2 on the first retry, ..."""
+        ...
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The blueprint's inputs for this execution."""
+        ...
+
+    @property
+    def upstream(self) -> dict[str, Any]:
+        """Outputs of the upstream nodes that ran, keyed by node id, in edge order."""
+        ...
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative paths in params resolve against."""
+        ...
+
+    def log(self, message: str, level: str = "info", **data: Any) -> None:
+        """Record a log line as an event of this execution."""
+        ...
+
+    def get_variable(self, key: str, default: Any = None) -> Any: ...
+
+    def set_variable(self, key: str, value: Any) -> None: ...
+
+
+class EmptyParams(BaseModel):
+    """Params model of node types that take none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+NodeFunction = Callable[[Any, Any, NodeContext], Awaitable[Any] | Any]
+
+
+@dataclass(slots=True)
+class NodeType:
+    """A registered node type.
+
+    ``ports`` are fixed named output ports (``if``: true/false); ``port_names``
+    computes them from raw params when they depend on them (``switch``: its cases
+    plus ``default``). With neither, the node has one unnamed output.
+    """
+
+    type: str
+    title: str
+    category: str
+    params_model: builtins.type[BaseModel]
+    run: NodeFunction
+    description: str = ""
+    runner: Runner = Runner.INLINE
+    ports: tuple[str, ...] = ()
+    port_names: Callable[[dict[str, Any]], list[str]] | None = None
+    is_async: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.is_async = inspect.iscoroutinefunction(self.run)
+        if not self.description:
+            self.description = inspect.cleandoc(self.run.__doc__ or "")
+
+    def output_ports(self, params: dict[str, Any]) -> list[str] | None:
+        if self.port_names is not None:
+            return self.port_names(params)
+        return list(self.ports) if self.ports else None

@@ -1,0 +1,238 @@
+"""Code nodes: ``python.function`` (an importable callable) and ``shell.command`` (argv).
+
+Both run user code, and both keep the engine loop free while it runs:
+
+* ``python.function`` awaits ``async def`` functions on the loop and sends plain
+  ones to a worker thread with ``asyncio.to_thread`` — the type itself is async so
+  it can tell the two apart only after importing. A module that is not importable
+  but sits in the blueprint's folder is found there: the folder is appended to
+  ``sys.path`` (last, so it never shadows an installed package).
+* ``shell.command`` runs a program without a shell (argv, so no quoting or
+  injection issues), sends the input as JSON on stdin and reads JSON (or text)
+  from stdout: any language can be a node. The child gets its own process group
+  on POSIX, so a cancelled or timed-out node kills the child *and* anything it
+  started; nothing outlives the node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.errors import NodeFailedError
+from main_process.nodes.base import NodeContext, NodeType
+from main_process.nodes.files import resolve_path
+
+_FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+#: How much of a failing command's stderr goes into the failure message.
+_STDERR_TAIL_CHARS = 2000
+_STDERR_TAIL_LINES = 20
+
+
+class FunctionParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="Python function")
+
+    function: str = Field(
+        description="module:function to call with the input; sync or async.",
+        examples=["mypackage.tasks:clean_rows"],
+    )
+
+    @field_validator("function")
+    @classmethod
+    def _module_colon_name(cls, function: str) -> str:
+        if "{{" not in function and not _FUNCTION_SPEC.fullmatch(function.strip()):
+            raise ValueError(
+                f"expected module:function (e.g. package.module:name), got {function!r}"
+            )
+        return function.strip()
+
+
+def _import(module_name: str, base_dir: Path) -> Any:
+    """Import ``module_name``, looking in ``base_dir`` too when it is not found elsewhere."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.partition(".")[0]
+        local = (base_dir / f"{top}.py").is_file() or (base_dir / top).is_dir()
+        if exc.name != top or not local:
+            raise
+    folder = str(base_dir)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    importlib.invalidate_caches()
+    return importlib.import_module(module_name)
+
+
+def resolve_function(spec: str, base_dir: Path) -> Callable[..., Any]:
+    """The callable named by ``module:qualname``; a NodeFailedError says what is wrong."""
+    module_name, _, qualname = spec.partition(":")
+    try:
+        target: Any = _import(module_name, base_dir)
+    except ModuleNotFoundError as exc:
+        raise NodeFailedError(
+            f"cannot import module {module_name!r} for {spec!r}: {exc}", where="params.function"
+        ) from exc
+    except Exception as exc:  # importing user code may raise anything
+        raise NodeFailedError(
+            f"importing module {module_name!r} for {spec!r} failed: {type(exc).__name__}: {exc}",
+            where="params.function",
+        ) from exc
+    for part in qualname.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise NodeFailedError(
+                f"module {module_name!r} has no attribute {qualname!r}", where="params.function"
+            ) from None
+    if not callable(target):
+        raise NodeFailedError(f"{spec!r} is not callable", where="params.function")
+    return target  # type: ignore[no-any-return]
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    # Callable objects count too when their class defines ``async def __call__``.
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
+
+
+async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> Any:
+    """Call a Python function with the input; output its return value."""
+    module_name = params.function.partition(":")[0]
+    if module_name in sys.modules:
+        fn = resolve_function(params.function, ctx.base_dir)
+    else:  # a first import may do blocking work of its own
+        fn = await asyncio.to_thread(resolve_function, params.function, ctx.base_dir)
+    if _is_async(fn):
+        result = await fn(input)
+    else:
+        result = await asyncio.to_thread(fn, input)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+class ShellParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="Shell command", coerce_numbers_to_str=True)
+
+    argv: list[str] = Field(
+        min_length=1,
+        title="Command (argv)",
+        description="Program and its arguments, one per item; no shell is involved.",
+        examples=[["python", "script.py", "--flag"]],
+    )
+    input: Any = Field(
+        default=None, description="Value sent as JSON on stdin. Empty: the node's input."
+    )
+    cwd: str | None = Field(
+        default=None,
+        title="Working directory",
+        description="Working directory. Empty: the blueprint's folder.",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        title="Environment",
+        description="Environment variables, added to (and overriding) the engine's.",
+    )
+
+
+def _tail(text: str) -> str:
+    lines = text.strip().splitlines()[-_STDERR_TAIL_LINES:]
+    tail = "\n".join(lines)
+    return tail if len(tail) <= _STDERR_TAIL_CHARS else "…" + tail[-_STDERR_TAIL_CHARS:]
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    """Kill the child and, on POSIX, its whole process group (whatever it started)."""
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        elif process.returncode is None:
+            process.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _output(stdout: bytes) -> Any:
+    """stdout parsed as JSON; else its text without the trailing newline; empty is None."""
+    text = stdout.decode("utf-8", errors="replace")
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text.rstrip("\r\n")
+
+
+async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
+    """Run a program with the input as JSON on stdin; output its stdout (JSON, else text)."""
+    program = params.argv[0]
+    cwd = resolve_path(params.cwd, ctx.base_dir) if params.cwd else ctx.base_dir
+    if not cwd.is_dir():
+        raise NodeFailedError(f"working directory {cwd} does not exist", where="params.cwd")
+    payload = input if params.input is None else params.input
+    try:
+        stdin = json.dumps(payload, ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise NodeFailedError(f"input cannot be sent as JSON: {exc}", where="params.input") from exc
+    env = {**os.environ, **params.env} if params.env else None
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *params.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            start_new_session=os.name == "posix",
+        )
+    except FileNotFoundError as exc:
+        raise NodeFailedError(f"command not found: {program}", where="params.argv") from exc
+    except PermissionError as exc:
+        raise NodeFailedError(f"command {program} is not executable", where="params.argv") from exc
+    except OSError as exc:
+        raise NodeFailedError(f"cannot start {program}: {exc}", where="params.argv") from exc
+
+    try:
+        stdout, stderr_bytes = await process.communicate(stdin)
+    except BaseException:  # cancelled or timed out: leave no process behind
+        _kill(process)
+        await process.wait()
+        raise
+
+    stderr = _tail(stderr_bytes.decode("utf-8", errors="replace"))
+    code = process.returncode
+    assert code is not None  # communicate() returns only once the process has exited
+    if code != 0:
+        raise NodeFailedError(
+            f"command {program} {_exit_reason(code)}" + (f"; stderr:\n{stderr}" if stderr else ""),
+            where="params.argv",
+        )
+    if stderr:
+        ctx.log(f"{program} stderr:\n{stderr}", "info")
+    return _output(stdout)
+
+
+CODE_TYPES: list[NodeType] = [
+    NodeType("python.function", "Python function", "Code", FunctionParams, run_function),
+    NodeType("shell.command", "Shell command", "Code", ShellParams, run_shell),
+]

@@ -1,0 +1,90 @@
+"""``json.transform``: reshape the input with a JMESPath expression.
+
+The expression is compiled when the params are validated, so a syntax error is
+reported with the blueprint's other problems — with its column — before anything
+runs, rather than halfway through an execution. Compiled expressions are cached:
+the same node runs many times with the same expression.
+
+``jmespath`` is imported on first use, not at module import, to keep start-up of
+the CLI and worker cheap.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.errors import NodeFailedError
+from main_process.nodes.base import NodeContext, NodeType
+
+if TYPE_CHECKING:
+    from jmespath.parser import ParsedResult
+
+
+def _looks_like_template(text: str) -> bool:
+    """Unrendered templates are checked after rendering, when the engine validates again."""
+    return "{{" in text or "{%" in text
+
+
+def _describe_parse_error(exc: Exception) -> str:
+    """One readable line from jmespath's multi-line parse and lexer errors."""
+    column = getattr(exc, "lex_position", None)
+    token = getattr(exc, "token_value", None)
+    detail = getattr(exc, "message", None) or getattr(exc, "msg", None) or str(exc)
+    where = f" at column {column + 1}" if isinstance(column, int) else ""
+    if token is None:
+        return f"invalid JMESPath expression{where}: the expression ends too early"
+    return f"invalid JMESPath expression{where} near {token!r}: {detail}"
+
+
+@lru_cache(maxsize=256)
+def compile_expression(expression: str) -> ParsedResult:
+    """Compile ``expression``; a syntax error becomes a ``ValueError`` with its column."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as exc:
+        raise ValueError(_describe_parse_error(exc)) from None
+
+
+class TransformParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="JSON transform")
+
+    expression: str = Field(
+        min_length=1,
+        description="JMESPath expression applied to the input, e.g. items[?price > `0`].name",
+        examples=["items[?price > `0`]", "{names: people[].name}"],
+    )
+
+    @field_validator("expression")
+    @classmethod
+    def _compiles(cls, expression: str) -> str:
+        if not _looks_like_template(expression):
+            compile_expression(expression)
+        return expression
+
+
+def run_transform(params: TransformParams, input: Any, ctx: NodeContext) -> Any:
+    """Apply a JMESPath expression to the input and output the result."""
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        compiled = compile_expression(params.expression)
+    except ValueError as exc:
+        raise NodeFailedError(str(exc), where="params.expression") from None
+    try:
+        return compiled.search(input)
+    except JMESPathError as exc:
+        raise NodeFailedError(
+            f"JMESPath expression {params.expression!r} failed on the input: {exc}",
+            where="params.expression",
+        ) from exc
+
+
+DATA_TYPES: list[NodeType] = [
+    NodeType("json.transform", "JSON transform", "Data", TransformParams, run_transform),
+]

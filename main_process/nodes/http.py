@@ -1,0 +1,147 @@
+"""``http.request``: call an HTTP endpoint with httpx and output its body.
+
+Each call opens its own ``httpx.AsyncClient`` and closes it before returning, so
+no connection outlives the event loop that made it (the engine, tests and the CLI
+each run their own loops). What makes a new client expensive is building the TLS
+context (~90 ms), so that one object — loop-independent and thread-safe — is built
+once and shared.
+
+The body is parsed as JSON when the response says it is JSON, else returned as
+text; an empty body is ``None``. Transport failures (connection refused, DNS, TLS,
+timeouts) and, with ``raise_for_status``, 4xx/5xx statuses fail the node with a
+message naming the method, the URL and what happened.
+
+``httpx`` is imported on first use: it costs ~200 ms, which the CLI's start-up
+should not pay when no blueprint makes a request.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.errors import NodeFailedError
+from main_process.nodes.base import NodeContext, NodeType
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+QueryValue = str | int | float | bool | None
+
+#: How much of an error response's body goes into the failure message.
+_BODY_TAIL = 500
+
+
+class HttpParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="HTTP request", validate_by_name=True)
+
+    url: str = Field(min_length=1, title="URL", description="Absolute http:// or https:// URL.")
+    method: Method = Field(default="GET", description="HTTP method.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Request headers.")
+    params: dict[str, QueryValue | list[QueryValue]] = Field(
+        default_factory=dict,
+        title="Query parameters",
+        description="Query-string parameters added to the URL.",
+    )
+    json_body: Any = Field(
+        default=None,
+        alias="json",
+        title="JSON body",
+        description="Request body, sent as JSON (sets Content-Type). Empty: no body.",
+    )
+    timeout: float = Field(
+        default=30.0, gt=0, title="Timeout (s)", description="Seconds to wait for the server."
+    )
+    raise_for_status: bool = Field(
+        default=True,
+        title="Fail on 4xx/5xx",
+        description="Fail the node when the response status is 4xx or 5xx.",
+    )
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper_method(cls, value: Any) -> Any:
+        """Users write ``post`` as often as ``POST``; both mean the same request."""
+        return value.strip().upper() if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def _is_json(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _body(response: httpx.Response) -> Any:
+    """Parsed JSON when the response declares JSON and parses; else the text."""
+    if not response.content:
+        return None
+    if _is_json(response):
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            pass
+    return response.text
+
+
+def _tail(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _BODY_TAIL else "…" + text[-_BODY_TAIL:]
+
+
+async def run_http(params: HttpParams, input: Any, ctx: NodeContext) -> Any:
+    """Send an HTTP request; output the response body (parsed JSON, else text)."""
+    import httpx
+
+    request = f"{params.method} {params.url}"
+    try:
+        async with httpx.AsyncClient(
+            verify=_ssl_context(), timeout=params.timeout, follow_redirects=True
+        ) as client:
+            response = await client.request(
+                params.method,
+                params.url,
+                headers=params.headers,
+                params=params.params or None,
+                json=params.json_body,
+            )
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise NodeFailedError(f"invalid URL {params.url!r}: {exc}", where="params.url") from exc
+    except httpx.TimeoutException as exc:
+        raise NodeFailedError(
+            f"{request} timed out after {params.timeout:g} s", where="params.url"
+        ) from exc
+    except httpx.ConnectError as exc:
+        raise NodeFailedError(
+            f"could not connect to {params.url}: {exc or 'connection failed'}", where="params.url"
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise NodeFailedError(
+            f"{request} failed: {type(exc).__name__}: {exc}", where="params.url"
+        ) from exc
+
+    if params.raise_for_status and response.is_error:
+        detail = _tail(response.text)
+        raise NodeFailedError(
+            f"{request} returned HTTP {response.status_code} {response.reason_phrase}"
+            + (f": {detail}" if detail else ""),
+            where="params.url",
+        )
+    return _body(response)
+
+
+HTTP_TYPES: list[NodeType] = [
+    NodeType("http.request", "HTTP request", "HTTP", HttpParams, run_http),
+]

@@ -1,0 +1,107 @@
+"""The node registry: dotted type names to :class:`NodeType`, refusing duplicates loudly.
+
+Built-in types register from :mod:`main_process.nodes.builtin`; third-party
+packages add theirs through the entry-point group ``conductor.nodes``, whose
+value is a :class:`NodeType`, a list of them, or a function that takes the
+registry and registers its own. A broken plugin is reported (``plugin_errors``)
+and skipped: one bad package must not stop the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from typing import Any
+
+from app.errors import NodeTypeError
+from app.results import NodeTypeInfo
+from main_process.nodes.base import NodeType
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "conductor.nodes"
+
+
+class NodeRegistry:
+    """Node types by dotted name."""
+
+    def __init__(self, types: Iterable[NodeType] = ()) -> None:
+        self._types: dict[str, NodeType] = {}
+        self.plugin_errors: list[str] = []
+        for node_type in types:
+            self.register(node_type)
+
+    def register(self, node_type: NodeType) -> NodeType:
+        """Add a type; a name already taken is an error, never a silent replacement."""
+        if node_type.type in self._types:
+            raise NodeTypeError(
+                f"node type {node_type.type!r} is already registered", where=node_type.type
+            )
+        self._types[node_type.type] = node_type
+        return node_type
+
+    def lookup(self, type_name: str) -> NodeType | None:
+        return self._types.get(type_name)
+
+    def get(self, type_name: str) -> NodeType:
+        found = self._types.get(type_name)
+        if found is None:
+            raise NodeTypeError(f"unknown node type {type_name!r}", where=type_name)
+        return found
+
+    def type_names(self) -> list[str]:
+        return sorted(self._types)
+
+    def __contains__(self, type_name: object) -> bool:
+        return type_name in self._types
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def describe(self) -> list[NodeTypeInfo]:
+        """Every type as the editor and ``conductor nodes`` show it."""
+        return [
+            NodeTypeInfo(
+                type=t.type,
+                title=t.title,
+                category=t.category,
+                description=t.description,
+                params_schema=t.params_model.model_json_schema(),
+                ports=list(t.ports),
+                dynamic_ports=t.port_names is not None,
+                runner=t.runner.value,
+            )
+            for t in sorted(self._types.values(), key=lambda t: (t.category, t.type))
+        ]
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
+        """Register every plugin in ``group``; failures go to ``plugin_errors``."""
+        for ep in entry_points(group=group):
+            try:
+                self._register_plugin(ep.load())
+            except Exception as exc:  # a plugin may raise anything; keep the engine alive
+                message = f"node plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
+                log.warning(message)
+                self.plugin_errors.append(message)
+
+    def _register_plugin(self, value: Any) -> None:
+        if isinstance(value, NodeType):
+            self.register(value)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self._register_plugin(item)
+        elif callable(value):
+            value(self)
+        else:
+            raise NodeTypeError(f"expected a NodeType, a list or a function, got {value!r}")
+
+
+def default_registry(*, plugins: bool = True) -> NodeRegistry:
+    """A registry with the built-in node types and, unless disabled, installed plugins."""
+    from main_process.nodes.builtin import BUILTIN_TYPES
+
+    registry = NodeRegistry(BUILTIN_TYPES)
+    if plugins:
+        registry.load_entry_points()
+    return registry

@@ -1,0 +1,131 @@
+"""Finding executions whose process died, and marking them ``interrupted``.
+
+Several processes may share one data dir. Each running execution records its
+owner (an engine id, pid, host) and a lease that the owner renews every few
+seconds. Another process marks the execution ``interrupted`` only when that owner
+is gone: its pid is dead on this host, its lease has expired, or (same pid) no
+engine with that id is alive in this process. The update is conditional on the
+status and owner still being what we saw, so two processes never both mark it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import time
+import weakref
+from typing import Any
+
+import orjson
+
+from app.errors import ExecutionCancelledError
+from app.states import ExecutionStatus, NodeStatus
+from main_process.store import Store
+
+#: Engine owner ids alive in this process (an engine registers itself here).
+LIVE_OWNERS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+HOST = socket.gethostname()
+
+_OPEN = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+_OPEN_NODES = (NodeStatus.PENDING.value, NodeStatus.RUNNING.value, NodeStatus.RETRYING.value)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def owner_alive(row: sqlite3.Row, now: float) -> bool:
+    """Whether the process that owns this execution row is still looking after it."""
+    lease_until = row["lease_until"] or 0.0
+    if lease_until < now:
+        return False
+    if row["owner_host"] == HOST and row["owner_pid"]:
+        pid = int(row["owner_pid"])
+        if pid == os.getpid():
+            return row["owner_id"] in LIVE_OWNERS
+        return pid_alive(pid)
+    return True
+
+
+def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None) -> bool:
+    """Mark one execution interrupted with its closing events; False if someone else did."""
+    now = time.time()
+    error = ExecutionCancelledError(
+        "the process running this execution stopped before it finished; resume it to go on"
+    ).to_info()
+
+    def work(conn: sqlite3.Connection) -> bool:
+        cursor = conn.execute(
+            "UPDATE executions SET status = ?, finished_at = ?, error_json = ?"
+            " WHERE id = ? AND owner_id IS ? AND status IN (?, ?)",
+            (
+                ExecutionStatus.INTERRUPTED.value,
+                now,
+                orjson.dumps(error.model_dump()),
+                execution_id,
+                expected_owner,
+                *_OPEN,
+            ),
+        )
+        if cursor.rowcount != 1:
+            return False
+        (last,) = conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
+        seq = int(last)
+        open_nodes = conn.execute(
+            "SELECT node_id FROM node_runs WHERE execution_id = ? AND status IN (?, ?, ?)",
+            (execution_id, *_OPEN_NODES),
+        ).fetchall()
+        for (node_id,) in open_nodes:
+            seq += 1
+            conn.execute(
+                "UPDATE node_runs SET status = ?, finished_at = ? WHERE execution_id = ?"
+                " AND node_id = ?",
+                (NodeStatus.CANCELLED.value, now, execution_id, node_id),
+            )
+            conn.execute(
+                "INSERT INTO events (execution_id, seq, ts, kind, node_id, status, attempt,"
+                " data_json) VALUES (?, ?, ?, 'node', ?, ?, NULL, ?)",
+                (execution_id, seq, now, node_id, NodeStatus.CANCELLED.value,
+                 orjson.dumps({"interrupted": True})),
+            )
+        conn.execute(
+            "INSERT INTO events (execution_id, seq, ts, kind, node_id, status, attempt, data_json)"
+            " VALUES (?, ?, ?, 'execution', NULL, ?, NULL, ?)",
+            (execution_id, seq + 1, now, ExecutionStatus.INTERRUPTED.value,
+             orjson.dumps({"error": error.model_dump(exclude_none=True)})),
+        )
+        return True
+
+    return bool(store.transaction(work))
+
+
+def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> list[str]:
+    """Mark every execution whose owner is gone as interrupted; returns their ids."""
+    now = time.time()
+    sql = (
+        "SELECT id, owner_id, owner_pid, owner_host, lease_until FROM executions"
+        " WHERE status IN (?, ?)"
+    )
+    params: tuple[Any, ...] = _OPEN
+    if only is not None:
+        sql += " AND id = ?"
+        params = (*_OPEN, only)
+    marked = []
+    for row in store.query(sql, params):
+        if row["owner_id"] == my_owner_id or owner_alive(row, now):
+            continue
+        if mark_interrupted(store, row["id"], row["owner_id"]):
+            marked.append(row["id"])
+    return marked

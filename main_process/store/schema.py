@@ -1,0 +1,114 @@
+"""The store's schema as numbered migrations, applied on open.
+
+``PRAGMA user_version`` holds the number of migrations applied. A migration is
+appended, never edited: databases in users' data dirs were made by old ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from app.errors import StoreError
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        blueprint_id TEXT NOT NULL,
+        blueprint_name TEXT,
+        blueprint_hash TEXT NOT NULL,
+        blueprint_json BLOB NOT NULL,
+        source TEXT,
+        inputs_json BLOB NOT NULL,
+        config_json BLOB NOT NULL,
+        status TEXT NOT NULL,
+        error_json BLOB,
+        outputs_json BLOB,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        owner_id TEXT,
+        owner_pid INTEGER,
+        owner_host TEXT,
+        lease_until REAL
+    );
+    CREATE INDEX executions_created ON executions(created_at DESC);
+    CREATE INDEX executions_status ON executions(status);
+    CREATE INDEX executions_blueprint ON executions(blueprint_id, created_at DESC);
+    CREATE TABLE node_runs (
+        execution_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        started_at REAL,
+        finished_at REAL,
+        port TEXT,
+        output_json BLOB,
+        output_path TEXT,
+        output_size INTEGER,
+        input_json BLOB,
+        error_json BLOB,
+        PRIMARY KEY (execution_id, node_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        execution_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts REAL NOT NULL,
+        kind TEXT NOT NULL,
+        node_id TEXT,
+        status TEXT,
+        attempt INTEGER,
+        data_json BLOB,
+        PRIMARY KEY (execution_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE variables (
+        execution_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value_json BLOB NOT NULL,
+        PRIMARY KEY (execution_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoints (
+        execution_id TEXT NOT NULL,
+        checkpoint_id TEXT NOT NULL,
+        name TEXT,
+        created_at REAL NOT NULL,
+        data_json BLOB NOT NULL,
+        PRIMARY KEY (execution_id, checkpoint_id)
+    ) WITHOUT ROWID;
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this database lacks; returns the resulting version.
+
+    A database newer than this code is refused rather than written to.
+    """
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store's schema is version {version}, newer than this Conductor "
+            f"understands ({SCHEMA_VERSION}); upgrade Conductor",
+        )
+    for number in range(version, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (current,) = conn.execute("PRAGMA user_version").fetchone()
+            if current > number:  # another process migrated meanwhile
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _statements(MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

@@ -1,0 +1,284 @@
+"""SQLite (WAL) store with a batched writer thread.
+
+Why a writer thread: recording every transition of every node must not cost the
+executor a disk write. The hot path appends an operation to a deque (thread-safe,
+no lock); one writer thread drains it every ``flush_interval`` seconds, or sooner
+when ``batch_size`` operations are waiting or someone awaits :meth:`Store.flush`,
+and applies each batch in one transaction. Operations are applied strictly in
+the order they were queued, so a reader never sees a node's completion without
+the events before it.
+
+Durability: ``synchronous=NORMAL`` in WAL mode survives a crash of the process
+(not of the machine's power). The engine awaits :meth:`Store.flush` before it
+reports an execution finished, so a reported result is always on disk.
+
+Reads use a second connection guarded by a lock; WAL lets them run beside the
+writer. Several processes may share one database: ``busy_timeout`` makes them
+wait for each other's short write transactions instead of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.errors import StoreError
+from app.paths import database_path, outputs_dir
+from main_process.store.schema import migrate
+
+log = logging.getLogger(__name__)
+
+#: Serialised outputs larger than this go to a file under ``outputs/``.
+SPILL_BYTES = 256 * 1024
+
+_EVENT_SQL = (
+    "INSERT OR REPLACE INTO events"
+    " (execution_id, seq, ts, kind, node_id, status, attempt, data_json)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+EventRow = tuple[str, int, float, str, str | None, str | None, int | None, bytes | None]
+FlushCallback = Callable[[BaseException | None], None]
+
+
+class Store:
+    """Executions, node runs, events, variables and checkpoints in one SQLite file."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        flush_interval: float = 0.05,
+        batch_size: int = 2000,
+        spill_bytes: int = SPILL_BYTES,
+    ) -> None:
+        self.root = root
+        self.path = database_path(root)
+        self.outputs_dir = outputs_dir(root)
+        self.spill_bytes = spill_bytes
+        self._interval = flush_interval
+        self._batch_size = batch_size
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            self._conn = self._connect()
+            migrate(self._conn)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}", where=str(self.path))
+        self._lock = threading.Lock()
+        self._ops: deque[tuple[Any, ...]] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self.write_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._writer_main, name="conductor-store", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    # -- queued writes (hot path: no I/O, no lock) -------------------------------
+
+    def enqueue_sql(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._ops.append(("sql", sql, params))
+        self._maybe_wake()
+
+    def enqueue_event(self, row: EventRow) -> None:
+        self._ops.append(("event", row))
+        self._maybe_wake()
+
+    def enqueue_spill(self, path: Path, data: bytes) -> None:
+        self._ops.append(("spill", path, data))
+        self._maybe_wake()
+
+    def _maybe_wake(self) -> None:
+        if len(self._ops) >= self._batch_size:
+            with self._cond:
+                self._cond.notify()
+
+    def spill_path(self, execution_id: str, node_id: str) -> Path:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in node_id)
+        return self.outputs_dir / execution_id / f"{safe}.json"
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed (raises StoreError if not)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def done(exc: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, future, exc)
+
+        self._request_flush(done)
+        await future
+
+    def flush_sync(self, timeout: float = 30.0) -> None:
+        """Blocking :meth:`flush`, for code outside the event loop."""
+        finished = threading.Event()
+        box: list[BaseException | None] = [None]
+
+        def done(exc: BaseException | None) -> None:
+            box[0] = exc
+            finished.set()
+
+        self._request_flush(done)
+        if not finished.wait(timeout):
+            raise StoreError(f"the store did not commit within {timeout} s", where=str(self.path))
+        if box[0] is not None:
+            raise _store_error(box[0], self.path)
+
+    def _request_flush(self, callback: FlushCallback) -> None:
+        if not self._thread.is_alive():
+            callback(StoreError("the store is closed", where=str(self.path)))
+            return
+        self._ops.append(("flush", callback))
+        with self._cond:
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer and close both connections."""
+        if self._closing:
+            return
+        self._closing = True
+        with self._cond:
+            self._cond.notify()
+        self._thread.join(timeout=30.0)
+        with self._lock:
+            self._conn.close()
+
+    # -- the writer thread -------------------------------------------------------
+
+    def _writer_main(self) -> None:
+        conn = self._connect()
+        try:
+            while True:
+                with self._cond:
+                    if not self._ops and not self._closing:
+                        self._cond.wait(self._interval)
+                ops: list[tuple[Any, ...]] = []
+                while self._ops:
+                    ops.append(self._ops.popleft())
+                if ops:
+                    self._apply(conn, ops)
+                elif self._closing:
+                    return
+        finally:
+            conn.close()
+
+    def _apply(self, conn: sqlite3.Connection, ops: list[tuple[Any, ...]]) -> None:
+        callbacks: list[FlushCallback] = []
+        events: list[EventRow] = []
+        error: BaseException | None = None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op in ops:
+                kind = op[0]
+                if kind == "event":
+                    events.append(op[1])
+                    continue
+                if events:
+                    conn.executemany(_EVENT_SQL, events)
+                    events = []
+                if kind == "sql":
+                    conn.execute(op[1], op[2])
+                elif kind == "spill":
+                    _write_file(op[1], op[2])
+                elif kind == "flush":
+                    callbacks.append(op[1])
+            if events:
+                conn.executemany(_EVENT_SQL, events)
+            conn.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            error = exc
+            self.write_error = exc
+            log.error("store write failed (%d operations): %s", len(ops), exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        for callback in callbacks:
+            callback(error)
+
+    # -- reads and immediate writes (caller's thread) -----------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from None
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``work`` in one immediate transaction on the reading connection.
+
+        For the few writes that must be decided now, against what other processes
+        wrote (marking another process's execution interrupted).
+        """
+        try:
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(self._conn)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+                return result
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from None
+
+    def read_output(self, row: sqlite3.Row) -> bytes | None:
+        """A node run's serialised output, from the row or its spill file."""
+        if row["output_json"] is not None:
+            data: bytes = row["output_json"]
+            return data
+        path = row["output_path"]
+        if path is None:
+            return None
+        try:
+            return Path(path).read_bytes()
+        except OSError as exc:
+            raise StoreError(f"spilled output is missing: {exc}", where=str(path)) from None
+
+    def integrity_check(self) -> str:
+        row = self.query_one("PRAGMA integrity_check")
+        return str(row[0]) if row else "no answer"
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(_store_error(exc, None))
+
+
+def _store_error(exc: BaseException, path: Path | None) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
+    return StoreError(f"store write failed: {exc}", where=str(path) if path else None)
+
+
+def placeholders(values: Iterable[Any]) -> str:
+    return ", ".join("?" for _ in values)

@@ -1,0 +1,1 @@
+"""The Qt GUI (the renderer process). Talks to the engine only through ``ipc``."""
