@@ -151,25 +151,14 @@ def _split_loc(loc: Sequence[PathKey], data: Any, kind: str) -> tuple[list[PathK
 
 def _annotation_step(annotation: Any, key: PathKey) -> Any:
     """The annotation of ``annotation[key]``, through Optional, lists and dicts."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _annotation_step(typing.get_args(annotation)[0], key)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _annotation_step(arg, key)
-            if found is not None:
-                return found
-        return None
+        return next((a for a in (_annotation_step(arg, key) for arg in args) if a), None)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         field = annotation.model_fields.get(key) if isinstance(key, str) else None
         return field.annotation if field is not None else None
-    args = typing.get_args(annotation)
-    if origin in (list, set, frozenset, Sequence) and args:
+    if origin in (list, Sequence) and args:
         return args[0]
-    if origin is tuple and args:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return args[0]
-        return args[key] if isinstance(key, int) and key < len(args) else None
     if origin in (dict, Mapping) and len(args) == 2:
         return args[1]
     return None
@@ -386,7 +375,8 @@ def _load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" on line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise _syntax(source, f"invalid YAML{where}: {exc.problem or exc.context}") from None
+        detail = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise _syntax(source, f"invalid YAML{where}: {detail}") from None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise _syntax(source, f"invalid YAML: {exc}") from None
     finally:

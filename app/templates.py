@@ -148,6 +148,9 @@ class _Compiled:
     template: Template
     native: bool
     check_nested: bool
+    #: The environment's globals, flattened once: Jinja's own ``render`` re-reads
+    #: a ChainMap on every call, which dominated the cost of a small template.
+    globals: dict[str, Any]
 
 
 def _single_expression(ast: jnodes.Template) -> jnodes.Expr | None:
@@ -175,12 +178,14 @@ def _compile(source: str) -> _Compiled:
     ast = env.parse(source)
     expr = _single_expression(ast)
     if expr is None:
-        return _Compiled(ast, env.from_string(ast), native=False, check_nested=False)
+        template = env.from_string(ast)
+        return _Compiled(ast, template, False, False, dict(template.globals))
     body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)], lineno=1)
     body.set_environment(env)
     literal = (nodes.List, nodes.Tuple, nodes.Dict, nodes.Call)
     nested = isinstance(expr, literal) or any(True for _ in expr.find_all(literal))
-    return _Compiled(ast, env.from_string(body), native=True, check_nested=nested)
+    template = env.from_string(body)
+    return _Compiled(ast, template, True, nested, dict(template.globals))
 
 
 def _find_undefined(value: Any) -> Any:
@@ -223,22 +228,20 @@ class CompiledTemplate:
     def render(self, context: Mapping[str, Any]) -> Any:
         """The rendered value: native for a single expression, else a string."""
         compiled = self._compiled
+        template = compiled.template
+        env = template.environment
         try:
+            parent = dict(compiled.globals)
+            parent.update(context)
+            ctx = env.context_class(env, parent, template.name, template.blocks)
             if not compiled.native:
-                return compiled.template.render(context)
-            ctx = compiled.template.new_context(dict(context))
-            for _ in compiled.template.root_render_func(ctx):
+                return env.concat(template.root_render_func(ctx))
+            for _ in template.root_render_func(ctx):
                 pass
             value = ctx.vars["result"]
-            if compiled.check_nested:
-                undefined = _find_undefined(value)
-                if undefined is not None:
-                    str(undefined)  # StrictUndefined raises the precise error here
-            else:
-                from jinja2 import Undefined
-
-                if isinstance(value, Undefined):
-                    str(value)
+            undefined = _find_undefined(value) if compiled.check_nested else value
+            if isinstance(undefined, env.undefined):
+                str(undefined)  # StrictUndefined raises the precise error here
             return value
         except Exception as exc:  # any failure in user template code is a TemplateError
             raise self._failure(exc) from exc

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from app.blueprint import Blueprint, as_blueprint
+from app.blueprint import Blueprint, as_blueprint, digest
 from app.errors import BlueprintError, ConfigError, ExecutionNotFoundError, Problem, ResumeError
 from app.events import Event
 from app.paths import data_dir
@@ -42,6 +42,7 @@ from app.validation import validate_blueprint
 from main_process.executor import ExecutionRun
 from main_process.inputs import resolve_inputs
 from main_process.library import BlueprintLibrary
+from main_process.limiter import Limiter
 from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.plan import Plan, compile_plan
 from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans
@@ -86,7 +87,7 @@ class Engine:
         self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
         self._runs: dict[str, ExecutionRun] = {}
         self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
-        self._limit: asyncio.Semaphore | None = None
+        self._limit: Limiter | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -99,16 +100,18 @@ class Engine:
             raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
         return self.library.load(blueprint_id)
 
-    def plan_for(self, blueprint: Blueprint) -> Plan:
+    def plan_for(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
         """The compiled plan, from the cache when this exact content ran before."""
-        digest = blueprint.content_hash()
-        functions = tuple(id(n.function) for n in blueprint.nodes if n.function is not None)
-        key = (digest, functions)
+        content = digest(engine_json if engine_json is not None else blueprint.engine_json())
+        functions = tuple(
+            id(fn) for n in blueprint.nodes if (fn := n.__pydantic_private__["_function"])
+        )
+        key = (content, functions)
         plan = self._plans.get(key)
         if plan is not None:
             self._plans.move_to_end(key)
             return plan
-        plan = compile_plan(blueprint, self.registry, blueprint_hash=digest)
+        plan = compile_plan(blueprint, self.registry, blueprint_hash=content)
         self._plans[key] = plan
         if len(self._plans) > _PLAN_CACHE_SIZE:
             self._plans.popitem(last=False)
@@ -145,7 +148,7 @@ class Engine:
         if self._closed:
             raise ConfigError("the engine is closed")
         if self._limit is None:
-            self._limit = asyncio.Semaphore(self.global_concurrency)
+            self._limit = Limiter(self.global_concurrency)
         if self._lease_task is None or self._lease_task.done():
             self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
 
@@ -161,13 +164,15 @@ class Engine:
         self._ensure_loop_parts()
         model = self._blueprint(blueprint_id, blueprint)
         cfg = ExecutionConfig.model_validate(config or {})
-        plan = self.plan_for(model)
+        engine_json = model.engine_json()
+        plan = self.plan_for(model, engine_json)
         resolved = resolve_inputs(model, inputs or {})
         state = self.states.initialize_execution(
-            plan.blueprint,
+            model,
             resolved,
             cfg.model_dump(exclude_defaults=True),
             blueprint_hash=plan.blueprint_hash,
+            blueprint_json=engine_json,
             source="id" if blueprint is None else "inline",
         )
         self._launch(plan, state, cfg, completed=None)

@@ -57,11 +57,15 @@ from app.errors import (
     TemplateError,
 )
 from app.states import ExecutionStatus, NodeStatus
+from main_process.limiter import Limiter
 from main_process.nodes.base import PortOutput
 from main_process.plan import Plan, PlanNode
 from main_process.state_manager import ExecutionState, StateManager
 
-_SUCCESS, _FAILED, _SKIPPED = 0, 1, 2
+_SUCCESS, _FAILED_EDGE, _SKIPPED_EDGE = 0, 1, 2
+_PENDING, _RUNNING, _RETRYING = NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.RETRYING
+_COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
+_SKIPPED = NodeStatus.SKIPPED
 
 #: Why an execution was cancelled from outside: the status it ends in and its error.
 CANCEL_REASONS: dict[str, tuple[ExecutionStatus, type[ConductorError], str]] = {
@@ -144,7 +148,7 @@ class ExecutionRun:
         state: ExecutionState,
         *,
         concurrency: int,
-        global_limit: asyncio.Semaphore,
+        global_limit: Limiter,
         thread_pool: Executor,
         base_dir: Path,
         debug: bool = False,
@@ -160,7 +164,7 @@ class ExecutionRun:
         self.base_dir = base_dir
         self.debug = debug
         n = len(plan.nodes)
-        self.status: list[NodeStatus] = [NodeStatus.PENDING] * n
+        self.status: list[NodeStatus] = [_PENDING] * n
         self.outputs: list[Any] = [None] * n
         self.ports: list[str | None] = [None] * n
         self._waiting = [len(node.upstream) for node in plan.nodes]
@@ -168,7 +172,7 @@ class ExecutionRun:
         for node_id, (output, port) in (completed or {}).items():
             i = plan.by_id[node_id].index
             self._precompleted.add(i)
-            self.status[i], self.outputs[i], self.ports[i] = NodeStatus.COMPLETED, output, port
+            self.status[i], self.outputs[i], self.ports[i] = _COMPLETED, output, port
         self._nodes_view = _NodesView(self)
         self._execution_info = {"id": self.execution_id, "blueprint_id": plan.blueprint.id}
         self._failure: PlanNode | None = None
@@ -237,7 +241,7 @@ class ExecutionRun:
     def _cancel_rest(self) -> None:
         for node in self.plan.nodes:
             if not self.status[node.index].is_terminal:
-                self._set_terminal(node, NodeStatus.CANCELLED)
+                self._set_terminal(node, _CANCELLED)
 
     # -- scheduling ----------------------------------------------------------------
 
@@ -283,11 +287,11 @@ class ExecutionRun:
 
     def _after(self, index: int, ready: deque[int]) -> None:
         node = self.plan.nodes[index]
-        if self.status[index] is NodeStatus.FAILED and not node.continue_on_error:
+        if self.status[index] is _FAILED and not node.continue_on_error:
             if self._failure is None:
                 self._failure = node
             return
-        if self.status[index] is NodeStatus.CANCELLED:
+        if self.status[index] is _CANCELLED:
             return
         self._release(index, ready)
 
@@ -303,7 +307,7 @@ class ExecutionRun:
                 if self._should_run(self.plan.nodes[target]):
                     self._make_ready(target, ready, stack)
                 else:
-                    self._set_terminal(self.plan.nodes[target], NodeStatus.SKIPPED)
+                    self._set_terminal(self.plan.nodes[target], _SKIPPED)
                     stack.append(target)
 
     def _make_ready(self, index: int, ready: deque[int], stack: list[int] | None = None) -> None:
@@ -317,13 +321,13 @@ class ExecutionRun:
 
     def _edge_state(self, source: int, port: str | None) -> int:
         status = self.status[source]
-        if status is NodeStatus.COMPLETED:
+        if status is _COMPLETED:
             if port is None or self.plan.sequential or port == self.ports[source]:
                 return _SUCCESS
-            return _SKIPPED
-        if status is NodeStatus.FAILED:
-            return _FAILED
-        return _SKIPPED
+            return _SKIPPED_EDGE
+        if status is _FAILED:
+            return _FAILED_EDGE
+        return _SKIPPED_EDGE
 
     def _should_run(self, node: PlanNode) -> bool:
         success = failed = skipped = 0
@@ -331,7 +335,7 @@ class ExecutionRun:
             state = self._edge_state(source, port)
             if state == _SUCCESS:
                 success += 1
-            elif state == _FAILED:
+            elif state == _FAILED_EDGE:
                 failed += 1
             else:
                 skipped += 1
@@ -354,7 +358,7 @@ class ExecutionRun:
         upstream: dict[str, Any] = {}
         for source, port in node.upstream:
             state = self._edge_state(source, port)
-            if state == _SUCCESS or (state == _FAILED and accept_failed):
+            if state == _SUCCESS or (state == _FAILED_EDGE and accept_failed):
                 upstream[self.plan.nodes[source].id] = self.outputs[source]
         if len(upstream) == 1:
             return next(iter(upstream.values())), upstream
@@ -375,7 +379,7 @@ class ExecutionRun:
         i = node.index
         self.status[i] = status
         self.ports[i] = port
-        if status is NodeStatus.COMPLETED or status is NodeStatus.FAILED:
+        if status is _COMPLETED or status is _FAILED:
             self.outputs[i] = output
             self.states.update_node_state(
                 self.execution_id,
@@ -394,18 +398,21 @@ class ExecutionRun:
     async def _run_node(self, node: PlanNode) -> None:
         value, upstream = self._input_for(node)
         states, eid = self.states, self.execution_id
-        self.status[node.index] = NodeStatus.RUNNING
+        self.status[node.index] = _RUNNING
         attempt = 1
         while True:
             if self.debug and attempt == 1:
-                states.update_node_state(eid, node.id, NodeStatus.RUNNING, attempt=1, input=value)
+                states.update_node_state(eid, node.id, _RUNNING, attempt=1, input=value)
             else:
-                states.update_node_state(eid, node.id, NodeStatus.RUNNING, attempt=attempt)
+                states.update_node_state(eid, node.id, _RUNNING, attempt=attempt)
             try:
-                async with self.global_limit:
+                await self.global_limit.acquire()
+                try:
                     result = await self._attempt(node, value, upstream, attempt)
+                finally:
+                    self.global_limit.release()
             except asyncio.CancelledError:
-                self._set_terminal(node, NodeStatus.CANCELLED, attempt=attempt)
+                self._set_terminal(node, _CANCELLED, attempt=attempt)
                 raise
             except Exception as exc:
                 error = self._error_info(node, exc)
@@ -414,11 +421,11 @@ class ExecutionRun:
                     policy = node.spec.retry
                     assert policy is not None
                     delay = policy.delay_before(attempt + 1, random.random())
-                    self.status[node.index] = NodeStatus.RETRYING
+                    self.status[node.index] = _RETRYING
                     states.update_node_state(
                         eid,
                         node.id,
-                        NodeStatus.RETRYING,
+                        _RETRYING,
                         attempt=attempt,
                         error=error,
                         data={"delay": delay},
@@ -427,22 +434,22 @@ class ExecutionRun:
                         if delay > 0:
                             await asyncio.sleep(delay)
                     except asyncio.CancelledError:
-                        self._set_terminal(node, NodeStatus.CANCELLED, attempt=attempt)
+                        self._set_terminal(node, _CANCELLED, attempt=attempt)
                         raise
                     attempt += 1
                     continue
                 record = {"error": {"type": error.type, "message": error.message}}
                 self._set_terminal(
-                    node, NodeStatus.FAILED, output=record, error=error, attempt=attempt
+                    node, _FAILED, output=record, error=error, attempt=attempt
                 )
                 return
             if isinstance(result, PortOutput):
                 self._set_terminal(
-                    node, NodeStatus.COMPLETED, output=result.value, port=result.port,
+                    node, _COMPLETED, output=result.value, port=result.port,
                     attempt=attempt,
                 )
             else:
-                self._set_terminal(node, NodeStatus.COMPLETED, output=result, attempt=attempt)
+                self._set_terminal(node, _COMPLETED, output=result, attempt=attempt)
             return
 
     async def _attempt(
@@ -542,7 +549,7 @@ class ExecutionRun:
             return {
                 plan.nodes[i].id: self.outputs[i]
                 for i in plan.sinks
-                if self.status[i] in (NodeStatus.COMPLETED, NodeStatus.FAILED)
+                if self.status[i] in (_COMPLETED, _FAILED)
             }
         context = self._template_context(self.state.inputs)
         result: dict[str, Any] = {}

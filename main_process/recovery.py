@@ -22,6 +22,7 @@ import orjson
 from app.errors import ExecutionCancelledError
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store import Store
+from main_process.store.sqlite_store import EventRow, encode_chunk
 
 #: Engine owner ids alive in this process (an engine registers itself here).
 LIVE_OWNERS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -80,13 +81,15 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
         if cursor.rowcount != 1:
             return False
         (last,) = conn.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE execution_id = ?", (execution_id,)
+            "SELECT COALESCE(MAX(last_seq), 0) FROM events WHERE execution_id = ?",
+            (execution_id,),
         ).fetchone()
         seq = int(last)
         open_nodes = conn.execute(
             "SELECT node_id FROM node_runs WHERE execution_id = ? AND status IN (?, ?, ?)",
             (execution_id, *_OPEN_NODES),
         ).fetchall()
+        rows: list[EventRow] = []
         for (node_id,) in open_nodes:
             seq += 1
             conn.execute(
@@ -94,17 +97,17 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
                 " AND node_id = ?",
                 (NodeStatus.CANCELLED.value, now, execution_id, node_id),
             )
-            conn.execute(
-                "INSERT INTO events (execution_id, seq, ts, kind, node_id, status, attempt,"
-                " data_json) VALUES (?, ?, ?, 'node', ?, ?, NULL, ?)",
-                (execution_id, seq, now, node_id, NodeStatus.CANCELLED.value,
-                 orjson.dumps({"interrupted": True})),
+            rows.append(
+                (execution_id, seq, now, "node", node_id, NodeStatus.CANCELLED.value, None,
+                 {"interrupted": True})
             )
+        rows.append(
+            (execution_id, seq + 1, now, "execution", None, ExecutionStatus.INTERRUPTED.value,
+             None, {"error": error.model_dump(exclude_none=True)})
+        )
         conn.execute(
-            "INSERT INTO events (execution_id, seq, ts, kind, node_id, status, attempt, data_json)"
-            " VALUES (?, ?, ?, 'execution', NULL, ?, NULL, ?)",
-            (execution_id, seq + 1, now, ExecutionStatus.INTERRUPTED.value,
-             orjson.dumps({"error": error.model_dump(exclude_none=True)})),
+            "INSERT INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)",
+            encode_chunk(rows),
         )
         return True
 

@@ -1,15 +1,17 @@
 """The state manager: one place that changes execution and node state.
 
 It is the seed's StateManager in Python form. Every change goes through it, and
-every change becomes an :class:`~app.events.Event` with the execution's next
-``seq`` (gap-free, from 1; a resumed execution continues where its log ended).
-Active executions live in memory, so the executor's hot path touches no disk:
-rows and events are queued to the :class:`~main_process.store.Store`'s writer.
-Finished executions are read back from the store.
+every change becomes an event with the execution's next ``seq`` (gap-free, from
+1; a resumed execution continues where its log ended). Active executions live in
+memory, so the executor's hot path touches no disk: rows and events are queued to
+the :class:`~main_process.store.Store`'s writer thread.
 
-Subscribers are plain callables (the engine turns them into async queues for
-``events()``); there is no Qt here. A subscriber that raises is logged and kept
-out of the executor's way.
+An execution's terminal event is *held* until the engine has seen the store
+commit it (:meth:`StateManager.release`): nobody hears "finished" about a run
+whose record could still be lost.
+
+Subscribers are plain callables; there is no Qt here. A subscriber that raises
+is logged and kept out of the executor's way.
 """
 
 from __future__ import annotations
@@ -17,107 +19,30 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from app.blueprint import Blueprint
 from app.errors import ErrorInfo, ExecutionNotFoundError
-from app.events import Event, EventKind
-from app.results import ExecutionResult, ExecutionSummary, NodeResult
+from app.events import Event
+from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
+from main_process import history
+from main_process.execution_state import (
+    EventRow,
+    ExecutionState,
+    NodeState,
+    Subscriber,
+    event_from_row,
+)
 from main_process.serialization import dumps, loads
 from main_process.store import Store
 
 log = logging.getLogger(__name__)
 
-Subscriber = Callable[[Event], None]
-
 _MISSING: Any = object()
-
-_NODE_UPSERT = (
-    "INSERT INTO node_runs (execution_id, node_id, status, attempts, started_at, finished_at,"
-    " port, output_json, output_path, output_size, input_json, error_json)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (execution_id, node_id) DO UPDATE SET status = excluded.status,"
-    " attempts = excluded.attempts, started_at = excluded.started_at,"
-    " finished_at = excluded.finished_at, port = excluded.port,"
-    " output_json = excluded.output_json, output_path = excluded.output_path,"
-    " output_size = excluded.output_size, input_json = excluded.input_json,"
-    " error_json = excluded.error_json"
-)
-
-
-@dataclass(slots=True)
-class NodeState:
-    """One node's state in one execution; ``output`` is the live value."""
-
-    node_id: str
-    status: NodeStatus = NodeStatus.PENDING
-    attempts: int = 0
-    started_at: float | None = None
-    finished_at: float | None = None
-    port: str | None = None
-    output: Any = None
-    output_json: bytes | None = None
-    input: Any = None
-    input_json: bytes | None = None
-    error: ErrorInfo | None = None
-
-    def to_result(self) -> NodeResult:
-        return NodeResult(
-            node_id=self.node_id,
-            status=self.status,
-            attempts=self.attempts,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            output=self.output,
-            input=self.input,
-            error=self.error,
-            port=self.port,
-        )
-
-
-@dataclass(slots=True)
-class ExecutionState:
-    """Everything known about one execution while it is active."""
-
-    execution_id: str
-    blueprint: Blueprint
-    blueprint_hash: str
-    inputs: dict[str, Any]
-    config: dict[str, Any]
-    status: ExecutionStatus = ExecutionStatus.PENDING
-    created_at: float = 0.0
-    started_at: float | None = None
-    finished_at: float | None = None
-    error: ErrorInfo | None = None
-    outputs: Any = None
-    nodes: dict[str, NodeState] = field(default_factory=dict)
-    variables: dict[str, Any] = field(default_factory=dict)
-    seq: int = 0
-    events: list[Event] = field(default_factory=list)
-    listeners: list[Subscriber] = field(default_factory=list)
-    #: The terminal event, held back until the store has committed it (see ``release``).
-    held: Event | None = None
-
-    def to_result(self) -> ExecutionResult:
-        return ExecutionResult(
-            execution_id=self.execution_id,
-            blueprint_id=self.blueprint.id,
-            status=self.status,
-            success=self.status is ExecutionStatus.COMPLETED,
-            outputs=self.outputs,
-            error=self.error,
-            nodes={nid: node.to_result() for nid, node in self.nodes.items()},
-            inputs=self.inputs,
-            created_at=self.created_at,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            blueprint_hash=self.blueprint_hash,
-        )
+_RUNNING = NodeStatus.RUNNING
+_COMPLETED = NodeStatus.COMPLETED
+_TERMINAL_NODE = frozenset(s for s in NodeStatus if s.is_terminal)
 
 
 class StateManager:
@@ -161,47 +86,28 @@ class StateManager:
     def _emit(
         self,
         state: ExecutionState,
-        kind: EventKind,
-        *,
-        node_id: str | None = None,
-        status: str | None = None,
-        attempt: int | None = None,
-        data: dict[str, Any] | None = None,
-        ts: float | None = None,
+        kind: str,
+        node_id: str | None,
+        status: str | None,
+        attempt: int | None,
+        data: dict[str, Any] | None,
+        ts: float,
         hold: bool = False,
-    ) -> Event:
+    ) -> EventRow:
         state.seq += 1
-        now = time.time() if ts is None else ts
-        event = Event.model_construct(
-            execution_id=state.execution_id,
-            seq=state.seq,
-            ts=now,
-            kind=kind,
-            node_id=node_id,
-            status=status,
-            attempt=attempt,
-            data=data,
-        )
-        self.store.enqueue_event(
-            (
-                state.execution_id,
-                state.seq,
-                now,
-                kind,
-                node_id,
-                status,
-                attempt,
-                None if data is None else orjson.dumps(data, default=str),
-            )
-        )
+        row: EventRow = (state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
+        self.store.enqueue_event(row)
         if hold:
-            state.held = event
+            state.held = row
         else:
-            self._deliver(state, event)
-        return event
+            self._deliver(state, row)
+        return row
 
-    def _deliver(self, state: ExecutionState, event: Event) -> None:
-        state.events.append(event)
+    def _deliver(self, state: ExecutionState, row: EventRow) -> None:
+        state.events.append(row)
+        if not (self._subscribers or state.listeners):
+            return
+        event = event_from_row(row)
         for callback in (*self._subscribers, *state.listeners):
             try:
                 callback(event)
@@ -209,11 +115,7 @@ class StateManager:
                 log.exception("event subscriber failed")
 
     def release(self, execution_id: str) -> ExecutionState | None:
-        """Deliver the held terminal event and forget the execution.
-
-        Called by the engine once the store has committed everything, so nobody
-        hears "finished" about an execution whose record could still be lost.
-        """
+        """Deliver the held terminal event and forget the execution (the store has it)."""
         state = self._active.pop(execution_id, None)
         if state is not None and state.held is not None:
             held, state.held = state.held, None
@@ -229,10 +131,15 @@ class StateManager:
         config: dict[str, Any],
         *,
         blueprint_hash: str,
+        blueprint_json: bytes | None = None,
         execution_id: str | None = None,
         source: str | None = None,
     ) -> ExecutionState:
-        """Record a new execution (``pending``) and make it active."""
+        """Record a new execution (``pending``) and make it active.
+
+        ``blueprint_json`` is :meth:`Blueprint.engine_json` when the caller already
+        has it (it hashed it); the editor layout is kept beside it.
+        """
         now = time.time()
         state = ExecutionState(
             execution_id=execution_id or str(uuid.uuid4()),
@@ -246,15 +153,16 @@ class StateManager:
         self._active[state.execution_id] = state
         self.store.enqueue_sql(
             "INSERT INTO executions (id, blueprint_id, blueprint_name, blueprint_hash,"
-            " blueprint_json, source, inputs_json, config_json, status, created_at,"
+            " blueprint_json, ui_json, source, inputs_json, config_json, status, created_at,"
             " owner_id, owner_pid, owner_host, lease_until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 state.execution_id,
                 blueprint.id,
                 blueprint.name,
                 blueprint_hash,
-                dumps(blueprint.model_dump(mode="json", exclude_none=True)),
+                blueprint_json if blueprint_json is not None else blueprint.engine_json(),
+                dumps(blueprint.ui.model_dump()) if blueprint.ui.positions else None,
                 source,
                 dumps(inputs),
                 dumps(config),
@@ -266,13 +174,8 @@ class StateManager:
                 now + self.lease_seconds,
             ),
         )
-        self._emit(
-            state,
-            "execution",
-            status=ExecutionStatus.PENDING,
-            data={"blueprint_id": blueprint.id, "blueprint_hash": blueprint_hash},
-            ts=now,
-        )
+        data = {"blueprint_id": blueprint.id, "blueprint_hash": blueprint_hash}
+        self._emit(state, "execution", None, ExecutionStatus.PENDING.value, None, data, now)
         return state
 
     def adopt_execution(self, state: ExecutionState) -> None:
@@ -281,9 +184,16 @@ class StateManager:
         now = time.time()
         self.store.enqueue_sql(
             "UPDATE executions SET owner_id = ?, owner_pid = ?, owner_host = ?, lease_until = ?,"
-            " error_json = NULL, outputs_json = NULL, finished_at = NULL WHERE id = ?",
-            (self.owner_id, self.owner_pid, self.owner_host, now + self.lease_seconds,
-             state.execution_id),
+            " status = ?, error_json = NULL, outputs_json = NULL, finished_at = NULL"
+            " WHERE id = ?",
+            (
+                self.owner_id,
+                self.owner_pid,
+                self.owner_host,
+                now + self.lease_seconds,
+                state.status.value,
+                state.execution_id,
+            ),
         )
 
     def update_execution_state(
@@ -294,13 +204,14 @@ class StateManager:
         error: ErrorInfo | None = None,
         outputs: Any = _MISSING,
         data: dict[str, Any] | None = None,
-    ) -> Event:
+    ) -> None:
         state = self.require_active(execution_id)
         now = time.time()
         state.status = status
+        terminal = status.is_terminal
         if status is ExecutionStatus.RUNNING and state.started_at is None:
             state.started_at = now
-        if status.is_terminal:
+        if terminal:
             state.finished_at = now
             state.error = error
             if outputs is not _MISSING:
@@ -317,16 +228,11 @@ class StateManager:
                 execution_id,
             ),
         )
-        payload = dict(data or {})
+        payload = dict(data) if data else {}
         if error is not None:
             payload["error"] = error.model_dump(exclude_none=True)
-        return self._emit(
-            state,
-            "execution",
-            status=status,
-            data=payload or None,
-            ts=now,
-            hold=status.is_terminal,
+        self._emit(
+            state, "execution", None, status.value, None, payload or None, now, hold=terminal
         )
 
     def update_node_state(
@@ -341,53 +247,56 @@ class StateManager:
         input: Any = _MISSING,
         port: str | None = None,
         data: dict[str, Any] | None = None,
-    ) -> Event:
+    ) -> None:
         """Change one node's state, record it, and emit its event.
 
-        ``output`` is serialised now (a snapshot); large outputs are spilled to a
-        file by the writer thread.
+        ``output`` is serialised now — a snapshot, since a downstream node may
+        mutate the object it is handed; large outputs are spilled to a file by
+        the writer thread.
         """
-        state = self.require_active(execution_id)
+        state = self._active[execution_id]
         node = state.nodes[node_id]
         now = time.time()
         node.status = status
-        payload: dict[str, Any] | None = data
+        payload = data
         if attempt is not None:
             node.attempts = attempt
-        if status is NodeStatus.RUNNING:
-            if node.started_at is None or attempt == 1:
+        if status is _RUNNING:
+            if attempt == 1 or node.started_at is None:
                 node.started_at = now
             node.finished_at = None
             node.error = None
             if input is not _MISSING:
                 node.input = input
                 node.input_json = dumps(input)
-        elif status.is_terminal:
+        elif status in _TERMINAL_NODE:
             node.finished_at = now
             node.error = error
             node.port = port
             if output is not _MISSING:
                 node.output = output
                 node.output_json = dumps(output)
-                payload = {**(payload or {}), "output_size": len(node.output_json)}
+                payload = {**payload} if payload else {}
+                payload["output_size"] = len(node.output_json)
                 if port is not None:
                     payload["port"] = port
         if error is not None:
-            payload = {**(payload or {}), "error": error.model_dump(exclude_none=True)}
+            payload = {**payload} if payload else {}
+            payload["error"] = error.model_dump(exclude_none=True)
         self._record_node(state, node)
-        return self._emit(
-            state, "node", node_id=node_id, status=status, attempt=attempt, data=payload, ts=now
-        )
+        self._emit(state, "node", node_id, status.value, attempt, payload, now)
 
     def _record_node(self, state: ExecutionState, node: NodeState) -> None:
         output_json = node.output_json
         output_path: str | None = None
-        if output_json is not None and len(output_json) > self.store.spill_bytes:
-            path = self.store.spill_path(state.execution_id, node.node_id)
-            self.store.enqueue_spill(path, output_json)
-            output_path, output_json = str(path), None
-        self.store.enqueue_sql(
-            _NODE_UPSERT,
+        size: int | None = None
+        if output_json is not None:
+            size = len(output_json)
+            if size > self.store.spill_bytes:
+                path = self.store.spill_path(state.execution_id, node.node_id)
+                self.store.enqueue_spill(path, output_json)
+                output_path, output_json = str(path), None
+        self.store.enqueue_node(
             (
                 state.execution_id,
                 node.node_id,
@@ -398,19 +307,18 @@ class StateManager:
                 node.port,
                 output_json,
                 output_path,
-                None if node.output_json is None else len(node.output_json),
+                size,
                 node.input_json,
                 None if node.error is None else dumps(node.error.model_dump()),
-            ),
+            )
         )
 
     def log_message(
         self, execution_id: str, node_id: str | None, message: str, level: str, **extra: Any
-    ) -> Event:
+    ) -> None:
         state = self.require_active(execution_id)
-        return self._emit(
-            state, "log", node_id=node_id, data={"level": level, "message": message, **extra}
-        )
+        data = {"level": level, "message": message, **extra}
+        self._emit(state, "log", node_id, None, None, data, time.time())
 
     # -- variables and checkpoints ------------------------------------------------
 
@@ -421,7 +329,7 @@ class StateManager:
             "INSERT OR REPLACE INTO variables (execution_id, key, value_json) VALUES (?, ?, ?)",
             (execution_id, key, dumps(value)),
         )
-        self._emit(state, "variable", data={"key": key})
+        self._emit(state, "variable", None, None, None, {"key": key}, time.time())
 
     def get_variable(self, execution_id: str, key: str, default: Any = None) -> Any:
         state = self._active.get(execution_id)
@@ -441,16 +349,18 @@ class StateManager:
             "nodes": {
                 nid: {"status": n.status.value, "output": n.output, "port": n.port}
                 for nid, n in state.nodes.items()
-                if n.status is NodeStatus.COMPLETED
+                if n.status is _COMPLETED
             },
             "variables": state.variables,
         }
+        now = time.time()
         self.store.enqueue_sql(
             "INSERT INTO checkpoints (execution_id, checkpoint_id, name, created_at, data_json)"
             " VALUES (?, ?, ?, ?, ?)",
-            (execution_id, checkpoint_id, name, time.time(), dumps(snapshot)),
+            (execution_id, checkpoint_id, name, now, dumps(snapshot)),
         )
-        self._emit(state, "checkpoint", data={"checkpoint_id": checkpoint_id, "name": name})
+        data = {"checkpoint_id": checkpoint_id, "name": name}
+        self._emit(state, "checkpoint", None, None, None, data, now)
         return checkpoint_id
 
     def restore_checkpoint(self, execution_id: str, checkpoint_id: str) -> dict[str, Any]:
@@ -494,129 +404,40 @@ class StateManager:
     def active_ids(self) -> list[str]:
         return list(self._active)
 
-    def get_node_state(self, execution_id: str, node_id: str) -> NodeState | None:
-        state = self._active.get(execution_id)
-        if state is not None:
-            return state.nodes.get(node_id)
-        loaded = self.load_execution(execution_id)
-        return loaded.nodes.get(node_id)
-
-    def load_execution(self, execution_id: str) -> ExecutionState:
-        """An execution as recorded in the store (active ones: from memory)."""
+    def get_execution_state(self, execution_id: str) -> ExecutionState:
+        """An execution: active ones from memory, others as recorded in the store."""
         active = self._active.get(execution_id)
         if active is not None:
             return active
-        row = self.store.query_one("SELECT * FROM executions WHERE id = ?", (execution_id,))
-        if row is None:
-            raise ExecutionNotFoundError(f"no execution {execution_id!r}", where="execution_id")
-        blueprint = Blueprint.model_validate(loads(row["blueprint_json"]))
-        state = ExecutionState(
-            execution_id=execution_id,
-            blueprint=blueprint,
-            blueprint_hash=row["blueprint_hash"],
-            inputs=loads(row["inputs_json"]) or {},
-            config=loads(row["config_json"]) or {},
-            status=ExecutionStatus(row["status"]),
-            created_at=row["created_at"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            error=None if row["error_json"] is None else ErrorInfo(**loads(row["error_json"])),
-            outputs=loads(row["outputs_json"]),
-            nodes={spec.id: NodeState(spec.id) for spec in blueprint.nodes},
-        )
-        for nrow in self.store.query(
-            "SELECT * FROM node_runs WHERE execution_id = ?", (execution_id,)
-        ):
-            node = state.nodes.get(nrow["node_id"]) or NodeState(nrow["node_id"])
-            state.nodes[node.node_id] = node
-            node.status = NodeStatus(nrow["status"])
-            node.attempts = nrow["attempts"]
-            node.started_at = nrow["started_at"]
-            node.finished_at = nrow["finished_at"]
-            node.port = nrow["port"]
-            node.output_json = self.store.read_output(nrow)
-            node.output = loads(node.output_json)
-            node.input_json = nrow["input_json"]
-            node.input = loads(node.input_json)
-            if nrow["error_json"] is not None:
-                node.error = ErrorInfo(**loads(nrow["error_json"]))
-        for vrow in self.store.query(
-            "SELECT key, value_json FROM variables WHERE execution_id = ?", (execution_id,)
-        ):
-            state.variables[vrow["key"]] = loads(vrow["value_json"])
-        state.seq = self.last_seq(execution_id)
-        return state
+        return history.load_execution(self.store, execution_id)
+
+    load_execution = get_execution_state
+
+    def get_node_state(self, execution_id: str, node_id: str) -> NodeState | None:
+        return self.get_execution_state(execution_id).nodes.get(node_id)
 
     def last_seq(self, execution_id: str) -> int:
         state = self._active.get(execution_id)
         if state is not None:
             return state.seq
-        row = self.store.query_one(
-            "SELECT MAX(seq) AS seq FROM events WHERE execution_id = ?", (execution_id,)
-        )
-        return int(row["seq"] or 0) if row else 0
+        return history.last_seq(self.store, execution_id)
 
     def events_after(self, execution_id: str, after_seq: int = 0) -> list[Event]:
-        """Recorded events with ``seq > after_seq``, in order."""
+        """Delivered events with ``seq > after_seq``, in order."""
         state = self._active.get(execution_id)
-        if state is not None:
-            # seq n sits at index n-1 - first_seq_in_memory + 1; resumed runs keep only new ones.
-            first = state.events[0].seq if state.events else state.seq + 1
-            if after_seq + 1 >= first:
-                return state.events[max(after_seq + 1 - first, 0) :]
-        rows = self.store.query(
-            "SELECT * FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq",
-            (execution_id, after_seq),
-        )
-        events = [_event_from_row(r) for r in rows]
-        if state is not None:
-            last = events[-1].seq if events else after_seq
-            events.extend(e for e in state.events if e.seq > last)
-        return events
+        if state is None:
+            return history.stored_events(self.store, execution_id, after_seq)
+        rows = state.events
+        first = rows[0][1] if rows else state.seq + 1
+        if after_seq + 1 >= first:
+            return [event_from_row(r) for r in rows[after_seq + 1 - first :]]
+        older = history.stored_events(self.store, execution_id, after_seq)
+        last = older[-1].seq if older else after_seq
+        return older + [event_from_row(r) for r in rows if r[1] > last]
 
     def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
     ) -> list[ExecutionSummary]:
-        clauses, params = [], []
-        if status:
-            clauses.append("status = ?")
-            params.append(status)
-        if blueprint_id:
-            clauses.append("blueprint_id = ?")
-            params.append(blueprint_id)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.store.query(
-            "SELECT id, blueprint_id, blueprint_name, status, created_at, started_at,"
-            f" finished_at, error_json FROM executions {where}"
-            " ORDER BY created_at DESC LIMIT ?",
-            (*params, max(1, min(limit, 10_000))),
+        return history.list_executions(
+            self.store, self._active, limit=limit, status=status, blueprint_id=blueprint_id
         )
-        summaries = []
-        for r in rows:
-            active = self._active.get(r["id"])
-            summaries.append(
-                ExecutionSummary(
-                    execution_id=r["id"],
-                    blueprint_id=r["blueprint_id"],
-                    blueprint_name=r["blueprint_name"],
-                    status=active.status if active else ExecutionStatus(r["status"]),
-                    created_at=r["created_at"],
-                    started_at=active.started_at if active else r["started_at"],
-                    finished_at=r["finished_at"],
-                    error=None if r["error_json"] is None else ErrorInfo(**loads(r["error_json"])),
-                )
-            )
-        return summaries
-
-
-def _event_from_row(row: Any) -> Event:
-    return Event(
-        execution_id=row["execution_id"],
-        seq=row["seq"],
-        ts=row["ts"],
-        kind=row["kind"],
-        node_id=row["node_id"],
-        status=row["status"],
-        attempt=row["attempt"],
-        data=loads(row["data_json"]),
-    )

@@ -60,7 +60,7 @@ def resolve_target(argument: str) -> Target:
         blueprint = load_blueprint_file(path)
         return Target(label=str(path), blueprint=blueprint, folder=path.resolve().parent)
     if looks_like_path(argument):
-        raise ConfigError(f"no such file: {argument}", where=argument)
+        raise ConfigError("no such file", where=argument)
     return Target(label=argument, blueprint_id=argument)
 
 

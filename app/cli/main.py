@@ -14,6 +14,7 @@ imports only click and :mod:`app`'s light models; the engine arrives through
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -61,6 +62,28 @@ def _call(options: Options, coro: Coroutine[Any, Any, T], *, json_mode: bool = F
         sys.exit(EXIT_INTERRUPTED)
 
 
+class _BriefFormatter(logging.Formatter):
+    """Log records as one line each: the engine's warnings, without their tracebacks."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return ""
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Engine warnings go to stderr as one line each; tracebacks only with --verbose."""
+    handler = logging.StreamHandler(sys.stderr)
+    if verbose:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(_BriefFormatter("warning: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def _json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "json_mode", is_flag=True, help="Print one JSON document.")(fn)
 
@@ -72,13 +95,15 @@ def _json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     envvar="CONDUCTOR_HOME",
     help="Data directory (default: $CONDUCTOR_HOME, else the user data dir).",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Show the engine's log, with tracebacks.")
 @click.version_option(package_name="conductor", prog_name="conductor")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None) -> None:
+def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
     """Build, run and watch workflow blueprints.
 
     Exit codes: 0 success, 1 the execution failed, 2 bad usage or invalid blueprint.
     """
+    _configure_logging(verbose)
     ctx.obj = Options(home=home)
     if ctx.invoked_subcommand is None:
         click.echo(f"conductor: the desktop app {_LATER}; try 'conductor --help'.", err=True)

@@ -39,7 +39,9 @@ def error_text(exc: ConductorError) -> str:
     if exc.node_id and exc.node_id not in head:
         head = f"{head} (node {exc.node_id!r})"
     if isinstance(exc, BlueprintError) and exc.problems:
-        return head + "\n" + problems_text(exc.problems)
+        extra = [p for p in exc.problems if p.where or p.message != exc.message]
+        if extra:
+            return head + "\n" + problems_text(extra)
     return head
 
 

@@ -47,7 +47,8 @@ class ProgressView(Protocol):
 def _error_message(event: Event) -> str:
     error = (event.data or {}).get("error")
     if isinstance(error, dict):
-        return f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        text = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        return " ".join(text.split())
     return ""
 
 
@@ -190,7 +191,7 @@ class LiveView:
             pad_edge=False,
         )
         for name in ("node", "status", "attempts", "time", "detail"):
-            table.add_column(name, no_wrap=name != "detail", overflow="ellipsis")
+            table.add_column(name, no_wrap=True, overflow="ellipsis")
         for node_id, row in self._rows.items():
             glyph, style = _STYLES.get(row.status, ("?", ""))
             took = ""

@@ -64,18 +64,43 @@ def _view(options: Options, title: str) -> ProgressView | None:
     return None if stream is None else make_view(stream, title, quiet=False)
 
 
+def _lines_of(problems: list[Problem], target: Target) -> list[Problem]:
+    """``problems`` with ``(line N)`` added when the target is a readable file."""
+    if target.blueprint is None or not problems:
+        return problems
+    from app.blueprint_files import with_line_numbers
+
+    try:
+        text = Path(target.label).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return problems
+    return with_line_numbers(problems, text)
+
+
+def _in_file(exc: BlueprintError, target: Target) -> BlueprintError:
+    """An invalid-blueprint error from the engine, placed in the file it came from."""
+    if target.blueprint is None or exc.where is not None:
+        return exc
+    return BlueprintError(
+        exc.message, where=target.label, problems=_lines_of(exc.problems, target)
+    )
+
+
 async def run_target(
     target: Target, inputs: dict[str, Any], config: dict[str, Any], options: Options
 ) -> ExecutionResult:
     """Start the target, follow it to its end, and return its result."""
     conductor = open_conductor(options, target.folder)
     try:
-        execution_id = await conductor.start(
-            blueprint_id=target.blueprint_id,
-            blueprint=target.blueprint,
-            inputs=inputs,
-            config=config,
-        )
+        try:
+            execution_id = await conductor.start(
+                blueprint_id=target.blueprint_id,
+                blueprint=target.blueprint,
+                inputs=inputs,
+                config=config,
+            )
+        except BlueprintError as exc:
+            raise _in_file(exc, target) from None
         options.execution_id = execution_id
         return await _follow(conductor, execution_id, _view(options, target.label))
     finally:
@@ -110,19 +135,18 @@ class Checked:
         return not self.problems
 
 
-def _problems_of(exc: ConductorError) -> list[Problem]:
+def _problems_of(exc: ConductorError, argument: str) -> list[Problem]:
     if isinstance(exc, BlueprintError) and exc.problems:
         return list(exc.problems)
-    return [Problem(where=exc.where or "", message=exc.message)]
+    where = "" if exc.where in (None, argument) else exc.where
+    return [Problem(where=where or "", message=exc.message)]
 
 
 async def _check_one(conductor: Conductor, argument: str) -> Checked:
-    from app.blueprint_files import with_line_numbers
-
     try:
         target = resolve_target(argument)
     except ConductorError as exc:
-        return Checked(argument, _problems_of(exc))
+        return Checked(argument, _problems_of(exc, argument))
     blueprint: Blueprint
     try:
         if target.blueprint is not None:
@@ -131,16 +155,9 @@ async def _check_one(conductor: Conductor, argument: str) -> Checked:
             assert target.blueprint_id is not None
             blueprint = await conductor.get_blueprint(target.blueprint_id)
     except ConductorError as exc:
-        return Checked(argument, _problems_of(exc))
+        return Checked(argument, _problems_of(exc, argument))
     problems = await conductor.validate(blueprint)
-    if problems and target.blueprint is not None:
-        try:
-            text = Path(target.label).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError):
-            text = None
-        if text is not None:
-            problems = with_line_numbers(problems, text)
-    return Checked(target.label, list(problems))
+    return Checked(target.label, _lines_of(list(problems), target))
 
 
 async def validate_arguments(arguments: list[str], options: Options) -> list[Checked]:

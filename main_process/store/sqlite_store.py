@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from app.errors import StoreError
 from app.paths import database_path, outputs_dir
 from main_process.store.schema import migrate
@@ -38,13 +40,26 @@ log = logging.getLogger(__name__)
 #: Serialised outputs larger than this go to a file under ``outputs/``.
 SPILL_BYTES = 256 * 1024
 
-_EVENT_SQL = (
-    "INSERT OR REPLACE INTO events"
-    " (execution_id, seq, ts, kind, node_id, status, attempt, data_json)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_CHUNK_SQL = (
+    "INSERT OR REPLACE INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)"
 )
 
-EventRow = tuple[str, int, float, str, str | None, str | None, int | None, bytes | None]
+_NODE_SQL = (
+    "INSERT INTO node_runs (execution_id, node_id, status, attempts, started_at, finished_at,"
+    " port, output_json, output_path, output_size, input_json, error_json)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (execution_id, node_id) DO UPDATE SET status = excluded.status,"
+    " attempts = excluded.attempts, started_at = excluded.started_at,"
+    " finished_at = excluded.finished_at, port = excluded.port,"
+    " output_json = excluded.output_json, output_path = excluded.output_path,"
+    " output_size = excluded.output_size, input_json = excluded.input_json,"
+    " error_json = excluded.error_json"
+)
+
+#: An event as queued: ``(execution_id, seq, ts, kind, node_id, status, attempt, data)``.
+EventRow = tuple[str, int, float, str, str | None, str | None, int | None, Any]
+#: A whole node_runs row, in ``_NODE_SQL``'s column order.
+NodeRow = tuple[Any, ...]
 FlushCallback = Callable[[BaseException | None], None]
 
 
@@ -56,7 +71,7 @@ class Store:
         root: Path,
         *,
         flush_interval: float = 0.05,
-        batch_size: int = 2000,
+        batch_size: int = 512,
         spill_bytes: int = SPILL_BYTES,
     ) -> None:
         self.root = root
@@ -97,6 +112,11 @@ class Store:
 
     def enqueue_event(self, row: EventRow) -> None:
         self._ops.append(("event", row))
+        self._maybe_wake()
+
+    def enqueue_node(self, row: NodeRow) -> None:
+        """Write a node run's whole row; a later row for the same node replaces it."""
+        self._ops.append(("node", row))
         self._maybe_wake()
 
     def enqueue_spill(self, path: Path, data: bytes) -> None:
@@ -177,29 +197,37 @@ class Store:
             conn.close()
 
     def _apply(self, conn: sqlite3.Connection, ops: list[tuple[Any, ...]]) -> None:
+        """Apply one batch in one transaction.
+
+        Statements run in queue order; node rows and event chunks go last, in bulk. That
+        is safe because nothing else in a batch reads them, and a node's row is
+        only ever replaced whole, so the last row queued for a node is its state.
+        """
         callbacks: list[FlushCallback] = []
-        events: list[EventRow] = []
+        events: dict[str, list[EventRow]] = {}
+        nodes: dict[tuple[str, str], NodeRow] = {}
         error: BaseException | None = None
         try:
             conn.execute("BEGIN IMMEDIATE")
             for op in ops:
                 kind = op[0]
                 if kind == "event":
-                    events.append(op[1])
-                    continue
-                if events:
-                    conn.executemany(_EVENT_SQL, events)
-                    events = []
-                if kind == "sql":
+                    row = op[1]
+                    events.setdefault(row[0], []).append(row)
+                elif kind == "node":
+                    nodes[(op[1][0], op[1][1])] = op[1]
+                elif kind == "sql":
                     conn.execute(op[1], op[2])
                 elif kind == "spill":
                     _write_file(op[1], op[2])
                 elif kind == "flush":
                     callbacks.append(op[1])
+            if nodes:
+                conn.executemany(_NODE_SQL, nodes.values())
             if events:
-                conn.executemany(_EVENT_SQL, events)
+                conn.executemany(_CHUNK_SQL, [_chunk(rows) for rows in events.values()])
             conn.execute("COMMIT")
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
             error = exc
             self.write_error = exc
             log.error("store write failed (%d operations): %s", len(ops), exc)
@@ -256,6 +284,21 @@ class Store:
     def integrity_check(self) -> str:
         row = self.query_one("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
+
+
+def _chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:
+    """One events row for a contiguous run of one execution's events."""
+    body = orjson.dumps([row[1:] for row in rows], default=str)
+    return rows[0][0], rows[0][1], rows[-1][1], body
+
+
+def encode_chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:
+    """The events row for ``rows`` (for writers outside the batch, such as recovery)."""
+    return _chunk(rows)
+
+
+def decode_chunk(execution_id: str, chunk: bytes) -> list[EventRow]:
+    return [(execution_id, *item) for item in orjson.loads(chunk)]  # type: ignore[misc]
 
 
 def _write_file(path: Path, data: bytes) -> None:

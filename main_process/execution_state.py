@@ -1,0 +1,108 @@
+"""In-memory state of active executions, and how it becomes results and events.
+
+Events are kept as plain tuples (:data:`EventRow`) on the hot path — the same
+tuple goes to the store's writer — and become :class:`~app.events.Event` models
+only when someone reads or listens. A run nobody watches pays for no models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.blueprint import Blueprint
+from app.errors import ErrorInfo
+from app.events import Event
+from app.results import ExecutionResult, NodeResult
+from app.states import ExecutionStatus, NodeStatus
+
+#: ``(execution_id, seq, ts, kind, node_id, status, attempt, data)``
+EventRow = tuple[str, int, float, str, str | None, str | None, int | None, dict[str, Any] | None]
+
+Subscriber = Callable[[Event], None]
+
+
+def event_from_row(row: EventRow) -> Event:
+    execution_id, seq, ts, kind, node_id, status, attempt, data = row
+    return Event(
+        execution_id=execution_id,
+        seq=seq,
+        ts=ts,
+        kind=kind,  # type: ignore[arg-type]
+        node_id=node_id,
+        status=status,
+        attempt=attempt,
+        data=data,
+    )
+
+
+@dataclass(slots=True)
+class NodeState:
+    """One node's state in one execution; ``output`` is the live value."""
+
+    node_id: str
+    status: NodeStatus = NodeStatus.PENDING
+    attempts: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    port: str | None = None
+    output: Any = None
+    output_json: bytes | None = None
+    input: Any = None
+    input_json: bytes | None = None
+    error: ErrorInfo | None = None
+
+    def to_result(self) -> NodeResult:
+        return NodeResult(
+            node_id=self.node_id,
+            status=self.status,
+            attempts=self.attempts,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            output=self.output,
+            input=self.input,
+            error=self.error,
+            port=self.port,
+        )
+
+
+@dataclass(slots=True)
+class ExecutionState:
+    """Everything known about one execution while it is active."""
+
+    execution_id: str
+    blueprint: Blueprint
+    blueprint_hash: str
+    inputs: dict[str, Any]
+    config: dict[str, Any]
+    status: ExecutionStatus = ExecutionStatus.PENDING
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: ErrorInfo | None = None
+    outputs: Any = None
+    nodes: dict[str, NodeState] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+    #: Events of this activation (a resumed execution keeps earlier ones in the store).
+    events: list[EventRow] = field(default_factory=list)
+    listeners: list[Subscriber] = field(default_factory=list)
+    #: The terminal event, held back until the store has committed it.
+    held: EventRow | None = None
+
+    def to_result(self) -> ExecutionResult:
+        return ExecutionResult(
+            execution_id=self.execution_id,
+            blueprint_id=self.blueprint.id,
+            status=self.status,
+            success=self.status is ExecutionStatus.COMPLETED,
+            outputs=self.outputs,
+            error=self.error,
+            nodes={nid: node.to_result() for nid, node in self.nodes.items()},
+            inputs=self.inputs,
+            created_at=self.created_at,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            blueprint_hash=self.blueprint_hash,
+        )

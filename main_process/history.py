@@ -1,0 +1,129 @@
+"""Reading executions back from the store: finished runs, listings, event logs.
+
+Active executions are answered from memory by the state manager; everything here
+reads rows that the writer has committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.blueprint import Blueprint
+from app.errors import ErrorInfo, ExecutionNotFoundError
+from app.events import Event
+from app.results import ExecutionSummary
+from app.states import ExecutionStatus, NodeStatus
+from main_process.execution_state import ExecutionState, NodeState, event_from_row
+from main_process.serialization import loads
+from main_process.store import Store
+from main_process.store.sqlite_store import decode_chunk
+
+
+def _error(data: bytes | None) -> ErrorInfo | None:
+    return None if data is None else ErrorInfo(**loads(data))
+
+
+def load_execution(store: Store, execution_id: str) -> ExecutionState:
+    """An execution as recorded, with node outputs (spilled ones read from their files)."""
+    row = store.query_one("SELECT * FROM executions WHERE id = ?", (execution_id,))
+    if row is None:
+        raise ExecutionNotFoundError(f"no execution {execution_id!r}", where="execution_id")
+    data = loads(row["blueprint_json"])
+    if row["ui_json"] is not None:
+        data["ui"] = loads(row["ui_json"])
+    blueprint = Blueprint.model_validate(data)
+    state = ExecutionState(
+        execution_id=execution_id,
+        blueprint=blueprint,
+        blueprint_hash=row["blueprint_hash"],
+        inputs=loads(row["inputs_json"]) or {},
+        config=loads(row["config_json"]) or {},
+        status=ExecutionStatus(row["status"]),
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        error=_error(row["error_json"]),
+        outputs=loads(row["outputs_json"]),
+        nodes={spec.id: NodeState(spec.id) for spec in blueprint.nodes},
+    )
+    for nrow in store.query("SELECT * FROM node_runs WHERE execution_id = ?", (execution_id,)):
+        node = state.nodes.get(nrow["node_id"]) or NodeState(nrow["node_id"])
+        state.nodes[node.node_id] = node
+        node.status = NodeStatus(nrow["status"])
+        node.attempts = nrow["attempts"]
+        node.started_at = nrow["started_at"]
+        node.finished_at = nrow["finished_at"]
+        node.port = nrow["port"]
+        node.output_json = store.read_output(nrow)
+        node.output = loads(node.output_json)
+        node.input_json = nrow["input_json"]
+        node.input = loads(node.input_json)
+        node.error = _error(nrow["error_json"])
+    for vrow in store.query(
+        "SELECT key, value_json FROM variables WHERE execution_id = ?", (execution_id,)
+    ):
+        state.variables[vrow["key"]] = loads(vrow["value_json"])
+    state.seq = last_seq(store, execution_id)
+    return state
+
+
+def last_seq(store: Store, execution_id: str) -> int:
+    row = store.query_one(
+        "SELECT MAX(last_seq) AS seq FROM events WHERE execution_id = ?", (execution_id,)
+    )
+    return int(row["seq"] or 0) if row else 0
+
+
+def stored_events(store: Store, execution_id: str, after_seq: int) -> list[Event]:
+    rows = store.query(
+        "SELECT chunk FROM events WHERE execution_id = ? AND last_seq > ? ORDER BY first_seq",
+        (execution_id, after_seq),
+    )
+    return [
+        event_from_row(row)
+        for r in rows
+        for row in decode_chunk(execution_id, r["chunk"])
+        if row[1] > after_seq
+    ]
+
+
+def list_executions(
+    store: Store,
+    active: dict[str, ExecutionState],
+    *,
+    limit: int = 50,
+    status: str | None = None,
+    blueprint_id: str | None = None,
+) -> list[ExecutionSummary]:
+    """Recent executions, newest first; active ones show their live status."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if status:
+        clauses.append("status = ?")
+        params.append(status)
+    if blueprint_id:
+        clauses.append("blueprint_id = ?")
+        params.append(blueprint_id)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = store.query(
+        "SELECT id, blueprint_id, blueprint_name, status, created_at, started_at,"
+        f" finished_at, error_json FROM executions {where}"
+        " ORDER BY created_at DESC LIMIT ?",
+        (*params, max(1, min(limit, 10_000))),
+    )
+    summaries = []
+    for r in rows:
+        live = active.get(r["id"])
+        summaries.append(
+            ExecutionSummary(
+                execution_id=r["id"],
+                blueprint_id=r["blueprint_id"],
+                blueprint_name=r["blueprint_name"],
+                status=live.status if live else ExecutionStatus(r["status"]),
+                created_at=r["created_at"],
+                started_at=live.started_at if live else r["started_at"],
+                finished_at=r["finished_at"],
+                error=_error(r["error_json"]),
+            )
+        )
+    return summaries
