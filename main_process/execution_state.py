@@ -48,7 +48,7 @@ class NodeState:
     finished_at: float | None = None
     port: str | None = None
     output: Any = None
-    output_json: bytes | None = None
+    output_size: int | None = None
     input: Any = None
     input_json: bytes | None = None
     error: ErrorInfo | None = None

@@ -54,8 +54,8 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
         node.started_at = nrow["started_at"]
         node.finished_at = nrow["finished_at"]
         node.port = nrow["port"]
-        node.output_json = store.read_output(nrow)
-        node.output = loads(node.output_json)
+        node.output = loads(store.read_output(nrow))
+        node.output_size = nrow["output_size"]
         node.input_json = nrow["input_json"]
         node.input = loads(node.input_json)
         node.error = _error(nrow["error_json"])

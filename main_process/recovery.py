@@ -22,7 +22,7 @@ import orjson
 from app.errors import ExecutionCancelledError
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store import Store
-from main_process.store.sqlite_store import EventRow, encode_chunk
+from main_process.store.sqlite_store import EventRow, decode_chunk, encode_chunk
 
 #: Engine owner ids alive in this process (an engine registers itself here).
 LIVE_OWNERS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -85,20 +85,16 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
             (execution_id,),
         ).fetchone()
         seq = int(last)
-        open_nodes = conn.execute(
-            "SELECT node_id FROM node_runs WHERE execution_id = ? AND status IN (?, ?, ?)",
-            (execution_id, *_OPEN_NODES),
-        ).fetchall()
         rows: list[EventRow] = []
-        for (node_id,) in open_nodes:
+        for node_id, attempt in _open_nodes(conn, execution_id):
             seq += 1
             conn.execute(
-                "UPDATE node_runs SET status = ?, finished_at = ? WHERE execution_id = ?"
-                " AND node_id = ?",
-                (NodeStatus.CANCELLED.value, now, execution_id, node_id),
+                "INSERT OR REPLACE INTO node_runs (execution_id, node_id, status, attempts,"
+                " finished_at) VALUES (?, ?, ?, ?, ?)",
+                (execution_id, node_id, NodeStatus.CANCELLED.value, attempt or 0, now),
             )
             rows.append(
-                (execution_id, seq, now, "node", node_id, NodeStatus.CANCELLED.value, None,
+                (execution_id, seq, now, "node", node_id, NodeStatus.CANCELLED.value, attempt,
                  {"interrupted": True})
             )
         rows.append(
@@ -112,6 +108,18 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
         return True
 
     return bool(store.transaction(work))
+
+
+def _open_nodes(conn: sqlite3.Connection, execution_id: str) -> list[tuple[str, int | None]]:
+    """Nodes whose last recorded event left them running or retrying."""
+    last: dict[str, tuple[str, int | None]] = {}
+    for (chunk,) in conn.execute(
+        "SELECT chunk FROM events WHERE execution_id = ? ORDER BY first_seq", (execution_id,)
+    ):
+        for row in decode_chunk(execution_id, chunk):
+            if row[3] == "node" and row[4] is not None and row[5] is not None:
+                last[row[4]] = (row[5], row[6])
+    return [(nid, attempt) for nid, (status, attempt) in last.items() if status in _OPEN_NODES]
 
 
 def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> list[str]:

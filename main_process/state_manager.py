@@ -34,7 +34,7 @@ from main_process.execution_state import (
     Subscriber,
     event_from_row,
 )
-from main_process.serialization import dumps, loads
+from main_process.serialization import STREAM_ITEMS, dump_list_to_file, dumps, loads
 from main_process.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 _MISSING: Any = object()
 _RUNNING = NodeStatus.RUNNING
 _COMPLETED = NodeStatus.COMPLETED
-_TERMINAL_NODE = frozenset(s for s in NodeStatus if s.is_terminal)
+#: A tuple, not a set: ``in`` on a tuple tests identity first and never calls the
+#: (Python-level) ``Enum.__hash__``; statuses go into rows as the StrEnum members
+#: themselves (they are ``str``), sparing ``.value``'s descriptor on the hot path.
+_TERMINAL_NODE = tuple(s for s in NodeStatus if s.is_terminal)
 
 
 class StateManager:
@@ -273,41 +276,55 @@ class StateManager:
             node.finished_at = now
             node.error = error
             node.port = port
+            output_json: bytes | None = None
+            spilled: str | None = None
             if output is not _MISSING:
                 node.output = output
-                node.output_json = dumps(output)
+                if type(output) is list and len(output) > STREAM_ITEMS:
+                    path = self.store.spill_path(state.execution_id, node_id)
+                    node.output_size = dump_list_to_file(output, path)
+                    spilled = str(path)
+                else:
+                    output_json = dumps(output)
+                    node.output_size = len(output_json)
                 payload = {**payload} if payload else {}
-                payload["output_size"] = len(node.output_json)
+                payload["output_size"] = node.output_size
                 if port is not None:
                     payload["port"] = port
-        if error is not None:
+            if error is not None:
+                payload = {**payload} if payload else {}
+                payload["error"] = error.model_dump(exclude_none=True)
+            self._record_node(state, node, output_json, spilled)
+        elif error is not None:
             payload = {**payload} if payload else {}
             payload["error"] = error.model_dump(exclude_none=True)
-        self._record_node(state, node)
-        self._emit(state, "node", node_id, status.value, attempt, payload, now)
+        self._emit(state, "node", node_id, status, attempt, payload, now)
 
-    def _record_node(self, state: ExecutionState, node: NodeState) -> None:
-        output_json = node.output_json
-        output_path: str | None = None
-        size: int | None = None
-        if output_json is not None:
-            size = len(output_json)
-            if size > self.store.spill_bytes:
-                path = self.store.spill_path(state.execution_id, node.node_id)
-                self.store.enqueue_spill(path, output_json)
-                output_path, output_json = str(path), None
+    def _record_node(
+        self,
+        state: ExecutionState,
+        node: NodeState,
+        output_json: bytes | None,
+        output_path: str | None = None,
+    ) -> None:
+        """Write a node's outcome row. Only terminal states get one: the event log
+        already holds every transition, and the row is what resume reads."""
+        if output_json is not None and len(output_json) > self.store.spill_bytes:
+            path = self.store.spill_path(state.execution_id, node.node_id)
+            self.store.enqueue_spill(path, output_json)
+            output_path, output_json = str(path), None
         self.store.enqueue_node(
             (
                 state.execution_id,
                 node.node_id,
-                node.status.value,
+                node.status,
                 node.attempts,
                 node.started_at,
                 node.finished_at,
                 node.port,
                 output_json,
                 output_path,
-                size,
+                node.output_size,
                 node.input_json,
                 None if node.error is None else dumps(node.error.model_dump()),
             )
@@ -384,7 +401,6 @@ class StateManager:
                     node = state.nodes[nid]
                     node.status = NodeStatus(saved["status"])
                     node.output = saved.get("output")
-                    node.output_json = dumps(node.output)
                     node.port = saved.get("port")
         return snapshot
 

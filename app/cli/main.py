@@ -50,8 +50,11 @@ def _call(options: Options, coro: Coroutine[Any, Any, T], *, json_mode: bool = F
     try:
         return asyncio.run(coro)
     except ConductorError as exc:
-        _fail(output.error_text(exc), json_mode=json_mode, info=exc.to_info().model_dump(
-            mode="json", exclude_none=True))
+        _fail(
+            output.error_text(exc),
+            json_mode=json_mode,
+            info=exc.to_info().model_dump(mode="json", exclude_none=True),
+        )
     except OSError as exc:
         _fail(f"{exc.filename or 'data directory'}: {exc.strerror or exc}", json_mode=json_mode)
     except KeyboardInterrupt:
@@ -65,10 +68,10 @@ def _call(options: Options, coro: Coroutine[Any, Any, T], *, json_mode: bool = F
 class _BriefFormatter(logging.Formatter):
     """Log records as one line each: the engine's warnings, without their tracebacks."""
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: Any) -> str:
         return ""
 
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+    def formatStack(self, stack_info: str) -> str:
         return ""
 
 
@@ -134,16 +137,24 @@ def serve(host: str, port: int) -> None:
 
 @cli.command()
 @click.argument("target", metavar="FILE|ID")
-@click.option("-i", "--input", "pairs", multiple=True, metavar="KEY=VALUE",
-              help="One input value (repeatable); wins over --inputs.")
-@click.option("--inputs", "inputs_json", metavar="JSON",
-              help="Inputs as a JSON object, or @file holding one.")
+@click.option(
+    "-i",
+    "--input",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="One input value (repeatable); wins over --inputs.",
+)
+@click.option(
+    "--inputs", "inputs_json", metavar="JSON", help="Inputs as a JSON object, or @file holding one."
+)
 @click.option("--debug", is_flag=True, help="Record every node's input as well as its output.")
 @click.option("--sequential", is_flag=True, help="Run one node at a time.")
 @_json_option
 @click.pass_context
 def run(
     ctx: click.Context,
+    *,
     target: str,
     pairs: tuple[str, ...],
     inputs_json: str | None,
@@ -163,8 +174,11 @@ def run(
         inputs = parse_inputs(pairs, inputs_json)
         resolved = resolve_target(target)
     except ConductorError as exc:
-        _fail(output.error_text(exc), json_mode=json_mode,
-              info=exc.to_info().model_dump(mode="json", exclude_none=True))
+        _fail(
+            output.error_text(exc),
+            json_mode=json_mode,
+            info=exc.to_info().model_dump(mode="json", exclude_none=True),
+        )
     config: dict[str, Any] = {}
     if debug:
         config["debug_mode"] = True
@@ -232,8 +246,9 @@ def validate(ctx: click.Context, files: tuple[str, ...], json_mode: bool) -> Non
             if c.valid:
                 click.echo(f"{c.label}: valid")
             for p in c.problems:
-                click.echo(f"{c.label}: {p.where}: {p.message}" if p.where
-                           else f"{c.label}: {p.message}")
+                click.echo(
+                    f"{c.label}: {p.where}: {p.message}" if p.where else f"{c.label}: {p.message}"
+                )
         bad = sum(1 for c in checked if not c.valid)
         if bad:
             total = sum(len(c.problems) for c in checked)
@@ -258,8 +273,10 @@ def nodes(ctx: click.Context, json_mode: bool) -> None:
 
 @cli.command()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--status", type=click.Choice(
-    ["pending", "running", "completed", "failed", "cancelled", "interrupted"]))
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "running", "completed", "failed", "cancelled", "interrupted"]),
+)
 @click.option("--blueprint", "blueprint_id", metavar="ID", help="Only this blueprint's runs.")
 @_json_option
 @click.pass_context

@@ -47,8 +47,9 @@ def error_text(exc: ConductorError) -> str:
 
 def problems_text(problems: Sequence[Problem], indent: str = "  - ") -> str:
     """Each problem on its own line with its place."""
-    return "\n".join(f"{indent}{p.where}: {p.message}" if p.where else f"{indent}{p.message}"
-                     for p in problems)
+    return "\n".join(
+        f"{indent}{p.where}: {p.message}" if p.where else f"{indent}{p.message}" for p in problems
+    )
 
 
 def error_info_text(info: ErrorInfo) -> str:
@@ -101,9 +102,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def node_types_table(types: Sequence[NodeTypeInfo]) -> str:
-    rows = [
-        [t.type, t.category, (t.description.strip().splitlines() or [""])[0]] for t in types
-    ]
+    rows = [[t.type, t.category, (t.description.strip().splitlines() or [""])[0]] for t in types]
     return table(["TYPE", "CATEGORY", "DESCRIPTION"], rows)
 
 
@@ -114,8 +113,13 @@ def history_table(executions: Sequence[ExecutionSummary]) -> str:
         if e.started_at is not None and e.finished_at is not None:
             ms = (e.finished_at - e.started_at) * 1000
         rows.append(
-            [e.execution_id, e.blueprint_id, e.status.value, time_text(e.created_at),
-             duration_text(ms)]
+            [
+                e.execution_id,
+                e.blueprint_id,
+                e.status.value,
+                time_text(e.created_at),
+                duration_text(ms),
+            ]
         )
     return table(["EXECUTION", "BLUEPRINT", "STATUS", "CREATED", "DURATION"], rows)
 
@@ -141,8 +145,13 @@ def nodes_table(result: ExecutionResult) -> str:
     for node in result.nodes.values():
         error = "" if node.error is None else f"{node.error.type}: {node.error.message}"
         rows.append(
-            [node.node_id, node.status.value, str(node.attempts),
-             duration_text(node.duration_ms), error]
+            [
+                node.node_id,
+                node.status.value,
+                str(node.attempts),
+                duration_text(node.duration_ms),
+                error,
+            ]
         )
     return table(["NODE", "STATUS", "ATTEMPTS", "DURATION", "ERROR"], rows)
 

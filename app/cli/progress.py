@@ -136,8 +136,10 @@ class LiveView:
         self._rows: dict[str, _Row] = {}
         self._status = "pending"
         self._t0 = time.time()
+        self._t1: float | None = None
+        self._console = Console(file=stream, stderr=True)
         self._live: Live = Live(
-            console=Console(file=stream, stderr=True),
+            console=self._console,
             get_renderable=self._render,
             refresh_per_second=15,
             transient=False,
@@ -146,7 +148,15 @@ class LiveView:
 
     def begin(self, result: ExecutionResult) -> None:
         for node_id, node in result.nodes.items():
-            self._rows.setdefault(node_id, _Row(status=node.status.value))
+            self._rows.setdefault(
+                node_id,
+                _Row(
+                    status=node.status.value,
+                    attempts=node.attempts,
+                    started=node.started_at,
+                    finished=node.finished_at,
+                ),
+            )
         self._status = result.status.value
         if result.started_at is not None:
             self._t0 = result.started_at
@@ -154,6 +164,8 @@ class LiveView:
     def event(self, event: Event) -> None:
         if event.kind == "execution":
             self._status = event.status or self._status
+            if event.is_terminal:
+                self._t1 = event.ts
             return
         if event.node_id is None:
             return
@@ -182,7 +194,7 @@ class LiveView:
         from rich.text import Text
 
         now = time.time()
-        elapsed = duration_text((now - self._t0) * 1000)
+        elapsed = duration_text(((self._t1 or now) - self._t0) * 1000)
         table = Table(
             title=f"{self._title} — {self._status} {elapsed}",
             title_justify="left",
@@ -190,8 +202,14 @@ class LiveView:
             box=None,
             pad_edge=False,
         )
-        for name in ("node", "status", "attempts", "time", "detail"):
-            table.add_column(name, no_wrap=True, overflow="ellipsis")
+        # Fixed widths for all but the detail, which gets what is left of the line: a long
+        # error is cut short rather than squeezing the node ids out of the table.
+        longest = max((len(node_id) for node_id in self._rows), default=4)
+        widths = {"node": min(max(longest, 4), 40), "status": 11, "attempts": 8, "time": 9}
+        room = max(self._console.width - sum(widths.values()) - 2 * len(widths), 10)
+        for name in ("node", "status", "attempts", "time"):
+            table.add_column(name, no_wrap=True, overflow="ellipsis", width=widths[name])
+        table.add_column("detail", no_wrap=True, overflow="ellipsis", max_width=room)
         for node_id, row in self._rows.items():
             glyph, style = _STYLES.get(row.status, ("?", ""))
             took = ""
@@ -202,7 +220,7 @@ class LiveView:
                 Text(f"{glyph} {row.status}", style=style),
                 str(row.attempts) if row.attempts else "",
                 took,
-                Text(row.detail[:120], style="red" if row.status == "failed" else "dim"),
+                Text(row.detail[:room], style="red" if row.status == "failed" else "dim"),
             )
         return table
 

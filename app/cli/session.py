@@ -36,14 +36,23 @@ class Options:
 def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
     """A conductor on ``auto``; ``home`` and ``base_dir`` apply to an in-process engine only."""
     from app.api import create_conductor, resolve_transport_name
+    from app.errors import ConfigError
 
+    name = resolve_transport_name("auto")
     extra: dict[str, Any] = {}
-    if resolve_transport_name("auto") == "direct":
+    if name == "direct":
         if options.home is not None:
             extra["home"] = options.home
         if base_dir is not None:
             extra["base_dir"] = base_dir
-    return create_conductor("auto", **extra)
+    try:
+        return create_conductor("auto", **extra)
+    except ImportError as exc:
+        hint = " (CONDUCTOR_API_URL is set)" if name == "http" else ""
+        raise ConfigError(
+            f"the {name} transport{hint} is not available in this version: {exc}",
+            where="transport",
+        ) from None
 
 
 async def _follow(
@@ -81,9 +90,7 @@ def _in_file(exc: BlueprintError, target: Target) -> BlueprintError:
     """An invalid-blueprint error from the engine, placed in the file it came from."""
     if target.blueprint is None or exc.where is not None:
         return exc
-    return BlueprintError(
-        exc.message, where=target.label, problems=_lines_of(exc.problems, target)
-    )
+    return BlueprintError(exc.message, where=target.label, problems=_lines_of(exc.problems, target))
 
 
 async def run_target(

@@ -20,6 +20,7 @@ wait for each other's short write transactions instead of failing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import sqlite3
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Serialised outputs larger than this go to a file under ``outputs/``.
 SPILL_BYTES = 256 * 1024
+#: A flush with at most this many operations queued is applied on the caller's thread.
+INLINE_FLUSH_OPS = 2000
 
 _CHUNK_SQL = (
     "INSERT OR REPLACE INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)"
@@ -87,6 +90,9 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}", where=str(self.path))
         self._lock = threading.Lock()
+        self._wconn = self._connect()
+        #: Held while a batch is applied on ``_wconn``, by the writer or an inline flush.
+        self._wlock = threading.Lock()
         self._ops: deque[tuple[Any, ...]] = deque()
         self._cond = threading.Condition()
         self._closing = False
@@ -120,8 +126,11 @@ class Store:
         self._maybe_wake()
 
     def enqueue_spill(self, path: Path, data: bytes) -> None:
+        """Queue a large output's file; the writer is woken now, so the bytes are
+        written and freed while the executor goes on, not held until the next batch."""
         self._ops.append(("spill", path, data))
-        self._maybe_wake()
+        with self._cond:
+            self._cond.notify()
 
     def _maybe_wake(self) -> None:
         if len(self._ops) >= self._batch_size:
@@ -129,11 +138,26 @@ class Store:
                 self._cond.notify()
 
     def spill_path(self, execution_id: str, node_id: str) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in node_id)
-        return self.outputs_dir / execution_id / f"{safe}.json"
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in node_id)[:80]
+        tag = hashlib.sha1(node_id.encode()).hexdigest()[:8]  # "a/b" and "a_b" differ
+        return self.outputs_dir / execution_id / f"{safe}-{tag}.json"
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is committed (raises StoreError if not)."""
+        """Wait until everything queued so far is committed (raises StoreError if not).
+
+        A small backlog with the writer idle is committed right here, on the
+        caller's thread: the caller is waiting anyway, and a hand-off to the
+        writer thread and back costs more than the write (~0.5 ms vs ~0.2 ms).
+        """
+        if len(self._ops) <= INLINE_FLUSH_OPS and self._wlock.acquire(blocking=False):
+            try:
+                ops = self._drain()
+                error = self._apply(self._wconn, ops) if ops else None
+            finally:
+                self._wlock.release()
+            if error is not None:
+                raise _store_error(error, self.path)
+            return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
 
@@ -142,6 +166,12 @@ class Store:
 
         self._request_flush(done)
         await future
+
+    def _drain(self) -> list[tuple[Any, ...]]:
+        ops: list[tuple[Any, ...]] = []
+        while self._ops:
+            ops.append(self._ops.popleft())
+        return ops
 
     def flush_sync(self, timeout: float = 30.0) -> None:
         """Blocking :meth:`flush`, for code outside the event loop."""
@@ -180,23 +210,21 @@ class Store:
     # -- the writer thread -------------------------------------------------------
 
     def _writer_main(self) -> None:
-        conn = self._connect()
-        try:
-            while True:
-                with self._cond:
-                    if not self._ops and not self._closing:
-                        self._cond.wait(self._interval)
-                ops: list[tuple[Any, ...]] = []
-                while self._ops:
-                    ops.append(self._ops.popleft())
+        while True:
+            with self._cond:
+                if not self._ops and not self._closing:
+                    self._cond.wait(self._interval)
+            with self._wlock:
+                ops = self._drain()
                 if ops:
-                    self._apply(conn, ops)
+                    self._apply(self._wconn, ops)
                 elif self._closing:
+                    self._wconn.close()
                     return
-        finally:
-            conn.close()
 
-    def _apply(self, conn: sqlite3.Connection, ops: list[tuple[Any, ...]]) -> None:
+    def _apply(
+        self, conn: sqlite3.Connection, ops: list[tuple[Any, ...]]
+    ) -> BaseException | None:
         """Apply one batch in one transaction.
 
         Statements run in queue order; node rows and event chunks go last, in bulk. That
@@ -235,6 +263,7 @@ class Store:
                 conn.execute("ROLLBACK")
         for callback in callbacks:
             callback(error)
+        return error
 
     # -- reads and immediate writes (caller's thread) -----------------------------
 

@@ -8,15 +8,21 @@ where — never a traceback.
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from app import Conductor
+from app.cli.progress import LineView, LiveView, make_view
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,6 +68,7 @@ def conductor(
     """Run ``python -m app ARGS`` with its own data dir; never through an HTTP server."""
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
+        check=False,
         capture_output=True,
         text=True,
         env=_env(home, extra_env),
@@ -91,11 +98,88 @@ def write(path: Path, data: Any) -> Path:
     return path
 
 
-@pytest.mark.parametrize("args", [[], ["gui"], ["gui", "x.json"], ["serve"]])
-def test_gui_and_server_say_they_arrive_later(args: list[str], home: Path) -> None:
-    done = conductor(*args, home=home)
-    user_error(done, "later version")
-    assert "PySide6" not in done.stderr
+#: Files the usage-error cases read, by name.
+BAD_FILES = {
+    "broken.json": '{"id": "x", "nodes": [',
+    "broken.yaml": "id: y\nnodes:\n  - id: [a\n",
+    "empty.json": "",
+    "list.json": "[1, 2]",
+    "invalid.json": INVALID,
+}
+
+#: Every mistake a user can make on the command line: arguments ({dir} is where
+#: BAD_FILES are) and what the message on stderr must name.
+USAGE_ERRORS: dict[str, tuple[list[str], list[str]]] = {
+    "no-arguments": ([], ["later version"]),
+    "gui": (["gui", "x.json"], ["later version"]),
+    "serve": (["serve"], ["later version"]),
+    "malformed-json": (["run", "{dir}/broken.json"], ["broken.json", "invalid JSON", "line 1"]),
+    "yaml-error": (["run", "{dir}/broken.yaml"], ["broken.yaml", "invalid YAML", "line"]),
+    "empty-file": (["run", "{dir}/empty.json"], ["empty.json", "empty"]),
+    "not-a-mapping": (["run", "{dir}/list.json"], ["list.json", "mapping"]),
+    "invalid-blueprint": (
+        ["run", "{dir}/invalid.json"],
+        [
+            "invalid.json",
+            "nodes[0].type (line 4)",
+            "no.such.type",
+            "nodes[1].id (line 5)",
+            "nodes[2].params.method (line 6)",
+            "edges[0].target (line 8)",
+            "ghost",
+        ],
+    ),
+    "unknown-id": (["run", "no-such-blueprint"], ["no-such-blueprint", "no blueprint"]),
+    "missing-file": (["run", "missing/file.json"], ["missing/file.json", "no such file"]),
+    "input-without-equals": (["run", "branch", "-i", "amount"], ["-i", "key=value", "'amount'"]),
+    "input-without-key": (["run", "branch", "-i", "=3"], ["-i", "key=value"]),
+    "inputs-bad-json": (
+        ["run", "branch", "--inputs", "{amount: 3"],
+        ["--inputs", "not valid JSON"],
+    ),
+    "inputs-not-object": (["run", "branch", "--inputs", "[3]"], ["--inputs", "JSON object"]),
+    "inputs-missing-file": (
+        ["run", "branch", "--inputs", "@nowhere.json"],
+        ["nowhere.json", "cannot read"],
+    ),
+    "unknown-input": (["run", "branch", "-i", "colour=red"], ["inputs.colour", "unknown input"]),
+    "mistyped-input": (["run", "branch", "-i", "amount=lots"], ["inputs.amount"]),
+    "show-unknown": (["show", "0000-not-an-execution"], ["0000-not-an-execution", "no execution"]),
+    "resume-unknown": (
+        ["resume", "0000-not-an-execution"],
+        ["0000-not-an-execution", "no execution"],
+    ),
+    "bad-limit": (["history", "--limit", "0"], ["--limit"]),
+    "run-without-target": (["run"], ["FILE|ID"]),
+}
+
+
+@pytest.fixture(scope="module")
+def usage_errors(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every USAGE_ERRORS case, run once, several processes at a time (start-up dominates)."""
+    folder = tmp_path_factory.mktemp("usage")
+    home = folder / "home"
+    for name, content in BAD_FILES.items():
+        write(folder / name, content)
+
+    def one(case: str) -> subprocess.CompletedProcess[str]:
+        args = [a.replace("{dir}", str(folder)) for a in USAGE_ERRORS[case][0]]
+        return conductor(*args, home=home, cwd=folder)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(USAGE_ERRORS, pool.map(one, USAGE_ERRORS), strict=True))
+
+
+@pytest.mark.parametrize("case", list(USAGE_ERRORS))
+def test_user_errors_are_one_clear_message(
+    case: str, usage_errors: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    done = usage_errors[case]
+    user_error(done, *USAGE_ERRORS[case][1])
+    if case == "invalid-blueprint":
+        assert done.stdout == ""
 
 
 def test_run_by_id_with_json_prints_one_result_and_no_progress(home: Path) -> None:
@@ -121,9 +205,7 @@ def test_run_file_prints_outputs_and_one_line_per_event(home: Path, tmp_path: Pa
         ],
     }
     path = write(tmp_path / "pair.json", blueprint)
-    done = conductor(
-        "run", str(path), "--inputs", '{"who": "ada", "n": 2}', "-i", "n=3", home=home
-    )
+    done = conductor("run", str(path), "--inputs", '{"who": "ada", "n": 2}', "-i", "n=3", home=home)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == "hi ada"
     lines = done.stderr.splitlines()
@@ -133,14 +215,12 @@ def test_run_file_prints_outputs_and_one_line_per_event(home: Path, tmp_path: Pa
 
 
 def test_debug_and_sequential_reach_the_engine(home: Path) -> None:
-    done = conductor(
-        "run", "fan-out-fan-in", "--debug", "--sequential", "--json", home=home
-    )
+    done = conductor("run", "fan-out-fan-in", "--debug", "--sequential", "--json", home=home)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["nodes"]["total"]["input"] == [3, 1, 4, 1, 5, 9, 2, 6]
     starts = sorted((n["started_at"], n["finished_at"]) for n in result["nodes"].values())
-    for (_, finished), (started, _) in zip(starts, starts[1:], strict=False):
+    for (_, finished), (started, _) in itertools.pairwise(starts):
         assert finished <= started  # one node at a time
 
 
@@ -174,78 +254,31 @@ def test_failed_run_exits_1_then_show_history_and_resume(home: Path, tmp_path: P
     assert result["outputs"] == {"gate": {"opened": True}}
     assert result["nodes"]["first"]["attempts"] == 1
 
-    shown = conductor("show", execution_id, "--json", home=home)
+    # Read-only afterwards, so these run side by side (each pays the start-up).
+    queries = [
+        ["show", execution_id, "--json"],
+        ["history", "--status", "failed", "--json"],
+        ["history", "--blueprint", "gated"],
+        ["resume", execution_id],
+    ]
+    with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+        shown, filtered, by_blueprint, again = pool.map(
+            lambda args: conductor(*args, home=home, cwd=tmp_path), queries
+        )
     assert json.loads(shown.stdout)["status"] == "completed"
-    filtered = conductor("history", "--status", "failed", "--json", home=home)
     assert json.loads(filtered.stdout) == []
-    by_blueprint = conductor("history", "--blueprint", "gated", home=home)
     assert execution_id in by_blueprint.stdout
     assert "completed" in by_blueprint.stdout
-
-    again = conductor("resume", execution_id, home=home, cwd=tmp_path)
     user_error(again, "already completed", execution_id)
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "needles"),
-    [
-        ("broken.json", '{"id": "x", "nodes": [', ["broken.json", "invalid JSON", "line 1"]),
-        ("broken.yaml", "id: y\nnodes:\n  - id: [a\n", ["broken.yaml", "invalid YAML", "line"]),
-        ("empty.json", "", ["empty.json", "empty"]),
-        ("list.json", "[1, 2]", ["list.json", "mapping"]),
-    ],
-)
-def test_unreadable_blueprint_files_are_usage_errors(
-    name: str, content: str, needles: list[str], home: Path, tmp_path: Path
-) -> None:
-    path = write(tmp_path / name, content)
-    user_error(conductor("run", str(path), home=home), *needles)
-
-
-def test_invalid_blueprint_lists_every_problem_with_file_and_place(
-    home: Path, tmp_path: Path
-) -> None:
+def test_invalid_blueprint_with_json_prints_the_error_document(home: Path, tmp_path: Path) -> None:
     path = write(tmp_path / "invalid.json", INVALID)
-    done = conductor("run", str(path), home=home)
-    user_error(
-        done,
-        "invalid.json",
-        "nodes[0].type (line 4)",
-        "no.such.type",
-        "nodes[1].id (line 5)",
-        "nodes[2].params.method (line 6)",
-        "edges[0].target (line 8)",
-        "ghost",
-    )
-    assert done.stdout == ""
-
     as_json = conductor("run", str(path), "--json", home=home)
     user_error(as_json)
     error = json.loads(as_json.stdout)["error"]
     assert error["type"] == "BlueprintError"
     assert len(error["problems"]) == 4
-
-
-@pytest.mark.parametrize(
-    ("args", "needles"),
-    [
-        (["run", "no-such-blueprint"], ["no-such-blueprint", "no blueprint"]),
-        (["run", "missing/file.json"], ["missing/file.json", "no such file"]),
-        (["run", "branch", "-i", "amount"], ["-i", "key=value", "'amount'"]),
-        (["run", "branch", "-i", "=3"], ["-i", "key=value"]),
-        (["run", "branch", "--inputs", "{amount: 3"], ["--inputs", "not valid JSON"]),
-        (["run", "branch", "--inputs", "[3]"], ["--inputs", "JSON object"]),
-        (["run", "branch", "--inputs", "@nowhere.json"], ["nowhere.json", "cannot read"]),
-        (["run", "branch", "-i", "colour=red"], ["inputs.colour", "unknown input"]),
-        (["run", "branch", "-i", "amount=lots"], ["inputs.amount"]),
-        (["show", "0000-not-an-execution"], ["0000-not-an-execution", "no execution"]),
-        (["resume", "0000-not-an-execution"], ["0000-not-an-execution", "no execution"]),
-        (["history", "--limit", "0"], ["--limit"]),
-        (["run"], ["FILE|ID"]),
-    ],
-)
-def test_user_errors_are_one_clear_message(args: list[str], needles: list[str], home: Path) -> None:
-    user_error(conductor(*args, home=home), *needles)
 
 
 def test_validate_reports_every_problem_of_every_file(home: Path, tmp_path: Path) -> None:
@@ -337,3 +370,33 @@ def test_ctrl_c_interrupts_the_run_and_says_how_to_resume(home: Path, tmp_path: 
     result = json.loads(shown.stdout)
     assert result["status"] == "interrupted"
     assert result["nodes"]["start"]["status"] == "completed"
+
+
+class _Terminal(io.StringIO):
+    """A captured stream that claims to be a terminal, as stderr is in a shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream_type", [io.StringIO, _Terminal])
+async def test_progress_views_show_every_node_of_a_real_run(
+    stream_type: type[io.StringIO], conductor: Conductor
+) -> None:
+    stream = stream_type()
+    view = make_view(stream, "error-handling", quiet=False)
+    assert view is not None
+    assert isinstance(view, LiveView if stream_type is _Terminal else LineView)
+    url = "http://127.0.0.1:1/unreachable"
+    execution_id = await conductor.start(blueprint_id="error-handling", inputs={"url": url})
+    view.begin(await conductor.get_execution(execution_id))
+    async for event in conductor.events(execution_id):
+        view.event(event)
+    view.end()
+    text = stream.getvalue()
+    for node_id in ("fetch", "check", "fallback", "live", "result", "cleanup"):
+        assert node_id in text
+    assert "skipped" in text
+    assert "failed" in text
+    assert "could not connect" in text
+    assert make_view(stream, "x", quiet=True) is None

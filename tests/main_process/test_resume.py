@@ -101,7 +101,7 @@ async def test_sigkill_mid_run_then_resume_runs_only_unfinished_nodes(
         eid = child.stdout.readline().strip()
         assert child.stdout.readline().strip() == "blocked"
         db = home / "conductor.db"
-        wait_for(lambda: node_status(db, eid, "n3") == "running")
+        wait_for(lambda: node_status(db, eid, "n2") == "completed")
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:

@@ -1,0 +1,364 @@
+"""``conductor serve``: the engine behind a small JSON API (FastAPI on uvicorn).
+
+The routes are a contract (design.md, "Data directory, CLI, HTTP"): ``/v1/...``,
+JSON bodies, ``{"error": {"type", "message", "where"}}`` on failure. Each route
+is a thin call into the same :class:`~main_process.engine.Engine` the direct and
+pipe transports use, so results and errors match theirs exactly; the HTTP
+client (:mod:`ipc.http_client`) rebuilds the typed errors from the body.
+
+Choices:
+
+* Handlers return ready-made JSON bytes (pydantic's serializer), not objects for
+  FastAPI to re-encode; the ``response_model`` declarations only document them.
+* A failed run is a result, not an error: ``POST /v1/executions`` with ``wait``
+  answers 200 with ``success: false``. Errors are for what could not start.
+* Requests go through :class:`~main_process.http_auth.RequestGuard` (bearer token,
+  body size) before routing, so no route — present or future — is left open.
+* Shutdown (SIGTERM, Ctrl-C) first stops listening, then closes the engine so
+  running executions end ``interrupted`` (resumable) and their waiting requests
+  and event streams finish, and only then lets uvicorn drain connections.
+
+Only this module and its ``http_*`` siblings import FastAPI and uvicorn; nothing
+in ``app`` does, so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import uvicorn
+from fastapi import APIRouter, Body, FastAPI, Header, Query, Request
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from starlette.responses import Response, StreamingResponse
+
+from app.errors import ConfigError, Problem, TransportError
+from app.events import Event
+from app.results import (
+    BlueprintSummary,
+    ExecutionConfig,
+    ExecutionResult,
+    ExecutionSummary,
+    NodeTypeInfo,
+)
+from app.states import ExecutionStatus
+from main_process.engine import Engine
+from main_process.http_auth import (
+    DEFAULT_MAX_BODY_BYTES,
+    PUBLIC_PATHS,
+    RequestGuard,
+    TokenSource,
+    check_host,
+    resolve_token,
+)
+from main_process.http_errors import ErrorBody, install_error_handlers
+from main_process.http_events import (
+    DEFAULT_BUFFER_EVENTS,
+    event_list_bytes,
+    nothing_more,
+    parse_last_event_id,
+    recorded_events,
+    sse_stream,
+)
+
+API_VERSION = "1"
+_JSON = "application/json"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 500)
+}
+_SUMMARIES: TypeAdapter[list[ExecutionSummary]] = TypeAdapter(list[ExecutionSummary])
+_BLUEPRINTS: TypeAdapter[list[BlueprintSummary]] = TypeAdapter(list[BlueprintSummary])
+_NODE_TYPES: TypeAdapter[list[NodeTypeInfo]] = TypeAdapter(list[NodeTypeInfo])
+
+
+class ExecuteRequest(BaseModel):
+    """``POST /v1/executions``: exactly one of ``blueprint_id`` and ``blueprint``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    blueprint_id: str | None = None
+    blueprint: dict[str, Any] | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    config: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    wait: bool = False
+
+
+class ResumeRequest(BaseModel):
+    """``POST /v1/executions/{id}/resume``; the body may be left out (``wait`` false)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wait: bool = False
+
+
+class StartedBody(BaseModel):
+    execution_id: str
+
+
+class CancelledBody(BaseModel):
+    cancelled: bool
+
+
+class ValidationBody(BaseModel):
+    valid: bool
+    problems: list[Problem]
+
+
+class HealthBody(BaseModel):
+    status: str
+    version: str
+
+
+def _json(data: bytes, status: int = 200) -> Response:
+    return Response(data, status, media_type=_JSON)
+
+
+def _routes(engine: Engine, sse_buffer: int) -> APIRouter:
+    """Every ``/v1`` route, closed over one engine."""
+    r = APIRouter(prefix="/v1", responses=_ERRORS)
+
+    @r.get("/health", response_model=HealthBody, tags=["meta"])
+    async def health() -> Response:
+        return _json(b'{"status":"ok","version":"%s"}' % API_VERSION.encode())
+
+    @r.get("/node-types", response_model=list[NodeTypeInfo], tags=["blueprints"])
+    async def node_types() -> Response:
+        return _json(_NODE_TYPES.dump_json(await engine.node_types()))
+
+    @r.get("/blueprints", response_model=list[BlueprintSummary], tags=["blueprints"])
+    async def list_blueprints() -> Response:
+        return _json(_BLUEPRINTS.dump_json(await engine.list_blueprints()))
+
+    @r.post("/blueprints/validate", response_model=ValidationBody, tags=["blueprints"])
+    async def validate(blueprint: Annotated[dict[str, Any], Body()]) -> Response:
+        problems = await engine.validate(blueprint)
+        return _json(ValidationBody(valid=not problems, problems=problems).model_dump_json())
+
+    @r.get("/blueprints/{blueprint_id:path}", response_model=dict[str, Any], tags=["blueprints"])
+    async def get_blueprint(blueprint_id: str) -> Response:
+        model = await engine.get_blueprint(blueprint_id)
+        return _json(model.model_dump_json(exclude_none=True))
+
+    @r.put("/blueprints/{blueprint_id:path}", response_model=BlueprintSummary,
+           tags=["blueprints"])
+    async def save_blueprint(
+        blueprint_id: str, blueprint: Annotated[dict[str, Any], Body()]
+    ) -> Response:
+        body_id = blueprint.setdefault("id", blueprint_id)
+        if body_id != blueprint_id:
+            raise ConfigError(
+                f"the body's id {body_id!r} differs from the id in the URL {blueprint_id!r}",
+                where="id",
+            )
+        return _json((await engine.save_blueprint(blueprint)).model_dump_json())
+
+    @r.delete("/blueprints/{blueprint_id:path}", status_code=204, tags=["blueprints"])
+    async def delete_blueprint(blueprint_id: str) -> Response:
+        await engine.delete_blueprint(blueprint_id)
+        return Response(status_code=204)
+
+    @r.post("/executions", status_code=202, tags=["executions"],
+            responses={200: {"model": ExecutionResult, "description": "with wait: the result"},
+                       202: {"model": StartedBody, "description": "started"}})
+    async def start(request: ExecuteRequest) -> Response:
+        if (request.blueprint_id is None) == (request.blueprint is None):
+            raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
+        execution_id = await engine.start(
+            blueprint_id=request.blueprint_id,
+            blueprint=request.blueprint,
+            inputs=request.inputs,
+            config=request.config.model_dump(exclude_defaults=True),
+        )
+        if not request.wait:
+            return _json(b'{"execution_id":"%s"}' % execution_id.encode(), 202)
+        return _json((await engine.wait(execution_id)).model_dump_json())
+
+    @r.get("/executions", response_model=list[ExecutionSummary], tags=["executions"])
+    async def list_executions(
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+        status: ExecutionStatus | None = None,
+        blueprint_id: str | None = None,
+    ) -> Response:
+        found = await engine.list_executions(
+            limit=limit, status=status.value if status else None, blueprint_id=blueprint_id
+        )
+        return _json(_SUMMARIES.dump_json(found))
+
+    @r.get("/executions/{execution_id}/events", response_model=list[Event], tags=["executions"],
+           responses={200: {"content": {"text/event-stream": {}}}, 204: {}})
+    async def events(
+        request: Request,
+        execution_id: str,
+        after: Annotated[int, Query(ge=0)] = 0,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        resumed = parse_last_event_id(last_event_id)
+        after = max(after, resumed or 0)
+        if "text/event-stream" not in request.headers.get("accept", ""):
+            return _json(event_list_bytes(await recorded_events(engine, execution_id, after)))
+        if await nothing_more(engine, execution_id, after):
+            return Response(status_code=204)
+        return StreamingResponse(
+            sse_stream(engine, execution_id, after, limit=sse_buffer),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @r.post("/executions/{execution_id}/cancel", response_model=CancelledBody,
+            tags=["executions"])
+    async def cancel(execution_id: str) -> Response:
+        cancelled = await engine.cancel(execution_id)
+        return _json(b'{"cancelled":%s}' % (b"true" if cancelled else b"false"))
+
+    @r.post("/executions/{execution_id}/resume", response_model=ExecutionResult,
+            tags=["executions"])
+    async def resume(execution_id: str, request: ResumeRequest | None = None) -> Response:
+        wait = request is not None and request.wait
+        result = await engine.resume(execution_id, wait=wait)
+        return _json(result.model_dump_json(), 200 if wait else 202)
+
+    @r.get("/executions/{execution_id:path}", response_model=ExecutionResult,
+           tags=["executions"])
+    async def get_execution(execution_id: str) -> Response:
+        return _json((await engine.get_execution(execution_id)).model_dump_json())
+
+    return r
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The schema, plus the bearer scheme on every route except the public ones."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            components = schema.setdefault("components", {})
+            components.setdefault("securitySchemes", {})["bearer"] = {
+                "type": "http", "scheme": "bearer",
+            }
+            for path, operations in schema.get("paths", {}).items():
+                for operation in operations.values():
+                    operation["security"] = [] if path in PUBLIC_PATHS else [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return build
+
+
+def create_app(
+    engine: Engine,
+    token: str,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    sse_buffer: int = DEFAULT_BUFFER_EVENTS,
+) -> FastAPI:
+    """The API over ``engine``; requests must carry ``Authorization: Bearer <token>``.
+
+    The caller owns the engine (``serve`` closes it on shutdown; tests close theirs).
+    """
+    if not token:
+        raise ConfigError("the HTTP API needs a non-empty token", where="token")
+    app = FastAPI(
+        title="Conductor",
+        version=API_VERSION,
+        description="Run and inspect Conductor blueprints and executions.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.include_router(_routes(engine, sse_buffer))
+    app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+class ConductorServer(uvicorn.Server):
+    """uvicorn's server, closing the engine before it waits for connections to end."""
+
+    def __init__(self, config: uvicorn.Config, engine: Engine) -> None:
+        super().__init__(config)
+        self.engine = engine
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in getattr(self, "servers", []):
+            server.close()
+        await self.engine.close()
+        await super().shutdown(sockets)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 picks a free one); a typed error when it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host.strip("[]"), port), family=family)
+    except OSError as exc:
+        raise TransportError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                             where="port") from None
+
+
+def _stdout(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def serve_async(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    home: Path | str | None = None,
+    token: str | None = None,
+    *,
+    code_nodes: bool = True,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    echo: Callable[[str], None] = _stdout,
+) -> None:
+    """Serve until SIGTERM/SIGINT, on the running loop (see :func:`serve`)."""
+    if not code_nodes:
+        raise ConfigError("--no-code-nodes is not available yet", where="code_nodes")
+    engine = Engine(home)
+    try:
+        source: TokenSource = resolve_token(token, engine.home)
+        check_host(host, source)
+        sock = bind(host, port)
+    except BaseException:
+        await engine.close()
+        raise
+    app = create_app(engine, source.token, max_body_bytes=max_body_bytes)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=5)
+    server = ConductorServer(config, engine)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    echo(f"Conductor API listening on http://{shown}:{bound_port} "
+         f"(data: {engine.home}; {source.describe()})")
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        await engine.close()
+        sock.close()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    home: Path | str | None = None,
+    token: str | None = None,
+    *,
+    code_nodes: bool = True,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    echo: Callable[[str], None] = _stdout,
+) -> None:
+    """Run ``conductor serve`` in the foreground until SIGTERM or Ctrl-C.
+
+    ``token`` (else ``$CONDUCTOR_TOKEN``, else the data dir's ``token`` file) is what
+    clients must send; a non-loopback ``host`` needs one of the first two. Raises
+    :class:`~app.errors.ConfigError` / :class:`~app.errors.TransportError` before
+    listening when the settings cannot work. ``code_nodes=False`` is reserved for
+    refusing ``python.function``/``shell.command`` and not available yet.
+    """
+    asyncio.run(serve_async(host, port, home, token, code_nodes=code_nodes,
+                            max_body_bytes=max_body_bytes, echo=echo))
