@@ -16,11 +16,13 @@ sits idle for the length of a run behind a proxy's timeout.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from app.blueprint import Blueprint
@@ -46,6 +48,7 @@ _SUMMARIES: TypeAdapter[list[ExecutionSummary]] = TypeAdapter(list[ExecutionSumm
 _BLUEPRINTS: TypeAdapter[list[BlueprintSummary]] = TypeAdapter(list[BlueprintSummary])
 _NODE_TYPES: TypeAdapter[list[NodeTypeInfo]] = TypeAdapter(list[NodeTypeInfo])
 _PROBLEMS: TypeAdapter[list[Problem]] = TypeAdapter(list[Problem])
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def wire_blueprint(blueprint: BlueprintArg) -> BlueprintData:
@@ -105,23 +108,27 @@ class HttpTransport(Transport):
     def _fail(self, exc: httpx.HTTPError, path: str) -> TransportError:
         url = f"{self.api_url}{path}"
         if isinstance(exc, httpx.ConnectError):
-            return TransportError(f"cannot reach the Conductor API at {url}: {exc}",
-                                  where=self.api_url)
+            return TransportError(
+                f"cannot reach the Conductor API at {url}: {exc}", where=self.api_url
+            )
         if isinstance(exc, httpx.TimeoutException):
-            return TransportError(f"the Conductor API at {url} did not answer in time",
-                                  where=self.api_url)
-        return TransportError(f"request to {url} failed: {type(exc).__name__}: {exc}",
-                              where=self.api_url)
+            return TransportError(
+                f"the Conductor API at {url} did not answer in time", where=self.api_url
+            )
+        return TransportError(
+            f"request to {url} failed: {type(exc).__name__}: {exc}", where=self.api_url
+        )
 
-    def _error(self, response: httpx.Response) -> Exception:
-        """The typed error in an error response, or a TransportError when it has none."""
+    def _error(self, response: httpx.Response, content: bytes | None = None) -> Exception:
+        """The typed error in an error body (``content``, else the response's), or a
+        TransportError when the answer is not one of ours."""
+        body = response.content if content is None else content
         try:
-            info = ErrorInfo.model_validate(response.json()["error"])
+            info = ErrorInfo.model_validate(json.loads(body)["error"])
         except (ValueError, KeyError, TypeError, ValidationError):
-            text = response.text[:200]
             return TransportError(
                 f"{response.request.method} {response.request.url} answered "
-                f"{response.status_code}: {text}",
+                f"{response.status_code}: {body[:200].decode(errors='replace')}",
                 where=self.api_url,
             )
         return error_from_info(info)
@@ -131,13 +138,23 @@ class HttpTransport(Transport):
         method: str,
         path: str,
         *,
-        json: Any = None,
+        body: Any = None,
         params: dict[str, Any] | None = None,
         long: bool = False,
     ) -> httpx.Response:
+        content: bytes | None = None
+        if body is not None:
+            try:
+                content = orjson.dumps(body)
+            except TypeError as exc:
+                raise ConfigError(f"cannot send this as JSON: {exc}", where="body") from None
         try:
             response = await self._client.request(
-                method, path, json=json, params=params,
+                method,
+                path,
+                content=content,
+                params=params,
+                headers=_JSON_HEADERS if content is not None else None,
                 timeout=self._long if long else self._timeout,
             )
         except httpx.HTTPError as exc:
@@ -149,8 +166,12 @@ class HttpTransport(Transport):
     # -- running -----------------------------------------------------------------------
 
     def _run_body(
-        self, blueprint_id: str | None, blueprint: BlueprintArg | None,
-        inputs: dict[str, Any], config: dict[str, Any], wait: bool,
+        self,
+        blueprint_id: str | None,
+        blueprint: BlueprintArg | None,
+        inputs: dict[str, Any],
+        config: dict[str, Any],
+        wait: bool,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"inputs": inputs, "config": config, "wait": wait}
         if blueprint is not None:
@@ -159,16 +180,28 @@ class HttpTransport(Transport):
             body["blueprint_id"] = blueprint_id
         return body
 
-    async def execute(self, *, blueprint_id: str | None, blueprint: BlueprintArg | None,
-                      inputs: dict[str, Any], config: dict[str, Any]) -> ExecutionResult:
+    async def execute(
+        self,
+        *,
+        blueprint_id: str | None,
+        blueprint: BlueprintArg | None,
+        inputs: dict[str, Any],
+        config: dict[str, Any],
+    ) -> ExecutionResult:
         body = self._run_body(blueprint_id, blueprint, inputs, config, wait=True)
-        response = await self._request("POST", "/v1/executions", json=body, long=True)
+        response = await self._request("POST", "/v1/executions", body=body, long=True)
         return ExecutionResult.model_validate_json(response.content)
 
-    async def start(self, *, blueprint_id: str | None, blueprint: BlueprintArg | None,
-                    inputs: dict[str, Any], config: dict[str, Any]) -> str:
+    async def start(
+        self,
+        *,
+        blueprint_id: str | None,
+        blueprint: BlueprintArg | None,
+        inputs: dict[str, Any],
+        config: dict[str, Any],
+    ) -> str:
         body = self._run_body(blueprint_id, blueprint, inputs, config, wait=False)
-        response = await self._request("POST", "/v1/executions", json=body)
+        response = await self._request("POST", "/v1/executions", body=body)
         return str(response.json()["execution_id"])
 
     async def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
@@ -178,8 +211,9 @@ class HttpTransport(Transport):
         while True:
             headers = {"Accept": "text/event-stream", "Last-Event-ID": str(last)}
             try:
-                async with self._client.stream("GET", path, params={"after": after_seq},
-                                               headers=headers, timeout=self._long) as response:
+                async with self._client.stream(
+                    "GET", path, params={"after": after_seq}, headers=headers, timeout=self._long
+                ) as response:
                     connected = True
                     if response.status_code == 204:
                         return
@@ -190,8 +224,7 @@ class HttpTransport(Transport):
                         if kind == "end":
                             return
                         if kind == "error":
-                            raise self._error(httpx.Response(500, content=data,
-                                                             request=response.request))
+                            raise self._error(response, data.encode())
                         event = Event.model_validate_json(data)
                         if event.seq <= last:
                             continue
@@ -214,7 +247,10 @@ class HttpTransport(Transport):
             await asyncio.sleep(min(0.05 * 2 ** (failures - 1), 2.0))
 
     async def wait(self, execution_id: str) -> ExecutionResult:
-        async for _event in self.events(execution_id, await self._last_seq(execution_id)):
+        result = await self.get_execution(execution_id)
+        if result.status.is_terminal:
+            return result
+        async for _event in self.events(execution_id):
             pass
         result = await self.get_execution(execution_id)
         if not result.status.is_terminal:
@@ -223,28 +259,22 @@ class HttpTransport(Transport):
             )
         return result
 
-    async def _last_seq(self, execution_id: str) -> int:
-        """Skip the replay: ``wait`` needs only what is still to come."""
-        path = f"/v1/executions/{quote(execution_id, safe='')}/events"
-        response = await self._request("GET", path)
-        events = response.json()
-        return int(events[-1]["seq"]) - 1 if events else 0
-
     async def cancel(self, execution_id: str) -> bool:
         path = f"/v1/executions/{quote(execution_id, safe='')}/cancel"
         return bool((await self._request("POST", path)).json()["cancelled"])
 
     async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
         path = f"/v1/executions/{quote(execution_id, safe='')}/resume"
-        response = await self._request("POST", path, json={"wait": wait}, long=wait)
+        response = await self._request("POST", path, body={"wait": wait}, long=wait)
         return ExecutionResult.model_validate_json(response.content)
 
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         response = await self._request("GET", f"/v1/executions/{quote(execution_id, safe='')}")
         return ExecutionResult.model_validate_json(response.content)
 
-    async def list_executions(self, *, limit: int = 50, status: str | None = None,
-                              blueprint_id: str | None = None) -> list[ExecutionSummary]:
+    async def list_executions(
+        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
+    ) -> list[ExecutionSummary]:
         params: dict[str, Any] = {"limit": limit}
         if status is not None:
             params["status"] = status
@@ -267,7 +297,7 @@ class HttpTransport(Transport):
         data = wire_blueprint(blueprint)
         blueprint_id = str(data.get("id", ""))
         response = await self._request(
-            "PUT", f"/v1/blueprints/{quote(blueprint_id, safe='')}", json=data
+            "PUT", f"/v1/blueprints/{quote(blueprint_id, safe='')}", body=data
         )
         return BlueprintSummary.model_validate_json(response.content)
 
@@ -276,7 +306,7 @@ class HttpTransport(Transport):
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
         data = wire_blueprint(blueprint)
-        response = await self._request("POST", "/v1/blueprints/validate", json=data)
+        response = await self._request("POST", "/v1/blueprints/validate", body=data)
         return _PROBLEMS.validate_python(response.json()["problems"])
 
     async def node_types(self) -> list[NodeTypeInfo]:
@@ -289,7 +319,8 @@ class HttpTransport(Transport):
 async def _sse_messages(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
     """``(event type, data)`` per SSE message; comments and ``retry:``/``id:`` skipped
     (the seq inside each event's data is what the client tracks)."""
-    kind, data = "message", []
+    kind = "message"
+    data: list[str] = []
     async for line in response.aiter_lines():
         if not line:
             if data:

@@ -406,11 +406,16 @@ class ExecutionRun:
             else:
                 states.update_node_state(eid, node.id, _RUNNING, attempt=attempt)
             try:
-                await self.global_limit.acquire()
+                limit = self.global_limit
+                if not limit.try_acquire():
+                    await limit.acquire()
                 try:
-                    result = await self._attempt(node, value, upstream, attempt)
+                    if node.timeout is None:
+                        result = await self._call(node, value, upstream, attempt)
+                    else:
+                        result = await self._attempt(node, value, upstream, attempt)
                 finally:
-                    self.global_limit.release()
+                    limit.release()
             except asyncio.CancelledError:
                 self._set_terminal(node, _CANCELLED, attempt=attempt)
                 raise
@@ -455,8 +460,7 @@ class ExecutionRun:
     async def _attempt(
         self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
     ) -> Any:
-        if node.timeout is None:
-            return await self._call(node, value, upstream, attempt)
+        assert node.timeout is not None
         try:
             async with asyncio.timeout(node.timeout) as scope:
                 return await self._call(node, value, upstream, attempt)

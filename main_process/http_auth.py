@@ -82,7 +82,9 @@ def read_or_create_token_file(path: Path) -> str:
             path.chmod(0o600)
         token = path.read_text(encoding="utf-8").strip()
         if not token:
-            raise ConfigError(f"the token file {path} is empty; delete it to make a new one")
+            raise ConfigError(
+                f"the token file {path} is empty; delete it to make a new one", where="token"
+            ) from None
         return token
     token = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -146,16 +148,26 @@ class RequestGuard:
             return
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if scope["path"] not in PUBLIC_PATHS and not self._authorized(headers):
-            await _reply(send, 401, "missing or invalid bearer token", "Authorization",
-                         extra=[(b"www-authenticate", b'Bearer realm="conductor"')])
+            await _reply(
+                send,
+                401,
+                "missing or invalid bearer token",
+                "Authorization",
+                extra=[(b"www-authenticate", b'Bearer realm="conductor"')],
+            )
             return
         declared = _header(headers, b"content-length")
         if declared is not None:
             try:
                 size = int(declared)
             except ValueError:
-                await _reply(send, 400, "Content-Length is not a number", "Content-Length",
-                             kind="ConfigError")
+                await _reply(
+                    send,
+                    400,
+                    "Content-Length is not a number",
+                    "Content-Length",
+                    kind="ConfigError",
+                )
                 return
             if size > self.max_body_bytes:
                 await self._too_large(send)
@@ -195,8 +207,14 @@ class RequestGuard:
         return limited_receive
 
     async def _too_large(self, send: Send) -> None:
-        await _reply(send, 413, f"the request body is larger than {self.max_body_bytes} bytes",
-                     "body", kind="ConfigError", extra=[(b"connection", b"close")])
+        await _reply(
+            send,
+            413,
+            f"the request body is larger than {self.max_body_bytes} bytes",
+            "body",
+            kind="ConfigError",
+            extra=[(b"connection", b"close")],
+        )
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:

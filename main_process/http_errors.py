@@ -16,7 +16,7 @@ reveal paths and data to a remote caller); the server logs the traceback.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -65,7 +65,7 @@ class ErrorBody(BaseModel):
 def status_for(exc: ConductorError) -> int:
     """The HTTP status for a typed error (400 for types with no better fit)."""
     for cls in type(exc).__mro__:
-        status = STATUS_BY_TYPE.get(cls)  # type: ignore[call-overload]
+        status = STATUS_BY_TYPE.get(cls)
         if status is not None:
             return status
     return 400
@@ -84,7 +84,7 @@ def error_bytes(info: ErrorInfo) -> bytes:
 
 
 def error_response(
-    info: ErrorInfo, status: int, headers: dict[str, str] | None = None
+    info: ErrorInfo, status: int, headers: Mapping[str, str] | None = None
 ) -> Response:
     return Response(error_bytes(info), status, headers=headers, media_type="application/json")
 
@@ -110,6 +110,13 @@ def _validation_response(errors: Sequence[Any]) -> Response:
             info = ErrorInfo(
                 type=ConfigError.type_name,
                 message=f"the request body is not valid JSON: {detail}",
+                where="body",
+            )
+            return error_response(info, 400)
+        if tuple(err.get("loc", ())) == ("body",) and isinstance(err.get("input"), bytes):
+            info = ErrorInfo(
+                type=ConfigError.type_name,
+                message="the request body must be JSON (Content-Type: application/json)",
                 where="body",
             )
             return error_response(info, 400)

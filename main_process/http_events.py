@@ -40,9 +40,7 @@ EventSource = Callable[[str, int], AsyncIterator[Event]]
 class EventPump:
     """Follows one execution's events into a bounded buffer (see the module docs)."""
 
-    def __init__(
-        self, source: EventSource, execution_id: str, after_seq: int, limit: int
-    ) -> None:
+    def __init__(self, source: EventSource, execution_id: str, after_seq: int, limit: int) -> None:
         self._source = source
         self._execution_id = execution_id
         self._limit = max(limit, 2)
@@ -145,8 +143,10 @@ async def sse_stream(
                 yield sse_error(exc.to_info())
                 return
             except Exception as exc:
-                info = ErrorInfo(type=ConductorError.type_name,
-                                 message=f"event stream failed ({type(exc).__name__}): {exc}")
+                info = ErrorInfo(
+                    type=ConductorError.type_name,
+                    message=f"event stream failed ({type(exc).__name__}): {exc}",
+                )
                 yield sse_error(info)
                 return
             if events is None:
@@ -195,6 +195,7 @@ def parse_last_event_id(value: str | None) -> int | None:
     except ValueError:
         seq = -1
     if seq < 0:
-        raise ConfigError(f"Last-Event-ID must be an event seq, got {value!r}",
-                          where="Last-Event-ID")
+        raise ConfigError(
+            f"Last-Event-ID must be an event seq, got {value!r}", where="Last-Event-ID"
+        )
     return seq

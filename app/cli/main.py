@@ -77,12 +77,14 @@ class _BriefFormatter(logging.Formatter):
 
 def _configure_logging(verbose: bool) -> None:
     """Engine warnings go to stderr as one line each; tracebacks only with --verbose."""
+    root = logging.getLogger()
+    if root.handlers:  # configured by whoever embeds us
+        return
     handler = logging.StreamHandler(sys.stderr)
     if verbose:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     else:
-        handler.setFormatter(_BriefFormatter("warning: %(message)s"))
-    root = logging.getLogger()
+        handler.setFormatter(_BriefFormatter("%(levelname)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
 

@@ -419,3 +419,28 @@ async def test_sync_functions_run_off_the_loop(conductor: Conductor) -> None:
     inline = create_simple_node("w", "w", where, runner="inline")
     result = await conductor.execute(blueprint=Blueprint(id="th2", nodes=[inline]))
     assert result.outputs == main
+
+
+async def test_the_engine_wide_limit_spans_executions(home: Any, tmp_path: Any) -> None:
+    from app import create_conductor
+
+    running = 0
+    peak = 0
+
+    async def tracked(value: Any) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        running -= 1
+        return 1
+
+    c = create_conductor("direct", home=home, plugins=False, global_concurrency=2)
+    try:
+        bp = Blueprint(id="g", nodes=[create_simple_node(f"p{i}", "t", tracked) for i in range(3)], edges=[])
+        results = await asyncio.gather(*(c.execute(blueprint=bp) for _ in range(3)))
+        assert all(r.success for r in results)
+        assert peak == 2
+    finally:
+        await c.close()

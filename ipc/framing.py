@@ -1,0 +1,246 @@
+"""Frames on the pipe: a reader thread and a writer thread per end.
+
+The bytes are multiprocessing's own framing (a 4-byte big-endian length, or -1
+and an 8-byte length, then the payload), so either end may use
+``Connection.send_bytes``. Reading is ours, for two reasons:
+
+* ``Connection.recv_bytes(maxlength)`` refuses an oversized frame by making the
+  connection unreadable, so one bad frame would end the conversation. The reader
+  here discards an oversized payload in chunks (never holding it) and reports it,
+  keeping the stream in step, so the receiver answers with a protocol error and
+  goes on serving.
+* It reads in large chunks, so a burst of small frames costs one system call.
+
+Both threads hand over to the asyncio loop with ``call_soon_threadsafe``, which
+works under plain asyncio and under qasync alike. The writer is fed through
+:meth:`FrameWriter.send`, which waits for a free slot in a bounded queue: a peer
+that stops reading stalls the senders (back-pressure) instead of growing memory,
+and never blocks the loop itself.
+
+Assumes a Unix ``multiprocessing.Pipe`` (a socket pair with a file descriptor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+
+from ipc.errors import ProtocolError
+from ipc.messages import Message, decode, oversized_error
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class OversizedFrame:
+    """A frame that was too large and was skipped; ``prefix`` is its first bytes."""
+
+    size: int
+    prefix: bytes
+
+
+class FrameReader:
+    """Blocking reads of whole frames from a pipe's file descriptor.
+
+    With ``sentinel`` (a process sentinel), a read also ends when that process
+    exits, even if something else still holds the other end of the pipe open.
+    """
+
+    def __init__(self, conn: Connection, max_bytes: int, sentinel: int | None = None) -> None:
+        self._fd = conn.fileno()
+        self._max = max_bytes
+        self._sentinel = sentinel
+        self._buf = bytearray()
+
+    def read(self) -> bytes | OversizedFrame:
+        """The next frame; EOFError when the other end is gone."""
+        (size,) = struct.unpack("!i", self._take(4))
+        if size == -1:
+            (size,) = struct.unpack("!Q", self._take(8))
+        if size < 0:
+            raise ProtocolError(f"corrupt frame header (length {size})", where="frame")
+        if size > self._max:
+            return self._skip(size)
+        return self._take(size)
+
+    def _fill(self, want: int) -> None:
+        if self._sentinel is not None:
+            ready = wait([self._fd, self._sentinel])
+            if self._fd not in ready:
+                raise EOFError("the worker process exited")
+        try:
+            chunk = os.read(self._fd, max(_CHUNK, want))
+        except OSError as exc:
+            raise EOFError(str(exc)) from exc
+        if not chunk:
+            raise EOFError("the pipe was closed")
+        self._buf += chunk
+
+    def _take(self, n: int) -> bytes:
+        while len(self._buf) < n:
+            self._fill(n - len(self._buf))
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
+        return data
+
+    def _skip(self, size: int) -> OversizedFrame:
+        prefix = bytes(self._buf[:128])
+        left = size
+        while left:
+            if not self._buf:
+                self._fill(min(left, _CHUNK))
+            taken = min(left, len(self._buf))
+            if len(prefix) < 128:
+                prefix += bytes(self._buf[: min(taken, 128 - len(prefix))])
+            del self._buf[:taken]
+            left -= taken
+        return OversizedFrame(size, prefix)
+
+
+def start_reader(
+    conn: Connection,
+    loop: asyncio.AbstractEventLoop,
+    *,
+    max_bytes: int,
+    on_message: Callable[[Message], None],
+    on_bad_frame: Callable[[ProtocolError], None],
+    on_eof: Callable[[], None],
+    sentinel: int | None = None,
+    before_eof: Callable[[], None] | None = None,
+    name: str = "conductor-pipe-reader",
+) -> threading.Thread:
+    """Read and decode frames on a thread, handing each to the loop in order.
+
+    A frame that does not decode goes to ``on_bad_frame`` and reading goes on; a
+    corrupt header (the stream is out of step) ends reading like EOF does.
+    ``before_eof`` runs on the thread first (the process handle reaps the child
+    there, so the exit code is known when ``on_eof`` runs).
+    """
+    reader = FrameReader(conn, max_bytes, sentinel)
+
+    def post(callback: Callable[..., None], *args: object) -> bool:
+        try:
+            loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            return False
+        return True
+
+    def run() -> None:
+        while True:
+            try:
+                frame = reader.read()
+            except EOFError:
+                break
+            except ProtocolError as exc:
+                post(on_bad_frame, exc)
+                break
+            if isinstance(frame, OversizedFrame):
+                alive = post(on_bad_frame, oversized_error(frame.size, frame.prefix, max_bytes))
+            else:
+                try:
+                    msg = decode(frame, max_bytes=max_bytes)
+                except ProtocolError as exc:
+                    alive = post(on_bad_frame, exc)
+                else:
+                    alive = post(on_message, msg)
+            if not alive:
+                return
+        if before_eof is not None:
+            before_eof()
+        post(on_eof)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+class FrameWriter:
+    """Sends frames from a thread through a bounded queue.
+
+    :meth:`send` waits (asynchronously) for one of ``capacity`` slots; the thread
+    frees it once the frame is written. :meth:`post` skips the slot count, for
+    small control frames that must never wait (credits, abandons, heartbeats).
+    After the peer is gone frames are dropped, so senders never stall on a corpse.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        capacity: int = 64,
+        name: str = "conductor-pipe-writer",
+    ) -> None:
+        self._conn = conn
+        self._loop = loop
+        self._slots = asyncio.Semaphore(capacity)
+        self._queue: queue.SimpleQueue[tuple[bytes, bool] | None] = queue.SimpleQueue()
+        self._closed = False
+        self.broken = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    async def send(self, frame: bytes) -> None:
+        await self._slots.acquire()
+        if self._closed:
+            self._slots.release()
+            return
+        self._queue.put((frame, True))
+
+    def post(self, frame: bytes) -> None:
+        if not self._closed:
+            self._queue.put((frame, False))
+
+    def close(self) -> None:
+        """Stop after the frames already queued are written (or dropped)."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            frame, slotted = item
+            if not self.broken:
+                try:
+                    self._conn.send_bytes(frame)
+                except (OSError, ValueError):
+                    self.broken = True
+            if slotted:
+                with contextlib.suppress(RuntimeError):  # the loop is closed
+                    self._loop.call_soon_threadsafe(self._slots.release)
+
+
+def shutdown_write(conn: Connection) -> None:
+    """Half-close the pipe: the peer reads EOF after the frames already sent, while
+    this end can still read what the peer says before it exits."""
+    with contextlib.suppress(OSError, ValueError):
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        finally:
+            sock.close()
+
+
+def shutdown_both(conn: Connection) -> None:
+    """Wake a reader thread blocked on this end (it reads EOF), before closing the fd."""
+    with contextlib.suppress(OSError, ValueError):
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.close()

@@ -1,0 +1,437 @@
+"""Every message that crosses the pipe, as pydantic models in one discriminated union.
+
+The wire is one JSON object per frame (multiprocessing's length-prefixed framing,
+see :mod:`ipc.framing`), never pickle. Each message carries ``v`` (the protocol
+version) and a ``kind``:
+
+* ``request`` — client → worker: ``id`` (unique per client) and ``method``, one of
+  the :class:`~app.transport.Transport` methods, with that method's typed params.
+  Requests are a nested union on ``method``.
+* ``result`` — worker → client: the answer to request ``id``, typed per method, so
+  decoding re-validates ``ExecutionResult`` and friends on the receiving side.
+* ``error`` — worker → client: request ``id`` failed with ``error`` (an
+  :class:`~app.errors.ErrorInfo`, rebuilt as the same typed error). ``id`` is None
+  for a bad frame whose id could not be read.
+* ``events`` — worker → client: a batch of events for the ``events`` subscription
+  ``id``. The subscription ends with its ``result`` (or ``error``).
+* ``credit`` — client → worker: the subscriber took ``batches`` batches out of its
+  bounded queue, so the worker may send that many more (flow control).
+* ``abandon`` — client → worker: nobody waits for request ``id`` any more.
+* ``hello`` — worker → client, once, when it is ready to serve.
+* ``heartbeat`` — either way; the worker echoes it (a round-trip probe, never the
+  way death is noticed: that is EOF on the pipe).
+
+``decode`` raises :class:`~ipc.errors.ProtocolError` for anything else; receivers
+reply with an ``error`` and go on serving.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from app.errors import ErrorInfo, Problem
+from app.events import Event
+from app.results import (
+    BlueprintSummary,
+    ExecutionResult,
+    ExecutionSummary,
+    NodeTypeInfo,
+)
+from ipc.errors import ProtocolError
+
+PROTOCOL_VERSION: Final = 1
+#: Largest frame either side sends or accepts; bigger ones are refused, not read.
+MAX_FRAME_BYTES: Final = 64 * 1024 * 1024
+#: Event batches a subscriber may hold unread before the worker pauses its stream.
+DEFAULT_EVENT_WINDOW: Final = 16
+#: Where the worker lives, named (not imported) so ``ipc`` never imports the engine.
+DEFAULT_ENTRY_POINT: Final = "main_process.worker:serve"
+
+Method = Literal[
+    "execute",
+    "start",
+    "wait",
+    "events",
+    "cancel",
+    "resume",
+    "get_execution",
+    "list_executions",
+    "list_blueprints",
+    "get_blueprint",
+    "save_blueprint",
+    "delete_blueprint",
+    "validate",
+    "node_types",
+]
+KINDS: Final = ("request", "result", "error", "events", "credit", "abandon", "hello", "heartbeat")
+METHODS: Final = Method.__args__  # type: ignore[attr-defined]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: int = PROTOCOL_VERSION
+
+
+# -- requests --------------------------------------------------------------------------
+
+
+class RequestBase(_Message):
+    kind: Literal["request"] = "request"
+    id: int
+
+
+class _RunParams(RequestBase):
+    blueprint_id: str | None = None
+    blueprint: dict[str, Any] | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExecuteRequest(_RunParams):
+    method: Literal["execute"] = "execute"
+
+
+class StartRequest(_RunParams):
+    method: Literal["start"] = "start"
+
+
+class WaitRequest(RequestBase):
+    method: Literal["wait"] = "wait"
+    execution_id: str
+
+
+class EventsRequest(RequestBase):
+    """Subscribe: replay events after ``after_seq``, then follow until the terminal one.
+    ``window`` is the initial credit, in batches."""
+
+    method: Literal["events"] = "events"
+    execution_id: str
+    after_seq: int = Field(default=0, ge=0)
+    window: int = Field(default=DEFAULT_EVENT_WINDOW, ge=1, le=1024)
+
+
+class CancelRequest(RequestBase):
+    method: Literal["cancel"] = "cancel"
+    execution_id: str
+
+
+class ResumeRequest(RequestBase):
+    method: Literal["resume"] = "resume"
+    execution_id: str
+    wait: bool = True
+
+
+class GetExecutionRequest(RequestBase):
+    method: Literal["get_execution"] = "get_execution"
+    execution_id: str
+
+
+class ListExecutionsRequest(RequestBase):
+    method: Literal["list_executions"] = "list_executions"
+    limit: int = 50
+    status: str | None = None
+    blueprint_id: str | None = None
+
+
+class ListBlueprintsRequest(RequestBase):
+    method: Literal["list_blueprints"] = "list_blueprints"
+
+
+class GetBlueprintRequest(RequestBase):
+    method: Literal["get_blueprint"] = "get_blueprint"
+    blueprint_id: str
+
+
+class SaveBlueprintRequest(RequestBase):
+    method: Literal["save_blueprint"] = "save_blueprint"
+    blueprint: dict[str, Any]
+
+
+class DeleteBlueprintRequest(RequestBase):
+    method: Literal["delete_blueprint"] = "delete_blueprint"
+    blueprint_id: str
+
+
+class ValidateRequest(RequestBase):
+    method: Literal["validate"] = "validate"
+    blueprint: dict[str, Any]
+
+
+class NodeTypesRequest(RequestBase):
+    method: Literal["node_types"] = "node_types"
+
+
+Request = Annotated[
+    ExecuteRequest
+    | StartRequest
+    | WaitRequest
+    | EventsRequest
+    | CancelRequest
+    | ResumeRequest
+    | GetExecutionRequest
+    | ListExecutionsRequest
+    | ListBlueprintsRequest
+    | GetBlueprintRequest
+    | SaveBlueprintRequest
+    | DeleteBlueprintRequest
+    | ValidateRequest
+    | NodeTypesRequest,
+    Field(discriminator="method"),
+]
+
+
+# -- results ---------------------------------------------------------------------------
+
+
+class ReplyBase(_Message):
+    kind: Literal["result"] = "result"
+    id: int
+
+
+class ExecutionReply(ReplyBase):
+    method: Literal["execute", "wait", "resume", "get_execution"]
+    result: ExecutionResult
+
+
+class StartReply(ReplyBase):
+    method: Literal["start"] = "start"
+    result: str
+
+
+class EventsEndReply(ReplyBase):
+    """The subscription is over; ``result`` is the last seq it delivered."""
+
+    method: Literal["events"] = "events"
+    result: int
+
+
+class CancelReply(ReplyBase):
+    method: Literal["cancel"] = "cancel"
+    result: bool
+
+
+class ExecutionsReply(ReplyBase):
+    method: Literal["list_executions"] = "list_executions"
+    result: list[ExecutionSummary]
+
+
+class BlueprintsReply(ReplyBase):
+    method: Literal["list_blueprints"] = "list_blueprints"
+    result: list[BlueprintSummary]
+
+
+class BlueprintReply(ReplyBase):
+    method: Literal["get_blueprint"] = "get_blueprint"
+    result: dict[str, Any]
+
+
+class SavedBlueprintReply(ReplyBase):
+    method: Literal["save_blueprint"] = "save_blueprint"
+    result: BlueprintSummary
+
+
+class DeletedBlueprintReply(ReplyBase):
+    method: Literal["delete_blueprint"] = "delete_blueprint"
+    result: None = None
+
+
+class ProblemsReply(ReplyBase):
+    method: Literal["validate"] = "validate"
+    result: list[Problem]
+
+
+class NodeTypesReply(ReplyBase):
+    method: Literal["node_types"] = "node_types"
+    result: list[NodeTypeInfo]
+
+
+Reply = Annotated[
+    ExecutionReply
+    | StartReply
+    | EventsEndReply
+    | CancelReply
+    | ExecutionsReply
+    | BlueprintsReply
+    | BlueprintReply
+    | SavedBlueprintReply
+    | DeletedBlueprintReply
+    | ProblemsReply
+    | NodeTypesReply,
+    Field(discriminator="method"),
+]
+
+
+# -- everything else -------------------------------------------------------------------
+
+
+class ErrorReply(_Message):
+    kind: Literal["error"] = "error"
+    id: int | None
+    error: ErrorInfo
+
+
+class EventBatch(_Message):
+    kind: Literal["events"] = "events"
+    id: int
+    execution_id: str
+    events: list[Event]
+
+
+class Credit(_Message):
+    kind: Literal["credit"] = "credit"
+    id: int
+    batches: int = Field(ge=1)
+
+
+class Abandon(_Message):
+    kind: Literal["abandon"] = "abandon"
+    id: int
+
+
+class Hello(_Message):
+    kind: Literal["hello"] = "hello"
+    pid: int
+
+
+class Heartbeat(_Message):
+    kind: Literal["heartbeat"] = "heartbeat"
+    id: int
+
+
+Message = Annotated[
+    Request | Reply | ErrorReply | EventBatch | Credit | Abandon | Hello | Heartbeat,
+    Field(discriminator="kind"),
+]
+MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+class WorkerConfig(BaseModel):
+    """What the process handle tells a new worker. It crosses as a plain dict of
+    strings and numbers (multiprocessing's spawn args), validated again in the child."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entry_point: str = DEFAULT_ENTRY_POINT
+    home: str | None = None
+    plugins: bool = True
+    concurrency: int | None = Field(default=None, ge=1)
+    global_concurrency: int | None = Field(default=None, ge=1)
+    max_threads: int | None = Field(default=None, ge=1)
+    base_dir: str | None = None
+    max_frame_bytes: int = Field(default=MAX_FRAME_BYTES, ge=1024)
+
+
+# -- encoding --------------------------------------------------------------------------
+
+
+def _unserializable(value: Any) -> Any:
+    """A value JSON cannot hold travels as the same marker the store uses."""
+    return {"__unserializable__": repr(value)[:2000]}
+
+
+def encode(msg: Message, *, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
+    """JSON bytes for one frame; ProtocolError when it would exceed ``max_bytes``."""
+    data = MESSAGE_ADAPTER.dump_json(msg, fallback=_unserializable)
+    if len(data) > max_bytes:
+        raise ProtocolError(
+            f"a {msg.kind} message of {len(data):,} bytes exceeds the frame limit of "
+            f"{max_bytes:,} bytes",
+            where="frame",
+            request_id=getattr(msg, "id", None),
+        )
+    return data
+
+
+def decode(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
+    """The message in one frame; ProtocolError, saying what is wrong, for anything else."""
+    if len(data) > max_bytes:
+        raise oversized_error(len(data), data[:128], max_bytes)
+    try:
+        msg = MESSAGE_ADAPTER.validate_json(data)
+    except ValidationError as exc:
+        raise _diagnose(data, exc) from None
+    if msg.v != PROTOCOL_VERSION:
+        raise _version_error(msg.v, getattr(msg, "id", None))
+    return msg
+
+
+_ID_PREFIX = re.compile(rb'"id"\s*:\s*(\d{1,18})[,}\s]')
+
+
+def peek_id(prefix: bytes) -> int | None:
+    """The request id near the start of a frame that cannot be parsed whole (our
+    encoder writes ``v``, ``kind``, ``id`` first), so its caller can be answered."""
+    found = _ID_PREFIX.search(prefix[:256])
+    return int(found.group(1)) if found else None
+
+
+def oversized_error(size: int, prefix: bytes, max_bytes: int) -> ProtocolError:
+    return ProtocolError(
+        f"frame of {size:,} bytes exceeds the limit of {max_bytes:,} bytes; it was discarded",
+        where="frame",
+        request_id=peek_id(prefix),
+    )
+
+
+def _version_error(version: object, request_id: int | None) -> ProtocolError:
+    return ProtocolError(
+        f"protocol version {version!r} is not spoken here (this side speaks "
+        f"{PROTOCOL_VERSION})",
+        where="frame.v",
+        request_id=request_id,
+    )
+
+
+def _diagnose(data: bytes, exc: ValidationError) -> ProtocolError:
+    """The slow path for a frame that failed validation: find the first thing wrong,
+    in the order a reader would check it."""
+    try:
+        obj = json.loads(data)
+    except ValueError as err:
+        rid = peek_id(data)
+        if isinstance(err, json.JSONDecodeError) and _truncated(err):
+            return ProtocolError(
+                f"truncated JSON ({len(data)} bytes): {err.msg}", where="frame", request_id=rid
+            )
+        return ProtocolError(f"not a JSON document: {err}", where="frame", request_id=rid)
+    if not isinstance(obj, dict):
+        return ProtocolError(
+            f"a JSON {type(obj).__name__}, not an object", where="frame"
+        )
+    raw_id = obj.get("id")
+    rid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+    if obj.get("v") != PROTOCOL_VERSION:
+        return _version_error(obj.get("v"), rid)
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        return ProtocolError(
+            f"unknown message kind {kind!r}; expected one of {', '.join(KINDS)}",
+            where="frame.kind",
+            request_id=rid,
+        )
+    tags = 1
+    if kind in ("request", "result"):
+        method = obj.get("method")
+        if method not in METHODS:
+            return ProtocolError(
+                f"unknown method {method!r} in a {kind}", where="frame.method", request_id=rid
+            )
+        tags = 2
+    first = exc.errors()[0]
+    place = ".".join(str(p) for p in first["loc"][tags:])
+    return ProtocolError(
+        f"bad {kind} message: {first['msg']}",
+        where=f"frame.{place}" if place else "frame",
+        request_id=rid,
+    )
+
+
+def _truncated(err: json.JSONDecodeError) -> bool:
+    """An object cut short: the parser ran off the end, or into an open string."""
+    text = err.doc.rstrip()
+    return text[:1] == "{" and (err.pos >= len(text) or err.msg.startswith("Unterminated"))
