@@ -192,5 +192,4 @@ def error_from_info(info: ErrorInfo) -> ConductorError:
             node_id=info.node_id,
             traceback=info.traceback,
         )
-    err = cls(info.message, where=info.where, node_id=info.node_id, traceback=info.traceback)
-    return err
+    return cls(info.message, where=info.where, node_id=info.node_id, traceback=info.traceback)

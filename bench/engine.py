@@ -46,7 +46,9 @@ from app import Blueprint, Conductor, EdgeSpec, NodeSpec, create_conductor, crea
 Timed = Callable[[], Awaitable[Any]]
 
 
-async def measure(conductor_fn: Timed, baseline_fn: Timed, runs: int, warmup: int = 3) -> dict[str, float]:
+async def measure(
+    conductor_fn: Timed, baseline_fn: Timed, runs: int, warmup: int = 3
+) -> dict[str, float]:
     """Medians of alternating runs, in milliseconds."""
     for _ in range(warmup):
         await conductor_fn()
@@ -86,7 +88,9 @@ async def add_key(value: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
 
 def chain_blueprint(n: int) -> Blueprint:
-    return Blueprint(id=f"chain-{n}", nodes=[create_simple_node(f"n{i}", "add_key", add_key) for i in range(n)])
+    return Blueprint(
+        id=f"chain-{n}", nodes=[create_simple_node(f"n{i}", "add_key", add_key) for i in range(n)]
+    )
 
 
 async def baseline_chain(n: int) -> dict[str, Any]:
@@ -105,7 +109,9 @@ async def next_step(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def const_chain(n: int) -> Blueprint:
-    return Blueprint(id=f"const-{n}", nodes=[create_simple_node(f"n{i}", "step", next_step) for i in range(n)])
+    return Blueprint(
+        id=f"const-{n}", nodes=[create_simple_node(f"n{i}", "step", next_step) for i in range(n)]
+    )
 
 
 # -- W3 -------------------------------------------------------------------------
@@ -277,7 +283,8 @@ async def baseline_http(url: str, database: str) -> int:
         try:
             with conn:
                 conn.execute(
-                    'CREATE TABLE IF NOT EXISTS "items" ("id" INTEGER, "name" TEXT, "price" INTEGER)'
+                    'CREATE TABLE IF NOT EXISTS "items"'
+                    ' ("id" INTEGER, "name" TEXT, "price" INTEGER)'
                 )
                 conn.executemany(
                     'INSERT OR REPLACE INTO "items" ("id", "name", "price") VALUES (?, ?, ?)',
@@ -296,7 +303,11 @@ async def baseline_http(url: str, database: str) -> int:
 def cli_run_ms(folder: Path, runs: int) -> dict[str, float]:
     """``conductor run`` of a 10-node blueprint file, as a whole process, vs ``python -c pass``."""
     nodes = [
-        {"id": f"n{i}", "type": "json.transform", "params": {"expression": f"merge(@, `{{\"n{i}\": true}}`)"}}
+        {
+            "id": f"n{i}",
+            "type": "json.transform",
+            "params": {"expression": f'merge(@, `{{"n{i}": true}}`)'},
+        }
         for i in range(10)
     ]
     path = folder / "w1.json"

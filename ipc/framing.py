@@ -75,13 +75,11 @@ class FrameReader:
         return self._take(size)
 
     def _fill(self, want: int) -> None:
-        if self._sentinel is not None:
-            ready = wait([self._fd, self._sentinel])
-            if self._fd not in ready:
-                raise EOFError("the worker process exited")
         try:
+            if self._sentinel is not None and self._fd not in wait([self._fd, self._sentinel]):
+                raise EOFError("the worker process exited")
             chunk = os.read(self._fd, max(_CHUNK, want))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # the fd was closed under us
             raise EOFError(str(exc)) from exc
         if not chunk:
             raise EOFError("the pipe was closed")

@@ -380,8 +380,7 @@ def oversized_error(size: int, prefix: bytes, max_bytes: int) -> ProtocolError:
 
 def _version_error(version: object, request_id: int | None) -> ProtocolError:
     return ProtocolError(
-        f"protocol version {version!r} is not spoken here (this side speaks "
-        f"{PROTOCOL_VERSION})",
+        f"protocol version {version!r} is not spoken here (this side speaks {PROTOCOL_VERSION})",
         where="frame.v",
         request_id=request_id,
     )
@@ -400,9 +399,7 @@ def _diagnose(data: bytes, exc: ValidationError) -> ProtocolError:
             )
         return ProtocolError(f"not a JSON document: {err}", where="frame", request_id=rid)
     if not isinstance(obj, dict):
-        return ProtocolError(
-            f"a JSON {type(obj).__name__}, not an object", where="frame"
-        )
+        return ProtocolError(f"a JSON {type(obj).__name__}, not an object", where="frame")
     raw_id = obj.get("id")
     rid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
     if obj.get("v") != PROTOCOL_VERSION:

@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from app.blueprint import Blueprint, as_blueprint, digest
-from app.errors import BlueprintError, ConfigError, ExecutionNotFoundError, Problem, ResumeError
+from app.errors import (
+    BlueprintError,
+    ConfigError,
+    ExecutionNotFoundError,
+    Problem,
+    ResumeError,
+    StoreError,
+)
 from app.events import Event
 from app.paths import data_dir
 from app.results import (
@@ -39,6 +46,7 @@ from app.results import (
 from app.states import ExecutionStatus, NodeStatus
 from app.transport import BlueprintArg, BlueprintData, Transport
 from app.validation import validate_blueprint
+from main_process.execution_state import ExecutionState
 from main_process.executor import ExecutionRun
 from main_process.inputs import resolve_inputs
 from main_process.library import BlueprintLibrary
@@ -47,7 +55,7 @@ from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.plan import Plan, compile_plan
 from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans
 from main_process.serialization import is_unserializable
-from main_process.state_manager import ExecutionState, StateManager
+from main_process.state_manager import StateManager
 from main_process.store import Store
 
 log = logging.getLogger(__name__)
@@ -103,9 +111,7 @@ class Engine:
     def plan_for(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
         """The compiled plan, from the cache when this exact content ran before."""
         content = digest(engine_json if engine_json is not None else blueprint.engine_json())
-        functions = tuple(
-            id(fn) for n in blueprint.nodes if (fn := n.__pydantic_private__["_function"])
-        )
+        functions = tuple(id(n.function) for n in blueprint.nodes if n.function is not None)
         key = (content, functions)
         plan = self._plans.get(key)
         if plan is not None:
@@ -215,8 +221,15 @@ class Engine:
             self._runs.pop(eid, None)
         try:
             await self.store.flush()
-        except Exception:
-            log.exception("could not commit execution %s", eid)
+        except StoreError as exc:
+            # The run finished but its record may not be on disk: say so instead of
+            # reporting a result that a restart could contradict.
+            log.error("could not commit execution %s: %s", eid, exc)
+            raise StoreError(
+                f"execution {eid!r} finished ({state.status}) but the store could not "
+                f"record it: {exc.message}",
+                where=exc.where,
+            ) from exc
         finally:
             self.states.release(eid)
             self._tasks.pop(eid, None)
@@ -322,7 +335,10 @@ class Engine:
                 node.status, node.error, node.finished_at = NodeStatus.PENDING, None, None
         state.blueprint = plan.blueprint
         state.status, state.error, state.outputs, state.finished_at = (
-            ExecutionStatus.PENDING, None, None, None,
+            ExecutionStatus.PENDING,
+            None,
+            None,
+            None,
         )
         self.states.adopt_execution(state)
         self._launch(plan, state, ExecutionConfig.model_validate(state.config), completed)
@@ -395,14 +411,26 @@ class DirectTransport(Transport):
     def __init__(self, home: Path | str | None = None, **engine_options: Any) -> None:
         self.engine = Engine(home, **engine_options)
 
-    async def execute(self, *, blueprint_id: str | None, blueprint: BlueprintArg | None,
-                      inputs: dict[str, Any], config: dict[str, Any]) -> ExecutionResult:
+    async def execute(
+        self,
+        *,
+        blueprint_id: str | None,
+        blueprint: BlueprintArg | None,
+        inputs: dict[str, Any],
+        config: dict[str, Any],
+    ) -> ExecutionResult:
         return await self.engine.execute(
             blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
         )
 
-    async def start(self, *, blueprint_id: str | None, blueprint: BlueprintArg | None,
-                    inputs: dict[str, Any], config: dict[str, Any]) -> str:
+    async def start(
+        self,
+        *,
+        blueprint_id: str | None,
+        blueprint: BlueprintArg | None,
+        inputs: dict[str, Any],
+        config: dict[str, Any],
+    ) -> str:
         return await self.engine.start(
             blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
         )
@@ -422,8 +450,9 @@ class DirectTransport(Transport):
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         return await self.engine.get_execution(execution_id)
 
-    async def list_executions(self, *, limit: int = 50, status: str | None = None,
-                              blueprint_id: str | None = None) -> list[ExecutionSummary]:
+    async def list_executions(
+        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
+    ) -> list[ExecutionSummary]:
         return await self.engine.list_executions(
             limit=limit, status=status, blueprint_id=blueprint_id
         )

@@ -29,7 +29,7 @@ def event_from_row(row: EventRow) -> Event:
         execution_id=execution_id,
         seq=seq,
         ts=ts,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         node_id=node_id,
         status=status,
         attempt=attempt,

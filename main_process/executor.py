@@ -42,7 +42,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from pydantic import ValidationError
 
@@ -57,10 +57,11 @@ from app.errors import (
     TemplateError,
 )
 from app.states import ExecutionStatus, NodeStatus
+from main_process.execution_state import ExecutionState
 from main_process.limiter import Limiter
 from main_process.nodes.base import PortOutput
 from main_process.plan import Plan, PlanNode
-from main_process.state_manager import ExecutionState, StateManager
+from main_process.state_manager import StateManager
 
 _SUCCESS, _FAILED_EDGE, _SKIPPED_EDGE = 0, 1, 2
 _PENDING, _RUNNING, _RETRYING = NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.RETRYING
@@ -348,7 +349,8 @@ class ExecutionRun:
                 return success > 0
             case JoinRule.ALL_DONE:
                 return True
-        return False  # pragma: no cover
+            case _:
+                assert_never(node.when)
 
     def _input_for(self, node: PlanNode) -> tuple[Any, dict[str, Any]]:
         """The node's input and its ``{upstream_id: output}`` of upstreams that ran."""
@@ -444,13 +446,14 @@ class ExecutionRun:
                     attempt += 1
                     continue
                 record = {"error": {"type": error.type, "message": error.message}}
-                self._set_terminal(
-                    node, _FAILED, output=record, error=error, attempt=attempt
-                )
+                self._set_terminal(node, _FAILED, output=record, error=error, attempt=attempt)
                 return
             if isinstance(result, PortOutput):
                 self._set_terminal(
-                    node, _COMPLETED, output=result.value, port=result.port,
+                    node,
+                    _COMPLETED,
+                    output=result.value,
+                    port=result.port,
                     attempt=attempt,
                 )
             else:

@@ -33,15 +33,13 @@ from typing import Annotated, Any
 
 import uvicorn
 from fastapi import APIRouter, Body, FastAPI, Header, Query, Request
-from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import TypeAdapter
 from starlette.responses import Response, StreamingResponse
 
-from app.errors import ConfigError, Problem, TransportError
+from app.errors import ConfigError, TransportError
 from app.events import Event
 from app.results import (
     BlueprintSummary,
-    ExecutionConfig,
     ExecutionResult,
     ExecutionSummary,
     NodeTypeInfo,
@@ -50,7 +48,6 @@ from app.states import ExecutionStatus
 from main_process.engine import Engine
 from main_process.http_auth import (
     DEFAULT_MAX_BODY_BYTES,
-    PUBLIC_PATHS,
     RequestGuard,
     TokenSource,
     check_host,
@@ -65,6 +62,15 @@ from main_process.http_events import (
     recorded_events,
     sse_stream,
 )
+from main_process.http_schema import (
+    CancelledBody,
+    HealthBody,
+    ResumeRequest,
+    StartedBody,
+    ValidationBody,
+    openapi_builder,
+    parse_execute_request,
+)
 
 API_VERSION = "1"
 _JSON = "application/json"
@@ -74,44 +80,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _SUMMARIES: TypeAdapter[list[ExecutionSummary]] = TypeAdapter(list[ExecutionSummary])
 _BLUEPRINTS: TypeAdapter[list[BlueprintSummary]] = TypeAdapter(list[BlueprintSummary])
 _NODE_TYPES: TypeAdapter[list[NodeTypeInfo]] = TypeAdapter(list[NodeTypeInfo])
-
-
-class ExecuteRequest(BaseModel):
-    """``POST /v1/executions``: exactly one of ``blueprint_id`` and ``blueprint``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    blueprint_id: str | None = None
-    blueprint: dict[str, Any] | None = None
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    config: ExecutionConfig = Field(default_factory=ExecutionConfig)
-    wait: bool = False
-
-
-class ResumeRequest(BaseModel):
-    """``POST /v1/executions/{id}/resume``; the body may be left out (``wait`` false)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    wait: bool = False
-
-
-class StartedBody(BaseModel):
-    execution_id: str
-
-
-class CancelledBody(BaseModel):
-    cancelled: bool
-
-
-class ValidationBody(BaseModel):
-    valid: bool
-    problems: list[Problem]
-
-
-class HealthBody(BaseModel):
-    status: str
-    version: str
 
 
 def _json(data: bytes | str, status: int = 200) -> Response:
@@ -170,7 +138,8 @@ def _routes(engine: Engine, sse_buffer: int) -> APIRouter:
             202: {"model": StartedBody, "description": "started"},
         },
     )
-    async def start(request: ExecuteRequest) -> Response:
+    async def start(raw: Request) -> Response:
+        request = parse_execute_request(await raw.body())
         if (request.blueprint_id is None) == (request.blueprint is None):
             raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
         execution_id = await engine.start(
@@ -238,28 +207,6 @@ def _routes(engine: Engine, sse_buffer: int) -> APIRouter:
     return r
 
 
-def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The schema, plus the bearer scheme on every route except the public ones."""
-
-    def build() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
-            components = schema.setdefault("components", {})
-            components.setdefault("securitySchemes", {})["bearer"] = {
-                "type": "http",
-                "scheme": "bearer",
-            }
-            for path, operations in schema.get("paths", {}).items():
-                for operation in operations.values():
-                    operation["security"] = [] if path in PUBLIC_PATHS else [{"bearer": []}]
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    return build
-
-
 def create_app(
     engine: Engine,
     token: str,
@@ -284,7 +231,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(_routes(engine, sse_buffer))
     app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
-    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
 
 

@@ -8,6 +8,7 @@ does not fit is a problem named ``inputs.<name>``.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from app.blueprint import Blueprint, InputSpec
@@ -28,23 +29,47 @@ def _coerce(spec: InputSpec, value: Any) -> Any:
     if kind == "any":
         return value
     expected = _PY_TYPES[kind]
-    if isinstance(value, expected) and not (kind in ("number", "integer") and isinstance(value, bool)):
+    is_number = kind in ("number", "integer")
+    if isinstance(value, expected) and not (is_number and isinstance(value, bool)):
         return value
+    shown = f"{value!r:.60}"
     if isinstance(value, str):
         text = value.strip()
         if kind == "boolean" and text.lower() in ("true", "false", "1", "0", "yes", "no"):
             return text.lower() in ("true", "1", "yes")
-        if kind == "integer":
-            return int(text)
-        if kind == "number":
-            return float(text) if any(c in text for c in ".eE") else int(text)
+        if is_number:
+            number = _number(text, integer=kind == "integer")
+            if number is not None:
+                return number
+            raise ValueError(
+                f"expected {'an integer' if kind == 'integer' else 'a number'}, got {shown}"
+            )
         if kind in ("object", "array"):
-            parsed = json.loads(text)
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"expected a JSON {kind}, got {shown} (not JSON: {exc.msg} at column "
+                    f"{exc.colno})"
+                ) from None
             if isinstance(parsed, expected):
                 return parsed
-    if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise ValueError(f"expected {kind}, got {type(value).__name__} {value!r:.60}")
+    raise ValueError(f"expected {kind}, got {type(value).__name__} {shown}")
+
+
+def _number(text: str, *, integer: bool) -> int | float | None:
+    """A finite number from text, or None (``nan`` and ``inf`` are not inputs)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    if integer:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def resolve_inputs(blueprint: Blueprint, given: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ compiled once.
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -75,7 +76,9 @@ def _takes_context(fn: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     positional = [
-        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        p
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
     ]
     return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in positional)
 
@@ -125,7 +128,7 @@ def compile_plan(
     nodes = [_compile_node(i, spec, registry) for i, spec in enumerate(blueprint.nodes)]
     by_id = {n.id: n for n in nodes}
     if blueprint.edges is None:
-        for prev, node in zip(nodes, nodes[1:], strict=False):
+        for prev, node in itertools.pairwise(nodes):
             prev.downstream.append((node.index, None))
             node.upstream.append((prev.index, None))
     else:

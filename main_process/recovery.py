@@ -94,12 +94,28 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
                 (execution_id, node_id, NodeStatus.CANCELLED.value, attempt or 0, now),
             )
             rows.append(
-                (execution_id, seq, now, "node", node_id, NodeStatus.CANCELLED.value, attempt,
-                 {"interrupted": True})
+                (
+                    execution_id,
+                    seq,
+                    now,
+                    "node",
+                    node_id,
+                    NodeStatus.CANCELLED.value,
+                    attempt,
+                    {"interrupted": True},
+                )
             )
         rows.append(
-            (execution_id, seq + 1, now, "execution", None, ExecutionStatus.INTERRUPTED.value,
-             None, {"error": error.model_dump(exclude_none=True)})
+            (
+                execution_id,
+                seq + 1,
+                now,
+                "execution",
+                None,
+                ExecutionStatus.INTERRUPTED.value,
+                None,
+                {"error": error.model_dump(exclude_none=True)},
+            )
         )
         conn.execute(
             "INSERT INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)",

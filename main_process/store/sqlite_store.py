@@ -88,7 +88,9 @@ class Store:
             self._conn = self._connect()
             migrate(self._conn)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the store at {self.path}: {exc}", where=str(self.path))
+            raise StoreError(
+                f"cannot open the store at {self.path}: {exc}", where=str(self.path)
+            ) from exc
         self._lock = threading.Lock()
         self._wconn = self._connect()
         #: Held while a batch is applied on ``_wconn``, by the writer or an inline flush.
@@ -97,7 +99,9 @@ class Store:
         self._cond = threading.Condition()
         self._closing = False
         self.write_error: BaseException | None = None
-        self._thread = threading.Thread(target=self._writer_main, name="conductor-store", daemon=True)
+        self._thread = threading.Thread(
+            target=self._writer_main, name="conductor-store", daemon=True
+        )
         self._thread.start()
 
     def _connect(self) -> sqlite3.Connection:
@@ -222,9 +226,7 @@ class Store:
                     self._wconn.close()
                     return
 
-    def _apply(
-        self, conn: sqlite3.Connection, ops: list[tuple[Any, ...]]
-    ) -> BaseException | None:
+    def _apply(self, conn: sqlite3.Connection, ops: list[tuple[Any, ...]]) -> BaseException | None:
         """Apply one batch in one transaction.
 
         Statements run in queue order; node rows and event chunks go last, in bulk. That
@@ -327,7 +329,7 @@ def encode_chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:
 
 
 def decode_chunk(execution_id: str, chunk: bytes) -> list[EventRow]:
-    return [(execution_id, *item) for item in orjson.loads(chunk)]  # type: ignore[misc]
+    return [(execution_id, *item) for item in orjson.loads(chunk)]
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -58,7 +58,10 @@ async def test_every_problem_is_reported_at_once_and_nothing_starts(
 async def test_unknown_fields_and_wrong_types_name_their_place(conductor: Conductor) -> None:
     with pytest.raises(BlueprintError) as caught:
         await conductor.execute(
-            blueprint={"id": "x", "nodes": [{"id": "a", "type": "set", "retrys": 3, "timeout": "soon"}]}
+            blueprint={
+                "id": "x",
+                "nodes": [{"id": "a", "type": "set", "retrys": 3, "timeout": "soon"}],
+            }
         )
     wheres = [p.where for p in caught.value.problems]
     assert any(w.startswith("nodes[0].retrys") for w in wheres)
@@ -83,9 +86,9 @@ async def test_bad_inputs_and_config(conductor: Conductor) -> None:
     assert {p.where for p in caught.value.problems} == {"inputs.n", "inputs.extra"}
     result = await conductor.execute(blueprint=bp, inputs={"n": "7"})
     assert result.outputs == 7
-    with pytest.raises(ConfigError, match="config.concurrency"):
+    with pytest.raises(ConfigError, match=r"config\.concurrency"):
         await conductor.execute(blueprint=bp, inputs={"n": 1}, config={"concurrency": 0})
-    with pytest.raises(ConfigError, match="config.bogus"):
+    with pytest.raises(ConfigError, match=r"config\.bogus"):
         await conductor.execute(blueprint=bp, inputs={"n": 1}, config={"bogus": True})
 
 
@@ -148,7 +151,9 @@ async def test_the_store_stays_whole_after_failures(conductor: Conductor, home: 
         raise RuntimeError("bad")
 
     for _ in range(3):
-        await conductor.execute(blueprint=Blueprint(id="b", nodes=[create_simple_node("x", "x", boom)]))
+        await conductor.execute(
+            blueprint=Blueprint(id="b", nodes=[create_simple_node("x", "x", boom)])
+        )
     await conductor.execute(blueprint=ok_blueprint())
     assert len(await conductor.list_executions()) == 4
     conn = sqlite3.connect(home / "conductor.db")
@@ -156,3 +161,28 @@ async def test_the_store_stays_whole_after_failures(conductor: Conductor, home: 
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()
+
+
+async def test_a_store_that_refuses_writes_is_reported_not_hidden(
+    conductor: Conductor, home: Path
+) -> None:
+    from app.errors import StoreError
+
+    before = await conductor.execute(blueprint=ok_blueprint())
+    conn = sqlite3.connect(home / "conductor.db")
+    conn.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON node_runs"
+        " BEGIN SELECT RAISE(ABORT, 'simulated full disk'); END"
+    )
+    conn.commit()
+    try:
+        with pytest.raises(StoreError, match=r"could not record it: .*simulated full disk"):
+            await conductor.execute(blueprint=ok_blueprint())
+    finally:
+        conn.execute("DROP TRIGGER refuse")
+        conn.commit()
+        conn.close()
+    after = await conductor.execute(blueprint=ok_blueprint())
+    assert after.success
+    kept = await conductor.get_execution(before.execution_id)
+    assert kept.outputs == 1

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from app import (
     Blueprint,
     Conductor,
@@ -41,7 +39,14 @@ async def test_sequential_chain_passes_each_output_on(conductor: Conductor) -> N
     )
     result = await conductor.execute(blueprint=bp, inputs={"start": 1})
     assert result.success, result.error
-    assert result.outputs == {"start": 1, "n0": True, "n1": True, "n2": True, "n3": True, "n4": True}
+    assert result.outputs == {
+        "start": 1,
+        "n0": True,
+        "n1": True,
+        "n2": True,
+        "n3": True,
+        "n4": True,
+    }
     assert result.nodes["n0"].status is NodeStatus.COMPLETED
     assert result.nodes["n2"].output == {"start": 1, "n0": True, "n1": True, "n2": True}
 
@@ -152,7 +157,9 @@ async def test_if_ports_skip_the_untaken_branch_and_propagate(conductor: Conduct
 async def test_switch_routes_to_the_matching_case_or_default(conductor: Conductor) -> None:
     bp = dag(
         [
-            NodeSpec(id="route", type="switch", params={"value": "{{ input.kind }}", "cases": ["a", "b"]}),
+            NodeSpec(
+                id="route", type="switch", params={"value": "{{ input.kind }}", "cases": ["a", "b"]}
+            ),
             NodeSpec(id="on_a", type="set", params={"value": "A"}),
             NodeSpec(id="on_b", type="set", params={"value": "B"}),
             NodeSpec(id="other", type="set", params={"value": "?"}),
@@ -376,7 +383,12 @@ async def test_templates_yield_native_values(conductor: Conductor) -> None:
             NodeSpec(
                 id="b",
                 type="set",
-                params={"value": {"count": "{{ nodes.a.output | length }}", "hi": "hi {{ inputs.name }}"}},
+                params={
+                    "value": {
+                        "count": "{{ nodes.a.output | length }}",
+                        "hi": "hi {{ inputs.name }}",
+                    }
+                },
             ),
         ],
         outputs={"first": "a", "summary": "{{ nodes.b.output }}", "exec": "{{ execution.id }}"},
@@ -438,7 +450,9 @@ async def test_the_engine_wide_limit_spans_executions(home: Any, tmp_path: Any) 
 
     c = create_conductor("direct", home=home, plugins=False, global_concurrency=2)
     try:
-        bp = Blueprint(id="g", nodes=[create_simple_node(f"p{i}", "t", tracked) for i in range(3)], edges=[])
+        bp = Blueprint(
+            id="g", nodes=[create_simple_node(f"p{i}", "t", tracked) for i in range(3)], edges=[]
+        )
         results = await asyncio.gather(*(c.execute(blueprint=bp) for _ in range(3)))
         assert all(r.success for r in results)
         assert peak == 2

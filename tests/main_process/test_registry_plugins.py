@@ -36,7 +36,7 @@ def install_plugin(site: Path, name: str, target: str, module: str | None = None
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text(f"[conductor.nodes]\n{name} = {target}\n")
     if module is not None:
-        (site / f"{target.split(':')[0]}.py").write_text(module)
+        (site / f"{target.split(':', maxsplit=1)[0]}.py").write_text(module)
 
 
 async def test_a_plugin_registers_types_that_run(

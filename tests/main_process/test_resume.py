@@ -173,7 +173,9 @@ async def test_moving_nodes_in_the_editor_does_not_block_resume(
 ) -> None:
     bp = Blueprint(
         id="laid-out",
-        nodes=[NodeSpec(id="b", type="python.function", params={"function": fn("fail_while_file")})],
+        nodes=[
+            NodeSpec(id="b", type="python.function", params={"function": fn("fail_while_file")})
+        ],
     )
     Path(test_env["fail"]).touch()
     c = create_conductor("direct", home=home, plugins=False)

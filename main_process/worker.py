@@ -1,0 +1,296 @@
+"""The main process: an engine served over the renderer's pipe.
+
+``serve(conn, options)`` is the entry point the process handle names as
+``"main_process.worker:serve"`` and starts with the ``spawn`` method. It runs one
+:class:`~main_process.engine.Engine` on its own asyncio loop:
+
+* a reader thread receives frames and hands them to the loop with
+  ``call_soon_threadsafe``; every request becomes a task, so many run at once and
+  ``cancel`` works while an ``execute`` waits;
+* replies and event batches go out through a writer thread with a bounded queue,
+  so a full pipe never blocks the loop (see :mod:`ipc.framing`), and subscriptions
+  obey the client's credit (see :mod:`main_process.event_stream`);
+* a frame that is not a valid message gets an ``error`` reply with a
+  :class:`~ipc.errors.ProtocolError` (to its request id when it can be read), and
+  the worker keeps serving;
+* ``hello`` is sent once the engine is open; EOF on the pipe (the renderer closed
+  its end, or died) closes the engine — running executions end ``interrupted`` —
+  and the process exits.
+
+Nothing here imports Qt: the spawn child's import path stays light.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, assert_never
+
+from app.errors import ConductorError, ErrorInfo
+from ipc.errors import ProtocolError
+from ipc.framing import FrameWriter, shutdown_both, start_reader
+from ipc.messages import (
+    Abandon,
+    BlueprintReply,
+    BlueprintsReply,
+    CancelReply,
+    CancelRequest,
+    Credit,
+    DeleteBlueprintRequest,
+    DeletedBlueprintReply,
+    ErrorReply,
+    EventBatch,
+    EventsEndReply,
+    EventsRequest,
+    ExecuteRequest,
+    ExecutionReply,
+    ExecutionsReply,
+    GetBlueprintRequest,
+    GetExecutionRequest,
+    Heartbeat,
+    Hello,
+    ListBlueprintsRequest,
+    ListExecutionsRequest,
+    Message,
+    NodeTypesReply,
+    NodeTypesRequest,
+    ProblemsReply,
+    ReplyBase,
+    Request,
+    RequestBase,
+    ResumeRequest,
+    SaveBlueprintRequest,
+    SavedBlueprintReply,
+    StartReply,
+    StartRequest,
+    ValidateRequest,
+    WaitRequest,
+    WorkerConfig,
+    encode,
+)
+from main_process.engine import Engine
+from main_process.event_stream import EventStream
+
+log = logging.getLogger(__name__)
+
+#: How long the worker waits at exit for its last frames to reach the client.
+_DRAIN_SECONDS = 2.0
+
+
+def serve(conn: Connection, options: dict[str, Any]) -> None:
+    """Process entry point: serve until the client's end of the pipe closes, then exit.
+
+    Exits with ``os._exit`` so node threads that ignore cancellation (a blocking
+    function still running) cannot hold the process open after the engine closed.
+    """
+    code = 0
+    try:
+        asyncio.run(_main(conn, WorkerConfig.model_validate(options)))
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def _engine(config: WorkerConfig) -> Engine:
+    options: dict[str, Any] = {"plugins": config.plugins}
+    for key in ("concurrency", "global_concurrency", "max_threads"):
+        value = getattr(config, key)
+        if value is not None:
+            options[key] = value
+    if config.base_dir is not None:
+        options["base_dir"] = Path(config.base_dir)
+    return Engine(config.home, **options)
+
+
+async def _main(conn: Connection, config: WorkerConfig) -> None:
+    loop = asyncio.get_running_loop()
+    writer = FrameWriter(conn, loop, name="conductor-worker-writer")
+    try:
+        engine = _engine(config)
+    except ConductorError as exc:
+        conn.send_bytes(encode(ErrorReply(id=None, error=exc.to_info())))
+        raise
+    worker = Worker(engine, writer, config.max_frame_bytes)
+    reader = start_reader(
+        conn,
+        loop,
+        max_bytes=config.max_frame_bytes,
+        on_message=worker.on_message,
+        on_bad_frame=worker.on_bad_frame,
+        on_eof=worker.stop,
+        name="conductor-worker-reader",
+    )
+    await writer.send(encode(Hello(pid=os.getpid())))
+    try:
+        await worker.stopped.wait()
+    finally:
+        await worker.close()
+        writer.close()
+        await loop.run_in_executor(None, writer.join, _DRAIN_SECONDS)
+        shutdown_both(conn)
+        await loop.run_in_executor(None, reader.join, _DRAIN_SECONDS)
+        conn.close()
+
+
+def _error_info(exc: BaseException) -> ErrorInfo:
+    if isinstance(exc, ConductorError):
+        return exc.to_info()
+    return ErrorInfo(
+        type=type(exc).__name__,
+        message=str(exc) or type(exc).__name__,
+        traceback="".join(traceback.format_exception(exc)),
+    )
+
+
+class Worker:
+    """Routes one client's messages to the engine and the answers back."""
+
+    def __init__(self, engine: Engine, writer: FrameWriter, max_frame_bytes: int) -> None:
+        self.engine = engine
+        self._writer = writer
+        self._max = max_frame_bytes
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._streams: dict[int, EventStream] = {}
+        self.stopped = asyncio.Event()
+
+    # -- from the reader thread (already on the loop) ---------------------------------
+
+    def on_message(self, msg: Message) -> None:
+        match msg:
+            case RequestBase():
+                if msg.id in self._tasks:
+                    self._post_error(
+                        msg.id, ProtocolError(f"request id {msg.id} is already in use")
+                    )
+                    return
+                task = asyncio.get_running_loop().create_task(self._serve(msg))
+                self._tasks[msg.id] = task
+                task.add_done_callback(lambda _t, rid=msg.id: self._tasks.pop(rid, None))
+            case Credit():
+                stream = self._streams.get(msg.id)
+                if stream is not None:
+                    stream.grant(msg.batches)
+            case Abandon():
+                task = self._tasks.get(msg.id)
+                if task is not None:
+                    task.cancel()
+            case Heartbeat():
+                self._writer.post(encode(msg))
+            case ReplyBase() | ErrorReply() | EventBatch() | Hello():
+                self._post_error(
+                    getattr(msg, "id", None),
+                    ProtocolError(f"a {msg.kind} message only travels from the worker"),
+                )
+            case _:
+                assert_never(msg)
+
+    def on_bad_frame(self, exc: ProtocolError) -> None:
+        self._post_error(exc.request_id, exc)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    # -- serving ----------------------------------------------------------------------
+
+    def _post_error(self, request_id: int | None, exc: BaseException) -> None:
+        self._writer.post(encode(ErrorReply(id=request_id, error=_error_info(exc))))
+
+    async def _send(self, msg: Message) -> None:
+        try:
+            frame = encode(msg, max_bytes=self._max)
+        except ProtocolError as exc:
+            frame = encode(ErrorReply(id=exc.request_id, error=exc.to_info()))
+        await self._writer.send(frame)
+
+    async def _serve(self, request: Request) -> None:
+        try:
+            reply = await self._dispatch(request)
+        except asyncio.CancelledError:
+            return  # abandoned by the client, or the worker is stopping: nobody listens
+        except Exception as exc:
+            reply = ErrorReply(id=request.id, error=_error_info(exc))
+        await self._send(reply)
+
+    async def _dispatch(self, request: Request) -> Message:
+        engine, rid = self.engine, request.id
+        match request:
+            case ExecuteRequest():
+                result = await engine.execute(
+                    blueprint_id=request.blueprint_id,
+                    blueprint=request.blueprint,
+                    inputs=request.inputs,
+                    config=request.config,
+                )
+                return ExecutionReply(id=rid, method="execute", result=result)
+            case StartRequest():
+                eid = await engine.start(
+                    blueprint_id=request.blueprint_id,
+                    blueprint=request.blueprint,
+                    inputs=request.inputs,
+                    config=request.config,
+                )
+                return StartReply(id=rid, result=eid)
+            case WaitRequest():
+                result = await engine.wait(request.execution_id)
+                return ExecutionReply(id=rid, method="wait", result=result)
+            case EventsRequest():
+                return EventsEndReply(id=rid, result=await self._stream(request))
+            case CancelRequest():
+                return CancelReply(id=rid, result=await engine.cancel(request.execution_id))
+            case ResumeRequest():
+                result = await engine.resume(request.execution_id, wait=request.wait)
+                return ExecutionReply(id=rid, method="resume", result=result)
+            case GetExecutionRequest():
+                result = await engine.get_execution(request.execution_id)
+                return ExecutionReply(id=rid, method="get_execution", result=result)
+            case ListExecutionsRequest():
+                rows = await engine.list_executions(
+                    limit=request.limit, status=request.status, blueprint_id=request.blueprint_id
+                )
+                return ExecutionsReply(id=rid, result=rows)
+            case ListBlueprintsRequest():
+                return BlueprintsReply(id=rid, result=await engine.list_blueprints())
+            case GetBlueprintRequest():
+                model = await engine.get_blueprint(request.blueprint_id)
+                data = model.model_dump(mode="json", exclude_none=True)
+                return BlueprintReply(id=rid, result=data)
+            case SaveBlueprintRequest():
+                saved = await engine.save_blueprint(request.blueprint)
+                return SavedBlueprintReply(id=rid, result=saved)
+            case DeleteBlueprintRequest():
+                await engine.delete_blueprint(request.blueprint_id)
+                return DeletedBlueprintReply(id=rid)
+            case ValidateRequest():
+                return ProblemsReply(id=rid, result=await engine.validate(request.blueprint))
+            case NodeTypesRequest():
+                return NodeTypesReply(id=rid, result=await engine.node_types())
+            case _:
+                assert_never(request)
+
+    async def _stream(self, request: EventsRequest) -> int:
+        stream = EventStream(self.engine, request, self._send)
+        self._streams[request.id] = stream
+        try:
+            return await stream.run()
+        finally:
+            del self._streams[request.id]
+
+    async def close(self) -> None:
+        """Drop pending requests, then close the engine (its runs end ``interrupted``)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.engine.close()
