@@ -32,7 +32,7 @@ TransportName = Literal["auto", "direct", "ipc", "http"]
 
 #: Where each transport lives; resolved only when that transport is created.
 TRANSPORTS: dict[str, str] = {
-    "direct": "main_process.engine:DirectTransport",
+    "direct": "main_process.direct:DirectTransport",
     "ipc": "ipc.client:IpcTransport",
     "http": "ipc.http_client:HttpTransport",
 }

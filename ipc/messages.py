@@ -31,7 +31,7 @@ import json
 import re
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
 
 from app.errors import ErrorInfo, Problem
 from app.events import Event
@@ -74,7 +74,8 @@ METHODS: Final = Method.__args__  # type: ignore[attr-defined]
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    v: int = PROTOCOL_VERSION
+    #: Protocol version; a received frame must carry it (checked in ``decode``).
+    v: StrictInt = PROTOCOL_VERSION
 
 
 # -- requests --------------------------------------------------------------------------
@@ -355,8 +356,10 @@ def decode(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
         msg = MESSAGE_ADAPTER.validate_json(data)
     except ValidationError as exc:
         raise _diagnose(data, exc) from None
-    if msg.v != PROTOCOL_VERSION:
-        raise _version_error(msg.v, getattr(msg, "id", None))
+    if msg.v != PROTOCOL_VERSION or "v" not in msg.model_fields_set:
+        raise _version_error(
+            msg.v if "v" in msg.model_fields_set else None, getattr(msg, "id", None)
+        )
     return msg
 
 
@@ -402,7 +405,8 @@ def _diagnose(data: bytes, exc: ValidationError) -> ProtocolError:
         return ProtocolError(f"a JSON {type(obj).__name__}, not an object", where="frame")
     raw_id = obj.get("id")
     rid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
-    if obj.get("v") != PROTOCOL_VERSION:
+    version = obj.get("v")
+    if type(version) is not int or version != PROTOCOL_VERSION:
         return _version_error(obj.get("v"), rid)
     kind = obj.get("kind")
     if kind not in KINDS:

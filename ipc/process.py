@@ -173,6 +173,10 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self._life.pid if self._life is not None else None
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
     async def ready(self) -> None:
         """Wait until a worker is serving; WorkerDiedError when the handle gave up."""
         if self._supervisor is None and not self._closing:
@@ -302,7 +306,7 @@ class WorkerProcess:
         reason = f"the worker (pid {life.pid}) {_describe_exit(life.process.exitcode)}"
         if not life.ended.done():
             life.ended.set_result(reason)
-        if life is self._life and life.ready_at is not None:
+        if life is self._life and life.ready_at is not None and not self._closing:
             self._listener.worker_lost(WorkerDiedError(reason))
 
     async def _stop(self, life: _Life) -> None:
@@ -325,7 +329,7 @@ class WorkerProcess:
     async def _live(self, life: _Life) -> str:
         """Wait for the hello, serve, and return why this life ended."""
         self._set_state(WorkerState.STARTING, f"spawned pid {life.pid}")
-        done, _ = await asyncio.wait(
+        await asyncio.wait(
             (life.hello, life.ended),
             timeout=self.policy.start_timeout,
             return_when=asyncio.FIRST_COMPLETED,
@@ -342,17 +346,16 @@ class WorkerProcess:
                 reason += f": {life.startup_error}"
         else:
             reason = (
-                f"the worker (pid {life.pid}) sent no hello within "
-                f"{self.policy.start_timeout:g} s"
+                f"the worker (pid {life.pid}) sent no hello within {self.policy.start_timeout:g} s"
             )
         await self._stop(life)
         return reason
 
     async def _supervise(self) -> None:
-        while not self._closing:
+        while True:
             self._life = life = self._spawn()
             reason = await self._live(life)
-            if self._closing:
+            if self.closing:
                 return
             self._set_state(WorkerState.DEAD, reason)
             now = time.monotonic()

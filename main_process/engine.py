@@ -44,7 +44,7 @@ from app.results import (
     NodeTypeInfo,
 )
 from app.states import ExecutionStatus, NodeStatus
-from app.transport import BlueprintArg, BlueprintData, Transport
+from app.transport import BlueprintArg
 from app.validation import validate_blueprint
 from main_process.execution_state import ExecutionState
 from main_process.executor import ExecutionRun
@@ -74,6 +74,7 @@ class Engine:
         registry: NodeRegistry | None = None,
         concurrency: int = 64,
         global_concurrency: int = 256,
+        max_executions: int = 32,
         max_threads: int = 32,
         base_dir: Path | None = None,
         plugins: bool = True,
@@ -89,6 +90,7 @@ class Engine:
         self.library = BlueprintLibrary(self.home)
         self.concurrency = concurrency
         self.global_concurrency = global_concurrency
+        self.max_executions = max_executions
         self.base_dir = base_dir or Path.cwd()
         self.recovered = recover_orphans(self.store, self.owner_id)
         self._pool = ThreadPoolExecutor(max_threads, thread_name_prefix="conductor-node")
@@ -96,6 +98,7 @@ class Engine:
         self._runs: dict[str, ExecutionRun] = {}
         self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
         self._limit: Limiter | None = None
+        self._slots = Limiter(max_executions)
         self._lease_task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -203,6 +206,7 @@ class Engine:
             base_dir=self.base_dir,
             debug=cfg.debug_mode,
             completed=completed,
+            slots=self._slots,
         )
         eid = state.execution_id
         self._runs[eid] = run
@@ -266,10 +270,22 @@ class Engine:
         await self.get_execution(execution_id)  # raises when unknown
         return False
 
+    def queue_position(self, execution_id: str) -> int | None:
+        """1 for the next execution to start, ...; None when not waiting."""
+        position = 0
+        for eid, run in self._runs.items():
+            if run.queued:
+                position += 1
+                if eid == execution_id:
+                    return position
+        return None
+
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         state = self.states.get_active(execution_id)
         if state is not None:
-            return state.to_result()
+            result = state.to_result()
+            result.queue_position = self.queue_position(execution_id)
+            return result
         recover_orphans(self.store, self.owner_id, only=execution_id)
         return self.states.load_execution(execution_id).to_result()
 
@@ -403,78 +419,3 @@ class Engine:
         self.store.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         LIVE_OWNERS.pop(self.owner_id, None)
-
-
-class DirectTransport(Transport):
-    """The ``direct`` transport: the engine in this process, called as is."""
-
-    def __init__(self, home: Path | str | None = None, **engine_options: Any) -> None:
-        self.engine = Engine(home, **engine_options)
-
-    async def execute(
-        self,
-        *,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-    ) -> ExecutionResult:
-        return await self.engine.execute(
-            blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
-        )
-
-    async def start(
-        self,
-        *,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-    ) -> str:
-        return await self.engine.start(
-            blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
-        )
-
-    def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
-        return self.engine.events(execution_id, after_seq)
-
-    async def wait(self, execution_id: str) -> ExecutionResult:
-        return await self.engine.wait(execution_id)
-
-    async def cancel(self, execution_id: str) -> bool:
-        return await self.engine.cancel(execution_id)
-
-    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
-        return await self.engine.resume(execution_id, wait=wait)
-
-    async def get_execution(self, execution_id: str) -> ExecutionResult:
-        return await self.engine.get_execution(execution_id)
-
-    async def list_executions(
-        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
-    ) -> list[ExecutionSummary]:
-        return await self.engine.list_executions(
-            limit=limit, status=status, blueprint_id=blueprint_id
-        )
-
-    async def list_blueprints(self) -> list[BlueprintSummary]:
-        return await self.engine.list_blueprints()
-
-    async def get_blueprint(self, blueprint_id: str) -> BlueprintData:
-        model = await self.engine.get_blueprint(blueprint_id)
-        return model.model_dump(mode="json", exclude_none=True)
-
-    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
-        return await self.engine.save_blueprint(blueprint)
-
-    async def delete_blueprint(self, blueprint_id: str) -> None:
-        await self.engine.delete_blueprint(blueprint_id)
-
-    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        return await self.engine.validate(blueprint)
-
-    async def node_types(self) -> list[NodeTypeInfo]:
-        return await self.engine.node_types()
-
-    async def close(self) -> None:
-        await self.engine.close()

@@ -154,8 +154,12 @@ class ExecutionRun:
         base_dir: Path,
         debug: bool = False,
         completed: Mapping[str, tuple[Any, str | None]] | None = None,
+        slots: Limiter | None = None,
     ) -> None:
         self.plan = plan
+        self.slots = slots
+        #: True while the execution waits for a free execution slot (state ``pending``).
+        self.queued = False
         self.states = states
         self.state = state
         self.execution_id = state.execution_id
@@ -187,16 +191,45 @@ class ExecutionRun:
 
     def cancel(self, reason: str = "user") -> bool:
         """Stop the execution; ``reason`` is a key of :data:`CANCEL_REASONS`."""
-        if self._task is None or self._task.done():
+        if self._task is not None and self._task.done():
             return False
         if self._cancel_reason is None:
             self._cancel_reason = reason
-        self._task.cancel()
-        return True
+        if self._task is not None:
+            self._task.cancel()
+        return True  # not started yet: run() sees the reason and stops at once
 
     async def run(self) -> ExecutionState:
-        """Run to a terminal state; never raises for what the nodes do."""
+        """Run to a terminal state; never raises for what the nodes do.
+
+        With ``slots`` (the engine's limit on executions at once), the execution
+        first waits, ``pending``, for a slot: queued executions start in order.
+        """
         self._task = asyncio.current_task()
+        if self._cancel_reason is not None:
+            self._cancel_rest()
+            self._close_as(self._cancel_reason)
+            return self.state
+        slots = self.slots
+        if slots is not None and not slots.try_acquire():
+            self.queued = True
+            try:
+                await slots.acquire()
+            except asyncio.CancelledError:
+                if self._task is not None:
+                    self._task.uncancel()
+                self._cancel_rest()
+                self._close_as(self._cancel_reason or "user")
+                return self.state
+            finally:
+                self.queued = False
+        try:
+            return await self._run()
+        finally:
+            if slots is not None:
+                slots.release()
+
+    async def _run(self) -> ExecutionState:
         states, eid = self.states, self.execution_id
         states.update_execution_state(
             eid,
@@ -227,6 +260,9 @@ class ExecutionRun:
     async def _finish_cancelled(self, reason: str) -> None:
         await self._stop_running()
         self._cancel_rest()
+        self._close_as(reason)
+
+    def _close_as(self, reason: str) -> None:
         status, error_type, message = CANCEL_REASONS.get(reason, CANCEL_REASONS["user"])
         self.states.update_execution_state(
             self.execution_id, status, error=error_type(message).to_info()

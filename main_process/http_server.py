@@ -235,6 +235,19 @@ def create_app(
     return app
 
 
+def server_config(app: FastAPI) -> uvicorn.Config:
+    """uvicorn settings: no access log or lifespan (the engine's life is ``serve``'s), and
+    no proxy headers — a forwarded address must not be believed on a local API."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
 class ConductorServer(uvicorn.Server):
     """uvicorn's server, closing the engine before it waits for connections to end."""
 
@@ -296,9 +309,7 @@ async def serve_async(
         await engine.close()
         raise
     app = create_app(engine, source.token, max_body_bytes=max_body_bytes)
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
-    )
+    config = server_config(app)
     server = ConductorServer(config, engine)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host

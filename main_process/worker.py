@@ -173,17 +173,15 @@ class Worker:
                         msg.id, ProtocolError(f"request id {msg.id} is already in use")
                     )
                     return
-                task = asyncio.get_running_loop().create_task(self._serve(msg))
-                self._tasks[msg.id] = task
-                task.add_done_callback(lambda _t, rid=msg.id: self._tasks.pop(rid, None))
+                self._tasks[msg.id] = asyncio.get_running_loop().create_task(self._serve(msg))
             case Credit():
                 stream = self._streams.get(msg.id)
                 if stream is not None:
                     stream.grant(msg.batches)
             case Abandon():
-                task = self._tasks.get(msg.id)
-                if task is not None:
-                    task.cancel()
+                running = self._tasks.get(msg.id)
+                if running is not None:
+                    running.cancel()
             case Heartbeat():
                 self._writer.post(encode(msg))
             case ReplyBase() | ErrorReply() | EventBatch() | Hello():
@@ -214,12 +212,15 @@ class Worker:
 
     async def _serve(self, request: Request) -> None:
         try:
-            reply = await self._dispatch(request)
+            try:
+                reply = await self._dispatch(request)
+            except Exception as exc:
+                reply = ErrorReply(id=request.id, error=_error_info(exc))
+            await self._send(reply)
         except asyncio.CancelledError:
-            return  # abandoned by the client, or the worker is stopping: nobody listens
-        except Exception as exc:
-            reply = ErrorReply(id=request.id, error=_error_info(exc))
-        await self._send(reply)
+            pass  # abandoned by the client, or the worker is stopping: nobody listens
+        finally:
+            self._tasks.pop(request.id, None)
 
     async def _dispatch(self, request: Request) -> Message:
         engine, rid = self.engine, request.id

@@ -458,3 +458,55 @@ async def test_the_engine_wide_limit_spans_executions(home: Any, tmp_path: Any) 
         assert peak == 2
     finally:
         await c.close()
+
+
+async def test_executions_beyond_the_limit_wait_in_order(home: Any) -> None:
+    from app import create_conductor
+
+    gates = {name: asyncio.Event() for name in ("first", "second")}
+    started: list[str] = []
+
+    async def gated(value: Any) -> str:
+        started.append(value["name"])
+        await gates[value["name"]].wait()
+        return str(value["name"])
+
+    c = create_conductor("direct", home=home, plugins=False, max_executions=1)
+    try:
+        bp = Blueprint(id="q", nodes=[create_simple_node("g", "g", gated)])
+        first = await c.start(blueprint=bp, inputs={"name": "first"})
+        second = await c.start(blueprint=bp, inputs={"name": "second"})
+        third = await c.start(blueprint=bp, inputs={"name": "third"})
+        while started != ["first"]:
+            await asyncio.sleep(0)
+        waiting = await c.get_execution(second)
+        assert waiting.status is ExecutionStatus.PENDING
+        assert waiting.queue_position == 1
+        assert (await c.get_execution(third)).queue_position == 2
+        assert await c.cancel(third) is True
+        cancelled = await c.wait(third)
+        assert cancelled.status is ExecutionStatus.CANCELLED
+        assert cancelled.nodes["g"].status is NodeStatus.CANCELLED
+        assert (await c.get_execution(second)).queue_position == 1
+        gates["first"].set()
+        assert (await c.wait(first)).success
+        while started != ["first", "second"]:
+            await asyncio.sleep(0)
+        gates["second"].set()
+        done = await c.wait(second)
+        assert done.success and done.queue_position is None
+    finally:
+        await c.close()
+
+
+async def test_cancel_right_after_start_never_runs_a_node(conductor: Conductor) -> None:
+    async def never(value: Any) -> None:
+        raise AssertionError("must not run")
+
+    eid = await conductor.start(
+        blueprint=Blueprint(id="n", nodes=[create_simple_node("x", "x", never)])
+    )
+    assert await conductor.cancel(eid) is True
+    result = await conductor.wait(eid)
+    assert result.status is ExecutionStatus.CANCELLED
+    assert result.nodes["x"].status is NodeStatus.CANCELLED

@@ -18,7 +18,8 @@ from app import (
     create_conductor,
     create_simple_node,
 )
-from main_process.engine import DirectTransport, Engine
+from main_process.direct import DirectTransport
+from main_process.engine import Engine
 
 
 def three_steps() -> Blueprint:
