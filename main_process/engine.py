@@ -43,7 +43,7 @@ from app.results import (
     ExecutionSummary,
     NodeTypeInfo,
 )
-from app.states import ExecutionStatus, NodeStatus
+from app.states import ExecutionStatus
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
 from main_process.execution_state import ExecutionState
@@ -54,7 +54,7 @@ from main_process.limiter import Limiter
 from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.plan import Plan, compile_plan
 from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans
-from main_process.serialization import is_unserializable
+from main_process.resume import current_blueprint, ensure_resumable, take_recorded_outcomes
 from main_process.state_manager import StateManager
 from main_process.store import Store
 
@@ -332,59 +332,18 @@ class Engine:
         await self.store.flush()
         recover_orphans(self.store, self.owner_id, only=execution_id)
         state = self.states.load_execution(execution_id)
-        if state.status is ExecutionStatus.COMPLETED:
-            raise ResumeError(
-                f"execution {execution_id!r} already completed; nothing to resume",
-                where="execution_id",
-            )
-        if not state.status.is_terminal:
-            raise ResumeError(
-                f"execution {execution_id!r} is running in another live process",
-                where="execution_id",
-            )
-        plan = self._resume_plan(execution_id, state)
-        completed: dict[str, tuple[Any, str | None]] = {}
-        for node_id, node in state.nodes.items():
-            if node.status is NodeStatus.COMPLETED and not is_unserializable(node.output):
-                completed[node_id] = (node.output, node.port)
-            else:
-                node.status, node.error, node.finished_at = NodeStatus.PENDING, None, None
-        state.blueprint = plan.blueprint
-        state.status, state.error, state.outputs, state.finished_at = (
-            ExecutionStatus.PENDING,
-            None,
-            None,
-            None,
+        ensure_resumable(state)
+        current = current_blueprint(
+            self.store, self.library, [p.blueprint for p in reversed(self._plans.values())], state
         )
+        plan = self.plan_for(current)
+        completed = take_recorded_outcomes(state)
+        state.blueprint = plan.blueprint
         self.states.adopt_execution(state)
         self._launch(plan, state, ExecutionConfig.model_validate(state.config), completed)
         if not wait:
             return state.to_result()
         return await self.wait(execution_id)
-
-    def _resume_plan(self, execution_id: str, state: ExecutionState) -> Plan:
-        row = self.store.query_one("SELECT source FROM executions WHERE id = ?", (execution_id,))
-        current = state.blueprint
-        if row is not None and row["source"] == "id":
-            # Started by id: the library's current version is what a re-run would use.
-            if self.library.find(state.blueprint.id) is not None:
-                current = self.library.load(state.blueprint.id)
-        else:
-            # Given inline: the recorded copy, or the live model from this process's cache,
-            # which still carries the functions of code-defined nodes.
-            for key, cached in reversed(self._plans.items()):
-                if key[0] == state.blueprint_hash:
-                    current = cached.blueprint
-                    break
-        digest = current.content_hash()
-        if digest != state.blueprint_hash:
-            raise ResumeError(
-                f"blueprint {current.id!r} changed since execution {execution_id!r} ran "
-                f"(hash {state.blueprint_hash} then, {digest} now); resuming could mix "
-                "results of two different workflows — run it again instead",
-                where="blueprint",
-            )
-        return self.plan_for(current)
 
     # -- housekeeping --------------------------------------------------------------
 

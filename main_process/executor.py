@@ -35,31 +35,22 @@ callback into a deque, so a wide fan-out costs O(1) per completion.
 from __future__ import annotations
 
 import asyncio
-import functools
-import random
-import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, assert_never
 
-from pydantic import ValidationError
-
-from app.blueprint import JoinRule, Runner
+from app.blueprint import JoinRule
 from app.errors import (
     ConductorError,
-    ErrorInfo,
     ExecutionCancelledError,
     ExecutionTimeoutError,
-    NodeFailedError,
-    NodeTimeoutError,
-    TemplateError,
 )
 from app.states import ExecutionStatus, NodeStatus
 from main_process.execution_state import ExecutionState
 from main_process.limiter import Limiter
-from main_process.nodes.base import PortOutput
+from main_process.node_running import NodeRunning, NodesView
 from main_process.plan import Plan, PlanNode
 from main_process.state_manager import StateManager
 
@@ -80,66 +71,7 @@ CANCEL_REASONS: dict[str, tuple[ExecutionStatus, type[ConductorError], str]] = {
 }
 
 
-class NodeRunContext:
-    """The :class:`~main_process.nodes.base.NodeContext` a node's code receives."""
-
-    __slots__ = ("_run", "attempt", "node_id", "upstream")
-
-    def __init__(
-        self, run: ExecutionRun, node_id: str, attempt: int, upstream: dict[str, Any]
-    ) -> None:
-        self._run = run
-        self.node_id = node_id
-        self.attempt = attempt
-        self.upstream = upstream
-
-    @property
-    def execution_id(self) -> str:
-        return self._run.execution_id
-
-    @property
-    def inputs(self) -> dict[str, Any]:
-        return self._run.state.inputs
-
-    @property
-    def base_dir(self) -> Path:
-        return self._run.base_dir
-
-    def log(self, message: str, level: str = "info", **data: Any) -> None:
-        self._run.states.log_message(self._run.execution_id, self.node_id, message, level, **data)
-
-    def get_variable(self, key: str, default: Any = None) -> Any:
-        return self._run.state.variables.get(key, default)
-
-    def set_variable(self, key: str, value: Any) -> None:
-        self._run.states.set_variable(self._run.execution_id, key, value)
-
-
-class _NodesView(Mapping[str, dict[str, Any]]):
-    """``nodes.<id>`` in templates: output, status and port of each node so far."""
-
-    __slots__ = ("_run",)
-
-    def __init__(self, run: ExecutionRun) -> None:
-        self._run = run
-
-    def __getitem__(self, node_id: str) -> dict[str, Any]:
-        node = self._run.plan.by_id[node_id]
-        i = node.index
-        return {
-            "output": self._run.outputs[i],
-            "status": self._run.status[i].value,
-            "port": self._run.ports[i],
-        }
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._run.plan.by_id)
-
-    def __len__(self) -> int:
-        return len(self._run.plan.nodes)
-
-
-class ExecutionRun:
+class ExecutionRun(NodeRunning):
     """Runs one execution to a terminal state, recording every step."""
 
     def __init__(
@@ -178,7 +110,7 @@ class ExecutionRun:
             i = plan.by_id[node_id].index
             self._precompleted.add(i)
             self.status[i], self.outputs[i], self.ports[i] = _COMPLETED, output, port
-        self._nodes_view = _NodesView(self)
+        self._nodes_view = NodesView(self)
         self._execution_info = {"id": self.execution_id, "blueprint_id": plan.blueprint.id}
         self._failure: PlanNode | None = None
         self._cancel_reason: str | None = None
@@ -404,184 +336,6 @@ class ExecutionRun:
 
     # -- running one node --------------------------------------------------------
 
-    def _set_terminal(
-        self,
-        node: PlanNode,
-        status: NodeStatus,
-        *,
-        output: Any = None,
-        error: ErrorInfo | None = None,
-        port: str | None = None,
-        attempt: int | None = None,
-    ) -> None:
-        i = node.index
-        self.status[i] = status
-        self.ports[i] = port
-        if status is _COMPLETED or status is _FAILED:
-            self.outputs[i] = output
-            self.states.update_node_state(
-                self.execution_id,
-                node.id,
-                status,
-                attempt=attempt,
-                output=output,
-                error=error,
-                port=port,
-            )
-        else:
-            self.states.update_node_state(
-                self.execution_id, node.id, status, attempt=attempt, error=error
-            )
-
-    async def _run_node(self, node: PlanNode) -> None:
-        value, upstream = self._input_for(node)
-        states, eid = self.states, self.execution_id
-        self.status[node.index] = _RUNNING
-        attempt = 1
-        while True:
-            if self.debug and attempt == 1:
-                states.update_node_state(eid, node.id, _RUNNING, attempt=1, input=value)
-            else:
-                states.update_node_state(eid, node.id, _RUNNING, attempt=attempt)
-            try:
-                limit = self.global_limit
-                if not limit.try_acquire():
-                    await limit.acquire()
-                try:
-                    if node.timeout is None:
-                        result = await self._call(node, value, upstream, attempt)
-                    else:
-                        result = await self._attempt(node, value, upstream, attempt)
-                finally:
-                    limit.release()
-            except asyncio.CancelledError:
-                self._set_terminal(node, _CANCELLED, attempt=attempt)
-                raise
-            except Exception as exc:
-                error = self._error_info(node, exc)
-                retryable = not isinstance(exc, TemplateError | _ParamsError)
-                if attempt < node.max_attempts and retryable:
-                    policy = node.spec.retry
-                    assert policy is not None
-                    delay = policy.delay_before(attempt + 1, random.random())
-                    self.status[node.index] = _RETRYING
-                    states.update_node_state(
-                        eid,
-                        node.id,
-                        _RETRYING,
-                        attempt=attempt,
-                        error=error,
-                        data={"delay": delay},
-                    )
-                    try:
-                        if delay > 0:
-                            await asyncio.sleep(delay)
-                    except asyncio.CancelledError:
-                        self._set_terminal(node, _CANCELLED, attempt=attempt)
-                        raise
-                    attempt += 1
-                    continue
-                record = {"error": {"type": error.type, "message": error.message}}
-                self._set_terminal(node, _FAILED, output=record, error=error, attempt=attempt)
-                return
-            if isinstance(result, PortOutput):
-                self._set_terminal(
-                    node,
-                    _COMPLETED,
-                    output=result.value,
-                    port=result.port,
-                    attempt=attempt,
-                )
-            else:
-                self._set_terminal(node, _COMPLETED, output=result, attempt=attempt)
-            return
-
-    async def _attempt(
-        self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
-    ) -> Any:
-        assert node.timeout is not None
-        try:
-            async with asyncio.timeout(node.timeout) as scope:
-                return await self._call(node, value, upstream, attempt)
-        except TimeoutError:
-            if scope.expired():
-                raise NodeTimeoutError(
-                    f"timed out after {node.timeout:g} s (attempt {attempt})",
-                    node_id=node.id,
-                    where=f"{node.where}.timeout",
-                ) from None
-            raise
-
-    async def _call(
-        self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
-    ) -> Any:
-        fn = node.function
-        if fn is not None:
-            args: tuple[Any, ...]
-            if node.takes_context:
-                args = (value, NodeRunContext(self, node.id, attempt, upstream))
-            else:
-                args = (value,)
-            if node.is_async:
-                return await fn(*args)
-            if node.runner is Runner.THREAD:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self.thread_pool, functools.partial(fn, *args))
-            return fn(*args)
-        node_type = node.node_type
-        assert node_type is not None
-        params = node.params if node.params is not None else self._render_params(node, value)
-        context = NodeRunContext(self, node.id, attempt, upstream)
-        if node_type.is_async:
-            return await node_type.run(params, value, context)
-        if node.runner is Runner.THREAD:
-            loop = asyncio.get_running_loop()
-            call = functools.partial(node_type.run, params, value, context)
-            return await loop.run_in_executor(self.thread_pool, call)
-        return node_type.run(params, value, context)
-
-    def _template_context(self, value: Any) -> dict[str, Any]:
-        return {
-            "inputs": self.state.inputs,
-            "nodes": self._nodes_view,
-            "input": value,
-            "vars": self.state.variables,
-            "execution": self._execution_info,
-        }
-
-    def _render_params(self, node: PlanNode, value: Any) -> Any:
-        assert node.params_template is not None and node.node_type is not None
-        rendered = node.params_template.render(self._template_context(value))
-        try:
-            return node.node_type.params_model.model_validate(rendered)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            place = ".".join(str(p) for p in first["loc"])
-            raise _ParamsError(
-                f"params after templates are invalid: {first['msg']}",
-                where=f"{node.where}.params.{place}" if place else f"{node.where}.params",
-                node_id=node.id,
-            ) from None
-
-    def _error_info(self, node: PlanNode, exc: BaseException) -> ErrorInfo:
-        if isinstance(exc, ConductorError):
-            info = exc.to_info()
-            info.node_id = node.id
-            if info.where is None:
-                info.where = node.where
-            elif info.where.startswith("params"):
-                info.where = f"{node.where}.{info.where}"
-            if not isinstance(exc, NodeTimeoutError | TemplateError | _ParamsError):
-                info.traceback = format_traceback(exc)
-            return info
-        return ErrorInfo(
-            type=type(exc).__name__,
-            message=str(exc) or type(exc).__name__,
-            where=node.where,
-            node_id=node.id,
-            traceback=format_traceback(exc),
-        )
-
     # -- results -------------------------------------------------------------------
 
     def _outputs(self) -> Any:
@@ -604,21 +358,3 @@ class ExecutionRun:
             else:
                 result[name] = spec
         return result
-
-
-def format_traceback(exc: BaseException) -> str:
-    """The exception's traceback, without 3.11's caret lines: those re-compile every
-    source line and cost ~0.3 ms per failure, a third of a failing run's budget."""
-    lines = ["Traceback (most recent call last):\n"]
-    for frame in traceback.extract_tb(exc.__traceback__):
-        lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n')
-        if frame.line:
-            lines.append(f"    {frame.line.strip()}\n")
-    lines.extend(traceback.format_exception_only(exc))
-    return "".join(lines)
-
-
-class _ParamsError(NodeFailedError):
-    """Rendered params failed the node type's model (not worth a retry)."""
-
-    type_name = "ParamsError"

@@ -139,7 +139,7 @@ class RequestGuard:
 
     def __init__(self, app: ASGIApp, *, token: str, max_body_bytes: int) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._token = token.encode()
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -188,8 +188,12 @@ class RequestGuard:
                 await self._too_large(send)
 
     def _authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """``Bearer <token>`` (the scheme in any case, RFC 7235), compared in constant time."""
         given = _header(headers, b"authorization")
-        return given is not None and hmac.compare_digest(given, self._expected)
+        if given is None:
+            return False
+        scheme, _, credentials = given.partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self._token)
 
     def _limited(self, receive: Receive) -> Receive:
         received = 0

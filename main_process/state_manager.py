@@ -27,11 +27,10 @@ from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
 from main_process import history
+from main_process.event_log import EventLog
 from main_process.execution_state import (
-    EventRow,
     ExecutionState,
     NodeState,
-    Subscriber,
     event_from_row,
 )
 from main_process.serialization import STREAM_ITEMS, dump_list_to_file, dumps, loads
@@ -48,82 +47,15 @@ _COMPLETED = NodeStatus.COMPLETED
 _TERMINAL_NODE = tuple(s for s in NodeStatus if s.is_terminal)
 
 
-class StateManager:
+class StateManager(EventLog):
     """Creates, changes and records executions; the only writer of their state."""
 
     def __init__(self, store: Store, *, owner_id: str, owner_pid: int, owner_host: str) -> None:
-        self.store = store
+        super().__init__(store)
         self.owner_id = owner_id
         self.owner_pid = owner_pid
         self.owner_host = owner_host
         self.lease_seconds = 15.0
-        self._active: dict[str, ExecutionState] = {}
-        self._subscribers: list[Subscriber] = []
-
-    # -- subscriptions -------------------------------------------------------------
-
-    def subscribe(self, callback: Subscriber) -> Subscriber:
-        """Call ``callback`` with every event of every execution, as it happens."""
-        self._subscribers.append(callback)
-        return callback
-
-    def unsubscribe(self, callback: Subscriber) -> None:
-        if callback in self._subscribers:
-            self._subscribers.remove(callback)
-
-    def listen(self, execution_id: str, callback: Subscriber) -> bool:
-        """Follow one active execution; False when it is not active here."""
-        state = self._active.get(execution_id)
-        if state is None:
-            return False
-        state.listeners.append(callback)
-        return True
-
-    def unlisten(self, execution_id: str, callback: Subscriber) -> None:
-        state = self._active.get(execution_id)
-        if state is not None and callback in state.listeners:
-            state.listeners.remove(callback)
-
-    # -- events --------------------------------------------------------------------
-
-    def _emit(
-        self,
-        state: ExecutionState,
-        kind: str,
-        node_id: str | None,
-        status: str | None,
-        attempt: int | None,
-        data: dict[str, Any] | None,
-        ts: float,
-        hold: bool = False,
-    ) -> EventRow:
-        state.seq += 1
-        row: EventRow = (state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
-        self.store.enqueue_event(row)
-        if hold:
-            state.held = row
-        else:
-            self._deliver(state, row)
-        return row
-
-    def _deliver(self, state: ExecutionState, row: EventRow) -> None:
-        state.events.append(row)
-        if not (self._subscribers or state.listeners):
-            return
-        event = event_from_row(row)
-        for callback in (*self._subscribers, *state.listeners):
-            try:
-                callback(event)
-            except Exception:
-                log.exception("event subscriber failed")
-
-    def release(self, execution_id: str) -> ExecutionState | None:
-        """Deliver the held terminal event and forget the execution (the store has it)."""
-        state = self._active.pop(execution_id, None)
-        if state is not None and state.held is not None:
-            held, state.held = state.held, None
-            self._deliver(state, held)
-        return state
 
     # -- executions ----------------------------------------------------------------
 

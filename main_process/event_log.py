@@ -1,0 +1,93 @@
+"""Each execution's event log and the subscribers that follow it.
+
+Every transition gets the execution's next ``seq``; the row goes to the store's
+writer and, once delivered, to the in-memory log of the active execution and to
+its listeners. An execution's terminal event is *held* until the engine has seen
+the store commit it (:meth:`EventLog.release`): nobody hears "finished" about a
+run whose record could still be lost. Event models are built only when someone
+listens, so a run nobody watches pays for tuples, not models.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from main_process.execution_state import EventRow, ExecutionState, Subscriber, event_from_row
+from main_process.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class EventLog:
+    """Sequencing, delivery and subscriptions for the active executions' events."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._active: dict[str, ExecutionState] = {}
+        self._subscribers: list[Subscriber] = []
+
+    # -- subscriptions -------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Subscriber:
+        """Call ``callback`` with every event of every execution, as it happens."""
+        self._subscribers.append(callback)
+        return callback
+
+    def unsubscribe(self, callback: Subscriber) -> None:
+        if callback in self._subscribers:
+            self._subscribers.remove(callback)
+
+    def listen(self, execution_id: str, callback: Subscriber) -> bool:
+        """Follow one active execution; False when it is not active here."""
+        state = self._active.get(execution_id)
+        if state is None:
+            return False
+        state.listeners.append(callback)
+        return True
+
+    def unlisten(self, execution_id: str, callback: Subscriber) -> None:
+        state = self._active.get(execution_id)
+        if state is not None and callback in state.listeners:
+            state.listeners.remove(callback)
+
+    # -- events --------------------------------------------------------------------
+
+    def _emit(
+        self,
+        state: ExecutionState,
+        kind: str,
+        node_id: str | None,
+        status: str | None,
+        attempt: int | None,
+        data: dict[str, Any] | None,
+        ts: float,
+        hold: bool = False,
+    ) -> EventRow:
+        state.seq += 1
+        row: EventRow = (state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
+        self.store.enqueue_event(row)
+        if hold:
+            state.held = row
+        else:
+            self._deliver(state, row)
+        return row
+
+    def _deliver(self, state: ExecutionState, row: EventRow) -> None:
+        state.events.append(row)
+        if not (self._subscribers or state.listeners):
+            return
+        event = event_from_row(row)
+        for callback in (*self._subscribers, *state.listeners):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event subscriber failed")
+
+    def release(self, execution_id: str) -> ExecutionState | None:
+        """Deliver the held terminal event and forget the execution (the store has it)."""
+        state = self._active.pop(execution_id, None)
+        if state is not None and state.held is not None:
+            held, state.held = state.held, None
+            self._deliver(state, held)
+        return state

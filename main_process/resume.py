@@ -1,0 +1,83 @@
+"""Resume (the DBOS model): re-run only what has no recorded completion.
+
+A resumed execution keeps its id and continues its event ``seq``. Nodes with a
+recorded completion are not run again; their recorded outputs feed the nodes
+that are. Resuming is refused when the blueprint changed since the execution
+ran (its content hash, which ignores editor layout), because mixing outputs of
+two different workflows would produce a result neither would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from app.blueprint import Blueprint
+from app.errors import ResumeError
+from app.states import ExecutionStatus, NodeStatus
+from main_process.execution_state import ExecutionState
+from main_process.library import BlueprintLibrary
+from main_process.serialization import is_unserializable
+from main_process.store import Store
+
+
+def ensure_resumable(state: ExecutionState) -> None:
+    """Refuse executions that finished well or still run elsewhere."""
+    eid = state.execution_id
+    if state.status is ExecutionStatus.COMPLETED:
+        raise ResumeError(
+            f"execution {eid!r} already completed; nothing to resume", where="execution_id"
+        )
+    if not state.status.is_terminal:
+        raise ResumeError(
+            f"execution {eid!r} is running in another live process", where="execution_id"
+        )
+
+
+def current_blueprint(
+    store: Store, library: BlueprintLibrary, cached: Iterable[Blueprint], state: ExecutionState
+) -> Blueprint:
+    """The blueprint a resume runs, refusing one whose content changed.
+
+    Started by id: the library's current version (what a re-run would use).
+    Given inline: the live model from this process's plan cache when there is one
+    (it still carries code-defined nodes' functions), else the recorded copy.
+    """
+    eid = state.execution_id
+    row = store.query_one("SELECT source FROM executions WHERE id = ?", (eid,))
+    current = state.blueprint
+    if row is not None and row["source"] == "id":
+        if library.find(state.blueprint.id) is not None:
+            current = library.load(state.blueprint.id)
+    else:
+        for blueprint in cached:
+            if blueprint.content_hash() == state.blueprint_hash:
+                current = blueprint
+                break
+    digest = current.content_hash()
+    if digest != state.blueprint_hash:
+        raise ResumeError(
+            f"blueprint {current.id!r} changed since execution {eid!r} ran "
+            f"(hash {state.blueprint_hash} then, {digest} now); resuming could mix "
+            "results of two different workflows — run it again instead",
+            where="blueprint",
+        )
+    return current
+
+
+def take_recorded_outcomes(state: ExecutionState) -> dict[str, tuple[Any, str | None]]:
+    """``{node_id: (output, port)}`` of recorded completions; every other node and the
+    execution itself are reset to ``pending`` for the new run."""
+    completed: dict[str, tuple[Any, str | None]] = {}
+    for node_id, node in state.nodes.items():
+        if node.status is NodeStatus.COMPLETED and not is_unserializable(node.output):
+            completed[node_id] = (node.output, node.port)
+        else:
+            node.status, node.error, node.finished_at = NodeStatus.PENDING, None, None
+    state.status, state.error, state.outputs, state.finished_at = (
+        ExecutionStatus.PENDING,
+        None,
+        None,
+        None,
+    )
+    return completed
