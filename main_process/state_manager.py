@@ -86,28 +86,27 @@ class StateManager(EventLog):
             nodes={spec.id: NodeState(spec.id) for spec in blueprint.nodes},
         )
         self._active[state.execution_id] = state
-        self.store.enqueue_sql(
-            "INSERT INTO executions (id, blueprint_id, blueprint_name, blueprint_hash,"
-            " blueprint_json, ui_json, source, inputs_json, config_json, status, created_at,"
-            " owner_id, owner_pid, owner_host, lease_until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                state.execution_id,
-                blueprint.id,
-                blueprint.name,
-                blueprint_hash,
-                blueprint_json if blueprint_json is not None else blueprint.engine_json(),
-                dumps(blueprint.ui.model_dump()) if blueprint.ui.positions else None,
-                source,
-                dumps(inputs),
-                dumps(config),
-                state.status.value,
-                now,
-                self.owner_id,
-                self.owner_pid,
-                self.owner_host,
-                now + self.lease_seconds,
-            ),
+        self.store.enqueue_execution(
+            state.execution_id,
+            {
+                "blueprint_id": blueprint.id,
+                "blueprint_name": blueprint.name,
+                "blueprint_hash": blueprint_hash,
+                "blueprint_json": (
+                    blueprint_json if blueprint_json is not None else blueprint.engine_json()
+                ),
+                "ui_json": dumps(blueprint.ui.model_dump()) if blueprint.ui.positions else None,
+                "source": source,
+                "inputs_json": dumps(inputs),
+                "config_json": dumps(config),
+                "status": state.status.value,
+                "created_at": now,
+                "owner_id": self.owner_id,
+                "owner_pid": self.owner_pid,
+                "owner_host": self.owner_host,
+                "lease_until": now + self.lease_seconds,
+            },
+            insert=True,
         )
         data = {"blueprint_id": blueprint.id, "blueprint_hash": blueprint_hash}
         self._emit(state, "execution", None, ExecutionStatus.PENDING.value, None, data, now)
@@ -117,18 +116,18 @@ class StateManager(EventLog):
         """Make an execution loaded from the store active again (resume), taking ownership."""
         self._active[state.execution_id] = state
         now = time.time()
-        self.store.enqueue_sql(
-            "UPDATE executions SET owner_id = ?, owner_pid = ?, owner_host = ?, lease_until = ?,"
-            " status = ?, error_json = NULL, outputs_json = NULL, finished_at = NULL"
-            " WHERE id = ?",
-            (
-                self.owner_id,
-                self.owner_pid,
-                self.owner_host,
-                now + self.lease_seconds,
-                state.status.value,
-                state.execution_id,
-            ),
+        self.store.enqueue_execution(
+            state.execution_id,
+            {
+                "owner_id": self.owner_id,
+                "owner_pid": self.owner_pid,
+                "owner_host": self.owner_host,
+                "lease_until": now + self.lease_seconds,
+                "status": state.status.value,
+                "error_json": None,
+                "outputs_json": None,
+                "finished_at": None,
+            },
         )
 
     def update_execution_state(
@@ -151,18 +150,12 @@ class StateManager(EventLog):
             state.error = error
             if outputs is not _MISSING:
                 state.outputs = outputs
-        self.store.enqueue_sql(
-            "UPDATE executions SET status = ?, started_at = ?, finished_at = ?, error_json = ?,"
-            " outputs_json = ? WHERE id = ?",
-            (
-                status.value,
-                state.started_at,
-                state.finished_at,
-                None if state.error is None else dumps(state.error.model_dump()),
-                None if state.outputs is None else dumps(state.outputs),
-                execution_id,
-            ),
-        )
+        fields: dict[str, Any] = {"status": status.value, "started_at": state.started_at}
+        if terminal:
+            fields["finished_at"] = state.finished_at
+            fields["error_json"] = None if state.error is None else dumps(state.error.model_dump())
+            fields["outputs_json"] = None if state.outputs is None else dumps(state.outputs)
+        self.store.enqueue_execution(execution_id, fields)
         payload = dict(data) if data else {}
         if error is not None:
             payload["error"] = error.model_dump(exclude_none=True)

@@ -124,6 +124,18 @@ class Store:
         self._ops.append(("event", row))
         self._maybe_wake()
 
+    def enqueue_execution(
+        self, execution_id: str, fields: dict[str, Any], *, insert: bool = False
+    ) -> None:
+        """Insert an executions row, or change some of its columns.
+
+        The changes one batch holds for one execution are merged into a single
+        statement: a short run's insert, ``running`` and final update cost one
+        write instead of three.
+        """
+        self._ops.append(("execution", execution_id, fields, insert))
+        self._maybe_wake()
+
     def enqueue_node(self, row: NodeRow) -> None:
         """Write a node run's whole row; a later row for the same node replaces it."""
         self._ops.append(("node", row))
@@ -236,6 +248,7 @@ class Store:
         callbacks: list[FlushCallback] = []
         events: dict[str, list[EventRow]] = {}
         nodes: dict[tuple[str, str], NodeRow] = {}
+        executions: dict[str, tuple[bool, dict[str, Any]]] = {}
         error: BaseException | None = None
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -246,12 +259,20 @@ class Store:
                     events.setdefault(row[0], []).append(row)
                 elif kind == "node":
                     nodes[(op[1][0], op[1][1])] = op[1]
+                elif kind == "execution":
+                    seen = executions.get(op[1])
+                    if seen is None:
+                        executions[op[1]] = (op[3], dict(op[2]))
+                    else:
+                        seen[1].update(op[2])
                 elif kind == "sql":
                     conn.execute(op[1], op[2])
                 elif kind == "spill":
                     _write_file(op[1], op[2])
                 elif kind == "flush":
                     callbacks.append(op[1])
+            for execution_id, (insert, fields) in executions.items():
+                _write_execution(conn, execution_id, insert, fields)
             if nodes:
                 conn.executemany(_NODE_SQL, nodes.values())
             if events:
@@ -315,6 +336,23 @@ class Store:
     def integrity_check(self) -> str:
         row = self.query_one("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
+
+
+def _write_execution(
+    conn: sqlite3.Connection, execution_id: str, insert: bool, fields: dict[str, Any]
+) -> None:
+    # Column names come from the state manager, never from users.
+    if insert:
+        columns = ", ".join(["id", *fields])
+        marks = ", ".join("?" * (len(fields) + 1))
+        conn.execute(
+            f"INSERT INTO executions ({columns}) VALUES ({marks})", (execution_id, *fields.values())
+        )
+    elif fields:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        conn.execute(
+            f"UPDATE executions SET {assignments} WHERE id = ?", (*fields.values(), execution_id)
+        )
 
 
 def _chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:

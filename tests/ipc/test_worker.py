@@ -271,7 +271,7 @@ async def test_sigkill_mid_run_fails_calls_restarts_and_resumes(
     eid = await ipc.start(blueprint_id="crashy")
     events = ipc.events(eid)
     await wait_for_event(events, "n3", "running")
-    await until(lambda: stored_node_status(home, eid, "n3") == "running")  # durable
+    await until(lambda: stored_node_status(home, eid, "n2") == "completed")  # durable
     waiter = asyncio.ensure_future(ipc.wait(eid))
     follower = asyncio.ensure_future(anext(events))
     old_pid = transport(ipc).process.pid
