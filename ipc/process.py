@@ -212,9 +212,12 @@ class WorkerProcess:
 
     async def restart(self) -> None:
         """Start afresh with a clean restart count (after gave_up, or to recycle)."""
+        if self._closing:
+            raise TransportError("the worker process handle is closed")
         self._history.clear()
         if self._supervisor is None or self._supervisor.done():
-            self._supervisor = None
+            self._set_state(WorkerState.RESTARTING, "restart requested")
+            self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
             await self.ready()
             return
         life = self._life

@@ -14,7 +14,7 @@ from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
 from main_process.execution_state import ExecutionState, NodeState, event_from_row
-from main_process.serialization import loads
+from main_process.serialization import dumps, loads
 from main_process.store import Store
 from main_process.store.sqlite_store import decode_chunk
 
@@ -46,19 +46,19 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
         outputs=loads(row["outputs_json"]),
         nodes={spec.id: NodeState(spec.id) for spec in blueprint.nodes},
     )
-    for nrow in store.query("SELECT * FROM node_runs WHERE execution_id = ?", (execution_id,)):
-        node = state.nodes.get(nrow["node_id"]) or NodeState(nrow["node_id"])
-        state.nodes[node.node_id] = node
-        node.status = NodeStatus(nrow["status"])
-        node.attempts = nrow["attempts"]
-        node.started_at = nrow["started_at"]
-        node.finished_at = nrow["finished_at"]
-        node.port = nrow["port"]
-        node.output = loads(store.read_output(nrow))
-        node.output_size = nrow["output_size"]
-        node.input_json = nrow["input_json"]
-        node.input = loads(node.input_json)
-        node.error = _error(nrow["error_json"])
+    for node_id, record in store.node_outcomes(execution_id).items():
+        node = state.nodes.get(node_id) or NodeState(node_id)
+        state.nodes[node_id] = node
+        node.status = NodeStatus(record["status"])
+        node.attempts = record["attempts"]
+        node.started_at = record["started_at"]
+        node.finished_at = record["finished_at"]
+        node.port = record["port"]
+        node.output = record["output"]
+        node.output_size = record["output_size"]
+        node.input = record["input"]
+        node.input_json = None if node.input is None else dumps(node.input)
+        node.error = None if record["error"] is None else ErrorInfo(**record["error"])
     for vrow in store.query(
         "SELECT key, value_json FROM variables WHERE execution_id = ?", (execution_id,)
     ):

@@ -22,7 +22,13 @@ import orjson
 from app.errors import ExecutionCancelledError
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store import Store
-from main_process.store.sqlite_store import EventRow, decode_chunk, encode_chunk
+from main_process.store.sqlite_store import (
+    EventRow,
+    NodeRow,
+    decode_chunk,
+    encode_chunk,
+    encode_nodes,
+)
 
 #: Engine owner ids alive in this process (an engine registers itself here).
 LIVE_OWNERS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -86,12 +92,26 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
         ).fetchone()
         seq = int(last)
         rows: list[EventRow] = []
+        outcomes: list[tuple[int, NodeRow]] = []
         for node_id, attempt in _open_nodes(conn, execution_id):
             seq += 1
-            conn.execute(
-                "INSERT OR REPLACE INTO node_runs (execution_id, node_id, status, attempts,"
-                " finished_at) VALUES (?, ?, ?, ?, ?)",
-                (execution_id, node_id, NodeStatus.CANCELLED.value, attempt or 0, now),
+            outcomes.append(
+                (
+                    seq,
+                    (
+                        node_id,
+                        NodeStatus.CANCELLED.value,
+                        attempt or 0,
+                        None,
+                        now,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                    ),
+                )
             )
             rows.append(
                 (
@@ -121,6 +141,12 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
             "INSERT INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)",
             encode_chunk(rows),
         )
+        if outcomes:
+            conn.execute(
+                "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk)"
+                " VALUES (?, ?, ?)",
+                encode_nodes(execution_id, outcomes),
+            )
         return True
 
     return bool(store.transaction(work))

@@ -238,9 +238,11 @@ class StateManager(EventLog):
             path = self.store.spill_path(state.execution_id, node.node_id)
             self.store.enqueue_spill(path, output_json)
             output_path, output_json = str(path), None
+        # The terminal event that follows this record gets the next seq.
         self.store.enqueue_node(
+            state.execution_id,
+            state.seq + 1,
             (
-                state.execution_id,
                 node.node_id,
                 node.status,
                 node.attempts,
@@ -252,7 +254,7 @@ class StateManager(EventLog):
                 node.output_size,
                 node.input_json,
                 None if node.error is None else dumps(node.error.model_dump()),
-            )
+            ),
         )
 
     def log_message(

@@ -13,8 +13,11 @@ from app.errors import StoreError
 MIGRATIONS: list[str] = [
     # 1: the first schema. Events are stored in chunks: one row per execution per
     # writer batch, ``chunk`` a JSON array of [seq, ts, kind, node_id, status,
-    # attempt, data] with seq first_seq..last_seq, contiguous. A row per event cost
-    # ~5 µs of SQLite time each; a chunk costs about that for a whole batch.
+    # attempt, data] with seq first_seq..last_seq, contiguous. Node outcomes are
+    # chunked the same way: ``node_runs.chunk`` is a JSON array of NODE_FIELDS
+    # records, keyed by the seq of the first one's terminal event; a later record
+    # for a node (a resumed run) replaces an earlier one. A row per event or per
+    # node cost ~5-12 us of SQLite time each here; a chunk costs that per batch.
     """
     CREATE TABLE executions (
         id TEXT PRIMARY KEY,
@@ -42,18 +45,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX executions_blueprint ON executions(blueprint_id, created_at DESC);
     CREATE TABLE node_runs (
         execution_id TEXT NOT NULL,
-        node_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        started_at REAL,
-        finished_at REAL,
-        port TEXT,
-        output_json BLOB,
-        output_path TEXT,
-        output_size INTEGER,
-        input_json BLOB,
-        error_json BLOB,
-        PRIMARY KEY (execution_id, node_id)
+        first_seq INTEGER NOT NULL,
+        chunk BLOB NOT NULL,
+        PRIMARY KEY (execution_id, first_seq)
     ) WITHOUT ROWID;
     CREATE TABLE events (
         execution_id TEXT NOT NULL,

@@ -47,21 +47,26 @@ _CHUNK_SQL = (
     "INSERT OR REPLACE INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)"
 )
 
-_NODE_SQL = (
-    "INSERT INTO node_runs (execution_id, node_id, status, attempts, started_at, finished_at,"
-    " port, output_json, output_path, output_size, input_json, error_json)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (execution_id, node_id) DO UPDATE SET status = excluded.status,"
-    " attempts = excluded.attempts, started_at = excluded.started_at,"
-    " finished_at = excluded.finished_at, port = excluded.port,"
-    " output_json = excluded.output_json, output_path = excluded.output_path,"
-    " output_size = excluded.output_size, input_json = excluded.input_json,"
-    " error_json = excluded.error_json"
+_NODES_SQL = "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk) VALUES (?, ?, ?)"
+
+#: The fields of one node outcome record in a ``node_runs`` chunk, in order.
+NODE_FIELDS = (
+    "node_id",
+    "status",
+    "attempts",
+    "started_at",
+    "finished_at",
+    "port",
+    "output",
+    "output_path",
+    "output_size",
+    "input",
+    "error",
 )
 
 #: An event as queued: ``(execution_id, seq, ts, kind, node_id, status, attempt, data)``.
 EventRow = tuple[str, int, float, str, str | None, str | None, int | None, Any]
-#: A whole node_runs row, in ``_NODE_SQL``'s column order.
+#: One node outcome: NODE_FIELDS in order, ``output``/``input``/``error`` as JSON bytes.
 NodeRow = tuple[Any, ...]
 FlushCallback = Callable[[BaseException | None], None]
 
@@ -136,9 +141,10 @@ class Store:
         self._ops.append(("execution", execution_id, fields, insert))
         self._maybe_wake()
 
-    def enqueue_node(self, row: NodeRow) -> None:
-        """Write a node run's whole row; a later row for the same node replaces it."""
-        self._ops.append(("node", row))
+    def enqueue_node(self, execution_id: str, seq: int, row: NodeRow) -> None:
+        """Record a node's outcome; ``seq`` is its terminal event's. A later record
+        for the same node (from a resumed run) supersedes this one."""
+        self._ops.append(("node", execution_id, seq, row))
         self._maybe_wake()
 
     def enqueue_spill(self, path: Path, data: bytes) -> None:
@@ -247,7 +253,7 @@ class Store:
         """
         callbacks: list[FlushCallback] = []
         events: dict[str, list[EventRow]] = {}
-        nodes: dict[tuple[str, str], NodeRow] = {}
+        nodes: dict[str, list[tuple[int, NodeRow]]] = {}
         executions: dict[str, tuple[bool, dict[str, Any]]] = {}
         error: BaseException | None = None
         try:
@@ -258,7 +264,7 @@ class Store:
                     row = op[1]
                     events.setdefault(row[0], []).append(row)
                 elif kind == "node":
-                    nodes[(op[1][0], op[1][1])] = op[1]
+                    nodes.setdefault(op[1], []).append((op[2], op[3]))
                 elif kind == "execution":
                     seen = executions.get(op[1])
                     if seen is None:
@@ -274,7 +280,7 @@ class Store:
             for execution_id, (insert, fields) in executions.items():
                 _write_execution(conn, execution_id, insert, fields)
             if nodes:
-                conn.executemany(_NODE_SQL, nodes.values())
+                conn.executemany(_NODES_SQL, [encode_nodes(e, rows) for e, rows in nodes.items()])
             if events:
                 conn.executemany(_CHUNK_SQL, [_chunk(rows) for rows in events.values()])
             conn.execute("COMMIT")
@@ -320,18 +326,26 @@ class Store:
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from None
 
-    def read_output(self, row: sqlite3.Row) -> bytes | None:
-        """A node run's serialised output, from the row or its spill file."""
-        if row["output_json"] is not None:
-            data: bytes = row["output_json"]
-            return data
-        path = row["output_path"]
-        if path is None:
-            return None
-        try:
-            return Path(path).read_bytes()
-        except OSError as exc:
-            raise StoreError(f"spilled output is missing: {exc}", where=str(path)) from None
+    def node_outcomes(self, execution_id: str) -> dict[str, dict[str, Any]]:
+        """The latest recorded outcome of each node (spilled outputs read back)."""
+        outcomes: dict[str, dict[str, Any]] = {}
+        for row in self.query(
+            "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq",
+            (execution_id,),
+        ):
+            for record in decode_nodes(row["chunk"]):
+                outcomes[record["node_id"]] = record
+        for record in outcomes.values():
+            path = record["output_path"]
+            if path is not None and record["output"] is None:
+                try:
+                    record["output"] = orjson.loads(Path(path).read_bytes())
+                except (OSError, orjson.JSONDecodeError) as exc:
+                    raise StoreError(
+                        f"spilled output of node {record['node_id']!r} is unreadable: {exc}",
+                        where=str(path),
+                    ) from None
+        return outcomes
 
     def integrity_check(self) -> str:
         row = self.query_one("PRAGMA integrity_check")
@@ -353,6 +367,22 @@ def _write_execution(
         conn.execute(
             f"UPDATE executions SET {assignments} WHERE id = ?", (*fields.values(), execution_id)
         )
+
+
+def _raw(data: bytes | None) -> orjson.Fragment | None:
+    return None if data is None else orjson.Fragment(data)
+
+
+def encode_nodes(execution_id: str, rows: list[tuple[int, NodeRow]]) -> tuple[str, int, bytes]:
+    """One node_runs row for a batch of node outcomes (JSON parts embedded as is)."""
+    records = [
+        (*row[:6], _raw(row[6]), row[7], row[8], _raw(row[9]), _raw(row[10])) for _, row in rows
+    ]
+    return execution_id, rows[0][0], orjson.dumps(records)
+
+
+def decode_nodes(chunk: bytes) -> list[dict[str, Any]]:
+    return [dict(zip(NODE_FIELDS, record, strict=True)) for record in orjson.loads(chunk)]
 
 
 def _chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -19,6 +20,7 @@ from ipc.messages import (
     ErrorReply,
     Heartbeat,
     Hello,
+    Message,
     ProblemsReply,
     RequestBase,
     decode,
@@ -30,7 +32,7 @@ def _hello(conn: Connection) -> None:
     conn.send_bytes(encode(Hello(pid=os.getpid())))
 
 
-def _requests(conn: Connection) -> Any:
+def _requests(conn: Connection) -> Iterator[Message]:
     """Decoded messages until EOF; heartbeats are answered on the way."""
     while True:
         try:
@@ -107,4 +109,4 @@ def garbage_replies(conn: Connection, options: dict[str, Any]) -> None:
     for msg in _requests(conn):
         if isinstance(msg, RequestBase):
             conn.send_bytes(b"\x00\xffnot json at all")
-            conn.send_bytes(_raw(msg.id, msg.method))
+            conn.send_bytes(_raw(msg.id, getattr(msg, "method", "")))

@@ -10,7 +10,7 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def py(node_id: str, name: str) -> NodeSpec:
 
 
 @pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
     """Side-effect files the spawned worker inherits through its environment."""
     paths = {"log": tmp_path / "calls.log", "block": tmp_path / "block"}
     monkeypatch.setenv("CONDUCTOR_TEST_LOG", str(paths["log"]))
@@ -80,9 +80,7 @@ def states() -> list[WorkerStatus]:
 async def ipc(
     home: Path, tmp_path: Path, files: dict[str, Path], states: list[WorkerStatus]
 ) -> AsyncIterator[Conductor]:
-    c = create_conductor(
-        "ipc", home=home, base_dir=tmp_path, plugins=False, on_state=states.append
-    )
+    c = create_conductor("ipc", home=home, base_dir=tmp_path, plugins=False, on_state=states.append)
     try:
         yield c
     finally:
@@ -147,19 +145,32 @@ async def test_same_results_as_direct(ipc: Conductor, tmp_path: Path) -> None:
         "nodes": [
             {"id": "a", "type": "set", "params": {"value": {"x": "{{ inputs.n }}"}}},
             {"id": "b", "type": "json.transform", "params": {"expression": "x"}},
-            {"id": "c", "type": "python.function", "params": {"function": fn("boom")},
-             "on_error": "continue"},
+            {
+                "id": "c",
+                "type": "python.function",
+                "params": {"function": fn("boom")},
+                "on_error": "continue",
+            },
             {"id": "d", "type": "merge", "when": "all_done"},
         ],
-        "edges": [{"source": "a", "target": "b"}, {"source": "a", "target": "c"},
-                  {"source": "b", "target": "d"}, {"source": "c", "target": "d"}],
+        "edges": [
+            {"source": "a", "target": "b"},
+            {"source": "a", "target": "c"},
+            {"source": "b", "target": "d"},
+            {"source": "c", "target": "d"},
+        ],
     }
-    chain = {"id": "chain", "nodes": [
-        {"id": f"n{i}", "type": "set", "params": {"value": {"i": i, "prev": "{{ input }}"}}}
-        for i in range(10)
-    ]}
-    failing = {"id": "failing", "nodes": [{"id": "x", "type": "python.function",
-                                           "params": {"function": fn("boom")}}]}
+    chain = {
+        "id": "chain",
+        "nodes": [
+            {"id": f"n{i}", "type": "set", "params": {"value": {"i": i, "prev": "{{ input }}"}}}
+            for i in range(10)
+        ],
+    }
+    failing = {
+        "id": "failing",
+        "nodes": [{"id": "x", "type": "python.function", "params": {"function": fn("boom")}}],
+    }
     runs: list[dict[str, Any]] = [
         {"blueprint": dag, "inputs": {"n": 7}},
         {"blueprint": chain},
@@ -196,8 +207,9 @@ async def test_events_are_contiguous_and_replayable(ipc: Conductor) -> None:
 
 async def test_cancel_while_a_wait_is_pending(ipc: Conductor, files: dict[str, Path]) -> None:
     files["block"].touch()
-    bp = Blueprint(id="slow", nodes=[py("a", "record"), py("b", "block_while_file"),
-                                      py("c", "record")])
+    bp = Blueprint(
+        id="slow", nodes=[py("a", "record"), py("b", "block_while_file"), py("c", "record")]
+    )
     eid = await ipc.start(blueprint=bp)
     waiter = asyncio.ensure_future(ipc.wait(eid))
     await wait_for_event(ipc.events(eid), "b", "running")
@@ -264,8 +276,13 @@ async def test_sigkill_mid_run_fails_calls_restarts_and_resumes(
     files["block"].touch()
     bp = Blueprint(
         id="crashy",
-        nodes=[py("n1", "record"), py("n2", "record"), py("n3", "block_while_file"),
-               py("n4", "record"), py("n5", "record")],
+        nodes=[
+            py("n1", "record"),
+            py("n2", "record"),
+            py("n3", "block_while_file"),
+            py("n4", "record"),
+            py("n5", "record"),
+        ],
     )
     await ipc.save_blueprint(bp)
     eid = await ipc.start(blueprint_id="crashy")
@@ -294,8 +311,12 @@ async def test_sigkill_mid_run_fails_calls_restarts_and_resumes(
     assert interrupted.nodes["n3"].status is NodeStatus.CANCELLED
     seen = [s.state for s in states]
     assert seen[:2] == [WorkerState.STARTING, WorkerState.READY]
-    assert seen[2:] == [WorkerState.DEAD, WorkerState.RESTARTING, WorkerState.STARTING,
-                        WorkerState.READY]
+    assert seen[2:] == [
+        WorkerState.DEAD,
+        WorkerState.RESTARTING,
+        WorkerState.STARTING,
+        WorkerState.READY,
+    ]
 
     result = await ipc.resume(eid)
     assert result.success, result.error

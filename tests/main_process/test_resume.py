@@ -15,6 +15,7 @@ import pytest
 
 from app import Blueprint, NodeSpec, ResumeError, create_conductor
 from app.states import ExecutionStatus, NodeStatus
+from main_process.store.sqlite_store import decode_nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,14 +62,20 @@ def wait_for(predicate: object, timeout: float = 20.0) -> None:
 
 
 def node_status(db: Path, eid: str, node: str) -> str | None:
+    """A node's recorded status, read straight from another process's database."""
     conn = sqlite3.connect(db)
     try:
-        row = conn.execute(
-            "SELECT status FROM node_runs WHERE execution_id = ? AND node_id = ?", (eid, node)
-        ).fetchone()
+        chunks = conn.execute(
+            "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq", (eid,)
+        ).fetchall()
     finally:
         conn.close()
-    return None if row is None else str(row[0])
+    status = None
+    for (chunk,) in chunks:
+        for record in decode_nodes(chunk):
+            if record["node_id"] == node:
+                status = str(record["status"])
+    return status
 
 
 @pytest.fixture
