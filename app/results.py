@@ -17,7 +17,13 @@ from app.states import ExecutionStatus, NodeStatus
 
 class ExecutionConfig(BaseModel):
     """Per-run options: ``parallel=False`` runs one node at a time; ``debug_mode``
-    records every node's input as well as its output."""
+    records every node's input as well as its output.
+
+    ``start_at`` runs that node and everything downstream of it ("run from here"),
+    reusing the outputs that ``reuse_from`` (default: this blueprint's latest
+    execution) recorded for the other nodes — except nodes whose definition
+    changed since, which run again with their downstream.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -25,6 +31,8 @@ class ExecutionConfig(BaseModel):
     debug_mode: bool = False
     concurrency: int | None = Field(default=None, ge=1, le=10_000)
     timeout: float | None = Field(default=None, gt=0)
+    start_at: str | None = None
+    reuse_from: str | None = None
 
 
 class NodeResult(BaseModel):

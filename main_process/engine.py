@@ -35,6 +35,7 @@ from app.errors import (
     StoreError,
 )
 from app.events import Event
+from app.partial_runs import nodes_to_run
 from app.paths import data_dir
 from app.results import (
     BlueprintSummary,
@@ -43,7 +44,7 @@ from app.results import (
     ExecutionSummary,
     NodeTypeInfo,
 )
-from app.states import ExecutionStatus
+from app.states import ExecutionStatus, NodeStatus
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
 from main_process.execution_state import ExecutionState
@@ -55,6 +56,7 @@ from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.plan import Plan, compile_plan
 from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans
 from main_process.resume import current_blueprint, ensure_resumable, take_recorded_outcomes
+from main_process.serialization import is_unserializable
 from main_process.state_manager import StateManager
 from main_process.store import Store
 
@@ -176,6 +178,9 @@ class Engine:
         engine_json = model.engine_json()
         plan = self.plan_for(model, engine_json)
         resolved = resolve_inputs(model, inputs or {})
+        reused: tuple[str, dict[str, tuple[Any, str | None]]] | None = None
+        if cfg.start_at is not None:
+            reused = await self._reusable(model, cfg)
         state = self.states.initialize_execution(
             model,
             resolved,
@@ -184,8 +189,46 @@ class Engine:
             blueprint_json=engine_json,
             source="id" if blueprint is None else "inline",
         )
-        self._launch(plan, state, cfg, completed=None)
+        if reused is None:
+            self._launch(plan, state, cfg, completed=None)
+        else:
+            self._launch(plan, state, cfg, completed=reused[1], reused_from=reused[0])
         return state.execution_id
+
+    async def _reusable(
+        self, model: Blueprint, cfg: ExecutionConfig
+    ) -> tuple[str, dict[str, tuple[Any, str | None]]]:
+        """For a run from ``cfg.start_at``: the execution reused and what it provides."""
+        if model.node(cfg.start_at or "") is None:
+            raise ConfigError(
+                f"start_at names no node of blueprint {model.id!r}: {cfg.start_at!r}",
+                where="config.start_at",
+            )
+        source = cfg.reuse_from
+        if source is None:
+            await self.store.flush()
+            earlier = [
+                s
+                for s in self.states.list_executions(limit=20, blueprint_id=model.id)
+                if s.status.is_terminal
+            ]
+            if not earlier:
+                raise ConfigError(
+                    f"no earlier execution of blueprint {model.id!r} to reuse outputs from; "
+                    "run it whole first",
+                    where="config.reuse_from",
+                )
+            source = earlier[0].execution_id
+        elif source in self._runs:
+            raise ConfigError(f"execution {source!r} is still running", where="config.reuse_from")
+        previous = self.states.load_execution(source)
+        recorded = {
+            node_id: (node.output, node.port)
+            for node_id, node in previous.nodes.items()
+            if node.status is NodeStatus.COMPLETED and not is_unserializable(node.output)
+        }
+        run = nodes_to_run(model, previous.blueprint, recorded, cfg.start_at)
+        return source, {nid: out for nid, out in recorded.items() if nid not in run}
 
     def _launch(
         self,
@@ -193,6 +236,7 @@ class Engine:
         state: ExecutionState,
         cfg: ExecutionConfig,
         completed: dict[str, tuple[Any, str | None]] | None,
+        reused_from: str | None = None,
     ) -> None:
         assert self._limit is not None
         concurrency = 1 if not cfg.parallel else (cfg.concurrency or self.concurrency)
@@ -206,6 +250,7 @@ class Engine:
             base_dir=self.base_dir,
             debug=cfg.debug_mode,
             completed=completed,
+            reused_from=reused_from,
             slots=self._slots,
         )
         eid = state.execution_id

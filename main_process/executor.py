@@ -87,9 +87,12 @@ class ExecutionRun(NodeRunning):
         debug: bool = False,
         completed: Mapping[str, tuple[Any, str | None]] | None = None,
         slots: Limiter | None = None,
+        reused_from: str | None = None,
     ) -> None:
         self.plan = plan
         self.slots = slots
+        #: For a run from a node: the execution whose recorded outputs ``completed`` holds.
+        self.reused_from = reused_from
         #: True while the execution waits for a free execution slot (state ``pending``).
         self.queued = False
         self.states = states
@@ -163,11 +166,27 @@ class ExecutionRun(NodeRunning):
 
     async def _run(self) -> ExecutionState:
         states, eid = self.states, self.execution_id
-        states.update_execution_state(
-            eid,
-            ExecutionStatus.RUNNING,
-            data={"resumed": True} if self._precompleted else None,
-        )
+        if self.reused_from is not None:
+            states.update_execution_state(
+                eid, ExecutionStatus.RUNNING, data={"reused_from": self.reused_from}
+            )
+            for index in sorted(self._precompleted):
+                node = self.plan.nodes[index]
+                states.update_node_state(
+                    eid,
+                    node.id,
+                    _COMPLETED,
+                    attempt=0,
+                    output=self.outputs[index],
+                    port=self.ports[index],
+                    data={"reused_from": self.reused_from},
+                )
+        else:
+            states.update_execution_state(
+                eid,
+                ExecutionStatus.RUNNING,
+                data={"resumed": True} if self._precompleted else None,
+            )
         try:
             await self._schedule()
         except asyncio.CancelledError:
