@@ -33,8 +33,6 @@ from app.results import BlueprintSummary, ExecutionResult, ExecutionSummary, Nod
 from app.transport import BlueprintArg, BlueprintData, Transport
 from ipc.errors import ProtocolError, WorkerDiedError
 from ipc.messages import (
-    DEFAULT_ENTRY_POINT,
-    DEFAULT_EVENT_WINDOW,
     Abandon,
     BlueprintReply,
     BlueprintsReply,
@@ -73,6 +71,7 @@ from ipc.messages import (
     encode,
 )
 from ipc.process import RestartPolicy, WorkerProcess, WorkerStatus
+from ipc.protocol import DEFAULT_ENTRY_POINT, DEFAULT_EVENT_WINDOW
 
 log = logging.getLogger(__name__)
 

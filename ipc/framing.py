@@ -27,15 +27,17 @@ import contextlib
 import logging
 import os
 import queue
+import select
 import socket
 import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 
 from ipc.errors import ProtocolError
-from ipc.messages import Message, decode, oversized_error
+from ipc.frame_errors import oversized_error
+from ipc.messages import Message, decode
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,12 @@ class FrameReader:
     def __init__(self, conn: Connection, max_bytes: int, sentinel: int | None = None) -> None:
         self._fd = conn.fileno()
         self._max = max_bytes
-        self._sentinel = sentinel
         self._buf = bytearray()
+        self._poll: select.poll | None = None
+        if sentinel is not None:
+            self._poll = select.poll()
+            self._poll.register(self._fd, select.POLLIN)
+            self._poll.register(sentinel, select.POLLIN)
 
     def read(self) -> bytes | OversizedFrame:
         """The next frame; EOFError when the other end is gone."""
@@ -76,7 +82,7 @@ class FrameReader:
 
     def _fill(self, want: int) -> None:
         try:
-            if self._sentinel is not None and self._fd not in wait([self._fd, self._sentinel]):
+            if self._poll is not None and self._fd not in {fd for fd, _ in self._poll.poll()}:
                 raise EOFError("the worker process exited")
             chunk = os.read(self._fd, max(_CHUNK, want))
         except (OSError, ValueError) as exc:  # the fd was closed under us
@@ -163,13 +169,37 @@ def start_reader(
     return thread
 
 
-class FrameWriter:
-    """Sends frames from a thread through a bounded queue.
+def _header(size: int) -> bytes:
+    """multiprocessing's length prefix, so ``Connection.recv_bytes`` reads our frames."""
+    if size > 0x7FFFFFFF:
+        return struct.pack("!iQ", -1, size)
+    return struct.pack("!i", size)
 
-    :meth:`send` waits (asynchronously) for one of ``capacity`` slots; the thread
-    frees it once the frame is written. :meth:`post` skips the slot count, for
-    small control frames that must never wait (credits, abandons, heartbeats).
-    After the peer is gone frames are dropped, so senders never stall on a corpse.
+
+def _after(parts: list[memoryview], sent: int) -> list[memoryview]:
+    """What is left of ``parts`` once ``sent`` bytes of them went out."""
+    rest = []
+    for part in parts:
+        if sent >= len(part):
+            sent -= len(part)
+            continue
+        rest.append(part[sent:])
+        sent = 0
+    return rest
+
+
+class FrameWriter:
+    """Sends frames without ever blocking the event loop.
+
+    When nothing is queued ahead, a frame is written at once from the loop's thread
+    with a non-blocking ``sendmsg`` (no thread hop: the common case, and what keeps
+    a round trip cheap). Whatever does not fit in the socket buffer goes to a writer
+    thread through a queue: :meth:`send` waits (asynchronously) for one of
+    ``capacity`` slots there, so a peer that stops reading stalls the senders
+    (back-pressure) instead of growing memory. :meth:`post` skips the slot count,
+    for small control frames that must never wait (credits, abandons, heartbeats).
+    Frames stay in order: the fast path is taken only when the thread has written
+    everything queued before. After the peer is gone, frames are dropped.
     """
 
     def __init__(
@@ -180,25 +210,42 @@ class FrameWriter:
         capacity: int = 64,
         name: str = "conductor-pipe-writer",
     ) -> None:
-        self._conn = conn
+        self._sock = socket.socket(fileno=os.dup(conn.fileno()))
         self._loop = loop
         self._slots = asyncio.Semaphore(capacity)
-        self._queue: queue.SimpleQueue[tuple[bytes, bool] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[list[memoryview], bool] | None] = queue.SimpleQueue()
+        # Frames handed to the thread, and frames it has finished: each counter is
+        # written by one thread only, so their difference is the backlog.
+        self._queued = 0
+        self._written = 0
+        self._lock = threading.Lock()  # held by whoever is writing to the socket
         self._closed = False
         self.broken = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     async def send(self, frame: bytes) -> None:
-        await self._slots.acquire()
         if self._closed:
+            return
+        parts = [memoryview(_header(len(frame))), memoryview(frame)]
+        if self._write_now(parts):
+            return
+        await self._slots.acquire()
+        if self.closed:  # closed while waiting for the slot
             self._slots.release()
             return
-        self._queue.put((frame, True))
+        self._enqueue(parts, slotted=True)
 
     def post(self, frame: bytes) -> None:
-        if not self._closed:
-            self._queue.put((frame, False))
+        if self._closed:
+            return
+        parts = [memoryview(_header(len(frame))), memoryview(frame)]
+        if not self._write_now(parts):
+            self._enqueue(parts, slotted=False)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def close(self) -> None:
         """Stop after the frames already queued are written (or dropped)."""
@@ -210,17 +257,47 @@ class FrameWriter:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
+    def _enqueue(self, parts: list[memoryview], *, slotted: bool) -> None:
+        self._queued += 1
+        self._queue.put((parts, slotted))
+
+    def _write_now(self, parts: list[memoryview]) -> bool:
+        """Write from this thread if nothing is queued ahead; True when handled (the
+        unsent rest, if any, is queued first in line for the thread)."""
+        if self._queued != self._written or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self.broken:
+                return True
+            try:
+                sent = self._sock.sendmsg(parts, [], socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self.broken = True
+                return True
+            rest = _after(parts, sent)
+            if rest:
+                self._enqueue(rest, slotted=False)
+            return True
+        finally:
+            self._lock.release()
+
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            frame, slotted = item
-            if not self.broken:
-                try:
-                    self._conn.send_bytes(frame)
-                except (OSError, ValueError):
-                    self.broken = True
+            parts, slotted = item
+            with self._lock:
+                if not self.broken:
+                    try:
+                        for part in parts:
+                            self._sock.sendall(part)
+                    except OSError:
+                        self.broken = True
+                self._written += 1
             if slotted:
                 with contextlib.suppress(RuntimeError):  # the loop is closed
                     self._loop.call_soon_threadsafe(self._slots.release)
+        self._sock.close()
 
 
 def shutdown_write(conn: Connection) -> None:

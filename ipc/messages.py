@@ -27,9 +27,7 @@ reply with an ``error`` and go on serving.
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
 
@@ -42,33 +40,13 @@ from app.results import (
     NodeTypeInfo,
 )
 from ipc.errors import ProtocolError
-
-PROTOCOL_VERSION: Final = 1
-#: Largest frame either side sends or accepts; bigger ones are refused, not read.
-MAX_FRAME_BYTES: Final = 64 * 1024 * 1024
-#: Event batches a subscriber may hold unread before the worker pauses its stream.
-DEFAULT_EVENT_WINDOW: Final = 16
-#: Where the worker lives, named (not imported) so ``ipc`` never imports the engine.
-DEFAULT_ENTRY_POINT: Final = "main_process.worker:serve"
-
-Method = Literal[
-    "execute",
-    "start",
-    "wait",
-    "events",
-    "cancel",
-    "resume",
-    "get_execution",
-    "list_executions",
-    "list_blueprints",
-    "get_blueprint",
-    "save_blueprint",
-    "delete_blueprint",
-    "validate",
-    "node_types",
-]
-KINDS: Final = ("request", "result", "error", "events", "credit", "abandon", "hello", "heartbeat")
-METHODS: Final = Method.__args__  # type: ignore[attr-defined]
+from ipc.frame_errors import diagnose, oversized_error, version_error
+from ipc.protocol import (
+    DEFAULT_ENTRY_POINT,
+    DEFAULT_EVENT_WINDOW,
+    MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
+)
 
 
 class _Message(BaseModel):
@@ -322,6 +300,7 @@ class WorkerConfig(BaseModel):
     plugins: bool = True
     concurrency: int | None = Field(default=None, ge=1)
     global_concurrency: int | None = Field(default=None, ge=1)
+    max_executions: int | None = Field(default=None, ge=1)
     max_threads: int | None = Field(default=None, ge=1)
     base_dir: str | None = None
     max_frame_bytes: int = Field(default=MAX_FRAME_BYTES, ge=1024)
@@ -355,84 +334,9 @@ def decode(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     try:
         msg = MESSAGE_ADAPTER.validate_json(data)
     except ValidationError as exc:
-        raise _diagnose(data, exc) from None
+        raise diagnose(data, exc) from None
     if msg.v != PROTOCOL_VERSION or "v" not in msg.model_fields_set:
-        raise _version_error(
+        raise version_error(
             msg.v if "v" in msg.model_fields_set else None, getattr(msg, "id", None)
         )
     return msg
-
-
-_ID_PREFIX = re.compile(rb'"id"\s*:\s*(\d{1,18})[,}\s]')
-
-
-def peek_id(prefix: bytes) -> int | None:
-    """The request id near the start of a frame that cannot be parsed whole (our
-    encoder writes ``v``, ``kind``, ``id`` first), so its caller can be answered."""
-    found = _ID_PREFIX.search(prefix[:256])
-    return int(found.group(1)) if found else None
-
-
-def oversized_error(size: int, prefix: bytes, max_bytes: int) -> ProtocolError:
-    return ProtocolError(
-        f"frame of {size:,} bytes exceeds the limit of {max_bytes:,} bytes; it was discarded",
-        where="frame",
-        request_id=peek_id(prefix),
-    )
-
-
-def _version_error(version: object, request_id: int | None) -> ProtocolError:
-    return ProtocolError(
-        f"protocol version {version!r} is not spoken here (this side speaks {PROTOCOL_VERSION})",
-        where="frame.v",
-        request_id=request_id,
-    )
-
-
-def _diagnose(data: bytes, exc: ValidationError) -> ProtocolError:
-    """The slow path for a frame that failed validation: find the first thing wrong,
-    in the order a reader would check it."""
-    try:
-        obj = json.loads(data)
-    except ValueError as err:
-        rid = peek_id(data)
-        if isinstance(err, json.JSONDecodeError) and _truncated(err):
-            return ProtocolError(
-                f"truncated JSON ({len(data)} bytes): {err.msg}", where="frame", request_id=rid
-            )
-        return ProtocolError(f"not a JSON document: {err}", where="frame", request_id=rid)
-    if not isinstance(obj, dict):
-        return ProtocolError(f"a JSON {type(obj).__name__}, not an object", where="frame")
-    raw_id = obj.get("id")
-    rid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
-    version = obj.get("v")
-    if type(version) is not int or version != PROTOCOL_VERSION:
-        return _version_error(obj.get("v"), rid)
-    kind = obj.get("kind")
-    if kind not in KINDS:
-        return ProtocolError(
-            f"unknown message kind {kind!r}; expected one of {', '.join(KINDS)}",
-            where="frame.kind",
-            request_id=rid,
-        )
-    tags = 1
-    if kind in ("request", "result"):
-        method = obj.get("method")
-        if method not in METHODS:
-            return ProtocolError(
-                f"unknown method {method!r} in a {kind}", where="frame.method", request_id=rid
-            )
-        tags = 2
-    first = exc.errors()[0]
-    place = ".".join(str(p) for p in first["loc"][tags:])
-    return ProtocolError(
-        f"bad {kind} message: {first['msg']}",
-        where=f"frame.{place}" if place else "frame",
-        request_id=rid,
-    )
-
-
-def _truncated(err: json.JSONDecodeError) -> bool:
-    """An object cut short: the parser ran off the end, or into an open string."""
-    text = err.doc.rstrip()
-    return text[:1] == "{" and (err.pos >= len(text) or err.msg.startswith("Unterminated"))

@@ -34,13 +34,14 @@ DEFAULT_BUFFER_EVENTS = 1024
 #: An idle stream sends a comment this often, so proxies and clients see it alive.
 KEEPALIVE_SECONDS = 15.0
 
-EventSource = Callable[[str, int], AsyncIterator[Event]]
+#: What a pump reads from: ``Engine.events`` (execution id, after seq) → events.
+EventFeed = Callable[[str, int], AsyncIterator[Event]]
 
 
 class EventPump:
     """Follows one execution's events into a bounded buffer (see the module docs)."""
 
-    def __init__(self, source: EventSource, execution_id: str, after_seq: int, limit: int) -> None:
+    def __init__(self, source: EventFeed, execution_id: str, after_seq: int, limit: int) -> None:
         self._source = source
         self._execution_id = execution_id
         self._limit = max(limit, 2)

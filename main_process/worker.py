@@ -86,12 +86,15 @@ _DRAIN_SECONDS = 2.0
 def serve(conn: Connection, options: dict[str, Any]) -> None:
     """Process entry point: serve until the client's end of the pipe closes, then exit.
 
-    Exits with ``os._exit`` so node threads that ignore cancellation (a blocking
-    function still running) cannot hold the process open after the engine closed.
+    Not ``asyncio.run``: its exit waits for the default executor's threads, and a
+    blocking node function still running there (cancelled, but a thread cannot be
+    stopped) would hold the process open. The engine is closed and its store
+    committed by then, so the process leaves with ``os._exit``.
     """
     code = 0
+    loop = asyncio.new_event_loop()
     try:
-        asyncio.run(_main(conn, WorkerConfig.model_validate(options)))
+        loop.run_until_complete(_main(conn, WorkerConfig.model_validate(options)))
     except BaseException:
         traceback.print_exc()
         code = 1
@@ -103,7 +106,7 @@ def serve(conn: Connection, options: dict[str, Any]) -> None:
 
 def _engine(config: WorkerConfig) -> Engine:
     options: dict[str, Any] = {"plugins": config.plugins}
-    for key in ("concurrency", "global_concurrency", "max_threads"):
+    for key in ("concurrency", "global_concurrency", "max_executions", "max_threads"):
         value = getattr(config, key)
         if value is not None:
             options[key] = value

@@ -16,7 +16,6 @@ from typing import Any
 
 from ipc.errors import ProtocolError
 from ipc.messages import (
-    PROTOCOL_VERSION,
     ErrorReply,
     Heartbeat,
     Hello,
@@ -26,6 +25,7 @@ from ipc.messages import (
     decode,
     encode,
 )
+from ipc.protocol import PROTOCOL_VERSION
 
 
 def _hello(conn: Connection) -> None:

@@ -30,7 +30,7 @@ from app import (
 from app.errors import ConfigError, TransportError
 from main_process.engine import Engine
 from main_process.http_server import bind, create_app, server_config
-from tests.main_process.test_http_server import TOKEN, running_server, wait_until
+from tests.main_process.http_harness import TOKEN, running_server, wait_until
 
 
 @pytest.fixture

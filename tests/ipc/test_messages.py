@@ -12,9 +12,8 @@ from app.events import Event
 from app.results import ExecutionResult, NodeResult
 from app.states import ExecutionStatus, NodeStatus
 from ipc.errors import ProtocolError, WorkerDiedError
+from ipc.frame_errors import peek_id
 from ipc.messages import (
-    MAX_FRAME_BYTES,
-    PROTOCOL_VERSION,
     Abandon,
     CancelRequest,
     Credit,
@@ -31,8 +30,8 @@ from ipc.messages import (
     StartReply,
     decode,
     encode,
-    peek_id,
 )
+from ipc.protocol import MAX_FRAME_BYTES, PROTOCOL_VERSION
 
 RESULT = ExecutionResult(
     execution_id="e1",

@@ -8,9 +8,8 @@ import asyncio
 import multiprocessing
 import os
 import signal
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ from app.states import ExecutionStatus, NodeStatus
 from ipc.client import IpcTransport
 from ipc.errors import ProtocolError, WorkerDiedError
 from ipc.messages import (
-    PROTOCOL_VERSION,
     ErrorReply,
     Hello,
     Message,
@@ -44,6 +42,7 @@ from ipc.messages import (
     encode,
 )
 from ipc.process import WorkerState, WorkerStatus
+from ipc.protocol import PROTOCOL_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,23 +101,25 @@ async def wait_for_event(events: AsyncIterator[Event], node_id: str, status: str
     await asyncio.wait_for(find(), 20)
 
 
-def stored_node_status(home: Path, eid: str, node: str) -> str | None:
-    conn = sqlite3.connect(home / "conductor.db")
-    try:
-        row = conn.execute(
-            "SELECT status FROM node_runs WHERE execution_id = ? AND node_id = ?", (eid, node)
-        ).fetchone()
-    finally:
-        conn.close()
-    return None if row is None else str(row[0])
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
     """Wait for a condition another process brings about (polled: no event to await)."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not await predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+async def recorded(home: Path, eid: str, node_id: str) -> bool:
+    """Whether the store (not just the worker's memory) has this node completed:
+    what a SIGKILL leaves behind is only what was committed."""
+    reader = create_conductor("direct", home=home, plugins=False)
+    try:
+        result = await reader.get_execution(eid)
+    except ExecutionNotFoundError:
+        return False
+    finally:
+        await reader.close()
+    return result.nodes[node_id].status is NodeStatus.COMPLETED
 
 
 def shape(result: ExecutionResult) -> dict[str, Any]:
@@ -288,7 +289,7 @@ async def test_sigkill_mid_run_fails_calls_restarts_and_resumes(
     eid = await ipc.start(blueprint_id="crashy")
     events = ipc.events(eid)
     await wait_for_event(events, "n3", "running")
-    await until(lambda: stored_node_status(home, eid, "n2") == "completed")  # durable
+    await until(lambda: recorded(home, eid, "n2"))
     waiter = asyncio.ensure_future(ipc.wait(eid))
     follower = asyncio.ensure_future(anext(events))
     old_pid = transport(ipc).process.pid

@@ -1,0 +1,386 @@
+"""A node on the canvas: a card with its id, its type, ports and a run-state badge.
+
+The item shows what the scene tells it and nothing else: the spec comes from the
+model (through the scene), the state from the run monitor (``set_state``). Moving
+it is the one gesture Qt performs on the item itself; the scene turns the move into
+a command so the model stays the source of truth.
+
+Layout (in item coordinates, width :data:`WIDTH`): a coloured strip on top, the
+title (id, or the node's ``name``) and the type below it; one row per named output
+port for branch nodes; the badge row at the foot. The input port sits on the left
+edge level with the title, the unnamed output on the right edge at the same height.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from app.blueprint import NodeSpec
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsObject,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from renderer.canvas.state_badge import ANIMATED, BadgeState, paint_state_icon, state_label
+from renderer.canvas.theme import LIGHT, CanvasTheme
+
+WIDTH = 200.0
+_HEADER = 52.0
+_PORT_ROW = 22.0
+_BADGE = 28.0
+_RADIUS = 9.0
+_STRIP = 4.0
+_PORT_Y = 25.0
+_HALO = 6.0
+
+
+class PortKind(StrEnum):
+    """Which side of a node a port is on."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+class PortItem(QGraphicsItem):
+    """A connection point; dragging from an output port draws a new edge."""
+
+    RADIUS = 5.5
+
+    def __init__(self, node: NodeItem, kind: PortKind, name: str | None) -> None:
+        super().__init__(node)
+        self.node = node
+        self.kind = kind
+        #: The output port's name; None for the input and for an unnamed output.
+        self.name = name
+        self._hovered = False
+        self.setAcceptHoverEvents(True)
+        if kind is PortKind.OUTPUT:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+            self.setToolTip(f"Drag to connect{f' (port {name})' if name else ''}")
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
+        r = self.RADIUS + 3
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+        self._hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+        self._hovered = False
+        self.update()
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        theme = self.node.theme
+        colour = self.node.colour
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colour, 1.8))
+        painter.setBrush(colour if self._hovered else theme.color("port_fill"))
+        r = self.RADIUS + (1.5 if self._hovered else 0.0)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+
+
+class NodeItem(QGraphicsObject):
+    """One node card; see the module docstring for its layout."""
+
+    def __init__(
+        self,
+        spec: NodeSpec,
+        *,
+        type_title: str,
+        category: str,
+        ports: list[str] | None,
+        theme: CanvasTheme = LIGHT,
+    ) -> None:
+        super().__init__()
+        self.theme = theme
+        self._spec = spec
+        self._type_title = type_title
+        self._category = category
+        self._ports: list[str] = []
+        self._state: BadgeState | None = None
+        self._label = ""
+        self._dirty = False
+        self._will_run = False
+        self._problems = 0
+        self._phase = 0.0
+        self._spin: QVariantAnimation | None = None
+        self.input_port = PortItem(self, PortKind.INPUT, None)
+        self._outputs: dict[str | None, PortItem] = {}
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1.0)
+        self._set_ports(ports or [])
+
+    # -- what it shows -------------------------------------------------------------
+
+    @property
+    def node_id(self) -> str:
+        return self._spec.id
+
+    @property
+    def spec(self) -> NodeSpec:
+        return self._spec
+
+    @property
+    def colour(self) -> QColor:
+        return self.theme.category_colour(self._category)
+
+    @property
+    def ports(self) -> list[str]:
+        """Named output ports shown (``[]``: one unnamed output)."""
+        return list(self._ports)
+
+    def set_spec(
+        self, spec: NodeSpec, *, type_title: str, category: str, ports: list[str] | None
+    ) -> None:
+        """Show a new spec (after an edit or a rename); rebuilds ports when they changed."""
+        self._spec, self._type_title, self._category = spec, type_title, category
+        self._set_ports(ports or [])
+        self.update()
+
+    def _set_ports(self, ports: list[str]) -> None:
+        if ports == self._ports and self._outputs:
+            return
+        self.prepareGeometryChange()
+        for item in self._outputs.values():
+            item.setParentItem(None)
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+        self._ports = list(ports)
+        names: list[str | None] = list(ports) or [None]
+        self._outputs = {name: PortItem(self, PortKind.OUTPUT, name) for name in names}
+        self.input_port.setPos(0.0, _PORT_Y)
+        for i, name in enumerate(names):
+            y = _PORT_Y if name is None else _HEADER + _PORT_ROW * i + _PORT_ROW / 2
+            self._outputs[name].setPos(WIDTH, y)
+
+    def set_theme(self, theme: CanvasTheme) -> None:
+        self.theme = theme
+        self.update()
+        for child in self.childItems():
+            child.update()
+
+    @property
+    def height(self) -> float:
+        return _HEADER + _PORT_ROW * len(self._ports) + (6.0 if self._ports else 0.0) + _BADGE
+
+    def output_port(self, name: str | None) -> PortItem | None:
+        """The output port item for ``name`` (None: the unnamed output), if shown."""
+        return self._outputs.get(name)
+
+    def output_anchor(self, name: str | None) -> tuple[QPointF, bool]:
+        """Scene point where an edge from port ``name`` starts, and whether the port exists.
+
+        An edge naming a port the node does not show (a case was removed) starts
+        from the first port and is drawn as invalid until it is fixed.
+        """
+        port = self._outputs.get(name)
+        if port is None and name is None and self._ports:
+            port = self._outputs[self._ports[0]]
+            return port.scenePos(), True
+        if port is None:
+            return next(iter(self._outputs.values())).scenePos(), False
+        return port.scenePos(), True
+
+    def input_anchor(self) -> QPointF:
+        return self.input_port.scenePos()
+
+    # -- run state (for the monitor) ---------------------------------------------
+
+    @property
+    def state(self) -> BadgeState | None:
+        return self._state
+
+    @property
+    def state_text(self) -> str:
+        return self._label
+
+    def set_state(self, status: str | None, attempts: int = 0, detail: str = "") -> None:
+        """Show a run state (``None`` clears it); running and retrying animate."""
+        state = BadgeState(status) if status is not None else None
+        label = state_label(state, attempts, detail) if state is not None else ""
+        if (state, label) == (self._state, self._label):
+            return
+        self._state, self._label = state, label
+        self._animate(state in ANIMATED)
+        self.setToolTip(label)
+        self.update()
+
+    def _animate(self, on: bool) -> None:
+        if on and self._spin is None:
+            self._spin = QVariantAnimation(self)
+            self._spin.setStartValue(0.0)
+            self._spin.setEndValue(1.0)
+            self._spin.setDuration(1100)
+            self._spin.setLoopCount(-1)
+            self._spin.setEasingCurve(QEasingCurve.Type.Linear)
+            self._spin.valueChanged.connect(self._turn)
+            self._spin.start()
+        elif not on and self._spin is not None:
+            self._spin.stop()
+            self._spin.deleteLater()
+            self._spin = None
+            self._phase = 0.0
+
+    @property
+    def is_animating(self) -> bool:
+        return self._spin is not None
+
+    def _turn(self, value: Any) -> None:
+        self._phase = float(value)
+        self.update(self._badge_rect())
+
+    def set_dirty(self, dirty: bool) -> None:
+        """Mark the node as changed since the results shown were computed."""
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.update()
+
+    def set_will_run(self, will_run: bool) -> None:
+        """Highlight the node as part of the next run (e.g. "run from here")."""
+        if will_run != self._will_run:
+            self._will_run = will_run
+            self.update()
+
+    def set_problem_count(self, count: int) -> None:
+        """Show a warning mark when validation found problems in this node."""
+        if count != self._problems:
+            self._problems = count
+            self.update()
+
+    def dispose(self) -> None:
+        """Stop the animation before the scene drops the item."""
+        self._animate(False)
+
+    # -- painting ------------------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
+        return QRectF(0, 0, WIDTH, self.height).adjusted(-_HALO - 2, -_HALO - 2, _HALO + 2, _HALO + 4)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, WIDTH, self.height), _RADIUS, _RADIUS)
+        return path
+
+    def _badge_rect(self) -> QRectF:
+        return QRectF(0, self.height - _BADGE, WIDTH, _BADGE)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        theme, body = self.theme, QRectF(0, 0, WIDTH, self.height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        if self._will_run:
+            halo = QPen(theme.color("accent"), 2.0, Qt.PenStyle.DashLine)
+            painter.setPen(halo)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(body.adjusted(-_HALO, -_HALO, _HALO, _HALO), 14, 14)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.color("node_shadow"))
+        painter.drawRoundedRect(body.translated(0, 2.5), _RADIUS, _RADIUS)
+        painter.setBrush(theme.color("node_fill"))
+        painter.setPen(self._border_pen())
+        painter.drawRoundedRect(body, _RADIUS, _RADIUS)
+        clip = QPainterPath()
+        clip.addRoundedRect(body, _RADIUS, _RADIUS)
+        painter.save()
+        painter.setClipPath(clip)
+        painter.fillRect(QRectF(0, 0, WIDTH, _STRIP), self.colour)
+        painter.restore()
+        self._paint_header(painter)
+        self._paint_ports(painter)
+        self._paint_badge(painter)
+
+    def _border_pen(self) -> QPen:
+        if self.isSelected():
+            return QPen(self.theme.color("accent"), 2.0)
+        if self._state in (BadgeState.FAILED, BadgeState.RUNNING, BadgeState.RETRYING):
+            return QPen(self.theme.state_colour(self._state), 1.6)
+        return QPen(self.theme.color("node_border"), 1.0)
+
+    def _paint_header(self, painter: QPainter) -> None:
+        theme = self.theme
+        title_font = QFont(painter.font())
+        title_font.setPointSizeF(10.0)
+        title_font.setBold(True)
+        sub_font = QFont(painter.font())
+        sub_font.setPointSizeF(8.0)
+        marks = (14.0 if self._dirty else 0.0) + (16.0 if self._problems else 0.0)
+        title = self._spec.name or self._spec.id
+        painter.setFont(title_font)
+        painter.setPen(theme.color("title_text"))
+        elided = QFontMetricsF(title_font).elidedText(
+            title, Qt.TextElideMode.ElideRight, WIDTH - 28 - marks
+        )
+        painter.drawText(QRectF(14, 9, WIDTH - 28, 20), Qt.AlignmentFlag.AlignVCenter, elided)
+        painter.setFont(sub_font)
+        painter.setPen(self.colour)
+        subtitle = self._type_title if not self._spec.name else f"{self._spec.id} · {self._type_title}"
+        elided = QFontMetricsF(sub_font).elidedText(subtitle, Qt.TextElideMode.ElideRight, WIDTH - 28)
+        painter.drawText(QRectF(14, 28, WIDTH - 28, 16), Qt.AlignmentFlag.AlignVCenter, elided)
+        x = WIDTH - 16.0
+        if self._dirty:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.color("dirty"))
+            painter.drawEllipse(QPointF(x, 19), 4.0, 4.0)
+            x -= 16.0
+        if self._problems:
+            warn = QPainterPath(QPointF(x, 12.5))
+            warn.lineTo(x + 6.5, 24.5)
+            warn.lineTo(x - 6.5, 24.5)
+            warn.closeSubpath()
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.color("problem"))
+            painter.drawPath(warn)
+            painter.setPen(QPen(QColor("#ffffff"), 1.4))
+            painter.drawLine(QPointF(x, 16.5), QPointF(x, 20.5))
+            painter.drawPoint(QPointF(x, 22.6))
+
+    def _paint_ports(self, painter: QPainter) -> None:
+        if not self._ports:
+            return
+        font = QFont(painter.font())
+        font.setPointSizeF(8.0)
+        painter.setFont(font)
+        painter.setPen(QPen(self.theme.color("separator"), 1.0))
+        painter.drawLine(QPointF(1, _HEADER), QPointF(WIDTH - 1, _HEADER))
+        painter.setPen(self.theme.color("muted_text"))
+        for i, name in enumerate(self._ports):
+            row = QRectF(14, _HEADER + _PORT_ROW * i, WIDTH - 28, _PORT_ROW)
+            painter.drawText(row, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
+
+    def _paint_badge(self, painter: QPainter) -> None:
+        theme, rect = self.theme, self._badge_rect()
+        painter.setPen(QPen(theme.color("separator"), 1.0))
+        painter.drawLine(QPointF(1, rect.top()), QPointF(WIDTH - 1, rect.top()))
+        font = QFont(painter.font())
+        font.setPointSizeF(8.0)
+        painter.setFont(font)
+        if self._state is None:
+            painter.setPen(theme.color("muted_text"))
+            painter.setBrush(QBrush())
+            text = "ready"
+            paint_state_icon(
+                painter, QPointF(19, rect.center().y()), BadgeState.PENDING, theme.color("separator")
+            )
+        else:
+            colour = theme.state_colour(self._state)
+            paint_state_icon(painter, QPointF(19, rect.center().y()), self._state, colour, self._phase)
+            painter.setPen(colour if self._state is not BadgeState.PENDING else theme.color("muted_text"))
+            text = self._label
+        elided = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, WIDTH - 44)
+        painter.drawText(rect.adjusted(31, 0, -12, 0), Qt.AlignmentFlag.AlignVCenter, elided)

@@ -1,0 +1,115 @@
+"""The run-state badge drawn at the foot of a node: a small vector icon and a label.
+
+Icons are painted as shapes, not font glyphs, so they look the same on every
+platform (the offscreen test platform included) and take the state colour of the
+theme. The run monitor sets the state; this module only knows how to show it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+
+
+class BadgeState(StrEnum):
+    """What a node's badge can show: the node states plus ``interrupted``.
+
+    ``interrupted`` is an execution state (its process died); the monitor shows it
+    on the nodes that were running when that happened.
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+#: States whose icon turns while shown.
+ANIMATED = frozenset({BadgeState.RUNNING, BadgeState.RETRYING})
+_RADIUS = 5.5
+
+
+def state_label(state: BadgeState, attempts: int = 0, detail: str = "") -> str:
+    """``completed · 2 attempts · 112 ms``: the state, then what the monitor adds."""
+    parts = [state.value]
+    if state is BadgeState.RETRYING and attempts:
+        parts = [f"retrying · attempt {attempts + 1}"]
+    elif attempts > 1:
+        parts.append(f"{attempts} attempts")
+    if detail:
+        parts.append(detail)
+    return " · ".join(parts)
+
+
+def _pen(colour: QColor, width: float) -> QPen:
+    pen = QPen(colour, width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+def paint_state_icon(
+    painter: QPainter, centre: QPointF, state: BadgeState, colour: QColor, phase: float = 0.0
+) -> None:
+    """Draw the icon for ``state`` centred on ``centre``; ``phase`` (0..1) turns spinners."""
+    r = _RADIUS
+    box = QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r)
+    white = QColor("#ffffff")
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    match state:
+        case BadgeState.PENDING:
+            painter.setPen(_pen(colour, 1.6))
+            painter.drawEllipse(box.adjusted(0.8, 0.8, -0.8, -0.8))
+        case BadgeState.RUNNING | BadgeState.RETRYING:
+            faint = QColor(colour)
+            faint.setAlphaF(0.25)
+            painter.setPen(_pen(faint, 2.0))
+            painter.drawEllipse(box.adjusted(1, 1, -1, -1))
+            painter.setPen(_pen(colour, 2.0))
+            span = 110 if state is BadgeState.RUNNING else 250
+            start = int(-phase * 360 * 16)
+            painter.drawArc(box.adjusted(1, 1, -1, -1), start, span * 16)
+        case BadgeState.COMPLETED:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawEllipse(box)
+            tick = QPainterPath(QPointF(centre.x() - 2.6, centre.y() + 0.2))
+            tick.lineTo(centre.x() - 0.6, centre.y() + 2.2)
+            tick.lineTo(centre.x() + 2.8, centre.y() - 2.0)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(_pen(white, 1.6))
+            painter.drawPath(tick)
+        case BadgeState.FAILED:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawEllipse(box)
+            painter.setPen(_pen(white, 1.6))
+            d = 2.2
+            painter.drawLine(QPointF(centre.x() - d, centre.y() - d), centre + QPointF(d, d))
+            painter.drawLine(QPointF(centre.x() - d, centre.y() + d), centre + QPointF(d, -d))
+        case BadgeState.SKIPPED:
+            painter.setPen(_pen(colour, 1.6))
+            painter.drawEllipse(box.adjusted(0.8, 0.8, -0.8, -0.8))
+            painter.drawLine(centre + QPointF(-2.8, 2.8), centre + QPointF(2.8, -2.8))
+        case BadgeState.CANCELLED:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawEllipse(box)
+            painter.setPen(_pen(white, 1.8))
+            painter.drawLine(centre + QPointF(-2.6, 0), centre + QPointF(2.6, 0))
+        case BadgeState.INTERRUPTED:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawEllipse(box)
+            painter.setPen(_pen(white, 1.8))
+            painter.drawLine(centre + QPointF(0, -2.8), centre + QPointF(0, 0.6))
+            painter.drawPoint(centre + QPointF(0, 2.8))
+    painter.restore()

@@ -1,0 +1,1 @@
+"""The inspector: forms generated from JSON schemas, and the panel for the selected node."""
