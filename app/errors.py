@@ -181,6 +181,18 @@ class TransportError(ConductorError):
     type_name = "TransportError"
 
 
+class AuthError(TransportError):
+    """The HTTP API refused the request's credentials (missing or wrong token)."""
+
+    type_name = "AuthError"
+
+
+class EngineClosedError(ConductorError):
+    """The engine was asked to work after it was closed (shutting down)."""
+
+    type_name = "EngineClosedError"
+
+
 def error_from_info(info: ErrorInfo) -> ConductorError:
     """Rebuild the typed error described by ``info`` (unknown types become the base)."""
     cls = _REGISTRY.get(info.type, ConductorError)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar, assert_never
+
+from pydantic import ValidationError
 
 from app.errors import ConductorError, ConfigError, Problem, TransportError, error_from_info
 from app.events import Event
@@ -72,6 +73,7 @@ from ipc.messages import (
 )
 from ipc.process import RestartPolicy, WorkerProcess, WorkerStatus
 from ipc.protocol import DEFAULT_ENTRY_POINT, DEFAULT_EVENT_WINDOW
+from ipc.subscription import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -91,43 +93,6 @@ def _wire_blueprint(blueprint: BlueprintArg) -> BlueprintData:
             where="blueprint",
         )
     return blueprint.model_dump(mode="json", exclude_none=True)
-
-
-class _Subscription:
-    """The client end of one ``events`` stream: a queue bounded by the credit window."""
-
-    def __init__(self, window: int) -> None:
-        self.window = window
-        self.batches: deque[EventBatch] = deque()
-        self.high_water = 0
-        self.ended = False
-        self.error: ConductorError | None = None
-        self._wake = asyncio.Event()
-
-    def push(self, batch: EventBatch) -> bool:
-        """Queue a batch; False when the worker sent more than it was granted."""
-        if len(self.batches) >= self.window:
-            return False
-        self.batches.append(batch)
-        self.high_water = max(self.high_water, len(self.batches))
-        self._wake.set()
-        return True
-
-    def finish(self, error: ConductorError | None = None) -> None:
-        if not self.ended:
-            self.ended, self.error = True, error
-            self._wake.set()
-
-    async def next_batch(self) -> EventBatch | None:
-        """The next batch, None at the end; raises the error the stream ended with."""
-        while not self.batches:
-            if self.ended:
-                if self.error is not None:
-                    raise self.error
-                return None
-            self._wake.clear()
-            await self._wake.wait()
-        return self.batches.popleft()
 
 
 class IpcTransport(Transport):
@@ -154,20 +119,25 @@ class IpcTransport(Transport):
         on_state: Callable[[WorkerStatus], None] | None = None,
         **engine_options: Any,
     ) -> None:
-        if "base_dir" in engine_options and engine_options["base_dir"] is not None:
+        if engine_options.get("base_dir") is not None:
             engine_options["base_dir"] = str(engine_options["base_dir"])
-        config = WorkerConfig(
-            entry_point=entry_point,
-            home=None if home is None else str(home),
-            **engine_options,
-        )
+        try:
+            config = WorkerConfig(
+                entry_point=entry_point,
+                home=None if home is None else str(home),
+                **engine_options,
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            place = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"ipc transport: {first['msg']}", where=place) from None
         policy = RestartPolicy(max_restarts, restart_window, stable_start, start_timeout)
         self.process = WorkerProcess(config, listener=self, policy=policy, on_state=on_state)
         self._close_timeout = close_timeout
         self._event_window = event_window
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[_Answer]] = {}
-        self._subs: dict[int, _Subscription] = {}
+        self._subs: dict[int, Subscription] = {}
         self._closed = False
 
     # -- the handle's listener (called on the loop) -----------------------------------
@@ -266,7 +236,8 @@ class IpcTransport(Transport):
         self._pending[rid] = future
         began = loop.time()
         try:
-            self.process.check_alive().writer.post(encode(Heartbeat(id=rid)))
+            self.process.check_alive()
+            self.process.post(encode(Heartbeat(id=rid)))
             await future
         finally:
             self._pending.pop(rid, None)
@@ -312,7 +283,7 @@ class IpcTransport(Transport):
     async def _events(self, execution_id: str, after_seq: int) -> AsyncIterator[Event]:
         await self._ready()
         rid, window = next(self._ids), self._event_window
-        sub = _Subscription(window)
+        sub = Subscription(window)
         self._subs[rid] = sub
         threshold = max(1, window // 2)
         taken = 0

@@ -194,15 +194,20 @@ class WorkerProcess:
                 self._changed = asyncio.get_running_loop().create_future()
             await asyncio.shield(self._changed)
 
-    def check_alive(self) -> _Life:
-        """The current process, or WorkerDiedError when none is serving right now."""
+    def _serving(self) -> _Life:
         life = self._life
         if life is None or life.ended.done() or life.ready_at is None:
             raise WorkerDiedError(f"the worker is not running ({self.status.state.value})")
         return life
 
+    def check_alive(self) -> None:
+        """WorkerDiedError unless a worker is serving right now."""
+        self._serving()
+
     async def send(self, frame: bytes) -> None:
-        await self.check_alive().writer.send(frame)
+        """Write a frame, waiting for room if the worker is slow to read (back-pressure);
+        WorkerDiedError when no worker is serving."""
+        await self._serving().writer.send(frame)
 
     def post(self, frame: bytes) -> None:
         """Send a small control frame without waiting; dropped when no worker serves."""

@@ -29,6 +29,7 @@ from app.blueprint import Blueprint, as_blueprint, digest
 from app.errors import (
     BlueprintError,
     ConfigError,
+    EngineClosedError,
     ExecutionNotFoundError,
     Problem,
     ResumeError,
@@ -47,6 +48,7 @@ from app.results import (
 from app.states import ExecutionStatus, NodeStatus
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
+from main_process.event_follow import follow
 from main_process.execution_state import ExecutionState
 from main_process.executor import ExecutionRun
 from main_process.inputs import resolve_inputs
@@ -157,7 +159,7 @@ class Engine:
 
     def _ensure_loop_parts(self) -> None:
         if self._closed:
-            raise ConfigError("the engine is closed")
+            raise EngineClosedError("the engine is closed; it takes no new work")
         if self._limit is None:
             self._limit = Limiter(self.global_concurrency)
         if self._lease_task is None or self._lease_task.done():
@@ -340,32 +342,27 @@ class Engine:
         await self.store.flush()
         return self.states.list_executions(limit=limit, status=status, blueprint_id=blueprint_id)
 
-    async def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
-        """Recorded events after ``after_seq``, then live ones until the terminal event."""
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        active = self.states.listen(execution_id, queue.put_nowait)
-        try:
-            if not active:
-                await self.store.flush()
-                if self.states.last_seq(execution_id) == 0:
-                    await self.get_execution(execution_id)  # raises when unknown
-            backlog = self.states.events_after(execution_id, after_seq)
-            last = after_seq
-            for event in backlog:
-                yield event
-                last = event.seq
-            if not active:
-                return
-            while True:
-                event = await queue.get()
-                if event.seq <= last:
-                    continue
-                yield event
-                last = event.seq
-                if event.is_terminal:
-                    return
-        finally:
-            self.states.unlisten(execution_id, queue.put_nowait)
+    async def recorded_events(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        """Events recorded so far after ``after_seq`` (at most ``limit``), without waiting
+        for more; ExecutionNotFoundError when there is no such execution."""
+        if self.states.get_active(execution_id) is None:
+            await self.store.flush()
+            if self.states.last_seq(execution_id) == 0:
+                await self.get_execution(execution_id)  # raises when unknown
+        return self.states.events_after(execution_id, after_seq, limit)
+
+    def is_active(self, execution_id: str) -> bool:
+        """True while the execution runs (or waits to run) in this engine."""
+        return self.states.get_active(execution_id) is not None
+
+    def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
+        """Recorded events after ``after_seq``, then live ones until the terminal event.
+
+        A slow consumer never slows the run: see :mod:`main_process.event_follow`.
+        """
+        return follow(self.states, self.recorded_events, execution_id, after_seq)
 
     # -- resume --------------------------------------------------------------------
 

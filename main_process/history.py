@@ -74,17 +74,24 @@ def last_seq(store: Store, execution_id: str) -> int:
     return int(row["seq"] or 0) if row else 0
 
 
-def stored_events(store: Store, execution_id: str, after_seq: int) -> list[Event]:
-    rows = store.query(
-        "SELECT chunk FROM events WHERE execution_id = ? AND last_seq > ? ORDER BY first_seq",
-        (execution_id, after_seq),
-    )
-    return [
-        event_from_row(row)
-        for r in rows
-        for row in decode_chunk(execution_id, r["chunk"])
-        if row[1] > after_seq
-    ]
+def stored_events(
+    store: Store, execution_id: str, after_seq: int, limit: int | None = None
+) -> list[Event]:
+    """Recorded events after ``after_seq`` (at most ``limit``), read chunk by chunk."""
+    events: list[Event] = []
+    sql = "SELECT chunk FROM events WHERE execution_id = ? AND last_seq > ? ORDER BY first_seq"
+    seq = after_seq
+    while True:
+        rows = store.query(sql + " LIMIT 16", (execution_id, seq))
+        for r in rows:
+            for row in decode_chunk(execution_id, r["chunk"]):
+                if row[1] > seq:
+                    events.append(event_from_row(row))
+                    seq = row[1]
+                    if limit is not None and len(events) >= limit:
+                        return events
+        if len(rows) < 16:
+            return events
 
 
 def list_executions(

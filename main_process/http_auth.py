@@ -32,7 +32,7 @@ from typing import Any
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ConfigError, ErrorInfo, TransportError
+from app.errors import AuthError, ConfigError, ErrorInfo, TransportError
 from app.paths import token_path
 from main_process.http_errors import error_bytes
 
@@ -153,6 +153,7 @@ class RequestGuard:
                 401,
                 "missing or invalid bearer token",
                 "Authorization",
+                kind=AuthError.type_name,
                 extra=[(b"www-authenticate", b'Bearer realm="conductor"')],
             )
             return

@@ -27,10 +27,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.errors import (
+    AuthError,
     BlueprintError,
     BlueprintNotFoundError,
     ConductorError,
     ConfigError,
+    EngineClosedError,
     ErrorInfo,
     ExecutionNotFoundError,
     NodeTypeError,
@@ -52,6 +54,8 @@ STATUS_BY_TYPE: dict[type[ConductorError], int] = {
     ExecutionNotFoundError: 404,
     ResumeError: 409,
     StoreError: 503,
+    EngineClosedError: 503,
+    AuthError: 401,
     TransportError: 502,
 }
 

@@ -161,26 +161,19 @@ async def sse_stream(
 
 
 async def recorded_events(engine: Engine, execution_id: str, after_seq: int) -> list[Event]:
-    """The events recorded so far after ``after_seq``, without waiting for more.
-
-    ``Engine.events`` follows a live run until it ends, which a JSON list cannot do;
-    this reads the same records the engine replays from (active run, else store).
-    """
-    if engine.states.get_active(execution_id) is None:
-        await engine.store.flush()
-        if engine.states.last_seq(execution_id) == 0:
-            await engine.get_execution(execution_id)  # raises when unknown
-    return engine.states.events_after(execution_id, after_seq)
+    """The events recorded so far after ``after_seq``, without waiting for more."""
+    return await engine.recorded_events(execution_id, after_seq)
 
 
 async def nothing_more(engine: Engine, execution_id: str, after_seq: int) -> bool:
     """True when the execution is finished and has no event after ``after_seq``
     (raises ExecutionNotFoundError when unknown)."""
-    if engine.states.get_active(execution_id) is not None:
+    if engine.is_active(execution_id):
         return False
-    await engine.store.flush()
-    result = await engine.get_execution(execution_id)
-    return result.status.is_terminal and engine.states.last_seq(execution_id) <= after_seq
+    return (
+        not await engine.recorded_events(execution_id, after_seq, 1)
+        and (await engine.get_execution(execution_id)).status.is_terminal
+    )
 
 
 def event_list_bytes(events: list[Event]) -> bytes:

@@ -365,18 +365,25 @@ class StateManager(EventLog):
             return state.seq
         return history.last_seq(self.store, execution_id)
 
-    def events_after(self, execution_id: str, after_seq: int = 0) -> list[Event]:
-        """Delivered events with ``seq > after_seq``, in order."""
+    def events_after(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        """Delivered events with ``seq > after_seq``, in order, at most ``limit``."""
         state = self._active.get(execution_id)
         if state is None:
-            return history.stored_events(self.store, execution_id, after_seq)
+            return history.stored_events(self.store, execution_id, after_seq, limit)
         rows = state.events
         first = rows[0][1] if rows else state.seq + 1
         if after_seq + 1 >= first:
-            return [event_from_row(r) for r in rows[after_seq + 1 - first :]]
-        older = history.stored_events(self.store, execution_id, after_seq)
+            start = after_seq + 1 - first
+            stop = None if limit is None else start + limit
+            return [event_from_row(r) for r in rows[start:stop]]
+        older = history.stored_events(self.store, execution_id, after_seq, limit)
+        if limit is not None and len(older) >= limit:
+            return older
         last = older[-1].seq if older else after_seq
-        return older + [event_from_row(r) for r in rows if r[1] > last]
+        newer = [event_from_row(r) for r in rows if r[1] > last]
+        return older + (newer if limit is None else newer[: limit - len(older)])
 
     def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

@@ -120,8 +120,8 @@ async def _main(conn: Connection, config: WorkerConfig) -> None:
     writer = FrameWriter(conn, loop, name="conductor-worker-writer")
     try:
         engine = _engine(config)
-    except ConductorError as exc:
-        conn.send_bytes(encode(ErrorReply(id=None, error=exc.to_info())))
+    except Exception as exc:  # say why before exiting: the handle reports it
+        conn.send_bytes(encode(ErrorReply(id=None, error=_error_info(exc))))
         raise
     worker = Worker(engine, writer, config.max_frame_bytes)
     reader = start_reader(

@@ -9,11 +9,11 @@ colour until it is fixed or removed.
 
 from __future__ import annotations
 
-from app.blueprint import EdgeSpec
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from app.blueprint import EdgeSpec
 from renderer.canvas.node_item import NodeItem
 from renderer.canvas.theme import LIGHT, CanvasTheme
 
@@ -54,7 +54,7 @@ class _CurveItem(QGraphicsItem):
     def path(self) -> QPainterPath:
         return self._path
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
+    def boundingRect(self) -> QRectF:
         return self._path.boundingRect().adjusted(-10, -10, 10, 10)
 
     def shape(self) -> QPainterPath:
@@ -76,7 +76,11 @@ class _CurveItem(QGraphicsItem):
         painter.drawPath(self._path)
         tip = self._end
         head = QPolygonF(
-            [tip, tip + QPointF(-_ARROW - 2, -_ARROW * 0.6), tip + QPointF(-_ARROW - 2, _ARROW * 0.6)]
+            [
+                tip,
+                tip + QPointF(-_ARROW - 2, -_ARROW * 0.6),
+                tip + QPointF(-_ARROW - 2, _ARROW * 0.6),
+            ]
         )
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(pen.color())

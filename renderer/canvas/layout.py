@@ -3,7 +3,7 @@
 Layered left to right by **longest path**: a node's column is one more than the
 furthest column of its upstreams, so every edge points rightwards and a chain reads
 like a sentence. Within a column, nodes are ordered by the mean row of their
-upstreams (one barycentre pass, enough to untangle fan-outs), ties kept in list
+upstreams' centres (one barycentre pass, enough to untangle fan-outs), ties kept in list
 order, and each column is centred on the same horizontal line.
 
 Assumptions: the graph is small (a few hundred nodes) and may be invalid. Nodes on
@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+
+from renderer.canvas.geometry import node_height
 
 Point = tuple[float, float]
 
-#: Horizontal distance between columns and vertical distance between rows.
-COLUMN_WIDTH = 260.0
-ROW_HEIGHT = 140.0
+#: Horizontal distance between columns' left edges.
+COLUMN_WIDTH = 280.0
+#: Vertical gap between nodes of one column.
+ROW_GAP = 40.0
 
 
 def layers(node_ids: Sequence[str], edges: Iterable[tuple[str, str]]) -> dict[str, int]:
@@ -55,10 +58,18 @@ def auto_layout(
     edges: Iterable[tuple[str, str]],
     *,
     column_width: float = COLUMN_WIDTH,
-    row_height: float = ROW_HEIGHT,
+    row_gap: float = ROW_GAP,
+    heights: Mapping[str, float] | None = None,
     origin: Point = (0.0, 0.0),
 ) -> dict[str, Point]:
-    """Positions for ``node_ids`` (top-left corners), layered left to right."""
+    """Positions for ``node_ids`` (top-left corners), layered left to right.
+
+    ``heights`` gives each node's height (default: a card with one output), so
+    tall branch nodes do not overlap their neighbours; each column is centred on
+    the line ``y = origin.y + height of a plain card / 2``.
+    """
+    plain = node_height(0)
+    size = {n: (heights or {}).get(n, plain) for n in node_ids}
     edge_list = list(edges)
     column = layers(node_ids, edge_list)
     upstream: dict[str, list[str]] = {n: [] for n in node_ids}
@@ -66,22 +77,24 @@ def auto_layout(
         if source in upstream and target in upstream:
             upstream[target].append(source)
     order = {node: i for i, node in enumerate(node_ids)}
-    row: dict[str, float] = {}
+    centre: dict[str, float] = {}
     positions: dict[str, Point] = {}
     for depth in range(max(column.values(), default=-1) + 1):
         members = [n for n in node_ids if column[n] == depth]
 
-        def barycentre(node: str) -> tuple[float, int]:
-            placed = [row[u] for u in upstream[node] if u in row]
-            return (sum(placed) / len(placed) if placed else float(order[node]), order[node])
+        def barycentre(node: str) -> tuple[int, float, int]:
+            placed = [centre[u] for u in upstream[node] if u in centre]
+            if not placed:
+                return (1, 0.0, order[node])
+            return (0, sum(placed) / len(placed), order[node])
 
         members.sort(key=barycentre)
-        for i, node in enumerate(members):
-            row[node] = i - (len(members) - 1) / 2.0
-            positions[node] = (
-                origin[0] + depth * column_width,
-                origin[1] + row[node] * row_height,
-            )
+        total = sum(size[n] for n in members) + row_gap * (len(members) - 1)
+        y = origin[1] + plain / 2 - total / 2
+        for node in members:
+            centre[node] = y + size[node] / 2
+            positions[node] = (origin[0] + depth * column_width, y)
+            y += size[node] + row_gap
     return positions
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from app.blueprint import NodeSpec
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
@@ -27,13 +26,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.blueprint import NodeSpec
+from renderer.canvas.geometry import (
+    BADGE_HEIGHT,
+    HEADER_HEIGHT,
+    NODE_WIDTH,
+    PORT_ROW_HEIGHT,
+    node_height,
+)
 from renderer.canvas.state_badge import ANIMATED, BadgeState, paint_state_icon, state_label
 from renderer.canvas.theme import LIGHT, CanvasTheme
 
-WIDTH = 200.0
-_HEADER = 52.0
-_PORT_ROW = 22.0
-_BADGE = 28.0
+WIDTH = NODE_WIDTH
+_HEADER = HEADER_HEIGHT
+_PORT_ROW = PORT_ROW_HEIGHT
+_BADGE = BADGE_HEIGHT
 _RADIUS = 9.0
 _STRIP = 4.0
 _PORT_Y = 25.0
@@ -64,15 +71,15 @@ class PortItem(QGraphicsItem):
             self.setCursor(Qt.CursorShape.CrossCursor)
             self.setToolTip(f"Drag to connect{f' (port {name})' if name else ''}")
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
+    def boundingRect(self) -> QRectF:
         r = self.RADIUS + 3
         return QRectF(-r, -r, 2 * r, 2 * r)
 
-    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hovered = True
         self.update()
 
-    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hovered = False
         self.update()
 
@@ -156,7 +163,7 @@ class NodeItem(QGraphicsObject):
             return
         self.prepareGeometryChange()
         for item in self._outputs.values():
-            item.setParentItem(None)
+            item.setParentItem(None)  # type: ignore[arg-type]  # Qt accepts no parent
             if item.scene() is not None:
                 item.scene().removeItem(item)
         self._ports = list(ports)
@@ -175,7 +182,7 @@ class NodeItem(QGraphicsObject):
 
     @property
     def height(self) -> float:
-        return _HEADER + _PORT_ROW * len(self._ports) + (6.0 if self._ports else 0.0) + _BADGE
+        return node_height(len(self._ports))
 
     def output_port(self, name: str | None) -> PortItem | None:
         """The output port item for ``name`` (None: the unnamed output), if shown."""
@@ -267,8 +274,10 @@ class NodeItem(QGraphicsObject):
 
     # -- painting ------------------------------------------------------------------
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
-        return QRectF(0, 0, WIDTH, self.height).adjusted(-_HALO - 2, -_HALO - 2, _HALO + 2, _HALO + 4)
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, WIDTH, self.height).adjusted(
+            -_HALO - 2, -_HALO - 2, _HALO + 2, _HALO + 4
+        )
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -329,8 +338,12 @@ class NodeItem(QGraphicsObject):
         painter.drawText(QRectF(14, 9, WIDTH - 28, 20), Qt.AlignmentFlag.AlignVCenter, elided)
         painter.setFont(sub_font)
         painter.setPen(self.colour)
-        subtitle = self._type_title if not self._spec.name else f"{self._spec.id} · {self._type_title}"
-        elided = QFontMetricsF(sub_font).elidedText(subtitle, Qt.TextElideMode.ElideRight, WIDTH - 28)
+        subtitle = (
+            self._type_title if not self._spec.name else f"{self._spec.id} · {self._type_title}"
+        )
+        elided = QFontMetricsF(sub_font).elidedText(
+            subtitle, Qt.TextElideMode.ElideRight, WIDTH - 28
+        )
         painter.drawText(QRectF(14, 28, WIDTH - 28, 16), Qt.AlignmentFlag.AlignVCenter, elided)
         x = WIDTH - 16.0
         if self._dirty:
@@ -373,14 +386,21 @@ class NodeItem(QGraphicsObject):
         if self._state is None:
             painter.setPen(theme.color("muted_text"))
             painter.setBrush(QBrush())
-            text = "ready"
+            text = "not run"
             paint_state_icon(
-                painter, QPointF(19, rect.center().y()), BadgeState.PENDING, theme.color("separator")
+                painter,
+                QPointF(19, rect.center().y()),
+                BadgeState.PENDING,
+                theme.color("separator"),
             )
         else:
             colour = theme.state_colour(self._state)
-            paint_state_icon(painter, QPointF(19, rect.center().y()), self._state, colour, self._phase)
-            painter.setPen(colour if self._state is not BadgeState.PENDING else theme.color("muted_text"))
+            paint_state_icon(
+                painter, QPointF(19, rect.center().y()), self._state, colour, self._phase
+            )
+            painter.setPen(
+                colour if self._state is not BadgeState.PENDING else theme.color("muted_text")
+            )
             text = self._label
         elided = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, WIDTH - 44)
         painter.drawText(rect.adjusted(31, 0, -12, 0), Qt.AlignmentFlag.AlignVCenter, elided)

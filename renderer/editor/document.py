@@ -28,7 +28,6 @@ from app.blueprint import Blueprint, EdgeSpec, NodeSpec
 from app.blueprint_files import dump_blueprint, load_blueprint_file
 from app.errors import Problem
 from app.results import NodeTypeInfo
-from renderer.canvas.layout import auto_layout
 from renderer.editor import clipboard
 from renderer.editor.commands import (
     AddNodeCommand,
@@ -309,7 +308,7 @@ class EditorDocument(QObject):
 
     def auto_layout(self, node_ids: Iterable[str] | None = None) -> None:
         """Lay the nodes (all by default) out left to right, as one undo step."""
-        placed = auto_layout(self._model.node_ids(), self._model.edge_pairs())
+        placed = self._model.auto_positions()
         wanted = set(node_ids) if node_ids is not None else set(placed)
         self.move_nodes({n: p for n, p in placed.items() if n in wanted})
 

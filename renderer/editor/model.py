@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from app.blueprint import Blueprint, EdgeSpec, NodeSpec, UiSpec
 from app.blueprint_files import problems_from_errors
+from renderer.canvas.geometry import node_height
 from renderer.canvas.layout import auto_layout, sequence_edges
 from renderer.editor.edit_rules import UNSET, check_edge, check_new_id, updated_spec
 from renderer.editor.errors import EditError
@@ -124,7 +125,7 @@ class EditorModel:
         if fill_positions:
             missing = [spec.id for spec in self._nodes if spec.id not in self._positions]
             if missing:
-                placed = auto_layout([s.id for s in self._nodes], self.edge_pairs())
+                placed = self.auto_positions()
                 for node_id in missing:
                     self._positions[node_id] = placed[node_id]
         self._tell(ModelReset())
@@ -210,6 +211,11 @@ class EditorModel:
         if self.is_sequential:
             return sequence_edges(self.node_ids())
         return [(e.source, e.target) for e in self._edges]
+
+    def auto_positions(self) -> dict[str, Point]:
+        """Where :func:`~renderer.canvas.layout.auto_layout` would put every node."""
+        heights = {n: node_height(len(self.output_ports(n) or [])) for n in self.node_ids()}
+        return auto_layout(self.node_ids(), self.edge_pairs(), heights=heights)
 
     def fresh_id(self, base: str, taken: set[str] | None = None) -> str:
         """``base_1``, ``base_2``, ...: the first id not in use (nor in ``taken``)."""

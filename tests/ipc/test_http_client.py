@@ -353,5 +353,6 @@ async def test_unreachable_server_and_wrong_token_are_transport_errors(url: str)
         with pytest.raises(TransportError, match="bearer token") as denied:
             await intruder.node_types()
         assert denied.value.where == "Authorization"
+        assert denied.value.type_name == "AuthError"
     finally:
         await intruder.close()

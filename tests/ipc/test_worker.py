@@ -43,6 +43,7 @@ from ipc.messages import (
 )
 from ipc.process import WorkerState, WorkerStatus
 from ipc.protocol import PROTOCOL_VERSION
+from main_process.worker import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -245,6 +246,9 @@ async def test_errors_and_library_calls_cross_typed(ipc: Conductor) -> None:
     code_defined = Blueprint(id="code", nodes=[create_simple_node("f", "double", lambda x: x)])
     with pytest.raises(ConfigError, match="code-defined"):
         await ipc.execute(blueprint=code_defined)
+    with pytest.raises(ConfigError) as bad_option:
+        create_conductor("ipc", colour="blue")
+    assert bad_option.value.where == "colour"
 
 
 async def test_a_slow_consumer_holds_only_its_window(
@@ -352,7 +356,7 @@ def test_bad_frames_get_typed_protocol_errors_and_the_worker_keeps_serving(home:
     ctx = multiprocessing.get_context("spawn")
     conn, child = ctx.Pipe()
     options = {"home": str(home), "plugins": False, "max_frame_bytes": 64 * 1024}
-    process = ctx.Process(target=_serve, args=(child, options), daemon=True)
+    process = ctx.Process(target=serve, args=(child, options), daemon=True)
     process.start()
     child.close()
 
@@ -386,9 +390,3 @@ def test_bad_frames_get_typed_protocol_errors_and_the_worker_keeps_serving(home:
         conn.close()  # EOF: the worker exits by itself
         process.join(20)
     assert process.exitcode == 0
-
-
-def _serve(conn: Any, options: dict[str, Any]) -> None:
-    from main_process.worker import serve
-
-    serve(conn, options)

@@ -104,7 +104,7 @@ async def test_every_protected_route_answers_401(
     headers = {} if authorization is None else {"Authorization": authorization}
     for method, path in PROTECTED:
         response = await client.request(method, path, headers=headers, json={})
-        error = assert_error(response, 401, "TransportError")
+        error = assert_error(response, 401, "AuthError")
         assert error["where"] == "Authorization"
         assert response.headers["www-authenticate"].startswith("Bearer")
 

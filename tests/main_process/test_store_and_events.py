@@ -174,3 +174,34 @@ async def test_an_unopenable_data_dir_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="cannot open the store"):
         Store(blocker / "home")
+
+
+async def test_a_slow_follower_catches_up_without_gaps(
+    conductor: Conductor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from main_process import event_follow
+
+    monkeypatch.setattr(event_follow, "EVENT_BUFFER", 50)
+    monkeypatch.setattr(event_follow, "PAGE", 64)
+    release = asyncio.Event()
+
+    async def chatty(value: Any, ctx: Any) -> int:
+        await release.wait()
+        for i in range(2000):
+            ctx.log(f"line {i}")
+        return 1
+
+    bp = Blueprint(id="chatty", nodes=[create_simple_node("c", "c", chatty)])
+    eid = await conductor.start(blueprint=bp)
+    stream = conductor.events(eid)
+    first = await anext(stream)  # subscribed; now stop reading while 2,000 events arrive
+    release.set()
+    result = await conductor.wait(eid)
+    assert result.success
+    rest = [e async for e in stream]
+    seqs = [first.seq] + [e.seq for e in rest]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert rest[-1].is_terminal
+    assert sum(1 for e in rest if e.kind == "log") == 2000
