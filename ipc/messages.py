@@ -316,7 +316,8 @@ def _unserializable(value: Any) -> Any:
 
 def encode(msg: Message, *, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     """JSON bytes for one frame; ProtocolError when it would exceed ``max_bytes``."""
-    data = MESSAGE_ADAPTER.dump_json(msg, fallback=_unserializable)
+    # The model's own serializer: the same JSON as the union adapter's, at half the cost.
+    data = msg.__pydantic_serializer__.to_json(msg, fallback=_unserializable)
     if len(data) > max_bytes:
         raise ProtocolError(
             f"a {msg.kind} message of {len(data):,} bytes exceeds the frame limit of "

@@ -100,16 +100,29 @@ def _json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     envvar="CONDUCTOR_HOME",
     help="Data directory (default: $CONDUCTOR_HOME, else the user data dir).",
 )
+@click.option(
+    "--remote",
+    metavar="URL",
+    envvar="CONDUCTOR_API_URL",
+    help="Work against a 'conductor serve' at URL (default: $CONDUCTOR_API_URL).",
+)
+@click.option(
+    "--token",
+    envvar="CONDUCTOR_TOKEN",
+    help="Bearer token for --remote (default: $CONDUCTOR_TOKEN, else the data dir's token).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the engine's log, with tracebacks.")
 @click.version_option(package_name="conductor", prog_name="conductor")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context, home: Path | None, remote: str | None, token: str | None, verbose: bool
+) -> None:
     """Build, run and watch workflow blueprints.
 
     Exit codes: 0 success, 1 the execution failed, 2 bad usage or invalid blueprint.
     """
     _configure_logging(verbose)
-    ctx.obj = Options(home=home)
+    ctx.obj = Options(home=home, remote=remote, token=token)
     if ctx.invoked_subcommand is None:
         click.echo(f"conductor: the desktop app {_LATER}; try 'conductor --help'.", err=True)
         ctx.exit(EXIT_USAGE)
@@ -131,10 +144,29 @@ def gui(file: str | None) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve the HTTP API (not yet available)."""
-    click.echo(f"conductor serve: the HTTP server {_LATER}.", err=True)
-    sys.exit(EXIT_USAGE)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json) until Ctrl-C or SIGTERM.
+
+    Every route but /v1/health and /openapi.json needs 'Authorization: Bearer
+    <token>': the token is --token, else $CONDUCTOR_TOKEN, else the data dir's
+    'token' file (created 0600 on first serve). A host other than loopback needs
+    an explicit token.
+    """
+    from app.api import load_object
+
+    options = _options(ctx)
+    run_server = load_object("main_process.http_server:serve")
+    try:
+        run_server(
+            host=host,
+            port=port,
+            home=options.home,
+            token=options.token,
+            echo=lambda line: click.echo(line, err=True),
+        )
+    except ConductorError as exc:
+        _fail(output.error_text(exc))
 
 
 @cli.command()
@@ -152,12 +184,14 @@ def serve(host: str, port: int) -> None:
 )
 @click.option("--debug", is_flag=True, help="Record every node's input as well as its output.")
 @click.option("--sequential", is_flag=True, help="Run one node at a time.")
+@click.option("--remote", metavar="URL", help="Run on a 'conductor serve' at URL.")
 @_json_option
 @click.pass_context
 def run(
     ctx: click.Context,
     *,
     target: str,
+    remote: str | None,
     pairs: tuple[str, ...],
     inputs_json: str | None,
     debug: bool,
@@ -172,6 +206,8 @@ def run(
     from app.cli import session
 
     options = _options(ctx)
+    if remote:
+        options.remote = remote
     try:
         inputs = parse_inputs(pairs, inputs_json)
         resolved = resolve_target(target)

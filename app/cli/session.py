@@ -28,6 +28,9 @@ class Options:
     """What every command shares: the data dir, and where progress goes."""
 
     home: Path | None = None
+    #: A ``conductor serve`` to run against (``--remote`` / ``CONDUCTOR_API_URL``).
+    remote: str | None = None
+    token: str | None = None
     progress: TextIO | None = None
     #: The execution being run, once known, so Ctrl-C can say how to resume it.
     execution_id: str | None = field(default=None)
@@ -38,6 +41,8 @@ def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
     from app.api import create_conductor, resolve_transport_name
     from app.errors import ConfigError
 
+    if options.remote:
+        return create_conductor("http", api_url=options.remote, token=options.token)
     name = resolve_transport_name("auto")
     extra: dict[str, Any] = {}
     if name == "direct":
