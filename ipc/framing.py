@@ -1,8 +1,9 @@
 """Frames on the pipe: a reader thread and a writer thread per end.
 
 The bytes are multiprocessing's own framing (a 4-byte big-endian length, or -1
-and an 8-byte length, then the payload), so either end may use
-``Connection.send_bytes``. Reading is ours, for two reasons:
+and an 8-byte length, then the payload), so a peer may use ``Connection.send_bytes``
+and ``recv_bytes`` (the tests' raw frames and the misbehaving workers do). Reading
+is ours, for two reasons:
 
 * ``Connection.recv_bytes(maxlength)`` refuses an oversized frame by making the
   connection unreadable, so one bad frame would end the conversation. The reader
@@ -11,11 +12,11 @@ and an 8-byte length, then the payload), so either end may use
   goes on serving.
 * It reads in large chunks, so a burst of small frames costs one system call.
 
-Both threads hand over to the asyncio loop with ``call_soon_threadsafe``, which
-works under plain asyncio and under qasync alike. The writer is fed through
-:meth:`FrameWriter.send`, which waits for a free slot in a bounded queue: a peer
-that stops reading stalls the senders (back-pressure) instead of growing memory,
-and never blocks the loop itself.
+The reader thread hands each decoded message to the asyncio loop with
+``call_soon_threadsafe``, which works under plain asyncio and under qasync alike.
+The writer writes at once when the socket has room and otherwise queues to its
+thread, whose bounded queue makes a peer that stops reading stall the senders
+(back-pressure) instead of growing memory; either way the loop never blocks.
 
 Assumes a Unix ``multiprocessing.Pipe`` (a socket pair with a file descriptor).
 """

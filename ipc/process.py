@@ -292,7 +292,7 @@ class WorkerProcess:
             loop,
             max_bytes=self.config.max_frame_bytes,
             on_message=lambda msg: self._on_message(life, msg),
-            on_bad_frame=self._listener.bad_frame_received,
+            on_bad_frame=lambda exc: self._on_bad_frame(life, exc),
             on_eof=on_eof,
             sentinel=process.sentinel,
             before_eof=reap,
@@ -309,6 +309,13 @@ class WorkerProcess:
             life.startup_error = msg.error.message  # why it could not start
             return
         self._listener.message_received(msg)
+
+    def _on_bad_frame(self, life: _Life, exc: ProtocolError) -> None:
+        if life.ready_at is not None:
+            self._listener.bad_frame_received(exc)
+        elif life.startup_error is None:  # a worker that cannot even greet is a failed start
+            life.startup_error = f"it sent a bad frame: {exc}"
+            life.process.kill()
 
     def _on_eof(self, life: _Life) -> None:
         reason = f"the worker (pid {life.pid}) {_describe_exit(life.process.exitcode)}"

@@ -23,7 +23,6 @@ Nothing here imports Qt: the spawn child's import path stays light.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sys
@@ -296,5 +295,7 @@ class Worker:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
+        try:
             await self.engine.close()
+        except Exception:
+            log.exception("the engine did not close cleanly")

@@ -23,7 +23,7 @@ from renderer.canvas.geometry import node_height
 Point = tuple[float, float]
 
 #: Horizontal distance between columns' left edges.
-COLUMN_WIDTH = 280.0
+COLUMN_WIDTH = 270.0
 #: Vertical gap between nodes of one column.
 ROW_GAP = 40.0
 

@@ -103,8 +103,8 @@ class EditorDocument(QObject):
         self._model = EditorModel(NodeTypeCatalog(node_types))
         self._model.add_listener(self._relay)
         self._stack = QUndoStack(self)
-        self._stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(not clean))
-        self._stack.indexChanged.connect(lambda _index: self.edited.emit())
+        self._stack.cleanChanged.connect(self._relay_clean)
+        self._stack.indexChanged.connect(self._relay_index)
         self._path: Path | None = None
         self._format: Format = "json"
         self._problems: list[Problem] = []
@@ -325,10 +325,10 @@ class EditorDocument(QObject):
         """
         plan = clipboard.plan_paste(self._model, clipboard.parse_fragment(text), at)
         with self.macro(f"Paste {len(plan.nodes)} nodes"):
+            if plan.edges:
+                self._materialise_sequence()  # the existing nodes keep their order
             for spec, pos in plan.nodes:
                 self._stack.push(AddNodeCommand(self._model, spec, pos))
-            if plan.edges:
-                self._materialise_sequence()
             for edge in plan.edges:
                 try:
                     self._model.check_edge(edge)
@@ -338,6 +338,12 @@ class EditorDocument(QObject):
         return plan.node_ids
 
     # -- facts → signals ---------------------------------------------------------
+
+    def _relay_clean(self, clean: bool) -> None:
+        self.dirty_changed.emit(not clean)
+
+    def _relay_index(self, _index: int) -> None:
+        self.edited.emit()
 
     def _relay(self, fact: Fact) -> None:
         match fact:

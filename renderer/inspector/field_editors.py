@@ -33,6 +33,26 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether an edit changed nothing: ``10 == 10.0``, but ``1`` is not ``true``."""
+    if a is UNSET or b is UNSET:
+        return a is b
+    if _number(a) and _number(b):
+        return bool(a == b)
+    return _show(a) == _show(b)
+
+
+def format_number(value: Any) -> str:
+    """``10.0`` → ``10``, ``0.2`` → ``0.2``: numbers as a person would type them."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
 class FieldEditor(QWidget):
     """Base of the editors: holds the field, the shown value and the message logic."""
 
@@ -103,9 +123,7 @@ class FieldEditor(QWidget):
         self._tell(message, is_error)
         if is_error:
             return
-        if value is UNSET and self._value is UNSET:
-            return
-        if value is not UNSET and self._value is not UNSET and _show(value) == _show(self._value):
+        if same_value(value, self._value):
             return
         self._value = value
         self.edited.emit(value)
@@ -129,7 +147,7 @@ class LineEditor(FieldEditor):
         self._row.addWidget(self.line)
 
     def _show(self, value: Any) -> None:
-        self.line.setText("" if value is UNSET or value is None else str(value))
+        self.line.setText("" if value is UNSET or value is None else format_number(value))
 
     def _parse(self, text: str) -> Any:
         if text == "":
@@ -231,6 +249,11 @@ class JsonEditor(FieldEditor):
             return _show(self.spec.examples[0])
         if self.spec.has_default and self.spec.default is not None:
             return _show(self.spec.default)
+        expected = self.spec.schema.get("type")
+        if expected == "array":
+            return '["…"]  (a JSON list, or a template)'
+        if expected == "object":
+            return '{"key": "value"}  (a JSON object, or a template)'
         return "JSON, or text (templates allowed)"
 
     def _show(self, value: Any) -> None:

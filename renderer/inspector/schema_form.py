@@ -22,7 +22,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QVBoxLayout, QWidget
 
 from renderer.editor.edit_rules import UNSET
-from renderer.inspector.field_editors import FieldEditor, editor_for
+from renderer.inspector.field_editors import FieldEditor, editor_for, same_value
 from renderer.inspector.field_schema import FieldKind, FieldSpec, fields_from_schema
 from renderer.inspector.template_check import TemplateScope
 
@@ -31,13 +31,6 @@ Path = tuple[str | int, ...]
 ERROR_COLOUR = "#dc2626"
 WARNING_COLOUR = "#b45309"
 _TEMPLATE_KINDS = {FieldKind.STRING, FieldKind.NUMBER, FieldKind.INTEGER, FieldKind.JSON}
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal values of the same JSON type (``1`` is not ``True``); UNSET only equals UNSET."""
-    if a is UNSET or b is UNSET:
-        return a is b
-    return type(a) is type(b) and a == b
 
 
 class _FieldRow(QWidget):
@@ -137,6 +130,7 @@ class SchemaForm(QWidget):
                 continue
             editor = editor_for(spec, lambda: self._scope, self._body)
             editor.setObjectName(f"field_{spec.name}")
+            editor.set_value(UNSET)  # show the default until a value comes
             editor.edited.connect(
                 lambda value, name=spec.name: self.value_changed.emit((name,), value)
             )
@@ -185,7 +179,7 @@ class SchemaForm(QWidget):
         values = values or {}
         for name, row in self._rows.items():
             shown = values.get(name, UNSET)
-            if not _same(row.editor.value, shown):
+            if not same_value(row.editor.value, shown):
                 row.editor.set_value(shown)
         for name, sub in self._subforms.items():
             nested = values.get(name)

@@ -112,7 +112,7 @@ BAD_FILES = {
 USAGE_ERRORS: dict[str, tuple[list[str], list[str]]] = {
     "no-arguments": ([], ["later version"]),
     "gui": (["gui", "x.json"], ["later version"]),
-    "serve": (["serve"], ["later version"]),
+    "serve-public-host": (["serve", "--host", "0.0.0.0", "--port", "0"], ["token"]),
     "malformed-json": (["run", "{dir}/broken.json"], ["broken.json", "invalid JSON", "line 1"]),
     "yaml-error": (["run", "{dir}/broken.yaml"], ["broken.yaml", "invalid YAML", "line"]),
     "empty-file": (["run", "{dir}/empty.json"], ["empty.json", "empty"]),

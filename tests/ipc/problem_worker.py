@@ -58,6 +58,12 @@ def fail_to_start(conn: Connection, options: dict[str, Any]) -> None:
     os._exit(2)
 
 
+def hello_from_the_future(conn: Connection, options: dict[str, Any]) -> None:
+    """Greets in a protocol version the handle does not speak, then waits."""
+    conn.send_bytes(f'{{"v":{PROTOCOL_VERSION + 1},"kind":"hello","pid":{os.getpid()}}}'.encode())
+    threading.Event().wait()
+
+
 def hang_at_start(conn: Connection, options: dict[str, Any]) -> None:
     """Never says hello."""
     threading.Event().wait()

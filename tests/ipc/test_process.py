@@ -85,6 +85,12 @@ async def test_a_worker_that_cannot_start_says_why(make: Make) -> None:
         await asyncio.wait_for(t.node_types(), 30)
 
 
+async def test_a_worker_speaking_another_protocol_is_a_failed_start(make: Make) -> None:
+    t = make("hello_from_the_future", max_restarts=0)
+    with pytest.raises(WorkerDiedError, match=r"bad frame.*protocol version 2"):
+        await asyncio.wait_for(t.node_types(), 30)
+
+
 async def test_a_worker_that_never_says_hello_is_stopped(make: Make) -> None:
     states: list[WorkerStatus] = []
     t = make("hang_at_start", states, max_restarts=0, start_timeout=1.0)

@@ -6,10 +6,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
-from app.results import NodeTypeInfo  # noqa: E402
+import pytest
 
-from tests.renderer.node_types import sample_node_types  # noqa: E402
+from app.results import NodeTypeInfo
+from tests.renderer.node_types import sample_node_types
 
 
 @pytest.fixture

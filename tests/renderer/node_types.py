@@ -7,7 +7,9 @@ from typing import Any
 from app.results import NodeTypeInfo
 
 
-def _schema(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def _schema(
+    properties: dict[str, Any], required: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
@@ -30,7 +32,10 @@ def sample_node_types() -> list[NodeTypeInfo]:
                     "url": {"type": "string", "minLength": 1, "title": "URL"},
                     "method": {"$ref": "#/$defs/Method", "default": "GET"},
                     "timeout": {
-                        "anyOf": [{"type": "number", "minimum": 0, "maximum": 600}, {"type": "null"}],
+                        "anyOf": [
+                            {"type": "number", "minimum": 0, "maximum": 600},
+                            {"type": "null"},
+                        ],
                         "default": None,
                         "title": "Timeout",
                     },
@@ -42,7 +47,11 @@ def sample_node_types() -> list[NodeTypeInfo]:
                     "raise_for_status": {"type": "boolean", "default": True},
                 },
                 ["url"],
-                **{"$defs": {"Method": {"enum": ["GET", "POST", "PUT", "DELETE"], "type": "string"}}},
+                **{
+                    "$defs": {
+                        "Method": {"enum": ["GET", "POST", "PUT", "DELETE"], "type": "string"}
+                    }
+                },
             ),
         ),
         NodeTypeInfo(

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from app.blueprint import Blueprint, EdgeSpec, NodeSpec
 from app.results import NodeTypeInfo
-
 from renderer.editor.errors import EdgeRefusal, EdgeRefusedError, EditError
 from renderer.editor.facts import (
     EdgeChanged,
@@ -36,7 +36,11 @@ def _bp() -> Blueprint:
             "nodes": [
                 {"id": "fetch", "type": "http.request", "params": {"url": "{{ inputs.url }}"}},
                 {"id": "check", "type": "if", "params": {"condition": "{{ input.ok }}"}},
-                {"id": "save", "type": "sqlite.write", "params": {"database": "a.db", "table": "t"}},
+                {
+                    "id": "save",
+                    "type": "sqlite.write",
+                    "params": {"database": "a.db", "table": "t"},
+                },
                 {"id": "report", "type": "log", "params": {"message": "{{ nodes.fetch.output }}"}},
             ],
             "edges": [
@@ -118,7 +122,10 @@ def test_facts_are_told_after_each_change(model: EditorModel) -> None:
     facts.clear()
     model.insert_node(0, NodeSpec(id="first", type="set"), (1.0, 2.0))
     model.insert_edge(0, EdgeSpec(source="first", target="fetch"))
-    assert facts == [NodeInserted(0, "first"), EdgeInserted(0, EdgeSpec(source="first", target="fetch"))]
+    assert facts == [
+        NodeInserted(0, "first"),
+        EdgeInserted(0, EdgeSpec(source="first", target="fetch")),
+    ]
     facts.clear()
     model.from_blueprint(_bp())
     assert facts == [ModelReset()]
@@ -136,7 +143,9 @@ def test_facts_are_told_after_each_change(model: EditorModel) -> None:
         (EdgeSpec(source="ghost", target="save"), EdgeRefusal.UNKNOWN_NODE),
     ],
 )
-def test_connections_the_rules_refuse(model: EditorModel, edge: EdgeSpec, reason: EdgeRefusal) -> None:
+def test_connections_the_rules_refuse(
+    model: EditorModel, edge: EdgeSpec, reason: EdgeRefusal
+) -> None:
     before = model.to_blueprint()
     with pytest.raises(EdgeRefusedError) as caught:
         model.insert_edge(len(model.edges), edge)
@@ -196,7 +205,7 @@ def test_rename_follows_edges_positions_and_templates(model: EditorModel) -> Non
     assert sum(isinstance(f, EdgeChanged) for f in facts) == 2
     bp = model.to_blueprint()
     assert bp.nodes[0].id == "download"
-    assert [e.source for e in bp.edges or []][0] == "download"
+    assert (bp.edges or [])[0].source == "download"
     assert bp.ui.positions["download"] == (0.0, 0.0)
     assert bp.nodes[3].params == {"message": "{{ nodes.download.output }}"}
     assert bp.outputs == {"body": "download", "text": "{{ nodes.download.output.text }}"}

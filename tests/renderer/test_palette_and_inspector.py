@@ -1,0 +1,159 @@
+"""The palette (filter, requests, drag data) and the inspector (edits as commands)."""
+
+from __future__ import annotations
+
+import pytest
+from app.blueprint import Blueprint
+from app.errors import Problem
+from app.results import NodeTypeInfo
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from renderer.canvas.scene import NODE_TYPE_MIME
+from renderer.editor.document import EditorDocument
+from renderer.inspector.field_editors import ChoiceEditor, LineEditor
+from renderer.inspector.inspector_panel import InspectorPanel, split_where
+from renderer.palette import NodePalette
+from tests.renderer.test_document import DEMO
+
+
+def test_palette_groups_by_category_and_filters(qtbot: QtBot, node_types: list[NodeTypeInfo]) -> None:
+    palette = NodePalette(node_types)
+    qtbot.addWidget(palette)
+    groups = [palette.tree.topLevelItem(i).text(0) for i in range(palette.tree.topLevelItemCount())]  # type: ignore[union-attr]
+    assert groups == ["HTTP", "Data", "Flow", "Files/SQL", "Code"]
+    assert len(palette.visible_types()) == len(node_types)
+    QTest.keyClicks(palette.filter_edit, "sql")
+    assert palette.visible_types() == ["sqlite.write"]
+    palette.set_filter("flow log")
+    assert palette.visible_types() == ["log"]
+    palette.set_filter("nothing like it")
+    assert palette.visible_types() == []
+    palette.set_filter("")
+    assert len(palette.visible_types()) == len(node_types)
+
+
+def test_palette_requests_and_drags_types(qtbot: QtBot, node_types: list[NodeTypeInfo]) -> None:
+    palette = NodePalette(node_types)
+    qtbot.addWidget(palette)
+    palette.show()
+    item = palette.item_for("json.transform")
+    assert item is not None
+    with qtbot.waitSignal(palette.node_type_requested) as requested:
+        rect = palette.tree.visualItemRect(item)
+        QTest.mouseDClick(palette.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert requested.args == ["json.transform"]
+    palette.filter_edit.setText("delay")
+    with qtbot.waitSignal(palette.node_type_requested) as first:
+        QTest.keyClick(palette.filter_edit, Qt.Key.Key_Return)
+    assert first.args == ["delay"]
+    data = palette.tree.mimeData([item])
+    assert bytes(data.data(NODE_TYPE_MIME).data()) == b"json.transform"
+
+
+@pytest.fixture
+def panel(qtbot: QtBot, node_types: list[NodeTypeInfo]) -> InspectorPanel:
+    doc = EditorDocument(node_types)
+    doc.load(Blueprint.model_validate(DEMO))
+    p = InspectorPanel(doc)
+    qtbot.addWidget(p)
+    p.resize(360, 800)
+    p.show()
+    return p
+
+
+def _type_into(line: object, text: str) -> None:
+    assert hasattr(line, "selectAll")
+    line.setFocus()  # type: ignore[attr-defined]
+    line.selectAll()
+    QTest.keyClicks(line, text)  # type: ignore[arg-type]
+    QTest.keyClick(line, Qt.Key.Key_Return)  # type: ignore[arg-type]
+
+
+def test_inspector_shows_the_selected_node(panel: InspectorPanel) -> None:
+    assert panel.placeholder.isVisibleTo(panel)
+    panel.show_selection(["fetch"])
+    assert panel.node_id == "fetch"
+    assert panel.id_edit.text() == "fetch"
+    assert panel.title.text() == "fetch"
+    url = panel.params_form.editor(("url",))
+    assert isinstance(url, LineEditor)
+    assert url.line.text() == "{{ inputs.url }}"
+    assert "inputs (url)" in panel.params_form.hint.text()
+    panel.show_selection(["fetch", "check"])
+    assert panel.node_id is None
+    assert panel.placeholder.text() == "2 nodes selected."
+
+
+def test_inspector_edits_are_undoable_commands(panel: InspectorPanel) -> None:
+    doc = panel.document
+    panel.show_node("fetch")
+    method = panel.params_form.editor(("method",))
+    assert isinstance(method, ChoiceEditor)
+    method.combo.activated.emit(method.combo.findData("PUT"))
+    assert doc.model.node("fetch").params["method"] == "PUT"
+    attempts = panel.settings_form.editor(("retry", "max_attempts"))
+    assert isinstance(attempts, LineEditor)
+    _type_into(attempts.line, "4")
+    retry = doc.model.node("fetch").retry
+    assert retry is not None
+    assert retry.max_attempts == 4
+    when = panel.settings_form.editor(("when",))
+    assert isinstance(when, ChoiceEditor)
+    when.combo.activated.emit(when.combo.findData("all_done"))
+    assert doc.model.node("fetch").when == "all_done"
+    assert doc.undo_stack.count() == 3
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert attempts.line.text() == ""  # the panel follows undo
+    doc.undo_stack.undo()
+    assert method.combo.currentData() == "GET"
+
+
+def test_inspector_renames_and_refuses_taken_ids(panel: InspectorPanel, qtbot: QtBot) -> None:
+    doc = panel.document
+    panel.show_node("fetch")
+    _type_into(panel.id_edit, "download")
+    assert doc.model.node_ids()[0] == "download"
+    assert panel.node_id == "download"
+    with qtbot.waitSignal(panel.edit_refused):
+        _type_into(panel.id_edit, "save")
+    assert "already" in panel.id_message.text()
+    assert doc.model.node_ids()[0] == "download"
+    doc.undo_stack.undo()
+    assert panel.node_id == "fetch"
+    assert panel.id_edit.text() == "fetch"
+
+
+def test_inspector_shows_the_nodes_problems(panel: InspectorPanel) -> None:
+    doc = panel.document
+    panel.show_node("check")
+    doc.set_problems(
+        [
+            Problem(where="nodes[1].params.condition (line 9)", message="template syntax"),
+            Problem(where="nodes[1].timeout", message="must be > 0"),
+            Problem(where="nodes[0].params.url", message="not this node"),
+        ]
+    )
+    texts = [panel.problem_list.item(i).text() for i in range(panel.problem_list.count())]  # type: ignore[union-attr]
+    assert texts == ["⚠ params.condition: template syntax", "⚠ timeout: must be > 0"]
+    assert panel.params_form.messages() == {("condition",): "template syntax"}
+    assert panel.settings_form.messages() == {("timeout",): "must be > 0"}
+    assert panel.problems_section.text() == "PROBLEMS (2)"
+
+
+def test_inspector_forgets_a_removed_node(panel: InspectorPanel) -> None:
+    panel.show_node("save")
+    panel.document.remove_selection(["save"])
+    assert panel.node_id is None
+    panel.document.undo_stack.undo()
+    panel.show_node("save")
+    panel.document.new()
+    assert panel.node_id is None
+
+
+def test_split_where() -> None:
+    assert split_where(".params.url") == ("params", "url")
+    assert split_where('.params["odd key"][2] (line 4)') == ("params", "odd key", 2)
+    assert split_where("") == ()
