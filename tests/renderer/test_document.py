@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
+
 from app.blueprint import Blueprint
 from app.blueprint_files import load_blueprint_file
 from app.errors import Problem
 from app.results import NodeTypeInfo
-from pytestqt.qtbot import QtBot
-
 from renderer.editor.document import EditorDocument
 from renderer.editor.errors import EdgeRefusal, EdgeRefusedError, EditError
 from renderer.editor.model import UNSET
@@ -34,7 +34,9 @@ DEMO = {
         {"source": "fetch", "target": "report"},
     ],
     "outputs": {"body": "fetch"},
-    "ui": {"positions": {"fetch": [0, 0], "check": [270, 0], "save": [540, -60], "report": [540, 80]}},
+    "ui": {
+        "positions": {"fetch": [0, 0], "check": [270, 0], "save": [540, -60], "report": [540, 80]}
+    },
 }
 
 
@@ -157,7 +159,9 @@ def test_refused_edits_change_nothing(doc: EditorDocument) -> None:
     assert doc.undo_stack.count() == 0
 
 
-def test_first_edge_in_a_sequence_keeps_the_order(qapp: object, node_types: list[NodeTypeInfo]) -> None:
+def test_first_edge_in_a_sequence_keeps_the_order(
+    qapp: object, node_types: list[NodeTypeInfo]
+) -> None:
     d = EditorDocument(node_types)
     d.new("seq")
     for _ in range(3):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from renderer.canvas.geometry import node_height
 from renderer.canvas.layout import COLUMN_WIDTH, auto_layout, layers, sequence_edges
 
@@ -34,7 +36,7 @@ def test_nodes_in_a_column_do_not_overlap() -> None:
     heights = {"x": node_height(3), "y": node_height(0), "z": node_height(2)}
     placed = auto_layout(ids, [("s", "x"), ("s", "y"), ("s", "z")], heights=heights)
     column = sorted((placed[n][1], n) for n in ("x", "y", "z"))
-    for (top, node), (next_top, _) in zip(column, column[1:], strict=False):
+    for (top, node), (next_top, _) in itertools.pairwise(column):
         assert top + heights[node] < next_top
 
 

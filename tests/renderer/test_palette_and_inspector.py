@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit
+from pytestqt.qtbot import QtBot
+
 from app.blueprint import Blueprint
 from app.errors import Problem
 from app.results import NodeTypeInfo
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
-from pytestqt.qtbot import QtBot
-
 from renderer.canvas.scene import NODE_TYPE_MIME
 from renderer.editor.document import EditorDocument
 from renderer.inspector.field_editors import ChoiceEditor, LineEditor
@@ -18,7 +19,9 @@ from renderer.palette import NodePalette
 from tests.renderer.test_document import DEMO
 
 
-def test_palette_groups_by_category_and_filters(qtbot: QtBot, node_types: list[NodeTypeInfo]) -> None:
+def test_palette_groups_by_category_and_filters(
+    qtbot: QtBot, node_types: list[NodeTypeInfo]
+) -> None:
     palette = NodePalette(node_types)
     qtbot.addWidget(palette)
     groups = [palette.tree.topLevelItem(i).text(0) for i in range(palette.tree.topLevelItemCount())]  # type: ignore[union-attr]
@@ -42,6 +45,8 @@ def test_palette_requests_and_drags_types(qtbot: QtBot, node_types: list[NodeTyp
     assert item is not None
     with qtbot.waitSignal(palette.node_type_requested) as requested:
         rect = palette.tree.visualItemRect(item)
+        # A real double-click starts with a press: Qt's item views need it.
+        QTest.mouseClick(palette.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
         QTest.mouseDClick(palette.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert requested.args == ["json.transform"]
     palette.filter_edit.setText("delay")
@@ -63,12 +68,11 @@ def panel(qtbot: QtBot, node_types: list[NodeTypeInfo]) -> InspectorPanel:
     return p
 
 
-def _type_into(line: object, text: str) -> None:
-    assert hasattr(line, "selectAll")
-    line.setFocus()  # type: ignore[attr-defined]
+def _type_into(line: QLineEdit, text: str) -> None:
+    line.setFocus()
     line.selectAll()
-    QTest.keyClicks(line, text)  # type: ignore[arg-type]
-    QTest.keyClick(line, Qt.Key.Key_Return)  # type: ignore[arg-type]
+    QTest.keyClicks(line, text)
+    QTest.keyClick(line, Qt.Key.Key_Return)
 
 
 def test_inspector_shows_the_selected_node(panel: InspectorPanel) -> None:
@@ -136,7 +140,7 @@ def test_inspector_shows_the_nodes_problems(panel: InspectorPanel) -> None:
             Problem(where="nodes[0].params.url", message="not this node"),
         ]
     )
-    texts = [panel.problem_list.item(i).text() for i in range(panel.problem_list.count())]  # type: ignore[union-attr]
+    texts = [panel.problem_list.item(i).text() for i in range(panel.problem_list.count())]
     assert texts == ["⚠ params.condition: template syntax", "⚠ timeout: must be > 0"]
     assert panel.params_form.messages() == {("condition",): "template syntax"}
     assert panel.settings_form.messages() == {("timeout",): "must be > 0"}

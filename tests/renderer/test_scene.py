@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from app.blueprint import Blueprint
-from app.results import NodeTypeInfo
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
+from app.blueprint import Blueprint
+from app.results import NodeTypeInfo
 from renderer.canvas.edge_item import EdgeItem
 from renderer.canvas.scene import NODE_TYPE_MIME, BlueprintScene
 from renderer.canvas.state_badge import BadgeState
@@ -195,10 +195,14 @@ def test_dropping_a_palette_entry_adds_a_node_there(view: CanvasView, doc: Edito
     data.setData(NODE_TYPE_MIME, b"delay")
     target = view.mapFromScene(QPointF(300, 400))
     actions = Qt.DropAction.CopyAction
-    enter = QDragEnterEvent(target, actions, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        target, actions, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QTest.qWait(0)
     view.dragEnterEvent(enter)
-    drop = QDropEvent(QPointF(target), actions, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(target), actions, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     view.dropEvent(drop)
     assert doc.model.node_ids()[-1] == "delay_1"
     pos = doc.model.position("delay_1")
@@ -220,9 +224,13 @@ def test_zoom_pan_and_fit(view: CanvasView) -> None:
         assert area.contains(item.sceneBoundingRect())
     before = view.mapToScene(QPoint(0, 0))
     viewport = view.viewport()
-    QTest.mousePress(viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 300))
+    QTest.mousePress(
+        viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 300)
+    )
     QTest.mouseMove(viewport, QPoint(200, 250))
-    QTest.mouseRelease(viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 250))
+    QTest.mouseRelease(
+        viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(200, 250)
+    )
     assert view.mapToScene(QPoint(0, 0)) != before
 
 

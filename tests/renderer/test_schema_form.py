@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from main_process.nodes.registry import default_registry
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
+from main_process.nodes.registry import default_registry
 from renderer.editor.model import UNSET
 from renderer.inspector.field_editors import (
     CheckEditor,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.blueprint_files import load_blueprint_file
-from app.results import NodeTypeInfo
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QLineEdit, QSplitter
 from pytestqt.qtbot import QtBot
 
+from app.blueprint_files import load_blueprint_file
+from app.results import NodeTypeInfo
 from renderer.canvas.node_item import NodeItem
 from renderer.canvas.scene import BlueprintScene
 from renderer.canvas.view import CanvasView
@@ -33,14 +33,16 @@ def _drag(view: CanvasView, start: QPointF, end: QPointF) -> None:
 
 def _click(view: CanvasView, item: NodeItem) -> None:
     point = view.mapFromScene(item.mapToScene(QPointF(100, 20)))
-    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    QTest.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point
+    )
 
 
-def _type_into(line: object, text: str) -> None:
-    line.setFocus()  # type: ignore[attr-defined]
-    line.selectAll()  # type: ignore[attr-defined]
-    QTest.keyClicks(line, text)  # type: ignore[arg-type]
-    QTest.keyClick(line, Qt.Key.Key_Return)  # type: ignore[arg-type]
+def _type_into(line: QLineEdit, text: str) -> None:
+    line.setFocus()
+    line.selectAll()
+    QTest.keyClicks(line, text)
+    QTest.keyClick(line, Qt.Key.Key_Return)
 
 
 def test_build_a_blueprint_like_a_user(
@@ -52,7 +54,7 @@ def test_build_a_blueprint_like_a_user(
     view = CanvasView(scene)
     palette = NodePalette(node_types)
     inspector = InspectorPanel(document)
-    palette.node_type_requested.connect(lambda type_name: document.add_node(type_name))
+    palette.node_type_requested.connect(document.add_node)
     scene.node_selection_changed.connect(inspector.show_selection)
     window = QSplitter()
     for widget in (palette, view, inspector):
@@ -69,6 +71,8 @@ def test_build_a_blueprint_like_a_user(
         item = palette.item_for(type_name)
         assert item is not None
         rect = palette.tree.visualItemRect(item)
+        # A real double-click starts with a press: Qt's item views need it.
+        QTest.mouseClick(palette.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
         QTest.mouseDClick(palette.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert document.model.node_ids() == ["request_1", "transform_1", "write_1"]
     view.fit_to_view()
@@ -128,5 +132,9 @@ def test_screenshot_renders(qapp: object, tmp_path: Path) -> None:
         path = render(tmp_path / f"editor-{dark}.png", dark=dark)
         image = QImage(str(path))
         assert image.width() >= 1400
-        colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)}
+        colours = {
+            image.pixel(x, y)
+            for x in range(0, image.width(), 37)
+            for y in range(0, image.height(), 29)
+        }
         assert len(colours) > 20  # not a blank grab
