@@ -106,15 +106,53 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
 
 
+def _takes_context(fn: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2
+
+
+class _ThreadContext:
+    """The node context for a function running on a worker thread: logging and
+    variables are handed to the engine's loop, which alone may change state."""
+
+    def __init__(self, ctx: NodeContext, loop: asyncio.AbstractEventLoop) -> None:
+        self._ctx = ctx
+        self._loop = loop
+        self.execution_id = ctx.execution_id
+        self.node_id = ctx.node_id
+        self.attempt = ctx.attempt
+        self.inputs = ctx.inputs
+        self.upstream = ctx.upstream
+        self.base_dir = ctx.base_dir
+
+    def log(self, message: str, level: str = "info", **data: Any) -> None:
+        self._loop.call_soon_threadsafe(lambda: self._ctx.log(message, level, **data))
+
+    def get_variable(self, key: str, default: Any = None) -> Any:
+        return self._ctx.get_variable(key, default)
+
+    def set_variable(self, key: str, value: Any) -> None:
+        self._loop.call_soon_threadsafe(self._ctx.set_variable, key, value)
+
+
 async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> Any:
-    """Call a Python function with the input; output its return value."""
+    """Call a Python function with the input (and the node context, when it takes a
+    second argument); output its return value."""
     module_name = params.function.partition(":")[0]
     if module_name in sys.modules:
         fn = resolve_function(params.function, ctx.base_dir)
     else:  # a first import may do blocking work of its own
         fn = await asyncio.to_thread(resolve_function, params.function, ctx.base_dir)
+    with_context = _takes_context(fn)
     if _is_async(fn):
-        result = await fn(input)
+        result = await (fn(input, ctx) if with_context else fn(input))
+    elif with_context:
+        thread_ctx = _ThreadContext(ctx, asyncio.get_running_loop())
+        result = await asyncio.to_thread(fn, input, thread_ctx)
     else:
         result = await asyncio.to_thread(fn, input)
     if inspect.isawaitable(result):

@@ -24,3 +24,15 @@ def generate_items(input: Any) -> list[dict[str, Any]]:
     if not 0 <= count <= MAX_ITEMS:
         raise ValueError(f"count must be between 0 and {MAX_ITEMS}, got {count}")
     return [{"id": i, "group": f"g{i % 10}", "value": i % 97} for i in range(count)]
+
+
+async def emit_logs(input: Any, ctx: Any) -> int:
+    """Log ``count`` lines (from the input object, default 1000): a blueprint that makes
+    many events, for watching a busy run live and for throughput benchmarks."""
+    count = input.get("count", 1000) if isinstance(input, dict) else 1000
+    count = int(count)
+    if not 0 <= count <= MAX_ITEMS:
+        raise ValueError(f"count must be between 0 and {MAX_ITEMS}, got {count}")
+    for i in range(count):
+        ctx.log(f"line {i}")
+    return count

@@ -13,7 +13,6 @@ edge level with the title, the unnamed output on the right edge at the same heig
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation
@@ -21,7 +20,6 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaint
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsObject,
-    QGraphicsSceneHoverEvent,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -34,6 +32,7 @@ from renderer.canvas.geometry import (
     PORT_ROW_HEIGHT,
     node_height,
 )
+from renderer.canvas.port_item import PortItem, PortKind
 from renderer.canvas.state_badge import ANIMATED, BadgeState, paint_state_icon, state_label
 from renderer.canvas.theme import LIGHT, CanvasTheme
 
@@ -45,54 +44,6 @@ _RADIUS = 9.0
 _STRIP = 4.0
 _PORT_Y = 25.0
 _HALO = 6.0
-
-
-class PortKind(StrEnum):
-    """Which side of a node a port is on."""
-
-    INPUT = "input"
-    OUTPUT = "output"
-
-
-class PortItem(QGraphicsItem):
-    """A connection point; dragging from an output port draws a new edge."""
-
-    RADIUS = 5.5
-
-    def __init__(self, node: NodeItem, kind: PortKind, name: str | None) -> None:
-        super().__init__(node)
-        self.node = node
-        self.kind = kind
-        #: The output port's name; None for the input and for an unnamed output.
-        self.name = name
-        self._hovered = False
-        self.setAcceptHoverEvents(True)
-        if kind is PortKind.OUTPUT:
-            self.setCursor(Qt.CursorShape.CrossCursor)
-            self.setToolTip(f"Drag to connect{f' (port {name})' if name else ''}")
-
-    def boundingRect(self) -> QRectF:
-        r = self.RADIUS + 3
-        return QRectF(-r, -r, 2 * r, 2 * r)
-
-    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
-        self._hovered = True
-        self.update()
-
-    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
-        self._hovered = False
-        self.update()
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        theme = self.node.theme
-        colour = self.node.colour
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(colour, 1.8))
-        painter.setBrush(colour if self._hovered else theme.color("port_fill"))
-        r = self.RADIUS + (1.5 if self._hovered else 0.0)
-        painter.drawEllipse(QPointF(0, 0), r, r)
 
 
 class NodeItem(QGraphicsObject):

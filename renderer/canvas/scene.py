@@ -18,7 +18,7 @@ from typing import cast
 
 import shiboken6
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPen, QTransform
+from PySide6.QtGui import QPainter, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsScene,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.blueprint import EdgeSpec
 from renderer.canvas.edge_item import EdgeItem, ImplicitEdgeItem, RubberEdgeItem
+from renderer.canvas.grid import paint_dot_grid
 from renderer.canvas.node_item import WIDTH, NodeItem, PortItem, PortKind
 from renderer.canvas.theme import LIGHT, CanvasTheme
 from renderer.editor.document import EditorDocument
@@ -387,20 +388,6 @@ class BlueprintScene(QGraphicsScene):
         event.acceptProposedAction()
 
     def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
-        """A quiet dot grid, one dot every 20 units: a sense of place without noise."""
+        """A quiet dot grid: a sense of place without noise."""
         super().drawBackground(painter, rect)
-        area = QRectF(rect)
-        if area.width() * area.height() / (_GRID * _GRID) > 60_000:
-            return  # zoomed far out: dots would be a grey wash
-        left = int(area.left() // _GRID) * _GRID
-        top = int(area.top() // _GRID) * _GRID
-        dots = []
-        y = top
-        while y < area.bottom():
-            x = left
-            while x < area.right():
-                dots.append(QPointF(x, y))
-                x += _GRID
-            y += _GRID
-        painter.setPen(QPen(self.theme.color("grid"), 1.6))
-        painter.drawPoints(dots)
+        paint_dot_grid(painter, QRectF(rect), self.theme.color("grid"), _GRID)

@@ -260,3 +260,33 @@ async def test_timeout_kills_child(run_node: RunNode, tmp_path: Path) -> None:
         async with asyncio.timeout(0):
             await task
     assert _gone(int(pid_file.read_text()))
+
+
+async def test_python_function_may_take_the_context(tmp_path: Path) -> None:
+    from app import Blueprint, NodeSpec, create_conductor
+
+    (tmp_path / "ctx_funcs.py").write_text(
+        "def sync_logs(value, ctx):\n"
+        "    ctx.log('from a thread')\n"
+        "    return ctx.node_id\n"
+        "async def async_logs(value, ctx):\n"
+        "    ctx.log('from the loop')\n"
+        "    return value\n"
+    )
+    c = create_conductor("direct", home=tmp_path / "home", base_dir=tmp_path, plugins=False)
+    try:
+        bp = Blueprint(
+            id="ctx",
+            nodes=[
+                NodeSpec(id="s", type="python.function", params={"function": "ctx_funcs:sync_logs"}),
+                NodeSpec(id="a", type="python.function", params={"function": "ctx_funcs:async_logs"}),
+            ],
+        )
+        eid = await c.start(blueprint=bp)
+        events = [e async for e in c.events(eid)]
+        result = await c.wait(eid)
+    finally:
+        await c.close()
+    assert result.outputs == "s"
+    logs = [e.data["message"] for e in events if e.kind == "log" and e.data]
+    assert logs == ["from a thread", "from the loop"]
