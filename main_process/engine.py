@@ -172,8 +172,15 @@ class Engine:
         blueprint: BlueprintArg | None = None,
         inputs: dict[str, Any] | None = None,
         config: dict[str, Any] | None = None,
+        durable: bool = True,
     ) -> str:
-        """Check everything, record the execution, start it, and return its id."""
+        """Check everything, record the execution, start it, and return its id.
+
+        The id is returned only once the execution's record is committed, so an id a
+        caller holds always names an execution that survives a crash (it would be
+        ``interrupted``, and resumable). ``execute`` skips that wait: its caller
+        learns the id only with the result, which is committed by then.
+        """
         self._ensure_loop_parts()
         model = self._blueprint(blueprint_id, blueprint)
         cfg = ExecutionConfig.model_validate(config or {})
@@ -195,6 +202,8 @@ class Engine:
             self._launch(plan, state, cfg, completed=None)
         else:
             self._launch(plan, state, cfg, completed=reused[1], reused_from=reused[0])
+        if durable:
+            await self.store.flush()
         return state.execution_id
 
     async def _reusable(
@@ -295,7 +304,11 @@ class Engine:
         config: dict[str, Any] | None = None,
     ) -> ExecutionResult:
         eid = await self.start(
-            blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
+            blueprint_id=blueprint_id,
+            blueprint=blueprint,
+            inputs=inputs,
+            config=config,
+            durable=False,
         )
         return await self.wait(eid)
 

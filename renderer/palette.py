@@ -46,6 +46,14 @@ class _TypeTree(QTreeWidget):
     def mimeTypes(self) -> list[str]:
         return [NODE_TYPE_MIME]
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        item = self.currentItem()
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and item is not None:
+            self.itemDoubleClicked.emit(item, 0)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
         data = QMimeData()
         names = [str(i.data(0, _TYPE_ROLE)) for i in items if i.data(0, _TYPE_ROLE)]
@@ -80,13 +88,20 @@ class NodePalette(QWidget):
         self.tree.setIndentation(10)
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QTreeWidget.DragDropMode.DragOnly)
-        self.tree.itemActivated.connect(self._activated)
+        # Double-click (not "activated": a single click activates on some desktops,
+        # and would add a node when the user only meant to start a drag).
+        self.tree.itemDoubleClicked.connect(self._activated)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)
         layout.addWidget(self.filter_edit)
         layout.addWidget(self.tree)
         self.set_node_types(node_types)
+
+    def set_theme(self, theme: CanvasTheme) -> None:
+        """Use this theme's category colours for the entries' icons."""
+        self._theme = theme
+        self.set_node_types(self._catalog.infos())
 
     def set_node_types(self, node_types: Iterable[NodeTypeInfo]) -> None:
         """Show these types (from ``conductor.node_types()``), keeping the filter."""

@@ -288,7 +288,8 @@ class NodeItem(QGraphicsObject):
         )
         painter.drawText(QRectF(14, 9, WIDTH - 28, 20), Qt.AlignmentFlag.AlignVCenter, elided)
         painter.setFont(sub_font)
-        painter.setPen(self.colour)
+        # On a white card the category colour is darkened a little to stay readable.
+        painter.setPen(self.colour.darker(120) if theme.name == "light" else self.colour)
         subtitle = (
             self._type_title if not self._spec.name else f"{self._spec.id} · {self._type_title}"
         )

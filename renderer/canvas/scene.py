@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 from app.blueprint import EdgeSpec
 from renderer.canvas.edge_item import EdgeItem, ImplicitEdgeItem, RubberEdgeItem
 from renderer.canvas.grid import paint_dot_grid
-from renderer.canvas.node_item import WIDTH, NodeItem, PortItem, PortKind
+from renderer.canvas.node_item import WIDTH, NodeItem
+from renderer.canvas.port_item import PortItem, PortKind
 from renderer.canvas.theme import LIGHT, CanvasTheme
 from renderer.editor.document import EditorDocument
 from renderer.editor.errors import EditError

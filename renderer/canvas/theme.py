@@ -23,7 +23,6 @@ class CanvasTheme:
     name: str
     background: str
     grid: str
-    grid_major: str
     node_fill: str
     node_border: str
     node_shadow: str
@@ -68,7 +67,6 @@ LIGHT = CanvasTheme(
     name="light",
     background="#f6f7f9",
     grid="#d5d9e0",
-    grid_major="#d9dce3",
     node_fill="#ffffff",
     node_border="#cfd4dc",
     node_shadow="#141f2937",
@@ -99,7 +97,6 @@ DARK = CanvasTheme(
     name="dark",
     background="#1b1e24",
     grid="#343a45",
-    grid_major="#2b3039",
     node_fill="#272b33",
     node_border="#3a404b",
     node_shadow="#66000000",

@@ -3,15 +3,25 @@
 Navigation follows the node editors people already know (n8n, Node-RED, Blender):
 the wheel zooms around the mouse, the middle button or Space+drag pans, a drag on
 empty canvas selects with a rubber band, Delete/Backspace removes the selection as
-one undo step. Everything that edits goes through the scene and the document.
+one undo step, and the usual keys copy, cut and paste nodes as blueprint JSON.
+Everything that edits goes through the scene and the document.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRectF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtGui import (
+    QCursor,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from app.errors import ConductorError
 from renderer.canvas.scene import BlueprintScene
 
 MIN_ZOOM = 0.2
@@ -121,7 +131,43 @@ class CanvasView(QGraphicsView):
             self._scene.delete_selection()
             event.accept()
             return
+        if self._clipboard_key(event):
+            event.accept()
+            return
         super().keyPressEvent(event)
+
+    def _clipboard_key(self, event: QKeyEvent) -> bool:
+        """Copy, cut, paste and select-all on the canvas (a window's actions take precedence)."""
+        clipboard = QGuiApplication.clipboard()
+        if event.matches(QKeySequence.StandardKey.SelectAll):
+            for item in self._scene.node_items():
+                item.setSelected(True)
+        elif event.matches(QKeySequence.StandardKey.Copy):
+            if self._scene.selected_node_ids():
+                clipboard.setText(self._scene.copy_selection())
+        elif event.matches(QKeySequence.StandardKey.Cut):
+            if self._scene.selected_node_ids():
+                clipboard.setText(self._scene.copy_selection())
+                self._scene.delete_selection()
+        elif event.matches(QKeySequence.StandardKey.Paste):
+            self.paste(clipboard.text())
+        else:
+            return False
+        return True
+
+    def paste(self, text: str) -> list[str]:
+        """Paste blueprint text at the mouse (or offset from the copies); refusals are emitted.
+
+        Returns the new node ids; text that holds no blueprint is reported through the
+        scene's ``edit_refused`` signal instead of raising into the event loop.
+        """
+        inside = self.viewport().rect().contains(self.viewport().mapFromGlobal(QCursor.pos()))
+        at = self.mapToScene(self.viewport().mapFromGlobal(QCursor.pos())) if inside else None
+        try:
+            return self._scene.paste(text, at)
+        except ConductorError as exc:
+            self._scene.edit_refused.emit(str(exc))
+            return []
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

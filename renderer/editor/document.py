@@ -39,7 +39,7 @@ from renderer.editor.commands import (
     RemoveNodeCommand,
     RenameNodeCommand,
 )
-from renderer.editor.errors import EdgeRefusedError
+from renderer.editor.errors import EdgeRefusedError, EditError
 from renderer.editor.facts import (
     BlueprintChanged,
     EdgeChanged,
@@ -170,10 +170,11 @@ class EditorDocument(QObject):
         """Write the blueprint (atomically) to ``path`` or the current file; marks it clean.
 
         The format is ``fmt``, else the suffix (``.yaml``/``.yml`` → YAML), else JSON.
+        An OSError (disk full, no permission) propagates and leaves the old file intact.
         """
         target = path or self._path
         if target is None:
-            raise ValueError("no file to save to: give a path")
+            raise EditError("no file to save to: give a path")
         suffix_format: Format = "yaml" if target.suffix.lower() in (".yaml", ".yml") else "json"
         text = dump_blueprint(self._model.to_blueprint(), fmt or suffix_format)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)

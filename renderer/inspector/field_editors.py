@@ -213,6 +213,7 @@ class ChoiceEditor(FieldEditor):
 class _JsonText(QPlainTextEdit):
     """A plain text edit that commits when focus leaves or on Ctrl+Enter."""
 
+    #: Editing finished (focus left, or Ctrl+Enter): time to read the text.
     committed = Signal()
 
     def focusOutEvent(self, event: QFocusEvent) -> None:

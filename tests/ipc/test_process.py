@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -169,3 +171,16 @@ async def test_close_stops_a_worker_that_ignores_eof(make: Make) -> None:
     assert states[-1].state is WorkerState.CLOSED
     with pytest.raises(Exception, match="closed"):
         await t.node_types()
+
+
+def test_the_worker_import_path_loads_no_qt() -> None:
+    """The spawn child imports the worker's entry point: it must stay free of Qt."""
+    code = (
+        "import sys, ipc.process, main_process.worker;"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qasync'));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -8,8 +8,6 @@ import asyncio
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -392,16 +390,3 @@ def test_bad_frames_get_typed_protocol_errors_and_the_worker_keeps_serving(home:
         conn.close()  # EOF: the worker exits by itself
         process.join(20)
     assert process.exitcode == 0
-
-
-def test_the_worker_import_path_loads_no_qt() -> None:
-    """The spawn child imports the worker's entry point: it must stay free of Qt."""
-    code = (
-        "import sys, ipc.process, main_process.worker;"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qasync'));"
-        "print(bad); sys.exit(1 if bad else 0)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr

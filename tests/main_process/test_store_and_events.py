@@ -205,3 +205,27 @@ async def test_a_slow_follower_catches_up_without_gaps(
     assert seqs == list(range(1, len(seqs) + 1))
     assert rest[-1].is_terminal
     assert sum(1 for e in rest if e.kind == "log") == 2000
+
+
+async def test_an_execution_id_is_on_disk_before_start_returns(
+    conductor: Conductor, home: Path
+) -> None:
+    import asyncio
+
+    gate = asyncio.Event()
+
+    async def held(value: Any) -> int:
+        await gate.wait()
+        return 1
+
+    eid = await conductor.start(
+        blueprint=Blueprint(id="held", nodes=[create_simple_node("h", "h", held)])
+    )
+    conn = sqlite3.connect(home / "conductor.db")
+    try:
+        row = conn.execute("SELECT blueprint_id FROM executions WHERE id = ?", (eid,)).fetchone()
+    finally:
+        conn.close()
+    assert row == ("held",)
+    gate.set()
+    assert (await conductor.wait(eid)).success

@@ -111,18 +111,23 @@ def build_editor(dark: bool = False) -> tuple[QWidget, BlueprintScene, CanvasVie
 def render(path: Path, dark: bool = False) -> Path:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    style, palette = app.style().name(), app.palette()
     app.setStyle("Fusion")
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
-    widget, _scene, view = build_editor(dark)
-    widget.show()
-    app.processEvents()
-    view.fit_to_view()
-    app.processEvents()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    widget.grab().save(str(path))
-    widget.close()
-    widget.deleteLater()
-    app.processEvents()
+    try:
+        widget, _scene, view = build_editor(dark)
+        widget.show()
+        app.processEvents()
+        view.fit_to_view()
+        app.processEvents()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(path))
+        widget.close()
+        widget.deleteLater()
+        app.processEvents()
+    finally:
+        app.setStyle(style)
+        app.setPalette(palette)
     return path
 
 

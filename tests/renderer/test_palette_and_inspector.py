@@ -53,6 +53,11 @@ def test_palette_requests_and_drags_types(qtbot: QtBot, node_types: list[NodeTyp
     with qtbot.waitSignal(palette.node_type_requested) as first:
         QTest.keyClick(palette.filter_edit, Qt.Key.Key_Return)
     assert first.args == ["delay"]
+    palette.filter_edit.clear()
+    palette.tree.setCurrentItem(item)
+    with qtbot.waitSignal(palette.node_type_requested) as entered:
+        QTest.keyClick(palette.tree, Qt.Key.Key_Return)
+    assert entered.args == ["json.transform"]
     data = palette.tree.mimeData([item])
     assert bytes(data.data(NODE_TYPE_MIME).data()) == b"json.transform"
 

@@ -274,3 +274,29 @@ def test_sequential_blueprints_show_their_implicit_order(
     d.undo_stack.undo()
     assert len(scene.implicit_edge_items()) == 2
     assert scene.edge_items() == []
+
+
+def test_selected_edges_are_deleted_too(view: CanvasView, doc: EditorDocument) -> None:
+    scene = _scene(view)
+    scene.edge_items()[2].setSelected(True)
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Backspace)
+    assert len(doc.model.edges) == 3
+    assert ("check", "report") not in [(e.source, e.target) for e in doc.model.edges]
+    assert len(scene.edge_items()) == 3
+
+
+def test_copy_cut_and_paste_keys(view: CanvasView, doc: EditorDocument, qtbot: QtBot) -> None:
+    scene = _scene(view)
+    scene.select_nodes(["fetch", "check"])
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(view, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert doc.model.node_ids()[-2:] == ["fetch_1", "check_1"]
+    assert scene.selected_node_ids() == ["fetch_1", "check_1"]
+    QTest.keyClick(view, Qt.Key.Key_X, Qt.KeyboardModifier.ControlModifier)
+    assert doc.model.node_ids() == ["fetch", "check", "save", "report"]
+    QTest.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(scene.selected_node_ids()) == 4
+    with qtbot.waitSignal(scene.edit_refused):
+        assert view.paste("not a blueprint") == []

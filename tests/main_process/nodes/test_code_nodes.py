@@ -278,8 +278,12 @@ async def test_python_function_may_take_the_context(tmp_path: Path) -> None:
         bp = Blueprint(
             id="ctx",
             nodes=[
-                NodeSpec(id="s", type="python.function", params={"function": "ctx_funcs:sync_logs"}),
-                NodeSpec(id="a", type="python.function", params={"function": "ctx_funcs:async_logs"}),
+                NodeSpec(
+                    id="s", type="python.function", params={"function": "ctx_funcs:sync_logs"}
+                ),
+                NodeSpec(
+                    id="a", type="python.function", params={"function": "ctx_funcs:async_logs"}
+                ),
             ],
         )
         eid = await c.start(blueprint=bp)
