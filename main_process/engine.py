@@ -20,7 +20,7 @@ import os
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ from app.states import ExecutionStatus, NodeStatus
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
 from main_process.event_follow import follow
-from main_process.execution_state import ExecutionState
+from main_process.execution_state import EventRow, ExecutionState
 from main_process.executor import ExecutionRun
 from main_process.inputs import resolve_inputs
 from main_process.library import BlueprintLibrary
@@ -366,16 +366,39 @@ class Engine:
                 await self.get_execution(execution_id)  # raises when unknown
         return self.states.events_after(execution_id, after_seq, limit)
 
+    async def recorded_event_rows(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[EventRow]:
+        """:meth:`recorded_events` as plain rows, for servers that re-encode them anyway."""
+        if self.states.get_active(execution_id) is None:
+            await self.store.flush()
+            if self.states.last_seq(execution_id) == 0:
+                await self.get_execution(execution_id)  # raises when unknown
+        return self.states.event_rows_after(execution_id, after_seq, limit)
+
+    def watch(self, execution_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` on each new event of an active execution; returns the
+        function that stops it (a no-op for executions not active here)."""
+        return self.states.watch(execution_id, callback)
+
     def is_active(self, execution_id: str) -> bool:
         """True while the execution runs (or waits to run) in this engine."""
         return self.states.get_active(execution_id) is not None
 
-    def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
+    async def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """Recorded events after ``after_seq``, then live ones until the terminal event.
 
         A slow consumer never slows the run: see :mod:`main_process.event_follow`.
         """
-        return follow(self.states, self.recorded_events, execution_id, after_seq)
+        if not self.is_active(execution_id):
+            await self.store.flush()
+            if self.states.last_seq(execution_id) == 0:
+                await self.get_execution(execution_id)  # raises when unknown
+        async for event in follow(self.states, self._page, execution_id, after_seq):
+            yield event
+
+    async def _page(self, execution_id: str, after_seq: int, limit: int | None) -> list[Event]:
+        return self.states.events_after(execution_id, after_seq, limit)
 
     # -- resume --------------------------------------------------------------------
 

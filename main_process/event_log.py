@@ -11,6 +11,7 @@ listens, so a run nobody watches pays for tuples, not models.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from main_process.execution_state import EventRow, ExecutionState, Subscriber, event_from_row
@@ -51,6 +52,21 @@ class EventLog:
         if state is not None and callback in state.listeners:
             state.listeners.remove(callback)
 
+    def watch(self, execution_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` whenever the active execution has new events; returns a
+        function that stops it. For followers that read the log in pages: no event
+        model is built for them."""
+        state = self._active.get(execution_id)
+        if state is None:
+            return _nothing
+        state.watchers.append(callback)
+
+        def stop() -> None:
+            if callback in state.watchers:
+                state.watchers.remove(callback)
+
+        return stop
+
     # -- events --------------------------------------------------------------------
 
     def _emit(
@@ -75,6 +91,8 @@ class EventLog:
 
     def _deliver(self, state: ExecutionState, row: EventRow) -> None:
         state.events.append(row)
+        for wake in state.watchers:
+            wake()
         if not (self._subscribers or state.listeners):
             return
         event = event_from_row(row)
@@ -91,3 +109,7 @@ class EventLog:
             held, state.held = state.held, None
             self._deliver(state, held)
         return state
+
+
+def _nothing() -> None:
+    return None

@@ -88,6 +88,8 @@ class ExecutionState:
     #: Events of this activation (a resumed execution keeps earlier ones in the store).
     events: list[EventRow] = field(default_factory=list)
     listeners: list[Subscriber] = field(default_factory=list)
+    #: Called with no argument on every new event (page-reading followers).
+    watchers: list[Callable[[], None]] = field(default_factory=list)
     #: The terminal event, held back until the store has committed it.
     held: EventRow | None = None
 

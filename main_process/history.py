@@ -13,10 +13,10 @@ from app.errors import ErrorInfo, ExecutionNotFoundError
 from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
-from main_process.execution_state import ExecutionState, NodeState, event_from_row
+from main_process.execution_state import EventRow, ExecutionState, NodeState, event_from_row
 from main_process.serialization import dumps, loads
 from main_process.store import Store
-from main_process.store.sqlite_store import decode_chunk
+from main_process.store.sqlite_store import CHUNK_EVENTS, decode_chunk
 
 
 def _error(data: bytes | None) -> ErrorInfo | None:
@@ -67,31 +67,55 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
     return state
 
 
+#: The last recorded seq, read from the newest chunk through the primary key.
+LAST_SEQ_SQL = (
+    "SELECT last_seq AS seq FROM events WHERE execution_id = ? ORDER BY first_seq DESC LIMIT 1"
+)
+
+
 def last_seq(store: Store, execution_id: str) -> int:
-    row = store.query_one(
-        "SELECT MAX(last_seq) AS seq FROM events WHERE execution_id = ?", (execution_id,)
-    )
+    row = store.query_one(LAST_SEQ_SQL, (execution_id,))
     return int(row["seq"] or 0) if row else 0
+
+
+def stored_event_rows(
+    store: Store, execution_id: str, after_seq: int, limit: int | None = None
+) -> list[EventRow]:
+    """Recorded event rows after ``after_seq`` (at most ``limit``), read chunk by chunk."""
+    events: list[EventRow] = []
+    # Both queries walk the primary key (execution_id, first_seq): the chunk holding
+    # seq + 1 is the last one starting at or before it. (A filter on last_seq would
+    # read every chunk of the execution, blobs included, for each page.)
+    sql = (
+        "SELECT chunk FROM events WHERE execution_id = ? AND first_seq >= ?"
+        " ORDER BY first_seq LIMIT ?"
+    )
+    # Enough chunks for the page (chunks hold at most CHUNK_EVENTS), not a fixed many.
+    batch = 16 if limit is None else 2 + limit // CHUNK_EVENTS
+    seq = after_seq
+    while True:
+        start = store.query_one(
+            "SELECT first_seq FROM events WHERE execution_id = ? AND first_seq <= ?"
+            " ORDER BY first_seq DESC LIMIT 1",
+            (execution_id, seq + 1),
+        )
+        rows = store.query(sql, (execution_id, start[0] if start else 0, batch))
+        for r in rows:
+            for row in decode_chunk(execution_id, r["chunk"]):
+                if row[1] > seq:
+                    events.append(row)
+                    seq = row[1]
+                    if limit is not None and len(events) >= limit:
+                        return events
+        if len(rows) < batch:
+            return events
 
 
 def stored_events(
     store: Store, execution_id: str, after_seq: int, limit: int | None = None
 ) -> list[Event]:
-    """Recorded events after ``after_seq`` (at most ``limit``), read chunk by chunk."""
-    events: list[Event] = []
-    sql = "SELECT chunk FROM events WHERE execution_id = ? AND last_seq > ? ORDER BY first_seq"
-    seq = after_seq
-    while True:
-        rows = store.query(sql + " LIMIT 16", (execution_id, seq))
-        for r in rows:
-            for row in decode_chunk(execution_id, r["chunk"]):
-                if row[1] > seq:
-                    events.append(event_from_row(row))
-                    seq = row[1]
-                    if limit is not None and len(events) >= limit:
-                        return events
-        if len(rows) < 16:
-            return events
+    """Recorded events after ``after_seq`` (at most ``limit``), as models."""
+    return [event_from_row(row) for row in stored_event_rows(store, execution_id, after_seq, limit)]
 
 
 def list_executions(

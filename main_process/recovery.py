@@ -87,7 +87,8 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
         if cursor.rowcount != 1:
             return False
         (last,) = conn.execute(
-            "SELECT COALESCE(MAX(last_seq), 0) FROM events WHERE execution_id = ?",
+            "SELECT COALESCE((SELECT last_seq FROM events WHERE execution_id = ?"
+            " ORDER BY first_seq DESC LIMIT 1), 0)",
             (execution_id,),
         ).fetchone()
         seq = int(last)

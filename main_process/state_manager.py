@@ -29,6 +29,7 @@ from app.states import ExecutionStatus, NodeStatus
 from main_process import history
 from main_process.event_log import EventLog
 from main_process.execution_state import (
+    EventRow,
     ExecutionState,
     NodeState,
     event_from_row,
@@ -365,25 +366,30 @@ class StateManager(EventLog):
             return state.seq
         return history.last_seq(self.store, execution_id)
 
-    def events_after(
+    def event_rows_after(
         self, execution_id: str, after_seq: int = 0, limit: int | None = None
-    ) -> list[Event]:
-        """Delivered events with ``seq > after_seq``, in order, at most ``limit``."""
+    ) -> list[EventRow]:
+        """Delivered events with ``seq > after_seq`` as rows, in order, at most ``limit``."""
         state = self._active.get(execution_id)
         if state is None:
-            return history.stored_events(self.store, execution_id, after_seq, limit)
+            return history.stored_event_rows(self.store, execution_id, after_seq, limit)
         rows = state.events
         first = rows[0][1] if rows else state.seq + 1
         if after_seq + 1 >= first:
             start = after_seq + 1 - first
-            stop = None if limit is None else start + limit
-            return [event_from_row(r) for r in rows[start:stop]]
-        older = history.stored_events(self.store, execution_id, after_seq, limit)
+            return rows[start:] if limit is None else rows[start : start + limit]
+        older = history.stored_event_rows(self.store, execution_id, after_seq, limit)
         if limit is not None and len(older) >= limit:
             return older
-        last = older[-1].seq if older else after_seq
-        newer = [event_from_row(r) for r in rows if r[1] > last]
+        last = older[-1][1] if older else after_seq
+        newer = [r for r in rows if r[1] > last]
         return older + (newer if limit is None else newer[: limit - len(older)])
+
+    def events_after(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        """Delivered events with ``seq > after_seq``, in order, at most ``limit``."""
+        return [event_from_row(r) for r in self.event_rows_after(execution_id, after_seq, limit)]
 
     def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

@@ -281,7 +281,7 @@ class Worker:
                 assert_never(request)
 
     async def _stream(self, request: EventsRequest) -> int:
-        stream = EventStream(self.engine, request, self._send)
+        stream = EventStream(self.engine, request, self._writer.send, max_frame_bytes=self._max)
         self._streams[request.id] = stream
         try:
             return await stream.run()

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 #: Serialised outputs larger than this go to a file under ``outputs/``.
 SPILL_BYTES = 256 * 1024
+#: Events per stored chunk at most: a reader after seq N decodes one chunk or two,
+#: not a batch of 100,000 events, to find its place.
+CHUNK_EVENTS = 512
 #: A flush with at most this many operations queued is applied on the caller's thread.
 INLINE_FLUSH_OPS = 2000
 
@@ -282,7 +285,14 @@ class Store:
             if nodes:
                 conn.executemany(_NODES_SQL, [encode_nodes(e, rows) for e, rows in nodes.items()])
             if events:
-                conn.executemany(_CHUNK_SQL, [_chunk(rows) for rows in events.values()])
+                conn.executemany(
+                    _CHUNK_SQL,
+                    [
+                        _chunk(rows[i : i + CHUNK_EVENTS])
+                        for rows in events.values()
+                        for i in range(0, len(rows), CHUNK_EVENTS)
+                    ],
+                )
             conn.execute("COMMIT")
         except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
             error = exc
