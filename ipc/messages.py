@@ -1,7 +1,7 @@
 """Every message that crosses the pipe, as pydantic models in one discriminated union.
 
 The wire is one JSON object per frame (multiprocessing's length-prefixed framing,
-see :mod:`ipc.framing`), never pickle. Each message carries ``v`` (the protocol
+see :mod:`ipc.framing`), never pickled objects. Each message carries ``v`` (the protocol
 version) and a ``kind``:
 
 * ``request`` — client → worker: ``id`` (unique per client) and ``method``, one of

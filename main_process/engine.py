@@ -17,15 +17,13 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from app.blueprint import Blueprint, as_blueprint, digest
+from app.blueprint import Blueprint, as_blueprint
 from app.errors import (
     BlueprintError,
     ConfigError,
@@ -36,7 +34,6 @@ from app.errors import (
     StoreError,
 )
 from app.events import Event
-from app.partial_runs import nodes_to_run
 from app.paths import data_dir
 from app.results import (
     BlueprintSummary,
@@ -45,7 +42,6 @@ from app.results import (
     ExecutionSummary,
     NodeTypeInfo,
 )
-from app.states import ExecutionStatus, NodeStatus
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
 from main_process.event_follow import follow
@@ -55,17 +51,20 @@ from main_process.inputs import resolve_inputs
 from main_process.library import BlueprintLibrary
 from main_process.limiter import Limiter
 from main_process.nodes.registry import NodeRegistry, default_registry
-from main_process.plan import Plan, compile_plan
-from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans
-from main_process.resume import current_blueprint, ensure_resumable, take_recorded_outcomes
-from main_process.serialization import is_unserializable
+from main_process.plan import Plan, PlanCache
+from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans, renew_leases
+from main_process.resume import (
+    current_blueprint,
+    ensure_resumable,
+    reusable_outputs,
+    take_recorded_outcomes,
+)
 from main_process.state_manager import StateManager
 from main_process.store import Store
 
 log = logging.getLogger(__name__)
 
 LEASE_RENEW_SECONDS = 5.0
-_PLAN_CACHE_SIZE = 128
 
 
 class Engine:
@@ -98,7 +97,7 @@ class Engine:
         self.base_dir = base_dir or Path.cwd()
         self.recovered = recover_orphans(self.store, self.owner_id)
         self._pool = ThreadPoolExecutor(max_threads, thread_name_prefix="conductor-node")
-        self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
+        self._plans = PlanCache(self.registry)
         self._runs: dict[str, ExecutionRun] = {}
         self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
         self._limit: Limiter | None = None
@@ -117,18 +116,7 @@ class Engine:
 
     def plan_for(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
         """The compiled plan, from the cache when this exact content ran before."""
-        content = digest(engine_json if engine_json is not None else blueprint.engine_json())
-        functions = tuple(id(n.function) for n in blueprint.nodes if n.function is not None)
-        key = (content, functions)
-        plan = self._plans.get(key)
-        if plan is not None:
-            self._plans.move_to_end(key)
-            return plan
-        plan = compile_plan(blueprint, self.registry, blueprint_hash=content)
-        self._plans[key] = plan
-        if len(self._plans) > _PLAN_CACHE_SIZE:
-            self._plans.popitem(last=False)
-        return plan
+        return self._plans.get(blueprint, engine_json)
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
         return validate_blueprint(blueprint, self.registry)
@@ -210,36 +198,12 @@ class Engine:
         self, model: Blueprint, cfg: ExecutionConfig
     ) -> tuple[str, dict[str, tuple[Any, str | None]]]:
         """For a run from ``cfg.start_at``: the execution reused and what it provides."""
-        if model.node(cfg.start_at or "") is None:
-            raise ConfigError(
-                f"start_at names no node of blueprint {model.id!r}: {cfg.start_at!r}",
-                where="config.start_at",
-            )
         source = cfg.reuse_from
         if source is None:
             await self.store.flush()
-            earlier = [
-                s
-                for s in self.states.list_executions(limit=20, blueprint_id=model.id)
-                if s.status.is_terminal
-            ]
-            if not earlier:
-                raise ConfigError(
-                    f"no earlier execution of blueprint {model.id!r} to reuse outputs from; "
-                    "run it whole first",
-                    where="config.reuse_from",
-                )
-            source = earlier[0].execution_id
         elif source in self._runs:
             raise ConfigError(f"execution {source!r} is still running", where="config.reuse_from")
-        previous = self.states.load_execution(source)
-        recorded = {
-            node_id: (node.output, node.port)
-            for node_id, node in previous.nodes.items()
-            if node.status is NodeStatus.COMPLETED and not is_unserializable(node.output)
-        }
-        run = nodes_to_run(model, previous.blueprint, recorded, cfg.start_at)
-        return source, {nid: out for nid, out in recorded.items() if nid not in run}
+        return reusable_outputs(self.states, model, cfg.start_at, source)
 
     def _launch(
         self,
@@ -412,7 +376,7 @@ class Engine:
         state = self.states.load_execution(execution_id)
         ensure_resumable(state)
         current = current_blueprint(
-            self.store, self.library, [p.blueprint for p in reversed(self._plans.values())], state
+            self.store, self.library, self._plans.recent_blueprints(), state
         )
         plan = self.plan_for(current)
         completed = take_recorded_outcomes(state)
@@ -429,15 +393,7 @@ class Engine:
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
             if self._runs:
-                self.store.enqueue_sql(
-                    "UPDATE executions SET lease_until = ? WHERE owner_id = ? AND status IN (?, ?)",
-                    (
-                        time.time() + self.states.lease_seconds,
-                        self.owner_id,
-                        ExecutionStatus.PENDING.value,
-                        ExecutionStatus.RUNNING.value,
-                    ),
-                )
+                renew_leases(self.store, self.owner_id, self.states.lease_seconds)
 
     async def close(self) -> None:
         """Stop running executions (they end ``interrupted``), commit, and close the store."""

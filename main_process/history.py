@@ -16,7 +16,7 @@ from app.states import ExecutionStatus, NodeStatus
 from main_process.execution_state import EventRow, ExecutionState, NodeState, event_from_row
 from main_process.serialization import dumps, loads
 from main_process.store import Store
-from main_process.store.sqlite_store import CHUNK_EVENTS, decode_chunk
+from main_process.store.chunks import CHUNK_EVENTS, decode_chunk
 
 
 def _error(data: bytes | None) -> ErrorInfo | None:

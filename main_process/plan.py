@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import inspect
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from app.blueprint import Blueprint, JoinRule, NodeSpec, OnError, Runner
+from app.blueprint import Blueprint, JoinRule, NodeSpec, OnError, Runner, digest
 from app.templates import ValueTemplate, compile_value
 from app.validation import check_blueprint
 from main_process.nodes.base import NodeType
@@ -156,3 +157,31 @@ def compile_plan(
         sequential=blueprint.edges is None,
         outputs=outputs,
     )
+
+
+class PlanCache:
+    """Compiled plans by content hash (and, for code-defined nodes, their functions),
+    least recently used out first: a blueprint run many times is compiled once."""
+
+    def __init__(self, registry: NodeRegistry, size: int = 128) -> None:
+        self.registry = registry
+        self.size = size
+        self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
+
+    def get(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
+        content = digest(engine_json if engine_json is not None else blueprint.engine_json())
+        functions = tuple(id(n.function) for n in blueprint.nodes if n.function is not None)
+        key = (content, functions)
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+            return plan
+        plan = compile_plan(blueprint, self.registry, blueprint_hash=content)
+        self._plans[key] = plan
+        if len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+        return plan
+
+    def recent_blueprints(self) -> list[Blueprint]:
+        """The cached blueprints, newest first (they keep code-defined functions)."""
+        return [plan.blueprint for plan in reversed(self._plans.values())]

@@ -22,7 +22,7 @@ import orjson
 from app.errors import ExecutionCancelledError
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store import Store
-from main_process.store.sqlite_store import (
+from main_process.store.chunks import (
     EventRow,
     NodeRow,
     decode_chunk,
@@ -183,3 +183,11 @@ def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> 
         if mark_interrupted(store, row["id"], row["owner_id"]):
             marked.append(row["id"])
     return marked
+
+
+def renew_leases(store: Store, owner_id: str, lease_seconds: float) -> None:
+    """Extend the lease on every unfinished execution this owner runs (queued write)."""
+    store.enqueue_sql(
+        "UPDATE executions SET lease_until = ? WHERE owner_id = ? AND status IN (?, ?)",
+        (time.time() + lease_seconds, owner_id, *_OPEN),
+    )

@@ -1,4 +1,6 @@
-"""Resume (the DBOS model): re-run only what has no recorded completion.
+"""Resume (the DBOS model), and run from here: reuse what was recorded.
+
+Resume re-runs only what has no recorded completion.
 
 A resumed execution keeps its id and continues its event ``seq``. Nodes with a
 recorded completion are not run again; their recorded outputs feed the nodes
@@ -13,11 +15,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.blueprint import Blueprint
-from app.errors import ResumeError
+from app.errors import ConfigError, ResumeError
+from app.partial_runs import nodes_to_run
 from app.states import ExecutionStatus, NodeStatus
 from main_process.execution_state import ExecutionState
 from main_process.library import BlueprintLibrary
 from main_process.serialization import is_unserializable
+from main_process.state_manager import StateManager
 from main_process.store import Store
 
 
@@ -81,3 +85,37 @@ def take_recorded_outcomes(state: ExecutionState) -> dict[str, tuple[Any, str | 
         None,
     )
     return completed
+
+
+def reusable_outputs(
+    states: StateManager, model: Blueprint, start_at: str | None, source: str | None
+) -> tuple[str, dict[str, tuple[Any, str | None]]]:
+    """For a run from ``start_at``: the execution reused (``source``, else the
+    blueprint's latest finished one) and the recorded outputs it lends, which are
+    those of every node that :func:`app.partial_runs.nodes_to_run` does not run."""
+    if model.node(start_at or "") is None:
+        raise ConfigError(
+            f"start_at names no node of blueprint {model.id!r}: {start_at!r}",
+            where="config.start_at",
+        )
+    if source is None:
+        earlier = [
+            s
+            for s in states.list_executions(limit=20, blueprint_id=model.id)
+            if s.status.is_terminal
+        ]
+        if not earlier:
+            raise ConfigError(
+                f"no earlier execution of blueprint {model.id!r} to reuse outputs from; "
+                "run it whole first",
+                where="config.reuse_from",
+            )
+        source = earlier[0].execution_id
+    previous = states.load_execution(source)
+    recorded = {
+        node_id: (node.output, node.port)
+        for node_id, node in previous.nodes.items()
+        if node.status is NodeStatus.COMPLETED and not is_unserializable(node.output)
+    }
+    run = nodes_to_run(model, previous.blueprint, recorded, start_at)
+    return source, {nid: out for nid, out in recorded.items() if nid not in run}

@@ -34,15 +34,20 @@ import orjson
 
 from app.errors import StoreError
 from app.paths import database_path, outputs_dir
+from main_process.store.chunks import (
+    CHUNK_EVENTS,
+    EventRow,
+    NodeRow,
+    decode_nodes,
+    encode_chunk,
+    encode_nodes,
+)
 from main_process.store.schema import migrate
 
 log = logging.getLogger(__name__)
 
 #: Serialised outputs larger than this go to a file under ``outputs/``.
 SPILL_BYTES = 256 * 1024
-#: Events per stored chunk at most: a reader after seq N decodes one chunk or two,
-#: not a batch of 100,000 events, to find its place.
-CHUNK_EVENTS = 512
 #: A flush with at most this many operations queued is applied on the caller's thread.
 INLINE_FLUSH_OPS = 2000
 
@@ -52,25 +57,6 @@ _CHUNK_SQL = (
 
 _NODES_SQL = "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk) VALUES (?, ?, ?)"
 
-#: The fields of one node outcome record in a ``node_runs`` chunk, in order.
-NODE_FIELDS = (
-    "node_id",
-    "status",
-    "attempts",
-    "started_at",
-    "finished_at",
-    "port",
-    "output",
-    "output_path",
-    "output_size",
-    "input",
-    "error",
-)
-
-#: An event as queued: ``(execution_id, seq, ts, kind, node_id, status, attempt, data)``.
-EventRow = tuple[str, int, float, str, str | None, str | None, int | None, Any]
-#: One node outcome: NODE_FIELDS in order, ``output``/``input``/``error`` as JSON bytes.
-NodeRow = tuple[Any, ...]
 FlushCallback = Callable[[BaseException | None], None]
 
 
@@ -288,7 +274,7 @@ class Store:
                 conn.executemany(
                     _CHUNK_SQL,
                     [
-                        _chunk(rows[i : i + CHUNK_EVENTS])
+                        encode_chunk(rows[i : i + CHUNK_EVENTS])
                         for rows in events.values()
                         for i in range(0, len(rows), CHUNK_EVENTS)
                     ],
@@ -377,37 +363,6 @@ def _write_execution(
         conn.execute(
             f"UPDATE executions SET {assignments} WHERE id = ?", (*fields.values(), execution_id)
         )
-
-
-def _raw(data: bytes | None) -> orjson.Fragment | None:
-    return None if data is None else orjson.Fragment(data)
-
-
-def encode_nodes(execution_id: str, rows: list[tuple[int, NodeRow]]) -> tuple[str, int, bytes]:
-    """One node_runs row for a batch of node outcomes (JSON parts embedded as is)."""
-    records = [
-        (*row[:6], _raw(row[6]), row[7], row[8], _raw(row[9]), _raw(row[10])) for _, row in rows
-    ]
-    return execution_id, rows[0][0], orjson.dumps(records)
-
-
-def decode_nodes(chunk: bytes) -> list[dict[str, Any]]:
-    return [dict(zip(NODE_FIELDS, record, strict=True)) for record in orjson.loads(chunk)]
-
-
-def _chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:
-    """One events row for a contiguous run of one execution's events."""
-    body = orjson.dumps([row[1:] for row in rows], default=str)
-    return rows[0][0], rows[0][1], rows[-1][1], body
-
-
-def encode_chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:
-    """The events row for ``rows`` (for writers outside the batch, such as recovery)."""
-    return _chunk(rows)
-
-
-def decode_chunk(execution_id: str, chunk: bytes) -> list[EventRow]:
-    return [(execution_id, *item) for item in orjson.loads(chunk)]
 
 
 def _write_file(path: Path, data: bytes) -> None:
