@@ -15,7 +15,7 @@ import pytest
 
 from app import Blueprint, NodeSpec, ResumeError, create_conductor
 from app.states import ExecutionStatus, NodeStatus
-from main_process.store.sqlite_store import decode_nodes
+from main_process.store.chunks import decode_nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ from app import (
 )
 from main_process.direct import DirectTransport
 from main_process.engine import Engine
-from main_process.store.sqlite_store import decode_nodes
+from main_process.store.chunks import decode_nodes
 
 
 def three_steps() -> Blueprint:
