@@ -25,6 +25,8 @@ from app.results import (
     ExecutionResult,
     ExecutionSummary,
     NodeTypeInfo,
+    OutputPage,
+    check_page,
 )
 from app.transport import BlueprintData, Transport
 
@@ -164,6 +166,17 @@ class Conductor:
 
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         return await self.transport.get_execution(execution_id)
+
+    async def node_output(
+        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
+    ) -> OutputPage:
+        """Items ``[offset, offset + limit)`` of a node's output (``limit`` at most 10,000).
+
+        A GUI or script pages through a large output instead of receiving it whole
+        with ``get_execution``; ``total`` tells how far there is to go.
+        """
+        check_page(offset, limit)
+        return await self.transport.node_output(execution_id, node_id, offset=offset, limit=limit)
 
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

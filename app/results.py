@@ -7,11 +7,12 @@ see which node failed, how often it was tried and what it produced.
 
 from __future__ import annotations
 
-from typing import Any
+from itertools import islice
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import ErrorInfo
+from app.errors import ConfigError, ErrorInfo
 from app.states import ExecutionStatus, NodeStatus
 
 
@@ -114,3 +115,77 @@ class NodeTypeInfo(BaseModel):
     ports: list[str] = Field(default_factory=list)
     dynamic_ports: bool = False
     runner: str = "inline"
+
+
+#: The most items one :class:`OutputPage` may hold: a page is for showing, not exporting.
+MAX_PAGE_LIMIT = 10_000
+#: How a node's output is paged: list items, object entries, one scalar, or nothing yet.
+OutputKind = Literal["list", "object", "scalar", "none"]
+
+
+def check_page(offset: int, limit: int) -> None:
+    """ConfigError naming the field when a page request is out of bounds.
+
+    Checked by the facade (fail before crossing a process) and again by the engine
+    (a raw pipe or HTTP client skips the facade).
+    """
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ConfigError(f"offset must be an integer >= 0, not {offset!r}", where="offset")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_PAGE_LIMIT:
+        raise ConfigError(
+            f"limit must be an integer from 0 to {MAX_PAGE_LIMIT:,}, not {limit!r}", where="limit"
+        )
+
+
+class OutputPage(BaseModel):
+    """One page of a node's recorded output, so a 100,000-item list never crosses whole.
+
+    ``total`` counts list items or object keys (1 for a scalar, 0 for no output);
+    ``items`` holds the slice: list items, ``[key, value]`` pairs in key order, or
+    ``[value]`` for a scalar on the first page. ``size_bytes`` is the whole output's
+    serialised size as the store recorded it (0 when nothing was recorded).
+    """
+
+    execution_id: str
+    node_id: str
+    kind: OutputKind
+    total: int
+    offset: int
+    limit: int
+    items: list[Any] = Field(default_factory=list)
+    size_bytes: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        execution_id: str,
+        node_id: str,
+        value: Any,
+        *,
+        offset: int,
+        limit: int,
+        size_bytes: int | None,
+    ) -> OutputPage:
+        """The page ``[offset, offset + limit)`` of ``value``."""
+        end = offset + limit
+        kind: OutputKind
+        if value is None:
+            kind, total, items = "none", 0, []
+        elif isinstance(value, list):
+            kind, total, items = "list", len(value), value[offset:end]
+        elif isinstance(value, dict):
+            keys = list(islice(value, offset, end))
+            kind, total, items = "object", len(value), [[k, value[k]] for k in keys]
+        else:
+            kind, total = "scalar", 1
+            items = [value] if offset == 0 and limit > 0 else []
+        return cls(
+            execution_id=execution_id,
+            node_id=node_id,
+            kind=kind,
+            total=total,
+            offset=offset,
+            limit=limit,
+            items=items,
+            size_bytes=size_bytes or 0,
+        )

@@ -21,6 +21,7 @@ from app.results import (
     ExecutionResult,
     ExecutionSummary,
     NodeTypeInfo,
+    OutputPage,
 )
 
 #: A blueprint as it travels: the plain-dict (JSON) form of :class:`app.blueprint.Blueprint`.
@@ -78,6 +79,12 @@ class Transport(ABC):
     @abstractmethod
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         """The current state of one execution (running or finished)."""
+
+    @abstractmethod
+    async def node_output(
+        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
+    ) -> OutputPage:
+        """One page of a node's recorded output (never the whole of a large one)."""
 
     @abstractmethod
     async def list_executions(

@@ -30,7 +30,13 @@ from pydantic import ValidationError
 
 from app.errors import ConductorError, ConfigError, Problem, TransportError, error_from_info
 from app.events import Event
-from app.results import BlueprintSummary, ExecutionResult, ExecutionSummary, NodeTypeInfo
+from app.results import (
+    BlueprintSummary,
+    ExecutionResult,
+    ExecutionSummary,
+    NodeTypeInfo,
+    OutputPage,
+)
 from app.transport import BlueprintArg, BlueprintData, Transport
 from ipc.errors import ProtocolError, WorkerDiedError
 from ipc.messages import (
@@ -55,6 +61,8 @@ from ipc.messages import (
     ListBlueprintsRequest,
     ListExecutionsRequest,
     Message,
+    NodeOutputReply,
+    NodeOutputRequest,
     NodeTypesReply,
     NodeTypesRequest,
     ProblemsReply,
@@ -318,6 +326,18 @@ class IpcTransport(Transport):
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         request = GetExecutionRequest(id=next(self._ids), execution_id=execution_id)
         return (await self._call(request, ExecutionReply)).result
+
+    async def node_output(
+        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
+    ) -> OutputPage:
+        request = NodeOutputRequest(
+            id=next(self._ids),
+            execution_id=execution_id,
+            node_id=node_id,
+            offset=offset,
+            limit=limit,
+        )
+        return (await self._call(request, NodeOutputReply)).result
 
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

@@ -43,6 +43,7 @@ from app.results import (
     ExecutionResult,
     ExecutionSummary,
     NodeTypeInfo,
+    OutputPage,
 )
 from app.transport import BlueprintArg, BlueprintData, Transport
 
@@ -304,6 +305,15 @@ class HttpTransport(Transport):
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         response = await self._request("GET", f"/v1/executions/{quote(execution_id, safe='')}")
         return ExecutionResult.model_validate_json(response.content)
+
+    async def node_output(
+        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
+    ) -> OutputPage:
+        eid, nid = quote(execution_id, safe=""), quote(node_id, safe="")
+        path = f"/v1/executions/{eid}/nodes/{nid}/output"
+        params = {"offset": offset, "limit": limit}
+        response = await self._request("GET", path, params=params)
+        return OutputPage.model_validate_json(response.content)
 
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

@@ -38,6 +38,7 @@ from app.results import (
     ExecutionResult,
     ExecutionSummary,
     NodeTypeInfo,
+    OutputPage,
 )
 from ipc.errors import ProtocolError
 from ipc.frame_errors import diagnose, oversized_error, version_error
@@ -145,6 +146,17 @@ class NodeTypesRequest(RequestBase):
     method: Literal["node_types"] = "node_types"
 
 
+class NodeOutputRequest(RequestBase):
+    """One page of a node's output; bounds are checked by the engine, so every
+    transport reports a bad ``offset``/``limit`` as the same ConfigError."""
+
+    method: Literal["node_output"] = "node_output"
+    execution_id: str
+    node_id: str
+    offset: int = 0
+    limit: int = 100
+
+
 Request = Annotated[
     ExecuteRequest
     | StartRequest
@@ -159,7 +171,8 @@ Request = Annotated[
     | SaveBlueprintRequest
     | DeleteBlueprintRequest
     | ValidateRequest
-    | NodeTypesRequest,
+    | NodeTypesRequest
+    | NodeOutputRequest,
     Field(discriminator="method"),
 ]
 
@@ -229,6 +242,11 @@ class NodeTypesReply(ReplyBase):
     result: list[NodeTypeInfo]
 
 
+class NodeOutputReply(ReplyBase):
+    method: Literal["node_output"] = "node_output"
+    result: OutputPage
+
+
 Reply = Annotated[
     ExecutionReply
     | StartReply
@@ -240,7 +258,8 @@ Reply = Annotated[
     | SavedBlueprintReply
     | DeletedBlueprintReply
     | ProblemsReply
-    | NodeTypesReply,
+    | NodeTypesReply
+    | NodeOutputReply,
     Field(discriminator="method"),
 ]
 

@@ -31,6 +31,7 @@ Method = Literal[
     "delete_blueprint",
     "validate",
     "node_types",
+    "node_output",
 ]
 KINDS: Final = ("request", "result", "error", "events", "credit", "abandon", "hello", "heartbeat")
 METHODS: Final = Method.__args__  # type: ignore[attr-defined]

@@ -12,7 +12,13 @@ from typing import Any
 
 from app.errors import Problem
 from app.events import Event
-from app.results import BlueprintSummary, ExecutionResult, ExecutionSummary, NodeTypeInfo
+from app.results import (
+    BlueprintSummary,
+    ExecutionResult,
+    ExecutionSummary,
+    NodeTypeInfo,
+    OutputPage,
+)
 from app.transport import BlueprintArg, BlueprintData, Transport
 from main_process.engine import Engine
 
@@ -61,6 +67,11 @@ class DirectTransport(Transport):
 
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         return await self.engine.get_execution(execution_id)
+
+    async def node_output(
+        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
+    ) -> OutputPage:
+        return await self.engine.node_output(execution_id, node_id, offset=offset, limit=limit)
 
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

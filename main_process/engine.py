@@ -41,12 +41,15 @@ from app.results import (
     ExecutionResult,
     ExecutionSummary,
     NodeTypeInfo,
+    OutputPage,
+    check_page,
 )
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
 from main_process.event_follow import follow
 from main_process.execution_state import EventRow, ExecutionState
 from main_process.executor import ExecutionRun
+from main_process.history import stored_node_output, unknown_node
 from main_process.inputs import resolve_inputs
 from main_process.library import BlueprintLibrary
 from main_process.limiter import Limiter
@@ -312,6 +315,25 @@ class Engine:
             return result
         recover_orphans(self.store, self.owner_id, only=execution_id)
         return self.states.load_execution(execution_id).to_result()
+
+    async def node_output(
+        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
+    ) -> OutputPage:
+        """One page of a node's output: from memory while the execution is active here,
+        else from the store (only that node's outcome is read)."""
+        check_page(offset, limit)
+        state = self.states.get_active(execution_id)
+        if state is not None:
+            node = state.nodes.get(node_id)
+            if node is None:
+                raise unknown_node(execution_id, node_id)
+            value, size = node.output, node.output_size
+        else:
+            await self.store.flush()
+            value, size = stored_node_output(self.store, execution_id, node_id)
+        return OutputPage.of(
+            execution_id, node_id, value, offset=offset, limit=limit, size_bytes=size
+        )
 
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

@@ -6,17 +6,18 @@ reads rows that the writer has committed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from app.blueprint import Blueprint
-from app.errors import ErrorInfo, ExecutionNotFoundError
+from app.errors import ErrorInfo, ExecutionNotFoundError, StoreError
 from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
 from main_process.execution_state import EventRow, ExecutionState, NodeState, event_from_row
 from main_process.serialization import dumps, loads
 from main_process.store import Store
-from main_process.store.chunks import CHUNK_EVENTS, decode_chunk
+from main_process.store.chunks import CHUNK_EVENTS, decode_chunk, decode_nodes
 
 
 def _error(data: bytes | None) -> ErrorInfo | None:
@@ -65,6 +66,46 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
         state.variables[vrow["key"]] = loads(vrow["value_json"])
     state.seq = last_seq(store, execution_id)
     return state
+
+
+def unknown_node(execution_id: str, node_id: str) -> ExecutionNotFoundError:
+    """The error for a node id that the execution's blueprint does not have."""
+    return ExecutionNotFoundError(
+        f"execution {execution_id!r} has no node {node_id!r}", where="node_id", node_id=node_id
+    )
+
+
+def stored_node_output(store: Store, execution_id: str, node_id: str) -> tuple[Any, int | None]:
+    """One node's recorded ``(output, output_size)``; ``(None, None)`` if it never finished.
+
+    Unlike :func:`load_execution` this reads only this node's spilled file, so paging
+    one node of a wide execution does not parse every other node's output.
+    Raises ExecutionNotFoundError for an unknown execution or a node its blueprint lacks.
+    """
+    row = store.query_one("SELECT blueprint_json FROM executions WHERE id = ?", (execution_id,))
+    if row is None:
+        raise ExecutionNotFoundError(f"no execution {execution_id!r}", where="execution_id")
+    nodes = loads(row["blueprint_json"]).get("nodes") or []
+    if not any(node.get("id") == node_id for node in nodes):
+        raise unknown_node(execution_id, node_id)
+    record: dict[str, Any] | None = None
+    for chunk in store.query(
+        "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq", (execution_id,)
+    ):
+        for candidate in decode_nodes(chunk["chunk"]):
+            if candidate["node_id"] == node_id:
+                record = candidate
+    if record is None:
+        return None, None
+    path = record["output_path"]
+    if path is not None and record["output"] is None:
+        try:
+            return loads(Path(path).read_bytes()), record["output_size"]
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"spilled output of node {node_id!r} is unreadable: {exc}", where=str(path)
+            ) from None
+    return record["output"], record["output_size"]
 
 
 #: The last recorded seq, read from the newest chunk through the primary key.

@@ -43,6 +43,7 @@ from app.results import (
     ExecutionResult,
     ExecutionSummary,
     NodeTypeInfo,
+    OutputPage,
 )
 from app.states import ExecutionStatus
 from main_process.engine import Engine
@@ -199,6 +200,18 @@ def _routes(engine: Engine, sse_buffer: int) -> APIRouter:
         wait = request is not None and request.wait
         result = await engine.resume(execution_id, wait=wait)
         return _json(result.model_dump_json(), 200 if wait else 202)
+
+    @r.get(
+        "/executions/{execution_id}/nodes/{node_id}/output",
+        response_model=OutputPage,
+        tags=["executions"],
+    )
+    async def node_output(
+        execution_id: str, node_id: str, offset: int = 0, limit: int = 100
+    ) -> Response:
+        # Bounds are the engine's to check, so the error matches the other transports'.
+        page = await engine.node_output(execution_id, node_id, offset=offset, limit=limit)
+        return _json(page.model_dump_json())
 
     @r.get("/executions/{execution_id:path}", response_model=ExecutionResult, tags=["executions"])
     async def get_execution(execution_id: str) -> Response:

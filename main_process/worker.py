@@ -57,6 +57,8 @@ from ipc.messages import (
     ListBlueprintsRequest,
     ListExecutionsRequest,
     Message,
+    NodeOutputReply,
+    NodeOutputRequest,
     NodeTypesReply,
     NodeTypesRequest,
     ProblemsReply,
@@ -277,6 +279,14 @@ class Worker:
                 return ProblemsReply(id=rid, result=await engine.validate(request.blueprint))
             case NodeTypesRequest():
                 return NodeTypesReply(id=rid, result=await engine.node_types())
+            case NodeOutputRequest():
+                page = await engine.node_output(
+                    request.execution_id,
+                    request.node_id,
+                    offset=request.offset,
+                    limit=request.limit,
+                )
+                return NodeOutputReply(id=rid, result=page)
             case _:
                 assert_never(request)
 
