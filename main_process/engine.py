@@ -341,25 +341,27 @@ class Engine:
         await self.store.flush()
         return self.states.list_executions(limit=limit, status=status, blueprint_id=blueprint_id)
 
+    async def _settle(self, execution_id: str) -> None:
+        """Before reading the record of a run not active here: commit what is queued,
+        and raise ExecutionNotFoundError when there is no such execution."""
+        if self.states.get_active(execution_id) is None:
+            await self.store.flush()
+            if self.states.last_seq(execution_id) == 0:
+                await self.get_execution(execution_id)  # raises when unknown
+
     async def recorded_events(
         self, execution_id: str, after_seq: int = 0, limit: int | None = None
     ) -> list[Event]:
         """Events recorded so far after ``after_seq`` (at most ``limit``), without waiting
         for more; ExecutionNotFoundError when there is no such execution."""
-        if self.states.get_active(execution_id) is None:
-            await self.store.flush()
-            if self.states.last_seq(execution_id) == 0:
-                await self.get_execution(execution_id)  # raises when unknown
+        await self._settle(execution_id)
         return self.states.events_after(execution_id, after_seq, limit)
 
     async def recorded_event_rows(
         self, execution_id: str, after_seq: int = 0, limit: int | None = None
     ) -> list[EventRow]:
         """:meth:`recorded_events` as plain rows, for servers that re-encode them anyway."""
-        if self.states.get_active(execution_id) is None:
-            await self.store.flush()
-            if self.states.last_seq(execution_id) == 0:
-                await self.get_execution(execution_id)  # raises when unknown
+        await self._settle(execution_id)
         return self.states.event_rows_after(execution_id, after_seq, limit)
 
     def watch(self, execution_id: str, callback: Callable[[], None]) -> Callable[[], None]:
@@ -376,10 +378,7 @@ class Engine:
 
         A slow consumer never slows the run: see :mod:`main_process.event_follow`.
         """
-        if not self.is_active(execution_id):
-            await self.store.flush()
-            if self.states.last_seq(execution_id) == 0:
-                await self.get_execution(execution_id)  # raises when unknown
+        await self._settle(execution_id)
         async for event in follow(self.states, self._page, execution_id, after_seq):
             yield event
 
