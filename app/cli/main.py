@@ -34,8 +34,6 @@ EXIT_INTERRUPTED = 130
 
 T = TypeVar("T")
 
-_LATER = "arrives in a later version of Conductor"
-
 
 def _fail(message: str, *, json_mode: bool = False, info: dict[str, Any] | None = None) -> NoReturn:
     """Report a user error on stderr (and as JSON on stdout with --json), then exit 2."""
@@ -124,8 +122,9 @@ def cli(
     _configure_logging(verbose)
     ctx.obj = Options(home=home, remote=remote, token=token)
     if ctx.invoked_subcommand is None:
-        click.echo(f"conductor: the desktop app {_LATER}; try 'conductor --help'.", err=True)
-        ctx.exit(EXIT_USAGE)
+        from app.api import load_object
+
+        ctx.exit(load_object("renderer.app_main:main")([], home=home))
 
 
 def _options(ctx: click.Context) -> Options:
@@ -135,10 +134,13 @@ def _options(ctx: click.Context) -> Options:
 
 @cli.command()
 @click.argument("file", required=False)
-def gui(file: str | None) -> None:
-    """Open the desktop app (not yet available)."""
-    click.echo(f"conductor gui: the desktop app {_LATER}.", err=True)
-    sys.exit(EXIT_USAGE)
+@click.pass_context
+def gui(ctx: click.Context, file: str | None) -> None:
+    """Open the desktop app (with FILE, a blueprint file, open)."""
+    from app.api import load_object
+
+    main = load_object("renderer.app_main:main")
+    sys.exit(main([file] if file else [], home=_options(ctx).home))
 
 
 @cli.command()

@@ -110,8 +110,6 @@ BAD_FILES = {
 #: Every mistake a user can make on the command line: arguments ({dir} is where
 #: BAD_FILES are) and what the message on stderr must name.
 USAGE_ERRORS: dict[str, tuple[list[str], list[str]]] = {
-    "no-arguments": ([], ["later version"]),
-    "gui": (["gui", "x.json"], ["later version"]),
     "serve-public-host": (["serve", "--host", "0.0.0.0", "--port", "0"], ["token"]),
     "malformed-json": (["run", "{dir}/broken.json"], ["broken.json", "invalid JSON", "line 1"]),
     "yaml-error": (["run", "{dir}/broken.yaml"], ["broken.yaml", "invalid YAML", "line"]),
@@ -400,3 +398,23 @@ async def test_progress_views_show_every_node_of_a_real_run(
     assert "failed" in text
     assert "could not connect" in text
     assert make_view(stream, "x", quiet=True) is None
+
+
+@pytest.mark.parametrize("args", [[], ["gui", "x.json"]], ids=["no-arguments", "gui"])
+def test_the_app_without_a_display_is_a_clear_error(tmp_path: Path, args: list[str]) -> None:
+    """``conductor`` and ``conductor gui`` open the window; with no display at all they
+    say so instead of letting Qt abort."""
+    home = tmp_path / "home"
+    env = _env(home)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    user_error(done, "display")

@@ -1,0 +1,100 @@
+"""The window's menus, toolbar and shortcuts, in one place.
+
+Actions only call the window's intent methods; keeping them here keeps
+``main_window.py`` about behaviour, and makes the shortcut list easy to read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu
+
+if TYPE_CHECKING:
+    from renderer.main_window import MainWindow
+
+_Key = QKeySequence.StandardKey
+
+
+@dataclass
+class Actions:
+    """The actions tests and the window enable, disable or trigger."""
+
+    run: QAction
+    cancel: QAction
+    resume: QAction
+    run_from_here: QAction
+    rerun: QAction
+    recent_menu: QMenu
+
+
+def _action(window: MainWindow, text: str, slot: object, shortcut: object = None) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        if isinstance(shortcut, _Key):
+            action.setShortcuts(shortcut)
+        else:
+            action.setShortcut(QKeySequence(str(shortcut)))
+    action.triggered.connect(slot)
+    return action
+
+
+def build_actions(window: MainWindow) -> Actions:
+    """Create the File, Edit, Run and View menus and the toolbar."""
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(_action(window, "&New", window.new_document, _Key.New))
+    file_menu.addAction(_action(window, "&Open…", window.open_dialog, _Key.Open))
+    recent = file_menu.addMenu("Open &Recent")
+    file_menu.addAction(_action(window, "&Save", window.save, _Key.Save))
+    file_menu.addAction(_action(window, "Save &As…", window.save_as, _Key.SaveAs))
+    file_menu.addSeparator()
+    file_menu.addAction(_action(window, "&Quit", window.close, _Key.Quit))
+
+    edit = bar.addMenu("&Edit")
+    stack = window.document.undo_stack
+    undo, redo = stack.createUndoAction(window, "&Undo"), stack.createRedoAction(window, "&Redo")
+    undo.setShortcuts(_Key.Undo)
+    redo.setShortcuts(_Key.Redo)
+    edit.addActions([undo, redo])
+    edit.addSeparator()
+    edit.addAction(_action(window, "&Copy", window.copy_selection))
+    edit.addAction(_action(window, "&Paste", window.paste))
+    edit.addAction(_action(window, "&Delete", window.scene.delete_selection))
+    edit.addAction(_action(window, "Auto-&layout", window.document.auto_layout, "Ctrl+L"))
+
+    run_menu = bar.addMenu("&Run")
+    run = _action(window, "▶ Run", window.run_requested, "Ctrl+R")
+    cancel = _action(window, "■ Cancel", window.cancel_requested, "Ctrl+.")
+    resume = _action(window, "↻ Resume", window.resume_requested, "Ctrl+Shift+R")
+    here = _action(window, "⤓ Run from here", window.run_from_here_requested, "Ctrl+Shift+H")
+    rerun = _action(window, "Re-run", window.rerun_requested, "Ctrl+Alt+R")
+    run_menu.addActions([run, cancel, resume, here, rerun])
+
+    view = bar.addMenu("&View")
+    for dock in window.docks:
+        view.addAction(dock.toggleViewAction())
+    view.addSeparator()
+    view.addAction(_action(window, "&Fit", window.view.fit_to_view, "Ctrl+0"))
+    view.addAction(_action(window, "Node &palette", window.focus_palette, "Ctrl+K"))
+
+    toolbar = window.addToolBar("Run")
+    toolbar.setObjectName("run-toolbar")
+    toolbar.addActions([run, cancel, resume, here])
+    return Actions(run, cancel, resume, here, rerun, recent)
+
+
+def fill_recent(window: MainWindow, menu: QMenu, files: list[str]) -> None:
+    menu.clear()
+    for entry in files:
+        action = menu.addAction(Path(entry).name)
+        action.setToolTip(entry)
+        action.triggered.connect(lambda _checked=False, p=entry: window.open_file(Path(p)))
+    menu.setEnabled(bool(files))
+
+
+def clipboard_text() -> str:
+    return QApplication.clipboard().text()

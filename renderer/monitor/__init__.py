@@ -1,0 +1,1 @@
+"""The run monitor: coalesced execution state, nodes table, timeline, data and log."""

@@ -1,0 +1,182 @@
+"""What the monitor shows, as plain Python: the latest state of each execution.
+
+Events arrive far faster than anyone can read them (a fan-out of 10,000 nodes sends
+tens of thousands), so the monitor keeps **only the latest state per node** and a
+bounded tail of the log, and remembers which executions changed since the last
+repaint. The Qt side asks :meth:`MonitorModel.take_dirty` on a timer and repaints
+those — the way Textual's ``can_replace`` lets a newer message for the same target
+replace an older one that was never shown.
+
+No Qt here, so the coalescing is tested without a window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.events import Event
+from app.results import ExecutionResult
+
+#: Events kept per execution for the log view (older ones drop off the front).
+LOG_LIMIT = 2000
+
+
+@dataclass
+class NodeRow:
+    """One node's latest state in one execution."""
+
+    node_id: str
+    status: str = "pending"
+    attempts: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    output_size: int | None = None
+    port: str | None = None
+    error: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclass
+class ExecutionView:
+    """One execution as the monitor shows it: status, clock, nodes and a log tail."""
+
+    execution_id: str
+    blueprint_id: str = ""
+    status: str = "pending"
+    started_at: float | None = None
+    finished_at: float | None = None
+    last_seq: int = 0
+    nodes: dict[str, NodeRow] = field(default_factory=dict)
+    log: deque[Event] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
+    events_seen: int = 0
+
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds since it started; frozen once it finished."""
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at if self.finished_at is not None else (now or time.time())
+        return max(0.0, end - self.started_at)
+
+    def row(self, node_id: str) -> NodeRow:
+        found = self.nodes.get(node_id)
+        if found is None:
+            found = self.nodes[node_id] = NodeRow(node_id)
+        return found
+
+
+def _error_text(data: dict[str, Any] | None) -> str | None:
+    error = (data or {}).get("error")
+    if isinstance(error, dict):
+        kind, message = error.get("type", ""), error.get("message", "")
+        return f"{kind}: {message}" if kind else str(message)
+    return None if error is None else str(error)
+
+
+class MonitorModel:
+    """Latest state of every execution the window follows (see the module doc)."""
+
+    def __init__(self) -> None:
+        self._executions: dict[str, ExecutionView] = {}
+        self._dirty: set[str] = set()
+
+    def execution(self, execution_id: str) -> ExecutionView | None:
+        return self._executions.get(execution_id)
+
+    def ensure(self, execution_id: str, blueprint_id: str = "") -> ExecutionView:
+        view = self._executions.get(execution_id)
+        if view is None:
+            view = self._executions[execution_id] = ExecutionView(execution_id, blueprint_id)
+            self._dirty.add(execution_id)
+        elif blueprint_id and not view.blueprint_id:
+            view.blueprint_id = blueprint_id
+        return view
+
+    def seed_nodes(self, execution_id: str, node_ids: list[str]) -> None:
+        """Show every node as pending before its first event, in blueprint order."""
+        view = self.ensure(execution_id)
+        for node_id in node_ids:
+            view.row(node_id)
+        self._dirty.add(execution_id)
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the latest state; O(1), never touches Qt."""
+        view = self.ensure(event.execution_id)
+        if event.seq <= view.last_seq:
+            return  # a replay after a resume repeats what we already hold
+        view.last_seq = event.seq
+        view.events_seen += 1
+        view.log.append(event)
+        self._dirty.add(event.execution_id)
+        if event.kind == "execution" and event.status:
+            view.status = event.status
+            if event.status == "running":
+                view.started_at = view.started_at or event.ts
+                view.finished_at = None
+            elif event.status in ("completed", "failed", "cancelled", "interrupted"):
+                view.finished_at = event.ts
+        elif event.kind == "node" and event.node_id and event.status:
+            self._apply_node(view.row(event.node_id), event)
+
+    @staticmethod
+    def _apply_node(row: NodeRow, event: Event) -> None:
+        row.status = str(event.status)
+        if event.attempt:
+            row.attempts = max(row.attempts, event.attempt)
+        data = event.data or {}
+        if event.status == "running":
+            if row.started_at is None:
+                row.started_at = event.ts
+            row.finished_at = None
+        elif event.status in ("completed", "failed", "cancelled", "skipped"):
+            row.finished_at = event.ts
+            if row.started_at is None and event.status != "skipped":
+                row.started_at = event.ts
+        if "output_size" in data:
+            row.output_size = int(data["output_size"])
+        if "port" in data:
+            row.port = data.get("port")
+        error = _error_text(data)
+        if error is not None:
+            row.error = error
+
+    def load_result(self, result: ExecutionResult) -> ExecutionView:
+        """Replace what we hold with a recorded execution (history, after a restart)."""
+        view = self.ensure(result.execution_id, result.blueprint_id)
+        view.blueprint_id = result.blueprint_id
+        view.status = result.status.value
+        view.started_at = result.started_at or result.created_at
+        view.finished_at = result.finished_at
+        for node_id, node in result.nodes.items():
+            row = view.row(node_id)
+            if (
+                result.status.value == "interrupted"
+                and node.status.value == "pending"
+                and row.status in ("running", "retrying")
+            ):
+                continue  # the store lost the start (batched writes); what we saw is truer
+            row.status = node.status.value
+            row.attempts = node.attempts
+            row.started_at = node.started_at or row.started_at
+            row.finished_at = node.finished_at or row.finished_at
+            row.port = node.port
+            if node.error is not None:
+                row.error = f"{node.error.type}: {node.error.message}"
+        self._dirty.add(result.execution_id)
+        return view
+
+    def mark_dirty(self, execution_id: str) -> None:
+        """Ask for a repaint of this execution (its state was changed from outside)."""
+        self._dirty.add(execution_id)
+
+    def take_dirty(self) -> set[str]:
+        """The executions changed since the last call (and forget them)."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty

@@ -1,0 +1,242 @@
+"""Running from the window: validate, ask inputs, start, watch, cancel, resume.
+
+Separate from the window's layout so the run rules read in one place:
+
+* **Validate first**: problems go to the document and the problems list, and an
+  invalid blueprint never starts.
+* **One shown execution**: several may run; the monitor and the canvas badges show
+  the one chosen in the monitor's picker (a new run is chosen automatically).
+* **Crash**: when the worker dies, a banner says so at once; the bridge marks the
+  followed executions interrupted and re-reads them after the restart; Resume
+  resumes the shown (or latest) interrupted one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QDialog
+
+from app.blueprint import Blueprint
+from app.partial_runs import nodes_to_run
+from app.results import ExecutionResult
+from renderer.monitor.monitor_model import ExecutionView
+from renderer.run_dialog import RunDialog
+
+if TYPE_CHECKING:
+    from renderer.main_window import MainWindow
+
+_RESUMABLE = ("interrupted", "failed", "cancelled")
+
+
+class RunControl:
+    """The window's run behaviour (see the module docstring)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.bridge = window.bridge
+        self.current: str | None = None
+        self.crashed = False
+        self._runs: dict[str, tuple[Blueprint, dict[str, Any]]] = {}
+        self.bridge.execution_started.connect(self._started)
+        self.bridge.execution_updated.connect(self._updated)
+        self.bridge.execution_finished.connect(self._finished)
+        window.monitor.execution_chosen.connect(self.show_execution)
+        window.monitor.node_data_requested.connect(self.show_node_data)
+
+    # -- starting -------------------------------------------------------------------
+
+    def run(
+        self, config: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None
+    ) -> asyncio.Future[str | None]:
+        """Validate and start the document's blueprint; the result is the id (None: not run)."""
+        blueprint = self.window.document.to_blueprint()
+        return self.bridge.submit(self._run(blueprint, config or {}, inputs), "run")
+
+    async def _run(
+        self, blueprint: Blueprint, config: dict[str, Any], inputs: dict[str, Any] | None
+    ) -> str | None:
+        problems = await self.bridge.conductor.validate(blueprint)
+        self.window.show_problems(problems)
+        if problems:
+            self.window.statusBar().showMessage(
+                f"Not run: the blueprint has {len(problems)} problem(s)", 10000
+            )
+            self.window.scene.set_will_run([])
+            return None
+        if inputs is None:
+            inputs = await self._ask_inputs(blueprint) if blueprint.inputs else {}
+            if inputs is None:
+                return None
+        self.window.scene.clear_states()
+        execution_id = await self.bridge.run(blueprint, inputs, config)
+        self._runs[execution_id] = (blueprint, inputs)
+        return execution_id
+
+    async def _ask_inputs(self, blueprint: Blueprint) -> dict[str, Any] | None:
+        dialog = RunDialog(blueprint.inputs, self.window)
+        answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def finished(code: int) -> None:
+            if not answered.done():
+                answered.set_result(code)
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        code = await answered
+        return dialog.values() if code == QDialog.DialogCode.Accepted else None
+
+    def run_from_here(self, node_id: str | None = None) -> asyncio.Future[str | None] | None:
+        """Run the selected node and its downstream, reusing the shown execution's outputs."""
+        selected = self.window.scene.selected_node_ids()
+        node_id = node_id or (selected[0] if selected else None)
+        if node_id is None:
+            self.window.statusBar().showMessage("Select the node to run from", 5000)
+            return None
+        config: dict[str, Any] = {"start_at": node_id}
+        previous = self.current if self.current in self._runs else None
+        current = self.window.document.to_blueprint()
+        if previous is not None:
+            config["reuse_from"] = previous
+            view = self.bridge.model.execution(previous)
+            completed = {
+                row.node_id: True
+                for row in (view.nodes.values() if view else [])
+                if row.status == "completed"
+            }
+            will_run = nodes_to_run(current, self._runs[previous][0], completed, node_id)
+        else:
+            will_run = nodes_to_run(current, current, {}, node_id)
+        self.window.scene.set_will_run(will_run)
+        inputs = self._runs[previous][1] if previous is not None else None
+        return self.run(config, inputs)
+
+    def rerun(self) -> asyncio.Future[str | None] | None:
+        """Run the shown execution's blueprint again with the same inputs."""
+        if self.current is None or self.current not in self._runs:
+            return self.run()
+        blueprint, inputs = self._runs[self.current]
+        return self.bridge.submit(self._run(blueprint, {}, inputs), "re-run")
+
+    def cancel(self) -> asyncio.Future[bool] | None:
+        return self.bridge.cancel(self.current) if self.current else None
+
+    def resume(self, execution_id: str | None = None) -> asyncio.Future[None] | None:
+        """Resume ``execution_id``, else the shown execution, else the latest interrupted one."""
+        target = execution_id or self._resumable()
+        if target is None:
+            self.window.statusBar().showMessage("Nothing to resume", 5000)
+            return None
+        self.crashed = False
+        self.window.crash_banner.hide()
+        return self.bridge.resume(target)
+
+    def _resume_clicked(self) -> None:
+        self.resume()
+
+    def _resumable(self) -> str | None:
+        view = self.bridge.model.execution(self.current) if self.current else None
+        if view is not None and view.status in _RESUMABLE:
+            return view.execution_id
+        for execution_id in reversed(list(self._runs)):
+            found = self.bridge.model.execution(execution_id)
+            if found is not None and found.status == "interrupted":
+                return execution_id
+        return None
+
+    # -- watching -------------------------------------------------------------------
+
+    def _started(self, execution_id: str) -> None:
+        view = self.bridge.model.ensure(execution_id)
+        self.window.monitor.add_execution(
+            execution_id, f"{view.blueprint_id or 'execution'} · {execution_id[:8]}"
+        )
+        self.show_execution(execution_id)
+
+    def show_execution(self, execution_id: str) -> None:
+        self.current = execution_id
+        self._paint(self.bridge.model.execution(execution_id))
+
+    def _updated(self, execution_id: str) -> None:
+        if execution_id == self.current:
+            self._paint(self.bridge.model.execution(execution_id))
+
+    def _paint(self, view: ExecutionView | None) -> None:
+        self.window.monitor.show_execution(view)
+        if view is None or view.blueprint_id != self.window.document.model.blueprint_id:
+            return
+        scene = self.window.scene
+        for row in view.nodes.values():
+            duration = row.duration
+            detail = f"{duration * 1000:.0f} ms" if duration is not None else ""
+            status = row.status
+            if view.status == "interrupted" and status in ("running", "retrying"):
+                status = "interrupted"
+            scene.set_node_state(row.node_id, status, row.attempts, detail)
+
+    def _finished(self, execution_id: str, result: object) -> None:
+        if isinstance(result, ExecutionResult) and execution_id == self.current:
+            self.window.scene.set_will_run([])
+            self.window.statusBar().showMessage(
+                f"Execution {execution_id[:8]} {result.status.value}", 10000
+            )
+
+    def show_node_data(self, execution_id: str, node_id: str) -> asyncio.Future[None]:
+        async def fetch() -> None:
+            result = await self.bridge.conductor.get_execution(execution_id)
+            node = result.nodes.get(node_id)
+            if node is None:
+                value: Any = None
+            elif node.error is not None:
+                value = {"status": node.status.value, "error": node.error.model_dump()}
+            else:
+                value = node.output
+            self.window.monitor.show_data(node_id, value)
+
+        return self.bridge.submit(fetch(), "node data")
+
+    def canvas_selection_changed(self, node_ids: list[str]) -> None:
+        if len(node_ids) == 1 and self.current is not None:
+            self.window.monitor.select_node(node_ids[0])
+
+    def open_execution(self, execution_id: str) -> asyncio.Future[None]:
+        """Show a past execution: its blueprint on the canvas with its final node states."""
+
+        async def open_it() -> None:
+            result = await self.bridge.conductor.get_execution(execution_id)
+            document = self.window.document
+            if result.blueprint_id != document.model.blueprint_id:
+                if document.is_dirty:
+                    self.window.statusBar().showMessage(
+                        "Save or discard your changes before opening another blueprint", 8000
+                    )
+                else:
+                    blueprint = await self.bridge.conductor.get_blueprint(result.blueprint_id)
+                    document.load(blueprint)
+            self.window.scene.clear_states()
+            self.bridge.model.load_result(result)
+            self._started(execution_id)
+            if result.status.value == "interrupted":
+                self.window.crash_banner.show_message(
+                    f"Execution {execution_id[:8]} was interrupted.",
+                    {"Resume": self._resume_clicked},
+                )
+
+        return self.bridge.submit(open_it(), "open execution")
+
+    # -- worker ---------------------------------------------------------------------
+
+    def worker_state_changed(self, state: str, detail: str) -> None:
+        banner = self.window.crash_banner
+        if state == "dead" and not self.bridge.signalsBlocked():
+            self.crashed = True
+            banner.show_message(
+                "The worker stopped unexpectedly — restarting…", {"Resume": self._resume_clicked}
+            )
+        elif state == "ready" and self.crashed:
+            banner.set_text("The worker stopped unexpectedly — restarted. Resume the run?")
+        elif state == "gave_up":
+            banner.show_message(
+                f"The worker keeps stopping ({detail}) — gave up restarting it.", {}
+            )

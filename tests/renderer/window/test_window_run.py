@@ -1,0 +1,161 @@
+"""The window against a real spawned worker: run, watch, cancel, fail, history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from app.blueprint import Blueprint
+from renderer.canvas.state_badge import BadgeState
+from renderer.main_window import MainWindow
+from tests.renderer.window.conftest import until
+
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+
+
+def build_fan(window: MainWindow, seconds: float = 0.3) -> None:
+    """start → (slow, quick) → join: two branches, so parallelism shows."""
+    window.document.load(
+        Blueprint.model_validate(
+            {
+                "id": "fan",
+                "name": "Fan out and join",
+                "nodes": [
+                    {"id": "start", "type": "set", "params": {"value": {"items": [1, 2, 3]}}},
+                    {"id": "slow", "type": "delay", "params": {"seconds": seconds}},
+                    {"id": "quick", "type": "set", "params": {"value": "{{ input }}"}},
+                    {"id": "join", "type": "merge"},
+                ],
+                "edges": [
+                    {"source": "start", "target": "slow"},
+                    {"source": "start", "target": "quick"},
+                    {"source": "slow", "target": "join"},
+                    {"source": "quick", "target": "join"},
+                ],
+            }
+        )
+    )
+    window.view.fit_to_view()
+
+
+def badge(window: MainWindow, node_id: str) -> BadgeState | None:
+    item = window.scene.node_item(node_id)
+    assert item is not None
+    return item.state
+
+
+def shot(window: MainWindow, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(SHOTS / name))
+
+
+async def test_run_shows_badges_and_monitor_rows(window: MainWindow) -> None:
+    build_fan(window)
+    execution_id = await window.runs.run()
+    assert execution_id is not None
+    await until(
+        lambda: badge(window, "join") == BadgeState.COMPLETED, what="join completed on canvas"
+    )
+    view = window.bridge.model.execution(execution_id)
+    assert view is not None
+    await until(lambda: view.status == "completed", what="execution completed")
+    table = window.monitor.table_model
+    rows = {table.cell(r, 0): table.cell(r, 1) for r in range(table.rowCount())}
+    assert rows == dict.fromkeys(("start", "slow", "quick", "join"), "completed")
+    assert all(badge(window, n) == BadgeState.COMPLETED for n in rows)
+    assert "completed" in window.monitor.status_label.text()
+    bars = window.monitor.timeline.bars()
+    assert {name for name, *_ in bars} == set(rows)
+    slow = next(b for b in bars if b[0] == "slow")
+    quick = next(b for b in bars if b[0] == "quick")
+    assert quick[1] < slow[2]  # quick started before slow finished: they overlapped
+    await window.runs.show_node_data(execution_id, "join")
+    assert "slow" in window.monitor.data_tree.texts()
+    window.monitor.tabs.setCurrentIndex(1)
+    shot(window, "window-run.png")
+
+
+async def test_invalid_blueprint_is_refused(window: MainWindow) -> None:
+    window.document.new("bad")
+    window.document.add_node("delay", node_id="wait", params={"seconds": "soon"})
+    assert await window.runs.run() is None
+    assert window.document.problems
+    assert window.problems_list.count() >= 1
+    assert window.bridge.model.take_dirty() == set()
+
+
+async def test_cancel_mid_run(window: MainWindow) -> None:
+    build_fan(window, seconds=30)
+    execution_id = await window.runs.run()
+    assert execution_id is not None
+    await until(lambda: badge(window, "slow") == BadgeState.RUNNING, what="slow running")
+    assert await window.runs.cancel() is True  # type: ignore[misc]
+    view = window.bridge.model.execution(execution_id)
+    assert view is not None
+    await until(lambda: view.status == "cancelled", timeout=15, what="cancelled")
+    await until(lambda: badge(window, "slow") == BadgeState.CANCELLED, what="slow cancelled")
+
+
+async def test_failed_node_shows_error_in_data_tab(window: MainWindow) -> None:
+    doc = window.document
+    doc.new("failing")
+    doc.add_node("set", (0, 0), node_id="prepare", params={"value": {"n": 1}})
+    doc.add_node(
+        "shell.command",
+        (260, 0),
+        node_id="explode",
+        params={"argv": ["sh", "-c", "echo 'disk on fire' >&2; exit 3"]},
+    )
+    doc.add_node("log", (520, 0), node_id="report", params={"message": "done"})
+    window.view.fit_to_view()
+    execution_id = await window.runs.run()
+    assert execution_id is not None
+    await until(lambda: badge(window, "explode") == BadgeState.FAILED, what="explode failed")
+    window.scene.select_nodes(["explode"])
+    await until(
+        lambda: any("disk on fire" in t for t in window.monitor.data_tree.texts()),
+        what="error in the data tab",
+    )
+    shot(window, "window-failed-node.png")
+
+
+async def test_open_past_execution_from_history(window: MainWindow) -> None:
+    build_fan(window, seconds=0.05)
+    summary = await window.bridge.conductor.save_blueprint(window.document.to_blueprint())
+    assert summary.id == "fan"
+    execution_id = await window.runs.run()
+    assert execution_id is not None
+    await until(lambda: execution_id in window.history.execution_ids(), what="history row")
+    window.new_document()
+    assert window.scene.node_item("join") is None
+    await window.runs.open_execution(execution_id)
+    assert window.document.model.blueprint_id == "fan"
+    assert badge(window, "join") == BadgeState.COMPLETED
+    assert window.monitor.execution_id == execution_id
+    window.history.setCurrentRow(0)
+    shot(window, "window-history.png")
+
+
+async def test_run_from_here_highlights_and_reuses(window: MainWindow) -> None:
+    build_fan(window, seconds=0.05)
+    first = await window.runs.run()
+    assert first is not None
+    await until(lambda: badge(window, "join") == BadgeState.COMPLETED, what="first run")
+    window.scene.select_nodes(["quick"])
+    highlighted: list[set[str]] = []
+    show = window.scene.set_will_run
+
+    def spy(node_ids: Iterable[str]) -> None:
+        highlighted.append(set(node_ids))
+        show(node_ids)
+
+    window.scene.set_will_run = spy  # type: ignore[method-assign]
+    started = window.runs.run_from_here()
+    assert started is not None
+    assert highlighted[0] == {"quick", "join"}
+    second = await started
+    assert second is not None and second != first
+    view = window.bridge.model.execution(second)
+    assert view is not None
+    await until(lambda: view.status == "completed", what="partial run completed")
+    assert window.runs.current == second
