@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QDialog
 
 from app.blueprint import Blueprint
+from app.errors import ErrorInfo
 from app.partial_runs import nodes_to_run
-from app.results import ExecutionResult
+from app.results import ExecutionResult, OutputPage
 from renderer.monitor.monitor_model import ExecutionView
 from renderer.run_dialog import RunDialog
 
@@ -183,18 +184,18 @@ class RunControl:
             )
 
     def show_node_data(self, execution_id: str, node_id: str) -> asyncio.Future[None]:
-        async def fetch() -> None:
-            result = await self.bridge.conductor.get_execution(execution_id)
-            node = result.nodes.get(node_id)
-            if node is None:
-                value: Any = None
-            elif node.error is not None:
-                value = {"status": node.status.value, "error": node.error.model_dump()}
-            else:
-                value = node.output
-            self.window.monitor.show_data(node_id, value)
+        """Show a node's data: its output paged through ``node_output`` (never the whole
+        value over the pipe), its error as the events recorded it."""
+        conductor = self.bridge.conductor
+        view = self.bridge.model.execution(execution_id)
+        row = view.nodes.get(node_id) if view is not None else None
+        error = ErrorInfo(**row.error_info) if row is not None and row.error_info else None
 
-        return self.bridge.submit(fetch(), "node data")
+        async def fetch(offset: int, limit: int) -> OutputPage:
+            return await conductor.node_output(execution_id, node_id, offset=offset, limit=limit)
+
+        self.window.monitor.show_node(node_id, fetch, error)
+        return self.bridge.submit(self.window.monitor.data_view.settled(), "node data")
 
     def canvas_selection_changed(self, node_ids: list[str]) -> None:
         if len(node_ids) == 1 and self.current is not None:

@@ -36,6 +36,8 @@ class NodeRow:
     output_size: int | None = None
     port: str | None = None
     error: str | None = None
+    #: The failure as recorded (type, message, where, traceback), for the data view.
+    error_info: dict[str, Any] | None = None
 
     @property
     def duration(self) -> float | None:
@@ -146,6 +148,8 @@ class MonitorModel:
         error = _error_text(data)
         if error is not None:
             row.error = error
+            raw = (data or {}).get("error")
+            row.error_info = raw if isinstance(raw, dict) else None
 
     def load_result(self, result: ExecutionResult) -> ExecutionView:
         """Replace what we hold with a recorded execution (history, after a restart)."""

@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from renderer.monitor.data_view import JsonTree
+from app.errors import ErrorInfo
+from renderer.data_view import DataView, PageFetcher
 from renderer.monitor.log_view import LogView
 from renderer.monitor.monitor_model import ExecutionView, NodeRow
 from renderer.monitor.timeline import TimelineView
@@ -143,12 +144,12 @@ class MonitorPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.timeline)
-        self.data_tree = JsonTree()
+        self.data_view = DataView()
         self.log_view = LogView()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Nodes")
         self.tabs.addTab(scroll, "Timeline")
-        self.tabs.addTab(self.data_tree, "Data")
+        self.tabs.addTab(self.data_view, "Data")
         self.tabs.addTab(self.log_view, "Log")
         top = QHBoxLayout()
         top.addWidget(self.status_label, 1)
@@ -203,6 +204,10 @@ class MonitorPanel(QWidget):
                 self.table.selectRow(row)
                 return
 
-    def show_data(self, node_id: str, value: Any) -> None:
-        self.data_tree.set_value(node_id, value)
-        self.tabs.setCurrentWidget(self.data_tree)
+    def show_node(
+        self, node_id: str, fetch: PageFetcher | None, error: ErrorInfo | None = None
+    ) -> None:
+        """Show a node's output, paged from the engine by ``fetch`` (a large output is
+        never shipped whole), and its error when it failed."""
+        self.data_view.set_source(fetch, title=node_id, error=error)
+        self.tabs.setCurrentWidget(self.data_view)
