@@ -45,6 +45,10 @@ def _message(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+#: Longest stretch of event processing before the GUI thread gets its loop back.
+SLICE_SECONDS = 0.008
+
+
 class Bridge(QObject):
     """Owns the conductor; re-emits worker states, results and events as signals."""
 
@@ -170,9 +174,17 @@ class Bridge(QObject):
 
     async def _follow(self, execution_id: str) -> None:
         view = self.model.ensure(execution_id)
+        loop = asyncio.get_running_loop()
+        # Events that are already queued are taken without suspending, so a flood could
+        # hold the GUI thread for as long as its backlog lasts: hand the loop back to
+        # Qt every few milliseconds of work.
+        slice_end = loop.time() + SLICE_SECONDS
         try:
             async for event in self.conductor.events(execution_id, view.last_seq):
                 self.model.apply(event)
+                if loop.time() > slice_end:
+                    await asyncio.sleep(0)
+                    slice_end = loop.time() + SLICE_SECONDS
         except WorkerDiedError:
             view.status = ExecutionStatus.INTERRUPTED.value
             self._lost.add(execution_id)

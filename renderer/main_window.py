@@ -71,14 +71,14 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        home: Path | None = None,
+        home: Path | str | None = None,
         *,
         bridge: Bridge | None = None,
         autosave_ms: int = 5000,
         restore: bool = True,
     ) -> None:
         super().__init__()
-        self.home = home or data_dir()
+        self.home = Path(home) if home is not None else data_dir()
         self.settings = AppSettings()
         self.document = EditorDocument(parent=self)
         self.document.new()

@@ -1,0 +1,195 @@
+"""GUI benchmark, offscreen: the real window and the real worker under a flood of events.
+
+    python bench/gui.py [--json] [--events N]
+
+* stall: the longest gap between ticks of a 5 ms QTimer heartbeat on the GUI thread
+  while a blueprint emits N (default 100,000) events through the worker into the
+  window — the window's worst moment of unresponsiveness;
+* final state: time from the worker's terminal event (its timestamp) to the moment
+  the window shows the execution completed (canvas badge and monitor);
+* start-up: a fresh process from ``python`` to a usable window (shown, worker ready,
+  node types loaded), against ``python -c pass``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PYTHONPATH", str(ROOT))
+
+CHILD = r"""
+import os, sys, time, asyncio
+t0 = time.perf_counter()
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["CONDUCTOR_IN_GUI"] = "1"
+import qasync
+from PySide6.QtWidgets import QApplication
+from renderer.main_window import MainWindow
+from renderer.settings import settings_path
+settings_path(sys.argv[2])
+app = QApplication([])
+app.setQuitOnLastWindowClosed(False)
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+
+async def ready():
+    from pathlib import Path
+    window = MainWindow(Path(sys.argv[1]), restore=False)
+    window.show()
+    while window.bridge.worker_state != "ready" or window.document.catalog.get("set") is None:
+        await asyncio.sleep(0.005)
+    print(f"{time.perf_counter() - t0:.4f}", flush=True)
+    await window.shutdown()
+
+with loop:
+    loop.run_until_complete(ready())
+"""
+
+
+def startup(folder: Path, runs: int) -> dict[str, float]:
+    ours, bare = [], []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(folder / f"home{i}"), str(folder / f"s{i}")],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        del start
+        # The child prints its time from its first line to a usable window; add the
+        # interpreter's own start-up, measured beside it.
+        inside = float(done.stdout.strip().splitlines()[-1])
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        interpreter = time.perf_counter() - start
+        if i:  # the first run warms the disk cache
+            ours.append(inside + interpreter)
+            bare.append(interpreter)
+    return {
+        "usable_window_ms": round(statistics.median(ours) * 1000, 1),
+        "python_pass_ms": round(statistics.median(bare) * 1000, 1),
+    }
+
+
+async def flood(home: Path, events: int) -> dict[str, Any]:
+    from PySide6.QtCore import QTimer
+
+    from app.states import ExecutionStatus
+    from renderer.main_window import MainWindow
+
+    window = MainWindow(home, restore=False)
+    window.show()
+    try:
+        while window.bridge.worker_state != "ready" or window.document.catalog.get("set") is None:
+            await asyncio.sleep(0.005)
+        window.document.new("flood")
+        window.document.add_node(
+            "python.function",
+            node_id="talk",
+            params={"function": "main_process.nodes.example_functions:emit_logs"},
+        )
+        last = time.perf_counter()
+        worst = 0.0
+        ticks = 0
+
+        def tick() -> None:
+            nonlocal last, worst, ticks
+            now = time.perf_counter()
+            worst = max(worst, now - last)
+            last = now
+            ticks += 1
+
+        heartbeat = QTimer()
+        heartbeat.setInterval(5)
+        heartbeat.timeout.connect(tick)
+        shown_at: list[float] = []
+
+        def finished(execution_id: str, result: Any) -> None:
+            shown_at.append(time.time())
+
+        window.bridge.execution_finished.connect(finished)
+        # A first, small run loads what the window loads lazily (as any first run does).
+        warm = await window.runs.run(inputs={"count": 1000})
+        assert warm is not None
+        while len(shown_at) < 1:
+            await asyncio.sleep(0.01)
+        shown_at.clear()
+        started = time.perf_counter()
+        heartbeat.start()
+        last = time.perf_counter()
+        execution_id = await window.runs.run(inputs={"count": events})
+        assert execution_id is not None
+        view = window.bridge.model.execution(execution_id)
+        while not shown_at or view is None or view.status != ExecutionStatus.COMPLETED.value:
+            await asyncio.sleep(0.002)
+            view = window.bridge.model.execution(execution_id)
+        badge_at = time.time()
+        heartbeat.stop()
+        elapsed = time.perf_counter() - started
+        recorded = await window.bridge.conductor.get_execution(execution_id)
+        terminal = [
+            e async for e in window.bridge.conductor.events(execution_id, view.last_seq - 1)
+        ][-1]
+        return {
+            "events": view.last_seq,
+            "seconds": round(elapsed, 2),
+            "longest_stall_ms": round(worst * 1000, 1),
+            "heartbeat_ticks": ticks,
+            "final_state_after_last_event_ms": round((badge_at - terminal.ts) * 1000, 1),
+            "status": recorded.status.value,
+        }
+    finally:
+        await window.shutdown()
+
+
+def run_flood(home: Path, events: int) -> dict[str, Any]:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from renderer.settings import settings_path
+
+    settings_path(home.parent / "settings")
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
+    app.setQuitOnLastWindowClosed(False)  # closing the window must not stop the loop
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return loop.run_until_complete(flood(home, events))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="conductor-gui-bench-"))
+    results = {
+        "flood": run_flood(folder / "home", args.events),
+        "startup": startup(folder, args.runs),
+    }
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for name, figures in results.items():
+            print(f"{name:8} {figures}")
+
+
+if __name__ == "__main__":
+    main()
