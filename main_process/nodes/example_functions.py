@@ -7,6 +7,7 @@ directory. Each takes the node's input and returns plain JSON data.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 #: Upper bound on generated items, so a typo in an input cannot exhaust memory.
@@ -35,4 +36,6 @@ async def emit_logs(input: Any, ctx: Any) -> int:
         raise ValueError(f"count must be between 0 and {MAX_ITEMS}, got {count}")
     for i in range(count):
         ctx.log(f"line {i}")
+        if i % 500 == 499:
+            await asyncio.sleep(0)  # a cooperative node: followers stream while it works
     return count
