@@ -90,10 +90,12 @@ async def flood(home: Path, events: int) -> dict[str, Any]:
     from PySide6.QtCore import QTimer
 
     from app.states import ExecutionStatus
+    from renderer.app_main import tune_gc
     from renderer.main_window import MainWindow
 
     window = MainWindow(home, restore=False)
     window.show()
+    tune_gc()  # as renderer.app_main.main does once the window is up
     try:
         while window.bridge.worker_state != "ready" or window.document.catalog.get("set") is None:
             await asyncio.sleep(0.005)
