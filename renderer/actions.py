@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
+from renderer.command_palette import CommandPalette
+from renderer.palette_commands import open_command_palette
+
 if TYPE_CHECKING:
     from renderer.main_window import MainWindow
 
@@ -29,6 +32,10 @@ class Actions:
     run_from_here: QAction
     rerun: QAction
     recent_menu: QMenu
+    run_debug: QAction
+    #: The Ctrl+K action and the palette it opens.
+    command_palette: QAction
+    palette: CommandPalette
 
 
 def _action(window: MainWindow, text: str, slot: object, shortcut: object = None) -> QAction:
@@ -72,19 +79,26 @@ def build_actions(window: MainWindow) -> Actions:
     resume = _action(window, "↻ Resume", window.resume_requested, "Ctrl+Shift+R")
     here = _action(window, "⤓ Run from here", window.run_from_here_requested, "Ctrl+Shift+H")
     rerun = _action(window, "Re-run", window.rerun_requested, "Ctrl+Alt+R")
-    run_menu.addActions([run, cancel, resume, here, rerun])
+    debug = _action(window, "Run with &debug", lambda: window.runs.run({"debug_mode": True}))
+    debug.setToolTip("Run, recording every node's input as well as its output")
+    run_menu.addActions([run, debug, cancel, resume, here, rerun])
 
     view = bar.addMenu("&View")
     for dock in window.docks:
         view.addAction(dock.toggleViewAction())
     view.addSeparator()
     view.addAction(_action(window, "&Fit", window.view.fit_to_view, "Ctrl+0"))
-    view.addAction(_action(window, "Node &palette", window.focus_palette, "Ctrl+K"))
+    view.addAction(_action(window, "Node &palette", window.focus_palette, "Ctrl+Shift+K"))
+    palette = CommandPalette(window)
+    commands = QAction("&Command palette…", window)
+    commands.setShortcut(QKeySequence("Ctrl+K"))
+    commands.triggered.connect(lambda: open_command_palette(window, palette, commands))
+    view.addAction(commands)
 
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")
     toolbar.addActions([run, cancel, resume, here])
-    return Actions(run, cancel, resume, here, rerun, recent)
+    return Actions(run, cancel, resume, here, rerun, recent, debug, commands, palette)
 
 
 def fill_recent(window: MainWindow, menu: QMenu, files: list[str]) -> None:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
-    QListWidget,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -41,6 +40,7 @@ from renderer.editor.document import EditorDocument
 from renderer.inspector.inspector_panel import InspectorPanel
 from renderer.monitor.monitor_panel import MonitorPanel
 from renderer.palette import NodePalette
+from renderer.problems_list import ProblemsList
 from renderer.run_control import RunControl
 from renderer.settings import AppSettings
 from renderer.side_lists import HistoryList, LibraryList
@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.monitor = MonitorPanel()
         self.library = LibraryList()
         self.history = HistoryList()
-        self.problems_list = QListWidget()
+        self.problems_list = ProblemsList(self.document)
         self.crash_banner = Banner("#b91c1c")
         self.recovery_banner = Banner("#2563eb")
         self.worker_label = QLabel("worker: starting…")
@@ -141,12 +141,13 @@ class MainWindow(QMainWindow):
         self.docks: list[QDockWidget] = []
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.palette_panel)
-        for title, widget in (("Library", self.library), ("History", self.history)):
+        lists = (("Library", [self.library]), ("History", [self.history.filter_edit, self.history]))
+        for title, widgets in lists:
             box = QWidget()
             layout = QVBoxLayout(box)
             layout.setContentsMargins(2, 2, 2, 2)
-            layout.addWidget(QLabel(f"<b>{title}</b>"))
-            layout.addWidget(widget)
+            for widget in [QLabel(f"<b>{title}</b>"), *widgets]:
+                layout.addWidget(widget)
             left.addWidget(box)
         self._dock("Nodes", left, Qt.DockWidgetArea.LeftDockWidgetArea)
         right = QSplitter(Qt.Orientation.Vertical)
@@ -168,6 +169,7 @@ class MainWindow(QMainWindow):
         self.scene.node_selection_changed.connect(self.runs.canvas_selection_changed)
         self.library.blueprint_open_requested.connect(self.open_library_blueprint)
         self.history.execution_open_requested.connect(self.runs.open_execution)
+        self.problems_list.node_requested.connect(self.show_node)
         bridge = self.bridge
         bridge.worker_state_changed.connect(self._worker_state_changed)
         bridge.node_types_loaded.connect(self._node_types_loaded)
@@ -230,10 +232,13 @@ class MainWindow(QMainWindow):
         return self.bridge.submit(check(), "validate")
 
     def show_problems(self, problems: list[Problem]) -> None:
-        self.document.set_problems(problems)
-        self.problems_list.clear()
-        for problem in problems:
-            self.problems_list.addItem(f"⚠ {problem}")
+        self.document.set_problems(problems)  # the problems list follows the document
+
+    def show_node(self, node_id: str) -> None:
+        """Select the node on the canvas (the inspector follows) and scroll it into view."""
+        self.scene.select_nodes([node_id])
+        if (item := self.scene.node_item(node_id)) is not None:
+            self.view.ensureVisible(item)
 
     # -- files ----------------------------------------------------------------------
 

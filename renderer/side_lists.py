@@ -2,6 +2,8 @@
 
 They show what the engine lists and turn a double-click into an intent signal;
 the window does the fetching, so the lists never talk to the worker themselves.
+The History list has a filter line (the window places it above the list) that
+keeps the rows whose blueprint id, name or status contain every typed word.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QWidget
 
 from app.results import BlueprintSummary, ExecutionSummary
 
 _ID = Qt.ItemDataRole.UserRole
+#: The text the History filter matches: blueprint id, name and status.
+_SEARCH = Qt.ItemDataRole.UserRole + 1
 
 
 class LibraryList(QListWidget):
@@ -49,6 +53,11 @@ class HistoryList(QListWidget):
         super().__init__(parent)
         self.itemActivated.connect(self._activated)
         self.itemDoubleClicked.connect(self._activated)
+        #: Not a child: the window lays it out above the list.
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by blueprint or status…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._apply_filter)
 
     def set_executions(self, executions: list[ExecutionSummary]) -> None:
         self.clear()
@@ -58,15 +67,27 @@ class HistoryList(QListWidget):
             item = QListWidgetItem(f"{when}  {name}  {summary.status.value}")
             item.setData(_ID, summary.execution_id)
             item.setToolTip(summary.execution_id)
+            search = (summary.blueprint_id, summary.blueprint_name or "", summary.status.value)
+            item.setData(_SEARCH, " ".join(search).casefold())
             self.addItem(item)
+        self._apply_filter(self.filter_edit.text())
 
-    def execution_ids(self) -> list[str]:
+    def execution_ids(self, *, visible_only: bool = False) -> list[str]:
+        """The listed executions, newest first (``visible_only``: those the filter keeps)."""
         ids = []
         for row in range(self.count()):
             item = self.item(row)
-            if item is not None:
+            if item is not None and not (visible_only and item.isHidden()):
                 ids.append(str(item.data(_ID)))
         return ids
+
+    def _apply_filter(self, text: str) -> None:
+        words = text.casefold().split()
+        for row in range(self.count()):
+            item = self.item(row)
+            if item is not None:
+                search = str(item.data(_SEARCH))
+                item.setHidden(not all(word in search for word in words))
 
     def _activated(self, item: QListWidgetItem) -> None:
         self.execution_open_requested.emit(str(item.data(_ID)))

@@ -205,9 +205,14 @@ class MonitorPanel(QWidget):
                 return
 
     def show_node(
-        self, node_id: str, fetch: PageFetcher | None, error: ErrorInfo | None = None
+        self,
+        node_id: str,
+        fetch: PageFetcher | None,
+        error: ErrorInfo | None = None,
+        input_value: Any = None,
     ) -> None:
         """Show a node's output, paged from the engine by ``fetch`` (a large output is
-        never shipped whole), and its error when it failed."""
-        self.data_view.set_source(fetch, title=node_id, error=error)
+        never shipped whole), its error when it failed and its input when given (a
+        debug-mode run records it)."""
+        self.data_view.set_source(fetch, title=node_id, error=error, input_value=input_value)
         self.tabs.setCurrentWidget(self.data_view)
