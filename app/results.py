@@ -73,6 +73,9 @@ class ExecutionResult(BaseModel):
     blueprint_hash: str | None = None
     #: While ``pending`` behind the engine's limit on executions at once: 1 starts next.
     queue_position: int | None = None
+    #: The seq of the last event recorded so far: follow ``events(id, last_seq)`` from
+    #: here to see only what happens next.
+    last_seq: int | None = None
 
     @property
     def duration_ms(self) -> float | None:

@@ -107,4 +107,5 @@ class ExecutionState:
             started_at=self.started_at,
             finished_at=self.finished_at,
             blueprint_hash=self.blueprint_hash,
+            last_seq=self.seq,
         )

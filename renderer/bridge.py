@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,8 @@ def _message(exc: BaseException) -> str:
 
 #: Longest stretch of event processing before the GUI thread gets its loop back.
 SLICE_SECONDS = 0.008
+#: How far behind a live run the monitor may fall before it skips to the present.
+CATCH_UP_SECONDS = 0.1
 
 
 class Bridge(QObject):
@@ -174,17 +177,18 @@ class Bridge(QObject):
 
     async def _follow(self, execution_id: str) -> None:
         view = self.model.ensure(execution_id)
-        loop = asyncio.get_running_loop()
-        # Events that are already queued are taken without suspending, so a flood could
-        # hold the GUI thread for as long as its backlog lasts: hand the loop back to
-        # Qt every few milliseconds of work.
-        slice_end = loop.time() + SLICE_SECONDS
         try:
-            async for event in self.conductor.events(execution_id, view.last_seq):
-                self.model.apply(event)
-                if loop.time() > slice_end:
-                    await asyncio.sleep(0)
-                    slice_end = loop.time() + SLICE_SECONDS
+            while await self._follow_until_behind(execution_id):
+                # More than CATCH_UP_SECONDS behind a live run: the queued events would
+                # only replay the past. Take the recorded state of every node instead
+                # and follow on from the newest event (the log tail skips the rest).
+                result = await self.conductor.get_execution(execution_id)
+                skipped = (result.last_seq or view.last_seq) - view.last_seq
+                self.model.load_result(result)
+                self.model.skip_to(execution_id, result.last_seq or view.last_seq, skipped)
+                self.flush()
+                if result.status.is_terminal:
+                    break
         except WorkerDiedError:
             view.status = ExecutionStatus.INTERRUPTED.value
             self._lost.add(execution_id)
@@ -197,6 +201,31 @@ class Bridge(QObject):
         self.model.load_result(result)
         self.flush()
         self.execution_finished.emit(execution_id, result)
+
+    async def _follow_until_behind(self, execution_id: str) -> bool:
+        """Fold events into the model until the stream ends (False) or falls more
+        than ``CATCH_UP_SECONDS`` behind a live run (True)."""
+        view = self.model.ensure(execution_id)
+        loop = asyncio.get_running_loop()
+        # Events that are already queued are taken without suspending, so a flood could
+        # hold the GUI thread for as long as its backlog lasts: hand the loop back to
+        # Qt every few milliseconds of work.
+        slice_end = loop.time() + SLICE_SECONDS
+        stream = self.conductor.events(execution_id, view.last_seq)
+        try:
+            async for event in stream:
+                self.model.apply(event)
+                now = loop.time()
+                if now > slice_end:
+                    if time.time() - event.ts > CATCH_UP_SECONDS and not event.is_terminal:
+                        return True
+                    await asyncio.sleep(0)
+                    slice_end = loop.time() + SLICE_SECONDS
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return False
 
     async def _refresh(self, execution_id: str) -> None:
         result = await self.conductor.get_execution(execution_id)

@@ -59,6 +59,8 @@ class ExecutionView:
     nodes: dict[str, NodeRow] = field(default_factory=dict)
     log: deque[Event] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     events_seen: int = 0
+    #: Events jumped over to keep up with a flood (their states arrived as a snapshot).
+    skipped: int = 0
 
     def elapsed(self, now: float | None = None) -> float:
         """Seconds since it started; frozen once it finished."""
@@ -175,6 +177,15 @@ class MonitorModel:
                 row.error = f"{node.error.type}: {node.error.message}"
         self._dirty.add(result.execution_id)
         return view
+
+    def skip_to(self, execution_id: str, last_seq: int, skipped: int) -> None:
+        """Continue from ``last_seq`` after a catch-up; the log tail notes the gap."""
+        view = self.ensure(execution_id)
+        if last_seq > view.last_seq:
+            view.last_seq = last_seq
+            view.events_seen += skipped
+            view.skipped += skipped
+        self._dirty.add(execution_id)
 
     def mark_dirty(self, execution_id: str) -> None:
         """Ask for a repaint of this execution (its state was changed from outside)."""
