@@ -44,6 +44,7 @@ from renderer.problems_list import ProblemsList
 from renderer.run_control import RunControl
 from renderer.settings import AppSettings
 from renderer.side_lists import HistoryList, LibraryList
+from renderer.unsaved import may_discard
 
 _FILTER = "Blueprints (*.json *.yaml *.yml);;All files (*)"
 _WORKER_TEXT = {
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
         self.worker_label = QLabel("worker: starting…")
         self.last_error = ""
         self._error_box: QMessageBox | None = None
+        #: Closing with unsaved edits asks Save / Discard / Cancel (off for test teardown).
+        self.ask_before_discarding = True
         self.recoveries: list[Recovery] = []
         self._closed = False
         self._shutting_down = False
@@ -251,6 +254,8 @@ class MainWindow(QMainWindow):
         self._error_box = box
 
     def new_document(self) -> None:
+        if not may_discard(self, self):
+            return
         self.document.new()
         self.scene.clear_states()
 
@@ -261,6 +266,8 @@ class MainWindow(QMainWindow):
 
     def open_file(self, path: Path) -> bool:
         """Open a blueprint file; a bad file gets a message and leaves the document as is."""
+        if not may_discard(self, self):
+            return False
         try:
             self.document.open(path)
         except ConductorError as exc:
@@ -295,7 +302,10 @@ class MainWindow(QMainWindow):
         self.autosaver.save_now()
         return True
 
-    def open_library_blueprint(self, blueprint_id: str) -> asyncio.Future[None]:
+    def open_library_blueprint(self, blueprint_id: str) -> asyncio.Future[None] | None:
+        if not may_discard(self, self):  # asked here, before the coroutine starts
+            return None
+
         async def load() -> None:
             blueprint = await self.bridge.conductor.get_blueprint(blueprint_id)
             self.document.load(blueprint)
@@ -382,6 +392,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout, drop the autosave (a clean close) and stop the worker."""
+        asking = self.ask_before_discarding and not self._shutting_down
+        if not self._closed and asking and not may_discard(self, self):
+            event.ignore()
+            return
         if not self._closed:
             self._closed = True
             self.settings.save_window(self.saveGeometry(), self.saveState())

@@ -60,9 +60,15 @@ def home(tmp_path: Path) -> Path:
     return path
 
 
+def _no_questions(window: object) -> None:
+    """pytest-qt closes test windows at teardown, where nobody can answer a question."""
+    if isinstance(window, MainWindow):
+        window.ask_before_discarding = False
+
+
 async def open_window(qtbot: QtBot, home: Path) -> MainWindow:
     window = MainWindow(home, restore=False)
-    qtbot.addWidget(window)
+    qtbot.addWidget(window, before_close_func=_no_questions)
     window.show()
     await until(lambda: window.bridge.worker_state == "ready", what="worker ready")
     await until(lambda: window.document.catalog.get("delay") is not None, what="node types")

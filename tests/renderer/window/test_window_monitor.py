@@ -13,7 +13,7 @@ from app.blueprint import Blueprint
 from app.events import Event
 from renderer.bridge import FLUSH_HZ
 from renderer.main_window import MainWindow
-from tests.renderer.window.conftest import open_window, until
+from tests.renderer.window.conftest import _no_questions, open_window, until
 
 
 async def test_100k_events_repaint_at_a_bounded_rate(window: MainWindow) -> None:
@@ -69,7 +69,7 @@ async def test_layout_and_open_file_persist(qtbot: QtBot, home: Path, tmp_path: 
     await first.shutdown()
 
     second = MainWindow(home)
-    qtbot.addWidget(second)
+    qtbot.addWidget(second, before_close_func=_no_questions)
     try:
         assert second.document.path == path
         assert str(path) in second.settings.recent_files()
