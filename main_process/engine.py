@@ -25,27 +25,23 @@ from typing import Any
 
 from app.blueprint import Blueprint, as_blueprint
 from app.errors import (
-    BlueprintError,
     ConfigError,
     EngineClosedError,
     ExecutionNotFoundError,
-    Problem,
     ResumeError,
     StoreError,
 )
 from app.events import Event
 from app.paths import data_dir
 from app.results import (
-    BlueprintSummary,
     ExecutionConfig,
     ExecutionResult,
     ExecutionSummary,
-    NodeTypeInfo,
     OutputPage,
     check_page,
 )
 from app.transport import BlueprintArg
-from app.validation import validate_blueprint
+from main_process.engine_blueprints import BlueprintMethods
 from main_process.event_follow import follow
 from main_process.execution_state import EventRow, ExecutionState
 from main_process.executor import ExecutionRun
@@ -70,7 +66,7 @@ log = logging.getLogger(__name__)
 LEASE_RENEW_SECONDS = 5.0
 
 
-class Engine:
+class Engine(BlueprintMethods):
     """Runs blueprints and answers every question about them."""
 
     def __init__(
@@ -120,31 +116,6 @@ class Engine:
     def plan_for(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
         """The compiled plan, from the cache when this exact content ran before."""
         return self._plans.get(blueprint, engine_json)
-
-    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        return validate_blueprint(blueprint, self.registry)
-
-    async def list_blueprints(self) -> list[BlueprintSummary]:
-        return self.library.list()
-
-    async def get_blueprint(self, blueprint_id: str) -> Blueprint:
-        return self.library.load(blueprint_id)
-
-    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
-        model = as_blueprint(blueprint)
-        problems = validate_blueprint(model, self.registry)
-        if problems:
-            raise BlueprintError(
-                f"blueprint {model.id!r} is invalid: {len(problems)} problem(s); not saved",
-                problems=problems,
-            )
-        return self.library.save(model)
-
-    async def delete_blueprint(self, blueprint_id: str) -> None:
-        self.library.delete(blueprint_id)
-
-    async def node_types(self) -> list[NodeTypeInfo]:
-        return self.registry.describe()
 
     # -- running -------------------------------------------------------------------
 

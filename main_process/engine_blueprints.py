@@ -1,0 +1,45 @@
+"""The engine's blueprint library and node type methods (the part of
+:class:`~main_process.engine.Engine` that runs nothing)."""
+
+from __future__ import annotations
+
+from app.blueprint import Blueprint, as_blueprint
+from app.errors import BlueprintError, Problem
+from app.results import BlueprintSummary, NodeTypeInfo
+from app.transport import BlueprintArg
+from app.validation import validate_blueprint
+from main_process.library import BlueprintLibrary
+from main_process.nodes.registry import NodeRegistry
+
+
+class BlueprintMethods:
+    """Validate, list, fetch, save and delete blueprints; describe node types."""
+
+    registry: NodeRegistry
+    library: BlueprintLibrary
+
+    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
+        return validate_blueprint(blueprint, self.registry)
+
+    async def list_blueprints(self) -> list[BlueprintSummary]:
+        return self.library.list()
+
+    async def get_blueprint(self, blueprint_id: str) -> Blueprint:
+        return self.library.load(blueprint_id)
+
+    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
+        """Validate and store a blueprint under its id; an invalid one is not saved."""
+        model = as_blueprint(blueprint)
+        problems = validate_blueprint(model, self.registry)
+        if problems:
+            raise BlueprintError(
+                f"blueprint {model.id!r} is invalid: {len(problems)} problem(s); not saved",
+                problems=problems,
+            )
+        return self.library.save(model)
+
+    async def delete_blueprint(self, blueprint_id: str) -> None:
+        self.library.delete(blueprint_id)
+
+    async def node_types(self) -> list[NodeTypeInfo]:
+        return self.registry.describe()
