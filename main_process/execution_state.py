@@ -16,9 +16,9 @@ from app.errors import ErrorInfo
 from app.events import Event
 from app.results import ExecutionResult, NodeResult
 from app.states import ExecutionStatus, NodeStatus
+from main_process.store.chunks import EventRow
 
-#: ``(execution_id, seq, ts, kind, node_id, status, attempt, data)``
-EventRow = tuple[str, int, float, str, str | None, str | None, int | None, dict[str, Any] | None]
+__all__ = ["EventRow", "ExecutionState", "NodeState", "Subscriber", "event_from_row"]
 
 Subscriber = Callable[[Event], None]
 

@@ -5,51 +5,14 @@ HTTP server on 127.0.0.1 (http)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app import Conductor, create_conductor
+from app import Conductor
 from app.errors import BlueprintError, ExecutionNotFoundError
 from app.events import Event
 from app.states import ExecutionStatus, NodeStatus
-from main_process.engine import Engine
-from tests.main_process.http_harness import TOKEN, running_server
-
-TRANSPORTS = ["direct", "ipc", "http"]
-
-
-@pytest.fixture(params=TRANSPORTS)
-async def any_conductor(
-    request: pytest.FixtureRequest, home: Path, tmp_path: Path
-) -> AsyncIterator[Conductor]:
-    """A conductor over one transport, on a fresh data dir with the examples."""
-    name = request.param
-    if name == "direct":
-        c = create_conductor("direct", home=home, base_dir=tmp_path, plugins=False)
-        try:
-            yield c
-        finally:
-            await c.close()
-    elif name == "ipc":
-        c = create_conductor("ipc", home=home, base_dir=tmp_path, plugins=False)
-        try:
-            yield c
-        finally:
-            await c.close()
-    else:
-        engine = Engine(home, base_dir=tmp_path, plugins=False)
-        try:
-            async with running_server(engine) as url:
-                c = create_conductor("http", api_url=url, token=TOKEN)
-                try:
-                    yield c
-                finally:
-                    await c.close()
-        finally:
-            await engine.close()
 
 
 def sequence() -> dict[str, Any]:
