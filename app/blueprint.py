@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic_core import PydanticSerializationError
 
 
 class JoinRule(StrEnum):
@@ -34,10 +35,12 @@ class OnError(StrEnum):
 
 
 class Runner(StrEnum):
-    """Where a node's code runs: on the engine loop or on a worker thread."""
+    """Where a node's code runs: on the engine loop, on a worker thread, or in a
+    worker process (killed at the node's timeout, so blocking code really stops)."""
 
     INLINE = "inline"
     THREAD = "thread"
+    PROCESS = "process"
 
 
 class _Model(BaseModel):
@@ -128,8 +131,24 @@ class Blueprint(_Model):
         return self.edges is None
 
     def engine_json(self) -> bytes:
-        """Everything the engine reads, as JSON (``ui`` excluded): what the hash covers."""
-        return self.__pydantic_serializer__.to_json(self, exclude={"ui"}, exclude_none=True)
+        """Everything the engine reads, as JSON (``ui`` excluded): what the hash covers.
+
+        Raises BlueprintError, naming each place, when a value cannot be written as
+        JSON (text that is not valid Unicode passes the ``Any`` fields' validation).
+        """
+        try:
+            return self.__pydantic_serializer__.to_json(self, exclude={"ui"}, exclude_none=True)
+        except PydanticSerializationError as exc:
+            from app.errors import BlueprintError
+            from app.shape_problems import unwritable_blueprint
+
+            data = self.model_dump(exclude={"ui"}, exclude_none=True)
+            error = unwritable_blueprint(data)
+            if error is None:
+                error = BlueprintError(
+                    f"cannot write the blueprint as JSON: {exc}", where="blueprint"
+                )
+            raise error from None
 
     def content_hash(self) -> str:
         """A stable hash of everything the engine reads (``ui`` excluded).

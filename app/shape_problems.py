@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from app.errors import Problem
+from app.errors import BlueprintError, Problem
 from app.templates import join_path
 
 if TYPE_CHECKING:
@@ -196,3 +196,73 @@ def _merge(messages: list[str]) -> str:
         wanted = [p.group(1) for p in parts]
         return f"expected {', '.join(wanted[:-1])} or {wanted[-1]}, got {parts[0].group(2)}"
     return "; ".join(messages)
+
+
+def _printable(text: str) -> str:
+    """``text`` with lone surrogates shown as escapes, so a place can always be sent."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: Nesting a value may have and still be written: JSON writers (pydantic's, orjson)
+#: stop at about 255 levels, and a message or document wraps the value in a few more.
+MAX_DEPTH = 200
+
+
+def unencodable_problems(value: Any, base: str = "", limit: int = 20) -> list[Problem]:
+    """Every place in ``value`` that no JSON writer takes: text that is not valid
+    Unicode (a key or a value), and nesting deeper than :data:`MAX_DEPTH`.
+
+    A lone surrogate (``"\\ud800"``, or what ``surrogateescape`` makes of a file name
+    that is not UTF-8) and a deep enough value both pass pydantic's ``Any`` fields,
+    but hashing, storing or sending them fails. Called only after a write has failed,
+    to say where; the places themselves are kept printable.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(value, base, 0)]
+    while stack and len(problems) < limit:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                message = "text is not valid Unicode (a lone surrogate); it cannot be written"
+                problems.append(Problem(where=where, message=message, code="encoding"))
+            continue
+        if not isinstance(item, Mapping | list | tuple):
+            continue
+        if depth >= MAX_DEPTH:
+            message = f"nested more than {MAX_DEPTH} levels deep; it cannot be written as JSON"
+            problems.append(Problem(where=where, message=message, code="encoding"))
+        elif isinstance(item, Mapping):
+            for key, inner in reversed(list(item.items())):
+                name = key if isinstance(key, int) else _printable(str(key))
+                place = join_path(where, name)
+                if isinstance(key, str) and not _encodable(key):
+                    message = "key is not valid Unicode (a lone surrogate); it cannot be written"
+                    problems.append(Problem(where=place, message=message, code="encoding"))
+                stack.append((inner, place, depth + 1))
+        else:
+            stack.extend(
+                (v, join_path(where, i), depth + 1) for i, v in reversed(list(enumerate(item)))
+            )
+    return problems
+
+
+def unwritable_blueprint(blueprint: Any) -> BlueprintError | None:
+    """The BlueprintError for a blueprint (a dict) that cannot be written as JSON, naming
+    each place, or None when nothing in it is to blame. Every transport raises this one,
+    so the error is the same whichever side of a process boundary meets it first."""
+    problems = unencodable_problems(blueprint) if isinstance(blueprint, Mapping) else []
+    if not problems:
+        return None
+    return BlueprintError(
+        "the blueprint holds values that cannot be written as JSON",
+        problems=problems,
+        where=problems[0].where,
+    )

@@ -8,7 +8,10 @@ importable node types exist, and validation says so.
 ``fn`` is called with the node's input, or with ``(input, context)`` when it
 takes two parameters. An ``async def`` runs on the engine loop; a plain function
 runs on a worker thread unless ``runner="inline"`` is asked for (for trivial,
-non-blocking functions where a thread hop would cost more than the work).
+non-blocking functions where a thread hop would cost more than the work; with a
+``timeout`` it still runs on a thread, where the timeout can fire).
+``runner="process"`` runs it in a worker process killed at the timeout; that needs
+a module-level function the worker can import (not a closure or lambda).
 """
 
 from __future__ import annotations

@@ -12,6 +12,13 @@ Assumptions and choices:
   the engine validates the rendered params again.
 * Code-defined nodes (``node.function`` set) need no catalog entry; their params
   are not checked against a model and they have no named output ports.
+* A params model may refuse a template in a field outright (a value that must be
+  known before the run, such as SQL text) by raising a ``PydanticCustomError`` of
+  type :data:`TEMPLATE_FORBIDDEN`; such an error is never excused as "known only at
+  run time", since after rendering the template would no longer be visible.
+* ``disabled_types`` lets a caller refuse node types the catalog knows but this
+  engine will not run (``conductor serve --no-code-nodes``): each use is a problem
+  at ``nodes[i].type``.
 * The run is linear in nodes + edges (a 10,000-node blueprint is fine): ids and
   edges go through dicts, cycles are found with an iterative Tarjan pass, and each
   cycle is reported once per strongly connected component, with one concrete loop.
@@ -35,7 +42,10 @@ from app.catalog import CatalogEntry, NodeCatalog
 from app.errors import BlueprintError, Problem, TemplateError
 from app.templates import TEMPLATE_NAMES, is_template, join_path, template_references
 
-__all__ = ["check_blueprint", "validate_blueprint"]
+__all__ = ["TEMPLATE_FORBIDDEN", "check_blueprint", "validate_blueprint"]
+
+#: Error type a params model raises for a field that must not hold a template.
+TEMPLATE_FORBIDDEN = "template_forbidden"
 
 #: Suggesting close node ids compares against every id; past this many, skip it.
 _MAX_SUGGEST_POOL = 1000
@@ -82,7 +92,7 @@ def _templated_strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
 
 def _at_template(params: Any, err: ErrorDetails) -> bool:
     """Whether a params error sits at (or above) a templated value, known only at run time."""
-    if err["type"] in ("extra_forbidden", "missing"):
+    if err["type"] in ("extra_forbidden", "missing", TEMPLATE_FORBIDDEN):
         return False
     current = params
     for key in err["loc"]:
@@ -110,9 +120,12 @@ def _cycle_text(ids: list[str]) -> str:
 class _Validator:
     """One validation run; collects problems instead of stopping at the first."""
 
-    def __init__(self, blueprint: Blueprint, catalog: NodeCatalog) -> None:
+    def __init__(
+        self, blueprint: Blueprint, catalog: NodeCatalog, disabled_types: Mapping[str, str]
+    ) -> None:
         self.bp = blueprint
         self.catalog = catalog
+        self.disabled_types = disabled_types
         self.problems: list[Problem] = []
         self.first: dict[str, int] = {}
         self._entries: dict[str, CatalogEntry | None] = {}
@@ -155,6 +168,10 @@ class _Validator:
                 suggestion = _suggest(node.type, self.catalog.type_names())
                 self.add(f"{where}.type", f"unknown node type {node.type!r}{suggestion}", "type")
             else:
+                why = self.disabled_types.get(node.type)
+                if why is not None:
+                    message = f"node {node.id!r}: type {node.type!r} is not allowed here ({why})"
+                    self.add(f"{where}.type", message, "disabled_type")
                 self.check_params(index, entry)
         for place, text in _templated_strings(node.params, f"{where}.params"):
             self.check_template(text, place)
@@ -335,21 +352,37 @@ class _Validator:
 
 
 def validate_blueprint(
-    blueprint: Blueprint | Mapping[str, Any], catalog: NodeCatalog
+    blueprint: Blueprint | Mapping[str, Any],
+    catalog: NodeCatalog,
+    *,
+    disabled_types: Mapping[str, str] | None = None,
 ) -> list[Problem]:
-    """Every problem in ``blueprint`` (empty when valid); a dict's shape problems come first."""
+    """Every problem in ``blueprint`` (empty when valid); a dict's shape problems come first.
+
+    ``disabled_types`` maps node types this caller refuses to the reason shown.
+    """
     if not isinstance(blueprint, Blueprint):
         try:
             blueprint = parse_blueprint_data(blueprint)
         except BlueprintError as exc:
             return list(exc.problems)
-    return _Validator(blueprint, catalog).run()
+    problems = _Validator(blueprint, catalog, disabled_types or {}).run()
+    try:
+        blueprint.engine_json()  # text no JSON writer takes (lone surrogates) cannot run
+    except BlueprintError as exc:
+        problems.extend(exc.problems)
+    return problems
 
 
-def check_blueprint(blueprint: Blueprint | Mapping[str, Any], catalog: NodeCatalog) -> Blueprint:
+def check_blueprint(
+    blueprint: Blueprint | Mapping[str, Any],
+    catalog: NodeCatalog,
+    *,
+    disabled_types: Mapping[str, str] | None = None,
+) -> Blueprint:
     """The validated model; raises BlueprintError listing every problem when there are any."""
     model = blueprint if isinstance(blueprint, Blueprint) else as_blueprint(dict(blueprint))
-    problems = validate_blueprint(model, catalog)
+    problems = validate_blueprint(model, catalog, disabled_types=disabled_types)
     if problems:
         n = len(problems)
         message = f"blueprint {model.id!r} is invalid: {n} problem{'s' if n != 1 else ''}"

@@ -28,7 +28,14 @@ from typing import Any, TypeVar, assert_never
 
 from pydantic import ValidationError
 
-from app.errors import ConductorError, ConfigError, Problem, TransportError, error_from_info
+from app.errors import (
+    BlueprintError,
+    ConductorError,
+    ConfigError,
+    Problem,
+    TransportError,
+    error_from_info,
+)
 from app.events import Event
 from app.results import (
     BlueprintSummary,
@@ -129,6 +136,8 @@ class IpcTransport(Transport):
     ) -> None:
         if engine_options.get("base_dir") is not None:
             engine_options["base_dir"] = str(engine_options["base_dir"])
+        if engine_options.get("file_roots") is not None:
+            engine_options["file_roots"] = [str(root) for root in engine_options["file_roots"]]
         try:
             config = WorkerConfig(
                 entry_point=entry_point,
@@ -365,7 +374,10 @@ class IpcTransport(Transport):
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
         request = ValidateRequest(id=next(self._ids), blueprint=_wire_blueprint(blueprint))
-        return (await self._call(request, ProblemsReply)).result
+        try:
+            return (await self._call(request, ProblemsReply)).result
+        except BlueprintError as exc:  # it cannot even be sent: that is its problem
+            return list(exc.problems)
 
     async def node_types(self) -> list[NodeTypeInfo]:
         request = NodeTypesRequest(id=next(self._ids))

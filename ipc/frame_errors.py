@@ -48,6 +48,12 @@ def diagnose(data: bytes, exc: ValidationError) -> ProtocolError:
     in the order a reader would check it."""
     try:
         obj = json.loads(data)
+    except RecursionError:  # nested past what a recursive parser can take
+        return ProtocolError(
+            f"JSON nested too deeply to read ({len(data):,} bytes)",
+            where="frame",
+            request_id=peek_id(data),
+        )
     except ValueError as err:
         rid = peek_id(data)
         if isinstance(err, json.JSONDecodeError) and _truncated(err):

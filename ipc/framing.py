@@ -157,6 +157,10 @@ def start_reader(
                     msg = decode(frame, max_bytes=max_bytes)
                 except ProtocolError as exc:
                     alive = post(on_bad_frame, exc)
+                except Exception as exc:  # a decoder bug must not leave this end deaf
+                    log.exception("a frame could not be decoded")
+                    message = f"the frame could not be read ({type(exc).__name__}: {exc})"
+                    alive = post(on_bad_frame, ProtocolError(message, where="frame"))
                 else:
                     alive = post(on_message, msg)
             if not alive:

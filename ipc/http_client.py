@@ -29,6 +29,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.blueprint import Blueprint
 from app.errors import (
+    BlueprintError,
     ConfigError,
     ErrorInfo,
     ExecutionNotFoundError,
@@ -45,6 +46,7 @@ from app.results import (
     NodeTypeInfo,
     OutputPage,
 )
+from app.shape_problems import unwritable_blueprint
 from app.transport import BlueprintArg, BlueprintData, Transport
 
 
@@ -175,6 +177,11 @@ class HttpTransport(Transport):
             try:
                 content = orjson.dumps(body)
             except TypeError as exc:
+                # A blueprint to blame gets the same BlueprintError as on the other transports.
+                wrapped = path == "/v1/executions" and isinstance(body, dict)
+                error = unwritable_blueprint(body.get("blueprint") if wrapped else body)
+                if error is not None:
+                    raise error from None
                 raise ConfigError(f"cannot send this as JSON: {exc}", where="body") from None
         request = httpx.Request(
             method,
@@ -264,8 +271,8 @@ class HttpTransport(Transport):
                             continue
                         last, failures = event.seq, 0
                         yield event
-                        if event.is_terminal:
-                            return
+                        # Not ended by a terminal event: a resumed execution's record
+                        # holds an earlier "interrupted"; the server says "end".
             except httpx.HTTPError as exc:
                 if not connected:
                     raise self._fail(exc, path) from None
@@ -349,7 +356,10 @@ class HttpTransport(Transport):
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
         data = wire_blueprint(blueprint)
-        response = await self._request("POST", "/v1/blueprints/validate", body=data)
+        try:
+            response = await self._request("POST", "/v1/blueprints/validate", body=data)
+        except BlueprintError as exc:  # it cannot even be sent: that is its problem
+            return list(exc.problems)
         return _PROBLEMS.validate_python(response.json()["problems"])
 
     async def node_types(self) -> list[NodeTypeInfo]:

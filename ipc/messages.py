@@ -30,8 +30,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
 
-from app.errors import ErrorInfo, Problem
+from app.errors import ConductorError, ErrorInfo, Problem
 from app.events import Event
 from app.results import (
     BlueprintSummary,
@@ -40,6 +41,7 @@ from app.results import (
     NodeTypeInfo,
     OutputPage,
 )
+from app.shape_problems import unencodable_problems, unwritable_blueprint
 from ipc.errors import ProtocolError
 from ipc.frame_errors import diagnose, oversized_error, version_error
 from ipc.protocol import (
@@ -321,7 +323,10 @@ class WorkerConfig(BaseModel):
     global_concurrency: int | None = Field(default=None, ge=1)
     max_executions: int | None = Field(default=None, ge=1)
     max_threads: int | None = Field(default=None, ge=1)
+    max_processes: int | None = Field(default=None, ge=1)
     base_dir: str | None = None
+    #: Folders file and SQLite nodes may use; None: the engine's default.
+    file_roots: list[str] | None = None
     max_frame_bytes: int = Field(default=MAX_FRAME_BYTES, ge=1024)
 
 
@@ -333,10 +338,29 @@ def _unserializable(value: Any) -> Any:
     return {"__unserializable__": repr(value)[:2000]}
 
 
+def _unwritable(msg: Message) -> ConductorError:
+    """The typed error for a message holding text no JSON writer takes (a lone
+    surrogate): a request's blueprint gets the BlueprintError the engine raises for
+    it, anything else a ProtocolError naming the first such place."""
+    data = msg.model_dump(exclude_none=True)
+    if msg.kind == "request" and (error := unwritable_blueprint(data.get("blueprint"))):
+        return error
+    problems = unencodable_problems(data)
+    return ProtocolError(
+        f"a {msg.kind} message holds values that cannot be written as JSON",
+        where=f"frame.{problems[0].where}" if problems else "frame",
+        request_id=getattr(msg, "id", None),
+    )
+
+
 def encode(msg: Message, *, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
-    """JSON bytes for one frame; ProtocolError when it would exceed ``max_bytes``."""
+    """JSON bytes for one frame; ProtocolError when it would exceed ``max_bytes``, and
+    a typed error naming the place when a value cannot be written at all."""
     # The model's own serializer: the same JSON as the union adapter's, at half the cost.
-    data = msg.__pydantic_serializer__.to_json(msg, fallback=_unserializable)
+    try:
+        data = msg.__pydantic_serializer__.to_json(msg, fallback=_unserializable)
+    except PydanticSerializationError:
+        raise _unwritable(msg) from None
     if len(data) > max_bytes:
         raise ProtocolError(
             f"a {msg.kind} message of {len(data):,} bytes exceeds the frame limit of "

@@ -3,7 +3,8 @@
 Every transport ends here. ``DirectTransport`` calls it in-process; the pipe
 worker and the HTTP server call the same methods on their own engine. All
 methods are coroutines on one asyncio loop; blocking work (node functions on the
-``thread`` runner, SQLite commits) happens on threads.
+``thread`` runner, SQLite commits) happens on threads; nodes on the ``process``
+runner run in up to ``max_processes`` worker processes, killed at their timeout.
 
 Ownership: each engine has an owner id and renews a lease on the executions it
 runs, so another process sharing the data dir can tell a live run from one whose
@@ -18,8 +19,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +41,20 @@ from app.results import (
     check_page,
 )
 from app.transport import BlueprintArg
-from main_process.engine_blueprints import BlueprintMethods
+from main_process import faults
+from main_process.engine_blueprints import BlueprintMethods, code_node_types
 from main_process.event_follow import follow
 from main_process.execution_state import EventRow, ExecutionState
 from main_process.executor import ExecutionRun
+from main_process.file_roots import resolve_roots
 from main_process.history import stored_node_output, unknown_node
 from main_process.inputs import resolve_inputs
 from main_process.library import BlueprintLibrary
 from main_process.limiter import Limiter
+from main_process.node_threads import NodeThreadPool
 from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.plan import Plan, PlanCache
+from main_process.process_runner import ProcessPool
 from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans, renew_leases
 from main_process.resume import (
     current_blueprint,
@@ -67,7 +71,13 @@ LEASE_RENEW_SECONDS = 5.0
 
 
 class Engine(BlueprintMethods):
-    """Runs blueprints and answers every question about them."""
+    """Runs blueprints and answers every question about them.
+
+    ``file_roots`` bound the files ``file.*``/``sqlite.*`` nodes may use (default:
+    ``base_dir`` and the user's home, see :mod:`main_process.file_roots`);
+    ``allow_code_nodes=False`` refuses blueprints with node types that run code, as
+    invalid, before anything starts (``conductor serve --no-code-nodes``).
+    """
 
     def __init__(
         self,
@@ -78,8 +88,11 @@ class Engine(BlueprintMethods):
         global_concurrency: int = 256,
         max_executions: int = 32,
         max_threads: int = 32,
+        max_processes: int = 4,
         base_dir: Path | None = None,
         plugins: bool = True,
+        file_roots: Iterable[Path | str] | None = None,
+        allow_code_nodes: bool = True,
     ) -> None:
         self.home = Path(home) if home is not None else data_dir()
         self.store = Store(self.home)
@@ -94,9 +107,13 @@ class Engine(BlueprintMethods):
         self.global_concurrency = global_concurrency
         self.max_executions = max_executions
         self.base_dir = base_dir or Path.cwd()
+        self.file_roots = resolve_roots(file_roots, self.base_dir)
+        self.allow_code_nodes = allow_code_nodes
+        self.disabled_types = {} if allow_code_nodes else code_node_types(self.registry)
         self.recovered = recover_orphans(self.store, self.owner_id)
-        self._pool = ThreadPoolExecutor(max_threads, thread_name_prefix="conductor-node")
-        self._plans = PlanCache(self.registry)
+        self._pool = NodeThreadPool(max_threads, name="conductor-node")
+        self.processes = ProcessPool(max_processes)
+        self._plans = PlanCache(self.registry, disabled_types=self.disabled_types)
         self._runs: dict[str, ExecutionRun] = {}
         self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
         self._limit: Limiter | None = None
@@ -196,7 +213,9 @@ class Engine(BlueprintMethods):
             concurrency=concurrency,
             global_limit=self._limit,
             thread_pool=self._pool,
+            process_pool=self.processes,
             base_dir=self.base_dir,
+            file_roots=self.file_roots,
             debug=cfg.debug_mode,
             completed=completed,
             reused_from=reused_from,
@@ -374,7 +393,9 @@ class Engine(BlueprintMethods):
         completed = take_recorded_outcomes(state)
         state.blueprint = plan.blueprint
         self.states.adopt_execution(state)
+        faults.fault_point("resume.before_run")
         self._launch(plan, state, ExecutionConfig.model_validate(state.config), completed)
+        self._runs[execution_id].resumed = True
         if not wait:
             return state.to_result()
         return await self.wait(execution_id)
@@ -402,5 +423,6 @@ class Engine(BlueprintMethods):
                 await self._lease_task
         self._closed = True
         self.store.close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)  # stuck threads are not waited for
+        await self.processes.close()
         LIVE_OWNERS.pop(self.owner_id, None)

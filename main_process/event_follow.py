@@ -60,15 +60,22 @@ async def follow(
             if overflowed:
                 overflowed = False
                 buffer.clear()
+                # Catch up from the record. A replayed terminal event may be an old
+                # one (a resumed run's "interrupted"), so the stream ends only when
+                # the run is no longer active here and the record is read to its end
+                # after that (the run's last events are recorded before it leaves).
+                finished = False
                 while True:
                     page = await recorded(execution_id, last, PAGE)
                     for event in page:
                         yield event
                         last = event.seq
-                        if event.is_terminal and states.get_active(execution_id) is None:
-                            return
                     if len(page) < PAGE:
-                        break
+                        if finished:
+                            return
+                        if states.get_active(execution_id) is not None:
+                            break
+                        finished = True
                 continue
             if not buffer:
                 wake.clear()

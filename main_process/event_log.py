@@ -6,6 +6,11 @@ its listeners. An execution's terminal event is *held* until the engine has seen
 the store commit it (:meth:`EventLog.release`): nobody hears "finished" about a
 run whose record could still be lost. Event models are built only when someone
 listens, so a run nobody watches pays for tuples, not models.
+
+Memory: an active execution keeps only its recent events (about
+:data:`MEMORY_EVENTS`). Once the store has committed older ones they are dropped
+and read back from the store on demand, so a run that logs millions of lines
+costs the window, not a copy of its log (~400 bytes an event, measured).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from main_process.store import Store
 
 log = logging.getLogger(__name__)
 
+#: Events an active execution keeps in memory before committed ones are dropped.
+MEMORY_EVENTS = 10_000
+
 
 class EventLog:
     """Sequencing, delivery and subscriptions for the active executions' events."""
@@ -27,6 +35,8 @@ class EventLog:
         self.store = store
         self._active: dict[str, ExecutionState] = {}
         self._subscribers: list[Subscriber] = []
+        #: See :data:`MEMORY_EVENTS`; at least 2.
+        self.memory_events = MEMORY_EVENTS
 
     # -- subscriptions -------------------------------------------------------------
 
@@ -91,6 +101,8 @@ class EventLog:
 
     def _deliver(self, state: ExecutionState, row: EventRow) -> None:
         state.events.append(row)
+        if len(state.events) > self.memory_events:
+            self._trim(state)
         for wake in state.watchers:
             wake()
         if not (self._subscribers or state.listeners):
@@ -101,6 +113,31 @@ class EventLog:
                 callback(event)
             except Exception:
                 log.exception("event subscriber failed")
+
+    def _trim(self, state: ExecutionState) -> None:
+        """Drop the oldest in-memory events the store has committed (keeping at least
+        half the window), and ask the store to tell when the newer ones are committed.
+
+        Only committed events go: a reader asking for them gets them from the store,
+        and :meth:`StateManager.event_rows_after` joins the two without a gap. After a
+        failed commit no notice is asked for again; the log then stays in memory.
+        """
+        events = state.events
+        keep = self.memory_events // 2
+        drop = min(state.committed_seq - events[0][1] + 1, len(events) - keep)
+        if drop > 0:
+            del events[:drop]
+        if state.commit_watch:
+            return
+        state.commit_watch = True
+        seq = state.seq  # every event up to here is queued for the store
+
+        def committed(error: BaseException | None) -> None:
+            if error is None:
+                state.committed_seq = max(state.committed_seq, seq)
+                state.commit_watch = False
+
+        self.store.when_committed(committed)
 
     def release(self, execution_id: str) -> ExecutionState | None:
         """Deliver the held terminal event and forget the execution (the store has it)."""

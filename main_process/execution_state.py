@@ -85,13 +85,19 @@ class ExecutionState:
     nodes: dict[str, NodeState] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
-    #: Events of this activation (a resumed execution keeps earlier ones in the store).
+    #: Recent events of this activation: older ones (earlier activations', and those
+    #: trimmed once committed, see :meth:`EventLog._trim`) are read from the store.
     events: list[EventRow] = field(default_factory=list)
     listeners: list[Subscriber] = field(default_factory=list)
     #: Called with no argument on every new event (page-reading followers).
     watchers: list[Callable[[], None]] = field(default_factory=list)
     #: The terminal event, held back until the store has committed it.
     held: EventRow | None = None
+    #: Every event up to this seq is committed to the store (set by its writer thread),
+    #: so ``events`` may drop them: a long run's log is read back from the store.
+    committed_seq: int = 0
+    #: A commit notice for ``committed_seq`` is on its way.
+    commit_watch: bool = False
 
     def to_result(self) -> ExecutionResult:
         return ExecutionResult(

@@ -25,7 +25,9 @@ Semantics (the design's ★ contract):
 
 Assumptions: node code is trusted to return; a blocking function on the
 ``thread`` runner that ignores its timeout keeps its thread busy, but the node is
-reported failed at the timeout and never holds the execution open.
+reported failed at the timeout and never holds the execution open (nor the
+engine's close, nor the process's exit: see :mod:`main_process.node_threads`). On
+the ``process`` runner the worker running it is killed at the timeout instead.
 
 Speed: a lone ready node with nothing running is awaited directly instead of
 through a task (the common case of chains); finished tasks report through a
@@ -52,6 +54,7 @@ from main_process.execution_state import ExecutionState
 from main_process.limiter import Limiter
 from main_process.node_running import NodeRunning, NodesView
 from main_process.plan import Plan, PlanNode
+from main_process.process_runner import ProcessPool
 from main_process.state_manager import StateManager
 
 _SUCCESS, _FAILED_EDGE, _SKIPPED_EDGE = 0, 1, 2
@@ -84,6 +87,8 @@ class ExecutionRun(NodeRunning):
         global_limit: Limiter,
         thread_pool: Executor,
         base_dir: Path,
+        file_roots: tuple[Path, ...],
+        process_pool: ProcessPool | None = None,
         debug: bool = False,
         completed: Mapping[str, tuple[Any, str | None]] | None = None,
         slots: Limiter | None = None,
@@ -101,7 +106,9 @@ class ExecutionRun(NodeRunning):
         self.concurrency = max(1, concurrency)
         self.global_limit = global_limit
         self.thread_pool = thread_pool
+        self.process_pool = process_pool
         self.base_dir = base_dir
+        self.file_roots = file_roots
         self.debug = debug
         n = len(plan.nodes)
         self.status: list[NodeStatus] = [_PENDING] * n

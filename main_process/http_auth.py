@@ -6,8 +6,10 @@ The API runs blueprints, and blueprints run code (``python.function``,
 * A bearer token on every route but ``/v1/health`` and ``/openapi.json``. It comes
   from the ``serve`` argument, else ``$CONDUCTOR_TOKEN``, else the data dir's
   ``token`` file, which the first serve creates with mode 0600 (so only this
-  user's processes — the CLI, scripts — can read it). Tokens are compared with
-  :func:`hmac.compare_digest`, which takes the same time whatever prefix matches.
+  user's processes — the CLI, scripts — can read it). Tokens are compared as bytes
+  with :func:`hmac.compare_digest`, which takes the same time whatever prefix
+  matches. A request with two ``Authorization`` headers is refused, so no proxy or
+  framework can read a different one than the guard did.
 * Loopback by default: binding any other address needs a token the user chose
   explicitly (argument or environment), never a file they may not know exists.
 * A body size limit checked before a route reads anything, on the declared
@@ -190,10 +192,10 @@ class RequestGuard:
 
     def _authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
         """``Bearer <token>`` (the scheme in any case, RFC 7235), compared in constant time."""
-        given = _header(headers, b"authorization")
-        if given is None:
+        found = [value for key, value in headers if key == b"authorization"]
+        if len(found) != 1:
             return False
-        scheme, _, credentials = given.partition(b" ")
+        scheme, _, credentials = found[0].partition(b" ")
         return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self._token)
 
     def _limited(self, receive: Receive) -> Receive:

@@ -2,10 +2,13 @@
 
 The stream carries one SSE message per event, ``id:`` set to the event's ``seq``,
 so a client that loses the connection reconnects with ``Last-Event-ID`` and
-misses nothing (seqs are gap-free per execution). It ends after the terminal
-event. Two more messages exist: ``event: end`` when the server stops without a
-terminal event (the execution runs in another process, so this server cannot
-follow it) and ``event: error`` with the usual error body. A request for an
+misses nothing (seqs are gap-free per execution). It ends after the execution's
+last terminal event with an ``event: end`` message (also sent when the execution
+runs in another process, so this server cannot follow it). A resumed execution's
+record holds an earlier terminal event (``interrupted``) before the events of its
+resumed run, so neither end may stop at the first terminal event it sees: the
+engine's stream knows when the execution is over. ``event: error`` carries the
+usual error body. A request for an
 execution that is finished and has nothing after the given seq gets ``204``,
 which also stops a browser's ``EventSource`` from reconnecting forever.
 
@@ -52,7 +55,7 @@ class EventPump:
         self._error: BaseException | None = None
         #: The seq of the last event taken into the buffer.
         self.last_seq = after_seq
-        #: True once the terminal event was buffered.
+        #: True when the last event buffered is a terminal one.
         self.reached_terminal = False
         #: How often the subscription was paused because the buffer was full.
         self.pauses = 0
@@ -86,10 +89,8 @@ class EventPump:
                 self._buffer.append(event)
                 self.high_water = max(self.high_water, len(self._buffer))
                 self.last_seq = event.seq
+                self.reached_terminal = event.is_terminal
                 self._readable.set()
-                if event.is_terminal:
-                    self.reached_terminal = True
-                    return False
             return False
         finally:
             close = getattr(stream, "aclose", None)
@@ -151,8 +152,7 @@ async def sse_stream(
                 yield sse_error(info)
                 return
             if events is None:
-                if not pump.reached_terminal:
-                    yield b"event: end\ndata: {}\n\n"
+                yield b"event: end\ndata: {}\n\n"
                 return
             yield b"".join(sse_message(e) for e in events)
     finally:

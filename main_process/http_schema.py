@@ -65,6 +65,8 @@ class ValidationBody(BaseModel):
 class HealthBody(BaseModel):
     status: str
     version: str
+    #: False when the server refuses blueprints with code nodes (``--no-code-nodes``).
+    code_nodes: bool = True
 
 
 def parse_execute_request(raw: bytes) -> ExecuteRequest:

@@ -14,6 +14,15 @@ Choices:
   answers 200 with ``success: false``. Errors are for what could not start.
 * Requests go through :class:`~main_process.http_auth.RequestGuard` (bearer token,
   body size) before routing, so no route — present or future — is left open.
+* Code nodes (``python.function``, ``shell.command``, plugin types with
+  ``runs_code``) are on by default only on a loopback host: a server reachable
+  from elsewhere refuses them unless ``code_nodes=True``, since whoever holds the
+  token would otherwise hold a shell. The engine does the refusing
+  (``allow_code_nodes``), so validate, run, run by id and resume agree; health
+  reports the setting. File and database nodes are confined to ``file_roots``.
+* What a client can make the server hold is bounded: a request body by
+  ``max_body_bytes`` (413, chunked uploads included), an event stream by
+  ``sse_buffer`` events per connection (:mod:`main_process.http_events`).
 * Shutdown (SIGTERM, Ctrl-C) first stops listening, then closes the engine so
   running executions end ``interrupted`` (resumable) and their waiting requests
   and event streams finish, and only then lets uvicorn drain connections.
@@ -27,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,6 +61,7 @@ from main_process.http_auth import (
     RequestGuard,
     TokenSource,
     check_host,
+    is_loopback,
     resolve_token,
 )
 from main_process.http_errors import ErrorBody, install_error_handlers
@@ -93,7 +103,8 @@ def _routes(engine: Engine, sse_buffer: int) -> APIRouter:
 
     @r.get("/health", response_model=HealthBody, tags=["meta"])
     async def health() -> Response:
-        return _json(b'{"status":"ok","version":"%s"}' % API_VERSION.encode())
+        body = HealthBody(status="ok", version=API_VERSION, code_nodes=engine.allow_code_nodes)
+        return _json(body.model_dump_json())
 
     @r.get("/node-types", response_model=list[NodeTypeInfo], tags=["blueprints"])
     async def node_types() -> Response:
@@ -295,6 +306,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def code_nodes_allowed(host: str, code_nodes: bool | None) -> bool:
+    """``code_nodes`` when given, else on for a loopback host only: whoever can reach
+    a public server and holds its token must not get a shell by default."""
+    return is_loopback(host) if code_nodes is None else code_nodes
+
+
 def _stdout(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -306,14 +323,18 @@ async def serve_async(
     home: Path | str | None = None,
     token: str | None = None,
     *,
-    code_nodes: bool = True,
+    code_nodes: bool | None = None,
+    file_roots: Sequence[Path | str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     echo: Callable[[str], None] = _stdout,
 ) -> None:
     """Serve until SIGTERM/SIGINT, on the running loop (see :func:`serve`)."""
-    if not code_nodes:
-        raise ConfigError("--no-code-nodes is not available yet", where="code_nodes")
-    engine = Engine(home)
+    code_nodes = code_nodes_allowed(host, code_nodes)
+    if not file_roots and not code_nodes:
+        # Without code nodes the roots are the boundary: the user's home would let
+        # a file.write to ~/.bashrc or ~/.ssh/authorized_keys run code after all.
+        file_roots = [Path.cwd()]
+    engine = Engine(home, file_roots=file_roots or None, allow_code_nodes=code_nodes)
     try:
         source: TokenSource = resolve_token(token, engine.home)
         check_host(host, source)
@@ -326,9 +347,11 @@ async def serve_async(
     server = ConductorServer(config, engine)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    roots = ", ".join(str(root) for root in engine.file_roots)
     echo(
         f"Conductor API listening on http://{shown}:{bound_port} "
-        f"(data: {engine.home}; {source.describe()})"
+        f"(data: {engine.home}; {source.describe()}; "
+        f"code nodes {'on' if code_nodes else 'off'}; files under {roots})"
     )
     try:
         await server.serve(sockets=[sock])
@@ -343,7 +366,8 @@ def serve(
     home: Path | str | None = None,
     token: str | None = None,
     *,
-    code_nodes: bool = True,
+    code_nodes: bool | None = None,
+    file_roots: Sequence[Path | str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     echo: Callable[[str], None] = _stdout,
 ) -> None:
@@ -352,11 +376,20 @@ def serve(
     ``token`` (else ``$CONDUCTOR_TOKEN``, else the data dir's ``token`` file) is what
     clients must send; a non-loopback ``host`` needs one of the first two. Raises
     :class:`~app.errors.ConfigError` / :class:`~app.errors.TransportError` before
-    listening when the settings cannot work. ``code_nodes=False`` is reserved for
-    refusing ``python.function``/``shell.command`` and not available yet.
+    listening when the settings cannot work. ``code_nodes`` (default: on for a
+    loopback host only) allows blueprints with code nodes; ``file_roots`` (default:
+    the working directory and home, or only the working directory when code nodes
+    are off) bound the files blueprints may read and write.
     """
     asyncio.run(
         serve_async(
-            host, port, home, token, code_nodes=code_nodes, max_body_bytes=max_body_bytes, echo=echo
+            host,
+            port,
+            home,
+            token,
+            code_nodes=code_nodes,
+            file_roots=file_roots,
+            max_body_bytes=max_body_bytes,
+            echo=echo,
         )
     )

@@ -9,9 +9,7 @@ which node runs when. Node code gets a :class:`NodeRunContext`; templates see
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
-import traceback
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
@@ -22,11 +20,15 @@ from pydantic import ValidationError
 from app.blueprint import Runner
 from app.errors import ConductorError, ErrorInfo, NodeFailedError, NodeTimeoutError, TemplateError
 from app.states import NodeStatus
+from main_process import faults
 from main_process.execution_state import ExecutionState
 from main_process.limiter import Limiter
+from main_process.node_threads import current_pool, run_in_pool
 from main_process.nodes.base import PortOutput
 from main_process.plan import Plan, PlanNode
+from main_process.process_runner import ProcessPool
 from main_process.state_manager import StateManager
+from main_process.tracebacks import format_traceback
 
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
@@ -56,6 +58,10 @@ class NodeRunContext:
     @property
     def base_dir(self) -> Path:
         return self._run.base_dir
+
+    @property
+    def file_roots(self) -> tuple[Path, ...]:
+        return self._run.file_roots
 
     def log(self, message: str, level: str = "info", **data: Any) -> None:
         self._run.states.log_message(self._run.execution_id, self.node_id, message, level, **data)
@@ -100,13 +106,18 @@ class NodeRunning:
     execution_id: str
     global_limit: Limiter
     thread_pool: Executor
+    process_pool: ProcessPool | None
     base_dir: Path
+    file_roots: tuple[Path, ...]
     debug: bool
     status: list[NodeStatus]
     outputs: list[Any]
     ports: list[str | None]
     _nodes_view: NodesView
     _execution_info: dict[str, Any]
+    #: A resumed run (recorded completions were handed in); fault points use it.
+    resumed: bool = False
+    _resume_fault_passed: bool = False
 
     def _input_for(self, node: PlanNode) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
@@ -155,6 +166,7 @@ class NodeRunning:
                 if not limit.try_acquire():
                     await limit.acquire()
                 try:
+                    faults.fault_point("node.before_run", node.id)
                     if node.timeout is None:
                         result = await self._call(node, value, upstream, attempt)
                     else:
@@ -191,6 +203,7 @@ class NodeRunning:
                 record = {"error": {"type": error.type, "message": error.message}}
                 self._set_terminal(node, _FAILED, output=record, error=error, attempt=attempt)
                 return
+            faults.fault_point("node.after_run", node.id)
             if isinstance(result, PortOutput):
                 self._set_terminal(
                     node,
@@ -201,7 +214,17 @@ class NodeRunning:
                 )
             else:
                 self._set_terminal(node, _COMPLETED, output=result, attempt=attempt)
+            if faults.armed():
+                await self._resume_fault()
             return
+
+    async def _resume_fault(self) -> None:
+        """``resume.after_first_node``: in a resumed run, once the first re-run node's
+        completion is committed. Only reached when a fault point is armed (tests)."""
+        if self.resumed and not self._resume_fault_passed:
+            self._resume_fault_passed = True
+            await self.states.store.flush()
+            faults.fault_point("resume.after_first_node")
 
     async def _attempt(
         self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
@@ -222,6 +245,8 @@ class NodeRunning:
     async def _call(
         self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
     ) -> Any:
+        if node.runner is Runner.PROCESS:
+            return await self._call_in_process(node, value, upstream, attempt)
         fn = node.function
         if fn is not None:
             args: tuple[Any, ...]
@@ -232,20 +257,33 @@ class NodeRunning:
             if node.is_async:
                 return await fn(*args)
             if node.runner is Runner.THREAD:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self.thread_pool, functools.partial(fn, *args))
+                return await run_in_pool(self.thread_pool, fn, *args)
             return fn(*args)
         node_type = node.node_type
         assert node_type is not None
         params = node.params if node.params is not None else self._render_params(node, value)
         context = NodeRunContext(self, node.id, attempt, upstream)
         if node_type.is_async:
+            current_pool.set(self.thread_pool)  # for types that block on a thread themselves
             return await node_type.run(params, value, context)
         if node.runner is Runner.THREAD:
-            loop = asyncio.get_running_loop()
-            call = functools.partial(node_type.run, params, value, context)
-            return await loop.run_in_executor(self.thread_pool, call)
+            return await run_in_pool(self.thread_pool, node_type.run, params, value, context)
         return node_type.run(params, value, context)
+
+    async def _call_in_process(
+        self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
+    ) -> Any:
+        """One attempt in a worker process, killed if this await is cancelled."""
+        if self.process_pool is None:
+            raise NodeFailedError("runner process is not available in this engine", node_id=node.id)
+        params = None
+        if node.node_type is not None:
+            params = node.params if node.params is not None else self._render_params(node, value)
+        context = NodeRunContext(self, node.id, attempt, upstream)
+        output, port = await self.process_pool.run(
+            node, params, value, context, self.state.variables
+        )
+        return output if port is None else PortOutput(port, output)
 
     def _template_context(self, value: Any) -> dict[str, Any]:
         return {
@@ -278,7 +316,9 @@ class NodeRunning:
                 info.where = node.where
             elif info.where.startswith("params"):
                 info.where = f"{node.where}.{info.where}"
-            if not isinstance(exc, NodeTimeoutError | TemplateError | ParamsError):
+            if info.traceback is None and not isinstance(
+                exc, NodeTimeoutError | TemplateError | ParamsError
+            ):
                 info.traceback = format_traceback(exc)
             return info
         return ErrorInfo(
@@ -288,21 +328,6 @@ class NodeRunning:
             node_id=node.id,
             traceback=format_traceback(exc),
         )
-
-
-def format_traceback(exc: BaseException) -> str:
-    """The exception's traceback, without 3.11's caret lines: those re-compile every
-    source line and cost ~0.3 ms per failure, a third of a failing run's budget."""
-    lines = ["Traceback (most recent call last):\n"]
-    frames = traceback.StackSummary.extract(
-        traceback.walk_tb(exc.__traceback__), lookup_lines=False
-    )  # lines are read lazily below, from linecache, without a stat() per frame
-    for frame in frames:
-        lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n')
-        if frame.line:
-            lines.append(f"    {frame.line.strip()}\n")
-    lines.extend(traceback.format_exception_only(exc))
-    return "".join(lines)
 
 
 class ParamsError(NodeFailedError):

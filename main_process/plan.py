@@ -12,17 +12,19 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from app.blueprint import Blueprint, JoinRule, NodeSpec, OnError, Runner, digest
+from app.errors import BlueprintError, Problem
 from app.templates import ValueTemplate, compile_value
 from app.validation import check_blueprint
 from main_process.nodes.base import NodeType
 from main_process.nodes.registry import NodeRegistry
+from main_process.process_messages import importable_name
 
 
 @dataclass(slots=True, eq=False)
@@ -46,6 +48,10 @@ class PlanNode:
     timeout: float | None = None
     when: JoinRule = JoinRule.ALL_SUCCESS
     continue_on_error: bool = False
+    #: ``runner: process``: the ``module:qualname`` a worker calls, and for a node
+    #: type the params model it validates with (see :mod:`main_process.process_runner`).
+    process_target: str | None = None
+    process_params_model: str | None = None
 
 
 OutputKind = Literal["node", "template", "literal"]
@@ -102,6 +108,13 @@ def _compile_node(index: int, spec: NodeSpec, registry: NodeRegistry) -> PlanNod
         is_async = inspect.iscoroutinefunction(fn)
         runner = spec.runner or (Runner.INLINE if is_async else Runner.THREAD)
         takes_context = _takes_context(fn)
+    if runner is Runner.INLINE and not is_async and spec.timeout is not None:
+        # A plain call on the loop cannot be interrupted, so its timeout could never
+        # fire (and it would stall every other run): honour the timeout on a thread.
+        runner = Runner.THREAD
+    target, model = None, None
+    if runner is Runner.PROCESS:
+        target, model = _process_names(where, spec, node_type)
     return PlanNode(
         index=index,
         id=spec.id,
@@ -118,14 +131,51 @@ def _compile_node(index: int, spec: NodeSpec, registry: NodeRegistry) -> PlanNod
         timeout=spec.timeout,
         when=spec.when,
         continue_on_error=spec.on_error is OnError.CONTINUE,
+        process_target=target,
+        process_params_model=model,
+    )
+
+
+def _process_names(
+    where: str, spec: NodeSpec, node_type: NodeType | None
+) -> tuple[str, str | None]:
+    """What a worker process imports to run this node; a BlueprintError naming the node
+    when its code cannot cross a process (a closure, a lambda, a ``__main__`` function)."""
+    if node_type is not None:
+        target = importable_name(node_type.run)
+        model = importable_name(node_type.params_model)
+        if target is not None and model is not None:
+            return target, model
+        what = f"node type {spec.type!r} has a run function or params model that is not"
+    else:
+        target = importable_name(spec.function)
+        if target is not None:
+            return target, None
+        name = getattr(spec.function, "__qualname__", repr(spec.function))
+        what = f"function {name!r} is not"
+    message = (
+        f"node {spec.id!r}: runner process needs an importable function; {what} "
+        "importable by module and name (a closure, lambda or __main__ function cannot "
+        "cross to a worker process)"
+    )
+    raise BlueprintError(
+        message, problems=[Problem(where=f"{where}.runner", message=message)], node_id=spec.id
     )
 
 
 def compile_plan(
-    blueprint: Blueprint, registry: NodeRegistry, *, blueprint_hash: str | None = None
+    blueprint: Blueprint,
+    registry: NodeRegistry,
+    *,
+    blueprint_hash: str | None = None,
+    disabled_types: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Check ``blueprint`` (raising BlueprintError with every problem) and compile it."""
-    check_blueprint(blueprint, registry)
+    """Check ``blueprint`` (raising BlueprintError with every problem) and compile it.
+
+    ``disabled_types`` (type → reason) are refused as problems, see
+    :func:`app.validation.validate_blueprint`.
+    """
+    check_blueprint(blueprint, registry, disabled_types=disabled_types)
     nodes = [_compile_node(i, spec, registry) for i, spec in enumerate(blueprint.nodes)]
     by_id = {n.id: n for n in nodes}
     if blueprint.edges is None:
@@ -161,11 +211,22 @@ def compile_plan(
 
 class PlanCache:
     """Compiled plans by content hash (and, for code-defined nodes, their functions),
-    least recently used out first: a blueprint run many times is compiled once."""
+    least recently used out first: a blueprint run many times is compiled once.
 
-    def __init__(self, registry: NodeRegistry, size: int = 128) -> None:
+    ``disabled_types`` is fixed for the cache's life, so a cached plan never
+    outlives the rule that checked it.
+    """
+
+    def __init__(
+        self,
+        registry: NodeRegistry,
+        size: int = 128,
+        *,
+        disabled_types: Mapping[str, str] | None = None,
+    ) -> None:
         self.registry = registry
         self.size = size
+        self.disabled_types = dict(disabled_types or {})
         self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
 
     def get(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
@@ -176,7 +237,9 @@ class PlanCache:
         if plan is not None:
             self._plans.move_to_end(key)
             return plan
-        plan = compile_plan(blueprint, self.registry, blueprint_hash=content)
+        plan = compile_plan(
+            blueprint, self.registry, blueprint_hash=content, disabled_types=self.disabled_types
+        )
         self._plans[key] = plan
         if len(self._plans) > self.size:
             self._plans.popitem(last=False)

@@ -107,12 +107,20 @@ def serve(conn: Connection, options: dict[str, Any]) -> None:
 
 def _engine(config: WorkerConfig) -> Engine:
     options: dict[str, Any] = {"plugins": config.plugins}
-    for key in ("concurrency", "global_concurrency", "max_executions", "max_threads"):
+    for key in (
+        "concurrency",
+        "global_concurrency",
+        "max_executions",
+        "max_threads",
+        "max_processes",
+    ):
         value = getattr(config, key)
         if value is not None:
             options[key] = value
     if config.base_dir is not None:
         options["base_dir"] = Path(config.base_dir)
+    if config.file_roots is not None:
+        options["file_roots"] = [Path(root) for root in config.file_roots]
     return Engine(config.home, **options)
 
 
@@ -174,7 +182,8 @@ class Worker:
             case RequestBase():
                 if msg.id in self._tasks:
                     self._post_error(
-                        msg.id, ProtocolError(f"request id {msg.id} is already in use")
+                        msg.id,
+                        ProtocolError(f"request id {msg.id} is already in use", where="frame.id"),
                     )
                     return
                 self._tasks[msg.id] = asyncio.get_running_loop().create_task(self._serve(msg))
@@ -191,7 +200,11 @@ class Worker:
             case ReplyBase() | ErrorReply() | EventBatch() | Hello():
                 self._post_error(
                     getattr(msg, "id", None),
-                    ProtocolError(f"a {msg.kind} message only travels from the worker"),
+                    ProtocolError(
+                        f"{'an' if msg.kind in ('error', 'events') else 'a'} {msg.kind} message "
+                        "only travels from the worker",
+                        where="frame.kind",
+                    ),
                 )
             case _:
                 assert_never(msg)
@@ -210,8 +223,9 @@ class Worker:
     async def _send(self, msg: Message) -> None:
         try:
             frame = encode(msg, max_bytes=self._max)
-        except ProtocolError as exc:
-            frame = encode(ErrorReply(id=exc.request_id, error=exc.to_info()))
+        except ConductorError as exc:  # too large, or text no JSON writer takes
+            rid = getattr(msg, "id", None)
+            frame = encode(ErrorReply(id=rid, error=exc.to_info()))
         await self._writer.send(frame)
 
     async def _serve(self, request: Request) -> None:

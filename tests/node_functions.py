@@ -6,6 +6,7 @@ so a test can count how often each node really ran, across processes and kills.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -40,3 +41,53 @@ def fail_while_file(value: Any) -> Any:
     if marker and Path(marker).exists():
         raise RuntimeError(f"failing while {marker} exists")
     return record(value)
+
+
+def _note_pid(value: Any) -> None:
+    """Append this process's pid to ``value["pidfile"]``, when given."""
+    path = value.get("pidfile") if isinstance(value, dict) else None
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+
+
+def sleep_noting_pid(value: Any) -> int:
+    """Note the pid, then block for ``value["seconds"]`` (60): a runaway node."""
+    _note_pid(value)
+    time.sleep(float(value.get("seconds", 60)) if isinstance(value, dict) else 60.0)
+    return os.getpid()
+
+
+def stuck_on_first_attempt(value: Any, ctx: Any) -> dict[str, int]:
+    """Block (noting the pid) on attempt 1; answer with pid and attempt after that."""
+    if ctx.attempt == 1:
+        sleep_noting_pid(value)
+    return {"pid": os.getpid(), "attempt": ctx.attempt}
+
+
+def pid(value: Any) -> int:
+    return os.getpid()
+
+
+async def async_double(value: Any) -> dict[str, Any]:
+    await asyncio.sleep(0)
+    return {"doubled": value["x"] * 2}
+
+
+def context_echo(value: Any, ctx: Any) -> dict[str, Any]:
+    """Log a line and echo what the context shows; set a variable if asked."""
+    ctx.log("hello from the node", "info", n=1)
+    if isinstance(value, dict) and value.get("set_variable"):
+        ctx.set_variable("k", 1)
+    return {
+        "node_id": ctx.node_id,
+        "attempt": ctx.attempt,
+        "execution_id": ctx.execution_id,
+        "inputs": ctx.inputs,
+        "upstream": ctx.upstream,
+        "variable": ctx.get_variable("v", "none"),
+    }
+
+
+def not_json(value: Any) -> Any:
+    return object()

@@ -146,14 +146,35 @@ def gui(ctx: click.Context, file: str | None) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
+@click.option(
+    "--code-nodes/--no-code-nodes",
+    default=None,
+    help="Run blueprints with code nodes (python.function, shell.command, ...). "
+    "Default: on for a loopback host, off for any other.",
+)
+@click.option(
+    "--file-root",
+    "file_roots",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder file and SQLite nodes may use (repeatable). "
+    "Default: the working directory and your home directory.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    code_nodes: bool | None,
+    file_roots: tuple[Path, ...],
+) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) until Ctrl-C or SIGTERM.
 
     Every route but /v1/health and /openapi.json needs 'Authorization: Bearer
     <token>': the token is --token, else $CONDUCTOR_TOKEN, else the data dir's
     'token' file (created 0600 on first serve). A host other than loopback needs
-    an explicit token.
+    an explicit token, and refuses code nodes unless --code-nodes is given.
     """
     from app.api import load_object
 
@@ -165,6 +186,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
             port=port,
             home=options.home,
             token=options.token,
+            code_nodes=code_nodes,
+            file_roots=list(file_roots),
             echo=lambda line: click.echo(line, err=True),
         )
     except ConductorError as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -61,6 +61,12 @@ class NodeContext(Protocol):
         """Directory that relative paths in params resolve against."""
         ...
 
+    @property
+    def file_roots(self) -> Sequence[Path]:
+        """Resolved folders that file and database paths must stay inside (see
+        :func:`main_process.nodes.files.confined_path`)."""
+        ...
+
     def log(self, message: str, level: str = "info", **data: Any) -> None:
         """Record a log line as an event of this execution."""
         ...
@@ -86,6 +92,11 @@ class NodeType:
     ``ports`` are fixed named output ports (``if``: true/false); ``port_names``
     computes them from raw params when they depend on them (``switch``: its cases
     plus ``default``). With neither, the node has one unnamed output.
+
+    ``runs_code`` marks types that run code the blueprint names (a Python function,
+    a program): an engine that allows no code nodes (``conductor serve
+    --no-code-nodes``) refuses blueprints using them. A plugin type that evaluates
+    or executes anything it is given must set it too.
     """
 
     type: str
@@ -97,6 +108,7 @@ class NodeType:
     runner: Runner = Runner.INLINE
     ports: tuple[str, ...] = ()
     port_names: Callable[[dict[str, Any]], list[str]] | None = None
+    runs_code: bool = False
     is_async: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:

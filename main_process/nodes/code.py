@@ -3,8 +3,11 @@
 Both run user code, and both keep the engine loop free while it runs:
 
 * ``python.function`` awaits ``async def`` functions on the loop and sends plain
-  ones to a worker thread with ``asyncio.to_thread`` — the type itself is async so
-  it can tell the two apart only after importing. A module that is not importable
+  ones to the engine's node threads (:func:`~main_process.node_threads.run_blocking`;
+  not ``asyncio.to_thread``, whose pool ``asyncio.run`` joins at exit, so a function
+  stuck past its timeout would hold the process) — the type itself is async so
+  it can tell the two apart only after importing. With ``runner: process`` the
+  whole node runs in a worker process that is killed at the timeout. A module that is not importable
   but sits in the blueprint's folder is found there: the folder is appended to
   ``sys.path`` (last, so it never shadows an installed package).
 * ``shell.command`` runs a program without a shell (argv, so no quoting or
@@ -31,6 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
+from main_process.node_threads import run_blocking
 from main_process.nodes.base import NodeContext, NodeType
 from main_process.nodes.files import resolve_path
 
@@ -146,15 +150,19 @@ async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> 
     if module_name in sys.modules:
         fn = resolve_function(params.function, ctx.base_dir)
     else:  # a first import may do blocking work of its own
-        fn = await asyncio.to_thread(resolve_function, params.function, ctx.base_dir)
+        fn = await run_blocking(resolve_function, params.function, ctx.base_dir)
     with_context = _takes_context(fn)
     if _is_async(fn):
         result = await (fn(input, ctx) if with_context else fn(input))
     elif with_context:
-        thread_ctx = _ThreadContext(ctx, asyncio.get_running_loop())
-        result = await asyncio.to_thread(fn, input, thread_ctx)
+        # A context that is safe on any thread (the process runner's) goes as it is, so
+        # its errors (set_variable there) reach the function that caused them.
+        thread_ctx: Any = ctx
+        if not getattr(ctx, "thread_safe", False):
+            thread_ctx = _ThreadContext(ctx, asyncio.get_running_loop())
+        result = await run_blocking(fn, input, thread_ctx)
     else:
-        result = await asyncio.to_thread(fn, input)
+        result = await run_blocking(fn, input)
     if inspect.isawaitable(result):
         result = await result
     return result
@@ -271,6 +279,8 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
 
 
 CODE_TYPES: list[NodeType] = [
-    NodeType("python.function", "Python function", "Code", FunctionParams, run_function),
-    NodeType("shell.command", "Shell command", "Code", ShellParams, run_shell),
+    NodeType(
+        "python.function", "Python function", "Code", FunctionParams, run_function, runs_code=True
+    ),
+    NodeType("shell.command", "Shell command", "Code", ShellParams, run_shell, runs_code=True),
 ]

@@ -2,8 +2,9 @@
 
 Relative paths resolve against the blueprint's folder (``ctx.base_dir``), never the
 process's working directory, so a blueprint behaves the same from the GUI, the CLI
-and ``conductor serve``. With no ``format``, the file's extension decides
-(``.json``, ``.csv``, anything else is text).
+and ``conductor serve``; the resolved path must lie inside the engine's file roots
+(``ctx.file_roots``, see :mod:`main_process.file_roots`). With no ``format``, the
+file's extension decides (``.json``, ``.csv``, anything else is text).
 
 Writes are atomic: the bytes go to a temporary file in the same folder, which then
 replaces the target with ``os.replace``. A reader, or a crash mid-write, sees the
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.blueprint import Runner
 from app.errors import NodeFailedError
+from main_process.file_roots import absolute_path, confined_path
 from main_process.nodes.base import NodeContext, NodeType
 
 Format = Literal["json", "csv", "text"]
@@ -39,9 +41,9 @@ _FORMAT_DESCRIPTION = (
 
 
 def resolve_path(path: str, base_dir: Path) -> Path:
-    """``path`` with ``~`` expanded, made absolute against ``base_dir`` when relative."""
-    resolved = Path(path).expanduser()
-    return resolved if resolved.is_absolute() else base_dir / resolved
+    """``path`` with ``~`` expanded, made absolute against ``base_dir`` when relative
+    (not confined: for code nodes, which can reach any file anyway)."""
+    return absolute_path(path, base_dir)
 
 
 def _format_of(path: Path, format: Format | None) -> Format:
@@ -94,7 +96,7 @@ def _parse(text: str, format: Format, path: Path) -> Any:
 
 def run_read(params: ReadParams, input: Any, ctx: NodeContext) -> Any:
     """Read a file; output its content (parsed JSON, CSV rows as objects, or text)."""
-    path = resolve_path(params.path, ctx.base_dir)
+    path = confined_path(params.path, ctx.base_dir, ctx.file_roots, "params.path")
     fmt = _format_of(path, params.format)
     try:
         data = path.read_bytes()
@@ -198,7 +200,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def run_write(params: WriteParams, input: Any, ctx: NodeContext) -> dict[str, Any]:
     """Write content (default: the input) to a file, atomically; output its path and size."""
-    path = resolve_path(params.path, ctx.base_dir)
+    path = confined_path(params.path, ctx.base_dir, ctx.file_roots, "params.path")
     content = input if params.content is None else params.content
     data = _encode(content, _format_of(path, params.format))
     try:

@@ -1,9 +1,17 @@
 """``sqlite.query`` and ``sqlite.write``: read and write SQLite files with the stdlib.
 
-Values only ever reach SQLite as bound parameters. Table and column names cannot be
-bound, so they are checked against a plain-identifier pattern (letters, digits and
-``_``) and then double-quoted; anything else is refused rather than escaped, since
-an odd name in a blueprint is far likelier a mistake (or an injection) than intent.
+Values only ever reach SQLite as bound parameters. ``sqlite.query``'s ``sql`` must be
+literal text: a template there is refused when the blueprint is validated (error
+type :data:`~app.validation.TEMPLATE_FORBIDDEN`), because text rendered into SQL is
+an injection; values go in ``params``, where templates are fine. Table and column
+names cannot be bound, so they are checked against a plain-identifier pattern
+(letters, digits and ``_``) and then double-quoted; anything else is refused rather
+than escaped, since an odd name in a blueprint is far likelier a mistake (or an
+injection) than intent.
+
+Database files obey the engine's file roots (:mod:`main_process.file_roots`), and
+connections allow no ``ATTACH`` (nor ``VACUUM INTO``, which attaches internally),
+so SQL text cannot open or create files elsewhere either.
 
 Both types are blocking and run on a worker thread (``Runner.THREAD``); each run
 opens its own connection and closes it, so no connection crosses threads.
@@ -20,15 +28,17 @@ import json
 import re
 import sqlite3
 from contextlib import closing
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.blueprint import Runner
 from app.errors import NodeFailedError
+from app.templates import is_template
+from app.validation import TEMPLATE_FORBIDDEN
+from main_process.file_roots import confined_path
 from main_process.nodes.base import NodeContext, NodeType
-from main_process.nodes.files import resolve_path
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -64,14 +74,18 @@ def _bindable(value: Any) -> Any:
     return value
 
 
-def _connect(database: str, base_dir: Path, *, create: bool) -> tuple[sqlite3.Connection, str]:
-    """Open ``database`` (relative to ``base_dir``); returns the connection and its path."""
+def _connect(database: str, ctx: NodeContext, *, create: bool) -> tuple[sqlite3.Connection, str]:
+    """Open ``database`` (relative to the blueprint's folder, inside the file roots) with
+    ATTACH disabled; returns the connection and its path."""
     if database == ":memory:":
-        return sqlite3.connect(":memory:", isolation_level=None), database
-    path = resolve_path(database, base_dir)
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        return conn, database
+    path = confined_path(database, ctx.base_dir, ctx.file_roots, "params.database")
     uri = f"{path.as_uri()}?mode={'rwc' if create else 'rw'}"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT, isolation_level=None)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     except sqlite3.Error as exc:
         if not create and not path.exists():
             reason = "no such file"
@@ -107,6 +121,17 @@ class QueryParams(BaseModel):
         description="Values for the placeholders: a list for ?, an object for :name.",
     )
 
+    @field_validator("sql")
+    @classmethod
+    def _no_template(cls, sql: str) -> str:
+        if is_template(sql):
+            raise PydanticCustomError(
+                TEMPLATE_FORBIDDEN,
+                "templates are not allowed in sql (text rendered into SQL is an injection): "
+                "write ? or :name placeholders and put the values, templates allowed, in params",
+            )
+        return sql
+
 
 def run_query(params: QueryParams, input: Any, ctx: NodeContext) -> list[dict[str, Any]]:
     """Run one parameterised SQL statement; output its rows as objects."""
@@ -115,7 +140,7 @@ def run_query(params: QueryParams, input: Any, ctx: NodeContext) -> list[dict[st
         bound = {key: _bindable(value) for key, value in params.params.items()}
     else:
         bound = [_bindable(value) for value in params.params]
-    conn, path = _connect(params.database, ctx.base_dir, create=False)
+    conn, path = _connect(params.database, ctx, create=False)
     with closing(conn):
         try:
             conn.execute("BEGIN")
@@ -209,7 +234,7 @@ def run_write(params: WriteParams, input: Any, ctx: NodeContext) -> dict[str, in
     insert = f"{verb} INTO {table} ({names}) VALUES ({placeholders})"
     values = [[_bindable(row.get(key)) for key in columns] for row in rows]
 
-    conn, path = _connect(params.database, ctx.base_dir, create=True)
+    conn, path = _connect(params.database, ctx, create=True)
     with closing(conn):
         try:
             conn.execute("BEGIN IMMEDIATE")

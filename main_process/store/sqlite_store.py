@@ -34,6 +34,7 @@ import orjson
 
 from app.errors import StoreError
 from app.paths import database_path, outputs_dir
+from main_process import faults
 from main_process.store.chunks import (
     CHUNK_EVENTS,
     EventRow,
@@ -199,6 +200,13 @@ class Store:
         if box[0] is not None:
             raise _store_error(box[0], self.path)
 
+    def when_committed(self, callback: FlushCallback) -> None:
+        """Call ``callback(error)`` once everything queued so far is committed (``error``
+        is None) or has failed, without waiting for it: for the hot path, which must
+        not await the disk. The callback runs on the writer thread, so it may only
+        record the fact (plain assignments) for the loop to act on later."""
+        self._request_flush(callback)
+
     def _request_flush(self, callback: FlushCallback) -> None:
         if not self._thread.is_alive():
             callback(StoreError("the store is closed", where=str(self.path)))
@@ -271,15 +279,21 @@ class Store:
             if nodes:
                 conn.executemany(_NODES_SQL, [encode_nodes(e, rows) for e, rows in nodes.items()])
             if events:
-                conn.executemany(
-                    _CHUNK_SQL,
-                    [
-                        encode_chunk(rows[i : i + CHUNK_EVENTS])
-                        for rows in events.values()
-                        for i in range(0, len(rows), CHUNK_EVENTS)
-                    ],
-                )
+                chunks = [
+                    encode_chunk(rows[i : i + CHUNK_EVENTS])
+                    for rows in events.values()
+                    for i in range(0, len(rows), CHUNK_EVENTS)
+                ]
+                if faults.armed():
+                    conn.executemany(_CHUNK_SQL, chunks[:1])
+                    faults.fault_point("store.mid_event_batch")
+                    chunks = chunks[1:]
+                conn.executemany(_CHUNK_SQL, chunks)
+            if nodes:
+                faults.fault_point("store.before_completion_write")
             conn.execute("COMMIT")
+            if nodes:
+                faults.fault_point("store.after_completion_write")
         except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
             error = exc
             self.write_error = exc

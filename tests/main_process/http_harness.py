@@ -74,17 +74,32 @@ def assert_error(response: httpx.Response, status: int, kind: str) -> dict[str, 
 
 
 async def sse_events(response: httpx.Response) -> list[dict[str, Any]]:
-    """Every event in an SSE response, checking that each ``id:`` equals its seq."""
+    """Every event in an SSE response, checking that each ``id:`` equals its seq and
+    that the stream ends with ``event: end``."""
     events: list[dict[str, Any]] = []
+    async for kind, data in sse_messages(response):
+        if kind == "end":
+            return events
+        assert kind == "message", (kind, data)
+        events.append(data)
+    raise AssertionError("the stream closed without event: end")
+
+
+async def sse_messages(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
+    """``(event type, parsed data)`` per SSE message; an event's ``id:`` is checked."""
     ident: str | None = None
+    kind = "message"
     async for line in response.aiter_lines():
         if line.startswith("id: "):
             ident = line[4:]
+        elif line.startswith("event: "):
+            kind = line[7:]
         elif line.startswith("data: "):
-            event = json.loads(line[6:])
-            assert ident == str(event["seq"])
-            events.append(event)
-    return events
+            data = json.loads(line[6:])
+            if kind == "message":
+                assert ident == str(data["seq"])
+            yield kind, data
+            kind = "message"
 
 
 async def start(client: httpx.AsyncClient, **body: Any) -> str:

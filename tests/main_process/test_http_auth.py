@@ -178,8 +178,6 @@ async def test_serve_refuses_before_listening(home: Path, monkeypatch: pytest.Mo
     lines: list[str] = []
     with pytest.raises(ConfigError, match="refusing"):
         await serve_async("0.0.0.0", 0, home, echo=lines.append)
-    with pytest.raises(ConfigError, match="no-code-nodes"):
-        await serve_async("127.0.0.1", 0, home, code_nodes=False, echo=lines.append)
     taken = bind("127.0.0.1", 0)
     try:
         with pytest.raises(TransportError, match="cannot listen"):

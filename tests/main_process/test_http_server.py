@@ -5,7 +5,6 @@ bounded), cancel, and a graceful SIGTERM shutdown. Auth and limits: test_http_au
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
@@ -31,6 +30,7 @@ from tests.main_process.http_harness import (
     running_server,
     slow,
     sse_events,
+    sse_messages,
     start,
     wait_until,
 )
@@ -228,10 +228,10 @@ async def test_cancel_mid_run(client: httpx.AsyncClient) -> None:
     eid = await start(client, blueprint=slow(30))
     async with client.stream("GET", f"/v1/executions/{eid}/events", headers=SSE) as response:
         events: list[dict[str, Any]] = []
-        async for line in response.aiter_lines():
-            if not line.startswith("data: "):
+        async for kind, data in sse_messages(response):
+            if kind != "message":
                 continue
-            events.append(json.loads(line[6:]))
+            events.append(data)
             if events[-1]["node_id"] == "wait" and events[-1]["status"] == "running":
                 cancel = await client.post(f"/v1/executions/{eid}/cancel", headers=AUTH)
                 assert cancel.json() == {"cancelled": True}
@@ -284,9 +284,9 @@ async def test_sigterm_interrupts_running_executions(home: Path, tmp_path: Path)
             eid = await start(http, blueprint=slow(30))
             async with http.stream("GET", f"/v1/executions/{eid}/events", headers=SSE) as response:
                 events: list[dict[str, Any]] = []
-                async for data in response.aiter_lines():
-                    if data.startswith("data: "):
-                        events.append(json.loads(data[6:]))
+                async for kind, data in sse_messages(response):
+                    if kind == "message":
+                        events.append(data)
                         if events[-1]["node_id"] == "wait" and events[-1]["status"] == "running":
                             proc.send_signal(signal.SIGTERM)
         assert events[-1]["status"] == ExecutionStatus.INTERRUPTED

@@ -25,9 +25,14 @@ from main_process.nodes.registry import NodeRegistry, default_registry
 
 @dataclass
 class RecordingContext:
-    """A NodeContext whose log lines and variables land in plain attributes."""
+    """A NodeContext whose log lines and variables land in plain attributes.
+
+    ``file_roots`` defaults to ``base_dir`` alone (resolved), as an engine confined
+    to the blueprint's folder would have it.
+    """
 
     base_dir: Path
+    file_roots: tuple[Path, ...] = ()
     upstream: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     execution_id: str = "exec-test"
@@ -35,6 +40,10 @@ class RecordingContext:
     attempt: int = 1
     logs: list[tuple[str, str]] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.file_roots:
+            self.file_roots = (self.base_dir.resolve(),)
 
     def log(self, message: str, level: str = "info", **data: Any) -> None:
         self.logs.append((level, message))

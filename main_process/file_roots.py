@@ -1,0 +1,58 @@
+"""Which folders ``file.*`` and ``sqlite.*`` nodes may touch.
+
+A blueprint can come from anyone who reaches the engine (``conductor serve``), and
+its paths can come from its inputs, so ``"path": "{{ inputs.name }}"`` must not
+become ``../../etc/passwd``. Every file or database path a node opens is therefore
+resolved — ``~`` expanded, made absolute against the blueprint's folder, ``..`` and
+symlinks followed by :meth:`Path.resolve` — and must then lie inside one of the
+engine's *file roots*; otherwise the node fails naming the path and the param.
+
+The roots default to the blueprint folder (``base_dir``) and the user's home
+directory: what a local user's blueprints reasonably use, while system files and
+other users' files stay out of reach. ``Engine(file_roots=...)`` and ``conductor
+serve --file-root DIR`` replace them.
+
+Assumption: nobody swaps a checked folder for a symlink between the check and the
+open (the check runs just before it). The roots guard against blueprints and their
+inputs, not against another process of the same user racing the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from app.errors import NodeFailedError
+
+
+def resolve_roots(roots: Iterable[Path | str] | None, base_dir: Path) -> tuple[Path, ...]:
+    """The roots as resolved absolute folders; ``None`` means base_dir and home."""
+    chosen = [base_dir, Path.home()] if roots is None else [Path(r) for r in roots]
+    resolved: dict[Path, None] = {}
+    for root in chosen:
+        resolved[root.expanduser().resolve()] = None
+    return tuple(resolved)
+
+
+def absolute_path(path: str, base_dir: Path) -> Path:
+    """``path`` with ``~`` expanded, made absolute against ``base_dir`` when relative."""
+    resolved = Path(path).expanduser()
+    return resolved if resolved.is_absolute() else base_dir / resolved
+
+
+def confined_path(path: str, base_dir: Path, roots: Sequence[Path], where: str) -> Path:
+    """``path`` resolved (symlinks included); a NodeFailedError at ``where`` when it
+    lies outside every root. The resolved path is returned, so the node opens exactly
+    what was checked."""
+    try:
+        resolved = absolute_path(path, base_dir).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+        raise NodeFailedError(f"cannot resolve the path {path!r}: {exc}", where=where) from exc
+    if any(resolved.is_relative_to(root) for root in roots):
+        return resolved
+    allowed = ", ".join(str(root) for root in roots) or "none"
+    raise NodeFailedError(
+        f"the path {path!r} ({resolved}) is outside the folders this engine may use "
+        f"({allowed}); conductor serve --file-root DIR adds one",
+        where=where,
+    )

@@ -1,0 +1,125 @@
+"""What crosses between the engine and a ``process``-runner worker: typed JSON messages.
+
+The engine sends one :class:`CallRequest` per node attempt; the worker answers with
+any number of :class:`CallLog` lines and then exactly one :class:`CallDone` or
+:class:`CallFailed`. Code travels by name (``module:qualname``), never pickled, so
+only importable, module-level callables can run in a worker — closures and lambdas
+are refused by :func:`importable_name` before anything starts.
+
+Both sides import this module, and the worker must start fast: it imports only
+pydantic and the standard library.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CallContext(_Message):
+    """A snapshot of the node context: what ``ctx`` can read in the worker."""
+
+    execution_id: str
+    node_id: str
+    attempt: int
+    inputs: dict[str, Any]
+    upstream: dict[str, Any]
+    variables: dict[str, Any]
+    base_dir: str
+    file_roots: list[str] = Field(default_factory=list)
+
+
+class CallRequest(_Message):
+    """Run ``target`` once.
+
+    With ``params_model`` set, ``target`` is a node type's ``run(params, input, ctx)``
+    and ``params`` are validated with that model in the worker; else ``target`` is a
+    code-defined function, called with the input (and ``ctx`` when ``with_context``).
+    """
+
+    kind: Literal["call"] = "call"
+    target: str
+    params_model: str | None = None
+    params: dict[str, Any] | None = None
+    input: Any = None
+    with_context: bool = True
+    context: CallContext
+
+
+class CallLog(_Message):
+    """A ``ctx.log()`` line from the worker, recorded by the engine as usual."""
+
+    kind: Literal["log"] = "log"
+    message: str
+    level: str = "info"
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CallDone(_Message):
+    """The node's result (``port`` set when it returned a ``PortOutput``)."""
+
+    kind: Literal["done"] = "done"
+    value: Any = None
+    port: str | None = None
+
+
+class RemoteError(_Message):
+    """An exception raised in the worker, as the engine would have recorded it."""
+
+    type: str
+    message: str
+    where: str | None = None
+    traceback: str | None = None
+
+
+class CallFailed(_Message):
+    """The node raised; the engine reports it like a failure on a thread."""
+
+    kind: Literal["failed"] = "failed"
+    error: RemoteError
+
+
+ProcessMessage = Annotated[
+    CallRequest | CallLog | CallDone | CallFailed, Field(discriminator="kind")
+]
+PROCESS_MESSAGE: TypeAdapter[ProcessMessage] = TypeAdapter(ProcessMessage)
+
+
+def encode(message: CallRequest | CallLog | CallDone | CallFailed) -> bytes:
+    """JSON bytes for one message; raises PydanticSerializationError for values JSON
+    cannot hold (the caller turns that into an error naming the node)."""
+    return message.__pydantic_serializer__.to_json(message)
+
+
+def decode(data: bytes) -> CallRequest | CallLog | CallDone | CallFailed:
+    return PROCESS_MESSAGE.validate_json(data)
+
+
+def importable_name(obj: Any) -> str | None:
+    """``module:qualname`` that imports back to ``obj`` itself, else None (closures,
+    lambdas, functions defined in ``__main__`` or replaced after definition)."""
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not module or not qualname or module == "__main__" or "<" in qualname:
+        return None
+    name = f"{module}:{qualname}"
+    try:
+        found = resolve_name(name)
+    except Exception:  # importing may raise anything; then it cannot cross either
+        return None
+    return name if found is obj else None
+
+
+def resolve_name(name: str) -> Any:
+    """The object named ``module:qualname``, imported on ``sys.path`` as the engine's."""
+    module_name, _, qualname = name.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target

@@ -1,0 +1,326 @@
+"""The ``process`` runner: node code in warm worker processes that are killed at the timeout.
+
+A thread cannot be stopped, so a blocking node on the ``thread`` runner that ignores
+its timeout keeps running (the node is reported failed, but the work goes on). A
+node on ``runner: process`` runs in a worker process instead, and a call that is
+cancelled — its timeout expired, the execution was cancelled, the engine closes —
+kills that worker and its whole process group, so the work really stops.
+
+* At most ``max_processes`` workers per engine, started on first need and kept warm
+  for later calls, one call at a time each; a call waits for a free worker. A killed
+  worker is replaced by the next call that needs one.
+* A worker is a fresh interpreter (``python -c``, see
+  :mod:`main_process.process_worker_main`), not a ``multiprocessing`` child: the
+  GUI's engine process is itself a daemonic ``multiprocessing`` child, which may not
+  have children of its own, and ``spawn`` would re-run a user's unguarded
+  ``__main__`` script in every worker. It gets ``sys.path`` from the engine, runs in
+  its own session (its process group dies with it), and talks over a socket pair.
+* Code crosses by name and values as JSON (:mod:`main_process.process_messages`):
+  a node type's ``run`` and params model, or a code-defined function, must be
+  importable; params, input and a snapshot of the context are sent; the result, or
+  the error with its type and traceback, comes back. ``ctx.log`` lines are
+  forwarded; ``ctx.set_variable`` fails (the worker has only a snapshot).
+
+Assumptions: POSIX (the socket end is passed by descriptor number). A call's first
+use of a worker pays its start-up (~0.1-0.2 s of imports), and counts against the
+node's timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from collections import deque
+from multiprocessing.connection import Connection
+from typing import Any, assert_never
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
+
+from app.errors import ConfigError, EngineClosedError, ErrorInfo, NodeFailedError
+from main_process.nodes.base import NodeContext
+from main_process.plan import PlanNode
+from main_process.process_messages import (
+    CallContext,
+    CallDone,
+    CallFailed,
+    CallLog,
+    CallRequest,
+    RemoteError,
+    decode,
+    encode,
+)
+
+_BOOTSTRAP = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "from main_process.process_worker_main import main; main(int(sys.argv[2]))"
+)
+
+#: Requests larger than this are written from a thread: a worker still starting up
+#: reads nothing yet, and a full socket buffer would block the engine loop.
+_INLINE_SEND_BYTES = 64 * 1024
+
+
+class RemoteNodeError(NodeFailedError):
+    """A node failed in a worker process. It reports the worker's exception type,
+    message and traceback, so the failure reads as it would on a thread."""
+
+    type_name = "RemoteNodeError"
+
+    def __init__(self, error: RemoteError) -> None:
+        super().__init__(error.message, where=error.where, traceback=error.traceback)
+        self.remote_type = error.type
+
+    def to_info(self) -> ErrorInfo:
+        info = super().to_info()
+        info.type = self.remote_type
+        return info
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+class _Worker:
+    """One worker process and the engine's end of its socket."""
+
+    def __init__(self, process: asyncio.subprocess.Process, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+
+    @classmethod
+    async def start(cls) -> _Worker:
+        if os.name != "posix":
+            raise ConfigError("runner process needs a POSIX system", where="runner")
+        ours, theirs = socket.socketpair()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                _BOOTSTRAP,
+                json.dumps(sys.path),
+                str(theirs.fileno()),
+                pass_fds=(theirs.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()  # else EOF never comes when the worker dies
+        return cls(process, Connection(ours.detach()))
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None and not self.conn.closed
+
+    async def send(self, data: bytes) -> None:
+        if len(data) <= _INLINE_SEND_BYTES:
+            self.conn.send_bytes(data)
+        else:
+            await asyncio.get_running_loop().run_in_executor(None, self.conn.send_bytes, data)
+
+    async def receive(self) -> bytes:
+        """The next whole message; EOFError when the worker is gone."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self.conn.fileno()
+
+        def readable() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, readable)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+        return self.conn.recv_bytes()  # the worker writes each message at once
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started (its process group)."""
+        if self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: pgid == pid
+            except (ProcessLookupError, PermissionError):
+                # Not Popen.kill() first: it polls, reaping the child behind asyncio's back.
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+        self.conn.close()
+
+
+class ProcessPool:
+    """The engine's worker processes for nodes on ``runner: process``."""
+
+    def __init__(self, max_processes: int = 4) -> None:
+        self.max_processes = max(1, max_processes)
+        self._idle: list[_Worker] = []
+        self._workers: set[_Worker] = set()
+        self._starting = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._reaping: set[asyncio.Task[int]] = set()
+        self._closed = False
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the live workers (for tests and diagnostics)."""
+        return [w.process.pid for w in self._workers]
+
+    async def run(
+        self,
+        node: PlanNode,
+        params: BaseModel | None,
+        value: Any,
+        ctx: NodeContext,
+        variables: dict[str, Any],
+    ) -> tuple[Any, str | None]:
+        """Run one attempt of ``node`` in a worker: its output and port.
+
+        Cancelling this (timeout, cancel, shutdown) kills the worker at once.
+        """
+        assert node.process_target is not None
+        request = CallRequest(
+            target=node.process_target,
+            params_model=node.process_params_model,
+            params=None if params is None else params.model_dump(mode="json", by_alias=True),
+            input=value,
+            with_context=node.takes_context,
+            context=CallContext(
+                execution_id=ctx.execution_id,
+                node_id=node.id,
+                attempt=ctx.attempt,
+                inputs=ctx.inputs,
+                upstream=ctx.upstream,
+                variables=variables,
+                base_dir=str(ctx.base_dir),
+                file_roots=[str(root) for root in ctx.file_roots],
+            ),
+        )
+        try:
+            data = encode(request)
+        except PydanticSerializationError as exc:
+            raise NodeFailedError(
+                f"node {node.id!r}: its input, params or context cannot be sent to a worker "
+                f"process as JSON: {exc}"
+            ) from None
+        worker = await self._acquire()
+        finished = False
+        try:
+            await worker.send(data)
+            while True:
+                message = decode(await worker.receive())
+                match message:
+                    case CallLog():
+                        ctx.log(message.message, message.level, **message.data)
+                    case CallDone():
+                        finished = True
+                        return message.value, message.port
+                    case CallFailed():
+                        finished = True
+                        raise RemoteNodeError(message.error)
+                    case CallRequest():
+                        raise NodeFailedError(f"node {node.id!r}: the worker sent a request")
+                    case _:
+                        assert_never(message)
+        except (EOFError, OSError):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(worker.process.wait()), 1.0)
+            reason = _exit_reason(worker.process.returncode)
+            raise NodeFailedError(
+                f"node {node.id!r}: its worker process {reason} while running it"
+            ) from None
+        except ValidationError as exc:
+            raise NodeFailedError(f"node {node.id!r}: bad message from the worker: {exc}") from None
+        finally:
+            if finished:
+                self._release(worker)
+            else:
+                self._discard(worker)
+
+    async def _acquire(self) -> _Worker:
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._closed:
+                raise EngineClosedError("the engine is closed; its worker processes are gone")
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive:
+                    return worker
+                self._discard(worker)
+            if len(self._workers) + self._starting < self.max_processes:
+                return await self._start()
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # we were handed a worker we no longer want: pass it on
+                else:
+                    self._waiters.remove(waiter)
+                raise
+
+    async def _start(self) -> _Worker:
+        self._starting += 1
+        try:
+            worker = await _Worker.start()
+        except BaseException:
+            self._wake()
+            raise
+        finally:
+            self._starting -= 1
+        self._workers.add(worker)
+        if self._closed:
+            self._discard(worker)
+            raise EngineClosedError("the engine is closed; its worker processes are gone")
+        return worker
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _release(self, worker: _Worker) -> None:
+        if self._closed or not worker.alive:
+            self._discard(worker)
+            return
+        self._idle.append(worker)
+        self._wake()
+
+    def _discard(self, worker: _Worker) -> None:
+        """Kill ``worker``, reap it in the background, and free its slot."""
+        worker.kill()
+        if worker in self._workers:
+            self._workers.discard(worker)
+            task = asyncio.get_running_loop().create_task(worker.process.wait())
+            self._reaping.add(task)
+            task.add_done_callback(self._reaping.discard)
+        self._wake()
+
+    async def close(self) -> None:
+        """Kill every worker (busy ones too) and wait until they are reaped."""
+        self._closed = True
+        for worker in list(self._workers):
+            self._discard(worker)
+        self._idle.clear()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # they wake, see the pool closed, and raise
+        if self._reaping:
+            await asyncio.wait(list(self._reaping), timeout=5.0)
