@@ -67,10 +67,12 @@ def load_object(dotted: str) -> Any:
 
 
 def _checked_blueprint(
-    blueprint: Blueprint | BlueprintData | None,
+    blueprint: Blueprint | BlueprintData | None, *, required: bool = False
 ) -> Blueprint | BlueprintData | None:
     """Models pass through untouched (code-defined nodes carry functions that a dict
     would lose); a transport that crosses a process turns them into dicts itself."""
+    if blueprint is None and required:
+        raise ConfigError("a blueprint is required, not None", where="blueprint")
     if blueprint is None or isinstance(blueprint, dict | Blueprint):
         return blueprint
     raise ConfigError(
@@ -193,7 +195,7 @@ class Conductor:
         return Blueprint.model_validate(data)
 
     async def save_blueprint(self, blueprint: Blueprint | BlueprintData) -> BlueprintSummary:
-        data = _checked_blueprint(blueprint)
+        data = _checked_blueprint(blueprint, required=True)
         assert data is not None
         return await self.transport.save_blueprint(data)
 
@@ -201,7 +203,7 @@ class Conductor:
         await self.transport.delete_blueprint(blueprint_id)
 
     async def validate(self, blueprint: Blueprint | BlueprintData) -> list[Problem]:
-        data = _checked_blueprint(blueprint)
+        data = _checked_blueprint(blueprint, required=True)
         assert data is not None
         return await self.transport.validate(data)
 

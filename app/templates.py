@@ -171,10 +171,19 @@ def _single_expression(ast: jnodes.Template) -> jnodes.Expr | None:
 
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str) -> _Compiled:
-    """Parse and compile ``source``; raises Jinja2's TemplateSyntaxError."""
+    """Parse and compile ``source``; raises Jinja2's TemplateSyntaxError (also for text
+    nested past what Jinja2's recursive parser takes, such as a long run of ``{``)."""
     from jinja2 import nodes
+    from jinja2.exceptions import TemplateSyntaxError
 
     env = _environment()
+    try:
+        return _compile_with(env, source, nodes)
+    except RecursionError:
+        raise TemplateSyntaxError("the template is nested too deeply to read", 1) from None
+
+
+def _compile_with(env: Environment, source: str, nodes: Any) -> _Compiled:
     ast = env.parse(source)
     expr = _single_expression(ast)
     if expr is None:
