@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterator, Mapping
 
 from app.blueprint import Blueprint, as_blueprint
 from app.errors import BlueprintError, Problem
@@ -17,10 +18,45 @@ from main_process.nodes.registry import NodeRegistry
 CODE_NODES_OFF = "it runs code, and code nodes are turned off (conductor serve --no-code-nodes)"
 
 
-def code_node_types(registry: NodeRegistry) -> dict[str, str]:
-    """Every registered type that runs code (``NodeType.runs_code``), with the reason
-    an engine without code nodes gives for refusing it."""
-    return {name: CODE_NODES_OFF for name in registry.type_names() if registry.get(name).runs_code}
+class CodeNodeTypes(Mapping[str, str]):
+    """The registered types that run code, each with the reason an engine without code
+    nodes gives for refusing it: ``runs_code=True``, or undeclared on a type that is
+    not built in (see :class:`~main_process.nodes.base.NodeType`). A live view of the
+    registry, so a type registered after the engine started is judged too."""
+
+    def __init__(self, registry: NodeRegistry) -> None:
+        self._registry = registry
+
+    def _runs_code(self, name: str) -> bool:
+        node_type = self._registry.lookup(name)
+        if node_type is None:
+            return False
+        if node_type.runs_code is not None:
+            return node_type.runs_code
+        return name not in _builtin_names()
+
+    def __getitem__(self, name: str) -> str:
+        if self._runs_code(name):
+            return CODE_NODES_OFF
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._registry.type_names() if self._runs_code(name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+@functools.cache
+def _builtin_names() -> frozenset[str]:
+    from main_process.nodes.builtin import BUILTIN_TYPES
+
+    return frozenset(t.type for t in BUILTIN_TYPES)
+
+
+def code_node_types(registry: NodeRegistry) -> Mapping[str, str]:
+    """What an engine without code nodes refuses (see :class:`CodeNodeTypes`)."""
+    return CodeNodeTypes(registry)
 
 
 class BlueprintMethods:

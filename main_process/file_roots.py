@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from app.errors import NodeFailedError
+from app.errors import ConfigError, NodeFailedError
 
 
 def resolve_roots(roots: Iterable[Path | str] | None, base_dir: Path) -> tuple[Path, ...]:
@@ -56,3 +56,30 @@ def confined_path(path: str, base_dir: Path, roots: Sequence[Path], where: str) 
         f"({allowed}); conductor serve --file-root DIR adds one",
         where=where,
     )
+
+
+def check_roots_without_code(roots: Sequence[Path], data_dir: Path, *, chosen: bool) -> None:
+    """Refuse roots that would give code execution back to a server without code nodes.
+
+    Without code nodes the roots are the boundary. A root holding the data dir lets a
+    blueprint rewrite the store, plant blueprints or read the token; a root holding
+    the user's home lets ``file.write`` reach ``~/.bashrc`` or ``~/.ssh``. The first is
+    always refused; the second only when it was not chosen (``--file-root``), i.e.
+    when ``serve`` was started from the home folder or above it.
+    """
+    data = data_dir.expanduser().resolve()
+    home = Path.home().resolve()
+    for root in roots:
+        if data.is_relative_to(root):
+            raise ConfigError(
+                f"file root {root} contains the data directory {data}: blueprints could "
+                "rewrite the store or read the token; choose narrower --file-root folders",
+                where="file_roots",
+            )
+        if not chosen and home.is_relative_to(root):
+            raise ConfigError(
+                f"without code nodes, files are confined to the working directory, {root}, "
+                "which holds your home folder (~/.bashrc, ~/.ssh); start serve elsewhere "
+                "or name the folders blueprints may use with --file-root DIR",
+                where="file_roots",
+            )

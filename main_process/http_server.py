@@ -56,6 +56,7 @@ from app.results import (
 )
 from app.states import ExecutionStatus
 from main_process.engine import Engine
+from main_process.file_roots import check_roots_without_code
 from main_process.http_auth import (
     DEFAULT_MAX_BODY_BYTES,
     RequestGuard,
@@ -330,12 +331,13 @@ async def serve_async(
 ) -> None:
     """Serve until SIGTERM/SIGINT, on the running loop (see :func:`serve`)."""
     code_nodes = code_nodes_allowed(host, code_nodes)
+    chosen = bool(file_roots)
     if not file_roots and not code_nodes:
-        # Without code nodes the roots are the boundary: the user's home would let
-        # a file.write to ~/.bashrc or ~/.ssh/authorized_keys run code after all.
         file_roots = [Path.cwd()]
     engine = Engine(home, file_roots=file_roots or None, allow_code_nodes=code_nodes)
     try:
+        if not code_nodes:
+            check_roots_without_code(engine.file_roots, engine.home, chosen=chosen)
         source: TokenSource = resolve_token(token, engine.home)
         check_host(host, source)
         sock = bind(host, port)

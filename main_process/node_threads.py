@@ -56,7 +56,10 @@ class NodeThreadPool(Executor):
         self._counted: set[threading.Thread] = set()
         self._abandoned: set[threading.Thread] = set()
         self._running: dict[Future[Any], threading.Thread] = {}
-        self._idle = 0
+        #: Calls queued and not yet taken, and threads blocked waiting to take one:
+        #: a call needs a new thread only while the first outnumber the second.
+        self._pending = 0
+        self._waiting = 0
         self._shutdown = False
 
     @property
@@ -70,13 +73,14 @@ class NodeThreadPool(Executor):
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             self._queue.put((future, fn, args, kwargs))
+            self._pending += 1
             self._add_thread()
         return future
 
     def _add_thread(self) -> None:
-        """With the lock held: wake an idle thread, or start one if the bound allows."""
-        if self._idle > 0:
-            self._idle -= 1
+        """With the lock held: start a thread when queued calls outnumber the threads
+        waiting for one, if the bound allows."""
+        if self._pending <= self._waiting:
             return
         if len(self._counted) < self.max_threads:
             thread = threading.Thread(
@@ -88,7 +92,13 @@ class NodeThreadPool(Executor):
     def _work(self) -> None:
         me = threading.current_thread()
         while True:
+            with self._lock:
+                self._waiting += 1
             item = self._queue.get()
+            with self._lock:
+                self._waiting -= 1
+                if item is not None:
+                    self._pending -= 1
             if item is None:
                 self._queue.put(None)  # wake the next thread: the pool shut down
                 with self._lock:
@@ -109,7 +119,6 @@ class NodeThreadPool(Executor):
                 if me in self._abandoned:  # its slot went to another thread meanwhile
                     self._abandoned.discard(me)
                     return
-                self._idle += 1
             del future
 
     def abandon(self, future: Future[Any]) -> bool:
@@ -130,8 +139,7 @@ class NodeThreadPool(Executor):
                 return False
             self._counted.discard(thread)
             self._abandoned.add(thread)
-            if not self._queue.empty():
-                self._add_thread()  # work queued behind the stuck call gets a thread
+            self._add_thread()  # work queued behind the stuck call gets a thread
             return True
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

@@ -34,9 +34,9 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
 from collections import deque
-from multiprocessing.connection import Connection
 from typing import Any, assert_never
 
 from pydantic import BaseModel, ValidationError
@@ -60,10 +60,6 @@ _BOOTSTRAP = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
     "from main_process.process_worker_main import main; main(int(sys.argv[2]))"
 )
-
-#: Requests larger than this are written from a thread: a worker still starting up
-#: reads nothing yet, and a full socket buffer would block the engine loop.
-_INLINE_SEND_BYTES = 64 * 1024
 
 
 class RemoteNodeError(NodeFailedError):
@@ -94,11 +90,23 @@ def _exit_reason(code: int | None) -> str:
 
 
 class _Worker:
-    """One worker process and the engine's end of its socket."""
+    """One worker process and the engine's end of its socket.
 
-    def __init__(self, process: asyncio.subprocess.Process, conn: Connection) -> None:
+    The engine side reads and writes through asyncio streams, so a large result or
+    request never blocks the loop (other executions, timeouts) and a cancelled call
+    stops waiting at once. The framing is ``multiprocessing.connection``'s, which the
+    worker uses: a 4-byte signed big-endian length, or -1 and an 8-byte length.
+    """
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         self.process = process
-        self.conn = conn
+        self.reader = reader
+        self.writer = writer
 
     @classmethod
     async def start(cls) -> _Worker:
@@ -121,34 +129,26 @@ class _Worker:
             raise
         finally:
             theirs.close()  # else EOF never comes when the worker dies
-        return cls(process, Connection(ours.detach()))
+        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        return cls(process, reader, writer)
 
     @property
     def alive(self) -> bool:
-        return self.process.returncode is None and not self.conn.closed
+        return self.process.returncode is None and not self.writer.is_closing()
 
     async def send(self, data: bytes) -> None:
-        if len(data) <= _INLINE_SEND_BYTES:
-            self.conn.send_bytes(data)
-        else:
-            await asyncio.get_running_loop().run_in_executor(None, self.conn.send_bytes, data)
+        n = len(data)
+        header = struct.pack("!i", n) if n <= 0x7FFFFFFF else struct.pack("!iQ", -1, n)
+        self.writer.write(header)
+        self.writer.write(data)
+        await self.writer.drain()
 
     async def receive(self) -> bytes:
-        """The next whole message; EOFError when the worker is gone."""
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        fd = self.conn.fileno()
-
-        def readable() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        loop.add_reader(fd, readable)
-        try:
-            await ready
-        finally:
-            loop.remove_reader(fd)
-        return self.conn.recv_bytes()  # the worker writes each message at once
+        """The next whole message; EOFError (IncompleteReadError) when the worker is gone."""
+        (n,) = struct.unpack("!i", await self.reader.readexactly(4))
+        if n == -1:
+            (n,) = struct.unpack("!Q", await self.reader.readexactly(8))
+        return await self.reader.readexactly(n)
 
     def kill(self) -> None:
         """Kill the worker and everything it started (its process group)."""
@@ -159,7 +159,7 @@ class _Worker:
                 # Not Popen.kill() first: it polls, reaping the child behind asyncio's back.
                 with contextlib.suppress(ProcessLookupError):
                     self.process.kill()
-        self.conn.close()
+        self.writer.close()
 
 
 class ProcessPool:

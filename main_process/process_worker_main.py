@@ -21,8 +21,10 @@ while a call is stuck, a watcher thread notices the re-parenting and exits too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
+import signal
 import sys
 import threading
 import time
@@ -164,6 +166,9 @@ def _watch_parent() -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(_PARENT_CHECK_SECONDS)
+        # The worker leads its own session: take what node code started along too.
+        with contextlib.suppress(OSError):
+            os.killpg(0, signal.SIGKILL)
         os._exit(1)
 
     threading.Thread(target=watch, name="conductor-parent-watch", daemon=True).start()

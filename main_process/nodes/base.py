@@ -95,8 +95,10 @@ class NodeType:
 
     ``runs_code`` marks types that run code the blueprint names (a Python function,
     a program): an engine that allows no code nodes (``conductor serve
-    --no-code-nodes``) refuses blueprints using them. A plugin type that evaluates
-    or executes anything it is given must set it too.
+    --no-code-nodes``) refuses blueprints using them. Left ``None`` (undeclared), a
+    plugin type counts as running code there — an unknown type cannot be trusted —
+    while built-in types that leave it unset do not; a plugin that runs nothing it
+    is given declares ``runs_code=False``.
     """
 
     type: str
@@ -108,7 +110,7 @@ class NodeType:
     runner: Runner = Runner.INLINE
     ports: tuple[str, ...] = ()
     port_names: Callable[[dict[str, Any]], list[str]] | None = None
-    runs_code: bool = False
+    runs_code: bool | None = None
     is_async: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:

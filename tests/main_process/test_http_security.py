@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -318,7 +319,7 @@ async def test_plugin_types_that_run_code_are_refused_too(home: Path, tmp_path: 
             "acme.eval", "Eval", "Code", EmptyParams, _eval, runner=Runner.INLINE, runs_code=True
         )
     )
-    registry.register(NodeType("acme.echo", "Echo", "Data", EmptyParams, _eval))
+    registry.register(NodeType("acme.echo", "Echo", "Data", EmptyParams, _eval, runs_code=False))
     blueprint = {
         "id": "plugin",
         "nodes": [{"id": "e", "type": "acme.echo"}, {"id": "x", "type": "acme.eval"}],
@@ -326,6 +327,12 @@ async def test_plugin_types_that_run_code_are_refused_too(home: Path, tmp_path: 
     strict = Engine(home, base_dir=tmp_path, registry=registry, allow_code_nodes=False)
     try:
         assert [p.where for p in await strict.validate(blueprint)] == ["nodes[1].type"]
+        # A plugin that does not say whether it runs code is not trusted (found in
+        # review), also when it is registered after the engine started.
+        registry.register(NodeType("acme.unknown", "Unknown", "Data", EmptyParams, _eval))
+        unknown = {"id": "u", "nodes": [{"id": "u", "type": "acme.unknown"}]}
+        assert [p.where for p in await strict.validate(unknown)] == ["nodes[0].type"]
+        assert await strict.validate({"id": "s", "nodes": [{"id": "s", "type": "set"}]}) == []
     finally:
         await strict.close()
     allowing = Engine(home, base_dir=tmp_path, registry=registry)
@@ -373,6 +380,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         assert found, line
         assert "code nodes off" in line
         assert f"files under {root.resolve()})" in line
+        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe open
         yield found.group(1), root
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -121,6 +121,27 @@ async def test_results_and_errors_equal_the_thread_runners(
         same_failure(in_process, on_thread)
 
 
+async def test_megabytes_cross_both_ways(conductor: Conductor) -> None:
+    """Requests and replies far past the socket buffer go through asyncio streams
+    (the first version read replies with a blocking call on the loop and wrote big
+    requests from asyncio's default thread pool: found in review)."""
+
+    def builtin(node_id: str, name: str) -> dict[str, Any]:
+        params = {"function": f"builtins:{name}"}
+        return {"id": node_id, "type": "python.function", "runner": "process", "params": params}
+
+    result = await conductor.execute(
+        blueprint=blueprint(
+            {"id": "big", "type": "set", "params": {"value": "{{ 'x' * 5000000 }}"}},
+            builtin("copy", "str"),
+            builtin("size", "len"),
+        )
+    )
+    assert result.success, result.error
+    assert result.outputs == 5_000_000
+    assert result.nodes["copy"].output == "x" * 5_000_000
+
+
 async def test_branch_ports_cross_the_process(conductor: Conductor) -> None:
     nodes = [
         {"id": "if", "type": "if", "params": {"condition": "{{ inputs.go }}"}, "runner": "process"},

@@ -176,7 +176,8 @@ async def test_every_transport_confines_by_default(
     """direct, the pipe worker and HTTP each build their engine with the default roots
     (base_dir and home): a path beside base_dir is refused by all three."""
     outside = tmp_path.parent / f"{tmp_path.name}-outside.json"
-    assert not outside.resolve().is_relative_to(Path.home().resolve())
+    if outside.resolve().is_relative_to(Path.home().resolve()):
+        pytest.skip("the temporary folder is inside home, one of the default roots")
     blueprint = {
         "id": "escape",
         "nodes": [{"id": "w", "type": "file.write", "params": {"path": str(outside)}}],
