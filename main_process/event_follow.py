@@ -82,10 +82,11 @@ async def follow(
                 await wake.wait()
                 continue
             event = buffer.popleft()
-            if event.seq <= last:
-                continue
-            yield event
-            last = event.seq
+            if event.seq > last:
+                yield event
+                last = event.seq
+            # Only the run's final event reaches a listener as terminal, so it ends the
+            # stream even when the backlog, read after the run ended, yielded it already.
             if event.is_terminal:
                 return
     finally:
