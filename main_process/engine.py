@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +31,18 @@ from app.errors import (
     ResumeError,
     StoreError,
 )
-from app.events import Event
 from app.paths import data_dir
 from app.results import (
     ExecutionConfig,
     ExecutionResult,
-    ExecutionSummary,
-    OutputPage,
-    check_page,
 )
 from app.transport import BlueprintArg
 from main_process import faults
 from main_process.engine_blueprints import BlueprintMethods, code_node_types
-from main_process.event_follow import follow
-from main_process.execution_state import EventRow, ExecutionState
+from main_process.engine_records import RecordMethods
+from main_process.execution_state import ExecutionState
 from main_process.executor import ExecutionRun
 from main_process.file_roots import resolve_roots
-from main_process.history import stored_node_output, unknown_node
 from main_process.inputs import resolve_inputs
 from main_process.library import BlueprintLibrary
 from main_process.limiter import Limiter
@@ -70,7 +65,7 @@ log = logging.getLogger(__name__)
 LEASE_RENEW_SECONDS = 5.0
 
 
-class Engine(BlueprintMethods):
+class Engine(BlueprintMethods, RecordMethods):
     """Runs blueprints and answers every question about them.
 
     ``file_roots`` bound the files ``file.*``/``sqlite.*`` nodes may use (default:
@@ -305,75 +300,6 @@ class Engine(BlueprintMethods):
             return result
         recover_orphans(self.store, self.owner_id, only=execution_id)
         return self.states.load_execution(execution_id).to_result()
-
-    async def node_output(
-        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
-    ) -> OutputPage:
-        """One page of a node's output: from memory while the execution is active here,
-        else from the store (only that node's outcome is read)."""
-        check_page(offset, limit)
-        state = self.states.get_active(execution_id)
-        if state is not None:
-            node = state.nodes.get(node_id)
-            if node is None:
-                raise unknown_node(execution_id, node_id)
-            value, size = node.output, node.output_size
-        else:
-            await self.store.flush()
-            value, size = stored_node_output(self.store, execution_id, node_id)
-        return OutputPage.of(
-            execution_id, node_id, value, offset=offset, limit=limit, size_bytes=size
-        )
-
-    async def list_executions(
-        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
-    ) -> list[ExecutionSummary]:
-        await self.store.flush()
-        return self.states.list_executions(limit=limit, status=status, blueprint_id=blueprint_id)
-
-    async def _settle(self, execution_id: str) -> None:
-        """Before reading the record of a run not active here: commit what is queued,
-        and raise ExecutionNotFoundError when there is no such execution."""
-        if self.states.get_active(execution_id) is None:
-            await self.store.flush()
-            if self.states.last_seq(execution_id) == 0:
-                await self.get_execution(execution_id)  # raises when unknown
-
-    async def recorded_events(
-        self, execution_id: str, after_seq: int = 0, limit: int | None = None
-    ) -> list[Event]:
-        """Events recorded so far after ``after_seq`` (at most ``limit``), without waiting
-        for more; ExecutionNotFoundError when there is no such execution."""
-        await self._settle(execution_id)
-        return self.states.events_after(execution_id, after_seq, limit)
-
-    async def recorded_event_rows(
-        self, execution_id: str, after_seq: int = 0, limit: int | None = None
-    ) -> list[EventRow]:
-        """:meth:`recorded_events` as plain rows, for servers that re-encode them anyway."""
-        await self._settle(execution_id)
-        return self.states.event_rows_after(execution_id, after_seq, limit)
-
-    def watch(self, execution_id: str, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` on each new event of an active execution; returns the
-        function that stops it (a no-op for executions not active here)."""
-        return self.states.watch(execution_id, callback)
-
-    def is_active(self, execution_id: str) -> bool:
-        """True while the execution runs (or waits to run) in this engine."""
-        return self.states.get_active(execution_id) is not None
-
-    async def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
-        """Recorded events after ``after_seq``, then live ones until the terminal event.
-
-        A slow consumer never slows the run: see :mod:`main_process.event_follow`.
-        """
-        await self._settle(execution_id)
-        async for event in follow(self.states, self._page, execution_id, after_seq):
-            yield event
-
-    async def _page(self, execution_id: str, after_seq: int, limit: int | None) -> list[Event]:
-        return self.states.events_after(execution_id, after_seq, limit)
 
     # -- resume --------------------------------------------------------------------
 

@@ -29,15 +29,19 @@ import random
 import sqlite3
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from app import create_conductor
 from main_process.faults import POINTS
-from main_process.store.chunks import decode_nodes
+from tests.reliability.crash_checks import (
+    Figures,
+    completion_records,
+    completions,
+    events,
+    side_effects,
+)
 from tests.reliability.crash_hosts import Host, open_host
 
 LANES, DEPTH = 5, 10
@@ -91,55 +95,6 @@ class Reference:
     outputs: Any
     node_outputs: dict[str, Any]
     seconds: float
-
-
-@dataclass
-class Figures:
-    """What was tried and what went wrong, summed over scenarios."""
-
-    kills: int = 0
-    kills_by_fault_point: Counter[str] = field(default_factory=Counter)
-    faults_not_fired: list[str] = field(default_factory=list)
-    random_kills: int = 0
-    kills_after_completion: int = 0
-    executions: int = 0
-    executions_stuck: int = 0
-    integrity_failures: int = 0
-    outcomes_lost: int = 0
-    outcomes_duplicated: int = 0
-    output_mismatches: int = 0
-    seq_gaps: int = 0
-    incomplete_executions: int = 0
-    side_effects_missing: int = 0
-    side_effects_excess: int = 0
-    side_effect_reruns: int = 0
-    problems: list[str] = field(default_factory=list)
-    #: How long the last finished execution took, start to end (seconds).
-    last_duration: float = 0.0
-
-    def problem(self, text: str) -> None:
-        if len(self.problems) < 20:
-            self.problems.append(text)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = dict(self.__dict__)
-        out["kills_by_fault_point"] = dict(self.kills_by_fault_point)
-        return out
-
-    @property
-    def failures(self) -> int:
-        return (
-            len(self.faults_not_fired)
-            + self.executions_stuck
-            + self.integrity_failures
-            + self.outcomes_lost
-            + self.outcomes_duplicated
-            + self.output_mismatches
-            + self.seq_gaps
-            + self.incomplete_executions
-            + self.side_effects_missing
-            + self.side_effects_excess
-        )
 
 
 async def reference_run(workdir: Path) -> Reference:
@@ -258,12 +213,12 @@ def _after_kill(
     nodes the kill hit (ran in that process, no completion recorded)."""
     with contextlib.closing(sqlite3.connect(home / _DB)) as conn:
         verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        completions = _completions(conn, execution_id)
+        done = completions(conn, execution_id)
     if verdict != "ok":
         figures.integrity_failures += 1
         figures.problem(f"{label}: integrity_check after the kill of {pid}: {verdict}")
-    for node_id, ran_in in _side_effects(log).items():
-        if node_id not in completions and str(pid) in ran_in:
+    for node_id, ran_in in side_effects(log).items():
+        if node_id not in done and str(pid) in ran_in:
             hits[node_id] += ran_in[str(pid)]
             figures.side_effect_reruns += ran_in[str(pid)]
 
@@ -308,8 +263,8 @@ async def _finish(
         figures.problem(f"{label}: outputs differ from an uninterrupted run's")
     streamed = [event.seq async for event in host.conductor.events(execution_id)]
     with contextlib.closing(sqlite3.connect(home / _DB)) as conn:
-        seqs, completed_events = _events(conn, execution_id)
-        records = _completion_records(conn, execution_id)
+        seqs, completed_events = events(conn, execution_id)
+        records = completion_records(conn, execution_id)
     if seqs != list(range(1, len(seqs) + 1)) or streamed != seqs:
         figures.seq_gaps += 1
         figures.problem(f"{label}: seq not 1..N (stored {len(seqs)}, streamed {len(streamed)})")
@@ -322,7 +277,7 @@ async def _finish(
         if extra > 0:
             figures.outcomes_duplicated += extra
             figures.problem(f"{label}: {node_id} completion recorded {extra + 1} times")
-    effects = _side_effects(log)
+    effects = side_effects(log)
     for node_id in SIDE_EFFECT_NODES:
         ran = sum(effects.get(node_id, {}).values())
         if ran == 0:
@@ -331,50 +286,6 @@ async def _finish(
         elif ran > hits[node_id] + 1:
             figures.side_effects_excess += ran - hits[node_id] - 1
             figures.problem(f"{label}: {node_id} ran {ran} times, hit by {hits[node_id]} kills")
-
-
-def _completions(conn: sqlite3.Connection, execution_id: str) -> set[str]:
-    latest: dict[str, str] = {}
-    for (chunk,) in conn.execute(
-        "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq", (execution_id,)
-    ):
-        for record in decode_nodes(chunk):
-            latest[record["node_id"]] = record["status"]
-    return {node_id for node_id, status in latest.items() if status == "completed"}
-
-
-def _completion_records(conn: sqlite3.Connection, execution_id: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for (chunk,) in conn.execute(
-        "SELECT chunk FROM node_runs WHERE execution_id = ?", (execution_id,)
-    ):
-        for record in decode_nodes(chunk):
-            if record["status"] == "completed":
-                counts[record["node_id"]] += 1
-    return counts
-
-
-def _events(conn: sqlite3.Connection, execution_id: str) -> tuple[list[int], Counter[str]]:
-    seqs: list[int] = []
-    completed: Counter[str] = Counter()
-    for (chunk,) in conn.execute(
-        "SELECT chunk FROM events WHERE execution_id = ? ORDER BY first_seq", (execution_id,)
-    ):
-        for seq, _ts, kind, node_id, status, *_rest in orjson.loads(chunk):
-            seqs.append(seq)
-            if kind == "node" and status == "completed":
-                completed[node_id] += 1
-    return seqs, completed
-
-
-def _side_effects(log: Path) -> dict[str, Counter[str]]:
-    """``{node_id: {pid: runs}}`` from the side-effect file."""
-    runs: dict[str, Counter[str]] = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            node_id, pid, _attempt = line.split()
-            runs.setdefault(node_id, Counter())[pid] += 1
-    return runs
 
 
 async def run_crash_suite(

@@ -26,30 +26,36 @@ class Figures:
         self.untyped_errors = 0
         self.wrong_answers = 0
         self.failures: list[str] = []
+        #: Remarks that are not failures (an operation hypothesis could not generate for).
+        self.notes: list[str] = []
 
     def tried(self, label: str) -> None:
         self.cases += 1
         self.labels[label.split("+", maxsplit=1)[0]] += 1
 
     def note(self, text: str) -> None:
+        if len(self.notes) < MAX_FAILURES:
+            self.notes.append(text)
+
+    def _failure(self, text: str) -> None:
         if len(self.failures) < MAX_FAILURES:
             self.failures.append(text)
 
     def crash(self, text: str) -> None:
         self.crashes += 1
-        self.note(f"crash: {text}")
+        self._failure(f"crash: {text}")
 
     def hang(self, text: str) -> None:
         self.hangs += 1
-        self.note(f"hang: {text}")
+        self._failure(f"hang: {text}")
 
     def untyped(self, text: str) -> None:
         self.untyped_errors += 1
-        self.note(f"untyped: {text}")
+        self._failure(f"untyped: {text}")
 
     def fail(self, text: str) -> None:
         self.wrong_answers += 1
-        self.note(f"wrong: {text}")
+        self._failure(f"wrong: {text}")
 
     @property
     def bad(self) -> int:
@@ -66,4 +72,5 @@ class Figures:
             **extra,
             "by_label": dict(sorted(self.labels.items())),
             "failures": list(self.failures),
+            "notes": list(self.notes),
         }

@@ -1,0 +1,179 @@
+"""Reliability figures: crash injection, fuzzed input and load, shortened.
+
+    python bench/reliability.py [--json] [--seed N]
+
+Runs a shortened version of issue 6's three trials (a few minutes on two cores)
+and prints what was tried and what went wrong; every "went wrong" figure should
+be zero. The full runs are the ``slow`` tests:
+``.venv/bin/pytest -m slow tests/reliability``.
+
+* crash: the 53-node crash blueprint through the pipe worker (every fault point,
+  20 random kills) and through ``conductor serve`` (three fault points, 10 random
+  kills); after each kill the checks of :mod:`tests.reliability.crash_harness`.
+* fuzz: malformed frames against one live worker, hypothesis blueprints through
+  validate and execute on direct, ipc and http, schemathesis against the
+  server's own OpenAPI document.
+* load: 200 concurrent executions through ``conductor serve`` and through the
+  pipe (examples, failing and cancelled ones), health checks throughout, memory
+  before and after; and a stalled SSE client during a 200,000-event run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PYTHONPATH", str(ROOT))
+
+from tests.reliability.crash_harness import run_crash_suite  # noqa: E402
+from tests.reliability.fuzz_harness import (  # noqa: E402
+    fuzz_blueprints,
+    fuzz_http_schema,
+    fuzz_ipc_frames,
+)
+from tests.reliability.load_harness import load_http, load_ipc  # noqa: E402
+from tests.reliability.load_stalled import stalled_sse  # noqa: E402
+
+_SERVE_POINTS = ("node.after_run", "store.after_completion_write", "resume.after_first_node")
+
+
+async def _timed(
+    label: str, work: Callable[[], Awaitable[dict[str, Any]]], quiet: bool
+) -> dict[str, Any]:
+    if not quiet:
+        print(f"… {label}", file=sys.stderr, flush=True)
+    began = time.perf_counter()
+    figures = await work()
+    figures["seconds"] = round(time.perf_counter() - began, 1)
+    return figures
+
+
+async def crash(seed: int, quiet: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="conductor-crash-") as tmp:
+        worker = await _timed(
+            "crash: pipe worker",
+            lambda: run_crash_suite(Path(tmp) / "w", kinds=("worker",), random_kills=20, seed=seed),
+            quiet,
+        )
+        serve = await _timed(
+            "crash: conductor serve",
+            lambda: run_crash_suite(
+                Path(tmp) / "s",
+                kinds=("serve",),
+                fault_points=_SERVE_POINTS,
+                random_kills=10,
+                seed=seed,
+            ),
+            quiet,
+        )
+    return {"worker": _crash_summary(worker["worker"]), "serve": _crash_summary(serve["serve"])}
+
+
+def _crash_summary(figures: dict[str, Any]) -> dict[str, Any]:
+    keep = (
+        "kills",
+        "kills_by_fault_point",
+        "random_kills",
+        "kills_after_completion",
+        "executions",
+        "executions_stuck",
+        "integrity_failures",
+        "outcomes_lost",
+        "outcomes_duplicated",
+        "output_mismatches",
+        "seq_gaps",
+        "incomplete_executions",
+        "side_effects_missing",
+        "side_effects_excess",
+        "side_effect_reruns",
+        "faults_not_fired",
+        "problems",
+        "seconds",
+    )
+    return {key: figures[key] for key in keep}
+
+
+async def fuzz(seed: int, quiet: bool) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    report["ipc_frames"] = await _timed(
+        "fuzz: IPC frames", lambda: fuzz_ipc_frames(3000, seed), quiet
+    )
+    for transport in ("direct", "ipc", "http"):
+        report[f"blueprints_{transport}"] = await _timed(
+            f"fuzz: blueprints over {transport}",
+            lambda t=transport: fuzz_blueprints(t, 150, seed),  # type: ignore[misc]
+            quiet,
+        )
+    report["openapi"] = await _timed(
+        "fuzz: schemathesis", lambda: fuzz_http_schema(25, seed), quiet
+    )
+    return report
+
+
+async def load(quiet: bool) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    report["serve"] = await _timed("load: 200 through serve", lambda: load_http(200), quiet)
+    report["pipe"] = await _timed("load: 200 through the pipe", lambda: load_ipc(200), quiet)
+    report["stalled_sse"] = await _timed(
+        "load: stalled SSE client", lambda: stalled_sse(200_000), quiet
+    )
+    return report
+
+
+def headline(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures issue 6 names, summed where they come from several runs."""
+    crash_runs = list(report["crash"].values())
+    fuzz_runs = report["fuzz"]
+    load_runs = [report["load"]["serve"], report["load"]["pipe"]]
+    return {
+        "kills_done": sum(c["kills"] for c in crash_runs),
+        "executions_stuck": sum(c["executions_stuck"] for c in crash_runs),
+        "outcomes_lost": sum(c["outcomes_lost"] for c in crash_runs),
+        "outcomes_duplicated": sum(c["outcomes_duplicated"] for c in crash_runs),
+        "integrity_failures": sum(c["integrity_failures"] for c in crash_runs),
+        "fuzz_cases": {name: run.get("cases") for name, run in fuzz_runs.items()},
+        "fuzz_crashes": sum(run.get("crashes", 0) for run in fuzz_runs.values()),
+        "fuzz_hangs": sum(run.get("hangs", 0) for run in fuzz_runs.values()),
+        "5xx_without_typed_body": sum(run.get("untyped_errors", 0) for run in fuzz_runs.values()),
+        "concurrent_executions_held": [run.get("executions") for run in load_runs],
+        "incomplete_event_streams": sum(run.get("incomplete_streams", 0) for run in load_runs),
+        "memory_mb_before_after": [
+            [run.get("rss_before_mb"), run.get("rss_after_mb")] for run in load_runs
+        ],
+    }
+
+
+async def main_async(seed: int, quiet: bool) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    report["crash"] = await crash(seed, quiet)
+    report["fuzz"] = await fuzz(seed, quiet)
+    report["load"] = await load(quiet)
+    report["headline"] = headline(report)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the random choices")
+    args = parser.parse_args()
+    report = asyncio.run(main_async(args.seed, quiet=args.json))
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return
+    for key, value in report["headline"].items():
+        print(f"{key:28} {value}")
+
+
+if __name__ == "__main__":
+    main()
