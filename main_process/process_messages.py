@@ -44,6 +44,9 @@ class CallRequest(_Message):
     """
 
     kind: Literal["call"] = "call"
+    #: Numbers the calls to one worker, so a log line from a thread the previous call
+    #: left running is not taken for this call's.
+    call: int = 0
     target: str
     params_model: str | None = None
     params: dict[str, Any] | None = None
@@ -56,6 +59,7 @@ class CallLog(_Message):
     """A ``ctx.log()`` line from the worker, recorded by the engine as usual."""
 
     kind: Literal["log"] = "log"
+    call: int = 0
     message: str
     level: str = "info"
     data: dict[str, Any] = Field(default_factory=dict)

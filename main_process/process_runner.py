@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -172,6 +173,7 @@ class ProcessPool:
         self._starting = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._reaping: set[asyncio.Task[int]] = set()
+        self._calls = itertools.count(1)
         self._closed = False
 
     @property
@@ -192,7 +194,9 @@ class ProcessPool:
         Cancelling this (timeout, cancel, shutdown) kills the worker at once.
         """
         assert node.process_target is not None
+        call = next(self._calls)
         request = CallRequest(
+            call=call,
             target=node.process_target,
             params_model=node.process_params_model,
             params=None if params is None else params.model_dump(mode="json", by_alias=True),
@@ -224,7 +228,8 @@ class ProcessPool:
                 message = decode(await worker.receive())
                 match message:
                     case CallLog():
-                        ctx.log(message.message, message.level, **message.data)
+                        if message.call == call:  # else a leftover of an earlier call
+                            ctx.log(message.message, message.level, **message.data)
                     case CallDone():
                         finished = True
                         return message.value, message.port

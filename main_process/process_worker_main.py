@@ -76,7 +76,8 @@ class WorkerContext:
     #: Usable from any thread as it is (``python.function`` then skips its loop hand-off).
     thread_safe = True
 
-    def __init__(self, snapshot: CallContext, send: _Sender) -> None:
+    def __init__(self, snapshot: CallContext, send: _Sender, call: int = 0) -> None:
+        self.call = call
         self.execution_id = snapshot.execution_id
         self.node_id = snapshot.node_id
         self.attempt = snapshot.attempt
@@ -88,7 +89,7 @@ class WorkerContext:
         self._send = send
 
     def log(self, message: str, level: str = "info", **data: Any) -> None:
-        line = CallLog(message=str(message), level=level, data=data)
+        line = CallLog(call=self.call, message=str(message), level=level, data=data)
         try:
             payload = encode(line)
         except PydanticSerializationError:
@@ -126,7 +127,7 @@ def _remote_error(exc: BaseException) -> RemoteError:
 
 async def _call(request: CallRequest, send: _Sender) -> Any:
     target = resolve_name(request.target)
-    ctx = WorkerContext(request.context, send)
+    ctx = WorkerContext(request.context, send, request.call)
     if request.params_model is not None:
         params = resolve_name(request.params_model).model_validate(request.params or {})
         result = target(params, request.input, ctx)

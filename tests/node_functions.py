@@ -91,3 +91,29 @@ def context_echo(value: Any, ctx: Any) -> dict[str, Any]:
 
 def not_json(value: Any) -> Any:
     return object()
+
+
+def log_after_returning(value: Any, ctx: Any) -> Any:
+    """Leave a thread behind that logs once ``value["go"]`` exists, then touches
+    ``value["sent"]`` (a stale log line for the next call on the same worker)."""
+    import threading
+
+    go, sent = Path(value["go"]), Path(value["sent"])
+
+    def later() -> None:
+        while not go.exists():
+            time.sleep(0.005)
+        ctx.log("stale line from an earlier call")
+        sent.touch()
+
+    threading.Thread(target=later, daemon=True).start()
+    return value
+
+
+def release_and_wait(value: Any, ctx: Any) -> Any:
+    """Let the thread :func:`log_after_returning` left behind log, and wait until it has."""
+    Path(value["go"]).touch()
+    while not Path(value["sent"]).exists():
+        time.sleep(0.005)
+    time.sleep(0.05)  # the line is on the socket before this call's reply
+    return "done"

@@ -142,6 +142,29 @@ async def test_megabytes_cross_both_ways(conductor: Conductor) -> None:
     assert result.nodes["copy"].output == "x" * 5_000_000
 
 
+async def test_a_log_line_left_by_an_earlier_call_is_not_the_next_calls(
+    home: Path, tmp_path: Path
+) -> None:
+    """Regression (review): a thread a node leaves running in a reused worker logged
+    into whichever call came next."""
+    c = create_conductor("direct", home=home, base_dir=tmp_path, plugins=False, max_processes=1)
+    try:
+        value = {"go": str(tmp_path / "go"), "sent": str(tmp_path / "sent")}
+        result = await c.execute(
+            blueprint=blueprint(
+                {"id": "start", "type": "set", "params": {"value": value}},
+                fn_node("leaves", "log_after_returning"),
+                fn_node("next", "release_and_wait"),
+            )
+        )
+        assert result.success, result.error
+        assert (tmp_path / "sent").exists()
+        logs = [e async for e in c.events(result.execution_id) if e.kind == "log"]
+        assert not any("stale" in str(e.data) for e in logs), logs
+    finally:
+        await c.close()
+
+
 async def test_branch_ports_cross_the_process(conductor: Conductor) -> None:
     nodes = [
         {"id": "if", "type": "if", "params": {"condition": "{{ inputs.go }}"}, "runner": "process"},
