@@ -343,7 +343,7 @@ def cli_run_ms(folder: Path, runs: int) -> dict[str, float]:
 async def run_all(quick: bool) -> dict[str, Any]:
     runs = 7 if quick else 21
     folder = Path(tempfile.mkdtemp(prefix="conductor-bench-"))
-    c: Conductor = create_conductor("direct", home=folder / "home", plugins=False)
+    c: Conductor = create_conductor("direct", home=folder / "home", base_dir=folder, plugins=False)
     results: dict[str, Any] = {}
     try:
         w1, w2 = chain_blueprint(10), chain_blueprint(100)

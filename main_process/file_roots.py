@@ -53,7 +53,7 @@ def confined_path(path: str, base_dir: Path, roots: Sequence[Path], where: str) 
     allowed = ", ".join(str(root) for root in roots) or "none"
     raise NodeFailedError(
         f"the path {path!r} ({resolved}) is outside the folders this engine may use "
-        f"({allowed}); conductor serve --file-root DIR adds one",
+        f"({allowed}); add one with --file-root DIR (on conductor, or conductor serve)",
         where=where,
     )
 

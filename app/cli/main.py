@@ -109,18 +109,31 @@ def _json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     envvar="CONDUCTOR_TOKEN",
     help="Bearer token for --remote (default: $CONDUCTOR_TOKEN, else the data dir's token).",
 )
+@click.option(
+    "--file-root",
+    "file_roots",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder file and SQLite nodes may use besides the blueprint's folder and your "
+    "home (repeatable).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the engine's log, with tracebacks.")
 @click.version_option(package_name="conductor", prog_name="conductor")
 @click.pass_context
 def cli(
-    ctx: click.Context, home: Path | None, remote: str | None, token: str | None, verbose: bool
+    ctx: click.Context,
+    home: Path | None,
+    remote: str | None,
+    token: str | None,
+    file_roots: tuple[Path, ...],
+    verbose: bool,
 ) -> None:
     """Build, run and watch workflow blueprints.
 
     Exit codes: 0 success, 1 the execution failed, 2 bad usage or invalid blueprint.
     """
     _configure_logging(verbose)
-    ctx.obj = Options(home=home, remote=remote, token=token)
+    ctx.obj = Options(home=home, remote=remote, token=token, file_roots=file_roots)
     if ctx.invoked_subcommand is None:
         from app.api import load_object
 

@@ -31,6 +31,9 @@ class Options:
     #: A ``conductor serve`` to run against (``--remote`` / ``CONDUCTOR_API_URL``).
     remote: str | None = None
     token: str | None = None
+    #: Folders ``file.*``/``sqlite.*`` nodes may also use (``--file-root``), beside
+    #: the blueprint's folder and the home folder.
+    file_roots: tuple[Path, ...] = ()
     progress: TextIO | None = None
     #: The execution being run, once known, so Ctrl-C can say how to resume it.
     execution_id: str | None = field(default=None)
@@ -50,6 +53,8 @@ def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
             extra["home"] = options.home
         if base_dir is not None:
             extra["base_dir"] = base_dir
+        if options.file_roots:
+            extra["file_roots"] = [base_dir or Path.cwd(), Path.home(), *options.file_roots]
     try:
         return create_conductor("auto", **extra)
     except ImportError as exc:

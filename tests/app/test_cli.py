@@ -418,3 +418,26 @@ def test_the_app_without_a_display_is_a_clear_error(tmp_path: Path, args: list[s
         timeout=60,
     )
     user_error(done, "display")
+
+
+def test_file_root_lets_a_run_write_outside_the_blueprints_folder(tmp_path: Path) -> None:
+    """File nodes are confined to the blueprint's folder and home; ``--file-root``
+    adds a folder for one command (the message of the refusal says so)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder = tmp_path / "blueprints"
+    folder.mkdir()
+    target = elsewhere / "out.json"
+    blueprint = folder / "w.json"
+    node = {"id": "w", "type": "file.write", "params": {"path": str(target), "content": 1}}
+    blueprint.write_text(json.dumps({"id": "w", "nodes": [node]}))
+    if target.resolve().is_relative_to(Path.home().resolve()):
+        pytest.skip("the temporary folder is inside home, one of the default roots")
+    home = tmp_path / "h"
+    refused = conductor("run", str(blueprint), "--json", home=home)
+    assert refused.returncode == 1
+    assert "--file-root DIR" in refused.stdout
+    assert not target.exists()
+    allowed = conductor("--file-root", str(elsewhere), "run", str(blueprint), home=home)
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(target.read_text()) == 1

@@ -39,6 +39,7 @@ from ipc.messages import (
     decode,
     encode,
 )
+from ipc.process import _parent_main_hidden
 from main_process.worker import serve
 from tests.reliability.figures import Figures
 from tests.reliability.frame_cases import FrameCase, FrameMaker
@@ -65,7 +66,10 @@ def spawn_worker(home: Path) -> tuple[Connection, BaseProcess]:
     conn, child = ctx.Pipe()
     options = {"home": str(home), "plugins": False, "max_frame_bytes": FRAME_LIMIT}
     process = ctx.Process(target=serve, args=(child, options), daemon=True)
-    process.start()
+    # As the real handle does: spawn would re-run the caller's main script in the
+    # child (a script without a __main__ guard never lets the worker say hello).
+    with _parent_main_hidden():
+        process.start()
     child.close()
     return conn, process
 

@@ -5,7 +5,8 @@ Each public coroutine runs a scenario against a real server process and returns
 a dict of figures; judging them is the caller's business:
 
 * :func:`load_http` — ``n`` executions started at once over HTTP, each followed
-  by its own SSE stream, while ``/v1/health`` is polled every 50 ms;
+  by its own SSE stream, while ``/v1/health`` is polled every 50 ms from a separate
+  process (:mod:`tests.reliability.load_health`);
 * :func:`load_ipc` — the same burst through the pipe to a spawned worker,
   with heartbeats as the health check;
 * :func:`~tests.reliability.load_stalled.stalled_sse` — an SSE client that stops
@@ -38,6 +39,7 @@ import httpx
 import orjson
 
 from app import create_conductor
+from tests.reliability.load_health import ExternalHealthProbe
 from tests.reliability.load_mix import LONG_NODE, Job, StreamCheck, items_server, make_jobs
 from tests.reliability.load_server import ServeProcess, rss_mb, settled_rss
 from tests.reliability.load_stalled import stalled_sse
@@ -235,7 +237,7 @@ async def run_burst(ops: Ops, jobs: list[Job], timeout: float) -> dict[str, Any]
 async def _measured(
     ops: Ops,
     pid: int,
-    probe: Callable[[], Awaitable[bool]],
+    health: Callable[[], HealthPoller | ExternalHealthProbe],
     n: int,
     warmup: int,
     items_url: str,
@@ -245,13 +247,14 @@ async def _measured(
     for first in range(0, warmup, n):
         await run_burst(ops, make_jobs(min(n, warmup - first), items_url), timeout)
     before = await settled_rss(pid)
-    async with HealthPoller(probe, pid) as health:
+    poller = health()
+    async with poller:
         figures = await run_burst(ops, make_jobs(n, items_url), timeout)
     after = await settled_rss(pid)
-    figures.update(health.figures())
+    figures.update(poller.figures())
     figures.update(
         rss_before_mb=round(before, 1),
-        rss_peak_mb=round(max(health.rss_peak_mb, after), 1),
+        rss_peak_mb=round(max(poller.rss_peak_mb, after), 1),
         rss_after_mb=round(after, 1),
         rss_ratio=round(after / before, 3),
     )
@@ -291,15 +294,14 @@ async def load_http(
                 timeout=httpx.Timeout(60.0, read=None),
             )
         )
-        health_client = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=server.url, timeout=10.0)
-        )
-
-        async def probe() -> bool:
-            return (await health_client.get("/v1/health")).status_code == 200
-
         figures = await _measured(
-            HttpOps(client), server.pid, probe, n, _warmup(n, warmup), items_url, timeout
+            HttpOps(client),
+            server.pid,
+            lambda: ExternalHealthProbe(server.url, server.pid),
+            n,
+            _warmup(n, warmup),
+            items_url,
+            timeout,
         )
         figures["transport"] = "http"
         figures["server_exit_code"] = await server.stop()
@@ -332,7 +334,13 @@ async def load_ipc(
             return True
 
         figures = await _measured(
-            ConductorOps(conductor), pid, probe, n, _warmup(n, warmup), items_url, timeout
+            ConductorOps(conductor),
+            pid,
+            lambda: HealthPoller(probe, pid),
+            n,
+            _warmup(n, warmup),
+            items_url,
+            timeout,
         )
         figures["transport"] = "ipc"
         return figures
