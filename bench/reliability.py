@@ -144,12 +144,17 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         "fuzz_cases": {name: run.get("cases") for name, run in fuzz_runs.items()},
         "fuzz_crashes": sum(run.get("crashes", 0) for run in fuzz_runs.values()),
         "fuzz_hangs": sum(run.get("hangs", 0) for run in fuzz_runs.values()),
-        "5xx_without_typed_body": sum(run.get("untyped_errors", 0) for run in fuzz_runs.values()),
+        "fuzz_untyped_errors": sum(run.get("untyped_errors", 0) for run in fuzz_runs.values()),
+        "fuzz_wrong_answers_incl_5xx": sum(
+            run.get("wrong_answers", 0) for run in fuzz_runs.values()
+        ),
         "concurrent_executions_held": [run.get("executions") for run in load_runs],
         "incomplete_event_streams": sum(run.get("incomplete_streams", 0) for run in load_runs),
         "memory_mb_before_after": [
             [run.get("rss_before_mb"), run.get("rss_after_mb")] for run in load_runs
         ],
+        "health_failures": sum(run.get("health_failures", 0) for run in load_runs),
+        "stalled_sse_growth_mb": report["load"]["stalled_sse"].get("growth_mb"),
     }
 
 
