@@ -33,24 +33,6 @@ from tests.main_process.http_harness import (
 )
 
 
-@pytest.fixture
-async def engine(home: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = Engine(home, base_dir=tmp_path, plugins=False)
-    try:
-        yield eng
-    finally:
-        await eng.close()
-
-
-@pytest.fixture
-async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        running_server(engine) as url,
-        httpx.AsyncClient(base_url=url, timeout=10) as http,
-    ):
-        yield http
-
-
 async def test_health_and_openapi_are_public(client: httpx.AsyncClient) -> None:
     health = await client.get("/v1/health")
     assert health.status_code == 200

@@ -43,25 +43,6 @@ from tests.main_process.http_harness import (
     start,
 )
 
-
-@pytest.fixture
-async def engine(home: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = Engine(home, base_dir=tmp_path, plugins=False)
-    try:
-        yield eng
-    finally:
-        await eng.close()
-
-
-@pytest.fixture
-async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        running_server(engine) as url,
-        httpx.AsyncClient(base_url=url, timeout=10) as http,
-    ):
-        yield http
-
-
 # -- 401 on every protected route ----------------------------------------------------
 
 

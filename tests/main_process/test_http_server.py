@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,31 +26,12 @@ from tests.main_process.http_harness import (
     TOKEN,
     assert_error,
     chain,
-    running_server,
     slow,
     sse_events,
     sse_messages,
     start,
     wait_until,
 )
-
-
-@pytest.fixture
-async def engine(home: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = Engine(home, base_dir=tmp_path, plugins=False)
-    try:
-        yield eng
-    finally:
-        await eng.close()
-
-
-@pytest.fixture
-async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        running_server(engine) as url,
-        httpx.AsyncClient(base_url=url, timeout=10) as http,
-    ):
-        yield http
 
 
 async def test_bad_json_is_400_and_bad_fields_are_422(client: httpx.AsyncClient) -> None:

@@ -5,7 +5,6 @@ parameters, and ``sqlite.write`` names must be plain identifiers."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,6 @@ from app.errors import BlueprintError
 from main_process.engine import Engine
 
 INJECTIONS = ["'; DROP TABLE items; --", "1 OR 1=1", "x' OR '1'='1", "1; DELETE FROM items"]
-
-
-@pytest.fixture
-async def engine(home: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = Engine(home, base_dir=tmp_path, plugins=False)
-    try:
-        yield eng
-    finally:
-        await eng.close()
 
 
 @pytest.fixture
