@@ -56,6 +56,7 @@ from main_process.process_messages import (
     decode,
     encode,
 )
+from main_process.tracebacks import exit_reason
 
 _BOOTSTRAP = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
@@ -77,17 +78,6 @@ class RemoteNodeError(NodeFailedError):
         info = super().to_info()
         info.type = self.remote_type
         return info
-
-
-def _exit_reason(code: int | None) -> str:
-    if code is None:
-        return "stopped answering"
-    if code < 0:
-        try:
-            return f"was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
 
 
 class _Worker:
@@ -243,7 +233,7 @@ class ProcessPool:
         except (EOFError, OSError):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(worker.process.wait()), 1.0)
-            reason = _exit_reason(worker.process.returncode)
+            reason = exit_reason(worker.process.returncode)
             raise NodeFailedError(
                 f"node {node.id!r}: its worker process {reason} while running it"
             ) from None

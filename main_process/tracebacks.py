@@ -1,4 +1,4 @@
-"""Tracebacks of failed nodes, formatted the same wherever the node ran.
+"""Tracebacks of failed nodes, and how a process ended, worded the same everywhere.
 
 Its own module because both the engine (thread and inline nodes) and the process
 runner's child (which must stay light to start fast) format them, and a process
@@ -7,6 +7,7 @@ node's failure should read like a thread node's.
 
 from __future__ import annotations
 
+import signal
 import traceback
 
 
@@ -23,3 +24,16 @@ def format_traceback(exc: BaseException) -> str:
             lines.append(f"    {frame.line.strip()}\n")
     lines.extend(traceback.format_exception_only(exc))
     return "".join(lines)
+
+
+def exit_reason(code: int | None) -> str:
+    """How a child process ended, as the end of a sentence ("... was killed by signal
+    SIGKILL"): for a failed ``shell.command`` and a lost process-runner worker."""
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"

@@ -37,6 +37,7 @@ from app.errors import NodeFailedError
 from main_process.node_threads import run_blocking
 from main_process.nodes.base import NodeContext, NodeType
 from main_process.nodes.files import resolve_path
+from main_process.tracebacks import exit_reason
 
 _FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
@@ -209,15 +210,6 @@ def _kill(process: asyncio.subprocess.Process) -> None:
         pass
 
 
-def _exit_reason(code: int) -> str:
-    if code < 0:
-        try:
-            return f"was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
-
-
 def _output(stdout: bytes) -> Any:
     """stdout parsed as JSON; else its text without the trailing newline; empty is None."""
     text = stdout.decode("utf-8", errors="replace")
@@ -270,7 +262,7 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
     assert code is not None  # communicate() returns only once the process has exited
     if code != 0:
         raise NodeFailedError(
-            f"command {program} {_exit_reason(code)}" + (f"; stderr:\n{stderr}" if stderr else ""),
+            f"command {program} {exit_reason(code)}" + (f"; stderr:\n{stderr}" if stderr else ""),
             where="params.argv",
         )
     if stderr:
