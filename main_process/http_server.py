@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import uvicorn
-from fastapi import APIRouter, Body, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
 from pydantic import TypeAdapter
 from starlette.responses import Response, StreamingResponse
 
@@ -98,9 +98,26 @@ def _json(data: bytes | str, status: int = 200) -> Response:
     return Response(data, status, media_type=_JSON)
 
 
+async def _known_query(request: Request) -> None:
+    """Refuse query parameters the route does not take: ``?limt=5`` would otherwise be
+    ignored without a word (schemathesis flagged such requests as accepted)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or request.url.path.endswith("/health"):
+        return  # monitors may add a cache-busting parameter to health checks
+    known = {param.alias for param in dependant.query_params}
+    for name in request.query_params:
+        if name not in known:
+            allowed = ", ".join(sorted(known)) or "none"
+            raise ConfigError(
+                f"unknown query parameter {name!r} (this route takes: {allowed})",
+                where=f"query.{name}",
+            )
+
+
 def _routes(engine: Engine, sse_buffer: int) -> APIRouter:
     """Every ``/v1`` route, closed over one engine."""
-    r = APIRouter(prefix="/v1", responses=_ERRORS)
+    r = APIRouter(prefix="/v1", responses=_ERRORS, dependencies=[Depends(_known_query)])
 
     @r.get("/health", response_model=HealthBody, tags=["meta"])
     async def health() -> Response:

@@ -190,3 +190,24 @@ async def test_body_too_large_is_413(engine: Engine) -> None:
         streamed = await http.post("/v1/blueprints/validate", content=chunks(), headers=AUTH)
         assert_error(streamed, 413, "ConfigError")
         assert (await http.get("/v1/health")).status_code == 200
+
+
+async def test_a_query_parameter_given_twice_is_refused(client: httpx.AsyncClient) -> None:
+    """Found by schemathesis: ``?blueprint_id=a&blueprint_id=b`` was answered for ``b``
+    alone. No route takes a list in its query, so a repeat is an error naming it."""
+    refused = await client.get("/v1/executions?blueprint_id=a&limit=5&blueprint_id=b", headers=AUTH)
+    error = assert_error(refused, 422, "ConfigError")
+    assert error["where"] == "query.blueprint_id"
+    assert (await client.get("/v1/executions?blueprint_id=a&limit=5", headers=AUTH)).is_success
+    # The token is still checked first.
+    assert (await client.get("/v1/executions?limit=1&limit=2")).status_code == 401
+
+
+async def test_an_unknown_query_parameter_is_refused(client: httpx.AsyncClient) -> None:
+    """Found by schemathesis: ``?limt=5`` (or an empty name) was ignored without a word."""
+    refused = await client.get("/v1/executions?limt=5", headers=AUTH)
+    error = assert_error(refused, 422, "ConfigError")
+    assert error["where"] == "query.limt"
+    assert "limit" in error["message"]  # what the route does take
+    assert (await client.get("/v1/executions?=false", headers=AUTH)).status_code == 422
+    assert (await client.get("/v1/health?_=1700000000")).status_code == 200  # monitors
