@@ -7,10 +7,11 @@ resolved — ``~`` expanded, made absolute against the blueprint's folder, ``..`
 symlinks followed by :meth:`Path.resolve` — and must then lie inside one of the
 engine's *file roots*; otherwise the node fails naming the path and the param.
 
-The roots default to the blueprint folder (``base_dir``) and the user's home
-directory: what a local user's blueprints reasonably use, while system files and
-other users' files stay out of reach. ``Engine(file_roots=...)`` and ``conductor
-serve --file-root DIR`` replace them.
+The roots default to the blueprint folder (``base_dir``), the user's home
+directory and the folders in ``$CONDUCTOR_FILE_ROOTS``: what a local user's
+blueprints reasonably use, while system files and other users' files stay out of
+reach. ``Engine(file_roots=...)`` and ``conductor serve --file-root DIR`` replace
+them; ``conductor --file-root DIR`` adds to them.
 
 Assumption: nobody swaps a checked folder for a symlink between the check and the
 open (the check runs just before it). The roots guard against blueprints and their
@@ -19,15 +20,25 @@ inputs, not against another process of the same user racing the node.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from app.errors import ConfigError, NodeFailedError
 
+#: More default roots, ``os.pathsep``-separated: how ``conductor --file-root DIR``
+#: reaches the engine of the desktop app's worker process.
+ENV = "CONDUCTOR_FILE_ROOTS"
+
 
 def resolve_roots(roots: Iterable[Path | str] | None, base_dir: Path) -> tuple[Path, ...]:
-    """The roots as resolved absolute folders; ``None`` means base_dir and home."""
-    chosen = [base_dir, Path.home()] if roots is None else [Path(r) for r in roots]
+    """The roots as resolved absolute folders; ``None`` means base_dir, home and the
+    folders in ``$CONDUCTOR_FILE_ROOTS``."""
+    if roots is None:
+        extra = [Path(p) for p in os.environ.get(ENV, "").split(os.pathsep) if p]
+        chosen = [base_dir, Path.home(), *extra]
+    else:
+        chosen = [Path(r) for r in roots]
     resolved: dict[Path, None] = {}
     for root in chosen:
         resolved[root.expanduser().resolve()] = None

@@ -13,6 +13,7 @@ import pytest
 from app import Conductor, create_conductor
 from app.errors import NodeFailedError
 from main_process.engine import Engine
+from main_process.file_roots import ENV as FILE_ROOTS_ENV
 from main_process.file_roots import confined_path, resolve_roots
 from tests.main_process.nodes.conftest import RecordingContext, RunNode
 
@@ -209,3 +210,26 @@ async def test_chosen_roots_reach_the_engine(
         assert result.outputs == "secret"
     finally:
         await conductor.close()
+
+
+async def test_roots_from_the_environment_reach_a_spawned_worker(
+    home: Path, base: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``conductor --file-root DIR`` (the desktop app too) sets CONDUCTOR_FILE_ROOTS,
+    which adds to the defaults of every engine it starts, in a worker process too."""
+    if outside.resolve().is_relative_to(Path.home().resolve()):
+        pytest.skip("the temporary folder is inside home, one of the default roots")
+    monkeypatch.setenv(FILE_ROOTS_ENV, str(outside))
+    conductor = create_conductor("ipc", home=home, base_dir=base, plugins=False)
+    try:
+        blueprint = {
+            "id": "read",
+            "nodes": [
+                {"id": "r", "type": "file.read", "params": {"path": str(outside / "secret.txt")}}
+            ],
+        }
+        result = await conductor.execute(blueprint=blueprint, inputs={})
+    finally:
+        await conductor.close()
+    assert result.success, result.error
+    assert result.outputs == "secret"
