@@ -30,7 +30,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -160,17 +159,6 @@ class RequestGuard:
                 extra=[(b"www-authenticate", b'Bearer realm="conductor"')],
             )
             return
-        repeated = _repeated_query_name(scope.get("query_string", b""))
-        if repeated is not None:
-            # No route takes a list in its query: a second value would silently win.
-            await _reply(
-                send,
-                422,
-                f"query parameter {repeated!r} is given more than once",
-                f"query.{repeated}",
-                kind="ConfigError",
-            )
-            return
         declared = _header(headers, b"content-length")
         if declared is not None:
             try:
@@ -260,15 +248,3 @@ async def _reply(
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _repeated_query_name(query: bytes) -> str | None:
-    """The first query parameter that appears twice, if any."""
-    if not query:
-        return None
-    seen: set[str] = set()
-    for name, _value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if name in seen:
-            return name
-        seen.add(name)
-    return None

@@ -99,8 +99,16 @@ def _json(data: bytes | str, status: int = 200) -> Response:
 
 
 async def _known_query(request: Request) -> None:
-    """Refuse query parameters the route does not take: ``?limt=5`` would otherwise be
-    ignored without a word (schemathesis flagged such requests as accepted)."""
+    """Refuse query parameters given twice (no route takes a list, so the last one
+    would silently win) or that the route does not take (``?limt=5`` would be ignored
+    without a word); schemathesis flagged both as accepted."""
+    seen: set[str] = set()
+    for name, _value in request.query_params.multi_items():
+        if name in seen:
+            raise ConfigError(
+                f"query parameter {name!r} is given more than once", where=f"query.{name}"
+            )
+        seen.add(name)
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None or request.url.path.endswith("/health"):
