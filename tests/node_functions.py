@@ -111,9 +111,11 @@ def log_after_returning(value: Any, ctx: Any) -> Any:
 
 
 def release_and_wait(value: Any, ctx: Any) -> Any:
-    """Let the thread :func:`log_after_returning` left behind log, and wait until it has."""
+    """Let the thread :func:`log_after_returning` left behind log, and wait until it has.
+
+    Once ``sent`` exists the line is on the worker's socket (sent whole, under the
+    sender's lock, before the touch), so it reaches the engine before this reply."""
     Path(value["go"]).touch()
     while not Path(value["sent"]).exists():
         time.sleep(0.005)
-    time.sleep(0.05)  # the line is on the socket before this call's reply
     return "done"
