@@ -36,24 +36,7 @@ async def any_conductor(
     """A conductor over one transport (in-process, a spawned worker over a pipe, or a
     real HTTP server on 127.0.0.1), on a fresh data dir with the examples: the
     contract suites run every test once per transport."""
-    name = request.param
-    if name in ("direct", "ipc"):
-        c = create_conductor(name, home=home, base_dir=tmp_path, plugins=False)
-        try:
-            yield c
-        finally:
-            await c.close()
-        return
-    from main_process.engine import Engine
-    from tests.main_process.http_harness import TOKEN, running_server
+    from tests.main_process.http_harness import open_conductor
 
-    engine = Engine(home, base_dir=tmp_path, plugins=False)
-    try:
-        async with running_server(engine) as url:
-            c = create_conductor("http", api_url=url, token=TOKEN)
-            try:
-                yield c
-            finally:
-                await c.close()
-    finally:
-        await engine.close()
+    async with open_conductor(request.param, home, tmp_path) as c:
+        yield c

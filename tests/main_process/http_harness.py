@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from app import Conductor, create_conductor
 from main_process.engine import Engine
 from main_process.http_server import bind, create_app, server_config
 
@@ -27,6 +28,29 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> No
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.002)
+
+
+@asynccontextmanager
+async def open_conductor(transport: str, home: Path, base_dir: Path) -> AsyncIterator[Conductor]:
+    """A conductor over ``transport`` on ``home``: in-process, a spawned worker over a
+    pipe, or a real HTTP server on 127.0.0.1 for an engine of its own."""
+    if transport in ("direct", "ipc"):
+        c = create_conductor(transport, home=home, base_dir=base_dir, plugins=False)
+        try:
+            yield c
+        finally:
+            await c.close()
+        return
+    engine = Engine(home, base_dir=base_dir, plugins=False)
+    try:
+        async with running_server(engine) as url:
+            c = create_conductor("http", api_url=url, token=TOKEN)
+            try:
+                yield c
+            finally:
+                await c.close()
+    finally:
+        await engine.close()
 
 
 @asynccontextmanager

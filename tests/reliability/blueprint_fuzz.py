@@ -18,15 +18,14 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from app import Conductor, create_conductor
+from app import Conductor
 from app.errors import BlueprintError, ConductorError, Problem, TransportError
 from app.results import ExecutionResult
+from tests.main_process.http_harness import open_conductor
 from tests.reliability.blueprint_cases import (
     BlueprintCase,
     clamp_delays,
@@ -39,31 +38,6 @@ from tests.reliability.figures import Figures
 #: defence behind the clamped delays).
 RUN_TIMEOUT = 10.0
 _PROBE = {"id": "probe", "nodes": [{"id": "a", "type": "set", "params": {"value": 41}}]}
-
-
-@asynccontextmanager
-async def open_conductor(transport: str, home: Path, base_dir: Path) -> AsyncIterator[Conductor]:
-    """A conductor over ``transport`` on a fresh data dir (http: a real local server)."""
-    if transport in ("direct", "ipc"):
-        c = create_conductor(transport, home=home, base_dir=base_dir, plugins=False)
-        try:
-            yield c
-        finally:
-            await c.close()
-        return
-    from main_process.engine import Engine
-    from tests.main_process.http_harness import TOKEN, running_server
-
-    engine = Engine(home, base_dir=base_dir, plugins=False)
-    try:
-        async with running_server(engine) as url:
-            c = create_conductor("http", api_url=url, token=TOKEN)
-            try:
-                yield c
-            finally:
-                await c.close()
-    finally:
-        await engine.close()
 
 
 @lru_cache(maxsize=4)
