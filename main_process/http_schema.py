@@ -1,5 +1,5 @@
-"""What the HTTP API's bodies look like: request and response models, and the
-OpenAPI document that describes them.
+"""What the HTTP API's requests look like: body models, the query parameters a route
+accepts, and the OpenAPI document that describes them.
 
 ``POST /v1/executions`` is the hot route (a script's every run), so its body is
 parsed in one pass by pydantic from the raw bytes — the inline blueprint lands
@@ -16,12 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.blueprint import Blueprint, as_blueprint
-from app.errors import Problem
+from app.errors import ConfigError, Problem
 from app.results import ExecutionConfig
 from main_process.http_auth import PUBLIC_PATHS
 
@@ -116,3 +116,28 @@ def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
         return schema
 
     return build
+
+
+async def known_query_only(request: Request) -> None:
+    """Refuse query parameters given twice (no route takes a list, so the last one
+    would silently win) or that the route does not take (``?limt=5`` would be ignored
+    without a word); schemathesis flagged both as accepted."""
+    seen: set[str] = set()
+    for name, _value in request.query_params.multi_items():
+        if name in seen:
+            raise ConfigError(
+                f"query parameter {name!r} is given more than once", where=f"query.{name}"
+            )
+        seen.add(name)
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or request.url.path.endswith("/health"):
+        return  # monitors may add a cache-busting parameter to health checks
+    known = {param.alias for param in dependant.query_params}
+    for name in request.query_params:
+        if name not in known:
+            allowed = ", ".join(sorted(known)) or "none"
+            raise ConfigError(
+                f"unknown query parameter {name!r} (this route takes: {allowed})",
+                where=f"query.{name}",
+            )
