@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -135,12 +134,7 @@ def cli(
     """
     _configure_logging(verbose)
     ctx.obj = Options(home=home, remote=remote, token=token, file_roots=file_roots)
-    if file_roots:
-        # Also for engines this command starts in other processes (the app's worker).
-        previous = os.environ.get("CONDUCTOR_FILE_ROOTS", "")
-        os.environ["CONDUCTOR_FILE_ROOTS"] = os.pathsep.join(
-            [*(str(p.resolve()) for p in file_roots), *filter(None, [previous])]
-        )
+    ctx.obj.export_file_roots()
     if ctx.invoked_subcommand is None:
         from app.api import load_object
 

@@ -9,6 +9,7 @@ an interrupted run still knows its execution id.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -37,6 +38,15 @@ class Options:
     progress: TextIO | None = None
     #: The execution being run, once known, so Ctrl-C can say how to resume it.
     execution_id: str | None = field(default=None)
+
+    def export_file_roots(self) -> None:
+        """Put ``file_roots`` in ``$CONDUCTOR_FILE_ROOTS`` too, for the engines this
+        command starts in other processes (the desktop app's worker)."""
+        if self.file_roots:
+            previous = os.environ.get("CONDUCTOR_FILE_ROOTS", "")
+            os.environ["CONDUCTOR_FILE_ROOTS"] = os.pathsep.join(
+                [*(str(p.resolve()) for p in self.file_roots), *filter(None, [previous])]
+            )
 
 
 def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
