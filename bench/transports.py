@@ -37,8 +37,8 @@ os.environ.setdefault("PYTHONPATH", str(ROOT))
 
 from app import Conductor, create_conductor  # noqa: E402
 from ipc.client import IpcTransport  # noqa: E402
-from main_process.engine import Engine  # noqa: E402
-from main_process.http_server import bind, create_app, server_config  # noqa: E402
+from main_process.engine.engine import Engine  # noqa: E402
+from main_process.http.server import bind, create_app, server_config  # noqa: E402
 
 TOKEN = "bench-token"
 

@@ -9,7 +9,7 @@ error replies are rebuilt as the same typed errors.
 ``events()`` is a subscription with a bounded queue: the worker sends at most the
 granted window of batches, and more are granted only as the consumer takes them,
 so a slow consumer holds the worker's stream (which pauses without loss, see
-:mod:`main_process.event_stream`) instead of growing memory here.
+:mod:`main_process.events.pipe_stream`) instead of growing memory here.
 
 When the worker dies every waiting call fails with
 :class:`~ipc.errors.WorkerDiedError` at once and open event iterators end with it.

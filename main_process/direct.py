@@ -1,7 +1,7 @@
 """The ``direct`` transport: the engine in this process, called as it is.
 
 Scripts and the CLI use it; the pipe worker and the HTTP server wrap the same
-:class:`~main_process.engine.Engine`, so every transport shares one behaviour.
+:class:`~main_process.engine.engine.Engine`, so every transport shares one behaviour.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from app.results import (
     OutputPage,
 )
 from app.transport import BlueprintArg, BlueprintData, Transport
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 
 
 class DirectTransport(Transport):

@@ -2,14 +2,14 @@
 
 ``serve(conn, options)`` is the entry point the process handle names as
 ``"main_process.worker:serve"`` and starts with the ``spawn`` method. It runs one
-:class:`~main_process.engine.Engine` on its own asyncio loop:
+:class:`~main_process.engine.engine.Engine` on its own asyncio loop:
 
 * a reader thread receives frames and hands them to the loop with
   ``call_soon_threadsafe``; every request becomes a task, so many run at once and
   ``cancel`` works while an ``execute`` waits;
 * replies and event batches go out through a writer thread with a bounded queue,
   so a full pipe never blocks the loop (see :mod:`ipc.framing`), and subscriptions
-  obey the client's credit (see :mod:`main_process.event_stream`);
+  obey the client's credit (see :mod:`main_process.events.pipe_stream`);
 * a frame that is not a valid message gets an ``error`` reply with a
   :class:`~ipc.errors.ProtocolError` (to its request id when it can be read), and
   the worker keeps serving;
@@ -75,8 +75,8 @@ from ipc.messages import (
     WorkerConfig,
     encode,
 )
-from main_process.engine import Engine
-from main_process.event_stream import EventStream
+from main_process.engine.engine import Engine
+from main_process.events.pipe_stream import EventStream
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from app import Conductor
 from app.errors import ConfigError, ExecutionNotFoundError
 from app.results import OutputPage
 from ipc.messages import NodeOutputReply, encode
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 from tests.main_process.http_harness import AUTH, running_server
 
 

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_engine_packages_load_no_qt() -> None:
     code = (
-        "import sys, app, ipc, main_process, main_process.engine, main_process.nodes.builtin;"
+        "import sys, app, ipc, main_process, main_process.engine.engine;"
+        "import main_process.nodes.builtin;"
         "import app.cli.main;"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qasync'));"
         "print(bad); sys.exit(1 if bad else 0)"

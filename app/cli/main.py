@@ -193,7 +193,7 @@ def serve(
     from app.api import load_object
 
     options = _options(ctx)
-    run_server = load_object("main_process.http_server:serve")
+    run_server = load_object("main_process.http.server:serve")
     try:
         run_server(
             host=host,

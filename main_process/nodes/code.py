@@ -3,7 +3,7 @@
 Both run user code, and both keep the engine loop free while it runs:
 
 * ``python.function`` awaits ``async def`` functions on the loop and sends plain
-  ones to the engine's node threads (:func:`~main_process.node_threads.run_blocking`;
+  ones to the engine's node threads (:func:`~main_process.runners.threads.run_blocking`;
   not ``asyncio.to_thread``, whose pool ``asyncio.run`` joins at exit, so a function
   stuck past its timeout would hold the process) — the type itself is async so
   it can tell the two apart only after importing. With ``runner: process`` the
@@ -34,10 +34,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
-from main_process.node_threads import run_blocking
 from main_process.nodes.base import NodeContext, NodeType
 from main_process.nodes.files import resolve_path
-from main_process.tracebacks import exit_reason
+from main_process.runners.threads import run_blocking
+from main_process.runners.tracebacks import exit_reason
 
 _FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
-from main_process.node_threads import run_blocking
 from main_process.nodes.base import NodeContext, NodeType
+from main_process.runners.threads import run_blocking
 
 if TYPE_CHECKING:
     from jmespath.parser import ParsedResult

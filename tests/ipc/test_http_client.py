@@ -28,8 +28,8 @@ from app import (
     create_simple_node,
 )
 from app.errors import ConfigError, TransportError
-from main_process.engine import Engine
-from main_process.http_server import bind, create_app, server_config
+from main_process.engine.engine import Engine
+from main_process.http.server import bind, create_app, server_config
 from tests.main_process.http_harness import TOKEN, running_server, wait_until
 
 

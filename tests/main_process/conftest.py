@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 from tests.main_process.http_harness import running_server
 
 

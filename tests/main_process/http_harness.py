@@ -14,8 +14,8 @@ import httpx
 import uvicorn
 
 from app import Conductor, create_conductor
-from main_process.engine import Engine
-from main_process.http_server import bind, create_app, server_config
+from main_process.engine.engine import Engine
+from main_process.http.server import bind, create_app, server_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-token-123"

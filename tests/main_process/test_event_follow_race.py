@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from app import Blueprint, create_simple_node
-from main_process import event_follow
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
+from main_process.events import follow as event_follow
 
 
 async def test_a_follower_ends_when_its_backlog_reaches_the_terminal_event(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app import Blueprint, create_simple_node
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 
 PHASES = 10
 LINES = 300

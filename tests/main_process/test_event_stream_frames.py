@@ -7,8 +7,8 @@ from typing import Any
 
 from app.events import Event
 from ipc.messages import EventBatch, EventsRequest, decode, encode
-from main_process.event_stream import EventStream
-from main_process.execution_state import EventRow
+from main_process.engine.execution_state import EventRow
+from main_process.events.pipe_stream import EventStream
 
 
 class _NoSource:

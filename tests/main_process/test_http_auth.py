@@ -12,15 +12,15 @@ import pytest
 
 from app.errors import ConfigError, TransportError
 from app.paths import token_path
-from main_process.engine import Engine
-from main_process.http_auth import (
+from main_process.engine.engine import Engine
+from main_process.http.auth import (
     TokenSource,
     check_host,
     is_loopback,
     read_or_create_token_file,
     resolve_token,
 )
-from main_process.http_server import bind, serve_async
+from main_process.http.server import bind, serve_async
 from tests.main_process.http_harness import (
     AUTH,
     TOKEN,

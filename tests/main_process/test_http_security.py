@@ -26,10 +26,10 @@ import pytest
 from fastapi import routing
 
 from app.blueprint import Runner
-from main_process import http_auth
-from main_process.engine import Engine
-from main_process.http_auth import PUBLIC_PATHS
-from main_process.http_server import code_nodes_allowed, create_app
+from main_process.engine.engine import Engine
+from main_process.http import auth as http_auth
+from main_process.http.auth import PUBLIC_PATHS
+from main_process.http.server import code_nodes_allowed, create_app
 from main_process.nodes.base import EmptyParams, NodeContext, NodeType
 from main_process.nodes.registry import default_registry
 from tests.main_process.http_harness import (

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from app.states import ExecutionStatus, NodeStatus
-from main_process.engine import Engine
-from main_process.http_events import EventPump
+from main_process.engine.engine import Engine
+from main_process.http.events import EventPump
 from tests.main_process.http_harness import (
     AUTH,
     ROOT,
@@ -245,7 +245,7 @@ async def test_event_pump_buffer_stays_bounded_for_a_stalled_reader(engine: Engi
 
 
 async def test_sigterm_interrupts_running_executions(home: Path, tmp_path: Path) -> None:
-    code = "import sys; from main_process.http_server import serve; serve(port=0, home=sys.argv[1])"
+    code = "import sys; from main_process.http.server import serve; serve(port=0, home=sys.argv[1])"
     env = {**os.environ, "CONDUCTOR_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(home)],

@@ -15,9 +15,9 @@ from typing import Any
 
 from app import Blueprint, Conductor, ExecutionStatus, create_conductor, create_simple_node
 from app.blueprint import Runner
-from main_process.node_threads import NodeThreadPool, run_in_pool
+from main_process.engine.plan import compile_plan
 from main_process.nodes.registry import default_registry
-from main_process.plan import compile_plan
+from main_process.runners.threads import NodeThreadPool, run_in_pool
 
 STUCK = "tests.node_functions:sleep_noting_pid"
 

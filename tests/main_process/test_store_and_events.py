@@ -19,7 +19,7 @@ from app import (
     create_simple_node,
 )
 from main_process.direct import DirectTransport
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 from main_process.store.chunks import decode_nodes
 
 
@@ -181,7 +181,7 @@ async def test_a_slow_follower_catches_up_without_gaps(
 ) -> None:
     import asyncio
 
-    from main_process import event_follow
+    from main_process.events import follow as event_follow
 
     monkeypatch.setattr(event_follow, "EVENT_BUFFER", 50)
     monkeypatch.setattr(event_follow, "PAGE", 64)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from main_process.history import stored_event_rows
 from main_process.store import Store
 from main_process.store.chunks import EventRow
+from main_process.store.history import stored_event_rows
 
 EVENTS = 5000
 LIMIT = 1000

@@ -31,7 +31,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 from tests.main_process.http_harness import AUTH, running_server
 from tests.reliability.figures import Figures
 

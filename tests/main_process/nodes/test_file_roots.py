@@ -12,7 +12,7 @@ import pytest
 
 from app import Conductor, create_conductor
 from app.errors import NodeFailedError
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 from main_process.file_roots import ENV as FILE_ROOTS_ENV
 from main_process.file_roots import confined_path, resolve_roots
 from tests.main_process.nodes.conftest import RecordingContext, RunNode

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.errors import BlueprintError
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 
 INJECTIONS = ["'; DROP TABLE items; --", "1 OR 1=1", "x' OR '1'='1", "1; DELETE FROM items"]
 

@@ -26,16 +26,15 @@ from app.errors import ErrorInfo, ExecutionNotFoundError
 from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
-from main_process import history
-from main_process.event_log import EventLog
-from main_process.execution_state import (
+from main_process.engine.execution_state import (
     EventRow,
     ExecutionState,
     NodeState,
     event_from_row,
 )
-from main_process.serialization import STREAM_ITEMS, dump_list_to_file, dumps, loads
-from main_process.store import Store
+from main_process.events.log import EventLog
+from main_process.store import Store, history
+from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dumps, loads
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ kills that worker and its whole process group, so the work really stops.
   for later calls, one call at a time each; a call waits for a free worker. A killed
   worker is replaced by the next call that needs one.
 * A worker is a fresh interpreter (``python -c``, see
-  :mod:`main_process.process_worker_main`), not a ``multiprocessing`` child: the
+  :mod:`main_process.runners.process_worker`), not a ``multiprocessing`` child: the
   GUI's engine process is itself a daemonic ``multiprocessing`` child, which may not
   have children of its own, and ``spawn`` would re-run a user's unguarded
   ``__main__`` script in every worker. It gets ``sys.path`` from the engine, runs in
   its own session (its process group dies with it), and talks over a socket pair.
-* Code crosses by name and values as JSON (:mod:`main_process.process_messages`):
+* Code crosses by name and values as JSON (:mod:`main_process.runners.process_messages`):
   a node type's ``run`` and params model, or a code-defined function, must be
   importable; params, input and a snapshot of the context are sent; the result, or
   the error with its type and traceback, comes back. ``ctx.log`` lines are
@@ -44,9 +44,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from app.errors import ConfigError, EngineClosedError, ErrorInfo, NodeFailedError
+from main_process.engine.plan import PlanNode
 from main_process.nodes.base import NodeContext
-from main_process.plan import PlanNode
-from main_process.process_messages import (
+from main_process.runners.process_messages import (
     CallContext,
     CallDone,
     CallFailed,
@@ -56,11 +56,11 @@ from main_process.process_messages import (
     decode,
     encode,
 )
-from main_process.tracebacks import exit_reason
+from main_process.runners.tracebacks import exit_reason
 
 _BOOTSTRAP = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from main_process.process_worker_main import main; main(int(sys.argv[2]))"
+    "from main_process.runners.process_worker import main; main(int(sys.argv[2]))"
 )
 
 

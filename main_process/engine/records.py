@@ -1,6 +1,6 @@
 """The engine's read side: an execution's recorded events, outputs and history.
 
-A mixin of :class:`~main_process.engine.Engine`, kept apart because it only reads:
+A mixin of :class:`~main_process.engine.engine.Engine`, kept apart because it only reads:
 from the state manager's memory while an execution is active in this engine, else
 from the store (after committing what is queued, so a reader sees its own writes).
 """
@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Callable
 
 from app.events import Event
 from app.results import ExecutionResult, ExecutionSummary, OutputPage, check_page
-from main_process.event_follow import follow
-from main_process.execution_state import EventRow
-from main_process.history import stored_node_output, unknown_node
-from main_process.state_manager import StateManager
+from main_process.engine.execution_state import EventRow
+from main_process.engine.state_manager import StateManager
+from main_process.events.follow import follow
 from main_process.store import Store
+from main_process.store.history import stored_node_output, unknown_node
 
 
 class RecordMethods:
@@ -87,7 +87,7 @@ class RecordMethods:
     async def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """Recorded events after ``after_seq``, then live ones until the terminal event.
 
-        A slow consumer never slows the run: see :mod:`main_process.event_follow`.
+        A slow consumer never slows the run: see :mod:`main_process.events.follow`.
         """
         await self._settle(execution_id)
         async for event in follow(self.states, self._page, execution_id, after_seq):

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from app.events import Event
-from main_process.state_manager import StateManager
+from main_process.engine.state_manager import StateManager
 
 #: Events a follower may have waiting before it switches to catching up.
 EVENT_BUFFER = 4096

@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import AuthError, ConfigError, ErrorInfo, TransportError
 from app.paths import token_path
-from main_process.http_errors import error_bytes
+from main_process.http.errors import error_bytes
 
 log = logging.getLogger(__name__)
 

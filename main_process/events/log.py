@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from main_process.execution_state import EventRow, ExecutionState, Subscriber, event_from_row
+from main_process.engine.execution_state import EventRow, ExecutionState, Subscriber, event_from_row
 from main_process.store import Store
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Running one node: input, attempts, retries, timeouts, runners, and its record.
 
-:class:`NodeRunning` is the half of :class:`~main_process.executor.ExecutionRun`
+:class:`NodeRunning` is the half of :class:`~main_process.engine.executor.ExecutionRun`
 that deals with a single node; the executor module keeps the half that decides
 which node runs when. Node code gets a :class:`NodeRunContext`; templates see
 ``nodes.<id>`` through :class:`NodesView`.
@@ -21,14 +21,14 @@ from app.blueprint import Runner
 from app.errors import ConductorError, ErrorInfo, NodeFailedError, NodeTimeoutError, TemplateError
 from app.states import NodeStatus
 from main_process import faults
-from main_process.execution_state import ExecutionState
-from main_process.limiter import Limiter
-from main_process.node_threads import current_pool, run_in_pool
+from main_process.engine.execution_state import ExecutionState
+from main_process.engine.limiter import Limiter
+from main_process.engine.plan import Plan, PlanNode
+from main_process.engine.state_manager import StateManager
 from main_process.nodes.base import PortOutput
-from main_process.plan import Plan, PlanNode
-from main_process.process_runner import ProcessPool
-from main_process.state_manager import StateManager
-from main_process.tracebacks import format_traceback
+from main_process.runners.process import ProcessPool
+from main_process.runners.threads import current_pool, run_in_pool
+from main_process.runners.tracebacks import format_traceback
 
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED

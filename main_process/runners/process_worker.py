@@ -1,15 +1,15 @@
 """The ``process`` runner's worker: runs node code, one call at a time, until killed.
 
-:mod:`main_process.process_runner` starts it as a fresh interpreter (``python -c``,
+:mod:`main_process.runners.process` starts it as a fresh interpreter (``python -c``,
 never a fork of the engine, and never a re-import of the engine's ``__main__``) with
 one end of a socket pair, and kills it — with its whole process group — when a call
 outlives its timeout or is cancelled. So nothing here needs to be interruptible:
-the worker reads a :class:`~main_process.process_messages.CallRequest`, imports the
+the worker reads a :class:`~main_process.runners.process_messages.CallRequest`, imports the
 named callable, runs it (awaiting it on the worker's own loop if it is async), and
 answers with the result or the error, then waits for the next call.
 
 Start-up counts against the first call's timeout, so the worker imports only
-pydantic and :mod:`~main_process.process_messages`; Conductor's own types are
+pydantic and :mod:`~main_process.runners.process_messages`; Conductor's own types are
 looked up in ``sys.modules`` — an exception cannot be a ``ConductorError`` unless
 the code that raised it imported ``app.errors``.
 
@@ -35,7 +35,7 @@ from typing import Any, assert_never
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
-from main_process.process_messages import (
+from main_process.runners.process_messages import (
     CallContext,
     CallDone,
     CallFailed,
@@ -46,7 +46,7 @@ from main_process.process_messages import (
     encode,
     resolve_name,
 )
-from main_process.tracebacks import format_traceback
+from main_process.runners.tracebacks import format_traceback
 
 _ERRORS, _NODE_BASE = "app.errors", "main_process.nodes.base"
 

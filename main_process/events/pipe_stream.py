@@ -25,7 +25,7 @@ import orjson
 
 from ipc.messages import EventsRequest
 from ipc.protocol import MAX_FRAME_BYTES, PROTOCOL_VERSION
-from main_process.execution_state import EventRow
+from main_process.engine.execution_state import EventRow
 
 FLUSH_SECONDS = 0.005
 MAX_BATCH = 500

@@ -1,5 +1,5 @@
 """The engine's blueprint library and node type methods (the part of
-:class:`~main_process.engine.Engine` that runs nothing)."""
+:class:`~main_process.engine.engine.Engine` that runs nothing)."""
 
 from __future__ import annotations
 

@@ -29,8 +29,8 @@ from collections.abc import AsyncIterator, Callable
 
 from app.errors import ConductorError, ConfigError, ErrorInfo
 from app.events import Event
-from main_process.engine import Engine
-from main_process.http_errors import error_bytes
+from main_process.engine.engine import Engine
+from main_process.http.errors import error_bytes
 
 #: Events one connection may hold before the pump pauses its subscription.
 DEFAULT_BUFFER_EVENTS = 1024

@@ -24,7 +24,7 @@ from app.templates import ValueTemplate, compile_value
 from app.validation import check_blueprint
 from main_process.nodes.base import NodeType
 from main_process.nodes.registry import NodeRegistry
-from main_process.process_messages import importable_name
+from main_process.runners.process_messages import importable_name
 
 
 @dataclass(slots=True, eq=False)
@@ -49,7 +49,7 @@ class PlanNode:
     when: JoinRule = JoinRule.ALL_SUCCESS
     continue_on_error: bool = False
     #: ``runner: process``: the ``module:qualname`` a worker calls, and for a node
-    #: type the params model it validates with (see :mod:`main_process.process_runner`).
+    #: type the params model it validates with (see :mod:`main_process.runners.process`).
     process_target: str | None = None
     process_params_model: str | None = None
 

@@ -2,7 +2,7 @@
 
 The routes are a contract (design.md, "Data directory, CLI, HTTP"): ``/v1/...``,
 JSON bodies, ``{"error": {"type", "message", "where"}}`` on failure. Each route
-is a thin call into the same :class:`~main_process.engine.Engine` the direct and
+is a thin call into the same :class:`~main_process.engine.engine.Engine` the direct and
 pipe transports use, so results and errors match theirs exactly; the HTTP
 client (:mod:`ipc.http_client`) rebuilds the typed errors from the body.
 
@@ -12,7 +12,7 @@ Choices:
   FastAPI to re-encode; the ``response_model`` declarations only document them.
 * A failed run is a result, not an error: ``POST /v1/executions`` with ``wait``
   answers 200 with ``success: false``. Errors are for what could not start.
-* Requests go through :class:`~main_process.http_auth.RequestGuard` (bearer token,
+* Requests go through :class:`~main_process.http.auth.RequestGuard` (bearer token,
   body size) before routing, so no route — present or future — is left open.
 * Code nodes (``python.function``, ``shell.command``, plugin types with
   ``runs_code``) are on by default only on a loopback host: a server reachable
@@ -22,7 +22,7 @@ Choices:
   reports the setting. File and database nodes are confined to ``file_roots``.
 * What a client can make the server hold is bounded: a request body by
   ``max_body_bytes`` (413, chunked uploads included), an event stream by
-  ``sse_buffer`` events per connection (:mod:`main_process.http_events`).
+  ``sse_buffer`` events per connection (:mod:`main_process.http.events`).
 * Shutdown (SIGTERM, Ctrl-C) first stops listening, then closes the engine so
   running executions end ``interrupted`` (resumable) and their waiting requests
   and event streams finish, and only then lets uvicorn drain connections.
@@ -55,9 +55,9 @@ from app.results import (
     OutputPage,
 )
 from app.states import ExecutionStatus
-from main_process.engine import Engine
+from main_process.engine.engine import Engine
 from main_process.file_roots import check_roots_without_code
-from main_process.http_auth import (
+from main_process.http.auth import (
     DEFAULT_MAX_BODY_BYTES,
     RequestGuard,
     TokenSource,
@@ -65,8 +65,8 @@ from main_process.http_auth import (
     is_loopback,
     resolve_token,
 )
-from main_process.http_errors import ErrorBody, install_error_handlers
-from main_process.http_events import (
+from main_process.http.errors import ErrorBody, install_error_handlers
+from main_process.http.events import (
     DEFAULT_BUFFER_EVENTS,
     event_list_bytes,
     nothing_more,
@@ -74,7 +74,7 @@ from main_process.http_events import (
     recorded_events,
     sse_stream,
 )
-from main_process.http_schema import (
+from main_process.http.schema import (
     CancelledBody,
     HealthBody,
     ResumeRequest,

@@ -18,11 +18,11 @@ from app.blueprint import Blueprint
 from app.errors import ConfigError, ResumeError
 from app.partial_runs import nodes_to_run
 from app.states import ExecutionStatus, NodeStatus
-from main_process.execution_state import ExecutionState
+from main_process.engine.execution_state import ExecutionState
+from main_process.engine.state_manager import StateManager
 from main_process.library import BlueprintLibrary
-from main_process.serialization import is_unserializable
-from main_process.state_manager import StateManager
 from main_process.store import Store
+from main_process.store.serialization import is_unserializable
 
 
 def ensure_resumable(state: ExecutionState) -> None:

@@ -8,7 +8,7 @@ runner run in up to ``max_processes`` worker processes, killed at their timeout.
 
 Ownership: each engine has an owner id and renews a lease on the executions it
 runs, so another process sharing the data dir can tell a live run from one whose
-process died (see :mod:`main_process.recovery`). On start, executions left
+process died (see :mod:`main_process.store.recovery`). On start, executions left
 ``running`` by dead owners are marked ``interrupted``.
 """
 
@@ -38,27 +38,27 @@ from app.results import (
 )
 from app.transport import BlueprintArg
 from main_process import faults
-from main_process.engine_blueprints import BlueprintMethods, code_node_types
-from main_process.engine_records import RecordMethods
-from main_process.execution_state import ExecutionState
-from main_process.executor import ExecutionRun
-from main_process.file_roots import resolve_roots
-from main_process.inputs import resolve_inputs
-from main_process.library import BlueprintLibrary
-from main_process.limiter import Limiter
-from main_process.node_threads import NodeThreadPool
-from main_process.nodes.registry import NodeRegistry, default_registry
-from main_process.plan import Plan, PlanCache
-from main_process.process_runner import ProcessPool
-from main_process.recovery import HOST, LIVE_OWNERS, recover_orphans, renew_leases
-from main_process.resume import (
+from main_process.engine.blueprints import BlueprintMethods, code_node_types
+from main_process.engine.execution_state import ExecutionState
+from main_process.engine.executor import ExecutionRun
+from main_process.engine.inputs import resolve_inputs
+from main_process.engine.limiter import Limiter
+from main_process.engine.plan import Plan, PlanCache
+from main_process.engine.records import RecordMethods
+from main_process.engine.resume import (
     current_blueprint,
     ensure_resumable,
     reusable_outputs,
     take_recorded_outcomes,
 )
-from main_process.state_manager import StateManager
+from main_process.engine.state_manager import StateManager
+from main_process.file_roots import resolve_roots
+from main_process.library import BlueprintLibrary
+from main_process.nodes.registry import NodeRegistry, default_registry
+from main_process.runners.process import ProcessPool
+from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
+from main_process.store.recovery import HOST, LIVE_OWNERS, recover_orphans, renew_leases
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.blueprint import Blueprint, as_blueprint
 from app.errors import ConfigError, Problem
 from app.results import ExecutionConfig
-from main_process.http_auth import PUBLIC_PATHS
+from main_process.http.auth import PUBLIC_PATHS
 
 _REF = "#/components/schemas/{model}"
 

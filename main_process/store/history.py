@@ -14,10 +14,10 @@ from app.errors import ErrorInfo, ExecutionNotFoundError, StoreError
 from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
-from main_process.execution_state import EventRow, ExecutionState, NodeState, event_from_row
-from main_process.serialization import dumps, loads
+from main_process.engine.execution_state import EventRow, ExecutionState, NodeState, event_from_row
 from main_process.store import Store
 from main_process.store.chunks import CHUNK_EVENTS, decode_chunk, decode_nodes
+from main_process.store.serialization import dumps, loads
 
 
 def _error(data: bytes | None) -> ErrorInfo | None:

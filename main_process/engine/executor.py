@@ -1,4 +1,4 @@
-"""The graph executor: runs one execution of a compiled :class:`~main_process.plan.Plan`.
+"""The graph executor: runs one execution of a compiled :class:`~main_process.engine.plan.Plan`.
 
 Semantics (the design's ★ contract):
 
@@ -26,7 +26,7 @@ Semantics (the design's ★ contract):
 Assumptions: node code is trusted to return; a blocking function on the
 ``thread`` runner that ignores its timeout keeps its thread busy, but the node is
 reported failed at the timeout and never holds the execution open (nor the
-engine's close, nor the process's exit: see :mod:`main_process.node_threads`). On
+engine's close, nor the process's exit: see :mod:`main_process.runners.threads`). On
 the ``process`` runner the worker running it is killed at the timeout instead.
 
 Speed: a lone ready node with nothing running is awaited directly instead of
@@ -50,12 +50,12 @@ from app.errors import (
     ExecutionTimeoutError,
 )
 from app.states import ExecutionStatus, NodeStatus
-from main_process.execution_state import ExecutionState
-from main_process.limiter import Limiter
-from main_process.node_running import NodeRunning, NodesView
-from main_process.plan import Plan, PlanNode
-from main_process.process_runner import ProcessPool
-from main_process.state_manager import StateManager
+from main_process.engine.execution_state import ExecutionState
+from main_process.engine.limiter import Limiter
+from main_process.engine.node_running import NodeRunning, NodesView
+from main_process.engine.plan import Plan, PlanNode
+from main_process.engine.state_manager import StateManager
+from main_process.runners.process import ProcessPool
 
 _SUCCESS, _FAILED_EDGE, _SKIPPED_EDGE = 0, 1, 2
 _PENDING, _RUNNING, _RETRYING = NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.RETRYING

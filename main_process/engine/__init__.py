@@ -1,0 +1,1 @@
+"""The engine: the execution graph, the per-execution driver, node running, plans, state."""

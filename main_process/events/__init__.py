@@ -1,0 +1,1 @@
+"""Events: each execution's log, and following it (in process, over the pipe)."""

@@ -1,0 +1,1 @@
+"""``conductor serve``: the engine behind a JSON API."""

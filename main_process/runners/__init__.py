@@ -1,0 +1,1 @@
+"""Where node code runs: threads, warm worker processes."""
