@@ -40,7 +40,8 @@ from app.blueprint import Blueprint, as_blueprint
 from app.blueprint_files import parse_blueprint_data, problems_from_errors
 from app.catalog import CatalogEntry, NodeCatalog
 from app.errors import BlueprintError, Problem, TemplateError
-from app.templates import TEMPLATE_NAMES, is_template, join_path, template_references
+from app.template_refs import template_references
+from app.templates import TEMPLATE_NAMES, is_template, join_path
 
 __all__ = ["TEMPLATE_FORBIDDEN", "check_blueprint", "validate_blueprint"]
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.errors import TemplateError
-from app.templates import TEMPLATE_NAMES, is_template, template_references
+from app.template_refs import template_references
+from app.templates import TEMPLATE_NAMES, is_template
 
 _ORDER = ("inputs", "nodes", "input", "vars", "execution")
 

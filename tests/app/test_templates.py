@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.errors import TemplateError
+from app.template_refs import template_references
 from app.templates import (
     TEMPLATE_NAMES,
     compile_template,
     compile_value,
     is_template,
     join_path,
-    template_references,
 )
 
 WHERE = "nodes[1].params.url"
