@@ -192,12 +192,56 @@ def _load_json(text: str, source: str) -> tuple[Any, bool]:
         raise _syntax(source, f"invalid JSON: {exc}") from None
 
 
+#: How many values a YAML document may stand for once its aliases are expanded. An
+#: alias shares its target, so a small file can stand for billions of values ("billion
+#: laughs"); every later walk of the data (validation, hashing, JSON) would expand them.
+MAX_YAML_VALUES = 1_000_000
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many values ``root`` stands for with every alias expanded (stops past ``limit``).
+
+    Each distinct node is sized once (children before parents), so this is linear in
+    the composed tree even when the expansion is exponential. A node that contains
+    itself counts once; :func:`_tree_problems` reports it.
+    """
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes and not children_done:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            sizes[key] = 1
+            continue
+        if not children_done:
+            sizes[key] = 1  # provisional: a self-containing alias sees its node as one value
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        sizes[key] = min(limit + 1, 1 + sum(sizes.get(id(child), 1) for child in children))
+    return sizes[id(root)]
+
+
 def _load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     import yaml
 
     loader = _yaml_loader()(text)
     try:
         node = loader.get_single_node()
+        if node is not None and _expanded_size(node, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+            raise _syntax(
+                source,
+                f"the YAML document's aliases expand to more than {MAX_YAML_VALUES:,} "
+                "values; write the values out or use fewer aliases",
+            )
         return (loader.construct_document(node) if node is not None else None), node
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -17,7 +17,7 @@ from app.errors import BlueprintError, BlueprintNotFoundError
 from app.paths import EXAMPLES_DIR, blueprints_dir
 from app.results import BlueprintSummary
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}\Z")
 _SUFFIXES = (".json", ".yaml", ".yml")
 
 

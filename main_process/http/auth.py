@@ -25,6 +25,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass
@@ -159,6 +160,17 @@ class RequestGuard:
                 extra=[(b"www-authenticate", b'Bearer realm="conductor"')],
             )
             return
+        if _CONTROL.search(scope["path"]):
+            # Starlette's route patterns end in ``$``, which also matches before a final
+            # newline: ``/v1/blueprints/x%0A`` would reach the route as id ``x``.
+            await _reply(
+                send,
+                400,
+                "the URL path holds a control character; ids are letters, digits, '_', '-', '.'",
+                "path",
+                kind="ConfigError",
+            )
+            return
         declared = _header(headers, b"content-length")
         if declared is not None:
             try:
@@ -222,6 +234,9 @@ class RequestGuard:
             kind="ConfigError",
             extra=[(b"connection", b"close")],
         )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:

@@ -397,3 +397,29 @@ def test_loading_any_text_raises_only_blueprint_error(text: str) -> None:
         except BlueprintError as exc:
             places.add(exc.where)
     assert places <= {"t.txt"}
+
+
+def _alias_levels(levels: int, width: int = 10) -> str:
+    """A YAML document whose aliases stand for ``width ** levels`` strings."""
+    lines = ["id: aliases", "nodes: []", f"l0: &l0 [{', '.join(['x'] * width)}]"]
+    for level in range(1, levels):
+        items = ", ".join([f"*l{level - 1}"] * width)
+        lines.append(f"l{level}: &l{level} [{items}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_without_expanding_it() -> None:
+    # 10**9 values from a 600-byte document: it would hang every later walk of the data.
+    text = _alias_levels(9)
+    with pytest.raises(BlueprintError) as info:
+        load_blueprint_text(text, "bomb.yaml", "yaml")
+    assert info.value.where == "bomb.yaml"
+    assert "aliases expand to more than 1,000,000 values" in info.value.problems[0].message
+
+
+def test_yaml_aliases_below_the_bound_still_load() -> None:
+    # 10**4 values: an ordinary use of anchors stays legal (then fails only on the extra keys).
+    with pytest.raises(BlueprintError) as info:
+        load_blueprint_text(_alias_levels(4), "fine.yaml", "yaml")
+    assert all("aliases expand" not in p.message for p in info.value.problems)
+    assert any(p.where.startswith("l0") for p in info.value.problems)
