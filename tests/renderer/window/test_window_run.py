@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,7 +12,9 @@ from renderer.canvas.state_badge import BadgeState
 from renderer.main_window import MainWindow
 from tests.renderer.window.conftest import until
 
-SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+#: Where the window's screenshots go: a temp folder, never the tracked docs/screenshots/
+#: (``python -m tests.renderer.screenshot`` regenerates those on purpose).
+SHOTS = Path(os.environ.get("CONDUCTOR_SCREENSHOTS") or tempfile.gettempdir()) / "conductor-shots"
 
 
 def build_fan(window: MainWindow, seconds: float = 0.3) -> None:
@@ -46,7 +50,8 @@ def badge(window: MainWindow, node_id: str) -> BadgeState | None:
 
 def shot(window: MainWindow, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(SHOTS / name))
+    assert window.grab().save(str(SHOTS / name))
+    assert (SHOTS / name).stat().st_size > 1_000
 
 
 async def test_run_shows_badges_and_monitor_rows(window: MainWindow) -> None:
