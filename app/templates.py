@@ -8,8 +8,9 @@ stays a list and a number a number; any other template renders to a string.
 Assumptions and choices:
 
 * Templates are user input, so they run in :class:`ImmutableSandboxedEnvironment`
-  (no dunder access, no mutation of the values handed in), never ``eval``; ``*`` and
-  ``**`` are checked so one template cannot build a gigabyte string.
+  (no dunder access, no mutation of the values handed in), never ``eval``; every
+  place that builds a value checks it against the value budget first
+  (:mod:`app.template_sandbox`), so one template cannot build a gigabyte.
 * :class:`StrictUndefined`: a missing name, key or attribute fails the render with a
   :class:`~app.errors.TemplateError` naming the template, the missing key and the
   keys that do exist, instead of silently rendering an empty string.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,9 +48,6 @@ __all__ = [
 #: The top-level names a template may use.
 TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution"})
 
-#: Largest string or list that ``*`` may build, and largest exponent ``**`` may use.
-_MAX_REPEAT = 10_000_000
-_MAX_EXPONENT = 10_000
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -87,55 +85,10 @@ def _describe_keys(obj: Mapping[Any, Any], limit: int = 10) -> str:
 
 @functools.cache
 def _environment() -> Environment:
-    """The one sandboxed environment, built on first use."""
-    import operator
+    """The one sandboxed environment (:mod:`app.template_sandbox`), built on first use."""
+    from app.template_sandbox import Sandbox
 
-    from jinja2 import StrictUndefined
-    from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    class _Sandbox(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
-
-        def getattr(self, obj: Any, attribute: str) -> Any:
-            if isinstance(obj, Mapping):
-                try:
-                    if attribute in obj:
-                        return obj[attribute]
-                except TypeError:
-                    pass
-                if not hasattr(obj, attribute):
-                    hint = f"no key {attribute!r} ({_describe_keys(obj)})"
-                    return self.undefined(hint, obj=obj, name=attribute)
-            return super().getattr(obj, attribute)
-
-        def getitem(self, obj: Any, argument: Any) -> Any:
-            if isinstance(obj, Mapping):
-                try:
-                    if argument not in obj and not (
-                        isinstance(argument, str) and hasattr(obj, argument)
-                    ):
-                        hint = f"no key {argument!r} ({_describe_keys(obj)})"
-                        return self.undefined(hint, obj=obj, name=argument)
-                except TypeError:
-                    pass
-            return super().getitem(obj, argument)
-
-        def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
-            if operator_ == "*":
-                for seq, count in ((left, right), (right, left)):
-                    if (
-                        isinstance(seq, str | list | tuple)
-                        and isinstance(count, int)
-                        and len(seq) * count > _MAX_REPEAT
-                    ):
-                        raise SecurityError(f"'*' would build more than {_MAX_REPEAT} items")
-                return operator.mul(left, right)
-            if isinstance(right, int) and abs(right) > _MAX_EXPONENT:
-                raise SecurityError(f"exponent {right} is larger than {_MAX_EXPONENT}")
-            return operator.pow(left, right)
-
-    return _Sandbox(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    return Sandbox(_describe_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +99,9 @@ class _Compiled:
     template: Template
     native: bool
     check_nested: bool
+    #: False for a pure lookup (``{{ input }}``, ``{{ nodes.a.output[0] }}``): it returns
+    #: a value that already exists, so its size needs no check.
+    builds: bool
     #: The environment's globals, flattened once: Jinja's own ``render`` re-reads
     #: a ChainMap on every call, which dominated the cost of a small template.
     globals: dict[str, Any]
@@ -186,13 +142,17 @@ def _compile_with(env: Environment, source: str, nodes: Any) -> _Compiled:
     expr = _single_expression(ast)
     if expr is None:
         template = env.from_string(ast)
-        return _Compiled(ast, template, False, False, dict(template.globals))
+        return _Compiled(ast, template, False, False, True, dict(template.globals))
     body = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)], lineno=1)
     body.set_environment(env)
     literal = (nodes.List, nodes.Tuple, nodes.Dict, nodes.Call)
     nested = isinstance(expr, literal) or any(True for _ in expr.find_all(literal))
     template = env.from_string(body)
-    return _Compiled(ast, template, True, nested, dict(template.globals))
+    lookup = (nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Const)
+    builds = not all(isinstance(n, lookup) for n in expr.find_all(nodes.Node)) or not isinstance(
+        expr, lookup
+    )
+    return _Compiled(ast, template, True, nested, builds, dict(template.globals))
 
 
 def _find_undefined(value: Any) -> Any:
@@ -208,6 +168,23 @@ def _find_undefined(value: Any) -> Any:
             if found is not None:
                 return found
     return None
+
+
+def _bounded_concat(parts: Iterator[str]) -> str:
+    """The rendered text, refused as soon as it passes the value budget."""
+    from jinja2.exceptions import SecurityError
+
+    from app.value_size import value_limit
+
+    limit = value_limit()
+    out: list[str] = []
+    size = 0
+    for part in parts:
+        size += len(part)
+        if size > limit:
+            raise SecurityError(f"the rendered text would be larger than {limit:,} bytes")
+        out.append(part)
+    return "".join(out)
 
 
 def _syntax_error(source: str, where: str, exc: Exception) -> TemplateError:
@@ -242,10 +219,14 @@ class CompiledTemplate:
             parent.update(context)
             ctx = env.context_class(env, parent, template.name, template.blocks)
             if not compiled.native:
-                return env.concat(template.root_render_func(ctx))
+                return _bounded_concat(template.root_render_func(ctx))
             for _ in template.root_render_func(ctx):
                 pass
             value = ctx.vars["result"]
+            if compiled.builds:
+                from app.template_sandbox import check_size
+
+                check_size(value, "the template's value")
             undefined = _find_undefined(value) if compiled.check_nested else value
             if isinstance(undefined, env.undefined):
                 str(undefined)  # StrictUndefined raises the precise error here

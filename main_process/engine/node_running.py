@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from app.blueprint import Runner
 from app.errors import ConductorError, ErrorInfo, NodeFailedError, NodeTimeoutError, TemplateError
+from app.evaluation_limits import eval_timeout, evaluate
 from app.states import NodeStatus
 from main_process import faults
 from main_process.engine.execution_state import ExecutionState
@@ -54,6 +55,10 @@ class NodeRunContext:
     @property
     def inputs(self) -> dict[str, Any]:
         return self._run.state.inputs
+
+    @property
+    def timeout(self) -> float | None:
+        return self._run.plan.by_id[self.node_id].timeout
 
     @property
     def base_dir(self) -> Path:
@@ -261,7 +266,7 @@ class NodeRunning:
             return fn(*args)
         node_type = node.node_type
         assert node_type is not None
-        params = node.params if node.params is not None else self._render_params(node, value)
+        params = node.params if node.params is not None else await self._params(node, value)
         context = NodeRunContext(self, node.id, attempt, upstream)
         if node_type.is_async:
             current_pool.set(self.thread_pool)  # for types that block on a thread themselves
@@ -278,7 +283,7 @@ class NodeRunning:
             raise NodeFailedError("runner process is not available in this engine", node_id=node.id)
         params = None
         if node.node_type is not None:
-            params = node.params if node.params is not None else self._render_params(node, value)
+            params = node.params if node.params is not None else await self._params(node, value)
         context = NodeRunContext(self, node.id, attempt, upstream)
         output, port = await self.process_pool.run(
             node, params, value, context, self.state.variables
@@ -293,6 +298,17 @@ class NodeRunning:
             "vars": self.state.variables,
             "execution": self._execution_info,
         }
+
+    async def _params(self, node: PlanNode, value: Any) -> Any:
+        """The node's params with templates rendered: bounded in time like any evaluation
+        (:func:`app.evaluation_limits.evaluate`: on the loop while short, else on a
+        thread, stopped at the node's timeout)."""
+        return await evaluate(
+            lambda: self._render_params(node, value),
+            timeout=eval_timeout(node.timeout),
+            where=f"{node.where}.params",
+            what="rendering the params' templates",
+        )
 
     def _render_params(self, node: PlanNode, value: Any) -> Any:
         assert node.params_template is not None and node.node_type is not None

@@ -52,6 +52,12 @@ class NodeContext(Protocol):
         ...
 
     @property
+    def timeout(self) -> float | None:
+        """This node's timeout per attempt in seconds (None: none); evaluations of
+        templates and expressions inside the node stop there too."""
+        ...
+
+    @property
     def upstream(self) -> dict[str, Any]:
         """Outputs of the upstream nodes that ran, keyed by node id, in edge order."""
         ...

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
+from app.evaluation_limits import eval_timeout, evaluate
 from main_process.nodes.base import NodeContext, NodeType
-from main_process.runners.threads import run_blocking
 
 if TYPE_CHECKING:
     from jmespath.parser import ParsedResult
@@ -79,24 +79,33 @@ async def run_transform(params: TransformParams, input: Any, ctx: NodeContext) -
     JMESPath is pure Python: over 100,000 items it computes for ~0.4 s, which on
     the engine loop stalls every other execution and request (a health check of
     ``conductor serve`` waited 1.7 s during a load burst, measured). A large input
-    is therefore searched on a node thread, where the interpreter's switch interval
-    lets the loop run meanwhile; a small one inline, where a thread hop would cost
-    more than the search.
+    is therefore searched on a thread at once; a small one inline, where a thread
+    hop would cost more than the search, moved to a thread only if it runs past the
+    loop's budget (:func:`app.evaluation_limits.evaluate`). Either way the search is
+    stopped at the node's timeout, and refused past the value budget
+    (:mod:`main_process.nodes.bounded_jmespath`).
     """
-    if isinstance(input, list | dict) and len(input) > BLOCKING_ITEMS:
-        return await run_blocking(_search, params, input)
-    return _search(params, input)
+    big = isinstance(input, list | dict) and len(input) > BLOCKING_ITEMS
+    return await evaluate(
+        lambda: _search(params, input),
+        timeout=eval_timeout(ctx.timeout),
+        where="params.expression",
+        what="the JMESPath expression",
+        inline=not big,
+    )
 
 
 def _search(params: TransformParams, input: Any) -> Any:
     from jmespath.exceptions import JMESPathError
+
+    from main_process.nodes.bounded_jmespath import search
 
     try:
         compiled = compile_expression(params.expression)
     except ValueError as exc:
         raise NodeFailedError(str(exc), where="params.expression") from None
     try:
-        return compiled.search(input)
+        return search(compiled, input)
     except JMESPathError as exc:
         raise NodeFailedError(
             f"JMESPath expression {params.expression!r} failed on the input: {exc}",

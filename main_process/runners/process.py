@@ -201,6 +201,7 @@ class ProcessPool:
                 variables=variables,
                 base_dir=str(ctx.base_dir),
                 file_roots=[str(root) for root in ctx.file_roots],
+                timeout=node.timeout,
             ),
         )
         try:

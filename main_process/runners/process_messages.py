@@ -33,6 +33,7 @@ class CallContext(_Message):
     variables: dict[str, Any]
     base_dir: str
     file_roots: list[str] = Field(default_factory=list)
+    timeout: float | None = None
 
 
 class CallRequest(_Message):

@@ -85,6 +85,7 @@ class WorkerContext:
         self.upstream = snapshot.upstream
         self.base_dir = Path(snapshot.base_dir)
         self.file_roots = tuple(Path(root) for root in snapshot.file_roots)
+        self.timeout = snapshot.timeout
         self._variables = snapshot.variables
         self._send = send
 

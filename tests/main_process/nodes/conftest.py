@@ -38,6 +38,7 @@ class RecordingContext:
     execution_id: str = "exec-test"
     node_id: str = "node"
     attempt: int = 1
+    timeout: float | None = None
     logs: list[tuple[str, str]] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,205 @@
+"""The Jinja2 sandbox templates run in, with bounds on the values they may build.
+
+Jinja2's :class:`ImmutableSandboxedEnvironment` stops attribute tricks and
+mutation, not size: ``{{ [input] * 10**7 }}`` twice over, ``{% set ns.v = [ns.v,
+ns.v] %}`` in a loop, ``"{:>9999999999}".format(1)`` or ``x|center(10**10)`` each
+take gigabytes, most of it inside one C call that no time limit can interrupt. So
+every place where a template can *build* a value is checked before the value is
+built, against the value budget (:func:`app.value_size.value_limit`, 64 MiB of JSON
+by default): the ``*``, ``+``, ``%`` and ``~`` operators, every value written to the
+output, every filter given a container, and the width-taking methods of ``str``.
+Time is bounded elsewhere (:mod:`app.evaluation_limits`): these checks are what a
+time limit cannot do.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from jinja2 import StrictUndefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from app.value_size import expanded_size, value_limit
+
+#: The largest exponent ``**`` accepts.
+MAX_EXPONENT: Final = 10_000
+#: printf-style (``%``) and ``str.format`` specs with a width or precision of a million
+#: or more (or one taken from the arguments: ``%*d``, ``{:>{}}``): refused.
+_BIG_PERCENT = re.compile(r"%[-#0 +]*(?:\*|\d{7,}|\.\*|\.\d{7,})")
+_BIG_FORMAT = re.compile(r"\{[^{}]*:[^{}]*(?:\d{7,}|\{)")
+#: Filters that never build a value larger than their input.
+_CHEAP_FILTERS: Final = frozenset(
+    {"length", "count", "first", "last", "default", "d", "attr", "int", "float", "abs", "random"}
+)
+_WIDTH_METHODS: Final = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+
+
+def _container(value: Any) -> bool:
+    return isinstance(value, dict | list | tuple)
+
+
+def check_size(value: Any, what: str) -> Any:
+    """``value`` itself, or SecurityError when it is over the value budget as JSON."""
+    if isinstance(value, str):
+        size = len(value)
+    elif _container(value):
+        size = expanded_size(value, value_limit())
+    else:
+        return value
+    limit = value_limit()
+    if size > limit:
+        raise SecurityError(f"{what} would be larger than {limit:,} bytes (the value budget)")
+    return value
+
+
+def _check_format(spec: Any, what: str, pattern: re.Pattern[str] = _BIG_PERCENT) -> None:
+    if isinstance(spec, str) and pattern.search(spec):
+        raise SecurityError(f"{what}: widths and precisions of a million or more are refused")
+
+
+def _bounded_join(items: tuple[Any, ...]) -> str:
+    """``a ~ b``: the sizes are checked before anything is turned into text."""
+    total = 0
+    limit = value_limit()
+    for item in items:
+        total += len(item) if isinstance(item, str) else expanded_size(item, limit)
+        if total > limit:
+            raise SecurityError(f"'~' would build more than {limit:,} bytes (the value budget)")
+    return "".join(map(str, items))
+
+
+def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for arg in (*args, *kwargs.values()):
+            if _container(arg):
+                check_size(arg, f"the {name!r} filter's input")
+            elif isinstance(arg, int) and not isinstance(arg, bool) and arg > value_limit():
+                raise SecurityError(f"the {name!r} filter's argument {arg} is too large")
+        if name == "format" and args:
+            _check_format(args[0], "format")
+        result = fn(*args, **kwargs)
+        return check_size(result, f"the {name!r} filter's result") if name == "replace" else result
+
+    # Jinja2 passes the context or environment to filters marked for it: keep the mark.
+    for mark in ("jinja_pass_arg",):
+        if hasattr(fn, mark):
+            setattr(checked, mark, getattr(fn, mark))
+    return checked
+
+
+class _Generator(CodeGenerator):
+    """Compiles ``a ~ b`` to the bounded join instead of Jinja2's ``str_join``."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_join((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """The environment: immutable sandbox, strict undefined, bounded values."""
+
+    code_generator_class = _Generator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, describe_keys: Callable[[Mapping[str, Any]], str]) -> None:
+        super().__init__(
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+            finalize=lambda value: check_size(value, "a value written by the template"),
+        )
+        self._describe_keys = describe_keys
+        self.globals.pop("lipsum", None)  # lipsum(n=10**9) is a gigabyte of filler
+        self.filters = {
+            name: fn if name in _CHEAP_FILTERS else _bounded_filter(name, fn)
+            for name, fn in self.filters.items()
+        }
+        self.bounded_join = _bounded_join
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                if attribute in obj:
+                    return obj[attribute]
+            except TypeError:
+                pass
+            if not hasattr(obj, attribute):
+                hint = f"no key {attribute!r} ({self._describe_keys(obj)})"
+                return self.undefined(hint, obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                if argument not in obj and not (
+                    isinstance(argument, str) and hasattr(obj, argument)
+                ):
+                    hint = f"no key {argument!r} ({self._describe_keys(obj)})"
+                    return self.undefined(hint, obj=obj, name=argument)
+            except TypeError:
+                pass
+        return super().getitem(obj, argument)
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        limit = value_limit()
+        if operator_ == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(count, int):
+                    size = len(seq) if isinstance(seq, str) else expanded_size(seq, limit)
+                    if size * count > limit:
+                        raise SecurityError(f"'*' would build more than {limit:,} bytes")
+            return operator.mul(left, right)
+        if operator_ == "+":
+            if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+                size = sum(
+                    len(x) if isinstance(x, str) else expanded_size(x, limit) for x in (left, right)
+                )
+                if size > limit:
+                    raise SecurityError(f"'+' would build more than {limit:,} bytes")
+            return operator.add(left, right)
+        if operator_ == "%":
+            _check_format(left, "'%' formatting")
+            return operator.mod(left, right)
+        if isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        return operator.pow(left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` and ``format_map``: refuse huge or argument-given widths first."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        source = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            _check_format(source, "str.format", _BIG_FORMAT)
+            return wrapped(*args, **kwargs)
+
+        return checked
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            name = getattr(__obj, "__name__", "")
+            limit = value_limit()
+            if name in _WIDTH_METHODS and any(
+                isinstance(a, int) and a > limit for a in (*args, *kwargs.values())
+            ):
+                raise SecurityError(f"str.{name} width is larger than {limit:,}")
+            if name == "replace" and len(args) >= 2 and isinstance(args[1], str):
+                found = owner.count(args[0]) if isinstance(args[0], str) else 0
+                if len(owner) + found * len(args[1]) > limit:
+                    raise SecurityError(f"str.replace would build more than {limit:,} bytes")
+            if name == "join" and args and _container(args[0]):
+                check_size(args[0], "str.join's input")
+        return super().call(__context, __obj, *args, **kwargs)

@@ -1,0 +1,103 @@
+"""JMESPath searches with a bound on the values they build.
+
+jmespath's interpreter is pure Python, so time is bounded from outside
+(:func:`app.evaluation_limits.evaluate`). Size is bounded here, as the search runs:
+
+* every list or object the interpreter builds adds its length to a running count,
+  refused past :func:`items_limit` (``[@,@][] | [@,@][] | …`` doubles a real list at
+  every step: a quarter of a second from a gigabyte);
+* ``to_string`` (``json.dumps`` in C, which no time limit interrupts) measures its
+  argument first;
+* a result of an expression that can share parts (multi-select lists and objects,
+  functions: ``[@,@] | [@,@] | …`` forty times is forty small lists and 2**40 items
+  once written out) is measured as JSON before it leaves the node.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jmespath import functions, visitor
+from jmespath.exceptions import JMESPathError
+
+from app.value_size import expanded_size, value_limit
+
+if TYPE_CHECKING:
+    from jmespath.parser import ParsedResult
+    from jmespath.visitor import _TreeNode
+
+#: Node types of an expression whose result may share parts.
+_SHARING = frozenset({"multi_select_list", "multi_select_dict", "function_expression"})
+#: Node types that build a new list or object (the others return a part of their input).
+_BUILDERS = frozenset(
+    {
+        "projection",
+        "value_projection",
+        "filter_projection",
+        "flatten",
+        "slice",
+        *_SHARING,
+    }
+)
+#: Estimated bytes of one item in a built list (a reference and a small value).
+_ITEM_BYTES = 8
+
+
+class ValueBudgetError(JMESPathError):
+    """The search built, or would build, more than the value budget."""
+
+
+def items_limit() -> int:
+    """How many items a search may build in all: the value budget in references."""
+    return max(1, value_limit() // _ITEM_BYTES)
+
+
+def _check(value: Any, what: str) -> None:
+    limit = value_limit()
+    if expanded_size(value, limit) > limit:
+        raise ValueBudgetError(f"{what} would be larger than {limit:,} bytes (the value budget)")
+
+
+class _Functions(functions.Functions):
+    @functions.signature({"types": []})
+    def _func_to_string(self, arg: Any) -> Any:
+        if not isinstance(arg, str):
+            _check(arg, "to_string's value")
+        return functions.Functions._func_to_string(self, arg)  # type: ignore[attr-defined]
+
+
+class _Interpreter(visitor.TreeInterpreter):
+    """Counts the items of every list and object it builds."""
+
+    def __init__(self) -> None:
+        super().__init__(visitor.Options(custom_functions=_Functions()))
+        self._built = 0
+        self._limit = items_limit()
+
+    def visit(self, node: _TreeNode, *args: Any, **kwargs: Any) -> Any:
+        result = super().visit(node, *args, **kwargs)
+        if node["type"] in _BUILDERS and isinstance(result, list | dict):
+            self._built += len(result)
+            if self._built > self._limit:
+                raise ValueBudgetError(
+                    f"the search built more than {self._limit:,} items (the value budget)"
+                )
+        return result
+
+
+def _shares(node: _TreeNode) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current["type"] in _SHARING:
+            return True
+        stack.extend(current["children"])
+    return False
+
+
+def search(compiled: ParsedResult, value: Any) -> Any:
+    """``compiled.search(value)``, refused (ValueBudgetError) past the value budget."""
+    result = _Interpreter().visit(compiled.parsed, value)
+    if isinstance(result, list | dict) and _shares(compiled.parsed):
+        _check(result, "the result")
+    return result

@@ -1,0 +1,173 @@
+"""Templates and expressions written to hurt: bounded in time and size, loop kept free.
+
+Each was seen on an earlier main: a nested-loop ``set`` template ran ten minutes on a
+node with ``timeout: 2`` (on the loop, so nothing else ran either); lists multiplied
+by templates took the process to 10.8 GB; ``[@,@] | [@,@] | …`` passed 6 GB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from app.states import ExecutionStatus, NodeStatus
+from main_process.engine.engine import Engine
+
+NESTED_LOOPS = (
+    "{% for a in range(99999) %}{% for b in range(99999) %}{{ a }}{% endfor %}{% endfor %}"
+)
+
+
+def one_node(node: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "hostile", "nodes": [{"id": "n", **node}]}
+
+
+class LoopLag:
+    """The longest the event loop went without running a 5 ms ticker."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            self.worst = max(self.worst, time.monotonic() - before - 0.005)
+
+    def __enter__(self) -> LoopLag:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def test_a_nested_loop_template_stops_at_its_node_timeout(engine: Engine) -> None:
+    blueprint = one_node({"type": "set", "params": {"value": NESTED_LOOPS}, "timeout": 1.5})
+    with LoopLag() as lag:
+        started = time.monotonic()
+        other = asyncio.ensure_future(
+            engine.execute(blueprint=one_node({"type": "set", "params": {"value": 1}}))
+        )
+        result = await engine.execute(blueprint=blueprint)
+        took = time.monotonic() - started
+    assert result.status is ExecutionStatus.FAILED
+    node = result.nodes["n"]
+    assert node.status is NodeStatus.FAILED
+    assert node.error is not None and node.error.type in ("NodeTimeoutError", "TemplateError")
+    assert 1.4 < took < 3.5, took
+    assert (await other).status is ExecutionStatus.COMPLETED  # ran while the template did
+    # The loop kept serving: well under the 1.5 s the template ran (100 ms is the bench's bar;
+    # this shared machine gets a margin).
+    assert lag.worst < 0.5, lag.worst
+
+
+async def test_the_evaluation_thread_stops_soon_after_the_timeout(engine: Engine) -> None:
+    import threading
+
+    blueprint = one_node({"type": "set", "params": {"value": NESTED_LOOPS}, "timeout": 0.5})
+    result = await engine.execute(blueprint=blueprint)
+    assert result.status is ExecutionStatus.FAILED
+    deadline = time.monotonic() + 3
+    while any(t.name.startswith("conductor-eval") and _busy(t) for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "an evaluation thread kept running"
+        await asyncio.sleep(0.02)
+
+
+def _busy(thread: object) -> bool:
+    """An evaluation pool thread is busy while a TimeLimit of it is registered."""
+    from app import evaluation_limits
+
+    ident = getattr(thread, "ident", None)
+    active = evaluation_limits._WATCHDOG._active.values()
+    return any(limit.thread_id == ident for limit in active)
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("{{ [input] * 10000000 }}", "'*' would build"),
+        (
+            "{% set ns = namespace(v=[1]) %}{% for i in range(60) %}"
+            "{% set ns.v = [ns.v, ns.v] %}{% endfor %}{{ ns.v|tojson }}",
+            "value budget",
+        ),
+        ("{{ 'x'|center(10000000000) }}", "too large"),
+        ("{{ '{:>9999999999}'.format(1) }}", "widths and precisions"),
+        ("{{ '%9999999999d' % 1 }}", "widths and precisions"),
+    ],
+)
+async def test_templates_that_build_too_much_fail_naming_the_node(
+    engine: Engine, value: str, fragment: str
+) -> None:
+    result = await engine.execute(
+        blueprint=one_node({"type": "set", "params": {"value": value}}), inputs={"a": 1}
+    )
+    assert result.status is ExecutionStatus.FAILED
+    error = result.nodes["n"].error
+    assert error is not None and error.type == "TemplateError"
+    assert fragment in error.message
+    assert error.where is not None and "params.value" in error.where
+
+
+async def test_a_shared_template_value_is_measured_before_it_is_recorded(engine: Engine) -> None:
+    value = (
+        "{% set ns = namespace(v=[1]) %}{% for i in range(60) %}"
+        "{% set ns.v = [ns.v, ns.v] %}{% endfor %}{{ ns.v }}"
+    )
+    result = await engine.execute(blueprint=one_node({"type": "set", "params": {"value": value}}))
+    assert result.status is ExecutionStatus.FAILED
+    error = result.nodes["n"].error
+    assert error is not None and "value budget" in error.message
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        " | ".join(["[@,@]"] * 40),
+        " | ".join(["[@,@]"] * 40) + " | to_string(@)",
+        " | ".join(["[@,@][]"] * 30),
+    ],
+)
+async def test_jmespath_that_builds_too_much_fails(engine: Engine, expression: str) -> None:
+    node = {"type": "json.transform", "params": {"expression": expression}, "timeout": 20}
+    result = await engine.execute(blueprint=one_node(node), inputs={"x": 1})
+    assert result.status is ExecutionStatus.FAILED
+    error = result.nodes["n"].error
+    assert error is not None
+    assert "value budget" in error.message or "took longer" in error.message, error.message
+
+
+async def test_jmespath_stops_at_its_node_timeout(engine: Engine) -> None:
+    # Doubling a real list every step: slow pure Python, stopped by the node's timeout
+    # (or the items budget, whichever comes first) — never minutes later.
+    node = {
+        "type": "json.transform",
+        "params": {"expression": " | ".join(["[@,@][]"] * 30)},
+        "timeout": 0.5,
+    }
+    started = time.monotonic()
+    result = await engine.execute(blueprint=one_node(node), inputs={"x": 1})
+    assert result.status is ExecutionStatus.FAILED
+    assert time.monotonic() - started < 3
+
+
+async def test_ordinary_templates_and_expressions_still_work(engine: Engine) -> None:
+    blueprint = {
+        "id": "fine",
+        "nodes": [
+            {"id": "a", "type": "set", "params": {"value": "{{ [1, 2] * 3 }}"}},
+            {"id": "b", "type": "set", "params": {"value": "{{ input + [7] }}"}},
+            {"id": "c", "type": "json.transform", "params": {"expression": "[@, length(@)]"}},
+            {"id": "d", "type": "set", "params": {"value": "{{ '%05d' % input[1] }}"}},
+        ],
+    }
+    result = await engine.execute(blueprint=blueprint)
+    assert result.status is ExecutionStatus.COMPLETED, result.error
+    assert result.outputs == "00007"
+    assert result.nodes["c"].output == [[1, 2, 1, 2, 1, 2, 7], 7]
