@@ -20,12 +20,12 @@ Both run user code, and both keep the engine loop free while it runs:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import inspect
 import json
 import os
 import re
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.errors import NodeFailedError
 from main_process.nodes.base import NodeContext, NodeType
 from main_process.nodes.files import resolve_path
+from main_process.runners.process_tree import kill_tree
+from main_process.runners.reaper import REAPER
 from main_process.runners.threads import run_blocking
 from main_process.runners.tracebacks import exit_reason
 
@@ -200,14 +202,13 @@ def _tail(text: str) -> str:
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:
-    """Kill the child and, on POSIX, its whole process group (whatever it started)."""
-    try:
-        if os.name == "posix":
-            os.killpg(process.pid, signal.SIGKILL)
-        elif process.returncode is None:
+    """Kill the child and, on POSIX, its process group and every descendant (``setsid``
+    grandchildren included: :func:`~main_process.runners.process_tree.kill_tree`)."""
+    if os.name == "posix":
+        kill_tree(process.pid)
+    elif process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             process.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _output(stdout: bytes) -> Any:
@@ -250,12 +251,15 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
     except OSError as exc:
         raise NodeFailedError(f"cannot start {program}: {exc}", where="params.argv") from exc
 
+    REAPER.watch(process.pid)  # its own session: pgid == pid
     try:
         stdout, stderr_bytes = await process.communicate(stdin)
     except BaseException:  # cancelled or timed out: leave no process behind
         _kill(process)
         await process.wait()
         raise
+    finally:
+        REAPER.forget(process.pid)
 
     stderr = _tail(stderr_bytes.decode("utf-8", errors="replace"))
     code = process.returncode

@@ -1,0 +1,106 @@
+"""No orphans: a node's processes die with its timeout, and with its engine under kill -9.
+
+Seen on an earlier main: after ``kill -9`` of ``conductor run``, a ``shell.command``
+child kept running (a resume would start a second copy); a ``setsid`` grandchild
+survived a node timeout, holding the node's output pipe open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.states import ExecutionStatus
+from main_process.engine.engine import Engine
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for a reaper counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
+
+
+async def wait_for(condition: object, what: str, timeout: float = 10.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def read_pids(path: Path) -> list[int]:
+    try:
+        return [int(x) for x in path.read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def shell_blueprint(script: str, timeout: float | None = None) -> dict[str, object]:
+    node: dict[str, object] = {
+        "id": "sh",
+        "type": "shell.command",
+        "params": {"argv": ["sh", "-c", script]},
+    }
+    if timeout is not None:
+        node["timeout"] = timeout
+    return {"id": "orphans", "nodes": [node]}
+
+
+async def test_a_setsid_grandchild_dies_at_the_node_timeout(engine: Engine, tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = f"setsid sleep 300 & echo $$ $! > {pids}; wait"
+    started = time.monotonic()
+    result = await engine.execute(blueprint=shell_blueprint(script, timeout=1.0))
+    assert result.status is ExecutionStatus.FAILED
+    assert time.monotonic() - started < 5  # the grandchild's open pipe did not hold the node
+    found = read_pids(pids)
+    assert len(found) == 2
+    await wait_for(lambda: not any(alive(p) for p in found), "the shell and its setsid child")
+
+
+@pytest.mark.parametrize("grandchild", ["sleep 300", "setsid sleep 300"])
+async def test_kill_9_of_conductor_run_takes_its_children_along(
+    tmp_path: Path, grandchild: str
+) -> None:
+    pids = tmp_path / "pids"
+    blueprint = tmp_path / "bp.json"
+    script = f"{grandchild} & echo $$ $! > {pids}; wait"
+    blueprint.write_text(json.dumps(shell_blueprint(script)))
+    env = {**os.environ, "CONDUCTOR_HOME": str(tmp_path / "home")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "app", "run", str(blueprint)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await wait_for(lambda: len(read_pids(pids)) == 2, "the node's shell to start", 30)
+        found = read_pids(pids)
+        assert all(alive(p) for p in found)
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+        await wait_for(lambda: not any(alive(p) for p in found), "the node's processes to die")
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(10)
+        for pid in read_pids(pids):
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
