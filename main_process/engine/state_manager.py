@@ -29,7 +29,7 @@ import uuid
 from typing import Any
 
 from app.blueprint import Blueprint
-from app.errors import ErrorInfo, ExecutionNotFoundError
+from app.errors import CheckpointNotFoundError, ErrorInfo, ExecutionNotFoundError
 from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
@@ -130,6 +130,11 @@ class StateManager:
         data = {"blueprint_id": blueprint.id, "blueprint_hash": blueprint_hash}
         self._emit(state, "execution", None, ExecutionStatus.PENDING.value, None, data, now)
         return state
+
+    def hold(self, state: ExecutionState) -> None:
+        """Keep an execution loaded from the store in memory, as it is, without taking
+        ownership or writing anything (the seed's ``load_execution_states``)."""
+        self._active.setdefault(state.execution_id, state)
 
     def adopt_execution(self, state: ExecutionState) -> None:
         """Make an execution loaded from the store active again (resume), taking ownership."""
@@ -293,7 +298,7 @@ class StateManager:
         if snapshot is None and self._writer is not None:
             snapshot = self._writer.stored_checkpoint(execution_id, checkpoint_id)
         if snapshot is None:
-            raise ExecutionNotFoundError(
+            raise CheckpointNotFoundError(
                 f"no checkpoint {checkpoint_id!r} in execution {execution_id!r}",
                 where="checkpoint_id",
             )
