@@ -164,7 +164,7 @@ class Engine(BlueprintMethods, RecordMethods):
         cfg = ExecutionConfig.model_validate(config or {})
         engine_json = model.engine_json()
         plan = self.plan_for(model, engine_json)
-        resolved = resolve_inputs(model, inputs or {})
+        resolved = resolve_inputs(model, {} if inputs is None else inputs)
         reused: tuple[str, dict[str, tuple[Any, str | None]]] | None = None
         if cfg.start_at is not None:
             reused = await self._reusable(model, cfg)
