@@ -1,10 +1,10 @@
 """The state manager: one place that changes execution and node state.
 
-It is the seed's StateManager in Python form. Every change goes through it, and
-every change becomes an event with the execution's next ``seq`` (gap-free, from
-1; a resumed execution continues where its log ended). Active executions live in
-memory, so the executor's hot path touches no disk: rows and events are queued to
-the :class:`~main_process.store.Store`'s writer thread.
+It is the engine's recorder; the seed's ``StateManager`` (:mod:`main_process.seed`)
+is a facade over it. Every change becomes an event with the execution's next
+``seq`` (gap-free, from 1; a resumed execution continues where its log ended).
+Active executions live in memory, so the executor's hot path touches no disk: a
+:class:`RecordWriter` queues rows and events to the store's writer thread.
 
 An execution's terminal event is *held* until the engine has seen the store
 commit it (:meth:`StateManager.release`): nobody hears "finished" about a run
@@ -16,9 +16,8 @@ subscriptions are the :class:`~main_process.events.log.EventLog`'s; the state
 manager owns one and shares its table of active executions.
 
 With no store (``store=None``) it works in memory only: the same transitions and
-events, nothing written, and an execution it forgets is gone. That is the seed's
-in-memory mode (:class:`main_process.seed.StateManager`) and the engine's with
-``persist=False``.
+events, nothing written, and an execution it forgets is gone: the seed's
+``StateManager()`` and an ``Engine(persist=False)``.
 """
 
 from __future__ import annotations
