@@ -15,8 +15,11 @@ import pytest
 
 from app import create_simple_node
 from app.blueprint import Blueprint
-from app.errors import ConfigError
+from app.errors import ConfigError, ExecutionNotFoundError, ResumeError
 from main_process import SimpleExecutor, create_simple_executor
+from main_process.engine.engine import Engine
+from main_process.engine.state_manager import StateManager as Recorder
+from main_process.events.log import EventLog
 
 
 @pytest.fixture
@@ -158,3 +161,26 @@ def test_the_seed_api_is_lazy() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+async def test_an_in_memory_engine_writes_nothing_and_resumes_nothing(tmp_path: Path) -> None:
+    engine = Engine(tmp_path / "never", persist=False, plugins=False)
+    try:
+        assert engine.store is None
+        result = await engine.execute(
+            blueprint={"id": "one", "nodes": [{"id": "a", "type": "set"}]}
+        )
+        assert result.success
+        with pytest.raises(ExecutionNotFoundError):
+            await engine.get_execution(result.execution_id)  # known only while it runs
+        with pytest.raises(ResumeError):
+            await engine.resume(result.execution_id)
+        assert await engine.list_executions() == []
+    finally:
+        await engine.close()
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_recorder_composes_its_event_log() -> None:
+    assert EventLog not in Recorder.__mro__
+    assert Recorder.__bases__ == (object,)
