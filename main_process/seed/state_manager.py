@@ -150,7 +150,15 @@ class StateManager:
         return state
 
     def initialize_execution(self, execution_id: str, blueprint_id: str) -> None:
-        """Start tracking an execution, ``pending``, of the blueprint ``blueprint_id``."""
+        """Start tracking an execution, ``pending``, of the blueprint ``blueprint_id``.
+
+        In memory, an id already held starts over (the seed's ``Map.set``); a
+        persisted manager refuses an id the store already has, whose history a new
+        execution would contradict.
+        """
+        if self.store is not None and self._recorded(execution_id):
+            message = f"Execution {execution_id} already exists"
+            raise ConfigError(message, where="execution_id")
         blueprint = Blueprint(id=blueprint_id, nodes=[])
         self.recorder.initialize_execution(
             blueprint, {}, {}, blueprint_hash="", execution_id=execution_id, source="state_manager"
@@ -158,6 +166,13 @@ class StateManager:
         self.emit(
             "execution:initialized", {"execution_id": execution_id, "blueprint_id": blueprint_id}
         )
+
+    def _recorded(self, execution_id: str) -> bool:
+        if self.recorder.get_active(execution_id) is not None:
+            return True
+        assert self.store is not None
+        self.store.flush_sync()
+        return self.recorder.last_seq(execution_id) > 0
 
     def update_execution_state(
         self,

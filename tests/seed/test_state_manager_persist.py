@@ -11,6 +11,7 @@ import pytest
 
 from app import create_simple_node
 from app.blueprint import Blueprint, NodeSpec
+from app.errors import ConfigError
 from main_process import StateManager
 from main_process.engine.engine import Engine
 
@@ -135,3 +136,32 @@ async def test_a_manager_on_an_engines_store(home: Path) -> None:
         assert (await engine.execute(blueprint={"id": "x", "nodes": []})).success
     finally:
         await engine.close()
+
+
+def test_a_persisted_manager_refuses_an_id_the_store_has(data_home: Path) -> None:
+    first = StateManager(persist=True)
+    record_one(first)
+    with pytest.raises(ConfigError) as held:
+        first.initialize_execution(EID, "other")
+    assert held.value.where == "execution_id"
+    first.shutdown()
+    second = StateManager(persist=True)
+    with pytest.raises(ConfigError):
+        second.initialize_execution(EID, "other")  # not held here, but recorded
+    second.initialize_execution("fresh", "bp")  # the store still takes writes
+    second.set_variable("fresh", "k", 1)
+    assert [e.seq for e in second.events("fresh")] == [1, 2]
+    second.shutdown()
+    third = StateManager(persist=True)
+    assert third.load_execution_states() == 2
+    third.shutdown()
+
+
+def test_in_memory_an_id_starts_over() -> None:
+    manager = StateManager()
+    manager.initialize_execution(EID, "bp")
+    manager.set_variable(EID, "k", 1)
+    manager.initialize_execution(EID, "bp2")
+    state = manager.get_execution_state(EID)
+    assert state is not None
+    assert (state.blueprint_id, state.variables) == ("bp2", {})
