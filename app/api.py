@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -81,6 +81,21 @@ def _checked_blueprint(
     )
 
 
+def _checked_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``None`` means no inputs; a mapping is copied as it is (an empty one stays
+    empty); anything else — ``0``, ``""``, ``[]`` included — is refused, never
+    quietly turned into ``{}``. The same check on every transport, before any
+    request leaves the process."""
+    if inputs is None:
+        return {}
+    if isinstance(inputs, Mapping):
+        return dict(inputs)
+    raise ConfigError(
+        f"inputs must be a mapping of input names to values, not {type(inputs).__name__}",
+        where="inputs",
+    )
+
+
 class Conductor:
     """The same async API over every transport.
 
@@ -129,14 +144,17 @@ class Conductor:
         *,
         blueprint_id: str | None = None,
         blueprint: Blueprint | BlueprintData | None = None,
-        inputs: dict[str, Any] | None = None,
+        inputs: Mapping[str, Any] | None = None,
         config: ExecutionConfig | dict[str, Any] | None = None,
     ) -> ExecutionResult:
         """Run a blueprint to the end. A failed run is a result with ``success=False``;
         only a blueprint that cannot start (invalid, unknown) raises."""
         bp_id, bp = self._target(blueprint_id, blueprint)
         return await self.transport.execute(
-            blueprint_id=bp_id, blueprint=bp, inputs=dict(inputs or {}), config=self._config(config)
+            blueprint_id=bp_id,
+            blueprint=bp,
+            inputs=_checked_inputs(inputs),
+            config=self._config(config),
         )
 
     async def start(
@@ -144,13 +162,16 @@ class Conductor:
         *,
         blueprint_id: str | None = None,
         blueprint: Blueprint | BlueprintData | None = None,
-        inputs: dict[str, Any] | None = None,
+        inputs: Mapping[str, Any] | None = None,
         config: ExecutionConfig | dict[str, Any] | None = None,
     ) -> str:
         """Start a run and return its execution id at once."""
         bp_id, bp = self._target(blueprint_id, blueprint)
         return await self.transport.start(
-            blueprint_id=bp_id, blueprint=bp, inputs=dict(inputs or {}), config=self._config(config)
+            blueprint_id=bp_id,
+            blueprint=bp,
+            inputs=_checked_inputs(inputs),
+            config=self._config(config),
         )
 
     def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:

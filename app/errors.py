@@ -121,6 +121,12 @@ class ExecutionNotFoundError(ConductorError):
     type_name = "ExecutionNotFoundError"
 
 
+class CheckpointNotFoundError(ConductorError):
+    """No checkpoint with this id or index in the execution."""
+
+    type_name = "CheckpointNotFoundError"
+
+
 class NodeTypeError(ConductorError):
     """A node type is unknown or was registered twice."""
 

@@ -72,6 +72,9 @@ class Engine(BlueprintMethods, RecordMethods):
     ``base_dir`` and the user's home, see :mod:`main_process.file_roots`);
     ``allow_code_nodes=False`` refuses blueprints with node types that run code, as
     invalid, before anything starts (``conductor serve --no-code-nodes``).
+    ``persist=False`` records nothing: no store is opened and nothing is written to
+    the data dir; an execution is known only while it runs (the seed's
+    ``SimpleExecutor`` runs on such an engine), and nothing can be resumed.
     """
 
     def __init__(
@@ -88,9 +91,10 @@ class Engine(BlueprintMethods, RecordMethods):
         plugins: bool = True,
         file_roots: Iterable[Path | str] | None = None,
         allow_code_nodes: bool = True,
+        persist: bool = True,
     ) -> None:
         self.home = Path(home) if home is not None else data_dir()
-        self.store = Store(self.home)
+        self.store: Store | None = Store(self.home) if persist else None
         self.registry = registry if registry is not None else default_registry(plugins=plugins)
         self.owner_id = str(uuid.uuid4())
         LIVE_OWNERS[self.owner_id] = self
@@ -105,7 +109,7 @@ class Engine(BlueprintMethods, RecordMethods):
         self.file_roots = resolve_roots(file_roots, self.base_dir)
         self.allow_code_nodes = allow_code_nodes
         self.disabled_types = {} if allow_code_nodes else code_node_types(self.registry)
-        self.recovered = recover_orphans(self.store, self.owner_id)
+        self.recovered = [] if self.store is None else recover_orphans(self.store, self.owner_id)
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
         self._plans = PlanCache(self.registry, disabled_types=self.disabled_types)
@@ -136,7 +140,7 @@ class Engine(BlueprintMethods, RecordMethods):
             raise EngineClosedError("the engine is closed; it takes no new work")
         if self._limit is None:
             self._limit = Limiter(self.global_concurrency)
-        if self._lease_task is None or self._lease_task.done():
+        if self.store is not None and (self._lease_task is None or self._lease_task.done()):
             self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
 
     async def start(
@@ -160,7 +164,7 @@ class Engine(BlueprintMethods, RecordMethods):
         cfg = ExecutionConfig.model_validate(config or {})
         engine_json = model.engine_json()
         plan = self.plan_for(model, engine_json)
-        resolved = resolve_inputs(model, inputs or {})
+        resolved = resolve_inputs(model, {} if inputs is None else inputs)
         reused: tuple[str, dict[str, tuple[Any, str | None]]] | None = None
         if cfg.start_at is not None:
             reused = await self._reusable(model, cfg)
@@ -176,7 +180,7 @@ class Engine(BlueprintMethods, RecordMethods):
             self._launch(plan, state, cfg, completed=None)
         else:
             self._launch(plan, state, cfg, completed=reused[1], reused_from=reused[0])
-        if durable:
+        if durable and self.store is not None:
             await self.store.flush()
         return state.execution_id
 
@@ -185,7 +189,7 @@ class Engine(BlueprintMethods, RecordMethods):
     ) -> tuple[str, dict[str, tuple[Any, str | None]]]:
         """For a run from ``cfg.start_at``: the execution reused and what it provides."""
         source = cfg.reuse_from
-        if source is None:
+        if source is None and self.store is not None:
             await self.store.flush()
         elif source in self._runs:
             raise ConfigError(f"execution {source!r} is still running", where="config.reuse_from")
@@ -232,7 +236,8 @@ class Engine(BlueprintMethods, RecordMethods):
                 timer.cancel()
             self._runs.pop(eid, None)
         try:
-            await self.store.flush()
+            if self.store is not None:
+                await self.store.flush()
         except StoreError as exc:
             # The run finished but its record may not be on disk: say so instead of
             # reporting a result that a restart could contradict.
@@ -298,7 +303,8 @@ class Engine(BlueprintMethods, RecordMethods):
             result = state.to_result()
             result.queue_position = self.queue_position(execution_id)
             return result
-        recover_orphans(self.store, self.owner_id, only=execution_id)
+        if self.store is not None:
+            recover_orphans(self.store, self.owner_id, only=execution_id)
         return self.states.load_execution(execution_id).to_result()
 
     # -- resume --------------------------------------------------------------------
@@ -308,6 +314,8 @@ class Engine(BlueprintMethods, RecordMethods):
         self._ensure_loop_parts()
         if execution_id in self._runs:
             raise ResumeError(f"execution {execution_id!r} is still running", where="execution_id")
+        if self.store is None:
+            raise ResumeError("this engine keeps no record to resume from", where="execution_id")
         await self.store.flush()
         recover_orphans(self.store, self.owner_id, only=execution_id)
         state = self.states.load_execution(execution_id)
@@ -331,7 +339,7 @@ class Engine(BlueprintMethods, RecordMethods):
     async def _renew_leases(self) -> None:
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
-            if self._runs:
+            if self._runs and self.store is not None:
                 renew_leases(self.store, self.owner_id, self.states.lease_seconds)
 
     async def close(self) -> None:
@@ -348,7 +356,8 @@ class Engine(BlueprintMethods, RecordMethods):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lease_task
         self._closed = True
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
         self._pool.shutdown(wait=False, cancel_futures=True)  # stuck threads are not waited for
         await self.processes.close()
         LIVE_OWNERS.pop(self.owner_id, None)

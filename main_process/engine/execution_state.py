@@ -18,7 +18,14 @@ from app.results import ExecutionResult, NodeResult
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store.chunks import EventRow
 
-__all__ = ["EventRow", "ExecutionState", "NodeState", "Subscriber", "event_from_row"]
+__all__ = [
+    "Checkpoint",
+    "EventRow",
+    "ExecutionState",
+    "NodeState",
+    "Subscriber",
+    "event_from_row",
+]
 
 Subscriber = Callable[[Event], None]
 
@@ -52,6 +59,9 @@ class NodeState:
     input: Any = None
     input_json: bytes | None = None
     error: ErrorInfo | None = None
+    #: Failed attempts the engine retried plus errors recorded by hand
+    #: (:meth:`StateManager.record_node_error`): the seed's ``retryCount``.
+    retry_count: int = 0
 
     def to_result(self) -> NodeResult:
         return NodeResult(
@@ -65,6 +75,19 @@ class NodeState:
             error=self.error,
             port=self.port,
         )
+
+
+@dataclass(slots=True, frozen=True)
+class Checkpoint:
+    """A snapshot of an execution: its variables and its completed nodes' outcomes.
+
+    ``name`` is what the caller named it (the seed names it by a node id).
+    """
+
+    checkpoint_id: str
+    name: str | None
+    created_at: float
+    snapshot: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -84,6 +107,8 @@ class ExecutionState:
     outputs: Any = None
     nodes: dict[str, NodeState] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    #: Checkpoints taken while the execution was active here, oldest first.
+    checkpoints: list[Checkpoint] = field(default_factory=list)
     seq: int = 0
     #: Recent events of this activation: older ones (earlier activations', and those
     #: trimmed once committed, see :meth:`EventLog._trim`) are read from the store.

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from app.blueprint import Blueprint, InputSpec
-from app.errors import BlueprintError, Problem
+from app.errors import BlueprintError, ConfigError, Problem
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -72,8 +73,14 @@ def _number(text: str, *, integer: bool) -> int | float | None:
     return number if math.isfinite(number) else None
 
 
-def resolve_inputs(blueprint: Blueprint, given: dict[str, Any]) -> dict[str, Any]:
-    """The inputs an execution runs with; raises BlueprintError listing every problem."""
+def resolve_inputs(blueprint: Blueprint, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs an execution runs with; raises BlueprintError listing every problem,
+    or ConfigError when ``given`` is not a mapping at all."""
+    if not isinstance(given, Mapping):
+        raise ConfigError(
+            f"inputs must be a mapping of input names to values, not {type(given).__name__}",
+            where="inputs",
+        )
     if not blueprint.inputs:
         return dict(given)
     problems: list[Problem] = []

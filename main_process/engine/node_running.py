@@ -228,6 +228,7 @@ class NodeRunning:
         completion is committed. Only reached when a fault point is armed (tests)."""
         if self.resumed and not self._resume_fault_passed:
             self._resume_fault_passed = True
+            assert self.states.store is not None  # resume needs a store
             await self.states.store.flush()
             faults.fault_point("resume.after_first_node")
 

@@ -21,7 +21,7 @@ from main_process.store.history import stored_node_output, unknown_node
 class RecordMethods:
     """Events, node outputs and history of executions (see the module docs)."""
 
-    store: Store
+    store: Store | None
     states: StateManager
 
     async def get_execution(self, execution_id: str) -> ExecutionResult:
@@ -39,6 +39,8 @@ class RecordMethods:
             if node is None:
                 raise unknown_node(execution_id, node_id)
             value, size = node.output, node.output_size
+        elif self.store is None:
+            raise unknown_node(execution_id, node_id)
         else:
             await self.store.flush()
             value, size = stored_node_output(self.store, execution_id, node_id)
@@ -49,14 +51,16 @@ class RecordMethods:
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
     ) -> list[ExecutionSummary]:
-        await self.store.flush()
+        if self.store is not None:
+            await self.store.flush()
         return self.states.list_executions(limit=limit, status=status, blueprint_id=blueprint_id)
 
     async def _settle(self, execution_id: str) -> None:
         """Before reading the record of a run not active here: commit what is queued,
         and raise ExecutionNotFoundError when there is no such execution."""
         if self.states.get_active(execution_id) is None:
-            await self.store.flush()
+            if self.store is not None:
+                await self.store.flush()
             if self.states.last_seq(execution_id) == 0:
                 await self.get_execution(execution_id)  # raises when unknown
 

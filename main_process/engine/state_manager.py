@@ -1,17 +1,23 @@
 """The state manager: one place that changes execution and node state.
 
-It is the seed's StateManager in Python form. Every change goes through it, and
-every change becomes an event with the execution's next ``seq`` (gap-free, from
-1; a resumed execution continues where its log ended). Active executions live in
-memory, so the executor's hot path touches no disk: rows and events are queued to
-the :class:`~main_process.store.Store`'s writer thread.
+It is the engine's recorder; the seed's ``StateManager`` (:mod:`main_process.seed`)
+is a facade over it. Every change becomes an event with the execution's next
+``seq`` (gap-free, from 1; a resumed execution continues where its log ended).
+Active executions live in memory, so the executor's hot path touches no disk: a
+:class:`RecordWriter` queues rows and events to the store's writer thread.
 
 An execution's terminal event is *held* until the engine has seen the store
 commit it (:meth:`StateManager.release`): nobody hears "finished" about a run
 whose record could still be lost.
 
 Subscribers are plain callables; there is no Qt here. A subscriber that raises
-is logged and kept out of the executor's way.
+is logged and kept out of the executor's way. Sequencing, delivery and
+subscriptions are the :class:`~main_process.events.log.EventLog`'s; the state
+manager owns one and shares its table of active executions.
+
+With no store (``store=None``) it works in memory only: the same transitions and
+events, nothing written, and an execution it forgets is gone: the seed's
+``StateManager()`` and an ``Engine(persist=False)``.
 """
 
 from __future__ import annotations
@@ -22,40 +28,72 @@ import uuid
 from typing import Any
 
 from app.blueprint import Blueprint
-from app.errors import ErrorInfo, ExecutionNotFoundError
+from app.errors import CheckpointNotFoundError, ErrorInfo, ExecutionNotFoundError
 from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
+from main_process.engine.checkpoints import apply_snapshot, take_checkpoint
 from main_process.engine.execution_state import (
+    Checkpoint,
     EventRow,
     ExecutionState,
     NodeState,
     event_from_row,
 )
+from main_process.engine.record_writer import MISSING, RecordWriter
 from main_process.events.log import EventLog
 from main_process.store import Store, history
-from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dumps, loads
+from main_process.store.serialization import dumps
 
 log = logging.getLogger(__name__)
 
-_MISSING: Any = object()
 _RUNNING = NodeStatus.RUNNING
-_COMPLETED = NodeStatus.COMPLETED
+_RETRYING = NodeStatus.RETRYING
 #: A tuple, not a set: ``in`` on a tuple tests identity first and never calls the
 #: (Python-level) ``Enum.__hash__``; statuses go into rows as the StrEnum members
 #: themselves (they are ``str``), sparing ``.value``'s descriptor on the hot path.
 _TERMINAL_NODE = tuple(s for s in NodeStatus if s.is_terminal)
 
 
-class StateManager(EventLog):
+class StateManager:
     """Creates, changes and records executions; the only writer of their state."""
 
-    def __init__(self, store: Store, *, owner_id: str, owner_pid: int, owner_host: str) -> None:
-        super().__init__(store)
-        self.owner_id = owner_id
-        self.owner_pid = owner_pid
-        self.owner_host = owner_host
+    def __init__(
+        self, store: Store | None, *, owner_id: str, owner_pid: int, owner_host: str
+    ) -> None:
+        self.store = store
+        self.log = EventLog(store)
+        self._active = self.log.active
+        self._emit = self.log.emit
+        # Following events is the log's business: these are its methods.
+        self.subscribe = self.log.subscribe
+        self.unsubscribe = self.log.unsubscribe
+        self.listen = self.log.listen
+        self.unlisten = self.log.unlisten
+        self.watch = self.log.watch
+        self.release = self.log.release
+        self.deliver_held = self.log.deliver_held
         self.lease_seconds = 15.0
+        self._writer = (
+            None
+            if store is None
+            else RecordWriter(
+                store,
+                owner_id=owner_id,
+                owner_pid=owner_pid,
+                owner_host=owner_host,
+                lease_seconds=self.lease_seconds,
+            )
+        )
+
+    @property
+    def memory_events(self) -> int:
+        """Events an active execution keeps in memory (see :data:`MEMORY_EVENTS`)."""
+        return self.log.memory_events
+
+    @memory_events.setter
+    def memory_events(self, value: int) -> None:
+        self.log.memory_events = value
 
     # -- executions ----------------------------------------------------------------
 
@@ -86,49 +124,22 @@ class StateManager(EventLog):
             nodes={spec.id: NodeState(spec.id) for spec in blueprint.nodes},
         )
         self._active[state.execution_id] = state
-        self.store.enqueue_execution(
-            state.execution_id,
-            {
-                "blueprint_id": blueprint.id,
-                "blueprint_name": blueprint.name,
-                "blueprint_hash": blueprint_hash,
-                "blueprint_json": (
-                    blueprint_json if blueprint_json is not None else blueprint.engine_json()
-                ),
-                "ui_json": dumps(blueprint.ui.model_dump()) if blueprint.ui.positions else None,
-                "source": source,
-                "inputs_json": dumps(inputs),
-                "config_json": dumps(config),
-                "status": state.status.value,
-                "created_at": now,
-                "owner_id": self.owner_id,
-                "owner_pid": self.owner_pid,
-                "owner_host": self.owner_host,
-                "lease_until": now + self.lease_seconds,
-            },
-            insert=True,
-        )
+        if self._writer is not None:
+            self._writer.new_execution(state, blueprint_json, source)
         data = {"blueprint_id": blueprint.id, "blueprint_hash": blueprint_hash}
         self._emit(state, "execution", None, ExecutionStatus.PENDING.value, None, data, now)
         return state
 
+    def hold(self, state: ExecutionState) -> None:
+        """Keep an execution loaded from the store in memory, as it is, without taking
+        ownership or writing anything (the seed's ``load_execution_states``)."""
+        self._active.setdefault(state.execution_id, state)
+
     def adopt_execution(self, state: ExecutionState) -> None:
         """Make an execution loaded from the store active again (resume), taking ownership."""
         self._active[state.execution_id] = state
-        now = time.time()
-        self.store.enqueue_execution(
-            state.execution_id,
-            {
-                "owner_id": self.owner_id,
-                "owner_pid": self.owner_pid,
-                "owner_host": self.owner_host,
-                "lease_until": now + self.lease_seconds,
-                "status": state.status.value,
-                "error_json": None,
-                "outputs_json": None,
-                "finished_at": None,
-            },
-        )
+        if self._writer is not None:
+            self._writer.adopted(state)
 
     def update_execution_state(
         self,
@@ -136,26 +147,28 @@ class StateManager(EventLog):
         status: ExecutionStatus,
         *,
         error: ErrorInfo | None = None,
-        outputs: Any = _MISSING,
+        outputs: Any = MISSING,
         data: dict[str, Any] | None = None,
+        finished_at: float | None = None,
     ) -> None:
+        """Change an execution's status. A terminal one stamps ``finished_at`` (now,
+        unless given) and its event is held until the store has committed it."""
         state = self.require_active(execution_id)
         now = time.time()
         state.status = status
         terminal = status.is_terminal
         if status is ExecutionStatus.RUNNING and state.started_at is None:
             state.started_at = now
+        if finished_at is not None:
+            state.finished_at = finished_at
         if terminal:
-            state.finished_at = now
+            if finished_at is None:
+                state.finished_at = now
             state.error = error
-            if outputs is not _MISSING:
+            if outputs is not MISSING:
                 state.outputs = outputs
-        fields: dict[str, Any] = {"status": status.value, "started_at": state.started_at}
-        if terminal:
-            fields["finished_at"] = state.finished_at
-            fields["error_json"] = None if state.error is None else dumps(state.error.model_dump())
-            fields["outputs_json"] = None if state.outputs is None else dumps(state.outputs)
-        self.store.enqueue_execution(execution_id, fields)
+        if self._writer is not None:
+            self._writer.status(state, terminal)
         payload = dict(data) if data else {}
         if error is not None:
             payload["error"] = error.model_dump(exclude_none=True)
@@ -170,20 +183,23 @@ class StateManager(EventLog):
         status: NodeStatus,
         *,
         attempt: int | None = None,
-        output: Any = _MISSING,
+        output: Any = MISSING,
         error: ErrorInfo | None = None,
-        input: Any = _MISSING,
+        input: Any = MISSING,
         port: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
         """Change one node's state, record it, and emit its event.
 
-        ``output`` is serialised now — a snapshot, since a downstream node may
-        mutate the object it is handed; large outputs are spilled to a file by
-        the writer thread.
+        A node the blueprint does not name gets its state on first use (the seed's
+        state manager tracks whatever nodes it is told about).
         """
-        state = self._active[execution_id]
-        node = state.nodes[node_id]
+        state = self._active.get(execution_id)
+        if state is None:
+            state = self.require_active(execution_id)
+        node = state.nodes.get(node_id)
+        if node is None:
+            node = state.nodes[node_id] = NodeState(node_id)
         now = time.time()
         node.status = status
         payload = data
@@ -194,68 +210,43 @@ class StateManager(EventLog):
                 node.started_at = now
             node.finished_at = None
             node.error = None
-            if input is not _MISSING:
+            if input is not MISSING:
                 node.input = input
-                node.input_json = dumps(input)
+                node.input_json = dumps(input) if self._writer is not None else None
         elif status in _TERMINAL_NODE:
             node.finished_at = now
             node.error = error
             node.port = port
-            output_json: bytes | None = None
-            spilled: str | None = None
-            if output is not _MISSING:
+            if output is not MISSING:
                 node.output = output
-                if type(output) is list and len(output) > STREAM_ITEMS:
-                    path = self.store.spill_path(state.execution_id, node_id)
-                    node.output_size = dump_list_to_file(output, path)
-                    spilled = str(path)
-                else:
-                    output_json = dumps(output)
-                    node.output_size = len(output_json)
+            if self._writer is not None and self._writer.node_outcome(state, node, output):
                 payload = {**payload} if payload else {}
                 payload["output_size"] = node.output_size
-                if port is not None:
-                    payload["port"] = port
+            if port is not None and output is not MISSING:
+                payload = {**payload} if payload else {}
+                payload["port"] = port
             if error is not None:
                 payload = {**payload} if payload else {}
                 payload["error"] = error.model_dump(exclude_none=True)
-            self._record_node(state, node, output_json, spilled)
         elif error is not None:
+            if status is _RETRYING:
+                node.retry_count += 1
             payload = {**payload} if payload else {}
             payload["error"] = error.model_dump(exclude_none=True)
         self._emit(state, "node", node_id, status, attempt, payload, now)
 
-    def _record_node(
-        self,
-        state: ExecutionState,
-        node: NodeState,
-        output_json: bytes | None,
-        output_path: str | None = None,
-    ) -> None:
-        """Write a node's outcome row. Only terminal states get one: the event log
-        already holds every transition, and the row is what resume reads."""
-        if output_json is not None and len(output_json) > self.store.spill_bytes:
-            path = self.store.spill_path(state.execution_id, node.node_id)
-            self.store.enqueue_spill(path, output_json)
-            output_path, output_json = str(path), None
-        # The terminal event that follows this record gets the next seq.
-        self.store.enqueue_node(
-            state.execution_id,
-            state.seq + 1,
-            (
-                node.node_id,
-                node.status,
-                node.attempts,
-                node.started_at,
-                node.finished_at,
-                node.port,
-                output_json,
-                output_path,
-                node.output_size,
-                node.input_json,
-                None if node.error is None else dumps(node.error.model_dump()),
-            ),
-        )
+    def record_node_error(self, execution_id: str, node_id: str, message: str) -> None:
+        """Note an error against a node without changing its status: its ``error``
+        says ``message`` and its ``retry_count`` grows by one (the seed's
+        ``recordNodeError``). Its event is a node event carrying the error."""
+        state = self.require_active(execution_id)
+        node = state.nodes.get(node_id)
+        if node is None:
+            node = state.nodes[node_id] = NodeState(node_id)
+        node.error = ErrorInfo(type="NodeError", message=message, node_id=node_id)
+        node.retry_count += 1
+        data = {"error": node.error.model_dump(exclude_none=True)}
+        self._emit(state, "node", node_id, node.status, None, data, time.time())
 
     def log_message(
         self, execution_id: str, node_id: str | None, message: str, level: str, **extra: Any
@@ -269,67 +260,55 @@ class StateManager(EventLog):
     def set_variable(self, execution_id: str, key: str, value: Any) -> None:
         state = self.require_active(execution_id)
         state.variables[key] = value
-        self.store.enqueue_sql(
-            "INSERT OR REPLACE INTO variables (execution_id, key, value_json) VALUES (?, ?, ?)",
-            (execution_id, key, dumps(value)),
-        )
+        if self._writer is not None:
+            self._writer.variable(execution_id, key, value)
         self._emit(state, "variable", None, None, None, {"key": key}, time.time())
 
     def get_variable(self, execution_id: str, key: str, default: Any = None) -> Any:
         state = self._active.get(execution_id)
         if state is not None:
             return state.variables.get(key, default)
-        row = self.store.query_one(
-            "SELECT value_json FROM variables WHERE execution_id = ? AND key = ?",
-            (execution_id, key),
-        )
-        return default if row is None else loads(row["value_json"])
+        if self._writer is None:
+            return default
+        return self._writer.stored_variable(execution_id, key, default)
 
     def create_checkpoint(self, execution_id: str, name: str | None = None) -> str:
         """Snapshot completed node outputs and variables; returns the checkpoint id."""
         state = self.require_active(execution_id)
-        checkpoint_id = str(uuid.uuid4())
-        snapshot = {
-            "nodes": {
-                nid: {"status": n.status.value, "output": n.output, "port": n.port}
-                for nid, n in state.nodes.items()
-                if n.status is _COMPLETED
-            },
-            "variables": state.variables,
-        }
-        now = time.time()
-        self.store.enqueue_sql(
-            "INSERT INTO checkpoints (execution_id, checkpoint_id, name, created_at, data_json)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (execution_id, checkpoint_id, name, now, dumps(snapshot)),
-        )
-        data = {"checkpoint_id": checkpoint_id, "name": name}
-        self._emit(state, "checkpoint", None, None, None, data, now)
-        return checkpoint_id
+        checkpoint = take_checkpoint(state, name)
+        if self._writer is not None:
+            self._writer.checkpoint(execution_id, checkpoint)
+        data = {"checkpoint_id": checkpoint.checkpoint_id, "name": name}
+        self._emit(state, "checkpoint", None, None, None, data, checkpoint.created_at)
+        return checkpoint.checkpoint_id
+
+    def checkpoints(self, execution_id: str) -> list[Checkpoint]:
+        """The checkpoints taken while the execution was active here, oldest first."""
+        return list(self.require_active(execution_id).checkpoints)
 
     def restore_checkpoint(self, execution_id: str, checkpoint_id: str) -> dict[str, Any]:
         """The snapshot of a checkpoint; applied to the execution when it is active."""
-        self.store.flush_sync()
-        row = self.store.query_one(
-            "SELECT data_json FROM checkpoints WHERE execution_id = ? AND checkpoint_id = ?",
-            (execution_id, checkpoint_id),
-        )
-        if row is None:
-            raise ExecutionNotFoundError(
+        state = self._active.get(execution_id)
+        snapshot = None
+        if state is not None:
+            for checkpoint in state.checkpoints:
+                if checkpoint.checkpoint_id == checkpoint_id:
+                    snapshot = checkpoint.snapshot
+        if snapshot is None and self._writer is not None:
+            snapshot = self._writer.stored_checkpoint(execution_id, checkpoint_id)
+        if snapshot is None:
+            raise CheckpointNotFoundError(
                 f"no checkpoint {checkpoint_id!r} in execution {execution_id!r}",
                 where="checkpoint_id",
             )
-        snapshot: dict[str, Any] = loads(row["data_json"])
-        state = self._active.get(execution_id)
         if state is not None:
-            state.variables = dict(snapshot.get("variables", {}))
-            for nid, saved in snapshot.get("nodes", {}).items():
-                if nid in state.nodes:
-                    node = state.nodes[nid]
-                    node.status = NodeStatus(saved["status"])
-                    node.output = saved.get("output")
-                    node.port = saved.get("port")
+            apply_snapshot(state, snapshot)
         return snapshot
+
+    def forget(self, execution_id: str) -> bool:
+        """Drop an execution from memory (its record, if any, stays in the store);
+        False when it was not active here."""
+        return self.release(execution_id) is not None
 
     # -- getters -------------------------------------------------------------------
 
@@ -352,6 +331,8 @@ class StateManager(EventLog):
         active = self._active.get(execution_id)
         if active is not None:
             return active
+        if self.store is None:
+            raise ExecutionNotFoundError(f"no execution {execution_id!r}", where="execution_id")
         return history.load_execution(self.store, execution_id)
 
     load_execution = get_execution_state
@@ -363,7 +344,7 @@ class StateManager(EventLog):
         state = self._active.get(execution_id)
         if state is not None:
             return state.seq
-        return history.last_seq(self.store, execution_id)
+        return 0 if self.store is None else history.last_seq(self.store, execution_id)
 
     def event_rows_after(
         self, execution_id: str, after_seq: int = 0, limit: int | None = None
@@ -371,11 +352,13 @@ class StateManager(EventLog):
         """Delivered events with ``seq > after_seq`` as rows, in order, at most ``limit``."""
         state = self._active.get(execution_id)
         if state is None:
+            if self.store is None:
+                return []
             return history.stored_event_rows(self.store, execution_id, after_seq, limit)
         rows = state.events
         first = rows[0][1] if rows else state.seq + 1
-        if after_seq + 1 >= first:
-            start = after_seq + 1 - first
+        if after_seq + 1 >= first or self.store is None:
+            start = max(after_seq + 1 - first, 0)
             return rows[start:] if limit is None else rows[start : start + limit]
         older = history.stored_event_rows(self.store, execution_id, after_seq, limit)
         if limit is not None and len(older) >= limit:
@@ -393,6 +376,23 @@ class StateManager(EventLog):
     def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
     ) -> list[ExecutionSummary]:
+        if self.store is None:
+            rows = [
+                ExecutionSummary(
+                    execution_id=s.execution_id,
+                    blueprint_id=s.blueprint.id,
+                    blueprint_name=s.blueprint.name,
+                    status=s.status,
+                    created_at=s.created_at,
+                    started_at=s.started_at,
+                    finished_at=s.finished_at,
+                    error=s.error,
+                )
+                for s in reversed(self._active.values())
+                if (status is None or s.status == status)
+                and (blueprint_id is None or s.blueprint.id == blueprint_id)
+            ]
+            return rows[:limit]
         return history.list_executions(
             self.store, self._active, limit=limit, status=status, blueprint_id=blueprint_id
         )

@@ -4,7 +4,12 @@ Every transition gets the execution's next ``seq``; the row goes to the store's
 writer and, once delivered, to the in-memory log of the active execution and to
 its listeners. An execution's terminal event is *held* until the engine has seen
 the store commit it (:meth:`EventLog.release`): nobody hears "finished" about a
-run whose record could still be lost. Event models are built only when someone
+run whose record could still be lost. With no store (an in-memory state manager)
+nothing is held, and the log is only the recent window kept in memory.
+
+The engine's recorder (:class:`~main_process.engine.state_manager.StateManager`)
+owns one :class:`EventLog` and shares its table of active executions; it is a
+part, not a base class. Event models are built only when someone
 listens, so a run nobody watches pays for tuples, not models.
 
 Memory: an active execution keeps only its recent events (about
@@ -31,9 +36,10 @@ MEMORY_EVENTS = 10_000
 class EventLog:
     """Sequencing, delivery and subscriptions for the active executions' events."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store | None) -> None:
         self.store = store
-        self._active: dict[str, ExecutionState] = {}
+        #: The active executions, by id; the recorder that owns this log shares it.
+        self.active: dict[str, ExecutionState] = {}
         self._subscribers: list[Subscriber] = []
         #: See :data:`MEMORY_EVENTS`; at least 2.
         self.memory_events = MEMORY_EVENTS
@@ -51,14 +57,14 @@ class EventLog:
 
     def listen(self, execution_id: str, callback: Subscriber) -> bool:
         """Follow one active execution; False when it is not active here."""
-        state = self._active.get(execution_id)
+        state = self.active.get(execution_id)
         if state is None:
             return False
         state.listeners.append(callback)
         return True
 
     def unlisten(self, execution_id: str, callback: Subscriber) -> None:
-        state = self._active.get(execution_id)
+        state = self.active.get(execution_id)
         if state is not None and callback in state.listeners:
             state.listeners.remove(callback)
 
@@ -66,7 +72,7 @@ class EventLog:
         """Call ``callback()`` whenever the active execution has new events; returns a
         function that stops it. For followers that read the log in pages: no event
         model is built for them."""
-        state = self._active.get(execution_id)
+        state = self.active.get(execution_id)
         if state is None:
             return _nothing
         state.watchers.append(callback)
@@ -79,7 +85,7 @@ class EventLog:
 
     # -- events --------------------------------------------------------------------
 
-    def _emit(
+    def emit(
         self,
         state: ExecutionState,
         kind: str,
@@ -90,16 +96,23 @@ class EventLog:
         ts: float,
         hold: bool = False,
     ) -> EventRow:
+        """Give the next ``seq`` to a transition, record it, and deliver it (or hold it,
+        for a terminal event that must be committed first)."""
         state.seq += 1
         row: EventRow = (state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
-        self.store.enqueue_event(row)
+        store = self.store
+        if store is None:
+            self.deliver(state, row)
+            return row
+        store.enqueue_event(row)
         if hold:
             state.held = row
         else:
-            self._deliver(state, row)
+            self.deliver(state, row)
         return row
 
-    def _deliver(self, state: ExecutionState, row: EventRow) -> None:
+    def deliver(self, state: ExecutionState, row: EventRow) -> None:
+        """Append a recorded event to the active log and tell whoever follows it."""
         state.events.append(row)
         if len(state.events) > self.memory_events:
             self._trim(state)
@@ -124,6 +137,9 @@ class EventLog:
         """
         events = state.events
         keep = self.memory_events // 2
+        if self.store is None:
+            del events[: len(events) - keep]  # nothing else holds them: the window is all
+            return
         drop = min(state.committed_seq - events[0][1] + 1, len(events) - keep)
         if drop > 0:
             del events[:drop]
@@ -139,13 +155,17 @@ class EventLog:
 
         self.store.when_committed(committed)
 
-    def release(self, execution_id: str) -> ExecutionState | None:
-        """Deliver the held terminal event and forget the execution (the store has it)."""
-        state = self._active.pop(execution_id, None)
+    def deliver_held(self, execution_id: str) -> None:
+        """Deliver the held terminal event, once its commit is known (or not needed)."""
+        state = self.active.get(execution_id)
         if state is not None and state.held is not None:
             held, state.held = state.held, None
-            self._deliver(state, held)
-        return state
+            self.deliver(state, held)
+
+    def release(self, execution_id: str) -> ExecutionState | None:
+        """Deliver the held terminal event and forget the execution (the store has it)."""
+        self.deliver_held(execution_id)
+        return self.active.pop(execution_id, None)
 
 
 def _nothing() -> None:

@@ -1,0 +1,167 @@
+"""What the state manager writes to the store for each transition.
+
+The state manager changes state in memory and emits events; when it has a store,
+this object turns each change into the store's queued writes (rows, spills,
+variables, checkpoints) and reads back what only the store still holds. An
+in-memory state manager simply has none. All writes are queued to the store's
+writer thread: nothing here waits for a disk.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from main_process.engine.execution_state import Checkpoint, ExecutionState, NodeState
+from main_process.store import Store
+from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dumps, loads
+
+#: "No output given": an output may itself be None.
+MISSING: Any = object()
+
+
+class RecordWriter:
+    """Queues one store's writes for the executions a state manager runs."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        owner_id: str,
+        owner_pid: int,
+        owner_host: str,
+        lease_seconds: float,
+    ) -> None:
+        self.store = store
+        self.owner_id = owner_id
+        self.owner_pid = owner_pid
+        self.owner_host = owner_host
+        self.lease_seconds = lease_seconds
+
+    def new_execution(
+        self, state: ExecutionState, blueprint_json: bytes | None, source: str | None
+    ) -> None:
+        blueprint = state.blueprint
+        self.store.enqueue_execution(
+            state.execution_id,
+            {
+                "blueprint_id": blueprint.id,
+                "blueprint_name": blueprint.name,
+                "blueprint_hash": state.blueprint_hash,
+                "blueprint_json": (
+                    blueprint_json if blueprint_json is not None else blueprint.engine_json()
+                ),
+                "ui_json": dumps(blueprint.ui.model_dump()) if blueprint.ui.positions else None,
+                "source": source,
+                "inputs_json": dumps(state.inputs),
+                "config_json": dumps(state.config),
+                "status": state.status.value,
+                "created_at": state.created_at,
+                "owner_id": self.owner_id,
+                "owner_pid": self.owner_pid,
+                "owner_host": self.owner_host,
+                "lease_until": state.created_at + self.lease_seconds,
+            },
+            insert=True,
+        )
+
+    def adopted(self, state: ExecutionState) -> None:
+        """An execution loaded from the store runs here again: take ownership."""
+        self.store.enqueue_execution(
+            state.execution_id,
+            {
+                "owner_id": self.owner_id,
+                "owner_pid": self.owner_pid,
+                "owner_host": self.owner_host,
+                "lease_until": time.time() + self.lease_seconds,
+                "status": state.status.value,
+                "error_json": None,
+                "outputs_json": None,
+                "finished_at": None,
+            },
+        )
+
+    def status(self, state: ExecutionState, terminal: bool) -> None:
+        fields: dict[str, Any] = {"status": state.status.value, "started_at": state.started_at}
+        if terminal:
+            fields["finished_at"] = state.finished_at
+            fields["error_json"] = None if state.error is None else dumps(state.error.model_dump())
+            fields["outputs_json"] = None if state.outputs is None else dumps(state.outputs)
+        self.store.enqueue_execution(state.execution_id, fields)
+
+    def node_outcome(self, state: ExecutionState, node: NodeState, output: Any) -> bool:
+        """Write a node's outcome row; True when it had an output (its size is set).
+
+        ``output`` is serialised now — a snapshot, since a downstream node may mutate
+        the object it is handed; large outputs are spilled to a file. Only terminal
+        states get a row: the event log already holds every transition, and the row
+        is what resume reads.
+        """
+        output_json: bytes | None = None
+        output_path: str | None = None
+        if output is not MISSING:
+            if type(output) is list and len(output) > STREAM_ITEMS:
+                path = self.store.spill_path(state.execution_id, node.node_id)
+                node.output_size = dump_list_to_file(output, path)
+                output_path = str(path)
+            else:
+                output_json = dumps(output)
+                node.output_size = len(output_json)
+                if len(output_json) > self.store.spill_bytes:
+                    path = self.store.spill_path(state.execution_id, node.node_id)
+                    self.store.enqueue_spill(path, output_json)
+                    output_path, output_json = str(path), None
+        # The terminal event that follows this record gets the next seq.
+        self.store.enqueue_node(
+            state.execution_id,
+            state.seq + 1,
+            (
+                node.node_id,
+                node.status,
+                node.attempts,
+                node.started_at,
+                node.finished_at,
+                node.port,
+                output_json,
+                output_path,
+                node.output_size,
+                node.input_json,
+                None if node.error is None else dumps(node.error.model_dump()),
+            ),
+        )
+        return output is not MISSING
+
+    def variable(self, execution_id: str, key: str, value: Any) -> None:
+        self.store.enqueue_sql(
+            "INSERT OR REPLACE INTO variables (execution_id, key, value_json) VALUES (?, ?, ?)",
+            (execution_id, key, dumps(value)),
+        )
+
+    def stored_variable(self, execution_id: str, key: str, default: Any) -> Any:
+        row = self.store.query_one(
+            "SELECT value_json FROM variables WHERE execution_id = ? AND key = ?",
+            (execution_id, key),
+        )
+        return default if row is None else loads(row["value_json"])
+
+    def checkpoint(self, execution_id: str, checkpoint: Checkpoint) -> None:
+        self.store.enqueue_sql(
+            "INSERT INTO checkpoints (execution_id, checkpoint_id, name, created_at, data_json)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                execution_id,
+                checkpoint.checkpoint_id,
+                checkpoint.name,
+                checkpoint.created_at,
+                dumps(checkpoint.snapshot),
+            ),
+        )
+
+    def stored_checkpoint(self, execution_id: str, checkpoint_id: str) -> dict[str, Any] | None:
+        """A checkpoint's snapshot as committed (what is queued is committed first)."""
+        self.store.flush_sync()
+        row = self.store.query_one(
+            "SELECT data_json FROM checkpoints WHERE execution_id = ? AND checkpoint_id = ?",
+            (execution_id, checkpoint_id),
+        )
+        return None if row is None else dict(loads(row["data_json"]))
