@@ -15,7 +15,6 @@ import asyncio
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
@@ -36,6 +35,7 @@ from renderer.data_models import (
     memory_fetcher,
     record_columns,
 )
+from renderer.fonts import fixed_font
 
 __all__ = ["DataView", "PageFetcher"]
 
@@ -66,7 +66,7 @@ class DataView(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.error_text = QPlainTextEdit()
         self.error_text.setReadOnly(True)
-        self.error_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.error_text.setFont(fixed_font())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFocusEvent, QFont, QFontDatabase, QKeyEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QWidget
 
 from renderer.editor.edit_rules import UNSET
+from renderer.fonts import fixed_font
 from renderer.inspector.field_schema import FieldKind, FieldSpec, check_value
 from renderer.inspector.template_check import TemplateScope, check_template
 
@@ -236,9 +237,7 @@ class JsonEditor(FieldEditor):
         super().__init__(spec, scope, parent)
         self.text = _JsonText(self)
         self.text.setTabChangesFocus(True)
-        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        self.text.setFont(font)
+        self.text.setFont(fixed_font())
         self.text.setFixedHeight(64)
         self.text.setPlaceholderText(self._placeholder())
         self.text.textChanged.connect(lambda: self._review(self.text.toPlainText()))

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtGui import QFontDatabase, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from app.events import Event
+from renderer.fonts import fixed_font
 from renderer.monitor.monitor_model import LOG_LIMIT, ExecutionView
 
 #: Lines one repaint may append.
@@ -46,7 +47,7 @@ class LogView(QPlainTextEdit):
         super().__init__(parent)
         self.setReadOnly(True)
         self.setMaximumBlockCount(LOG_LIMIT)
-        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setFont(fixed_font())
         self._shown: str | None = None
         self._last_seq = 0
         self._pending: ExecutionView | None = None
