@@ -82,8 +82,9 @@ def error_bytes(info: ErrorInfo) -> bytes:
         data["node_id"] = info.node_id
     if info.problems:
         data["problems"] = [p.model_dump(mode="json") for p in info.problems]
-    if info.traceback is not None:
-        data["traceback"] = info.traceback
+    # Never a traceback: it shows the server's paths and code to a remote caller. It goes
+    # to the server's log instead (``conductor -v serve`` prints it). A node's own error,
+    # the user's code, travels inside the execution result, not in this envelope.
     return orjson.dumps({"error": data})
 
 
@@ -133,6 +134,10 @@ def _validation_response(errors: Sequence[Any]) -> Response:
 
 async def _on_conductor_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConductorError)
+    if exc.traceback is not None:
+        log.debug(
+            "%s on %s %s:\n%s", exc.type_name, request.method, request.url.path, exc.traceback
+        )
     return typed_error_response(exc)
 
 

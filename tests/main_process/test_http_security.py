@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi import routing
 
@@ -392,3 +393,17 @@ def test_serve_flags_turn_code_nodes_off_and_confine_files(
         assert outside["status"] == "failed"
         assert outside["nodes"]["w"]["error"]["where"] == "nodes[0].params.path"
         assert not (tmp_path / "outside.json").exists()
+
+
+def test_error_bodies_never_carry_a_traceback() -> None:
+    from app.errors import ErrorInfo
+    from main_process.http.errors import error_bytes
+
+    info = ErrorInfo(
+        type="StoreError",
+        message="disk I/O error",
+        where="store",
+        traceback='Traceback (most recent call last):\n  File "/srv/secret/engine.py"',
+    )
+    body = orjson.loads(error_bytes(info))
+    assert body == {"error": {"type": "StoreError", "message": "disk I/O error", "where": "store"}}
