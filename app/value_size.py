@@ -13,24 +13,16 @@ containers, approximate for numbers; good enough for a limit counted in megabyte
 
 from __future__ import annotations
 
-import os
-from typing import Any, Final
+from typing import Any
 
-__all__ = ["DEFAULT_VALUE_LIMIT", "expanded_size", "value_limit"]
+from app.limits import limit
 
-#: The default value budget (bytes of JSON): ``CONDUCTOR_MAX_VALUE_BYTES`` overrides it.
-DEFAULT_VALUE_LIMIT: Final = 64 * 1024 * 1024
+__all__ = ["expanded_size", "value_limit"]
 
 
 def value_limit() -> int:
-    """The value budget in bytes: ``$CONDUCTOR_MAX_VALUE_BYTES``, else 64 MiB."""
-    raw = os.environ.get("CONDUCTOR_MAX_VALUE_BYTES")
-    if raw:
-        try:
-            return max(1, int(raw))
-        except ValueError:
-            pass
-    return DEFAULT_VALUE_LIMIT
+    """The value budget in bytes (``$CONDUCTOR_MAX_VALUE_BYTES``, else 64 MiB)."""
+    return limit("value_bytes")
 
 
 def _scalar(value: Any) -> int:

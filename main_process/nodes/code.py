@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
+from app.limits import LIMITS, limit
 from main_process.nodes.base import NodeContext, NodeType
 from main_process.nodes.files import resolve_path
 from main_process.runners.process_tree import kill_tree
@@ -222,6 +223,47 @@ def _output(stdout: bytes) -> Any:
         return text.rstrip("\r\n")
 
 
+async def _read_capped(stream: asyncio.StreamReader | None, cap: int, what: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while stream is not None and (chunk := await stream.read(65536)):
+        size += len(chunk)
+        if size > cap:
+            spec = LIMITS["process_output_bytes"]
+            raise NodeFailedError(
+                f"{what} wrote more than {cap:,} bytes; raise {spec.env} or {spec.flag} to "
+                "accept more",
+                where="params.argv",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _communicate(
+    process: asyncio.subprocess.Process, stdin: bytes, program: str
+) -> tuple[bytes, bytes]:
+    """``communicate()`` with stdout and stderr each capped (a program that writes
+    gigabytes fails the node instead of filling the engine's memory)."""
+    cap = limit("process_output_bytes")
+
+    async def feed() -> None:
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            process.stdin.write(stdin)
+            await process.stdin.drain()
+        process.stdin.close()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(feed())
+            out = group.create_task(_read_capped(process.stdout, cap, f"{program} (stdout)"))
+            err = group.create_task(_read_capped(process.stderr, cap, f"{program} (stderr)"))
+    except* NodeFailedError as failed:
+        raise failed.exceptions[0] from None
+    await process.wait()
+    return out.result(), err.result()
+
+
 async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
     """Run a program with the input as JSON on stdin; output its stdout (JSON, else text)."""
     program = params.argv[0]
@@ -253,8 +295,8 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
 
     REAPER.watch(process.pid)  # its own session: pgid == pid
     try:
-        stdout, stderr_bytes = await process.communicate(stdin)
-    except BaseException:  # cancelled or timed out: leave no process behind
+        stdout, stderr_bytes = await _communicate(process, stdin, program)
+    except BaseException:  # cancelled, timed out or too much output: leave no process behind
         _kill(process)
         await process.wait()
         raise

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
+from app.limits import LIMITS, limit
 from main_process.nodes.base import NodeContext, NodeType
 
 if TYPE_CHECKING:
@@ -84,21 +85,53 @@ def _is_json(response: httpx.Response) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-def _body(response: httpx.Response) -> Any:
+def _text(response: httpx.Response, content: bytes) -> str:
+    return content.decode(response.encoding or "utf-8", errors="replace")
+
+
+def _body(response: httpx.Response, content: bytes) -> Any:
     """Parsed JSON when the response declares JSON and parses; else the text."""
-    if not response.content:
+    if not content:
         return None
     if _is_json(response):
         try:
-            return json.loads(response.content)
+            return json.loads(content)
         except ValueError:
             pass
-    return response.text
+    return _text(response, content)
 
 
 def _tail(text: str) -> str:
     text = text.strip()
     return text if len(text) <= _BODY_TAIL else "…" + text[-_BODY_TAIL:]
+
+
+async def _read_bounded(response: httpx.Response, request: str) -> bytes:
+    """The response's body, refused (NodeFailedError) past the limit.
+
+    The limit is checked against ``Content-Length`` first and then as the bytes arrive
+    (a chunked or lying response), so a 300 MB body costs at most the limit in memory.
+    """
+    cap = limit("http_body_bytes")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _too_large(request, cap, f"it declares {int(declared):,} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > cap:
+            raise _too_large(request, cap, "it sent more")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(request: str, cap: int, detail: str) -> NodeFailedError:
+    return NodeFailedError(
+        f"{request}: the response body is larger than {cap:,} bytes ({detail}); raise "
+        f"{LIMITS['http_body_bytes'].env} or {LIMITS['http_body_bytes'].flag} to accept it",
+        where="params.url",
+    )
 
 
 async def run_http(params: HttpParams, input: Any, ctx: NodeContext) -> Any:
@@ -110,13 +143,18 @@ async def run_http(params: HttpParams, input: Any, ctx: NodeContext) -> Any:
         async with httpx.AsyncClient(
             verify=_ssl_context(), timeout=params.timeout, follow_redirects=True
         ) as client:
-            response = await client.request(
+            request_ = client.build_request(
                 params.method,
                 params.url,
                 headers=params.headers,
                 params=params.params or None,
                 json=params.json_body,
             )
+            response = await client.send(request_, stream=True)
+            try:
+                content = await _read_bounded(response, request)
+            finally:
+                await response.aclose()
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise NodeFailedError(f"invalid URL {params.url!r}: {exc}", where="params.url") from exc
     except httpx.TimeoutException as exc:
@@ -133,13 +171,13 @@ async def run_http(params: HttpParams, input: Any, ctx: NodeContext) -> Any:
         ) from exc
 
     if params.raise_for_status and response.is_error:
-        detail = _tail(response.text)
+        detail = _tail(_text(response, content))
         raise NodeFailedError(
             f"{request} returned HTTP {response.status_code} {response.reason_phrase}"
             + (f": {detail}" if detail else ""),
             where="params.url",
         )
-    return _body(response)
+    return _body(response, content)
 
 
 HTTP_TYPES: list[NodeType] = [

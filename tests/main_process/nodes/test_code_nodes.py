@@ -294,3 +294,14 @@ async def test_python_function_may_take_the_context(tmp_path: Path) -> None:
     assert result.outputs == "s"
     logs = [e.data["message"] for e in events if e.kind == "log" and e.data]
     assert logs == ["from a thread", "from the loop"]
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+async def test_output_over_the_limit_fails_and_stops_the_program(
+    run_node: RunNode, monkeypatch: pytest.MonkeyPatch, stream: str
+) -> None:
+    monkeypatch.setenv("CONDUCTOR_MAX_PROCESS_OUTPUT_BYTES", "100000")
+    redirect = "" if stream == "stdout" else " 1>&2"
+    with pytest.raises(NodeFailedError) as info:  # ``yes`` never stops by itself
+        await run_node("shell.command", {"argv": ["sh", "-c", f"yes{redirect}"]})
+    assert f"({stream}) wrote more than 100,000 bytes" in str(info.value)

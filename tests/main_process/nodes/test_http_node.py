@@ -61,6 +61,25 @@ class _Handler(BaseHTTPRequestHandler):
                 "body": json.loads(body) if body else None,
             }
             self._send(200, json.dumps(echo).encode(), "application/json")
+        elif url.path.startswith("/big/"):
+            # /big/<n>: n bytes, with Content-Length; /big/<n>?unsized: no length, until close.
+            size = int(url.path.rsplit("/", 1)[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            if url.query != "unsized":
+                self.send_header("Content-Length", str(size))
+            else:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            block = b"x" * 65536
+            sent = 0
+            try:
+                while sent < size:
+                    self.wfile.write(block[: size - sent])
+                    sent += min(len(block), size - sent)
+            except OSError:
+                pass  # the client stopped reading: what the cap is for
+            self.close_connection = True
         elif url.path == "/hang":
             self.release.wait(30)
             self._send(200, b"late", "text/plain")
@@ -167,3 +186,16 @@ async def test_bad_url_fails_the_node(run_node: RunNode, url: str) -> None:
     with pytest.raises(NodeFailedError, match="invalid URL") as caught:
         await run_node("http.request", {"url": url})
     assert caught.value.where == "params.url"
+
+
+@pytest.mark.parametrize("query", ["", "?unsized"])
+async def test_a_body_over_the_limit_fails_the_node(
+    run_node: RunNode, server_url: str, query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONDUCTOR_MAX_HTTP_BODY_BYTES", "1000000")
+    ok = await run_node("http.request", {"url": f"{server_url}/big/1000000{query}"})
+    assert len(ok) == 1_000_000
+    with pytest.raises(NodeFailedError) as info:
+        await run_node("http.request", {"url": f"{server_url}/big/300000000{query}"})
+    assert "larger than 1,000,000 bytes" in str(info.value)
+    assert "CONDUCTOR_MAX_HTTP_BODY_BYTES" in str(info.value)

@@ -1,0 +1,69 @@
+"""The limits that keep one blueprint, node or client from taking the whole machine.
+
+Each limit has a documented default, an environment variable, and a flag of the
+``conductor`` command that sets the variable (so the desktop app's worker and a
+``serve`` process see the same value). Read on use, not at import: a test or a
+command can change one for what follows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["LIMITS", "Limit", "limit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One limit: where it is set and what it bounds."""
+
+    name: str
+    env: str
+    flag: str
+    default: float
+    help: str
+
+
+LIMITS: Final = {
+    item.name: item
+    for item in (
+        Limit(
+            "value_bytes",
+            "CONDUCTOR_MAX_VALUE_BYTES",
+            "--max-value-bytes",
+            64 * 1024 * 1024,
+            "largest value a template or JMESPath expression may build (bytes of JSON)",
+        ),
+        Limit(
+            "http_body_bytes",
+            "CONDUCTOR_MAX_HTTP_BODY_BYTES",
+            "--max-http-body-bytes",
+            64 * 1024 * 1024,
+            "largest response body an http.request node reads",
+        ),
+        Limit(
+            "process_output_bytes",
+            "CONDUCTOR_MAX_PROCESS_OUTPUT_BYTES",
+            "--max-process-output-bytes",
+            64 * 1024 * 1024,
+            "most a shell.command node's program may write to stdout (and to stderr)",
+        ),
+    )
+}
+
+
+def limit(name: str) -> int:
+    """The limit's value: its environment variable when set to a positive number, else
+    its default. A malformed value falls back to the default rather than failing a run."""
+    spec = LIMITS[name]
+    raw = os.environ.get(spec.env)
+    if raw:
+        try:
+            value = int(float(raw))
+        except ValueError:
+            return int(spec.default)
+        if value > 0:
+            return value
+    return int(spec.default)
