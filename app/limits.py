@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["LIMITS", "Limit", "limit"]
+__all__ = ["LIMITS", "Limit", "limit", "setting"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +50,32 @@ LIMITS: Final = {
             64 * 1024 * 1024,
             "most a shell.command node's program may write to stdout (and to stderr)",
         ),
+        Limit(
+            "header_timeout",
+            "CONDUCTOR_HEADER_TIMEOUT",
+            "--header-timeout",
+            10,
+            "seconds conductor serve gives a client to send a request's headers",
+        ),
     )
 }
 
 
-def limit(name: str) -> int:
+def setting(name: str) -> float:
     """The limit's value: its environment variable when set to a positive number, else
     its default. A malformed value falls back to the default rather than failing a run."""
     spec = LIMITS[name]
     raw = os.environ.get(spec.env)
     if raw:
         try:
-            value = int(float(raw))
+            value = float(raw)
         except ValueError:
-            return int(spec.default)
+            return spec.default
         if value > 0:
             return value
-    return int(spec.default)
+    return spec.default
+
+
+def limit(name: str) -> int:
+    """A size limit (bytes), as a whole number."""
+    return int(setting(name))

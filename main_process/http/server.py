@@ -74,6 +74,7 @@ from main_process.http.events import (
     recorded_events,
     sse_stream,
 )
+from main_process.http.header_timeout import HeaderTimeoutProtocol
 from main_process.http.schema import (
     CancelledBody,
     HealthBody,
@@ -271,6 +272,7 @@ def server_config(app: FastAPI) -> uvicorn.Config:
         lifespan="off",
         proxy_headers=False,
         timeout_graceful_shutdown=5,
+        http=HeaderTimeoutProtocol,
     )
 
 

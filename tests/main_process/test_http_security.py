@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -407,3 +408,21 @@ def test_error_bodies_never_carry_a_traceback() -> None:
     )
     body = orjson.loads(error_bytes(info))
     assert body == {"error": {"type": "StoreError", "message": "disk I/O error", "where": "store"}}
+
+
+async def test_slow_request_headers_time_out(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client sending its headers a byte at a time is closed (slowloris); others are served."""
+    monkeypatch.setenv("CONDUCTOR_HEADER_TIMEOUT", "0.5")
+    async with running_server(engine) as url:
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")  # never finished
+        await writer.drain()
+        started = time.monotonic()
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the server
+        assert 0.4 < time.monotonic() - started < 3
+        writer.close()
+        async with httpx.AsyncClient(base_url=url) as http:
+            assert (await http.get("/v1/health")).status_code == 200
