@@ -6,6 +6,7 @@ Actions only call the window's intent methods; keeping them here keeps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,14 +39,19 @@ class Actions:
     palette: CommandPalette
 
 
-def _action(window: MainWindow, text: str, slot: object, shortcut: object = None) -> QAction:
+def _action(
+    window: MainWindow, text: str, slot: Callable[[], object], shortcut: object = None
+) -> QAction:
+    """A menu action calling ``slot()``: with no arguments, though ``triggered`` sends
+    ``checked`` (a slot with an optional first parameter took ``False`` for it:
+    ``auto_layout(False)`` failed on every Ctrl+L)."""
     action = QAction(text, window)
     if shortcut is not None:
         if isinstance(shortcut, _Key):
             action.setShortcuts(shortcut)
         else:
             action.setShortcut(QKeySequence(str(shortcut)))
-    action.triggered.connect(slot)
+    action.triggered.connect(lambda _checked=False: slot())
     return action
 
 
