@@ -22,6 +22,7 @@ from renderer.editor.edit_rules import UNSET
 from renderer.fonts import fixed_font
 from renderer.inspector.field_schema import FieldKind, FieldSpec, check_value
 from renderer.inspector.template_check import TemplateScope, check_template
+from renderer.inspector.wheel_guard import guard_wheel
 
 ScopeSource = Callable[[], TemplateScope]
 
@@ -192,6 +193,7 @@ class ChoiceEditor(FieldEditor):
     def __init__(self, spec: FieldSpec, scope: ScopeSource, parent: QWidget | None = None) -> None:
         super().__init__(spec, scope, parent)
         self.combo = QComboBox(self)
+        guard_wheel(self.combo)
         self._blank = not spec.required and (spec.nullable or not spec.has_default)
         if self._blank:
             self.combo.addItem("—", None)

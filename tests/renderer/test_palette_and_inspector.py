@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.blueprint import Blueprint
@@ -166,3 +167,35 @@ def test_split_where() -> None:
     assert split_where(".params.url") == ("params", "url")
     assert split_where('.params["odd key"][2] (line 4)') == ("params", "odd key", 2)
     assert split_where("") == ()
+
+
+def _wheel_down(widget: QWidget) -> None:
+    at = QPointF(widget.rect().center())
+    event = QWheelEvent(
+        at,
+        QPointF(widget.mapToGlobal(at.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_over_an_unfocused_choice_changes_nothing(panel: InspectorPanel) -> None:
+    """Scrolling the inspector over ``on_error`` once turned fail into continue, unseen."""
+    doc = panel.document
+    panel.show_node("fetch")
+    on_error = panel.settings_form.editor(("on_error",))
+    assert isinstance(on_error, ChoiceEditor)
+    before = (on_error.combo.currentIndex(), doc.model.node("fetch").on_error)
+    _wheel_down(on_error.combo)
+    assert (on_error.combo.currentIndex(), doc.model.node("fetch").on_error) == before
+    assert doc.undo_stack.count() == 0
+    on_error.combo.setFocus()  # a user who clicked the box may scroll through it
+    QApplication.processEvents()
+    if on_error.combo.hasFocus():  # offscreen platforms may refuse focus to a hidden window
+        _wheel_down(on_error.combo)
+        assert on_error.combo.currentIndex() != before[0]
