@@ -261,16 +261,20 @@ class EditorDocument(QObject):
         edge = EdgeSpec(source=source, target=target, source_port=source_port)
         self._model.check_edge(edge)
         with self.macro(f"Connect {source} → {target}"):
-            self._materialise_sequence()
+            self._materialise_sequence(replaced_by=(source, target))
             if edge not in self._model.edges:
                 self._stack.push(ConnectCommand(self._model, edge))
 
-    def _materialise_sequence(self) -> None:
+    def _materialise_sequence(self, replaced_by: tuple[str, str] | None = None) -> None:
+        """Turn the implicit chain into edges, except the link ``replaced_by`` — the wire
+        being drawn between the same two nodes, which must win: an ``if``'s ``true`` wire
+        beside the chain's port-less link made the target run on either branch."""
         if self._model.is_sequential:
             for source, target in self._model.edge_pairs():
-                self._stack.push(
-                    ConnectCommand(self._model, EdgeSpec(source=source, target=target))
-                )
+                if (source, target) != replaced_by:
+                    self._stack.push(
+                        ConnectCommand(self._model, EdgeSpec(source=source, target=target))
+                    )
 
     def disconnect_edge(self, index: int) -> None:
         self._stack.push(DisconnectCommand(self._model, index))

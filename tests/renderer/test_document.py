@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, EdgeSpec
 from app.blueprint_files import load_blueprint_file
 from app.errors import Problem
 from app.results import NodeTypeInfo
@@ -173,6 +173,23 @@ def test_first_edge_in_a_sequence_keeps_the_order(
     d.undo_stack.undo()
     assert d.model.is_sequential
     assert d.to_blueprint().edges is None
+
+
+def test_a_port_wire_between_chained_nodes_replaces_their_implicit_link(
+    qapp: object, node_types: list[NodeTypeInfo]
+) -> None:
+    """``if`` then ``set`` dropped in order, then a wire from ``true``: one edge, with its
+    port (a port-less link beside it once made ``set`` run on either branch)."""
+    d = EditorDocument(node_types)
+    d.new("branch")
+    d.add_node("if")
+    d.add_node("set")
+    d.connect_nodes("if_1", "set_1", "true")
+    assert list(d.model.edges) == [EdgeSpec(source="if_1", target="set_1", source_port="true")]
+    saved = d.to_blueprint()
+    assert saved.edges == [EdgeSpec(source="if_1", target="set_1", source_port="true")]
+    d.undo_stack.undo()
+    assert d.model.is_sequential
 
 
 def test_paste_is_one_step_with_fresh_ids(doc: EditorDocument) -> None:
