@@ -170,6 +170,8 @@ class MainWindow(QMainWindow):
         self.palette_panel.node_type_requested.connect(self._add_node)
         self.scene.node_selection_changed.connect(self.inspector.show_selection)
         self.scene.node_selection_changed.connect(self.runs.canvas_selection_changed)
+        self.scene.connection_refused.connect(self._edit_refused)
+        self.scene.edit_refused.connect(self._edit_refused)
         self.library.blueprint_open_requested.connect(self.open_library_blueprint)
         self.history.execution_open_requested.connect(self.runs.open_execution)
         self.problems_list.node_requested.connect(self.show_node)
@@ -210,6 +212,10 @@ class MainWindow(QMainWindow):
         self.runs.worker_state_changed(state, detail)
         if state == "ready":
             self.refresh_lists()
+
+    def _edit_refused(self, reason: str) -> None:
+        """A refused wire or edit says why (the canvas showed it at the cursor too)."""
+        self.statusBar().showMessage(f"Not changed: {reason}", 8000)
 
     def _request_failed(self, what: str, message: str) -> None:
         self.statusBar().showMessage(f"{what} failed: {message}", 10000)

@@ -27,11 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.blueprint import EdgeSpec
-from renderer.canvas.edge_item import EdgeItem, ImplicitEdgeItem, RubberEdgeItem
+from renderer.canvas.edge_item import EdgeItem, ImplicitEdgeItem
 from renderer.canvas.grid import paint_dot_grid
 from renderer.canvas.node_item import WIDTH, NodeItem
 from renderer.canvas.port_item import PortItem, PortKind
 from renderer.canvas.theme import LIGHT, CanvasTheme
+from renderer.canvas.wire_drag import WireDrag
 from renderer.editor.document import EditorDocument
 from renderer.editor.errors import EditError
 
@@ -61,8 +62,8 @@ class BlueprintScene(QGraphicsScene):
         self._implicit: list[ImplicitEdgeItem] = []
         self._syncing = False
         self._drag_serial = 0
-        self._rubber: RubberEdgeItem | None = None
-        self._rubber_port: PortItem | None = None
+        #: The wire being drawn, while the mouse draws one.
+        self._wire: WireDrag | None = None
         self.setSceneRect(-5000, -5000, 10000, 10000)
         self.setBackgroundBrush(theme.color("background"))
         document.reset.connect(self._rebuild)
@@ -214,7 +215,7 @@ class BlueprintScene(QGraphicsScene):
         return item
 
     def _rebuild(self) -> None:
-        self._end_rubber()
+        self._end_wire()
         for item in self._nodes.values():
             item.dispose()
         self.clear()
@@ -313,7 +314,7 @@ class BlueprintScene(QGraphicsScene):
             Qt.SortOrder.DescendingOrder,
             QTransform(),
         ):
-            if item is not self._rubber:
+            if self._wire is None or item is not self._wire.rubber:
                 return item
         return None
 
@@ -331,29 +332,23 @@ class BlueprintScene(QGraphicsScene):
             and isinstance(item, PortItem)
             and item.kind is PortKind.OUTPUT
         ):
-            self._rubber_port = item
-            self._rubber = RubberEdgeItem(item.scenePos(), self.theme)
-            self.addItem(self._rubber)
+            self._wire = WireDrag(self, item, self.document.model, self.theme)
             event.accept()
             return
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._rubber is not None and self._rubber_port is not None:
-            target = self._node_at(event.scenePos())
-            self._rubber.accepting = target is not None and target is not self._rubber_port.node
-            end = target.input_anchor() if self._rubber.accepting and target else event.scenePos()
-            self._rubber.set_ends(self._rubber_port.scenePos(), end)
-            self._rubber.update()
+        if self._wire is not None:
+            self._wire.move(self._node_at(event.scenePos()), event.scenePos())
             event.accept()
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._rubber is not None and self._rubber_port is not None:
-            port = self._rubber_port
+        if self._wire is not None:
+            port = self._wire.port
             target = self._node_at(event.scenePos())
-            self._end_rubber()
+            self._end_wire()
             if target is not None and target is not port.node:
                 self.connect_ports(port.node.node_id, target.node_id, port.name)
             event.accept()
@@ -368,10 +363,15 @@ class BlueprintScene(QGraphicsScene):
             return
         super().mouseDoubleClickEvent(event)
 
-    def _end_rubber(self) -> None:
-        if self._rubber is not None:
-            self.removeItem(self._rubber)
-        self._rubber, self._rubber_port = None, None
+    @property
+    def wire_refusal(self) -> str | None:
+        """While a wire is drawn over a node it cannot reach: the reason shown."""
+        return self._wire.note if self._wire is not None else None
+
+    def _end_wire(self) -> None:
+        if self._wire is not None:
+            self._wire.finish()
+        self._wire = None
 
     def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
         event.setAccepted(event.mimeData().hasFormat(NODE_TYPE_MIME))

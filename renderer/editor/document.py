@@ -261,20 +261,20 @@ class EditorDocument(QObject):
         edge = EdgeSpec(source=source, target=target, source_port=source_port)
         self._model.check_edge(edge)
         with self.macro(f"Connect {source} → {target}"):
-            self._materialise_sequence(replaced_by=(source, target))
+            self._materialise_sequence(drawn=edge)
             if edge not in self._model.edges:
                 self._stack.push(ConnectCommand(self._model, edge))
 
-    def _materialise_sequence(self, replaced_by: tuple[str, str] | None = None) -> None:
-        """Turn the implicit chain into edges, except the link ``replaced_by`` — the wire
-        being drawn between the same two nodes, which must win: an ``if``'s ``true`` wire
-        beside the chain's port-less link made the target run on either branch."""
+    def _materialise_sequence(self, drawn: EdgeSpec | None = None) -> None:
+        """Turn the implicit chain into edges, in order. Where ``drawn`` — the wire
+        being drawn — joins the same two nodes as a link of the chain, it takes that
+        link's place: an ``if``'s ``true`` wire beside the chain's port-less link made
+        the target run on either branch."""
         if self._model.is_sequential:
             for source, target in self._model.edge_pairs():
-                if (source, target) != replaced_by:
-                    self._stack.push(
-                        ConnectCommand(self._model, EdgeSpec(source=source, target=target))
-                    )
+                same = drawn is not None and (drawn.source, drawn.target) == (source, target)
+                edge = drawn if same and drawn else EdgeSpec(source=source, target=target)
+                self._stack.push(ConnectCommand(self._model, edge))
 
     def disconnect_edge(self, index: int) -> None:
         self._stack.push(DisconnectCommand(self._model, index))

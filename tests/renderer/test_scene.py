@@ -144,6 +144,24 @@ def test_a_refused_drag_says_why(view: CanvasView, doc: EditorDocument, qtbot: Q
     assert doc.undo_stack.count() == 0
 
 
+def test_a_refused_wire_says_why_while_it_is_drawn(view: CanvasView, doc: EditorDocument) -> None:
+    """The preview once looked valid over a cycle, then nothing happened on release."""
+    scene = _scene(view)
+    save, fetch = scene.node_item("save"), scene.node_item("fetch")
+    assert save is not None
+    assert fetch is not None
+    port = save.output_port(None)
+    assert port is not None
+    viewport = view.viewport()
+    a = view.mapFromScene(port.scenePos())
+    b = view.mapFromScene(fetch.sceneBoundingRect().center())
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    QTest.mouseMove(viewport, b)
+    assert scene.wire_refusal is not None and "loop" in scene.wire_refusal
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+    assert scene.wire_refusal is None
+
+
 def test_dragging_a_node_is_one_undo_step(view: CanvasView, doc: EditorDocument) -> None:
     scene = _scene(view)
     item = scene.node_item("report")

@@ -63,3 +63,9 @@ async def test_fit_after_wheel_zooming_matches_a_fresh_fit(window: MainWindow) -
     wheel(window, -14)
     window.view.fit_to_view()
     assert abs(window.view.zoom - fresh) < 0.01 * fresh, (window.view.zoom, fresh)
+
+
+async def test_a_refused_edit_is_shown_in_the_status_bar(window: MainWindow) -> None:
+    three_nodes(window)
+    window.scene.connect_ports("c", "a")  # c → a would close a loop
+    assert "loop" in window.statusBar().currentMessage()

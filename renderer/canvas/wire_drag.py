@@ -1,0 +1,80 @@
+"""Drawing a wire: from an output port to a node, with the reason shown if refused.
+
+The scene owns one :class:`WireDrag` and hands it the mouse while a wire is being
+drawn. While the pointer is over a node the wire cannot reach (a cycle, an edge that
+exists, a port that does not), the preview stays dashed grey and the reason stands
+beside the cursor, so a refused wire is never silent; on release the scene tries the
+edit, which refuses with the same words.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
+
+from app.blueprint import EdgeSpec
+from renderer.canvas.edge_item import RubberEdgeItem
+from renderer.canvas.node_item import NodeItem
+from renderer.canvas.port_item import PortItem
+from renderer.canvas.theme import CanvasTheme
+from renderer.editor.errors import EditError
+from renderer.editor.model import EditorModel
+
+
+class WireDrag:
+    """One wire being drawn from ``port``; :meth:`finish` removes its items."""
+
+    def __init__(
+        self, scene: QGraphicsScene, port: PortItem, model: EditorModel, theme: CanvasTheme
+    ) -> None:
+        self._scene = scene
+        self.port = port
+        self._model = model
+        self._theme = theme
+        self.rubber = RubberEdgeItem(port.scenePos(), theme)
+        scene.addItem(self.rubber)
+        self._note: QGraphicsSimpleTextItem | None = None
+
+    def move(self, target: NodeItem | None, at: QPointF) -> None:
+        reachable = target is not None and target is not self.port.node
+        reason = self.refusal(target) if reachable and target is not None else None
+        self.rubber.accepting = reachable and reason is None
+        end = target.input_anchor() if self.rubber.accepting and target else at
+        self.rubber.set_ends(self.port.scenePos(), end)
+        self._show(reason, at)
+        self.rubber.update()
+
+    def refusal(self, target: NodeItem) -> str | None:
+        """Why a wire from the port to ``target`` would be refused, or None."""
+        edge = EdgeSpec(
+            source=self.port.node.node_id, target=target.node_id, source_port=self.port.name
+        )
+        try:
+            self._model.check_edge(edge)
+        except EditError as exc:
+            return str(exc)
+        return None
+
+    def _show(self, reason: str | None, at: QPointF) -> None:
+        if reason is None:
+            if self._note is not None:
+                self._note.hide()
+            return
+        if self._note is None:
+            self._note = QGraphicsSimpleTextItem()
+            self._note.setZValue(6.0)
+            self._note.setBrush(self._theme.color("problem"))
+            self._scene.addItem(self._note)
+        self._note.setText(f"Can't connect: {reason}")
+        self._note.setPos(at + QPointF(14, 10))
+        self._note.show()
+
+    @property
+    def note(self) -> str | None:
+        """The refusal shown beside the cursor, if any (for tests and accessibility)."""
+        return self._note.text() if self._note is not None and self._note.isVisible() else None
+
+    def finish(self) -> None:
+        for item in (self.rubber, self._note):
+            if item is not None and item.scene() is self._scene:
+                self._scene.removeItem(item)
