@@ -47,6 +47,15 @@ from renderer.side_lists import HistoryList, LibraryList
 from renderer.unsaved import may_discard
 
 _FILTER = "Blueprints (*.json *.yaml *.yml);;All files (*)"
+
+
+def blueprint_path(name: str) -> Path:
+    """The file a name typed in the Save dialog means: ``.json`` added when it has no
+    blueprint suffix (``my-first`` once became a file that Open did not list)."""
+    path = Path(name)
+    return path if path.suffix.lower() in (".json", ".yaml", ".yml") else Path(f"{name}.json")
+
+
 _WORKER_TEXT = {
     "starting": "worker: starting…",
     "ready": "worker: ready ({detail})",
@@ -295,7 +304,7 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         name, _ = QFileDialog.getSaveFileName(self, "Save blueprint", "", _FILTER)
-        return bool(name) and self._save_to(Path(name))
+        return bool(name) and self._save_to(blueprint_path(name))
 
     def _save_to(self, path: Path) -> bool:
         try:

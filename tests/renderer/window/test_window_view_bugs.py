@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.blueprint import Blueprint
-from renderer.main_window import MainWindow
+from renderer.main_window import MainWindow, blueprint_path
 
 
 def three_nodes(window: MainWindow) -> None:
@@ -69,3 +72,16 @@ async def test_a_refused_edit_is_shown_in_the_status_bar(window: MainWindow) -> 
     three_nodes(window)
     window.scene.connect_ports("c", "a")  # c → a would close a loop
     assert "loop" in window.statusBar().currentMessage()
+
+
+async def test_save_as_adds_the_json_suffix(
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_nodes(window)
+    typed = str(tmp_path / "my-first")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (typed, ""))
+    assert window.save_as()
+    assert (tmp_path / "my-first.json").is_file()
+    assert not (tmp_path / "my-first").exists()
+    assert window.document.path == tmp_path / "my-first.json"
+    assert blueprint_path(str(tmp_path / "b.YAML")) == tmp_path / "b.YAML"
