@@ -14,7 +14,7 @@ import asyncio
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -47,6 +47,12 @@ from renderer.side_lists import HistoryList, LibraryList
 from renderer.unsaved import may_discard
 
 _FILTER = "Blueprints (*.json *.yaml *.yml);;All files (*)"
+
+
+def fitting_size(available: QSize) -> QSize:
+    """The first window size: 1500x950, or 92% of a smaller screen's free area (a
+    1400x900 screen once got a window larger than itself)."""
+    return QSize(min(1500, int(available.width() * 0.92)), min(950, int(available.height() * 0.92)))
 
 
 def blueprint_path(name: str) -> Path:
@@ -169,7 +175,7 @@ class MainWindow(QMainWindow):
         self._dock("Inspector", right, Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("Monitor", self.monitor, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.statusBar().addPermanentWidget(self.worker_label)
-        self.resize(1500, 950)
+        self.resize(fitting_size(self.screen().availableGeometry().size()))
 
     def _connect(self) -> None:
         doc = self.document

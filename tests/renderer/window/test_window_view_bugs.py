@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QSize, Qt
 from PySide6.QtGui import QAction, QWheelEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.blueprint import Blueprint
-from renderer.main_window import MainWindow, blueprint_path
+from renderer.main_window import MainWindow, blueprint_path, fitting_size
 
 
 def three_nodes(window: MainWindow) -> None:
@@ -85,3 +85,14 @@ async def test_save_as_adds_the_json_suffix(
     assert not (tmp_path / "my-first").exists()
     assert window.document.path == tmp_path / "my-first.json"
     assert blueprint_path(str(tmp_path / "b.YAML")) == tmp_path / "b.YAML"
+
+
+def test_the_first_window_fits_a_small_screen() -> None:
+    assert fitting_size(QSize(1400, 870)).width() <= 1400 * 0.92
+    assert fitting_size(QSize(1400, 870)).height() <= 870 * 0.92
+    assert fitting_size(QSize(2560, 1400)) == QSize(1500, 950)
+
+
+async def test_the_window_opens_within_its_screen(window: MainWindow) -> None:
+    free = window.screen().availableGeometry()
+    assert window.width() <= free.width() and window.height() <= free.height()
