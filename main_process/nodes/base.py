@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,17 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from app.blueprint import Runner
+
+_ROLE = re.compile(r":[a-z]+:`~?(?:[^`<]*<)?([^`>]+?)>?`")
+
+
+def user_summary(docstring: str) -> str:
+    """What the editor shows a user about a node type: the docstring's first paragraph,
+    without reStructuredText markup. The rest of a docstring is for developers (a note
+    on loop stalls once showed in the palette, ``code`` marks and all)."""
+    first = inspect.cleandoc(docstring).split("\n\n", 1)[0]
+    text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1], first)
+    return " ".join(text.replace("``", "").split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +134,7 @@ class NodeType:
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.run)
         if not self.description:
-            self.description = inspect.cleandoc(self.run.__doc__ or "")
+            self.description = user_summary(self.run.__doc__ or "")
 
     def output_ports(self, params: dict[str, Any]) -> list[str] | None:
         if self.port_names is not None:

@@ -73,3 +73,23 @@ def test_duplicate_types_are_refused() -> None:
     existing = registry.get("set")
     with pytest.raises(NodeTypeError, match="already registered"):
         registry.register(existing)
+
+
+def test_node_descriptions_are_the_first_paragraph_without_markup() -> None:
+    from main_process.nodes.base import user_summary
+    from main_process.nodes.registry import default_registry
+
+    assert (
+        user_summary(
+            """Send the input out of port ``true``, see :func:`~app.x.run_it`.
+
+        A developer's note: it runs on the loop.
+        """
+        )
+        == "Send the input out of port true, see run_it."
+    )
+    for info in default_registry().describe():
+        assert "``" not in info.description and ":func:" not in info.description, info.type
+        assert "\n" not in info.description
+    transform = next(t for t in default_registry().describe() if t.type == "json.transform")
+    assert "loop" not in transform.description  # the developer's note stays in the code
