@@ -18,10 +18,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from app.blueprint import Blueprint, as_blueprint
 from app.errors import (
@@ -36,9 +37,11 @@ from app.results import (
     ExecutionConfig,
     ExecutionResult,
 )
+from app.states import ExecutionStatus
 from app.transport import BlueprintArg
 from main_process import faults
 from main_process.engine.blueprints import BlueprintMethods, code_node_types
+from main_process.engine.control_watch import ControlWatcher
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.executor import ExecutionRun
 from main_process.engine.inputs import resolve_inputs
@@ -58,7 +61,19 @@ from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.runners.process import ProcessPool
 from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
-from main_process.store.recovery import HOST, LIVE_OWNERS, recover_orphans, renew_leases
+from main_process.store.control import (
+    ControlAction,
+    ControlRequest,
+    control_target,
+    request_control,
+)
+from main_process.store.recovery import (
+    HOST,
+    LIVE_OWNERS,
+    owner_alive,
+    recover_orphans,
+    renew_leases,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +120,9 @@ class Engine(BlueprintMethods, RecordMethods):
         self.file_roots = resolve_roots(file_roots, self.base_dir)
         self.allow_code_nodes = allow_code_nodes
         self.disabled_types = {} if allow_code_nodes else code_node_types(self.registry)
-        self.recovered = recover_orphans(self.store, self.owner_id)
+        #: Executions this engine found orphaned at start (see :meth:`_recover_at_start`).
+        self.recovered: list[str] = []
+        self._recovery: asyncio.Future[list[str]] | None = None
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
         self._plans = PlanCache(self.registry, disabled_types=self.disabled_types)
@@ -114,6 +131,10 @@ class Engine(BlueprintMethods, RecordMethods):
         self._limit: Limiter | None = None
         self._slots = Limiter(max_executions)
         self._lease_task: asyncio.Task[None] | None = None
+        self._control = ControlWatcher(
+            self.store, self.owner_id, has_active=lambda: bool(self._runs), act=self._on_request
+        )
+        self._control_task: asyncio.Task[None] | None = None
         self._closed = False
 
     # -- blueprints ----------------------------------------------------------------
@@ -138,6 +159,8 @@ class Engine(BlueprintMethods, RecordMethods):
             self._limit = Limiter(self.global_concurrency)
         if self._lease_task is None or self._lease_task.done():
             self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
+        if self._control_task is None or self._control_task.done():
+            self._control_task = asyncio.get_running_loop().create_task(self._control.run())
 
     async def start(
         self,
@@ -189,7 +212,7 @@ class Engine(BlueprintMethods, RecordMethods):
             await self.store.flush()
         elif source in self._runs:
             raise ConfigError(f"execution {source!r} is still running", where="config.reuse_from")
-        return reusable_outputs(self.states, model, cfg.start_at, source)
+        return await asyncio.to_thread(reusable_outputs, self.states, model, cfg.start_at, source)
 
     def _launch(
         self,
@@ -276,11 +299,54 @@ class Engine(BlueprintMethods, RecordMethods):
         return result
 
     async def cancel(self, execution_id: str) -> bool:
+        """Cancel an execution; one that another live process runs is asked through
+        the store (True: the request is recorded for its owner)."""
         run = self._runs.get(execution_id)
         if run is not None:
             return run.cancel("user")
-        await self.get_execution(execution_id)  # raises when unknown
-        return False
+        return await self._ask_owner(execution_id, ControlAction.CANCEL)
+
+    async def pause(self, execution_id: str) -> bool:
+        """PLACEHOLDER from the ``store`` branch: helper A's ``Engine.pause`` replaces
+        this body at merge. Keep its last step for executions not running here:
+        ``return await self._ask_owner(execution_id, ControlAction.PAUSE)``."""
+        if execution_id in self._runs:
+            return False
+        return await self._ask_owner(execution_id, ControlAction.PAUSE)
+
+    # -- control requests from other processes (see main_process.store.control) -----
+
+    async def _ask_owner(self, execution_id: str, action: ControlAction) -> bool:
+        """Record ``action`` for the live process that owns this unfinished execution;
+        False when no other live process owns it (ExecutionNotFoundError when unknown)."""
+        target = await asyncio.to_thread(control_target, self.store, execution_id)
+        if (
+            target is None
+            or ExecutionStatus(target.status).is_terminal
+            or target.owner.owner_id == self.owner_id
+            or not owner_alive(target.owner, time.time())
+        ):
+            await self.get_execution(execution_id)  # raises when unknown; marks orphans
+            return False
+        await asyncio.to_thread(request_control, self.store, execution_id, action, self.owner_id)
+        return True
+
+    async def _on_request(self, request: ControlRequest) -> None:
+        """Act on a request another process recorded for one of our executions."""
+        eid = request.execution_id
+        match request.action:
+            case ControlAction.CANCEL:
+                run = self._runs.get(eid)
+                if run is not None:
+                    run.cancel("user")
+            case ControlAction.PAUSE:
+                if eid in self._runs:
+                    await self.pause(eid)
+            case ControlAction.RESUME:
+                if eid in self._runs:
+                    await self.resume(eid, wait=False)
+            case _:
+                assert_never(request.action)
 
     def queue_position(self, execution_id: str) -> int | None:
         """1 for the next execution to start, ...; None when not waiting."""
@@ -298,8 +364,18 @@ class Engine(BlueprintMethods, RecordMethods):
             result = state.to_result()
             result.queue_position = self.queue_position(execution_id)
             return result
-        recover_orphans(self.store, self.owner_id, only=execution_id)
-        return self.states.load_execution(execution_id).to_result()
+        await asyncio.to_thread(recover_orphans, self.store, self.owner_id, execution_id)
+        state = await asyncio.to_thread(self.states.load_execution, execution_id)
+        return state.to_result()
+
+    async def _recover_at_start(self) -> None:
+        """Once per engine, off the loop: mark executions whose owner died ``interrupted``
+        (readers of one execution recover it themselves, see :meth:`get_execution`)."""
+        if self._recovery is None:
+            self._recovery = asyncio.ensure_future(
+                asyncio.to_thread(recover_orphans, self.store, self.owner_id)
+            )
+        self.recovered = await asyncio.shield(self._recovery)
 
     # -- resume --------------------------------------------------------------------
 
@@ -309,11 +385,15 @@ class Engine(BlueprintMethods, RecordMethods):
         if execution_id in self._runs:
             raise ResumeError(f"execution {execution_id!r} is still running", where="execution_id")
         await self.store.flush()
-        recover_orphans(self.store, self.owner_id, only=execution_id)
-        state = self.states.load_execution(execution_id)
+        await asyncio.to_thread(recover_orphans, self.store, self.owner_id, execution_id)
+        state = await asyncio.to_thread(self.states.load_execution, execution_id)
+        if not state.status.is_terminal and await self._ask_owner(
+            execution_id, ControlAction.RESUME
+        ):
+            return state.to_result()  # its owner resumes it in place
         ensure_resumable(state)
-        current = current_blueprint(
-            self.store, self.library, self._plans.recent_blueprints(), state
+        current = await asyncio.to_thread(
+            current_blueprint, self.store, self.library, self._plans.recent_blueprints(), state
         )
         plan = self.plan_for(current)
         completed = take_recorded_outcomes(state)
@@ -343,10 +423,13 @@ class Engine(BlueprintMethods, RecordMethods):
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._lease_task is not None:
-            self._lease_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._lease_task
+        for task in (self._lease_task, self._control_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._recovery is not None:
+            await asyncio.gather(self._recovery, return_exceptions=True)
         self._closed = True
         self.store.close()
         self._pool.shutdown(wait=False, cancel_futures=True)  # stuck threads are not waited for

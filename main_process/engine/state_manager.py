@@ -34,7 +34,8 @@ from main_process.engine.execution_state import (
 )
 from main_process.events.log import EventLog
 from main_process.store import Store, history
-from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dumps, loads
+from main_process.store.chunks import NodeRow
+from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dumps
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +243,7 @@ class StateManager(EventLog):
         self.store.enqueue_node(
             state.execution_id,
             state.seq + 1,
-            (
+            NodeRow(
                 node.node_id,
                 node.status,
                 node.attempts,
@@ -269,21 +270,14 @@ class StateManager(EventLog):
     def set_variable(self, execution_id: str, key: str, value: Any) -> None:
         state = self.require_active(execution_id)
         state.variables[key] = value
-        self.store.enqueue_sql(
-            "INSERT OR REPLACE INTO variables (execution_id, key, value_json) VALUES (?, ?, ?)",
-            (execution_id, key, dumps(value)),
-        )
+        self.store.enqueue_variable(execution_id, key, dumps(value))
         self._emit(state, "variable", None, None, None, {"key": key}, time.time())
 
     def get_variable(self, execution_id: str, key: str, default: Any = None) -> Any:
         state = self._active.get(execution_id)
         if state is not None:
             return state.variables.get(key, default)
-        row = self.store.query_one(
-            "SELECT value_json FROM variables WHERE execution_id = ? AND key = ?",
-            (execution_id, key),
-        )
-        return default if row is None else loads(row["value_json"])
+        return history.variable(self.store, execution_id, key, default)
 
     def create_checkpoint(self, execution_id: str, name: str | None = None) -> str:
         """Snapshot completed node outputs and variables; returns the checkpoint id."""
@@ -298,11 +292,7 @@ class StateManager(EventLog):
             "variables": state.variables,
         }
         now = time.time()
-        self.store.enqueue_sql(
-            "INSERT INTO checkpoints (execution_id, checkpoint_id, name, created_at, data_json)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (execution_id, checkpoint_id, name, now, dumps(snapshot)),
-        )
+        self.store.enqueue_checkpoint(execution_id, checkpoint_id, name, now, dumps(snapshot))
         data = {"checkpoint_id": checkpoint_id, "name": name}
         self._emit(state, "checkpoint", None, None, None, data, now)
         return checkpoint_id
@@ -310,16 +300,12 @@ class StateManager(EventLog):
     def restore_checkpoint(self, execution_id: str, checkpoint_id: str) -> dict[str, Any]:
         """The snapshot of a checkpoint; applied to the execution when it is active."""
         self.store.flush_sync()
-        row = self.store.query_one(
-            "SELECT data_json FROM checkpoints WHERE execution_id = ? AND checkpoint_id = ?",
-            (execution_id, checkpoint_id),
-        )
-        if row is None:
+        snapshot = history.checkpoint(self.store, execution_id, checkpoint_id)
+        if snapshot is None:
             raise ExecutionNotFoundError(
                 f"no checkpoint {checkpoint_id!r} in execution {execution_id!r}",
                 where="checkpoint_id",
             )
-        snapshot: dict[str, Any] = loads(row["data_json"])
         state = self._active.get(execution_id)
         if state is not None:
             state.variables = dict(snapshot.get("variables", {}))
@@ -371,13 +357,13 @@ class StateManager(EventLog):
         """Delivered events with ``seq > after_seq`` as rows, in order, at most ``limit``."""
         state = self._active.get(execution_id)
         if state is None:
-            return history.stored_event_rows(self.store, execution_id, after_seq, limit)
+            return history.event_rows(self.store, execution_id, after_seq, limit)
         rows = state.events
         first = rows[0][1] if rows else state.seq + 1
         if after_seq + 1 >= first:
             start = after_seq + 1 - first
             return rows[start:] if limit is None else rows[start : start + limit]
-        older = history.stored_event_rows(self.store, execution_id, after_seq, limit)
+        older = history.event_rows(self.store, execution_id, after_seq, limit)
         if limit is not None and len(older) >= limit:
             return older
         last = older[-1][1] if older else after_seq

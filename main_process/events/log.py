@@ -91,7 +91,7 @@ class EventLog:
         hold: bool = False,
     ) -> EventRow:
         state.seq += 1
-        row: EventRow = (state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
+        row = EventRow(state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
         self.store.enqueue_event(row)
         if hold:
             state.held = row
