@@ -120,9 +120,11 @@ class Engine(BlueprintMethods, RecordMethods):
         self.file_roots = resolve_roots(file_roots, self.base_dir)
         self.allow_code_nodes = allow_code_nodes
         self.disabled_types = {} if allow_code_nodes else code_node_types(self.registry)
-        #: Executions this engine found orphaned at start (see :meth:`_recover_at_start`).
-        self.recovered: list[str] = []
-        self._recovery: asyncio.Future[list[str]] | None = None
+        # On the constructor's thread, like opening and migrating the store above: the
+        # constructor is synchronous start-up (callers build the engine before serving),
+        # and "a dead owner's executions are interrupted on start" must hold before the
+        # engine answers anything. Everything later runs its store reads off the loop.
+        self.recovered = recover_orphans(self.store, self.owner_id)
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
         self._plans = PlanCache(self.registry, disabled_types=self.disabled_types)
@@ -368,15 +370,6 @@ class Engine(BlueprintMethods, RecordMethods):
         state = await asyncio.to_thread(self.states.load_execution, execution_id)
         return state.to_result()
 
-    async def _recover_at_start(self) -> None:
-        """Once per engine, off the loop: mark executions whose owner died ``interrupted``
-        (readers of one execution recover it themselves, see :meth:`get_execution`)."""
-        if self._recovery is None:
-            self._recovery = asyncio.ensure_future(
-                asyncio.to_thread(recover_orphans, self.store, self.owner_id)
-            )
-        self.recovered = await asyncio.shield(self._recovery)
-
     # -- resume --------------------------------------------------------------------
 
     async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
@@ -428,8 +421,6 @@ class Engine(BlueprintMethods, RecordMethods):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        if self._recovery is not None:
-            await asyncio.gather(self._recovery, return_exceptions=True)
         self._closed = True
         self.store.close()
         self._pool.shutdown(wait=False, cancel_futures=True)  # stuck threads are not waited for

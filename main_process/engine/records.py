@@ -31,9 +31,6 @@ class RecordMethods:
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         raise NotImplementedError
 
-    async def _recover_at_start(self) -> None:
-        raise NotImplementedError
-
     async def node_output(
         self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
     ) -> OutputPage:
@@ -59,7 +56,6 @@ class RecordMethods:
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
     ) -> list[ExecutionSummary]:
         await self.store.flush()
-        await self._recover_at_start()
         return await asyncio.to_thread(
             self.states.list_executions, limit=limit, status=status, blueprint_id=blueprint_id
         )
