@@ -148,9 +148,7 @@ def test_no_blocking_store_call_on_the_event_loop() -> None:
         for function in ast.walk(tree):
             if not isinstance(function, ast.AsyncFunctionDef):
                 continue
-            awaited = {
-                id(node.value) for node in ast.walk(function) if isinstance(node, ast.Await)
-            }
+            awaited = {id(node.value) for node in ast.walk(function) if isinstance(node, ast.Await)}
             for node in ast.walk(function):
                 if not isinstance(node, ast.Call) or id(node) in awaited:
                     continue
