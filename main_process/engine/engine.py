@@ -78,6 +78,9 @@ from main_process.store.recovery import (
 log = logging.getLogger(__name__)
 
 LEASE_RENEW_SECONDS = 5.0
+#: Unfinished states that a resume request does not apply to (any other unfinished
+#: state is a paused execution, resumed in place by its owner).
+_STARTED_OR_WAITING = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 
 
 class Engine(BlueprintMethods, RecordMethods):
@@ -380,10 +383,9 @@ class Engine(BlueprintMethods, RecordMethods):
         await self.store.flush()
         await asyncio.to_thread(recover_orphans, self.store, self.owner_id, execution_id)
         state = await asyncio.to_thread(self.states.load_execution, execution_id)
-        if not state.status.is_terminal and await self._ask_owner(
-            execution_id, ControlAction.RESUME
-        ):
-            return state.to_result()  # its owner resumes it in place
+        held = not state.status.is_terminal and state.status not in _STARTED_OR_WAITING
+        if held and await self._ask_owner(execution_id, ControlAction.RESUME):
+            return state.to_result()  # paused in another live process: its owner resumes it
         ensure_resumable(state)
         current = await asyncio.to_thread(
             current_blueprint, self.store, self.library, self._plans.recent_blueprints(), state
