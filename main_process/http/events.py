@@ -77,9 +77,8 @@ class EventPump:
                 self.reached_terminal = self._page[-1].is_terminal
                 self._taken.clear()
                 self._readable.set()
-                if self._page is not None:
-                    self.pauses += 1
-                    await self._taken.wait()
+                self.pauses += 1
+                await self._taken.wait()
         except Exception as exc:
             self._error = exc
         finally:

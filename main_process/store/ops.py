@@ -27,7 +27,10 @@ _CHUNK_SQL = (
     "INSERT OR REPLACE INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)"
 )
 _NODES_SQL = "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk) VALUES (?, ?, ?)"
-_OPEN = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+#: Every state an owner still looks after (a paused execution too: its lease must
+#: hold, or a request for it would find its owner "gone").
+_UNFINISHED = tuple(status.value for status in ExecutionStatus if not status.is_terminal)
+_UNFINISHED_MARKS = ", ".join("?" * len(_UNFINISHED))
 
 
 class WriteExecution(NamedTuple):
@@ -155,8 +158,9 @@ def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCal
                 )
             case RenewLeases():
                 conn.execute(
-                    "UPDATE executions SET lease_until = ? WHERE owner_id = ? AND status IN (?, ?)",
-                    (op.until, op.owner_id, *_OPEN),
+                    "UPDATE executions SET lease_until = ? WHERE owner_id = ?"
+                    f" AND status IN ({_UNFINISHED_MARKS})",
+                    (op.until, op.owner_id, *_UNFINISHED),
                 )
             case WriteSpill():
                 _write_file(op.path, op.data)
