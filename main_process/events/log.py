@@ -24,8 +24,6 @@ from main_process.store import Store
 
 log = logging.getLogger(__name__)
 
-_new_row = tuple.__new__
-
 #: Events an active execution keeps in memory before committed ones are dropped.
 MEMORY_EVENTS = 10_000
 
@@ -93,10 +91,7 @@ class EventLog:
         hold: bool = False,
     ) -> EventRow:
         state.seq += 1
-        # tuple.__new__ skips the named tuple's Python-level __new__ (half the cost).
-        row: EventRow = _new_row(
-            EventRow, (state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
-        )
+        row = EventRow(state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
         self.store.enqueue_event(row)
         if hold:
             state.held = row

@@ -210,10 +210,10 @@ class Store:
         await future
 
     def _drain(self) -> list[Op]:
-        ops: list[Op] = []
-        while self._ops:
-            ops.append(self._ops.popleft())
-        return ops
+        """Everything queued so far, in order. Only the holder of ``_wlock`` drains, and
+        producers only append, so the length read first can all be taken."""
+        ops = self._ops
+        return [ops.popleft() for _ in range(len(ops))]
 
     def flush_sync(self, timeout: float = 30.0) -> None:
         """Blocking :meth:`flush`, for code outside the event loop."""
