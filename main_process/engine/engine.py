@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
-import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, assert_never
+from typing import Any
 
 from app.blueprint import Blueprint, as_blueprint
 from app.errors import (
@@ -41,7 +41,7 @@ from app.states import ExecutionStatus
 from app.transport import BlueprintArg
 from main_process import faults
 from main_process.engine.blueprints import BlueprintMethods, code_node_types
-from main_process.engine.control_watch import ControlWatcher
+from main_process.engine.control_watch import ControlWatcher, ask_owner
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.executor import ExecutionRun
 from main_process.engine.inputs import resolve_inputs
@@ -61,19 +61,8 @@ from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.runners.process import ProcessPool
 from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
-from main_process.store.control import (
-    ControlAction,
-    ControlRequest,
-    control_target,
-    request_control,
-)
-from main_process.store.recovery import (
-    HOST,
-    LIVE_OWNERS,
-    owner_alive,
-    recover_orphans,
-    renew_leases,
-)
+from main_process.store.control import ControlAction
+from main_process.store.recovery import HOST, LIVE_OWNERS, recover_orphans, renew_leases
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +112,8 @@ class Engine(BlueprintMethods, RecordMethods):
         self.file_roots = resolve_roots(file_roots, self.base_dir)
         self.allow_code_nodes = allow_code_nodes
         self.disabled_types = {} if allow_code_nodes else code_node_types(self.registry)
-        # On the constructor's thread, like opening and migrating the store above: the
-        # constructor is synchronous start-up (callers build the engine before serving),
-        # and "a dead owner's executions are interrupted on start" must hold before the
-        # engine answers anything. Everything later runs its store reads off the loop.
+        # Synchronous start-up, like opening the store: "a dead owner's executions are
+        # interrupted on start" holds before the engine answers anything.
         self.recovered = recover_orphans(self.store, self.owner_id)
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
@@ -137,7 +124,12 @@ class Engine(BlueprintMethods, RecordMethods):
         self._slots = Limiter(max_executions)
         self._lease_task: asyncio.Task[None] | None = None
         self._control = ControlWatcher(
-            self.store, self.owner_id, has_active=lambda: bool(self._runs), act=self._on_request
+            self.store,
+            self.owner_id,
+            runs=self._runs,
+            cancel=self.cancel,
+            pause=self.pause,
+            resume=functools.partial(self.resume, wait=False),
         )
         self._control_task: asyncio.Task[None] | None = None
         self._closed = False
@@ -312,9 +304,9 @@ class Engine(BlueprintMethods, RecordMethods):
         return await self._ask_owner(execution_id, ControlAction.CANCEL)
 
     async def pause(self, execution_id: str) -> bool:
-        """PLACEHOLDER from the ``store`` branch: helper A's ``Engine.pause`` replaces
-        this body at merge. Keep its last step for executions not running here:
-        ``return await self._ask_owner(execution_id, ControlAction.PAUSE)``."""
+        """PLACEHOLDER (``store`` branch): helper A's ``Engine.pause`` replaces this; keep
+        ``return await self._ask_owner(execution_id, ControlAction.PAUSE)`` for runs
+        not here."""
         if execution_id in self._runs:
             return False
         return await self._ask_owner(execution_id, ControlAction.PAUSE)
@@ -324,34 +316,10 @@ class Engine(BlueprintMethods, RecordMethods):
     async def _ask_owner(self, execution_id: str, action: ControlAction) -> bool:
         """Record ``action`` for the live process that owns this unfinished execution;
         False when no other live process owns it (ExecutionNotFoundError when unknown)."""
-        target = await asyncio.to_thread(control_target, self.store, execution_id)
-        if (
-            target is None
-            or ExecutionStatus(target.status).is_terminal
-            or target.owner.owner_id == self.owner_id
-            or not owner_alive(target.owner, time.time())
-        ):
-            await self.get_execution(execution_id)  # raises when unknown; marks orphans
-            return False
-        await asyncio.to_thread(request_control, self.store, execution_id, action, self.owner_id)
-        return True
-
-    async def _on_request(self, request: ControlRequest) -> None:
-        """Act on a request another process recorded for one of our executions."""
-        eid = request.execution_id
-        match request.action:
-            case ControlAction.CANCEL:
-                run = self._runs.get(eid)
-                if run is not None:
-                    run.cancel("user")
-            case ControlAction.PAUSE:
-                if eid in self._runs:
-                    await self.pause(eid)
-            case ControlAction.RESUME:
-                if eid in self._runs:
-                    await self.resume(eid, wait=False)
-            case _:
-                assert_never(request.action)
+        if await ask_owner(self.store, self.owner_id, execution_id, action):
+            return True
+        await self.get_execution(execution_id)  # raises when unknown; marks orphans
+        return False
 
     def queue_position(self, execution_id: str) -> int | None:
         """1 for the next execution to start, ...; None when not waiting."""
