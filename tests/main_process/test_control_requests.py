@@ -117,9 +117,19 @@ def test_requests_nobody_takes_expire(home: Path) -> None:
         store.close()
 
 
+def _cli_env(home: Path) -> dict[str, str]:
+    env = {**os.environ, "CONDUCTOR_HOME": str(home)}
+    env.pop("CONDUCTOR_API_URL", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.mark.parametrize("asker", ["engine", "cli"])
 async def test_a_conductor_run_in_another_process_is_cancelled_from_here(
-    home: Path, tmp_path: Path
+    home: Path, tmp_path: Path, asker: str
 ) -> None:
+    """``conductor run`` owns the execution; this test's engine (or a ``conductor
+    cancel`` in a third process) asks, and the run ends ``cancelled``."""
     slow = {
         "id": "slow",
         "nodes": [
@@ -130,15 +140,12 @@ async def test_a_conductor_run_in_another_process_is_cancelled_from_here(
     }
     path = tmp_path / "slow.json"
     path.write_text(json.dumps(slow))
-    env = {**os.environ, "CONDUCTOR_HOME": str(home)}
-    env.pop("CONDUCTOR_API_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "run", str(path), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=_cli_env(home),
         cwd=tmp_path,
     )
     engine = Engine(home, plugins=False)
@@ -154,7 +161,21 @@ async def test_a_conductor_run_in_another_process_is_cancelled_from_here(
 
         await _until(delay_running, "the delay node running in the subprocess")
         (running,) = await engine.list_executions(status=ExecutionStatus.RUNNING.value)
-        assert await engine.cancel(running.execution_id) is True
+        if asker == "engine":
+            assert await engine.cancel(running.execution_id) is True
+        else:
+            asked = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "app", "cancel", running.execution_id, "--json"],
+                check=False,
+                capture_output=True,
+                text=True,
+                env=_cli_env(home),
+                cwd=tmp_path,
+                timeout=60,
+            )
+            assert asked.returncode == 0, asked.stderr
+            assert json.loads(asked.stdout) == {"cancelled": True}
         out, err = await asyncio.to_thread(proc.communicate, timeout=30)
     finally:
         if proc.poll() is None:
@@ -167,3 +188,33 @@ async def test_a_conductor_run_in_another_process_is_cancelled_from_here(
     assert result["status"] == ExecutionStatus.CANCELLED
     assert result["nodes"]["start"]["status"] == NodeStatus.COMPLETED
     assert result["nodes"]["wait"]["status"] == NodeStatus.CANCELLED
+
+
+async def test_conductor_cancel_of_a_finished_or_unknown_execution(
+    home: Path, tmp_path: Path
+) -> None:
+    engine = Engine(home, plugins=False)
+    gate = asyncio.Event()
+    gate.set()
+    try:
+        finished = await engine.execute(blueprint=_held(gate))
+    finally:
+        await engine.close()
+
+    def cancel(execution_id: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "cancel", execution_id, "--json"],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=_cli_env(home),
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    done = await asyncio.to_thread(cancel, finished.execution_id)
+    assert (done.returncode, json.loads(done.stdout)) == (1, {"cancelled": False})
+    unknown = await asyncio.to_thread(cancel, "no-such-execution")
+    assert unknown.returncode == 2
+    assert json.loads(unknown.stdout)["error"]["type"] == "ExecutionNotFoundError"
+    assert "Traceback" not in unknown.stderr
