@@ -9,7 +9,8 @@
   ``cancel`` works while an ``execute`` waits;
 * replies and event batches go out through a writer thread with a bounded queue,
   so a full pipe never blocks the loop (see :mod:`ipc.framing`), and subscriptions
-  obey the client's credit (see :mod:`main_process.events.pipe_stream`);
+  pull from the engine's event cursor only while the client has credit (see
+  :mod:`main_process.events.pipe_stream`);
 * a frame that is not a valid message gets an ``error`` reply with a
   :class:`~ipc.errors.ProtocolError` (to its request id when it can be read), and
   the worker keeps serving;

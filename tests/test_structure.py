@@ -62,3 +62,100 @@ def test_public_names_match_all() -> None:
         if not name.startswith("_") and not inspect.ismodule(getattr(app, name))
     }
     assert set(app.__all__) - {"conductor"} == public - {"annotations"}
+
+
+# -- the store boundary and the one event cursor (issue 10) -----------------------------
+
+#: SQL that only the store may write. ``nodes/sql.py`` is the ``sqlite.query`` and
+#: ``sqlite.write`` node types: SQL on the user's own databases, not the store's.
+SQL_KEYWORDS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE FROM", "CREATE TABLE", "PRAGMA")
+SQL_NODE_TYPES = ROOT / "main_process" / "nodes" / "sql.py"
+
+
+def test_no_sql_outside_the_store() -> None:
+    store = ROOT / "main_process" / "store"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "main_process").rglob("*.py"))
+        if store not in path.parents and path != SQL_NODE_TYPES
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any(keyword in line for keyword in SQL_KEYWORDS)
+    ]
+    assert offenders == []
+
+
+def _calls(path: Path) -> list[tuple[str, int]]:
+    """``(called name, line)`` for every call in a module (attribute or plain name)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            found.append((name, node.lineno))
+    return found
+
+
+def test_only_the_cursor_reads_the_event_record_for_followers() -> None:
+    """SSE, the pipe's stream and in-process followers all go through EventCursor:
+    nothing else in the engine reads event pages or waits on an execution's events."""
+    readers = {"event_rows", "event_rows_after", "events_after", "stored_events", "watch"}
+    allowed = {
+        ROOT / "main_process" / "events" / "cursor.py",
+        ROOT / "main_process" / "events" / "log.py",  # defines them
+        ROOT / "main_process" / "engine" / "state_manager.py",  # defines them
+        # The seed API's ``events()``: a snapshot of the record, never a follower.
+        ROOT / "main_process" / "seed" / "state_manager.py",
+    }
+    store = ROOT / "main_process" / "store"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} calls {name}"
+        for path in sorted((ROOT / "main_process").rglob("*.py"))
+        if path not in allowed and store not in path.parents
+        for name, line in _calls(path)
+        if name in readers
+    ]
+    assert offenders == []
+    cursor_module = "main_process.events.cursor"
+    for adapter in ("events/follow.py", "events/pipe_stream.py", "http/events.py"):
+        modules = {module for _, module in _imports(f"main_process/{adapter.split('/')[0]}")}
+        assert cursor_module in modules, adapter
+        source = (ROOT / "main_process" / adapter).read_text(encoding="utf-8")
+        assert "next_page(" in source, f"{adapter} does not pull from the cursor"
+
+
+#: Store reads and transactions that block on SQLite (and may wait on other processes).
+BLOCKING_STORE_CALLS = {
+    "recover_orphans",
+    "mark_interrupted",
+    "load_execution",
+    "stored_node_output",
+    "event_rows",
+    "last_seq",
+    "list_executions",
+    "reusable_outputs",
+    "current_blueprint",
+    "control_target",
+    "request_control",
+    "take_control_requests",
+    "flush_sync",
+}
+
+
+def test_no_blocking_store_call_on_the_event_loop() -> None:
+    """Inside ``async def`` bodies, blocking store calls go through ``asyncio.to_thread``
+    (an awaited call of the same name is a coroutine, so it is fine)."""
+    offenders = []
+    for path in sorted((ROOT / "main_process").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.AsyncFunctionDef):
+                continue
+            awaited = {id(node.value) for node in ast.walk(function) if isinstance(node, ast.Await)}
+            for node in ast.walk(function):
+                if not isinstance(node, ast.Call) or id(node) in awaited:
+                    continue
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in BLOCKING_STORE_CALLS:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} calls {name}")
+    assert offenders == []

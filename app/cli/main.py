@@ -295,6 +295,26 @@ def resume(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
 
 
 @cli.command()
+@click.argument("execution_id")
+@_json_option
+@click.pass_context
+def cancel(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
+    """Cancel a running execution, whichever local process runs it.
+
+    Exit 0 when it is cancelled (or its process is asked to), 1 when it is not running.
+    """
+    from app.cli import session
+
+    options = _options(ctx)
+    done = _call(options, session.cancel_execution(execution_id, options), json_mode=json_mode)
+    if json_mode:
+        output.print_json({"cancelled": done})
+    else:
+        click.echo("cancelled" if done else "not running: nothing to cancel", err=True)
+    sys.exit(EXIT_OK if done else EXIT_FAILED)
+
+
+@cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE|ID...")
 @_json_option
 @click.pass_context

@@ -222,3 +222,13 @@ async def get_execution(execution_id: str, options: Options) -> ExecutionResult:
         return await conductor.get_execution(execution_id)
     finally:
         await conductor.close()
+
+
+async def cancel_execution(execution_id: str, options: Options) -> bool:
+    """Cancel an execution whichever local process runs it (its owner is asked
+    through the data dir); False when it is not running anywhere."""
+    conductor = open_conductor(options)
+    try:
+        return await conductor.cancel(execution_id)
+    finally:
+        await conductor.close()

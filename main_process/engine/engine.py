@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import uuid
@@ -36,9 +37,11 @@ from app.results import (
     ExecutionConfig,
     ExecutionResult,
 )
+from app.states import ExecutionStatus
 from app.transport import BlueprintArg
 from main_process import faults
 from main_process.engine.blueprints import BlueprintMethods, code_node_types
+from main_process.engine.control_watch import ControlWatcher, ask_owner
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.executor import ExecutionRun
 from main_process.engine.inputs import resolve_inputs
@@ -58,11 +61,15 @@ from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.runners.process import ProcessPool
 from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
+from main_process.store.control import ControlAction
 from main_process.store.recovery import HOST, LIVE_OWNERS, recover_orphans, renew_leases
 
 log = logging.getLogger(__name__)
 
 LEASE_RENEW_SECONDS = 5.0
+#: Unfinished states that a resume request does not apply to (any other unfinished
+#: state is a paused execution, resumed in place by its owner).
+_STARTED_OR_WAITING = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 
 
 class Engine(BlueprintMethods, RecordMethods):
@@ -109,6 +116,8 @@ class Engine(BlueprintMethods, RecordMethods):
         self.file_roots = resolve_roots(file_roots, self.base_dir)
         self.allow_code_nodes = allow_code_nodes
         self.disabled_types = {} if allow_code_nodes else code_node_types(self.registry)
+        # Synchronous start-up, like opening the store: "a dead owner's executions are
+        # interrupted on start" holds before the engine answers anything.
         self.recovered = [] if self.store is None else recover_orphans(self.store, self.owner_id)
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
@@ -118,6 +127,19 @@ class Engine(BlueprintMethods, RecordMethods):
         self._limit: Limiter | None = None
         self._slots = Limiter(max_executions)
         self._lease_task: asyncio.Task[None] | None = None
+        self._control = (
+            None
+            if self.store is None
+            else ControlWatcher(
+                self.store,
+                self.owner_id,
+                runs=self._runs,
+                cancel=self.cancel,
+                pause=self.pause,
+                resume=functools.partial(self.resume, wait=False),
+            )
+        )
+        self._control_task: asyncio.Task[None] | None = None
         self._closed = False
 
     # -- blueprints ----------------------------------------------------------------
@@ -142,6 +164,8 @@ class Engine(BlueprintMethods, RecordMethods):
             self._limit = Limiter(self.global_concurrency)
         if self.store is not None and (self._lease_task is None or self._lease_task.done()):
             self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
+        if self._control is not None and (self._control_task is None or self._control_task.done()):
+            self._control_task = asyncio.get_running_loop().create_task(self._control.run())
 
     async def start(
         self,
@@ -193,7 +217,7 @@ class Engine(BlueprintMethods, RecordMethods):
             await self.store.flush()
         elif source in self._runs:
             raise ConfigError(f"execution {source!r} is still running", where="config.reuse_from")
-        return reusable_outputs(self.states, model, cfg.start_at, source)
+        return await asyncio.to_thread(reusable_outputs, self.states, model, cfg.start_at, source)
 
     def _launch(
         self,
@@ -281,10 +305,31 @@ class Engine(BlueprintMethods, RecordMethods):
         return result
 
     async def cancel(self, execution_id: str) -> bool:
+        """Cancel an execution; one that another live process runs is asked through
+        the store (True: the request is recorded for its owner)."""
         run = self._runs.get(execution_id)
         if run is not None:
             return run.cancel("user")
-        await self.get_execution(execution_id)  # raises when unknown
+        return await self._ask_owner(execution_id, ControlAction.CANCEL)
+
+    async def pause(self, execution_id: str) -> bool:
+        """PLACEHOLDER (``store`` branch): helper A's ``Engine.pause`` replaces this; keep
+        ``return await self._ask_owner(execution_id, ControlAction.PAUSE)`` for runs
+        not here."""
+        if execution_id in self._runs:
+            return False
+        return await self._ask_owner(execution_id, ControlAction.PAUSE)
+
+    # -- control requests from other processes (see main_process.store.control) -----
+
+    async def _ask_owner(self, execution_id: str, action: ControlAction) -> bool:
+        """Record ``action`` for the live process that owns this unfinished execution;
+        False when no other live process owns it (ExecutionNotFoundError when unknown)."""
+        if self.store is not None and await ask_owner(
+            self.store, self.owner_id, execution_id, action
+        ):
+            return True
+        await self.get_execution(execution_id)  # raises when unknown; marks orphans
         return False
 
     def queue_position(self, execution_id: str) -> int | None:
@@ -304,8 +349,9 @@ class Engine(BlueprintMethods, RecordMethods):
             result.queue_position = self.queue_position(execution_id)
             return result
         if self.store is not None:
-            recover_orphans(self.store, self.owner_id, only=execution_id)
-        return self.states.load_execution(execution_id).to_result()
+            await asyncio.to_thread(recover_orphans, self.store, self.owner_id, execution_id)
+        state = await asyncio.to_thread(self.states.load_execution, execution_id)
+        return state.to_result()
 
     # -- resume --------------------------------------------------------------------
 
@@ -317,11 +363,14 @@ class Engine(BlueprintMethods, RecordMethods):
         if self.store is None:
             raise ResumeError("this engine keeps no record to resume from", where="execution_id")
         await self.store.flush()
-        recover_orphans(self.store, self.owner_id, only=execution_id)
-        state = self.states.load_execution(execution_id)
+        await asyncio.to_thread(recover_orphans, self.store, self.owner_id, execution_id)
+        state = await asyncio.to_thread(self.states.load_execution, execution_id)
+        held = not state.status.is_terminal and state.status not in _STARTED_OR_WAITING
+        if held and await self._ask_owner(execution_id, ControlAction.RESUME):
+            return state.to_result()  # paused in another live process: its owner resumes it
         ensure_resumable(state)
-        current = current_blueprint(
-            self.store, self.library, self._plans.recent_blueprints(), state
+        current = await asyncio.to_thread(
+            current_blueprint, self.store, self.library, self._plans.recent_blueprints(), state
         )
         plan = self.plan_for(current)
         completed = take_recorded_outcomes(state)
@@ -351,10 +400,11 @@ class Engine(BlueprintMethods, RecordMethods):
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._lease_task is not None:
-            self._lease_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._lease_task
+        for task in (self._lease_task, self._control_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._closed = True
         if self.store is not None:
             self.store.close()

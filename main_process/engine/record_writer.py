@@ -13,8 +13,9 @@ import time
 from typing import Any
 
 from main_process.engine.execution_state import Checkpoint, ExecutionState, NodeState
-from main_process.store import Store
-from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dumps, loads
+from main_process.store import Store, history
+from main_process.store.chunks import NodeRow
+from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dumps
 
 #: "No output given": an output may itself be None.
 MISSING: Any = object()
@@ -115,7 +116,7 @@ class RecordWriter:
         self.store.enqueue_node(
             state.execution_id,
             state.seq + 1,
-            (
+            NodeRow(
                 node.node_id,
                 node.status,
                 node.attempts,
@@ -132,36 +133,21 @@ class RecordWriter:
         return output is not MISSING
 
     def variable(self, execution_id: str, key: str, value: Any) -> None:
-        self.store.enqueue_sql(
-            "INSERT OR REPLACE INTO variables (execution_id, key, value_json) VALUES (?, ?, ?)",
-            (execution_id, key, dumps(value)),
-        )
+        self.store.enqueue_variable(execution_id, key, dumps(value))
 
     def stored_variable(self, execution_id: str, key: str, default: Any) -> Any:
-        row = self.store.query_one(
-            "SELECT value_json FROM variables WHERE execution_id = ? AND key = ?",
-            (execution_id, key),
-        )
-        return default if row is None else loads(row["value_json"])
+        return history.variable(self.store, execution_id, key, default)
 
     def checkpoint(self, execution_id: str, checkpoint: Checkpoint) -> None:
-        self.store.enqueue_sql(
-            "INSERT INTO checkpoints (execution_id, checkpoint_id, name, created_at, data_json)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                execution_id,
-                checkpoint.checkpoint_id,
-                checkpoint.name,
-                checkpoint.created_at,
-                dumps(checkpoint.snapshot),
-            ),
+        self.store.enqueue_checkpoint(
+            execution_id,
+            checkpoint.checkpoint_id,
+            checkpoint.name,
+            checkpoint.created_at,
+            dumps(checkpoint.snapshot),
         )
 
     def stored_checkpoint(self, execution_id: str, checkpoint_id: str) -> dict[str, Any] | None:
         """A checkpoint's snapshot as committed (what is queued is committed first)."""
         self.store.flush_sync()
-        row = self.store.query_one(
-            "SELECT data_json FROM checkpoints WHERE execution_id = ? AND checkpoint_id = ?",
-            (execution_id, checkpoint_id),
-        )
-        return None if row is None else dict(loads(row["data_json"]))
+        return history.checkpoint(self.store, execution_id, checkpoint_id)

@@ -3,18 +3,22 @@
 A mixin of :class:`~main_process.engine.engine.Engine`, kept apart because it only reads:
 from the state manager's memory while an execution is active in this engine, else
 from the store (after committing what is queued, so a reader sees its own writes).
+Store reads block, so they run in a thread, never on the event loop. Events are
+read through the one event cursor (:mod:`main_process.events.cursor`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator
 
 from app.events import Event
 from app.results import ExecutionResult, ExecutionSummary, OutputPage, check_page
-from main_process.engine.execution_state import EventRow
+from main_process.engine.execution_state import event_from_row
 from main_process.engine.state_manager import StateManager
+from main_process.events.cursor import EventCursor
 from main_process.events.follow import follow
-from main_process.store import Store
+from main_process.store import Store, history
 from main_process.store.history import stored_node_output, unknown_node
 
 
@@ -43,7 +47,9 @@ class RecordMethods:
             raise unknown_node(execution_id, node_id)
         else:
             await self.store.flush()
-            value, size = stored_node_output(self.store, execution_id, node_id)
+            value, size = await asyncio.to_thread(
+                stored_node_output, self.store, execution_id, node_id
+            )
         return OutputPage.of(
             execution_id, node_id, value, offset=offset, limit=limit, size_bytes=size
         )
@@ -53,49 +59,42 @@ class RecordMethods:
     ) -> list[ExecutionSummary]:
         if self.store is not None:
             await self.store.flush()
-        return self.states.list_executions(limit=limit, status=status, blueprint_id=blueprint_id)
+        return await asyncio.to_thread(
+            self.states.list_executions, limit=limit, status=status, blueprint_id=blueprint_id
+        )
 
     async def _settle(self, execution_id: str) -> None:
         """Before reading the record of a run not active here: commit what is queued,
         and raise ExecutionNotFoundError when there is no such execution."""
         if self.states.get_active(execution_id) is None:
-            if self.store is not None:
-                await self.store.flush()
-            if self.states.last_seq(execution_id) == 0:
+            if self.store is None:  # nothing is recorded: only active runs exist
                 await self.get_execution(execution_id)  # raises when unknown
+                return
+            await self.store.flush()
+            if await asyncio.to_thread(history.last_seq, self.store, execution_id) == 0:
+                await self.get_execution(execution_id)  # raises when unknown
+
+    async def cursor(self, execution_id: str, after_seq: int = 0) -> EventCursor:
+        """A cursor on the execution's events after ``after_seq``
+        (ExecutionNotFoundError when there is no such execution)."""
+        await self._settle(execution_id)
+        return EventCursor(self.states, self.store, execution_id, after_seq)
 
     async def recorded_events(
         self, execution_id: str, after_seq: int = 0, limit: int | None = None
     ) -> list[Event]:
         """Events recorded so far after ``after_seq`` (at most ``limit``), without waiting
         for more; ExecutionNotFoundError when there is no such execution."""
-        await self._settle(execution_id)
-        return self.states.events_after(execution_id, after_seq, limit)
-
-    async def recorded_event_rows(
-        self, execution_id: str, after_seq: int = 0, limit: int | None = None
-    ) -> list[EventRow]:
-        """:meth:`recorded_events` as plain rows, for servers that re-encode them anyway."""
-        await self._settle(execution_id)
-        return self.states.event_rows_after(execution_id, after_seq, limit)
-
-    def watch(self, execution_id: str, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` on each new event of an active execution; returns the
-        function that stops it (a no-op for executions not active here)."""
-        return self.states.watch(execution_id, callback)
+        cursor = await self.cursor(execution_id, after_seq)
+        return [event_from_row(row) for row in await cursor.read(limit)]
 
     def is_active(self, execution_id: str) -> bool:
         """True while the execution runs (or waits to run) in this engine."""
         return self.states.get_active(execution_id) is not None
 
     async def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
-        """Recorded events after ``after_seq``, then live ones until the terminal event.
-
-        A slow consumer never slows the run: see :mod:`main_process.events.follow`.
+        """Recorded events after ``after_seq``, then live ones until the execution is
+        over. A slow consumer never slows the run: see :mod:`main_process.events.cursor`.
         """
-        await self._settle(execution_id)
-        async for event in follow(self.states, self._page, execution_id, after_seq):
+        async for event in follow(await self.cursor(execution_id, after_seq)):
             yield event
-
-    async def _page(self, execution_id: str, after_seq: int, limit: int | None) -> list[Event]:
-        return self.states.events_after(execution_id, after_seq, limit)

@@ -21,7 +21,7 @@ from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.state_manager import StateManager
 from main_process.library import BlueprintLibrary
-from main_process.store import Store
+from main_process.store import Store, history
 from main_process.store.serialization import is_unserializable
 
 
@@ -48,9 +48,8 @@ def current_blueprint(
     (it still carries code-defined nodes' functions), else the recorded copy.
     """
     eid = state.execution_id
-    row = store.query_one("SELECT source FROM executions WHERE id = ?", (eid,))
     current = state.blueprint
-    if row is not None and row["source"] == "id":
+    if history.execution_source(store, eid) == "id":
         if library.find(state.blueprint.id) is not None:
             current = library.load(state.blueprint.id)
     else:

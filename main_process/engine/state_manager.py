@@ -354,13 +354,13 @@ class StateManager:
         if state is None:
             if self.store is None:
                 return []
-            return history.stored_event_rows(self.store, execution_id, after_seq, limit)
+            return history.event_rows(self.store, execution_id, after_seq, limit)
         rows = state.events
         first = rows[0][1] if rows else state.seq + 1
         if after_seq + 1 >= first or self.store is None:
             start = max(after_seq + 1 - first, 0)
             return rows[start:] if limit is None else rows[start : start + limit]
-        older = history.stored_event_rows(self.store, execution_id, after_seq, limit)
+        older = history.event_rows(self.store, execution_id, after_seq, limit)
         if limit is not None and len(older) >= limit:
             return older
         last = older[-1][1] if older else after_seq

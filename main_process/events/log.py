@@ -99,7 +99,7 @@ class EventLog:
         """Give the next ``seq`` to a transition, record it, and deliver it (or hold it,
         for a terminal event that must be committed first)."""
         state.seq += 1
-        row: EventRow = (state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
+        row = EventRow(state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
         store = self.store
         if store is None:
             self.deliver(state, row)

@@ -5,14 +5,13 @@ Batching: events are sent in batches, flushed when the first event in a batch is
 first, and at once after the terminal event, so a fast execution costs a handful
 of frames and a slow one is still seen within a few milliseconds.
 
-Back-pressure (credit): the client grants a window of batches and grants more as
-its consumer takes them out of its bounded queue. When the credit runs out the
-stream *stops reading the engine's record* (nothing queues up for it in the
-worker) and, when credit returns, reads on from the last seq it sent. Events are
-recorded with a gap-free seq, so the pause loses nothing — what happened
-meanwhile is read from the engine's memory or the store. Memory per subscription
-is thus bounded by the window, on both sides of the pipe, however slow the
-consumer.
+Back-pressure is the event cursor's (:mod:`main_process.events.cursor`): the
+stream pulls a page only when the client has credit for a batch. The client
+grants a window of batches and more as its consumer takes them out of its
+bounded queue; while the credit is used up the stream simply does not pull, and
+what happens meanwhile is read from the record when it pulls again. Memory per
+subscription is thus bounded by the window, on both sides of the pipe, however
+slow the consumer.
 """
 
 from __future__ import annotations
@@ -25,22 +24,17 @@ import orjson
 
 from ipc.messages import EventsRequest
 from ipc.protocol import MAX_FRAME_BYTES, PROTOCOL_VERSION
-from main_process.engine.execution_state import EventRow
+from main_process.events.cursor import EventCursor
+from main_process.store.chunks import EventRow
 
 FLUSH_SECONDS = 0.005
 MAX_BATCH = 500
 
 
 class EventSource(Protocol):
-    """What a stream reads: the engine's event record, in pages, and a wake-up."""
+    """What a stream reads: the engine, which opens cursors on its record."""
 
-    async def recorded_event_rows(
-        self, execution_id: str, after_seq: int = 0, limit: int | None = None
-    ) -> list[EventRow]: ...
-
-    def is_active(self, execution_id: str) -> bool: ...
-
-    def watch(self, execution_id: str, callback: Callable[[], None]) -> Callable[[], None]: ...
+    async def cursor(self, execution_id: str, after_seq: int = 0) -> EventCursor: ...
 
 
 class EventStream:
@@ -62,7 +56,6 @@ class EventStream:
         self.last_seq = request.after_seq
         self._credit = request.window
         self._credited = asyncio.Event()
-        self._credited.set()
 
     def grant(self, batches: int) -> None:
         """The subscriber has room for ``batches`` more batches."""
@@ -70,16 +63,24 @@ class EventStream:
         self._credited.set()
 
     async def run(self) -> int:
-        """Serve the subscription to its end; returns the last seq sent."""
-        while not await self._follow():
-            await self._credited.wait()
-        return self.last_seq
+        """Serve the subscription to its end; returns the last seq sent.
+
+        Pages of up to ``MAX_BATCH`` events, each one batch; after waiting for news
+        the cursor lets ``FLUSH_SECONDS`` of events gather before the next page.
+        """
+        cursor = await self._source.cursor(self._execution_id, self.last_seq)
+        while True:
+            while self._credit <= 0:
+                self._credited.clear()
+                await self._credited.wait()
+            page = await cursor.next_page(MAX_BATCH, linger=FLUSH_SECONDS)
+            if page is None:
+                return self.last_seq
+            await self._flush(page)
 
     async def _flush(self, rows: list[EventRow]) -> None:
         self._credit -= 1
-        if self._credit <= 0:
-            self._credited.clear()
-        self.last_seq = rows[-1][1]
+        self.last_seq = rows[-1].seq
         await self._send(self._frame(rows))
 
     def _frame(self, rows: list[EventRow]) -> bytes:
@@ -118,39 +119,3 @@ class EventStream:
                     event["data"] = {"truncated": "the event was larger than a frame"}
             frame = orjson.dumps(message, default=str)
         return frame
-
-    async def _follow(self) -> bool:
-        """Forward events until the stream ends (True) or the credit runs out (False).
-
-        It reads the record in pages of up to ``MAX_BATCH`` rather than event by
-        event: a page is one slice of the active run's log (or a few store chunks)
-        and goes out as one batch. When it has caught up it sleeps until the run has
-        news, then lets ``FLUSH_SECONDS`` of events gather before the next page.
-        """
-        source, eid = self._source, self._execution_id
-        wake = asyncio.Event()
-        unwatch = source.watch(eid, wake.set)
-        try:
-            while True:
-                page = await source.recorded_event_rows(eid, self.last_seq, MAX_BATCH)
-                if page:
-                    await self._flush(page)
-                    if self._credit <= 0:
-                        return False
-                    continue
-                if not source.is_active(eid):
-                    # Finished: whatever it released before the check is read above.
-                    page = await source.recorded_event_rows(eid, self.last_seq, MAX_BATCH)
-                    if not page:
-                        return True
-                    await self._flush(page)
-                    if self._credit <= 0:
-                        return False
-                    continue
-                wake.clear()
-                if await source.recorded_event_rows(eid, self.last_seq, 1):
-                    continue  # news arrived between the read and the clear
-                await wake.wait()
-                await asyncio.sleep(FLUSH_SECONDS)
-        finally:
-            unwatch()

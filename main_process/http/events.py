@@ -12,104 +12,91 @@ usual error body. A request for an
 execution that is finished and has nothing after the given seq gets ``204``,
 which also stops a browser's ``EventSource`` from reconnecting forever.
 
-Memory per connection is bounded: :class:`EventPump` copies events from the
-engine into a buffer of at most ``limit`` events. When a client stops reading,
-the socket's send buffer fills, the stream stops taking from the pump, and the
-pump — rather than let the engine queue grow — closes its engine subscription
-and waits. Once the client has drained half the buffer, the pump re-subscribes
-from the last seq it buffered; the engine replays what was missed from its
-records. So a slow client costs a bounded buffer, never a copy of the run.
+Memory per connection is one page: :class:`EventPump` pulls pages of at most
+``limit`` events from the engine's event cursor (:mod:`main_process.events.cursor`)
+and holds one until the response takes it. When a client stops reading, the
+socket's send buffer fills, the response stops taking, and the pump stops
+pulling; the cursor reads what happened meanwhile from the record when it pulls
+again. So a slow client costs a page, never a copy of the run.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from app.errors import ConductorError, ConfigError, ErrorInfo
 from app.events import Event
 from main_process.engine.engine import Engine
+from main_process.engine.execution_state import event_from_row
+from main_process.events.cursor import EventCursor
 from main_process.http.errors import error_bytes
 
-#: Events one connection may hold before the pump pauses its subscription.
+#: Events one page (and so one connection) holds at most.
 DEFAULT_BUFFER_EVENTS = 1024
 #: An idle stream sends a comment this often, so proxies and clients see it alive.
 KEEPALIVE_SECONDS = 15.0
 
-#: What a pump reads from: ``Engine.events`` (execution id, after seq) → events.
-EventFeed = Callable[[str, int], AsyncIterator[Event]]
+#: What a pump reads from: ``Engine.cursor`` (execution id, after seq) → a cursor.
+CursorOpener = Callable[[str, int], Awaitable[EventCursor]]
 
 
 class EventPump:
-    """Follows one execution's events into a bounded buffer (see the module docs)."""
+    """Pulls one execution's events a page at a time (see the module docs).
 
-    def __init__(self, source: EventFeed, execution_id: str, after_seq: int, limit: int) -> None:
+    It runs as its own task so that the response can send keep-alives while the
+    execution is quiet; it holds at most one page, pulled ahead of the response.
+    """
+
+    def __init__(self, source: CursorOpener, execution_id: str, after_seq: int, limit: int) -> None:
         self._source = source
         self._execution_id = execution_id
         self._limit = max(limit, 2)
-        self._buffer: deque[Event] = deque()
+        self._page: list[Event] | None = None
         self._readable = asyncio.Event()
-        self._drained = asyncio.Event()
+        self._taken = asyncio.Event()
         self._done = False
         self._error: BaseException | None = None
-        #: The seq of the last event taken into the buffer.
+        #: The seq of the last event pulled.
         self.last_seq = after_seq
-        #: True when the last event buffered is a terminal one.
+        #: True when the last event pulled is a terminal one.
         self.reached_terminal = False
-        #: How often the subscription was paused because the buffer was full.
+        #: How often the pump had a page ready and waited for the response to take it.
         self.pauses = 0
-        #: The most events the buffer held at once.
+        #: The most events the pump held at once.
         self.high_water = 0
 
     async def run(self) -> None:
-        """Fill the buffer until the terminal event (or the engine's stream) ends."""
+        """Pull pages until the cursor ends, each once the previous one is taken."""
         try:
-            while not self._done:
-                if not await self._follow():
-                    break
+            cursor = await self._source(self._execution_id, self.last_seq)
+            while (rows := await cursor.next_page(self._limit)) is not None:
+                self._page = [event_from_row(row) for row in rows]
+                self.high_water = max(self.high_water, len(rows))
+                self.last_seq = rows[-1].seq
+                self.reached_terminal = self._page[-1].is_terminal
+                self._taken.clear()
+                self._readable.set()
                 self.pauses += 1
-                self._drained.clear()
-                await self._drained.wait()
+                await self._taken.wait()
         except Exception as exc:
             self._error = exc
         finally:
             self._done = True
             self._readable.set()
 
-    async def _follow(self) -> bool:
-        """One subscription; True when it stopped because the buffer was full."""
-        stream = self._source(self._execution_id, self.last_seq)
-        try:
-            async for event in stream:
-                if event.seq <= self.last_seq:
-                    continue
-                if len(self._buffer) >= self._limit:
-                    return True
-                self._buffer.append(event)
-                self.high_water = max(self.high_water, len(self._buffer))
-                self.last_seq = event.seq
-                self.reached_terminal = event.is_terminal
-                self._readable.set()
-            return False
-        finally:
-            close = getattr(stream, "aclose", None)
-            if close is not None:
-                await close()
-
     async def take(self) -> list[Event] | None:
-        """Every buffered event (waiting for at least one); None once nothing more comes."""
-        while not self._buffer:
+        """The next page (waiting for one); None once nothing more comes."""
+        while self._page is None:
             if self._done:
                 if self._error is not None:
                     raise self._error
                 return None
             self._readable.clear()
             await self._readable.wait()
-        events = list(self._buffer)
-        self._buffer.clear()
-        self._drained.set()
-        return events
+        page, self._page = self._page, None
+        self._taken.set()
+        return page
 
 
 def sse_message(event: Event) -> bytes:
@@ -130,7 +117,7 @@ async def sse_stream(
     keepalive: float = KEEPALIVE_SECONDS,
 ) -> AsyncIterator[bytes]:
     """The SSE body: buffered events in one chunk per wake-up, keep-alives while idle."""
-    pump = EventPump(engine.events, execution_id, after_seq, limit)
+    pump = EventPump(engine.cursor, execution_id, after_seq, limit)
     task = asyncio.get_running_loop().create_task(pump.run())
     try:
         yield b"retry: 1000\n\n"

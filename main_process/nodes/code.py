@@ -285,6 +285,7 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
             cwd=cwd,
             env=env,
             start_new_session=os.name == "posix",
+            preexec_fn=REAPER.preexec(),  # registers the child before it runs anything
         )
     except FileNotFoundError as exc:
         raise NodeFailedError(f"command not found: {program}", where="params.argv") from exc
@@ -293,7 +294,6 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
     except OSError as exc:
         raise NodeFailedError(f"cannot start {program}: {exc}", where="params.argv") from exc
 
-    REAPER.watch(process.pid)  # its own session: pgid == pid
     try:
         stdout, stderr_bytes = await _communicate(process, stdin, program)
     except BaseException:  # cancelled, timed out or too much output: leave no process behind
@@ -301,7 +301,7 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
         await process.wait()
         raise
     finally:
-        REAPER.forget(process.pid)
+        REAPER.release(process.pid)
 
     stderr = _tail(stderr_bytes.decode("utf-8", errors="replace"))
     code = process.returncode

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 
 #: The reaper's program: ``+pgid`` registers a group, ``-pgid`` forgets it; EOF kills.
 _PROGRAM = r"""
@@ -93,12 +94,30 @@ class Reaper:
                 process.stdin.write(line)
                 process.stdin.flush()
 
-    def watch(self, pgid: int) -> None:
-        """Kill process group ``pgid`` if this process dies before :meth:`forget`."""
-        if os.name == "posix":
-            self._send(b"+%d\n" % pgid)
+    def preexec(self) -> Callable[[], None] | None:
+        """A ``preexec_fn`` by which a new child registers itself, before it runs anything.
 
-    def forget(self, pgid: int) -> None:
+        Registering from the parent after the spawn left a window in which a killed
+        engine left its newest child behind (a test hit it one time in three). The
+        child, between fork and exec, writes ``+pid`` to the reaper's pipe itself — its
+        own session, so ``pid`` is its group. The pipe's end is still open there (it
+        is closed at exec); the write is one syscall of a few bytes, atomic on a pipe.
+        """
+        if os.name != "posix":
+            return None
+        with self._lock:
+            process = self._pipe()
+        if process is None or process.stdin is None:
+            return None
+        fd = process.stdin.fileno()
+
+        def register() -> None:
+            os.write(fd, b"+%d\n" % os.getpid())
+
+        return register
+
+    def release(self, pgid: int) -> None:
+        """The child in group ``pgid`` has ended: the reaper forgets it."""
         if os.name == "posix" and self._process is not None:
             self._send(b"-%d\n" % pgid)
 

@@ -9,32 +9,67 @@ a chunk costs about that for a whole writer batch. Events are stored as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 #: Events per stored chunk at most: a reader after seq N decodes one chunk or two,
 #: not a batch of 100,000 events, to find its place.
 CHUNK_EVENTS = 512
-#: The fields of one node outcome record in a ``node_runs`` chunk, in order.
-NODE_FIELDS = (
-    "node_id",
-    "status",
-    "attempts",
-    "started_at",
-    "finished_at",
-    "port",
-    "output",
-    "output_path",
-    "output_size",
-    "input",
-    "error",
-)
 
-#: An event as queued: ``(execution_id, seq, ts, kind, node_id, status, attempt, data)``.
-EventRow = tuple[str, int, float, str, str | None, str | None, int | None, Any]
-#: One node outcome: NODE_FIELDS in order, ``output``/``input``/``error`` as JSON bytes.
-NodeRow = tuple[Any, ...]
+
+class EventRow(NamedTuple):
+    """One recorded event as the hot path makes it and the store keeps it.
+
+    A named tuple, not a model: every transition makes one, and most runs are
+    watched by nobody, so the :class:`~app.events.Event` model is built only when
+    someone reads. It is also the writer queue's operation for an event.
+    """
+
+    execution_id: str
+    seq: int
+    ts: float
+    kind: str
+    node_id: str | None
+    status: str | None
+    attempt: int | None
+    data: Any
+
+
+class NodeRow(NamedTuple):
+    """One node outcome as queued; ``output``/``input``/``error`` are JSON bytes."""
+
+    node_id: str
+    status: str
+    attempts: int
+    started_at: float | None
+    finished_at: float | None
+    port: str | None
+    output: bytes | None
+    output_path: str | None
+    output_size: int | None
+    input: bytes | None
+    error: bytes | None
+
+
+#: The fields of one node outcome record in a ``node_runs`` chunk, in order.
+NODE_FIELDS = NodeRow._fields
+
+
+class NodeOutcome(NamedTuple):
+    """One node outcome as read back: the JSON parts decoded."""
+
+    node_id: str
+    status: str
+    attempts: int
+    started_at: float | None
+    finished_at: float | None
+    port: str | None
+    output: Any
+    output_path: str | None
+    output_size: int | None
+    input: Any
+    error: dict[str, Any] | None
 
 
 def _raw(data: bytes | None) -> orjson.Fragment | None:
@@ -50,7 +85,12 @@ def encode_nodes(execution_id: str, rows: list[tuple[int, NodeRow]]) -> tuple[st
 
 
 def decode_nodes(chunk: bytes) -> list[dict[str, Any]]:
+    """A node_runs chunk as ``{field: value}`` records (for checks of a database)."""
     return [dict(zip(NODE_FIELDS, record, strict=True)) for record in orjson.loads(chunk)]
+
+
+def decode_outcomes(chunk: bytes) -> list[NodeOutcome]:
+    return [NodeOutcome(*record) for record in orjson.loads(chunk)]
 
 
 def encode_chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:
@@ -60,4 +100,4 @@ def encode_chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:
 
 
 def decode_chunk(execution_id: str, chunk: bytes) -> list[EventRow]:
-    return [(execution_id, *item) for item in orjson.loads(chunk)]
+    return [EventRow(execution_id, *item) for item in orjson.loads(chunk)]

@@ -7,7 +7,7 @@ reads rows that the writer has committed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.blueprint import Blueprint
 from app.errors import ErrorInfo, ExecutionNotFoundError, StoreError
@@ -16,8 +16,98 @@ from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.execution_state import EventRow, ExecutionState, NodeState, event_from_row
 from main_process.store import Store
-from main_process.store.chunks import CHUNK_EVENTS, decode_chunk, decode_nodes
+from main_process.store.chunks import CHUNK_EVENTS, NodeOutcome, decode_chunk, decode_outcomes
 from main_process.store.serialization import dumps, loads
+
+
+class ExecutionRow(NamedTuple):
+    """An ``executions`` row as recorded (JSON columns still bytes)."""
+
+    id: str
+    blueprint_id: str
+    blueprint_name: str | None
+    blueprint_hash: str
+    blueprint_json: bytes
+    ui_json: bytes | None
+    source: str | None
+    inputs_json: bytes
+    config_json: bytes
+    status: str
+    error_json: bytes | None
+    outputs_json: bytes | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    owner_id: str | None
+    owner_pid: int | None
+    owner_host: str | None
+    lease_until: float | None
+
+
+_EXECUTION_COLUMNS = ", ".join(ExecutionRow._fields)
+
+
+def execution_row(store: Store, execution_id: str) -> ExecutionRow | None:
+    row = store.query_one(
+        f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)
+    )
+    return None if row is None else ExecutionRow(*row)
+
+
+def execution_source(store: Store, execution_id: str) -> str | None:
+    """How the execution was started: ``"id"`` (from the library) or ``"inline"``."""
+    row = store.query_one("SELECT source FROM executions WHERE id = ?", (execution_id,))
+    return None if row is None else row["source"]
+
+
+def node_outcomes(store: Store, execution_id: str) -> dict[str, NodeOutcome]:
+    """The latest recorded outcome of each node (spilled outputs read back)."""
+    outcomes: dict[str, NodeOutcome] = {}
+    for row in store.query(
+        "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq",
+        (execution_id,),
+    ):
+        for record in decode_outcomes(row["chunk"]):
+            outcomes[record.node_id] = record
+    for node_id, record in outcomes.items():
+        if record.output_path is not None and record.output is None:
+            outcomes[node_id] = record._replace(output=_read_spilled(record))
+    return outcomes
+
+
+def _read_spilled(record: NodeOutcome) -> Any:
+    assert record.output_path is not None
+    try:
+        return loads(Path(record.output_path).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise StoreError(
+            f"spilled output of node {record.node_id!r} is unreadable: {exc}",
+            where=record.output_path,
+        ) from None
+
+
+def variables(store: Store, execution_id: str) -> dict[str, Any]:
+    rows = store.query(
+        "SELECT key, value_json FROM variables WHERE execution_id = ?", (execution_id,)
+    )
+    return {row["key"]: loads(row["value_json"]) for row in rows}
+
+
+def variable(store: Store, execution_id: str, key: str, default: Any = None) -> Any:
+    row = store.query_one(
+        "SELECT value_json FROM variables WHERE execution_id = ? AND key = ?",
+        (execution_id, key),
+    )
+    return default if row is None else loads(row["value_json"])
+
+
+def checkpoint(store: Store, execution_id: str, checkpoint_id: str) -> dict[str, Any] | None:
+    """A checkpoint's snapshot, None when there is no such checkpoint."""
+    row = store.query_one(
+        "SELECT data_json FROM checkpoints WHERE execution_id = ? AND checkpoint_id = ?",
+        (execution_id, checkpoint_id),
+    )
+    return None if row is None else dict(loads(row["data_json"]))
 
 
 def _error(data: bytes | None) -> ErrorInfo | None:
@@ -26,44 +116,41 @@ def _error(data: bytes | None) -> ErrorInfo | None:
 
 def load_execution(store: Store, execution_id: str) -> ExecutionState:
     """An execution as recorded, with node outputs (spilled ones read from their files)."""
-    row = store.query_one("SELECT * FROM executions WHERE id = ?", (execution_id,))
+    row = execution_row(store, execution_id)
     if row is None:
         raise ExecutionNotFoundError(f"no execution {execution_id!r}", where="execution_id")
-    data = loads(row["blueprint_json"])
-    if row["ui_json"] is not None:
-        data["ui"] = loads(row["ui_json"])
+    data = loads(row.blueprint_json)
+    if row.ui_json is not None:
+        data["ui"] = loads(row.ui_json)
     blueprint = Blueprint.model_validate(data)
     state = ExecutionState(
         execution_id=execution_id,
         blueprint=blueprint,
-        blueprint_hash=row["blueprint_hash"],
-        inputs=loads(row["inputs_json"]) or {},
-        config=loads(row["config_json"]) or {},
-        status=ExecutionStatus(row["status"]),
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        error=_error(row["error_json"]),
-        outputs=loads(row["outputs_json"]),
+        blueprint_hash=row.blueprint_hash,
+        inputs=loads(row.inputs_json) or {},
+        config=loads(row.config_json) or {},
+        status=ExecutionStatus(row.status),
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=_error(row.error_json),
+        outputs=loads(row.outputs_json),
         nodes={spec.id: NodeState(spec.id) for spec in blueprint.nodes},
     )
-    for node_id, record in store.node_outcomes(execution_id).items():
+    for node_id, record in node_outcomes(store, execution_id).items():
         node = state.nodes.get(node_id) or NodeState(node_id)
         state.nodes[node_id] = node
-        node.status = NodeStatus(record["status"])
-        node.attempts = record["attempts"]
-        node.started_at = record["started_at"]
-        node.finished_at = record["finished_at"]
-        node.port = record["port"]
-        node.output = record["output"]
-        node.output_size = record["output_size"]
-        node.input = record["input"]
+        node.status = NodeStatus(record.status)
+        node.attempts = record.attempts
+        node.started_at = record.started_at
+        node.finished_at = record.finished_at
+        node.port = record.port
+        node.output = record.output
+        node.output_size = record.output_size
+        node.input = record.input
         node.input_json = None if node.input is None else dumps(node.input)
-        node.error = None if record["error"] is None else ErrorInfo(**record["error"])
-    for vrow in store.query(
-        "SELECT key, value_json FROM variables WHERE execution_id = ?", (execution_id,)
-    ):
-        state.variables[vrow["key"]] = loads(vrow["value_json"])
+        node.error = None if record.error is None else ErrorInfo(**record.error)
+    state.variables.update(variables(store, execution_id))
     state.seq = last_seq(store, execution_id)
     return state
 
@@ -88,24 +175,18 @@ def stored_node_output(store: Store, execution_id: str, node_id: str) -> tuple[A
     nodes = loads(row["blueprint_json"]).get("nodes") or []
     if not any(node.get("id") == node_id for node in nodes):
         raise unknown_node(execution_id, node_id)
-    record: dict[str, Any] | None = None
+    record: NodeOutcome | None = None
     for chunk in store.query(
         "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq", (execution_id,)
     ):
-        for candidate in decode_nodes(chunk["chunk"]):
-            if candidate["node_id"] == node_id:
+        for candidate in decode_outcomes(chunk["chunk"]):
+            if candidate.node_id == node_id:
                 record = candidate
     if record is None:
         return None, None
-    path = record["output_path"]
-    if path is not None and record["output"] is None:
-        try:
-            return loads(Path(path).read_bytes()), record["output_size"]
-        except (OSError, ValueError) as exc:
-            raise StoreError(
-                f"spilled output of node {node_id!r} is unreadable: {exc}", where=str(path)
-            ) from None
-    return record["output"], record["output_size"]
+    if record.output_path is not None and record.output is None:
+        return _read_spilled(record), record.output_size
+    return record.output, record.output_size
 
 
 #: The last recorded seq, read from the newest chunk through the primary key.
@@ -119,7 +200,7 @@ def last_seq(store: Store, execution_id: str) -> int:
     return int(row["seq"] or 0) if row else 0
 
 
-def stored_event_rows(
+def event_rows(
     store: Store, execution_id: str, after_seq: int, limit: int | None = None
 ) -> list[EventRow]:
     """Recorded event rows after ``after_seq`` (at most ``limit``), read chunk by chunk."""
@@ -156,7 +237,7 @@ def stored_events(
     store: Store, execution_id: str, after_seq: int, limit: int | None = None
 ) -> list[Event]:
     """Recorded events after ``after_seq`` (at most ``limit``), as models."""
-    return [event_from_row(row) for row in stored_event_rows(store, execution_id, after_seq, limit)]
+    return [event_from_row(row) for row in event_rows(store, execution_id, after_seq, limit)]
 
 
 def list_executions(

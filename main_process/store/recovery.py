@@ -15,7 +15,7 @@ import socket
 import sqlite3
 import time
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,6 +29,17 @@ from main_process.store.chunks import (
     encode_chunk,
     encode_nodes,
 )
+
+
+class OwnerRow(NamedTuple):
+    """Who runs an unfinished execution, and until when its lease holds."""
+
+    id: str
+    owner_id: str | None
+    owner_pid: int | None
+    owner_host: str | None
+    lease_until: float | None
+
 
 #: Engine owner ids alive in this process (an engine registers itself here).
 LIVE_OWNERS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -51,17 +62,30 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def owner_alive(row: sqlite3.Row, now: float) -> bool:
+def owner_alive(row: OwnerRow, now: float) -> bool:
     """Whether the process that owns this execution row is still looking after it."""
-    lease_until = row["lease_until"] or 0.0
+    lease_until = row.lease_until or 0.0
     if lease_until < now:
         return False
-    if row["owner_host"] == HOST and row["owner_pid"]:
-        pid = int(row["owner_pid"])
+    if row.owner_host == HOST and row.owner_pid:
+        pid = int(row.owner_pid)
         if pid == os.getpid():
-            return row["owner_id"] in LIVE_OWNERS
+            return row.owner_id in LIVE_OWNERS
         return pid_alive(pid)
     return True
+
+
+def open_executions(store: Store, only: str | None = None) -> list[OwnerRow]:
+    """Unfinished executions (or just ``only``, if it is unfinished) with their owners."""
+    sql = (
+        "SELECT id, owner_id, owner_pid, owner_host, lease_until FROM executions"
+        " WHERE status IN (?, ?)"
+    )
+    params: tuple[Any, ...] = _OPEN
+    if only is not None:
+        sql += " AND id = ?"
+        params = (*_OPEN, only)
+    return [OwnerRow(*row) for row in store.query(sql, params)]
 
 
 def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None) -> bool:
@@ -96,26 +120,13 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
         outcomes: list[tuple[int, NodeRow]] = []
         for node_id, attempt in _open_nodes(conn, execution_id):
             seq += 1
-            outcomes.append(
-                (
-                    seq,
-                    (
-                        node_id,
-                        NodeStatus.CANCELLED.value,
-                        attempt or 0,
-                        None,
-                        now,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    ),
-                )
-            )
+            outcome = NodeRow(
+                node_id, NodeStatus.CANCELLED.value, attempt or 0, None, now,
+                None, None, None, None, None, None,
+            )  # fmt: skip
+            outcomes.append((seq, outcome))
             rows.append(
-                (
+                EventRow(
                     execution_id,
                     seq,
                     now,
@@ -127,7 +138,7 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
                 )
             )
         rows.append(
-            (
+            EventRow(
                 execution_id,
                 seq + 1,
                 now,
@@ -166,28 +177,20 @@ def _open_nodes(conn: sqlite3.Connection, execution_id: str) -> list[tuple[str, 
 
 
 def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> list[str]:
-    """Mark every execution whose owner is gone as interrupted; returns their ids."""
+    """Mark every execution whose owner is gone as interrupted; returns their ids.
+
+    Blocking (reads, then one transaction per execution): run it off the event loop.
+    """
     now = time.time()
-    sql = (
-        "SELECT id, owner_id, owner_pid, owner_host, lease_until FROM executions"
-        " WHERE status IN (?, ?)"
-    )
-    params: tuple[Any, ...] = _OPEN
-    if only is not None:
-        sql += " AND id = ?"
-        params = (*_OPEN, only)
     marked = []
-    for row in store.query(sql, params):
-        if row["owner_id"] == my_owner_id or owner_alive(row, now):
+    for row in open_executions(store, only):
+        if row.owner_id == my_owner_id or owner_alive(row, now):
             continue
-        if mark_interrupted(store, row["id"], row["owner_id"]):
-            marked.append(row["id"])
+        if mark_interrupted(store, row.id, row.owner_id):
+            marked.append(row.id)
     return marked
 
 
 def renew_leases(store: Store, owner_id: str, lease_seconds: float) -> None:
     """Extend the lease on every unfinished execution this owner runs (queued write)."""
-    store.enqueue_sql(
-        "UPDATE executions SET lease_until = ? WHERE owner_id = ? AND status IN (?, ?)",
-        (time.time() + lease_seconds, owner_id, *_OPEN),
-    )
+    store.enqueue_lease_renewal(owner_id, time.time() + lease_seconds)

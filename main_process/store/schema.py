@@ -71,6 +71,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (execution_id, checkpoint_id)
     ) WITHOUT ROWID;
     """,
+    # 2: control requests. A process that does not own an execution (a CLI run, the
+    # GUI's worker, ``conductor serve``) records here what it asks of it; the owner
+    # takes the requests for its executions and acts on them.
+    """
+    CREATE TABLE control_requests (
+        id INTEGER PRIMARY KEY,
+        execution_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        requested_at REAL NOT NULL,
+        requested_by TEXT
+    );
+    CREATE INDEX control_requests_execution ON control_requests(execution_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,26 +22,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from app.errors import StoreError
 from app.paths import database_path, outputs_dir
-from main_process import faults
-from main_process.store.chunks import (
-    CHUNK_EVENTS,
-    EventRow,
-    NodeRow,
-    decode_nodes,
-    encode_chunk,
-    encode_nodes,
+from main_process.store.chunks import EventRow, NodeRow
+from main_process.store.ops import (
+    Flush,
+    FlushCallback,
+    Op,
+    RenewLeases,
+    WriteCheckpoint,
+    WriteExecution,
+    WriteNode,
+    WriteSpill,
+    WriteVariable,
+    apply_batch,
 )
 from main_process.store.schema import migrate
 
@@ -56,14 +57,6 @@ INLINE_FLUSH_OPS = 2000
 #: writer thread, which loses the GIL for ~5 ms each time SQLite releases it: 9,500
 #: operations took it 2.7 s, and a million events queued ~600 MB, measured.
 MAX_QUEUED_OPS = 20_000
-
-_CHUNK_SQL = (
-    "INSERT OR REPLACE INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)"
-)
-
-_NODES_SQL = "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk) VALUES (?, ?, ?)"
-
-FlushCallback = Callable[[BaseException | None], None]
 
 
 class Store:
@@ -95,7 +88,7 @@ class Store:
         self._wconn = self._connect()
         #: Held while a batch is applied on ``_wconn``, by the writer or an inline flush.
         self._wlock = threading.Lock()
-        self._ops: deque[tuple[Any, ...]] = deque()
+        self._ops: deque[Op] = deque()
         #: See :data:`MAX_QUEUED_OPS`.
         self.max_queued_ops = MAX_QUEUED_OPS
         self._cond = threading.Condition()
@@ -118,12 +111,8 @@ class Store:
 
     # -- queued writes (hot path: no I/O, no lock) -------------------------------
 
-    def enqueue_sql(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._ops.append(("sql", sql, params))
-        self._maybe_wake()
-
     def enqueue_event(self, row: EventRow) -> None:
-        self._ops.append(("event", row))
+        self._ops.append(row)
         self._maybe_wake()
 
     def enqueue_execution(
@@ -135,19 +124,39 @@ class Store:
         statement: a short run's insert, ``running`` and final update cost one
         write instead of three.
         """
-        self._ops.append(("execution", execution_id, fields, insert))
+        self._ops.append(WriteExecution(execution_id, fields, insert))
         self._maybe_wake()
 
     def enqueue_node(self, execution_id: str, seq: int, row: NodeRow) -> None:
         """Record a node's outcome; ``seq`` is its terminal event's. A later record
         for the same node (from a resumed run) supersedes this one."""
-        self._ops.append(("node", execution_id, seq, row))
+        self._ops.append(WriteNode(execution_id, seq, row))
+        self._maybe_wake()
+
+    def enqueue_variable(self, execution_id: str, key: str, value_json: bytes) -> None:
+        self._ops.append(WriteVariable(execution_id, key, value_json))
+        self._maybe_wake()
+
+    def enqueue_checkpoint(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        name: str | None,
+        created_at: float,
+        data_json: bytes,
+    ) -> None:
+        self._ops.append(WriteCheckpoint(execution_id, checkpoint_id, name, created_at, data_json))
+        self._maybe_wake()
+
+    def enqueue_lease_renewal(self, owner_id: str, until: float) -> None:
+        """Extend the lease on every unfinished execution ``owner_id`` runs."""
+        self._ops.append(RenewLeases(owner_id, until))
         self._maybe_wake()
 
     def enqueue_spill(self, path: Path, data: bytes) -> None:
         """Queue a large output's file; the writer is woken now, so the bytes are
         written and freed while the executor goes on, not held until the next batch."""
-        self._ops.append(("spill", path, data))
+        self._ops.append(WriteSpill(path, data))
         with self._cond:
             self._cond.notify()
 
@@ -200,11 +209,11 @@ class Store:
         self._request_flush(done)
         await future
 
-    def _drain(self) -> list[tuple[Any, ...]]:
-        ops: list[tuple[Any, ...]] = []
-        while self._ops:
-            ops.append(self._ops.popleft())
-        return ops
+    def _drain(self) -> list[Op]:
+        """Everything queued so far, in order. Only the holder of ``_wlock`` drains, and
+        producers only append, so the length read first can all be taken."""
+        ops = self._ops
+        return [ops.popleft() for _ in range(len(ops))]
 
     def flush_sync(self, timeout: float = 30.0) -> None:
         """Blocking :meth:`flush`, for code outside the event loop."""
@@ -232,7 +241,7 @@ class Store:
         if not self._thread.is_alive():
             callback(StoreError("the store is closed", where=str(self.path)))
             return
-        self._ops.append(("flush", callback))
+        self._ops.append(Flush(callback))
         with self._cond:
             self._cond.notify()
 
@@ -262,70 +271,22 @@ class Store:
                     self._wconn.close()
                     return
 
-    def _apply(self, conn: sqlite3.Connection, ops: list[tuple[Any, ...]]) -> BaseException | None:
-        """Apply one batch in one transaction.
-
-        Statements run in queue order; node rows and event chunks go last, in bulk. That
-        is safe because nothing else in a batch reads them, and a node's row is
-        only ever replaced whole, so the last row queued for a node is its state.
-        """
-        callbacks: list[FlushCallback] = []
-        events: dict[str, list[EventRow]] = {}
-        nodes: dict[str, list[tuple[int, NodeRow]]] = {}
-        executions: dict[str, tuple[bool, dict[str, Any]]] = {}
-        error: BaseException | None = None
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for op in ops:
-                kind = op[0]
-                if kind == "event":
-                    row = op[1]
-                    events.setdefault(row[0], []).append(row)
-                elif kind == "node":
-                    nodes.setdefault(op[1], []).append((op[2], op[3]))
-                elif kind == "execution":
-                    seen = executions.get(op[1])
-                    if seen is None:
-                        executions[op[1]] = (op[3], dict(op[2]))
-                    else:
-                        seen[1].update(op[2])
-                elif kind == "sql":
-                    conn.execute(op[1], op[2])
-                elif kind == "spill":
-                    _write_file(op[1], op[2])
-                elif kind == "flush":
-                    callbacks.append(op[1])
-            for execution_id, (insert, fields) in executions.items():
-                _write_execution(conn, execution_id, insert, fields)
-            if nodes:
-                conn.executemany(_NODES_SQL, [encode_nodes(e, rows) for e, rows in nodes.items()])
-            if events:
-                chunks = [
-                    encode_chunk(rows[i : i + CHUNK_EVENTS])
-                    for rows in events.values()
-                    for i in range(0, len(rows), CHUNK_EVENTS)
-                ]
-                if faults.armed():
-                    conn.executemany(_CHUNK_SQL, chunks[:1])
-                    faults.fault_point("store.mid_event_batch")
-                    chunks = chunks[1:]
-                conn.executemany(_CHUNK_SQL, chunks)
-            if nodes:
-                faults.fault_point("store.before_completion_write")
-            conn.execute("COMMIT")
-            if nodes:
-                faults.fault_point("store.after_completion_write")
-        except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
-            error = exc
-            self.write_error = exc
-            log.error("store write failed (%d operations): %s", len(ops), exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+    def _apply(self, conn: sqlite3.Connection, ops: list[Op]) -> BaseException | None:
+        """Apply one batch in one transaction (see :func:`apply_batch`), then tell
+        whoever waits for it."""
+        callbacks, error = apply_batch(conn, ops)
+        if error is not None:
+            self.write_error = error
+            log.error("store write failed (%d operations): %s", len(ops), error)
         for callback in callbacks:
             callback(error)
         return error
 
     # -- reads and immediate writes (caller's thread) -----------------------------
+    #
+    # For the store package's own modules (history, recovery, control), which turn
+    # them into domain methods; no code outside ``main_process.store`` writes SQL.
+    # They block: callers on the event loop run them through ``asyncio.to_thread``.
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         try:
@@ -357,54 +318,9 @@ class Store:
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from None
 
-    def node_outcomes(self, execution_id: str) -> dict[str, dict[str, Any]]:
-        """The latest recorded outcome of each node (spilled outputs read back)."""
-        outcomes: dict[str, dict[str, Any]] = {}
-        for row in self.query(
-            "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq",
-            (execution_id,),
-        ):
-            for record in decode_nodes(row["chunk"]):
-                outcomes[record["node_id"]] = record
-        for record in outcomes.values():
-            path = record["output_path"]
-            if path is not None and record["output"] is None:
-                try:
-                    record["output"] = orjson.loads(Path(path).read_bytes())
-                except (OSError, orjson.JSONDecodeError) as exc:
-                    raise StoreError(
-                        f"spilled output of node {record['node_id']!r} is unreadable: {exc}",
-                        where=str(path),
-                    ) from None
-        return outcomes
-
     def integrity_check(self) -> str:
         row = self.query_one("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
-
-
-def _write_execution(
-    conn: sqlite3.Connection, execution_id: str, insert: bool, fields: dict[str, Any]
-) -> None:
-    # Column names come from the state manager, never from users.
-    if insert:
-        columns = ", ".join(["id", *fields])
-        marks = ", ".join("?" * (len(fields) + 1))
-        conn.execute(
-            f"INSERT INTO executions ({columns}) VALUES ({marks})", (execution_id, *fields.values())
-        )
-    elif fields:
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        conn.execute(
-            f"UPDATE executions SET {assignments} WHERE id = ?", (*fields.values(), execution_id)
-        )
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
@@ -420,7 +336,3 @@ def _store_error(exc: BaseException, path: Path | None) -> StoreError:
     if isinstance(exc, StoreError):
         return exc
     return StoreError(f"store write failed: {exc}", where=str(path) if path else None)
-
-
-def placeholders(values: Iterable[Any]) -> str:
-    return ", ".join("?" for _ in values)

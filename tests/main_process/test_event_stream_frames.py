@@ -12,16 +12,10 @@ from main_process.events.pipe_stream import EventStream
 
 
 class _NoSource:
-    async def recorded_event_rows(
-        self, execution_id: str, after_seq: int = 0, limit: int | None = None
-    ) -> list[EventRow]:
-        return []
+    """Only frames are built here: no cursor is ever opened."""
 
-    def is_active(self, execution_id: str) -> bool:
-        return False
-
-    def watch(self, execution_id: str, callback: Any) -> Any:
-        return lambda: None
+    async def cursor(self, execution_id: str, after_seq: int = 0) -> Any:
+        raise AssertionError("not reached")
 
 
 async def _drop(frame: bytes) -> None:

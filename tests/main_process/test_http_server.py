@@ -226,7 +226,7 @@ async def test_cancel_mid_run(client: httpx.AsyncClient) -> None:
 
 async def test_event_pump_buffer_stays_bounded_for_a_stalled_reader(engine: Engine) -> None:
     eid = await engine.start(blueprint=chain(12))
-    pump = EventPump(engine.events, eid, 0, limit=4)
+    pump = EventPump(engine.cursor, eid, 0, limit=4)
     task = asyncio.get_running_loop().create_task(pump.run())
     await engine.wait(eid)  # the reader takes nothing while the whole run happens
     await wait_until(lambda: pump.pauses > 0)

@@ -183,7 +183,6 @@ async def test_a_slow_follower_catches_up_without_gaps(
 
     from main_process.events import follow as event_follow
 
-    monkeypatch.setattr(event_follow, "EVENT_BUFFER", 50)
     monkeypatch.setattr(event_follow, "PAGE", 64)
     release = asyncio.Event()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from main_process.store import Store
 from main_process.store.chunks import EventRow
-from main_process.store.history import stored_event_rows
+from main_process.store.history import event_rows
 
 EVENTS = 5000
 LIMIT = 1000
@@ -25,14 +25,14 @@ def test_a_writer_that_falls_behind_makes_the_caller_commit(home: Path) -> None:
     most = 0
     try:
         for seq in range(1, EVENTS + 1):
-            row: EventRow = ("e1", seq, float(seq), "log", None, None, None, {"i": seq})
+            row = EventRow("e1", seq, float(seq), "log", None, None, None, {"i": seq})
             store.enqueue_event(row)
             most = max(most, len(store._ops))
         assert most <= LIMIT  # it was EVENTS: nothing was committed until a flush
-        committed = stored_event_rows(store, "e1", 0)
+        committed = event_rows(store, "e1", 0)
         assert [r[1] for r in committed] == list(range(1, len(committed) + 1))
         assert len(committed) >= EVENTS - LIMIT
         store.flush_sync()
-        assert [r[1] for r in stored_event_rows(store, "e1", 0)] == list(range(1, EVENTS + 1))
+        assert [r[1] for r in event_rows(store, "e1", 0)] == list(range(1, EVENTS + 1))
     finally:
         store.close()
