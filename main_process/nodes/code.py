@@ -212,6 +212,16 @@ def _kill(process: asyncio.subprocess.Process) -> None:
             process.kill()
 
 
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    """Wait for a killed child. Its unread output is read and dropped first: asyncio's
+    ``wait()`` also waits for the pipes to close, and a pipe whose reading was paused
+    (a reader stopped at the output cap) would never see its end."""
+    for stream in (process.stdout, process.stderr):
+        while stream is not None and await stream.read(65536):
+            pass
+    await process.wait()
+
+
 def _output(stdout: bytes) -> Any:
     """stdout parsed as JSON; else its text without the trailing newline; empty is None."""
     text = stdout.decode("utf-8", errors="replace")
@@ -298,7 +308,7 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
         stdout, stderr_bytes = await _communicate(process, stdin, program)
     except BaseException:  # cancelled, timed out or too much output: leave no process behind
         _kill(process)
-        await process.wait()
+        await _reap(process)
         raise
     finally:
         REAPER.release(process.pid)
