@@ -1,13 +1,14 @@
 """The engine's read side: an execution's recorded events, outputs and history.
 
-A mixin of :class:`~main_process.engine.engine.Engine`, kept apart because it only reads:
-from the state manager's memory while an execution is active in this engine, else
-from the store (after committing what is queued, so a reader sees its own writes).
+An object the :class:`~main_process.engine.engine.Engine` holds and delegates to,
+kept apart because it only reads: from the state manager's memory while an execution
+is active in this engine, else from the store (after committing what is queued, so a
+reader sees its own writes).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from app.events import Event
 from app.results import ExecutionResult, ExecutionSummary, OutputPage, check_page
@@ -18,14 +19,22 @@ from main_process.store import Store
 from main_process.store.history import stored_node_output, unknown_node
 
 
-class RecordMethods:
-    """Events, node outputs and history of executions (see the module docs)."""
+class Records:
+    """Events, node outputs and history of executions (see the module docs).
 
-    store: Store
-    states: StateManager
+    ``get_execution`` is the engine's (it also recovers orphans), used to raise
+    ExecutionNotFoundError for an unknown id.
+    """
 
-    async def get_execution(self, execution_id: str) -> ExecutionResult:
-        raise NotImplementedError
+    def __init__(
+        self,
+        store: Store,
+        states: StateManager,
+        get_execution: Callable[[str], Awaitable[ExecutionResult]],
+    ) -> None:
+        self.store = store
+        self.states = states
+        self.get_execution = get_execution
 
     async def node_output(
         self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100

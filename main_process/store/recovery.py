@@ -6,6 +6,10 @@ seconds. Another process marks the execution ``interrupted`` only when that owne
 is gone: its pid is dead on this host, its lease has expired, or (same pid) no
 engine with that id is alive in this process. The update is conditional on the
 status and owner still being what we saw, so two processes never both mark it.
+
+A ``paused`` execution is never marked: whether its owner lives or not, it stays
+paused, and once the owner is gone another engine may resume it
+(:func:`ensure_paused_claimable`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from app.errors import ExecutionCancelledError
+from app.errors import ExecutionCancelledError, ResumeError
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store import Store
 from main_process.store.chunks import (
@@ -36,6 +40,8 @@ LIVE_OWNERS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary
 HOST = socket.gethostname()
 
 _OPEN = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+#: Statuses whose owner keeps renewing its lease (a paused run is still looked after).
+_LEASED = (*_OPEN, ExecutionStatus.PAUSED.value)
 _OPEN_NODES = (NodeStatus.PENDING.value, NodeStatus.RUNNING.value, NodeStatus.RETRYING.value)
 
 
@@ -185,9 +191,25 @@ def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> 
     return marked
 
 
+def ensure_paused_claimable(store: Store, execution_id: str, my_owner_id: str) -> None:
+    """Raise ResumeError unless the paused execution's owner is gone (or is us), so a
+    resume here does not run it twice beside its live owner."""
+    row = store.query_one(
+        "SELECT id, owner_id, owner_pid, owner_host, lease_until FROM executions"
+        " WHERE id = ? AND status = ?",
+        (execution_id, ExecutionStatus.PAUSED.value),
+    )
+    if row is None or row["owner_id"] == my_owner_id or not owner_alive(row, time.time()):
+        return
+    raise ResumeError(
+        f"execution {execution_id!r} is paused by another live process; resume it there",
+        where="execution_id",
+    )
+
+
 def renew_leases(store: Store, owner_id: str, lease_seconds: float) -> None:
     """Extend the lease on every unfinished execution this owner runs (queued write)."""
     store.enqueue_sql(
-        "UPDATE executions SET lease_until = ? WHERE owner_id = ? AND status IN (?, ?)",
-        (time.time() + lease_seconds, owner_id, *_OPEN),
+        "UPDATE executions SET lease_until = ? WHERE owner_id = ? AND status IN (?, ?, ?)",
+        (time.time() + lease_seconds, owner_id, *_LEASED),
     )
