@@ -36,7 +36,7 @@ def dag(n: int, edges: list[tuple[int, int, str | None]], **rules: Any) -> list[
         nodes[src].downstream.append((dst, port))
         nodes[dst].upstream.append((src, port))
     for name, value in rules.items():
-        setattr(nodes[int(name[1:])], "when", value)
+        nodes[int(name[1:])].when = value
     return nodes
 
 
