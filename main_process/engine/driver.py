@@ -273,9 +273,8 @@ class ExecutionDriver:
                         data=reused,
                     )
         else:
-            resumed = any(s is _COMPLETED for s in self.graph.status)
             states.update_execution_state(
-                eid, ExecutionStatus.RUNNING, data={"resumed": True} if resumed else None
+                eid, ExecutionStatus.RUNNING, data={"resumed": True} if self.graph.resumed else None
             )
         async with asyncio.TaskGroup() as group:
             await self._schedule(group)

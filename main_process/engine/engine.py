@@ -234,6 +234,7 @@ class Engine:
         result = await self.runs.wait(execution_id)
         if result is not None:
             return result
+        await self.store.flush()  # a run whose task was cancelled: read its last record
         result = await self.get_execution(execution_id)
         if not result.status.is_terminal:
             raise ExecutionNotFoundError(

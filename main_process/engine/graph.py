@@ -159,6 +159,11 @@ class ExecutionGraph:
         return bool(self._ready) and self.failure is None
 
     @property
+    def resumed(self) -> bool:
+        """Whether some nodes started precompleted."""
+        return bool(self._precompleted)
+
+    @property
     def running(self) -> int:
         """Nodes handed out by :meth:`ready` and not marked yet."""
         return self._running
@@ -256,7 +261,9 @@ class ExecutionGraph:
     def cancel_rest(self) -> list[int]:
         """End every node that has not finished ``cancelled`` (fast failure or a
         cancelled execution, once nothing runs); returns them in plan order."""
-        rest = [i for i, status in enumerate(self.status) if not status.is_terminal]
+        rest = [
+            i for i, status in enumerate(self.status) if status is _PENDING or status is _RUNNING
+        ]
         for index in rest:
             self.status[index] = _CANCELLED
         self._ready.clear()
