@@ -46,13 +46,10 @@ def slow_pair(marker: Path, cleanup: float = 0.3) -> dict[str, Any]:
     }
 
 
-async def both_running(c: Conductor, eid: str) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            nodes = (await c.get_execution(eid)).nodes
-            if all(nodes[n].status is NodeStatus.RUNNING for n in ("a", "b")):
-                return
-            await asyncio.sleep(0.01)
+async def both_running(marker: Path) -> None:
+    """Both slow nodes are inside their sleep (not still importing their function)."""
+    started = Path(f"{marker}.started")
+    await wait_until(lambda: started.exists() and len(started.read_text().split()) == 2, 30)
 
 
 async def collect(c: Conductor, eid: str) -> list[Event]:
@@ -70,7 +67,7 @@ async def test_a_double_cancel_one_tick_apart_ends_cancelled(
     marker = tmp_path / "cancelling"
     eid = await any_conductor.start(blueprint=slow_pair(marker), config={"parallel": True})
     follower = asyncio.create_task(collect(any_conductor, eid))
-    await both_running(any_conductor, eid)
+    await both_running(marker)
     assert await any_conductor.cancel(eid)
     await asyncio.sleep(0)
     await any_conductor.cancel(eid)  # while the first is still cleaning up
@@ -94,7 +91,7 @@ async def test_a_second_cancel_while_the_first_cleans_up_changes_nothing(
     eid = await any_conductor.start(
         blueprint=slow_pair(marker, cleanup=0.5), config={"parallel": True}
     )
-    await both_running(any_conductor, eid)
+    await both_running(marker)
     assert await any_conductor.cancel(eid)
     await wait_until(marker.exists, 30)
     await any_conductor.cancel(eid)
@@ -109,9 +106,10 @@ async def test_a_cancel_while_the_timeout_cleans_up_ends_it_timed_out(
 ) -> None:
     marker = tmp_path / "cancelling"
     eid = await any_conductor.start(
-        blueprint=slow_pair(marker, cleanup=0.5), config={"parallel": True, "timeout": 0.5}
+        blueprint=slow_pair(marker, cleanup=0.5), config={"parallel": True, "timeout": 3.0}
     )
     follower = asyncio.create_task(collect(any_conductor, eid))
+    await both_running(marker)
     await wait_until(marker.exists, 30)  # the timeout fired: the nodes are giving up
     await any_conductor.cancel(eid)
     result = await asyncio.wait_for(any_conductor.wait(eid), 30)
@@ -127,7 +125,7 @@ async def test_the_timeout_during_a_cancel_changes_nothing(
     eid = await any_conductor.start(
         blueprint=slow_pair(marker, cleanup=1.0), config={"parallel": True, "timeout": 2.0}
     )
-    await both_running(any_conductor, eid)
+    await both_running(marker)
     assert await any_conductor.cancel(eid)
     result = await asyncio.wait_for(any_conductor.wait(eid), 30)
     assert result.status in (ExecutionStatus.CANCELLED, ExecutionStatus.FAILED)
@@ -143,7 +141,7 @@ async def test_close_during_a_cancel_ends_it_cancelled(
     marker = tmp_path / "cancelling"
     async with open_conductor(transport, home, tmp_path) as c:
         eid = await c.start(blueprint=slow_pair(marker, cleanup=0.5), config={"parallel": True})
-        await both_running(c, eid)
+        await both_running(marker)
         waiter = asyncio.create_task(c.wait(eid))
         follower = asyncio.create_task(collect(c, eid))
         assert await c.cancel(eid)

@@ -205,7 +205,8 @@ class ExecutionDriver:
         task = self._task = asyncio.current_task()
         assert task is not None
         try:
-            if self._reason is None and await self._queue():
+            if self._reason is None:
+                await self._queue()
                 try:
                     await self._run_nodes()
                 finally:
@@ -230,23 +231,23 @@ class ExecutionDriver:
             raise asyncio.CancelledError
         return self.state
 
-    async def _queue(self) -> bool:
-        """Wait (``pending``) for an execution slot, and while paused; False when
-        cancelled meanwhile (the CancelledError of :meth:`cancel` ends it too)."""
+    async def _queue(self) -> None:
+        """Wait (``pending``) for an execution slot, and while paused (holding none);
+        a cancel meanwhile ends it with :meth:`cancel`'s CancelledError."""
         self.phase = Phase.QUEUED
         slots = self.slots
         while True:
             while self.paused:
                 await self._sleep()
             if slots is None or slots.try_acquire():
-                return True
+                return
             self.queued = True
             try:
                 await slots.acquire()
             finally:
                 self.queued = False
             if not self._still_paused():
-                return True
+                return
             slots.release()  # paused while queued: wait without holding a slot
 
     def _still_paused(self) -> bool:
@@ -305,7 +306,6 @@ class ExecutionDriver:
                     value, upstream = graph.input_for(index)
                     task = group.create_task(runner.run(nodes[index], value, upstream))
                     running[task] = index
-                    task.add_done_callback(finished.append)
                     task.add_done_callback(self._task_done)
             if graph.failure is not None:
                 return
@@ -321,7 +321,8 @@ class ExecutionDriver:
                 else:
                     self._mark(index, task.result())
 
-    def _task_done(self, _task: asyncio.Task[Outcome]) -> None:
+    def _task_done(self, task: asyncio.Task[Outcome]) -> None:
+        self._finished.append(task)
         self._wake()
 
     def _mark(self, index: int, outcome: Outcome) -> None:
