@@ -316,10 +316,12 @@ class ExecutionDriver:
             while finished:
                 task = finished.popleft()
                 index = running.pop(task)
-                if task.cancelled() or task.exception() is not None:
+                try:
+                    outcome = task.result()
+                except BaseException:  # cancelled, or broken: the group reports the latter
                     self._cancelled(index)
                 else:
-                    self._mark(index, task.result())
+                    self._mark(index, outcome)
 
     def _task_done(self, task: asyncio.Task[Outcome]) -> None:
         self._finished.append(task)
