@@ -119,3 +119,23 @@ def release_and_wait(value: Any, ctx: Any) -> Any:
     while not Path(value["sent"]).exists():
         time.sleep(0.005)
     return "done"
+
+
+async def slow_to_cancel(value: Any) -> Any:
+    """Sleep for ``seconds``; when cancelled, note it in ``marker`` (a file path, so a
+    test in another process sees it) and take ``cleanup`` seconds before giving up:
+    a node whose cancellation is still cleaning up when the next cancel arrives.
+    Each call first notes ``started`` in ``<marker>.started``."""
+    marker = value.get("marker")
+    if marker:
+        with open(f"{marker}.started", "a", encoding="utf-8") as f:
+            f.write("started\n")
+    try:
+        await asyncio.sleep(float(value.get("seconds", 60)))
+    except asyncio.CancelledError:
+        if marker:
+            with open(marker, "a", encoding="utf-8") as f:
+                f.write("cancelling\n")
+        await asyncio.sleep(float(value.get("cleanup", 0.3)))
+        raise
+    return value

@@ -1,5 +1,6 @@
-"""The engine's blueprint library and node type methods (the part of
-:class:`~main_process.engine.engine.Engine` that runs nothing)."""
+"""The engine's blueprint library and node type operations (the part of
+:class:`~main_process.engine.engine.Engine` that runs nothing; it holds one
+:class:`BlueprintOps` and delegates to it)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def code_node_types(registry: NodeRegistry) -> Mapping[str, str]:
     return CodeNodeTypes(registry)
 
 
-class BlueprintMethods:
+class BlueprintOps:
     """Validate, list, fetch, save and delete blueprints; describe node types.
 
     ``disabled_types`` (type → reason) count as problems everywhere a blueprint is
@@ -67,9 +68,15 @@ class BlueprintMethods:
     would refuse is not saved to the shared library either.
     """
 
-    registry: NodeRegistry
-    library: BlueprintLibrary
-    disabled_types: Mapping[str, str]
+    def __init__(
+        self,
+        registry: NodeRegistry,
+        library: BlueprintLibrary,
+        disabled_types: Mapping[str, str],
+    ) -> None:
+        self.registry = registry
+        self.library = library
+        self.disabled_types = disabled_types
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
         return validate_blueprint(blueprint, self.registry, disabled_types=self.disabled_types)

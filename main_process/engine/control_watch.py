@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import assert_never
+from collections.abc import Awaitable, Callable
+from typing import Protocol, assert_never
 
 from app.errors import ConductorError
 from app.states import ExecutionStatus
@@ -38,6 +38,14 @@ CHECK_SECONDS = 0.25
 Act = Callable[[str], Awaitable[object]]
 
 
+class _Runs(Protocol):
+    """The executions this engine runs: asked only whether there are any, and by id."""
+
+    def __contains__(self, execution_id: object, /) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+
 class ControlWatcher:
     """Takes this owner's control requests and calls the engine's own methods."""
 
@@ -46,7 +54,7 @@ class ControlWatcher:
         store: Store,
         owner_id: str,
         *,
-        runs: Mapping[str, object],
+        runs: _Runs,
         cancel: Act,
         pause: Act,
         resume: Act,

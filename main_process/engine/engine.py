@@ -6,10 +6,16 @@ methods are coroutines on one asyncio loop; blocking work (node functions on the
 ``thread`` runner, SQLite commits) happens on threads; nodes on the ``process``
 runner run in up to ``max_processes`` worker processes, killed at their timeout.
 
+Shape: the engine holds parts and delegates to them: blueprint and node type
+operations (:class:`~main_process.engine.blueprints.BlueprintOps`), the read side
+(:class:`~main_process.engine.records.Records`) and the executions it runs
+(:class:`~main_process.engine.runs.Runs`, one driver each).
+
 Ownership: each engine has an owner id and renews a lease on the executions it
 runs, so another process sharing the data dir can tell a live run from one whose
 process died (see :mod:`main_process.store.recovery`). On start, executions left
-``running`` by dead owners are marked ``interrupted``.
+``running`` by dead owners are marked ``interrupted``; ``paused`` ones stay paused,
+and :meth:`Engine.resume` takes them over once their owner is gone.
 """
 
 from __future__ import annotations
@@ -17,10 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,32 +34,37 @@ from app.errors import (
     ConfigError,
     EngineClosedError,
     ExecutionNotFoundError,
+    Problem,
     ResumeError,
-    StoreError,
 )
+from app.events import Event
 from app.paths import data_dir
 from app.results import (
+    BlueprintSummary,
     ExecutionConfig,
     ExecutionResult,
+    ExecutionSummary,
+    NodeTypeInfo,
+    OutputPage,
 )
 from app.states import ExecutionStatus
 from app.transport import BlueprintArg
 from main_process import faults
-from main_process.engine.blueprints import BlueprintMethods, code_node_types
+from main_process.engine.blueprints import BlueprintOps, code_node_types
 from main_process.engine.control_watch import ControlWatcher, ask_owner
-from main_process.engine.execution_state import ExecutionState
-from main_process.engine.executor import ExecutionRun
+from main_process.engine.driver import CancelReason
 from main_process.engine.inputs import resolve_inputs
-from main_process.engine.limiter import Limiter
 from main_process.engine.plan import Plan, PlanCache
-from main_process.engine.records import RecordMethods
+from main_process.engine.records import Records
 from main_process.engine.resume import (
     current_blueprint,
     ensure_resumable,
     reusable_outputs,
     take_recorded_outcomes,
 )
+from main_process.engine.runs import Runs
 from main_process.engine.state_manager import StateManager
+from main_process.events.cursor import EventCursor
 from main_process.file_roots import resolve_roots
 from main_process.library import BlueprintLibrary
 from main_process.nodes.registry import NodeRegistry, default_registry
@@ -62,17 +72,18 @@ from main_process.runners.process import ProcessPool
 from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
 from main_process.store.control import ControlAction
-from main_process.store.recovery import HOST, LIVE_OWNERS, recover_orphans, renew_leases
-
-log = logging.getLogger(__name__)
+from main_process.store.recovery import (
+    HOST,
+    LIVE_OWNERS,
+    ensure_paused_claimable,
+    recover_orphans,
+    renew_leases,
+)
 
 LEASE_RENEW_SECONDS = 5.0
-#: Unfinished states that a resume request does not apply to (any other unfinished
-#: state is a paused execution, resumed in place by its owner).
-_STARTED_OR_WAITING = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 
 
-class Engine(BlueprintMethods, RecordMethods):
+class Engine:
     """Runs blueprints and answers every question about them.
 
     ``file_roots`` bound the files ``file.*``/``sqlite.*`` nodes may use (default:
@@ -122,10 +133,18 @@ class Engine(BlueprintMethods, RecordMethods):
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
         self._plans = PlanCache(self.registry, disabled_types=self.disabled_types)
-        self._runs: dict[str, ExecutionRun] = {}
-        self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
-        self._limit: Limiter | None = None
-        self._slots = Limiter(max_executions)
+        self.blueprint_ops = BlueprintOps(self.registry, self.library, self.disabled_types)
+        self.records = Records(self.store, self.states, self.get_execution)
+        self.runs = Runs(
+            self.states,
+            concurrency=concurrency,
+            global_concurrency=global_concurrency,
+            max_executions=max_executions,
+            thread_pool=self._pool,
+            process_pool=self.processes,
+            base_dir=self.base_dir,
+            file_roots=self.file_roots,
+        )
         self._lease_task: asyncio.Task[None] | None = None
         self._control = (
             None
@@ -133,7 +152,7 @@ class Engine(BlueprintMethods, RecordMethods):
             else ControlWatcher(
                 self.store,
                 self.owner_id,
-                runs=self._runs,
+                runs=self.runs,
                 cancel=self.cancel,
                 pause=self.pause,
                 resume=functools.partial(self.resume, wait=False),
@@ -160,8 +179,6 @@ class Engine(BlueprintMethods, RecordMethods):
     def _ensure_loop_parts(self) -> None:
         if self._closed:
             raise EngineClosedError("the engine is closed; it takes no new work")
-        if self._limit is None:
-            self._limit = Limiter(self.global_concurrency)
         if self.store is not None and (self._lease_task is None or self._lease_task.done()):
             self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
         if self._control is not None and (self._control_task is None or self._control_task.done()):
@@ -201,9 +218,9 @@ class Engine(BlueprintMethods, RecordMethods):
             source="id" if blueprint is None else "inline",
         )
         if reused is None:
-            self._launch(plan, state, cfg, completed=None)
+            self.runs.launch(plan, state, cfg)
         else:
-            self._launch(plan, state, cfg, completed=reused[1], reused_from=reused[0])
+            self.runs.launch(plan, state, cfg, completed=reused[1], reused_from=reused[0])
         if durable and self.store is not None:
             await self.store.flush()
         return state.execution_id
@@ -215,66 +232,9 @@ class Engine(BlueprintMethods, RecordMethods):
         source = cfg.reuse_from
         if source is None and self.store is not None:
             await self.store.flush()
-        elif source in self._runs:
+        elif source in self.runs:
             raise ConfigError(f"execution {source!r} is still running", where="config.reuse_from")
         return await asyncio.to_thread(reusable_outputs, self.states, model, cfg.start_at, source)
-
-    def _launch(
-        self,
-        plan: Plan,
-        state: ExecutionState,
-        cfg: ExecutionConfig,
-        completed: dict[str, tuple[Any, str | None]] | None,
-        reused_from: str | None = None,
-    ) -> None:
-        assert self._limit is not None
-        concurrency = 1 if not cfg.parallel else (cfg.concurrency or self.concurrency)
-        run = ExecutionRun(
-            plan,
-            self.states,
-            state,
-            concurrency=concurrency,
-            global_limit=self._limit,
-            thread_pool=self._pool,
-            process_pool=self.processes,
-            base_dir=self.base_dir,
-            file_roots=self.file_roots,
-            debug=cfg.debug_mode,
-            completed=completed,
-            reused_from=reused_from,
-            slots=self._slots,
-        )
-        eid = state.execution_id
-        self._runs[eid] = run
-        task = asyncio.get_running_loop().create_task(self._drive(run, cfg.timeout))
-        self._tasks[eid] = task
-
-    async def _drive(self, run: ExecutionRun, timeout: float | None) -> ExecutionResult:
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(timeout, run.cancel, "timeout") if timeout else None
-        eid = run.execution_id
-        try:
-            state = await run.run()
-        finally:
-            if timer is not None:
-                timer.cancel()
-            self._runs.pop(eid, None)
-        try:
-            if self.store is not None:
-                await self.store.flush()
-        except StoreError as exc:
-            # The run finished but its record may not be on disk: say so instead of
-            # reporting a result that a restart could contradict.
-            log.error("could not commit execution %s: %s", eid, exc)
-            raise StoreError(
-                f"execution {eid!r} finished ({state.status}) but the store could not "
-                f"record it: {exc.message}",
-                where=exc.where,
-            ) from exc
-        finally:
-            self.states.release(eid)
-            self._tasks.pop(eid, None)
-        return state.to_result()
 
     async def execute(
         self,
@@ -294,9 +254,12 @@ class Engine(BlueprintMethods, RecordMethods):
         return await self.wait(eid)
 
     async def wait(self, execution_id: str) -> ExecutionResult:
-        task = self._tasks.get(execution_id)
-        if task is not None:
-            return await asyncio.shield(task)
+        """The execution's result once it is terminal (a paused one keeps waiting)."""
+        result = await self.runs.wait(execution_id)
+        if result is not None:
+            return result
+        if self.store is not None:
+            await self.store.flush()  # a run whose task was cancelled: read its last record
         result = await self.get_execution(execution_id)
         if not result.status.is_terminal:
             raise ExecutionNotFoundError(
@@ -305,26 +268,27 @@ class Engine(BlueprintMethods, RecordMethods):
         return result
 
     async def cancel(self, execution_id: str) -> bool:
-        """Cancel an execution; one that another live process runs is asked through
-        the store (True: the request is recorded for its owner)."""
-        run = self._runs.get(execution_id)
-        if run is not None:
-            return run.cancel("user")
+        """Stop a running, pending or paused execution (it ends ``cancelled``); False
+        when it has finished or is finishing. One that another live process runs is
+        asked through the store (True: the request is recorded for its owner)."""
+        driver = self.runs.get(execution_id)
+        if driver is not None:
+            return driver.cancel(CancelReason.USER)
         return await self._ask_owner(execution_id, ControlAction.CANCEL)
 
     async def pause(self, execution_id: str) -> bool:
-        """PLACEHOLDER (``store`` branch): helper A's ``Engine.pause`` replaces this; keep
-        ``return await self._ask_owner(execution_id, ControlAction.PAUSE)`` for runs
-        not here."""
-        if execution_id in self._runs:
-            return False
+        """Start no new node of the execution (``paused`` at once; running nodes finish
+        and are recorded; it keeps its slot) until :meth:`resume`. False when it has
+        finished, is finishing, or runs in another process."""
+        driver = self.runs.get(execution_id)
+        if driver is not None:
+            return driver.pause()
         return await self._ask_owner(execution_id, ControlAction.PAUSE)
 
-    # -- control requests from other processes (see main_process.store.control) -----
-
     async def _ask_owner(self, execution_id: str, action: ControlAction) -> bool:
-        """Record ``action`` for the live process that owns this unfinished execution;
-        False when no other live process owns it (ExecutionNotFoundError when unknown)."""
+        """Record ``action`` for the live process that owns this unfinished execution
+        (see :mod:`main_process.store.control`); False when no other live process owns
+        it (ExecutionNotFoundError when unknown)."""
         if self.store is not None and await ask_owner(
             self.store, self.owner_id, execution_id, action
         ):
@@ -334,13 +298,7 @@ class Engine(BlueprintMethods, RecordMethods):
 
     def queue_position(self, execution_id: str) -> int | None:
         """1 for the next execution to start, ...; None when not waiting."""
-        position = 0
-        for eid, run in self._runs.items():
-            if run.queued:
-                position += 1
-                if eid == execution_id:
-                    return position
-        return None
+        return self.runs.queue_position(execution_id)
 
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         state = self.states.get_active(execution_id)
@@ -356,29 +314,39 @@ class Engine(BlueprintMethods, RecordMethods):
     # -- resume --------------------------------------------------------------------
 
     async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
-        """Re-run the nodes of an unfinished execution that have no recorded completion."""
+        """Go on with an execution: a paused one of this engine in place; otherwise
+        (interrupted, failed, cancelled, or paused by a process that is gone) re-run
+        the nodes that have no recorded completion."""
         self._ensure_loop_parts()
-        if execution_id in self._runs:
-            raise ResumeError(f"execution {execution_id!r} is still running", where="execution_id")
-        if self.store is None:
+        driver = self.runs.get(execution_id)
+        if driver is not None:
+            if not driver.resume():
+                raise ResumeError(
+                    f"execution {execution_id!r} is still running", where="execution_id"
+                )
+            return await self.wait(execution_id) if wait else driver.state.to_result()
+        store = self.store
+        if store is None:
             raise ResumeError("this engine keeps no record to resume from", where="execution_id")
-        await self.store.flush()
-        await asyncio.to_thread(recover_orphans, self.store, self.owner_id, execution_id)
+        await store.flush()
+        await asyncio.to_thread(recover_orphans, store, self.owner_id, execution_id)
         state = await asyncio.to_thread(self.states.load_execution, execution_id)
-        held = not state.status.is_terminal and state.status not in _STARTED_OR_WAITING
-        if held and await self._ask_owner(execution_id, ControlAction.RESUME):
-            return state.to_result()  # paused in another live process: its owner resumes it
-        ensure_resumable(state)
+        if state.status is ExecutionStatus.PAUSED:
+            if await self._ask_owner(execution_id, ControlAction.RESUME):
+                return state.to_result()  # paused in another live process: its owner resumes
+            await asyncio.to_thread(ensure_paused_claimable, store, execution_id, self.owner_id)
+        else:
+            ensure_resumable(state)
         current = await asyncio.to_thread(
-            current_blueprint, self.store, self.library, self._plans.recent_blueprints(), state
+            current_blueprint, store, self.library, self._plans.recent_blueprints(), state
         )
         plan = self.plan_for(current)
         completed = take_recorded_outcomes(state)
         state.blueprint = plan.blueprint
         self.states.adopt_execution(state)
         faults.fault_point("resume.before_run")
-        self._launch(plan, state, ExecutionConfig.model_validate(state.config), completed)
-        self._runs[execution_id].resumed = True
+        cfg = ExecutionConfig.model_validate(state.config)
+        self.runs.launch(plan, state, cfg, completed=completed, resumed=True)
         if not wait:
             return state.to_result()
         return await self.wait(execution_id)
@@ -388,18 +356,15 @@ class Engine(BlueprintMethods, RecordMethods):
     async def _renew_leases(self) -> None:
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
-            if self._runs and self.store is not None:
+            if self.runs and self.store is not None:
                 renew_leases(self.store, self.owner_id, self.states.lease_seconds)
 
     async def close(self) -> None:
-        """Stop running executions (they end ``interrupted``), commit, and close the store."""
+        """Stop running executions (they end ``interrupted``; paused ones stay
+        ``paused``), commit, and close the store."""
         if self._closed:
             return
-        for run in list(self._runs.values()):
-            run.cancel("shutdown")
-        tasks = list(self._tasks.values())
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.runs.shut_down()
         for task in (self._lease_task, self._control_task):
             if task is not None:
                 task.cancel()
@@ -411,3 +376,54 @@ class Engine(BlueprintMethods, RecordMethods):
         self._pool.shutdown(wait=False, cancel_futures=True)  # stuck threads are not waited for
         await self.processes.close()
         LIVE_OWNERS.pop(self.owner_id, None)
+
+    # -- blueprints and node types (see BlueprintOps) ------------------------------
+
+    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
+        return await self.blueprint_ops.validate(blueprint)
+
+    async def list_blueprints(self) -> list[BlueprintSummary]:
+        return await self.blueprint_ops.list_blueprints()
+
+    async def get_blueprint(self, blueprint_id: str) -> Blueprint:
+        return await self.blueprint_ops.get_blueprint(blueprint_id)
+
+    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
+        return await self.blueprint_ops.save_blueprint(blueprint)
+
+    async def delete_blueprint(self, blueprint_id: str) -> None:
+        await self.blueprint_ops.delete_blueprint(blueprint_id)
+
+    async def node_types(self) -> list[NodeTypeInfo]:
+        return await self.blueprint_ops.node_types()
+
+    # -- records (see Records) -----------------------------------------------------
+
+    async def node_output(
+        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
+    ) -> OutputPage:
+        return await self.records.node_output(execution_id, node_id, offset=offset, limit=limit)
+
+    async def list_executions(
+        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
+    ) -> list[ExecutionSummary]:
+        return await self.records.list_executions(
+            limit=limit, status=status, blueprint_id=blueprint_id
+        )
+
+    async def recorded_events(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        return await self.records.recorded_events(execution_id, after_seq, limit)
+
+    async def cursor(self, execution_id: str, after_seq: int = 0) -> EventCursor:
+        """The one pull-based cursor on an execution's events (SSE, the pipe and
+        in-process followers all read through it)."""
+        return await self.records.cursor(execution_id, after_seq)
+
+    def is_active(self, execution_id: str) -> bool:
+        return self.records.is_active(execution_id)
+
+    def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
+        """Recorded events after ``after_seq``, then live ones until the terminal event."""
+        return self.records.events(execution_id, after_seq)

@@ -1,9 +1,11 @@
-"""Running one node: input, attempts, retries, timeouts, runners, and its record.
+"""Running one node: attempts, retries, timeouts, runners, and its record.
 
-:class:`NodeRunning` is the half of :class:`~main_process.engine.executor.ExecutionRun`
-that deals with a single node; the executor module keeps the half that decides
-which node runs when. Node code gets a :class:`NodeRunContext`; templates see
-``nodes.<id>`` through :class:`NodesView`.
+:class:`NodeRunner` is given a small :class:`NodeEnv` (the execution's state and the
+engine's pools and limits) and a view of the other nodes' outputs for templates;
+it knows nothing of the graph or of scheduling. :meth:`NodeRunner.run` records
+every transition of the node (``running``, ``retrying``, its outcome) and returns
+the outcome for the driver to tell the graph. Node code gets a
+:class:`NodeRunContext`; templates see ``nodes.<id>`` through :class:`NodesView`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import random
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from app.evaluation_limits import eval_timeout, evaluate
 from app.states import NodeStatus
 from main_process import faults
 from main_process.engine.execution_state import ExecutionState
+from main_process.engine.graph import ExecutionGraph
 from main_process.engine.limiter import Limiter
 from main_process.engine.plan import Plan, PlanNode
 from main_process.engine.state_manager import StateManager
@@ -34,140 +38,130 @@ from main_process.runners.tracebacks import format_traceback
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
 
+#: A node's outcome: ``completed`` (output, port) or ``failed`` (its error record).
+Outcome = tuple[NodeStatus, Any, str | None]
+
+
+@dataclass(slots=True)
+class NodeEnv:
+    """What running a node needs from its execution and engine."""
+
+    states: StateManager
+    state: ExecutionState
+    global_limit: Limiter
+    thread_pool: Executor
+    base_dir: Path
+    file_roots: tuple[Path, ...]
+    process_pool: ProcessPool | None = None
+    debug: bool = False
+    #: A resumed run (recorded completions were handed in); fault points use it.
+    resumed: bool = False
+
 
 class NodeRunContext:
     """The :class:`~main_process.nodes.base.NodeContext` a node's code receives."""
 
-    __slots__ = ("_run", "attempt", "node_id", "upstream")
+    __slots__ = ("_env", "attempt", "node_id", "timeout", "upstream")
 
     def __init__(
-        self, run: NodeRunning, node_id: str, attempt: int, upstream: dict[str, Any]
+        self,
+        env: NodeEnv,
+        node_id: str,
+        attempt: int,
+        upstream: dict[str, Any],
+        timeout: float | None = None,
     ) -> None:
-        self._run = run
+        self._env = env
         self.node_id = node_id
         self.attempt = attempt
         self.upstream = upstream
+        #: The node's timeout per attempt (evaluations inside the node stop there too).
+        self.timeout = timeout
 
     @property
     def execution_id(self) -> str:
-        return self._run.execution_id
+        return self._env.state.execution_id
 
     @property
     def inputs(self) -> dict[str, Any]:
-        return self._run.state.inputs
-
-    @property
-    def timeout(self) -> float | None:
-        return self._run.plan.by_id[self.node_id].timeout
+        return self._env.state.inputs
 
     @property
     def base_dir(self) -> Path:
-        return self._run.base_dir
+        return self._env.base_dir
 
     @property
     def file_roots(self) -> tuple[Path, ...]:
-        return self._run.file_roots
+        return self._env.file_roots
 
     def log(self, message: str, level: str = "info", **data: Any) -> None:
-        self._run.states.log_message(self._run.execution_id, self.node_id, message, level, **data)
+        env = self._env
+        env.states.log_message(env.state.execution_id, self.node_id, message, level, **data)
 
     def get_variable(self, key: str, default: Any = None) -> Any:
-        return self._run.state.variables.get(key, default)
+        return self._env.state.variables.get(key, default)
 
     def set_variable(self, key: str, value: Any) -> None:
-        self._run.states.set_variable(self._run.execution_id, key, value)
+        self._env.states.set_variable(self._env.state.execution_id, key, value)
 
 
 class NodesView(Mapping[str, dict[str, Any]]):
-    """``nodes.<id>`` in templates: output, status and port of each node so far."""
+    """``nodes.<id>`` in templates: output and port of each node so far (from the
+    graph), and its recorded status (so ``retrying`` shows too)."""
 
-    __slots__ = ("_run",)
+    __slots__ = ("_graph", "_plan", "_state")
 
-    def __init__(self, run: NodeRunning) -> None:
-        self._run = run
+    def __init__(self, plan: Plan, graph: ExecutionGraph, state: ExecutionState) -> None:
+        self._plan = plan
+        self._graph = graph
+        self._state = state
 
     def __getitem__(self, node_id: str) -> dict[str, Any]:
-        node = self._run.plan.by_id[node_id]
-        i = node.index
+        i = self._plan.by_id[node_id].index
         return {
-            "output": self._run.outputs[i],
-            "status": self._run.status[i].value,
-            "port": self._run.ports[i],
+            "output": self._graph.outputs[i],
+            "status": self._state.nodes[node_id].status.value,
+            "port": self._graph.ports[i],
         }
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._run.plan.by_id)
+        return iter(self._plan.by_id)
 
     def __len__(self) -> int:
-        return len(self._run.plan.nodes)
+        return len(self._plan.nodes)
 
 
-class NodeRunning:
-    """Runs single nodes of one execution and records their outcome."""
+class NodeRunner:
+    """Runs single nodes of one execution and records their transitions."""
 
-    plan: Plan
-    states: StateManager
-    state: ExecutionState
-    execution_id: str
-    global_limit: Limiter
-    thread_pool: Executor
-    process_pool: ProcessPool | None
-    base_dir: Path
-    file_roots: tuple[Path, ...]
-    debug: bool
-    status: list[NodeStatus]
-    outputs: list[Any]
-    ports: list[str | None]
-    _nodes_view: NodesView
-    _execution_info: dict[str, Any]
-    #: A resumed run (recorded completions were handed in); fault points use it.
-    resumed: bool = False
-    _resume_fault_passed: bool = False
+    __slots__ = ("_execution_info", "_nodes_view", "_resume_fault_passed", "env", "execution_id")
 
-    def _input_for(self, node: PlanNode) -> tuple[Any, dict[str, Any]]:
-        raise NotImplementedError
+    def __init__(self, env: NodeEnv, nodes: Mapping[str, dict[str, Any]]) -> None:
+        self.env = env
+        self.execution_id = env.state.execution_id
+        self._nodes_view = nodes
+        self._execution_info = {"id": self.execution_id, "blueprint_id": env.state.blueprint.id}
+        self._resume_fault_passed = False
 
-    def _set_terminal(
-        self,
-        node: PlanNode,
-        status: NodeStatus,
-        *,
-        output: Any = None,
-        error: ErrorInfo | None = None,
-        port: str | None = None,
-        attempt: int | None = None,
-    ) -> None:
-        i = node.index
-        self.status[i] = status
-        self.ports[i] = port
-        if status is _COMPLETED or status is _FAILED:
-            self.outputs[i] = output
-            self.states.update_node_state(
-                self.execution_id,
-                node.id,
-                status,
-                attempt=attempt,
-                output=output,
-                error=error,
-                port=port,
-            )
-        else:
-            self.states.update_node_state(
-                self.execution_id, node.id, status, attempt=attempt, error=error
-            )
+    def record(self, node: PlanNode, status: NodeStatus) -> None:
+        """Record an outcome decided without running the node (skipped, cancelled)."""
+        self.env.states.update_node_state(self.execution_id, node.id, status)
 
-    async def _run_node(self, node: PlanNode) -> None:
-        value, upstream = self._input_for(node)
-        states, eid = self.states, self.execution_id
-        self.status[node.index] = _RUNNING
+    async def run(self, node: PlanNode, value: Any, upstream: dict[str, Any]) -> Outcome:
+        """Run every attempt the node's ``retry`` allows; record each transition.
+
+        Cancellation (the execution stops) records ``cancelled`` and propagates.
+        """
+        env = self.env
+        states, eid = env.states, self.execution_id
         attempt = 1
         while True:
-            if self.debug and attempt == 1:
+            if env.debug and attempt == 1:
                 states.update_node_state(eid, node.id, _RUNNING, attempt=1, input=value)
             else:
                 states.update_node_state(eid, node.id, _RUNNING, attempt=attempt)
             try:
-                limit = self.global_limit
+                limit = env.global_limit
                 if not limit.try_acquire():
                     await limit.acquire()
                 try:
@@ -179,7 +173,7 @@ class NodeRunning:
                 finally:
                     limit.release()
             except asyncio.CancelledError:
-                self._set_terminal(node, _CANCELLED, attempt=attempt)
+                states.update_node_state(eid, node.id, _CANCELLED, attempt=attempt)
                 raise
             except Exception as exc:
                 error = self._error_info(node, exc)
@@ -188,7 +182,6 @@ class NodeRunning:
                     policy = node.spec.retry
                     assert policy is not None
                     delay = policy.delay_before(attempt + 1, random.random())
-                    self.status[node.index] = _RETRYING
                     states.update_node_state(
                         eid,
                         node.id,
@@ -201,35 +194,35 @@ class NodeRunning:
                         if delay > 0:
                             await asyncio.sleep(delay)
                     except asyncio.CancelledError:
-                        self._set_terminal(node, _CANCELLED, attempt=attempt)
+                        states.update_node_state(eid, node.id, _CANCELLED, attempt=attempt)
                         raise
                     attempt += 1
                     continue
                 record = {"error": {"type": error.type, "message": error.message}}
-                self._set_terminal(node, _FAILED, output=record, error=error, attempt=attempt)
-                return
+                states.update_node_state(
+                    eid, node.id, _FAILED, attempt=attempt, output=record, error=error
+                )
+                return (_FAILED, record, None)
             faults.fault_point("node.after_run", node.id)
             if isinstance(result, PortOutput):
-                self._set_terminal(
-                    node,
-                    _COMPLETED,
-                    output=result.value,
-                    port=result.port,
-                    attempt=attempt,
-                )
+                output, port = result.value, result.port
             else:
-                self._set_terminal(node, _COMPLETED, output=result, attempt=attempt)
+                output, port = result, None
+            states.update_node_state(
+                eid, node.id, _COMPLETED, attempt=attempt, output=output, port=port
+            )
             if faults.armed():
                 await self._resume_fault()
-            return
+            return (_COMPLETED, output, port)
 
     async def _resume_fault(self) -> None:
         """``resume.after_first_node``: in a resumed run, once the first re-run node's
         completion is committed. Only reached when a fault point is armed (tests)."""
-        if self.resumed and not self._resume_fault_passed:
+        if self.env.resumed and not self._resume_fault_passed:
             self._resume_fault_passed = True
-            assert self.states.store is not None  # resume needs a store
-            await self.states.store.flush()
+            store = self.env.states.store
+            assert store is not None  # resume needs a store
+            await store.flush()
             faults.fault_point("resume.after_first_node")
 
     async def _attempt(
@@ -257,46 +250,45 @@ class NodeRunning:
         if fn is not None:
             args: tuple[Any, ...]
             if node.takes_context:
-                args = (value, NodeRunContext(self, node.id, attempt, upstream))
+                args = (value, NodeRunContext(self.env, node.id, attempt, upstream, node.timeout))
             else:
                 args = (value,)
             if node.is_async:
                 return await fn(*args)
             if node.runner is Runner.THREAD:
-                return await run_in_pool(self.thread_pool, fn, *args)
+                return await run_in_pool(self.env.thread_pool, fn, *args)
             return fn(*args)
         node_type = node.node_type
         assert node_type is not None
         params = node.params if node.params is not None else await self._params(node, value)
-        context = NodeRunContext(self, node.id, attempt, upstream)
+        context = NodeRunContext(self.env, node.id, attempt, upstream, node.timeout)
         if node_type.is_async:
-            current_pool.set(self.thread_pool)  # for types that block on a thread themselves
+            current_pool.set(self.env.thread_pool)  # for types that block on a thread themselves
             return await node_type.run(params, value, context)
         if node.runner is Runner.THREAD:
-            return await run_in_pool(self.thread_pool, node_type.run, params, value, context)
+            return await run_in_pool(self.env.thread_pool, node_type.run, params, value, context)
         return node_type.run(params, value, context)
 
     async def _call_in_process(
         self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
     ) -> Any:
         """One attempt in a worker process, killed if this await is cancelled."""
-        if self.process_pool is None:
+        pool = self.env.process_pool
+        if pool is None:
             raise NodeFailedError("runner process is not available in this engine", node_id=node.id)
         params = None
         if node.node_type is not None:
             params = node.params if node.params is not None else await self._params(node, value)
-        context = NodeRunContext(self, node.id, attempt, upstream)
-        output, port = await self.process_pool.run(
-            node, params, value, context, self.state.variables
-        )
+        context = NodeRunContext(self.env, node.id, attempt, upstream, node.timeout)
+        output, port = await pool.run(node, params, value, context, self.env.state.variables)
         return output if port is None else PortOutput(port, output)
 
-    def _template_context(self, value: Any) -> dict[str, Any]:
+    def template_context(self, value: Any) -> dict[str, Any]:
         return {
-            "inputs": self.state.inputs,
+            "inputs": self.env.state.inputs,
             "nodes": self._nodes_view,
             "input": value,
-            "vars": self.state.variables,
+            "vars": self.env.state.variables,
             "execution": self._execution_info,
         }
 
@@ -313,7 +305,7 @@ class NodeRunning:
 
     def _render_params(self, node: PlanNode, value: Any) -> Any:
         assert node.params_template is not None and node.node_type is not None
-        rendered = node.params_template.render(self._template_context(value))
+        rendered = node.params_template.render(self.template_context(value))
         try:
             return node.node_type.params_model.model_validate(rendered)
         except ValidationError as exc:

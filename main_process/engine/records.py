@@ -1,8 +1,9 @@
 """The engine's read side: an execution's recorded events, outputs and history.
 
-A mixin of :class:`~main_process.engine.engine.Engine`, kept apart because it only reads:
-from the state manager's memory while an execution is active in this engine, else
-from the store (after committing what is queued, so a reader sees its own writes).
+An object the :class:`~main_process.engine.engine.Engine` holds and delegates to,
+kept apart because it only reads: from the state manager's memory while an execution
+is active in this engine, else from the store (after committing what is queued, so a
+reader sees its own writes).
 Store reads block, so they run in a thread, never on the event loop. Events are
 read through the one event cursor (:mod:`main_process.events.cursor`).
 """
@@ -10,7 +11,7 @@ read through the one event cursor (:mod:`main_process.events.cursor`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from app.events import Event
 from app.results import ExecutionResult, ExecutionSummary, OutputPage, check_page
@@ -22,14 +23,22 @@ from main_process.store import Store, history
 from main_process.store.history import stored_node_output, unknown_node
 
 
-class RecordMethods:
-    """Events, node outputs and history of executions (see the module docs)."""
+class Records:
+    """Events, node outputs and history of executions (see the module docs).
 
-    store: Store | None
-    states: StateManager
+    ``get_execution`` is the engine's (it also recovers orphans), used to raise
+    ExecutionNotFoundError for an unknown id.
+    """
 
-    async def get_execution(self, execution_id: str) -> ExecutionResult:
-        raise NotImplementedError
+    def __init__(
+        self,
+        store: Store | None,
+        states: StateManager,
+        get_execution: Callable[[str], Awaitable[ExecutionResult]],
+    ) -> None:
+        self.store = store
+        self.states = states
+        self.get_execution = get_execution
 
     async def node_output(
         self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100

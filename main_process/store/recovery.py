@@ -6,6 +6,10 @@ seconds. Another process marks the execution ``interrupted`` only when that owne
 is gone: its pid is dead on this host, its lease has expired, or (same pid) no
 engine with that id is alive in this process. The update is conditional on the
 status and owner still being what we saw, so two processes never both mark it.
+
+A ``paused`` execution is never marked: whether its owner lives or not, it stays
+paused, and once the owner is gone another engine may resume it
+(:func:`ensure_paused_claimable`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from app.errors import ExecutionCancelledError
+from app.errors import ExecutionCancelledError, ResumeError
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store import Store
 from main_process.store.chunks import (
@@ -47,6 +51,8 @@ LIVE_OWNERS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary
 HOST = socket.gethostname()
 
 _OPEN = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+#: Statuses whose owner keeps renewing its lease (a paused run is still looked after).
+_LEASED = (*_OPEN, ExecutionStatus.PAUSED.value)
 _OPEN_NODES = (NodeStatus.PENDING.value, NodeStatus.RUNNING.value, NodeStatus.RETRYING.value)
 
 
@@ -189,6 +195,25 @@ def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> 
         if mark_interrupted(store, row.id, row.owner_id):
             marked.append(row.id)
     return marked
+
+
+def ensure_paused_claimable(store: Store, execution_id: str, my_owner_id: str) -> None:
+    """Raise ResumeError unless the paused execution's owner is gone (or is us), so a
+    resume here does not run it twice beside its live owner."""
+    row = store.query_one(
+        "SELECT id, owner_id, owner_pid, owner_host, lease_until FROM executions"
+        " WHERE id = ? AND status = ?",
+        (execution_id, ExecutionStatus.PAUSED.value),
+    )
+    if row is None:
+        return
+    owner = OwnerRow(*row)
+    if owner.owner_id == my_owner_id or not owner_alive(owner, time.time()):
+        return
+    raise ResumeError(
+        f"execution {execution_id!r} is paused by another live process; resume it there",
+        where="execution_id",
+    )
 
 
 def renew_leases(store: Store, owner_id: str, lease_seconds: float) -> None:

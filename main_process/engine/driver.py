@@ -1,0 +1,397 @@
+"""The driver: runs one execution of a compiled plan to a terminal state.
+
+It asks the :class:`~main_process.engine.graph.ExecutionGraph` which nodes are
+ready, runs them through a :class:`~main_process.engine.node_running.NodeRunner`,
+and tells the graph each outcome; the join rules, skips and fast failure live in
+the graph (see its module docs for the semantics).
+
+Structured concurrency: every node task belongs to one ``asyncio.TaskGroup``, which
+waits for all of them (even when cancelled again while it waits) before the
+execution ends. :meth:`ExecutionDriver.cancel` is idempotent, and the first reason
+wins: only the first call interrupts the run; later ones, and cancels that arrive
+once the outcome is decided, change nothing. The terminal transition is recorded
+synchronously after the task group has exited, so no cancel can interrupt it.
+
+Pause: :meth:`ExecutionDriver.pause` records ``paused`` at once; running nodes
+finish and are recorded, no new node starts, and the execution keeps its slot.
+:meth:`ExecutionDriver.resume` goes on in place. A paused execution that has not
+got its slot yet does not start until resumed. An engine shutting down leaves a
+paused execution ``paused`` (running nodes end ``cancelled``), so it can be
+resumed later, in another process.
+
+Speed: a lone ready node with nothing running is awaited directly instead of
+through a task (the common case of chains); finished tasks report through a
+callback into a deque, so a wide fan-out costs O(1) per completion.
+
+Assumptions: node code is trusted to return; a blocking function on the
+``thread`` runner that ignores its timeout keeps its thread busy, but the node is
+reported failed at the timeout and never holds the execution open (see
+:mod:`main_process.runners.threads`); on the ``process`` runner the worker running
+it is killed instead. An execution ``timeout`` keeps counting while paused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Mapping
+from enum import Enum, StrEnum
+from typing import Any
+
+from app.errors import (
+    ConductorError,
+    ErrorInfo,
+    ExecutionCancelledError,
+    ExecutionTimeoutError,
+)
+from app.states import ExecutionStatus, NodeStatus
+from main_process.engine.execution_state import ExecutionState
+from main_process.engine.graph import ExecutionGraph
+from main_process.engine.limiter import Limiter
+from main_process.engine.node_running import NodeEnv, NodeRunner, NodesView, Outcome
+from main_process.engine.plan import Plan
+from main_process.runners.tracebacks import format_traceback
+
+_COMPLETED, _CANCELLED, _SKIPPED = NodeStatus.COMPLETED, NodeStatus.CANCELLED, NodeStatus.SKIPPED
+
+
+class CancelReason(StrEnum):
+    """Why an execution is stopped from outside."""
+
+    USER = "user"
+    TIMEOUT = "timeout"
+    SHUTDOWN = "shutdown"
+
+
+#: The status each reason ends an execution in, and its error.
+ENDINGS: dict[CancelReason, tuple[ExecutionStatus, type[ConductorError], str]] = {
+    CancelReason.USER: (
+        ExecutionStatus.CANCELLED,
+        ExecutionCancelledError,
+        "the execution was cancelled",
+    ),
+    CancelReason.TIMEOUT: (
+        ExecutionStatus.FAILED,
+        ExecutionTimeoutError,
+        "the execution timed out",
+    ),
+    CancelReason.SHUTDOWN: (
+        ExecutionStatus.INTERRUPTED,
+        ExecutionCancelledError,
+        "the engine shut down while the execution ran; resume it to finish",
+    ),
+}
+
+
+class Phase(Enum):
+    """Where the driver is; control requests act only before ``CLOSING``."""
+
+    NEW = "new"
+    QUEUED = "queued"
+    RUNNING = "running"
+    CLOSING = "closing"
+    DONE = "done"
+
+
+class ExecutionDriver:
+    """Runs one execution to a terminal state, recording every step.
+
+    ``slots`` is the engine's limit on executions at once: the execution first
+    waits for one, ``pending`` (queued executions start in order). ``completed``
+    holds ``{node_id: (output, port)}`` recorded by an earlier run (resume), or
+    lent by ``reused_from`` (run from a node).
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        env: NodeEnv,
+        *,
+        concurrency: int,
+        slots: Limiter | None = None,
+        completed: Mapping[str, tuple[Any, str | None]] | None = None,
+        reused_from: str | None = None,
+    ) -> None:
+        self.plan = plan
+        self.states = env.states
+        self.state = env.state
+        self.execution_id = env.state.execution_id
+        self.concurrency = max(1, concurrency)
+        self.slots = slots
+        self.reused_from = reused_from
+        precompleted = {plan.by_id[nid].index: value for nid, value in (completed or {}).items()}
+        self.graph = ExecutionGraph(
+            plan.nodes, sequential=plan.sequential, inputs=env.state.inputs, completed=precompleted
+        )
+        self.nodes = NodeRunner(env, NodesView(plan, self.graph, env.state))
+        #: True while the execution waits for a free execution slot (state ``pending``).
+        self.queued = False
+        #: True while paused: no new node starts.
+        self.paused = False
+        self.phase = Phase.NEW
+        self._reason: CancelReason | None = None
+        self._interrupted = False  # this driver cancelled its own task (once)
+        self._error: ErrorInfo | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._inline: int | None = None
+        self._running: dict[asyncio.Task[Outcome], int] = {}
+        self._finished: deque[asyncio.Task[Outcome]] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+
+    # -- control -------------------------------------------------------------------
+
+    @property
+    def reason(self) -> CancelReason | None:
+        """The first reason the execution was cancelled for, if it was."""
+        return self._reason
+
+    def cancel(self, reason: CancelReason = CancelReason.USER) -> bool:
+        """Stop the execution; idempotent (the first reason wins). False once its
+        outcome is decided (it is finishing or finished) and a cancel changes nothing."""
+        if self.phase is Phase.CLOSING or self.phase is Phase.DONE:
+            return False
+        if self._reason is not None:
+            return True
+        self._reason = reason
+        task = self._task
+        # Not started yet, or asked from inside (a node cancelling its own execution):
+        # the scheduler sees the reason at its next step.
+        if task is not None and task is not asyncio.current_task():
+            self._interrupted = True
+            task.cancel()
+        return True
+
+    def pause(self) -> bool:
+        """Start no new node until :meth:`resume`; records ``paused`` at once."""
+        if self._reason is not None or self.phase is Phase.CLOSING or self.phase is Phase.DONE:
+            return False
+        if not self.paused:
+            self.paused = True
+            self.states.update_execution_state(self.execution_id, ExecutionStatus.PAUSED)
+        return True
+
+    def resume(self) -> bool:
+        """Go on after :meth:`pause`, in place; False when not paused."""
+        if not self.paused or self._reason is not None or self.phase is Phase.CLOSING:
+            return False
+        self.paused = False
+        status = ExecutionStatus.RUNNING if self.phase is Phase.RUNNING else ExecutionStatus.PENDING
+        self.states.update_execution_state(self.execution_id, status)
+        self._wake()
+        return True
+
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    async def _sleep(self) -> None:
+        """Wait for a finished node task, a resume or a cancel."""
+        self._wakeup = asyncio.get_running_loop().create_future()
+        try:
+            await self._wakeup
+        finally:
+            self._wakeup = None
+
+    # -- the run -------------------------------------------------------------------
+
+    async def run(self) -> ExecutionState:
+        """Run to a terminal state (``paused`` when shut down while paused).
+
+        Never raises for what the nodes do, nor for :meth:`cancel`; a cancel of the
+        calling task from outside ends the execution ``interrupted`` and is then
+        re-raised.
+        """
+        task = self._task = asyncio.current_task()
+        assert task is not None
+        try:
+            if self._reason is None:
+                await self._queue()
+                try:
+                    await self._run_nodes()
+                finally:
+                    if self.slots is not None:
+                        self.slots.release()
+        except asyncio.CancelledError:
+            pass  # from cancel(), or from outside: told apart below
+        except Exception as exc:  # a bug, not a node's failure: end the execution with it
+            self._error = ErrorInfo(
+                type=type(exc).__name__, message=str(exc), traceback=format_traceback(exc)
+            )
+        self.phase = Phase.CLOSING
+        self.queued = False
+        if self._interrupted:
+            task.uncancel()
+        external = task.cancelling() > 0
+        if external and self._reason is None:
+            self._reason = CancelReason.SHUTDOWN
+        self._finish()
+        self.phase = Phase.DONE
+        if external:
+            raise asyncio.CancelledError
+        return self.state
+
+    async def _queue(self) -> None:
+        """Wait (``pending``) for an execution slot, and while paused (holding none);
+        a cancel meanwhile ends it with :meth:`cancel`'s CancelledError."""
+        self.phase = Phase.QUEUED
+        slots = self.slots
+        while True:
+            while self.paused:
+                await self._sleep()
+            if slots is None or slots.try_acquire():
+                return
+            self.queued = True
+            try:
+                await slots.acquire()
+            finally:
+                self.queued = False
+            if not self._still_paused():
+                return
+            slots.release()  # paused while queued: wait without holding a slot
+
+    def _still_paused(self) -> bool:
+        """``paused`` read afresh after an await (a resume may have come meanwhile)."""
+        return self.paused
+
+    async def _run_nodes(self) -> None:
+        self.phase = Phase.RUNNING
+        states, eid = self.states, self.execution_id
+        if self.reused_from is not None:
+            states.update_execution_state(
+                eid, ExecutionStatus.RUNNING, data={"reused_from": self.reused_from}
+            )
+            graph, reused = self.graph, {"reused_from": self.reused_from}
+            for node in self.plan.nodes:
+                if graph.status[node.index] is _COMPLETED:
+                    states.update_node_state(
+                        eid,
+                        node.id,
+                        _COMPLETED,
+                        attempt=0,
+                        output=graph.outputs[node.index],
+                        port=graph.ports[node.index],
+                        data=reused,
+                    )
+        else:
+            states.update_execution_state(
+                eid, ExecutionStatus.RUNNING, data={"resumed": True} if self.graph.resumed else None
+            )
+        async with asyncio.TaskGroup() as group:
+            await self._schedule(group)
+            # Fast failure (or a cancel a node swallowed): stop the rest; the group
+            # waits for them. On a CancelledError the group cancels them itself.
+            self.phase = Phase.CLOSING
+            for running in self._running:
+                running.cancel()
+
+    async def _schedule(self, group: asyncio.TaskGroup) -> None:
+        graph, nodes, runner = self.graph, self.plan.nodes, self.nodes
+        running, finished = self._running, self._finished
+        limit = self.concurrency
+        for index in graph.start():
+            runner.record(nodes[index], _SKIPPED)
+        while self._reason is None:
+            if not self.paused and len(running) < limit:
+                batch = graph.ready(limit - len(running))
+                if len(batch) == 1 and not running:
+                    index = batch[0]
+                    value, upstream = graph.input_for(index)
+                    self._inline = index
+                    outcome = await runner.run(nodes[index], value, upstream)
+                    self._inline = None
+                    self._mark(index, outcome)
+                    continue
+                for index in batch:
+                    value, upstream = graph.input_for(index)
+                    task = group.create_task(runner.run(nodes[index], value, upstream))
+                    running[task] = index
+                    task.add_done_callback(self._task_done)
+            if graph.failure is not None:
+                return
+            if not running and graph.done:
+                return
+            if not finished:
+                await self._sleep()
+            while finished:
+                task = finished.popleft()
+                index = running.pop(task)
+                try:
+                    outcome = task.result()
+                except BaseException:  # cancelled, or broken: the group reports the latter
+                    self._cancelled(index)
+                else:
+                    self._mark(index, outcome)
+
+    def _task_done(self, task: asyncio.Task[Outcome]) -> None:
+        self._finished.append(task)
+        self._wake()
+
+    def _mark(self, index: int, outcome: Outcome) -> None:
+        status, output, port = outcome
+        for skipped in self.graph.mark(index, status, output, port):
+            self.nodes.record(self.plan.nodes[skipped], _SKIPPED)
+
+    def _cancelled(self, index: int) -> None:
+        """A node whose run was cancelled (or broke): its runner recorded ``cancelled``
+        unless it broke before it could."""
+        self.graph.mark(index, _CANCELLED)
+        node = self.plan.nodes[index]
+        if not self.state.nodes[node.id].status.is_terminal:
+            self.nodes.record(node, _CANCELLED)
+
+    # -- the end -------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        """Record the terminal transition (synchronous: nothing can interrupt it)."""
+        graph, states, eid = self.graph, self.states, self.execution_id
+        if self._inline is not None:  # cancelled while awaited directly
+            self._cancelled(self._inline)
+            self._inline = None
+        for task, index in self._running.items():
+            if task.cancelled() or task.exception() is not None:
+                self._cancelled(index)
+            else:
+                self._mark(index, task.result())
+        self._running.clear()
+        self._finished.clear()
+        if self._reason is CancelReason.SHUTDOWN and self.paused:
+            return  # stays paused, resumable; unstarted nodes stay pending
+        for index in graph.cancel_rest():
+            self.nodes.record(self.plan.nodes[index], _CANCELLED)
+        if self._reason is not None:
+            status, error_type, message = ENDINGS[self._reason]
+            states.update_execution_state(eid, status, error=error_type(message).to_info())
+        elif self._error is not None:
+            states.update_execution_state(eid, ExecutionStatus.FAILED, error=self._error)
+        elif graph.failure is not None:
+            error = self.state.nodes[self.plan.nodes[graph.failure].id].error
+            states.update_execution_state(eid, ExecutionStatus.FAILED, error=error)
+        else:
+            try:
+                outputs = self._outputs()
+            except ConductorError as exc:
+                states.update_execution_state(eid, ExecutionStatus.FAILED, error=exc.to_info())
+                return
+            states.update_execution_state(eid, ExecutionStatus.COMPLETED, outputs=outputs)
+
+    def _outputs(self) -> Any:
+        plan, graph = self.plan, self.graph
+        if plan.outputs is None:
+            if plan.sequential:
+                return graph.outputs[-1] if graph.outputs else None
+            return {
+                plan.nodes[i].id: graph.outputs[i]
+                for i in plan.sinks
+                if graph.status[i] is _COMPLETED or graph.status[i] is NodeStatus.FAILED
+            }
+        context = self.nodes.template_context(self.state.inputs)
+        result: dict[str, Any] = {}
+        for name, kind, spec in plan.outputs:
+            if kind == "node":
+                result[name] = graph.outputs[plan.by_id[spec].index]
+            elif kind == "template":
+                result[name] = spec.render(context)
+            else:
+                result[name] = spec
+        return result

@@ -1,0 +1,292 @@
+"""The execution graph: which node may start, and what an outcome releases.
+
+A pure, synchronous object (no asyncio, no I/O), modelled on Dagster's
+``ActiveExecution``: the driver (:mod:`main_process.engine.driver`) asks it for
+:meth:`ExecutionGraph.ready` nodes, runs them, and tells it each outcome with
+:meth:`ExecutionGraph.mark`, which answers with the nodes that outcome skipped.
+Everything here can be tested without a loop.
+
+Semantics (the design's ★ contract):
+
+* **Sequential** plans (no ``edges``) are a chain: ports are ignored, each node gets
+  the previous node's output, the first gets the execution's inputs.
+* A node's input is the inputs (no upstream), its one upstream's output, or
+  ``{upstream_id: output}`` of the upstreams that ran (several).
+* An incoming edge ends in one :class:`EdgeState`: ``SUCCESS`` (upstream completed,
+  and fired the edge's ``source_port`` if it names one), ``FAILED`` (upstream failed
+  with ``on_error: continue``) or ``SKIPPED`` (upstream skipped, or an untaken port).
+* Once every incoming edge is decided, the node's ``when`` rule decides:
+  ``all_success`` runs unless an edge is skipped (a failed-but-continued upstream
+  counts as completed); ``none_failed`` runs when no edge failed and one succeeded;
+  ``any_success`` when one succeeded; ``all_done`` always. A node that does not run
+  ends ``skipped``, and skipping propagates downstream at once.
+* A node that fails without ``on_error: continue`` is the execution's
+  :attr:`ExecutionGraph.failure`: nothing more is ready (fast failure), and
+  :meth:`ExecutionGraph.cancel_rest` ends every unfinished node ``cancelled``.
+* **Precompleted** nodes (resume, run from a node) start ``completed`` with their
+  recorded output and port and are never ready: reaching them releases their
+  downstream as if they had just completed.
+
+Assumptions: the plan is a DAG whose upstream/downstream lists mirror each other
+(:func:`~main_process.engine.plan.compile_plan` guarantees both); each node is marked
+once, after :meth:`ExecutionGraph.ready` handed it out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any, Protocol, assert_never
+
+from app.blueprint import JoinRule
+from app.states import NodeStatus
+
+
+class EdgeState(Enum):
+    """How an incoming edge ended, once its upstream is finished."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class GraphNode(Protocol):
+    """What the graph reads of a node (:class:`~main_process.engine.plan.PlanNode` has it)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def upstream(self) -> list[tuple[int, str | None]]: ...
+    @property
+    def downstream(self) -> list[tuple[int, str | None]]: ...
+    @property
+    def when(self) -> JoinRule: ...
+    @property
+    def continue_on_error(self) -> bool: ...
+
+
+# Module-level aliases: the hot path compares by identity, without Enum attribute lookups.
+_SUCCESS, _FAILED_EDGE, _SKIPPED_EDGE = EdgeState.SUCCESS, EdgeState.FAILED, EdgeState.SKIPPED
+_PENDING, _RUNNING = NodeStatus.PENDING, NodeStatus.RUNNING
+_COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
+_SKIPPED = NodeStatus.SKIPPED
+_ANY_SUCCESS = JoinRule.ANY_SUCCESS
+_NOTHING: list[int] = []
+
+
+class ExecutionGraph:
+    """Node statuses, outputs and fired ports of one execution, and its join rules.
+
+    ``completed`` maps node indices to the ``(output, port)`` recorded for them by an
+    earlier run. Call :meth:`start` once, then :meth:`ready` / :meth:`mark` until
+    :attr:`done`.
+    """
+
+    __slots__ = (
+        "_nodes",
+        "_precompleted",
+        "_ready",
+        "_running",
+        "_sequential",
+        "_waiting",
+        "failure",
+        "inputs",
+        "outputs",
+        "ports",
+        "status",
+    )
+
+    def __init__(
+        self,
+        nodes: Sequence[GraphNode],
+        *,
+        sequential: bool,
+        inputs: Any = None,
+        completed: Mapping[int, tuple[Any, str | None]] | None = None,
+    ) -> None:
+        n = len(nodes)
+        self._nodes = nodes
+        self._sequential = sequential
+        self.inputs = inputs
+        self.status: list[NodeStatus] = [_PENDING] * n
+        self.outputs: list[Any] = [None] * n
+        self.ports: list[str | None] = [None] * n
+        self._waiting = [len(node.upstream) for node in nodes]
+        self._precompleted: frozenset[int] = frozenset(completed or ())
+        for index, (output, port) in (completed or {}).items():
+            self.status[index], self.outputs[index], self.ports[index] = _COMPLETED, output, port
+        self._ready: deque[int] = deque()
+        self._running = 0
+        #: The node whose failure ends the execution (fast failure), once one failed.
+        self.failure: int | None = None
+
+    # -- asking ----------------------------------------------------------------------
+
+    def start(self) -> list[int]:
+        """Make the roots ready; returns the nodes skipped already (downstream of
+        precompleted nodes whose recorded port does not lead to them)."""
+        skipped: list[int] = []
+        for node in self._nodes:
+            if not node.upstream:
+                if node.index in self._precompleted:
+                    self._release(node.index, skipped)
+                else:
+                    self._ready.append(node.index)
+        return skipped
+
+    def ready(self, limit: int | None = None) -> list[int]:
+        """Up to ``limit`` nodes that may start now, in the order they became ready;
+        they count as running from here. None after a fast failure."""
+        ready = self._ready
+        if not ready or self.failure is not None:
+            return _NOTHING
+        if limit is None or limit >= len(ready):
+            taken = list(ready)
+            ready.clear()
+        else:
+            taken = [ready.popleft() for _ in range(max(0, limit))]
+        status = self.status
+        for index in taken:
+            status[index] = _RUNNING
+        self._running += len(taken)
+        return taken
+
+    def has_ready(self) -> bool:
+        """Whether :meth:`ready` would hand out a node now."""
+        return bool(self._ready) and self.failure is None
+
+    @property
+    def resumed(self) -> bool:
+        """Whether some nodes started precompleted."""
+        return bool(self._precompleted)
+
+    @property
+    def running(self) -> int:
+        """Nodes handed out by :meth:`ready` and not marked yet."""
+        return self._running
+
+    @property
+    def done(self) -> bool:
+        """Nothing runs and nothing more will be ready: the execution can end."""
+        return self._running == 0 and (not self._ready or self.failure is not None)
+
+    def edge_state(self, source: int, port: str | None) -> EdgeState:
+        """The state of an edge from finished node ``source`` (through ``port``)."""
+        status = self.status[source]
+        if status is _COMPLETED:
+            if port is None or self._sequential or port == self.ports[source]:
+                return _SUCCESS
+            return _SKIPPED_EDGE
+        if status is _FAILED:
+            return _FAILED_EDGE
+        return _SKIPPED_EDGE
+
+    def should_run(self, index: int) -> bool:
+        """The node's ``when`` rule over its (all finished) incoming edges."""
+        node = self._nodes[index]
+        success = failed = skipped = 0
+        for source, port in node.upstream:
+            state = self.edge_state(source, port)
+            if state is _SUCCESS:
+                success += 1
+            elif state is _FAILED_EDGE:
+                failed += 1
+            else:
+                skipped += 1
+        match node.when:
+            case JoinRule.ALL_SUCCESS:
+                return skipped == 0
+            case JoinRule.NONE_FAILED:
+                return failed == 0 and success > 0
+            case JoinRule.ANY_SUCCESS:
+                return success > 0
+            case JoinRule.ALL_DONE:
+                return True
+            case _:
+                assert_never(node.when)
+
+    def input_for(self, index: int) -> tuple[Any, dict[str, Any]]:
+        """The node's input and its ``{upstream_id: output}`` of upstreams that ran
+        (``any_success`` leaves failed-but-continued upstreams out)."""
+        node = self._nodes[index]
+        if not node.upstream:
+            return self.inputs, {}
+        accept_failed = node.when is not _ANY_SUCCESS
+        upstream: dict[str, Any] = {}
+        for source, port in node.upstream:
+            state = self.edge_state(source, port)
+            if state is _SUCCESS or (state is _FAILED_EDGE and accept_failed):
+                upstream[self._nodes[source].id] = self.outputs[source]
+        if len(upstream) == 1:
+            return next(iter(upstream.values())), upstream
+        return upstream, upstream
+
+    # -- telling ---------------------------------------------------------------------
+
+    def mark(
+        self, index: int, status: NodeStatus, output: Any = None, port: str | None = None
+    ) -> list[int]:
+        """Record the outcome of a node :meth:`ready` handed out; returns the nodes it
+        skipped (in the order decided), whose ``skipped`` state the caller records.
+
+        ``completed`` and ``failed`` keep ``output`` (a failed node's error record) and
+        ``port``; a ``failed`` node without ``on_error: continue`` becomes the
+        :attr:`failure` and releases nothing, nor does a ``cancelled`` one.
+        """
+        if self.status[index] is not _RUNNING:
+            raise ValueError(f"node {index} was not running (it is {self.status[index]})")
+        self._running -= 1
+        self.status[index] = status
+        if status is _COMPLETED:
+            self.outputs[index], self.ports[index] = output, port
+        elif status is _FAILED:
+            self.outputs[index] = output
+            if not self._nodes[index].continue_on_error:
+                if self.failure is None:
+                    self.failure = index
+                return _NOTHING
+        elif status is _CANCELLED:
+            return _NOTHING
+        else:
+            raise ValueError(f"{status} is not the outcome of a run")
+        if not self._nodes[index].downstream:
+            return _NOTHING
+        skipped: list[int] = []
+        self._release(index, skipped)
+        return skipped
+
+    def cancel_rest(self) -> list[int]:
+        """End every node that has not finished ``cancelled`` (fast failure or a
+        cancelled execution, once nothing runs); returns them in plan order."""
+        rest = [
+            i for i, status in enumerate(self.status) if status is _PENDING or status is _RUNNING
+        ]
+        for index in rest:
+            self.status[index] = _CANCELLED
+        self._ready.clear()
+        self._running = 0
+        return rest
+
+    def _release(self, index: int, skipped: list[int]) -> None:
+        """Decide ``index``'s outgoing edges; make ready or skip the targets whose
+        incoming edges are all decided, and go on through skipped and precompleted ones."""
+        nodes, waiting, precompleted = self._nodes, self._waiting, self._precompleted
+        stack = [index]
+        while stack:
+            current = stack.pop()
+            for target, _port in nodes[current].downstream:
+                waiting[target] -= 1
+                if waiting[target]:
+                    continue
+                if self.should_run(target):
+                    if target in precompleted:
+                        stack.append(target)
+                    else:
+                        self._ready.append(target)
+                else:
+                    self.status[target] = _SKIPPED
+                    skipped.append(target)
+                    stack.append(target)
