@@ -12,12 +12,14 @@ from enum import StrEnum
 class ExecutionStatus(StrEnum):
     """Lifecycle of one execution.
 
-    ``pending → running → completed | failed | cancelled``; ``interrupted`` means the
-    process that ran it died before it finished (it can be resumed).
+    ``pending → running → completed | failed | cancelled``; ``paused`` (asked to
+    start no new node; not terminal, ``resume`` continues it); ``interrupted`` means
+    the process that ran it died before it finished (it can be resumed).
     """
 
     PENDING = "pending"
     RUNNING = "running"
+    PAUSED = "paused"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"

@@ -4,10 +4,10 @@ The wire is one JSON object per frame (multiprocessing's length-prefixed framing
 see :mod:`ipc.framing`), never pickled objects. Each message carries ``v`` (the protocol
 version) and a ``kind``:
 
-* ``request`` — client → worker: ``id`` (unique per client) and ``method``, one of
-  the :class:`~app.transport.Transport` methods, with that method's typed params.
-  Requests are a nested union on ``method``.
-* ``result`` — worker → client: the answer to request ``id``, typed per method, so
+* ``request`` — client → worker: ``id`` (unique per client) and one operation
+  (:mod:`app.operations`, a union on ``method``) or the pipe's ``events``
+  subscription, its fields beside ``v``, ``kind`` and ``id`` in one flat object.
+* ``result`` — worker → client: the reply to request ``id``, typed per method, so
   decoding re-validates ``ExecutionResult`` and friends on the receiving side.
 * ``error`` — worker → client: request ``id`` failed with ``error`` (an
   :class:`~app.errors.ErrorInfo`, rebuilt as the same typed error). ``id`` is None
@@ -29,18 +29,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictInt,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticSerializationError
 
-from app.errors import ConductorError, ErrorInfo, Problem
+from app.errors import ConductorError, ErrorInfo
 from app.events import Event
-from app.results import (
-    BlueprintSummary,
-    ExecutionResult,
-    ExecutionSummary,
-    NodeTypeInfo,
-    OutputPage,
-)
+from app.operations import Reply, Request
 from app.shape_problems import unencodable_problems, unwritable_blueprint
 from ipc.errors import ProtocolError
 from ipc.frame_errors import diagnose, oversized_error, version_error
@@ -59,211 +65,80 @@ class _Message(BaseModel):
     v: StrictInt = PROTOCOL_VERSION
 
 
-# -- requests --------------------------------------------------------------------------
+# -- requests and results ---------------------------------------------------------------
 
 
-class RequestBase(_Message):
+class EventsRequest(_Message):
+    """Subscribe: replay events after ``after_seq``, then follow until the terminal one.
+    ``window`` is the initial credit, in batches. The pipe's own request (the other
+    transports follow events their own way, ``Transport.events``), so a frame of its
+    own rather than an operation."""
+
     kind: Literal["request"] = "request"
     id: int
-
-
-class _RunParams(RequestBase):
-    blueprint_id: str | None = None
-    blueprint: dict[str, Any] | None = None
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    config: dict[str, Any] = Field(default_factory=dict)
-
-
-class ExecuteRequest(_RunParams):
-    method: Literal["execute"] = "execute"
-
-
-class StartRequest(_RunParams):
-    method: Literal["start"] = "start"
-
-
-class WaitRequest(RequestBase):
-    method: Literal["wait"] = "wait"
-    execution_id: str
-
-
-class EventsRequest(RequestBase):
-    """Subscribe: replay events after ``after_seq``, then follow until the terminal one.
-    ``window`` is the initial credit, in batches."""
-
     method: Literal["events"] = "events"
     execution_id: str
     after_seq: int = Field(default=0, ge=0)
     window: int = Field(default=DEFAULT_EVENT_WINDOW, ge=1, le=1024)
 
 
-class CancelRequest(RequestBase):
-    method: Literal["cancel"] = "cancel"
-    execution_id: str
-
-
-class ResumeRequest(RequestBase):
-    method: Literal["resume"] = "resume"
-    execution_id: str
-    wait: bool = True
-
-
-class GetExecutionRequest(RequestBase):
-    method: Literal["get_execution"] = "get_execution"
-    execution_id: str
-
-
-class ListExecutionsRequest(RequestBase):
-    method: Literal["list_executions"] = "list_executions"
-    limit: int = 50
-    status: str | None = None
-    blueprint_id: str | None = None
-
-
-class ListBlueprintsRequest(RequestBase):
-    method: Literal["list_blueprints"] = "list_blueprints"
-
-
-class GetBlueprintRequest(RequestBase):
-    method: Literal["get_blueprint"] = "get_blueprint"
-    blueprint_id: str
-
-
-class SaveBlueprintRequest(RequestBase):
-    method: Literal["save_blueprint"] = "save_blueprint"
-    blueprint: dict[str, Any]
-
-
-class DeleteBlueprintRequest(RequestBase):
-    method: Literal["delete_blueprint"] = "delete_blueprint"
-    blueprint_id: str
-
-
-class ValidateRequest(RequestBase):
-    method: Literal["validate"] = "validate"
-    blueprint: dict[str, Any]
-
-
-class NodeTypesRequest(RequestBase):
-    method: Literal["node_types"] = "node_types"
-
-
-class NodeOutputRequest(RequestBase):
-    """One page of a node's output; bounds are checked by the engine, so every
-    transport reports a bad ``offset``/``limit`` as the same ConfigError."""
-
-    method: Literal["node_output"] = "node_output"
-    execution_id: str
-    node_id: str
-    offset: int = 0
-    limit: int = 100
-
-
-Request = Annotated[
-    ExecuteRequest
-    | StartRequest
-    | WaitRequest
-    | EventsRequest
-    | CancelRequest
-    | ResumeRequest
-    | GetExecutionRequest
-    | ListExecutionsRequest
-    | ListBlueprintsRequest
-    | GetBlueprintRequest
-    | SaveBlueprintRequest
-    | DeleteBlueprintRequest
-    | ValidateRequest
-    | NodeTypesRequest
-    | NodeOutputRequest,
-    Field(discriminator="method"),
-]
-
-
-# -- results ---------------------------------------------------------------------------
-
-
-class ReplyBase(_Message):
-    kind: Literal["result"] = "result"
-    id: int
-
-
-class ExecutionReply(ReplyBase):
-    method: Literal["execute", "wait", "resume", "get_execution"]
-    result: ExecutionResult
-
-
-class StartReply(ReplyBase):
-    method: Literal["start"] = "start"
-    result: str
-
-
-class EventsEndReply(ReplyBase):
+class EventsEndReply(_Message):
     """The subscription is over; ``result`` is the last seq it delivered."""
 
+    kind: Literal["result"] = "result"
+    id: int
     method: Literal["events"] = "events"
     result: int
 
 
-class CancelReply(ReplyBase):
-    method: Literal["cancel"] = "cancel"
-    result: bool
+def _nest(data: Any, field: str) -> Any:
+    """A flat frame (``v``, ``kind``, ``id`` beside the operation's fields) as the
+    envelope model reads it; an already nested one passes through."""
+    if not isinstance(data, dict) or field in data:
+        return data
+    outer = {key: data[key] for key in ("v", "kind", "id") if key in data}
+    inner = {key: value for key, value in data.items() if key not in outer}
+    return {**outer, field: inner}
 
 
-class ExecutionsReply(ReplyBase):
-    method: Literal["list_executions"] = "list_executions"
-    result: list[ExecutionSummary]
+def _flatten(data: dict[str, Any], field: str) -> dict[str, Any]:
+    inner = data.pop(field)
+    return {**data, **inner} if isinstance(inner, dict) else data
 
 
-class BlueprintsReply(ReplyBase):
-    method: Literal["list_blueprints"] = "list_blueprints"
-    result: list[BlueprintSummary]
+class RequestFrame(_Message):
+    """client → worker: request ``id`` (unique per client). On the wire the
+    operation's fields sit beside ``v``, ``kind`` and ``id`` (one flat object)."""
+
+    kind: Literal["request"] = "request"
+    id: int
+    request: Request
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_flat(cls, data: Any) -> Any:
+        return _nest(data, "request")
+
+    @model_serializer(mode="wrap")
+    def _write_flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _flatten(handler(self), "request")
 
 
-class BlueprintReply(ReplyBase):
-    method: Literal["get_blueprint"] = "get_blueprint"
-    result: dict[str, Any]
+class ReplyFrame(_Message):
+    """worker → client: the reply to request ``id``, flat on the wire like a request."""
 
+    kind: Literal["result"] = "result"
+    id: int
+    reply: Reply
 
-class SavedBlueprintReply(ReplyBase):
-    method: Literal["save_blueprint"] = "save_blueprint"
-    result: BlueprintSummary
+    @model_validator(mode="before")
+    @classmethod
+    def _read_flat(cls, data: Any) -> Any:
+        return _nest(data, "reply")
 
-
-class DeletedBlueprintReply(ReplyBase):
-    method: Literal["delete_blueprint"] = "delete_blueprint"
-    result: None = None
-
-
-class ProblemsReply(ReplyBase):
-    method: Literal["validate"] = "validate"
-    result: list[Problem]
-
-
-class NodeTypesReply(ReplyBase):
-    method: Literal["node_types"] = "node_types"
-    result: list[NodeTypeInfo]
-
-
-class NodeOutputReply(ReplyBase):
-    method: Literal["node_output"] = "node_output"
-    result: OutputPage
-
-
-Reply = Annotated[
-    ExecutionReply
-    | StartReply
-    | EventsEndReply
-    | CancelReply
-    | ExecutionsReply
-    | BlueprintsReply
-    | BlueprintReply
-    | SavedBlueprintReply
-    | DeletedBlueprintReply
-    | ProblemsReply
-    | NodeTypesReply
-    | NodeOutputReply,
-    Field(discriminator="method"),
-]
+    @model_serializer(mode="wrap")
+    def _write_flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _flatten(handler(self), "reply")
 
 
 # -- everything else -------------------------------------------------------------------
@@ -303,9 +178,30 @@ class Heartbeat(_Message):
     id: int
 
 
+def _message_tag(value: Any) -> str | None:
+    """``kind``, except that the event subscription and its end are told apart from
+    the operations' request and result frames by their method."""
+    if isinstance(value, dict):
+        kind, method = value.get("kind"), value.get("method")
+    else:
+        kind, method = getattr(value, "kind", None), getattr(value, "method", None)
+    if method == "events" and kind in ("request", "result"):
+        return f"events-{kind}"
+    return kind if isinstance(kind, str) else None
+
+
 Message = Annotated[
-    Request | Reply | ErrorReply | EventBatch | Credit | Abandon | Hello | Heartbeat,
-    Field(discriminator="kind"),
+    Annotated[RequestFrame, Tag("request")]
+    | Annotated[EventsRequest, Tag("events-request")]
+    | Annotated[ReplyFrame, Tag("result")]
+    | Annotated[EventsEndReply, Tag("events-result")]
+    | Annotated[ErrorReply, Tag("error")]
+    | Annotated[EventBatch, Tag("events")]
+    | Annotated[Credit, Tag("credit")]
+    | Annotated[Abandon, Tag("abandon")]
+    | Annotated[Hello, Tag("hello")]
+    | Annotated[Heartbeat, Tag("heartbeat")],
+    Discriminator(_message_tag),
 ]
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 

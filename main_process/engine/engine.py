@@ -282,6 +282,9 @@ class Engine(BlueprintMethods, RecordMethods):
         await self.get_execution(execution_id)  # raises when unknown
         return False
 
+    async def pause(self, execution_id: str) -> bool:
+        return False  # placeholder, replaced by the engine's pause
+
     def queue_position(self, execution_id: str) -> int | None:
         """1 for the next execution to start, ...; None when not waiting."""
         position = 0

@@ -77,6 +77,7 @@ from main_process.http.events import (
 from main_process.http.schema import (
     CancelledBody,
     HealthBody,
+    PausedBody,
     ResumeRequest,
     StartedBody,
     ValidationBody,
@@ -205,6 +206,11 @@ def _routes(engine: Engine, sse_buffer: int) -> APIRouter:
     async def cancel(execution_id: str) -> Response:
         cancelled = await engine.cancel(execution_id)
         return _json(b'{"cancelled":%s}' % (b"true" if cancelled else b"false"))
+
+    @r.post("/executions/{execution_id}/pause", response_model=PausedBody, tags=["executions"])
+    async def pause(execution_id: str) -> Response:
+        paused = await engine.pause(execution_id)
+        return _json(b'{"paused":%s}' % (b"true" if paused else b"false"))
 
     @r.post(
         "/executions/{execution_id}/resume", response_model=ExecutionResult, tags=["executions"]
