@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from app.cli.arguments import Target, resolve_target
 from app.cli.progress import ProgressView, make_view
@@ -212,6 +212,21 @@ async def history(
         return await conductor.list_executions(
             limit=limit, status=status, blueprint_id=blueprint_id
         )
+    finally:
+        await conductor.close()
+
+
+async def control(
+    action: Literal["pause", "cancel"], execution_id: str, options: Options
+) -> tuple[bool, ExecutionResult]:
+    """Pause or cancel an execution; whether it took effect, and the state after."""
+    conductor = open_conductor(options)
+    try:
+        if action == "pause":
+            done = await conductor.pause(execution_id)
+        else:
+            done = await conductor.cancel(execution_id)
+        return done, await conductor.get_execution(execution_id)
     finally:
         await conductor.close()
 

@@ -39,9 +39,7 @@ def test_hand_built_frames_equal_typed_ones() -> None:
     typed = EventBatch(
         id=7,
         execution_id="e1",
-        events=[
-            make_event(*r) for r in rows
-        ],
+        events=[make_event(*r) for r in rows],
     )
     assert frame == encode(typed)
     assert decode(frame) == typed
