@@ -345,6 +345,9 @@ class MainWindow(QMainWindow):
     def cancel_requested(self) -> None:
         self.runs.cancel()
 
+    def pause_requested(self) -> None:
+        self.runs.pause()
+
     def resume_requested(self) -> None:
         self.runs.resume()
 
