@@ -39,7 +39,7 @@ async def test_pause_is_enabled_only_while_the_shown_execution_runs(window: Main
     assert execution_id is not None
     view = window.bridge.model.execution(execution_id)
     assert view is not None
-    await until(lambda: pause.isEnabled(), what="pause enabled while running")
+    await until(pause.isEnabled, what="pause enabled while running")
     await until(lambda: view.status is ExecutionStatus.COMPLETED, what="completed")
     await until(lambda: not pause.isEnabled(), what="pause disabled once it ended")
 
