@@ -82,9 +82,7 @@ def diagnose(data: bytes, exc: ValidationError) -> ProtocolError:
             return ProtocolError(
                 f"unknown method {method!r} in a {kind}", where="frame.method", request_id=rid
             )
-        # An operation sits in its frame's envelope under its method; the pipe's
-        # own event subscription is a frame of its own.
-        tags = 1 if method == "events" else 3
+        tags = 2
     first = exc.errors()[0]
     place = ".".join(str(p) for p in first["loc"][tags:])
     return ProtocolError(

@@ -27,18 +27,19 @@ reply with an ``error`` and go on serving.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import functools
+import operator
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     SerializerFunctionWrapHandler,
     StrictInt,
-    Tag,
     TypeAdapter,
     ValidationError,
+    create_model,
     model_serializer,
     model_validator,
 )
@@ -46,7 +47,7 @@ from pydantic_core import PydanticSerializationError
 
 from app.errors import ConductorError, ErrorInfo
 from app.events import Event
-from app.operations import Reply, Request
+from app.operations import AnyReply, AnyRequest, Reply, Request
 from app.shape_problems import unencodable_problems, unwritable_blueprint
 from ipc.errors import ProtocolError
 from ipc.frame_errors import diagnose, oversized_error, version_error
@@ -178,32 +179,81 @@ class Heartbeat(_Message):
     id: int
 
 
-def _message_tag(value: Any) -> str | None:
-    """``kind``, except that the event subscription and its end are told apart from
-    the operations' request and result frames by their method."""
-    if isinstance(value, dict):
-        kind, method = value.get("kind"), value.get("method")
-    else:
-        kind, method = getattr(value, "kind", None), getattr(value, "method", None)
-    if method == "events" and kind in ("request", "result"):
-        return f"events-{kind}"
-    return kind if isinstance(kind, str) else None
+#: Every message, as the code handles it.
+Message = (
+    RequestFrame
+    | EventsRequest
+    | ReplyFrame
+    | EventsEndReply
+    | ErrorReply
+    | EventBatch
+    | Credit
+    | Abandon
+    | Hello
+    | Heartbeat
+)
 
 
-Message = Annotated[
-    Annotated[RequestFrame, Tag("request")]
-    | Annotated[EventsRequest, Tag("events-request")]
-    | Annotated[ReplyFrame, Tag("result")]
-    | Annotated[EventsEndReply, Tag("events-result")]
-    | Annotated[ErrorReply, Tag("error")]
-    | Annotated[EventBatch, Tag("events")]
-    | Annotated[Credit, Tag("credit")]
-    | Annotated[Abandon, Tag("abandon")]
-    | Annotated[Hello, Tag("hello")]
-    | Annotated[Heartbeat, Tag("heartbeat")],
-    Discriminator(_message_tag),
+# -- the wire schema -------------------------------------------------------------------
+#
+# Decoding is one pass of pydantic's JSON validator over a union tagged by ``kind``,
+# then by ``method``: the operations' frames are flat on the wire, so their schema is
+# a frame class per operation with its fields beside the envelope's, generated from
+# the operation models (a new operation needs nothing here). The decoded flat frame
+# then becomes a RequestFrame/ReplyFrame holding the operation model.
+
+_ENVELOPE = frozenset({"v", "kind", "id"})
+
+
+def _flat_frame(model: type[BaseModel], kind: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in model.model_fields.items()
+    }
+    tag: Any = Literal[kind]
+    return create_model(
+        f"{model.__name__}Frame", __base__=_Message, kind=(tag, kind), id=(int, ...), **fields
+    )
+
+
+_FLAT_REQUESTS = {_flat_frame(model, "request"): model for model in get_args(AnyRequest)}
+_FLAT_REPLIES = {_flat_frame(model, "result"): model for model in get_args(AnyReply)}
+#: Flat frame class → the operation (request or reply) model it carries.
+_CARRIED: dict[type[BaseModel], type[BaseModel]] = {**_FLAT_REQUESTS, **_FLAT_REPLIES}
+
+
+def _union(*members: Any) -> Any:
+    return functools.reduce(operator.or_, members)
+
+
+_WIRE_TYPE: Any = Annotated[
+    _union(
+        Annotated[_union(*_FLAT_REQUESTS, EventsRequest), Field(discriminator="method")],
+        Annotated[_union(*_FLAT_REPLIES, EventsEndReply), Field(discriminator="method")],
+        ErrorReply,
+        EventBatch,
+        Credit,
+        Abandon,
+        Hello,
+        Heartbeat,
+    ),
+    Field(discriminator="kind"),
 ]
-MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+_WIRE: TypeAdapter[Any] = TypeAdapter(_WIRE_TYPE)
+
+
+def _unflatten(flat: Any) -> Message:
+    """The frame the code handles for a decoded flat one. The operation is validated
+    again from values already checked (cheap: models pass through as they are)."""
+    carried = _CARRIED.get(type(flat))
+    if carried is None:
+        message: Message = flat
+        return message
+    inner: Any = carried.model_validate(
+        {key: value for key, value in flat.__dict__.items() if key not in _ENVELOPE}
+    )
+    if flat.kind == "request":
+        return RequestFrame(v=flat.v, id=flat.id, request=inner)
+    return ReplyFrame(v=flat.v, id=flat.id, reply=inner)
 
 
 class WorkerConfig(BaseModel):
@@ -253,8 +303,15 @@ def encode(msg: Message, *, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     """JSON bytes for one frame; ProtocolError when it would exceed ``max_bytes``, and
     a typed error naming the place when a value cannot be written at all."""
     # The model's own serializer: the same JSON as the union adapter's, at half the cost.
+    # An operation's frame is its model's JSON with the envelope spliced in front.
     try:
-        data = msg.__pydantic_serializer__.to_json(msg, fallback=_unserializable)
+        if isinstance(msg, RequestFrame | ReplyFrame):
+            inner = msg.request if isinstance(msg, RequestFrame) else msg.reply
+            body = inner.__pydantic_serializer__.to_json(inner, fallback=_unserializable)
+            head = b'{"v":%d,"kind":"%s","id":%d,' % (msg.v, msg.kind.encode(), msg.id)
+            data = head + body[1:]
+        else:
+            data = msg.__pydantic_serializer__.to_json(msg, fallback=_unserializable)
     except PydanticSerializationError:
         raise _unwritable(msg) from None
     if len(data) > max_bytes:
@@ -272,11 +329,11 @@ def decode(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     if len(data) > max_bytes:
         raise oversized_error(len(data), data[:128], max_bytes)
     try:
-        msg = MESSAGE_ADAPTER.validate_json(data)
+        flat = _WIRE.validate_json(data)
     except ValidationError as exc:
         raise diagnose(data, exc) from None
-    if msg.v != PROTOCOL_VERSION or "v" not in msg.model_fields_set:
+    if flat.v != PROTOCOL_VERSION or "v" not in flat.model_fields_set:
         raise version_error(
-            msg.v if "v" in msg.model_fields_set else None, getattr(msg, "id", None)
+            flat.v if "v" in flat.model_fields_set else None, getattr(flat, "id", None)
         )
-    return msg
+    return _unflatten(flat)
