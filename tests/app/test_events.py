@@ -146,3 +146,33 @@ def test_views_skip_unknown_kinds() -> None:
         ["execution", "failed"],
     ]
     assert json.loads(json.dumps(view.nodes["a"].error_info)) == {"type": "E", "message": "boom"}
+
+
+def test_the_progress_views_show_paused_and_keep_the_clock_running() -> None:
+    """Paused is not an end: the live view's title says ``paused`` and its clock runs
+    on; the line view prints the transition like any other."""
+    from app.cli.progress import LiveView
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    rows: list[tuple[Any, ...]] = [
+        ("e1", 1, 1.0, "execution", None, "running", None, None),
+        ("e1", 2, 1.1, "node", "a", "completed", 1, {"output_size": 1}),
+        ("e1", 3, 1.2, "execution", None, "paused", None, None),
+    ]
+    live = LiveView(Terminal(), "t")
+    printed = io.StringIO()
+    lines = LineView(printed)
+    for row in rows:
+        live.event(make_event(*row))
+        lines.event(make_event(*row))
+    try:
+        assert live._status is ExecutionStatus.PAUSED and live._t1 is None
+        assert "t — paused" in str(live._render().title)
+    finally:
+        live.end()
+    assert printed.getvalue().splitlines()[-1].split()[1:] == ["execution", "paused"]
+    resumed = make_event("e1", 4, 1.3, "execution", None, "completed", None, None)
+    assert resumed.is_terminal and not make_event(*rows[2]).is_terminal
