@@ -141,9 +141,9 @@ async def resume_execution(execution_id: str, options: Options) -> ExecutionResu
         options.execution_id = execution_id
         if options.progress is None:
             return await conductor.resume(execution_id)
-        last = 0
-        async for event in conductor.events(execution_id):
-            last = event.seq
+        # Follow from the last recorded event on (a paused execution's stream has
+        # no end to read up to).
+        last = (await conductor.get_execution(execution_id)).last_seq or 0
         await conductor.resume(execution_id, wait=False)
         return await _follow(conductor, execution_id, _view(options, execution_id), last)
     finally:

@@ -153,7 +153,9 @@ def test_pause_then_resume_from_the_command_line(tmp_path: Path) -> None:
         done = cli("--remote", url, "--token", "T", "pause", eid, "--json", home=tmp_path)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == {"execution_id": eid, "paused": True, "status": "paused"}
-        resumed = cli("--remote", url, "--token", "T", "resume", eid, "--json", home=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    result = json.loads(resumed.stdout)
-    assert result["status"] == "completed" and result["outputs"] == "done"
+        # With a progress view (not --json): it follows the paused execution to its end.
+        resumed = cli("--remote", url, "--token", "T", "resume", eid, home=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        assert json.loads(resumed.stdout) == "done"
+        shown = cli("--remote", url, "--token", "T", "show", eid, "--json", home=tmp_path)
+    assert json.loads(shown.stdout)["status"] == "completed"
