@@ -6,7 +6,9 @@
 
 * a reader thread receives frames and hands them to the loop with
   ``call_soon_threadsafe``; every request becomes a task, so many run at once and
-  ``cancel`` works while an ``execute`` waits;
+  ``cancel`` works while an ``execute`` waits; an operation is answered by
+  :func:`main_process.direct.dispatch`, the same ``match`` the direct transport
+  uses, and only the event subscription is the pipe's own;
 * replies and event batches go out through a writer thread with a bounded queue,
   so a full pipe never blocks the loop (see :mod:`ipc.framing`), and subscriptions
   obey the client's credit (see :mod:`main_process.events.pipe_stream`);
