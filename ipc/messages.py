@@ -35,13 +35,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StrictInt,
     TypeAdapter,
     ValidationError,
     create_model,
-    model_serializer,
-    model_validator,
 )
 from pydantic_core import PydanticSerializationError
 
@@ -92,37 +89,14 @@ class EventsEndReply(_Message):
     result: int
 
 
-def _nest(data: Any, field: str) -> Any:
-    """A flat frame (``v``, ``kind``, ``id`` beside the operation's fields) as the
-    envelope model reads it; an already nested one passes through."""
-    if not isinstance(data, dict) or field in data:
-        return data
-    outer = {key: data[key] for key in ("v", "kind", "id") if key in data}
-    inner = {key: value for key, value in data.items() if key not in outer}
-    return {**outer, field: inner}
-
-
-def _flatten(data: dict[str, Any], field: str) -> dict[str, Any]:
-    inner = data.pop(field)
-    return {**data, **inner} if isinstance(inner, dict) else data
-
-
 class RequestFrame(_Message):
     """client → worker: request ``id`` (unique per client). On the wire the
-    operation's fields sit beside ``v``, ``kind`` and ``id`` (one flat object)."""
+    operation's fields sit beside ``v``, ``kind`` and ``id`` in one flat object
+    (:func:`encode` splices them; :func:`decode` reads them in one pass)."""
 
     kind: Literal["request"] = "request"
     id: int
     request: Request
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_flat(cls, data: Any) -> Any:
-        return _nest(data, "request")
-
-    @model_serializer(mode="wrap")
-    def _write_flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _flatten(handler(self), "request")
 
 
 class ReplyFrame(_Message):
@@ -131,15 +105,6 @@ class ReplyFrame(_Message):
     kind: Literal["result"] = "result"
     id: int
     reply: Reply
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_flat(cls, data: Any) -> Any:
-        return _nest(data, "reply")
-
-    @model_serializer(mode="wrap")
-    def _write_flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _flatten(handler(self), "reply")
 
 
 # -- everything else -------------------------------------------------------------------
@@ -288,7 +253,11 @@ def _unwritable(msg: Message) -> ConductorError:
     """The typed error for a message holding text no JSON writer takes (a lone
     surrogate): a request's blueprint gets the BlueprintError the engine raises for
     it, anything else a ProtocolError naming the first such place."""
-    data = msg.model_dump(exclude_none=True)
+    if isinstance(msg, RequestFrame | ReplyFrame):
+        inner = msg.request if isinstance(msg, RequestFrame) else msg.reply
+        data = inner.model_dump(exclude_none=True)
+    else:
+        data = msg.model_dump(exclude_none=True)
     if msg.kind == "request" and (error := unwritable_blueprint(data.get("blueprint"))):
         return error
     problems = unencodable_problems(data)
