@@ -1,11 +1,13 @@
 """The window's menus, toolbar and shortcuts, in one place.
 
-Actions only call the window's intent methods; keeping them here keeps
-``main_window.py`` about behaviour, and makes the shortcut list easy to read.
+Actions only call the window's (and its run control's) intent methods; keeping
+them here keeps ``main_window.py`` about behaviour, and makes the shortcut list
+easy to read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,14 +42,17 @@ class Actions:
     palette: CommandPalette
 
 
-def _action(window: MainWindow, text: str, slot: object, shortcut: object = None) -> QAction:
+def _action(
+    window: MainWindow, text: str, slot: Callable[[], object], shortcut: object = None
+) -> QAction:
+    """An action calling ``slot`` with no arguments (never ``triggered``'s ``checked``)."""
     action = QAction(text, window)
     if shortcut is not None:
         if isinstance(shortcut, _Key):
             action.setShortcuts(shortcut)
         else:
             action.setShortcut(QKeySequence(str(shortcut)))
-    action.triggered.connect(slot)
+    action.triggered.connect(lambda _checked=False: slot())
     return action
 
 
@@ -76,14 +81,14 @@ def build_actions(window: MainWindow) -> Actions:
     edit.addAction(_action(window, "Auto-&layout", window.document.auto_layout, "Ctrl+L"))
 
     run_menu = bar.addMenu("&Run")
-    run = _action(window, "▶ Run", window.run_requested, "Ctrl+R")
-    cancel = _action(window, "■ Cancel", window.cancel_requested, "Ctrl+.")
-    pause = _action(window, "⏸ Pause", window.pause_requested, "Ctrl+Shift+P")
+    run = _action(window, "▶ Run", window.runs.run, "Ctrl+R")
+    cancel = _action(window, "■ Cancel", window.runs.cancel, "Ctrl+.")
+    pause = _action(window, "⏸ Pause", window.runs.pause, "Ctrl+Shift+P")
     pause.setToolTip("Start no new node; running ones finish. Resume continues the run.")
     pause.setEnabled(False)
-    resume = _action(window, "↻ Resume", window.resume_requested, "Ctrl+Shift+R")
-    here = _action(window, "⤓ Run from here", window.run_from_here_requested, "Ctrl+Shift+H")
-    rerun = _action(window, "Re-run", window.rerun_requested, "Ctrl+Alt+R")
+    resume = _action(window, "↻ Resume", window.runs.resume, "Ctrl+Shift+R")
+    here = _action(window, "⤓ Run from here", window.runs.run_from_here, "Ctrl+Shift+H")
+    rerun = _action(window, "Re-run", window.runs.rerun, "Ctrl+Alt+R")
     debug = _action(window, "Run with &debug", lambda: window.runs.run({"debug_mode": True}))
     debug.setToolTip("Run, recording every node's input as well as its output")
     run_menu.addActions([run, debug, cancel, pause, resume, here, rerun])
