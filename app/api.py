@@ -12,13 +12,44 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from app.blueprint import Blueprint
-from app.errors import ConfigError, Problem
+from app.errors import BlueprintError, ConfigError, Problem, TransportError
 from app.events import Event
+from app.operations import (
+    AnyReply,
+    AnyRequest,
+    BlueprintReply,
+    BlueprintsReply,
+    CancelReply,
+    CancelRequest,
+    DeleteBlueprintRequest,
+    DeletedBlueprintReply,
+    ExecuteRequest,
+    ExecutionReply,
+    ExecutionsReply,
+    GetBlueprintRequest,
+    GetExecutionRequest,
+    ListBlueprintsRequest,
+    ListExecutionsRequest,
+    NodeOutputReply,
+    NodeOutputRequest,
+    NodeTypesReply,
+    NodeTypesRequest,
+    PauseReply,
+    PauseRequest,
+    ProblemsReply,
+    ResumeRequest,
+    SaveBlueprintRequest,
+    SavedBlueprintReply,
+    StartReply,
+    StartRequest,
+    ValidateRequest,
+    WaitRequest,
+)
 from app.results import (
     BlueprintSummary,
     ExecutionConfig,
@@ -30,6 +61,7 @@ from app.results import (
 )
 from app.transport import BlueprintData, Transport
 
+R = TypeVar("R", bound=AnyReply)
 TransportName = Literal["auto", "direct", "ipc", "http"]
 
 #: Where each transport lives; resolved only when that transport is created.
@@ -139,6 +171,16 @@ class Conductor:
             raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
         return blueprint_id, _checked_blueprint(blueprint)
 
+    async def _ask(self, request: AnyRequest, reply_type: type[R]) -> R:
+        """The transport's reply to ``request``, which must be a ``reply_type``."""
+        reply = await self.transport.handle(request)
+        if not isinstance(reply, reply_type):
+            raise TransportError(
+                f"expected a {reply_type.__name__} to a {request.method} request, "
+                f"got a {type(reply).__name__}"
+            )
+        return reply
+
     async def execute(
         self,
         *,
@@ -150,12 +192,13 @@ class Conductor:
         """Run a blueprint to the end. A failed run is a result with ``success=False``;
         only a blueprint that cannot start (invalid, unknown) raises."""
         bp_id, bp = self._target(blueprint_id, blueprint)
-        return await self.transport.execute(
+        request = ExecuteRequest(
             blueprint_id=bp_id,
             blueprint=bp,
             inputs=_checked_inputs(inputs),
             config=self._config(config),
         )
+        return (await self._ask(request, ExecutionReply)).result
 
     async def start(
         self,
@@ -167,28 +210,44 @@ class Conductor:
     ) -> str:
         """Start a run and return its execution id at once."""
         bp_id, bp = self._target(blueprint_id, blueprint)
-        return await self.transport.start(
+        request = StartRequest(
             blueprint_id=bp_id,
             blueprint=bp,
             inputs=_checked_inputs(inputs),
             config=self._config(config),
         )
+        return (await self._ask(request, StartReply)).result
 
     def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
-        """Recorded events after ``after_seq``, then live ones; ends after the terminal one."""
+        """Recorded events after ``after_seq``, then live ones; ends after the terminal one.
+
+        Events of a kind this version does not know arrive as
+        :class:`~app.events.OtherEvent`; skip them.
+        """
         return self.transport.events(execution_id, after_seq)
 
     async def wait(self, execution_id: str) -> ExecutionResult:
-        return await self.transport.wait(execution_id)
+        """The result once the execution is terminal (``paused`` is not: it keeps waiting)."""
+        return (await self._ask(WaitRequest(execution_id=execution_id), ExecutionReply)).result
 
     async def cancel(self, execution_id: str) -> bool:
-        return await self.transport.cancel(execution_id)
+        """Stop an execution (running, pending or paused); False when it had already ended."""
+        return (await self._ask(CancelRequest(execution_id=execution_id), CancelReply)).result
+
+    async def pause(self, execution_id: str) -> bool:
+        """Start no new node of an execution (running ones finish); it shows ``paused``
+        until :meth:`resume` continues it in place. False when it was not running."""
+        return (await self._ask(PauseRequest(execution_id=execution_id), PauseReply)).result
 
     async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
-        return await self.transport.resume(execution_id, wait=wait)
+        """Continue a paused execution, or re-run the nodes of an unfinished one that
+        did not complete; with ``wait`` the final result, else the state at once."""
+        request = ResumeRequest(execution_id=execution_id, wait=wait)
+        return (await self._ask(request, ExecutionReply)).result
 
     async def get_execution(self, execution_id: str) -> ExecutionResult:
-        return await self.transport.get_execution(execution_id)
+        request = GetExecutionRequest(execution_id=execution_id)
+        return (await self._ask(request, ExecutionReply)).result
 
     async def node_output(
         self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
@@ -199,37 +258,46 @@ class Conductor:
         with ``get_execution``; ``total`` tells how far there is to go.
         """
         check_page(offset, limit)
-        return await self.transport.node_output(execution_id, node_id, offset=offset, limit=limit)
+        request = NodeOutputRequest(
+            execution_id=execution_id, node_id=node_id, offset=offset, limit=limit
+        )
+        return (await self._ask(request, NodeOutputReply)).result
 
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
     ) -> list[ExecutionSummary]:
-        return await self.transport.list_executions(
-            limit=limit, status=status, blueprint_id=blueprint_id
-        )
+        request = ListExecutionsRequest(limit=limit, status=status, blueprint_id=blueprint_id)
+        return (await self._ask(request, ExecutionsReply)).result
 
     async def list_blueprints(self) -> list[BlueprintSummary]:
-        return await self.transport.list_blueprints()
+        return (await self._ask(ListBlueprintsRequest(), BlueprintsReply)).result
 
     async def get_blueprint(self, blueprint_id: str) -> Blueprint:
-        data = await self.transport.get_blueprint(blueprint_id)
+        request = GetBlueprintRequest(blueprint_id=blueprint_id)
+        data = (await self._ask(request, BlueprintReply)).result
         return Blueprint.model_validate(data)
 
     async def save_blueprint(self, blueprint: Blueprint | BlueprintData) -> BlueprintSummary:
         data = _checked_blueprint(blueprint, required=True)
         assert data is not None
-        return await self.transport.save_blueprint(data)
+        request = SaveBlueprintRequest(blueprint=data)
+        return (await self._ask(request, SavedBlueprintReply)).result
 
     async def delete_blueprint(self, blueprint_id: str) -> None:
-        await self.transport.delete_blueprint(blueprint_id)
+        await self._ask(DeleteBlueprintRequest(blueprint_id=blueprint_id), DeletedBlueprintReply)
 
     async def validate(self, blueprint: Blueprint | BlueprintData) -> list[Problem]:
+        """Every problem, each with its place. A blueprint that cannot even be sent
+        (text no JSON writer takes) has that as its problem, not as an error."""
         data = _checked_blueprint(blueprint, required=True)
         assert data is not None
-        return await self.transport.validate(data)
+        try:
+            return (await self._ask(ValidateRequest(blueprint=data), ProblemsReply)).result
+        except BlueprintError as exc:
+            return list(exc.problems)
 
     async def node_types(self) -> list[NodeTypeInfo]:
-        return await self.transport.node_types()
+        return (await self._ask(NodeTypesRequest(), NodeTypesReply)).result
 
     async def close(self) -> None:
         await self.transport.close()

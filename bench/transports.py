@@ -183,10 +183,8 @@ async def death_ms(home: Path, runs: int) -> list[float]:
     try:
         for _ in range(runs):
             await transport.process.ready()
-            eid = await transport.start(
-                blueprint_id=None, blueprint=blueprint, inputs={}, config={}
-            )
-            pending = asyncio.ensure_future(transport.wait(eid))
+            eid = await Conductor(transport).start(blueprint=blueprint)
+            pending = asyncio.ensure_future(Conductor(transport).wait(eid))
             await transport.ping()  # the wait request is in the worker by now
             pid = transport.process.pid
             assert pid is not None

@@ -24,65 +24,33 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar, assert_never
+from typing import Any, assert_never
 
 from pydantic import ValidationError
 
+from app.blueprint import Blueprint
 from app.errors import (
-    BlueprintError,
     ConductorError,
     ConfigError,
-    Problem,
     TransportError,
     error_from_info,
 )
 from app.events import Event
-from app.results import (
-    BlueprintSummary,
-    ExecutionResult,
-    ExecutionSummary,
-    NodeTypeInfo,
-    OutputPage,
-)
-from app.transport import BlueprintArg, BlueprintData, Transport
+from app.operations import AnyReply, AnyRequest
+from app.transport import Transport
 from ipc.errors import ProtocolError, WorkerDiedError
 from ipc.messages import (
     Abandon,
-    BlueprintReply,
-    BlueprintsReply,
-    CancelReply,
-    CancelRequest,
     Credit,
-    DeleteBlueprintRequest,
-    DeletedBlueprintReply,
     ErrorReply,
     EventBatch,
+    EventsEndReply,
     EventsRequest,
-    ExecuteRequest,
-    ExecutionReply,
-    ExecutionsReply,
-    GetBlueprintRequest,
-    GetExecutionRequest,
     Heartbeat,
     Hello,
-    ListBlueprintsRequest,
-    ListExecutionsRequest,
     Message,
-    NodeOutputReply,
-    NodeOutputRequest,
-    NodeTypesReply,
-    NodeTypesRequest,
-    ProblemsReply,
-    ReplyBase,
-    Request,
-    RequestBase,
-    ResumeRequest,
-    SaveBlueprintRequest,
-    SavedBlueprintReply,
-    StartReply,
-    StartRequest,
-    ValidateRequest,
-    WaitRequest,
+    ReplyFrame,
+    RequestFrame,
     WorkerConfig,
     encode,
 )
@@ -92,14 +60,16 @@ from ipc.subscription import Subscription
 
 log = logging.getLogger(__name__)
 
-R = TypeVar("R", bound=ReplyBase)
 #: What settles a waiting call.
-_Answer = ReplyBase | ErrorReply | Heartbeat
+_Answer = ReplyFrame | EventsEndReply | ErrorReply | Heartbeat
 
 
-def _wire_blueprint(blueprint: BlueprintArg) -> BlueprintData:
-    if isinstance(blueprint, dict):
-        return blueprint
+def _wire_form(request: AnyRequest) -> AnyRequest:
+    """``request`` with its blueprint model as the dict it travels as; code-defined
+    nodes cannot leave this process."""
+    blueprint = getattr(request, "blueprint", None)
+    if not isinstance(blueprint, Blueprint):
+        return request
     if any(node.function is not None for node in blueprint.nodes):
         raise ConfigError(
             f"blueprint {blueprint.id!r} has code-defined nodes (create_simple_node); they "
@@ -107,7 +77,8 @@ def _wire_blueprint(blueprint: BlueprintArg) -> BlueprintData:
             "an importable node type",
             where="blueprint",
         )
-    return blueprint.model_dump(mode="json", exclude_none=True)
+    data = blueprint.model_dump(mode="json", exclude_none=True)
+    return request.model_copy(update={"blueprint": data})
 
 
 class IpcTransport(Transport):
@@ -161,7 +132,7 @@ class IpcTransport(Transport):
 
     def message_received(self, msg: Message) -> None:
         match msg:
-            case ReplyBase() | ErrorReply() | Heartbeat():
+            case ReplyFrame() | EventsEndReply() | ErrorReply() | Heartbeat():
                 self._answer(msg)
             case EventBatch():
                 sub = self._subs.get(msg.id)
@@ -171,7 +142,7 @@ class IpcTransport(Transport):
                     self._end_subscription(
                         msg.id, ProtocolError("the worker sent event batches beyond its credit")
                     )
-            case RequestBase() | Credit() | Abandon() | Hello():
+            case RequestFrame() | EventsRequest() | Credit() | Abandon() | Hello():
                 log.warning("ignoring a %s message from the worker", msg.kind)
             case _:
                 assert_never(msg)
@@ -191,7 +162,7 @@ class IpcTransport(Transport):
         for rid in list(self._subs):
             self._subs.pop(rid).finish(WorkerDiedError(exc.message))
 
-    def _answer(self, msg: ReplyBase | ErrorReply | Heartbeat) -> None:
+    def _answer(self, msg: _Answer) -> None:
         if msg.id is None:
             assert isinstance(msg, ErrorReply)
             log.warning("the worker reported: %s", error_from_info(msg.error))
@@ -222,27 +193,29 @@ class IpcTransport(Transport):
             raise TransportError("the ipc transport is closed")
         await self.process.ready()
 
-    async def _call(self, request: Request, reply_type: type[R]) -> R:
+    async def handle(self, request: AnyRequest) -> AnyReply:
+        """Send ``request`` in a frame of its own and wait for the reply to it."""
+        frame = RequestFrame(id=next(self._ids), request=_wire_form(request))
         await self._ready()
         future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
-        self._pending[request.id] = future
+        self._pending[frame.id] = future
         try:
-            await self.process.send(encode(request))
+            await self.process.send(encode(frame))
             reply = await future
         except asyncio.CancelledError:
-            if self._pending.pop(request.id, None) is not None:
-                self.process.post(encode(Abandon(id=request.id)))
+            if self._pending.pop(frame.id, None) is not None:
+                self.process.post(encode(Abandon(id=frame.id)))
             raise
         finally:
-            self._pending.pop(request.id, None)
+            self._pending.pop(frame.id, None)
         if isinstance(reply, ErrorReply):
             raise error_from_info(reply.error)
-        if not isinstance(reply, reply_type):
+        if not isinstance(reply, ReplyFrame):
             raise ProtocolError(
-                f"expected a {reply_type.__name__} to request {request.id}, got a {reply.kind}",
-                request_id=request.id,
+                f"expected the reply to request {frame.id}, got a {reply.kind}",
+                request_id=frame.id,
             )
-        return reply
+        return reply.reply
 
     async def ping(self) -> float:
         """Round-trip one heartbeat through the worker; returns the seconds it took."""
@@ -259,40 +232,6 @@ class IpcTransport(Transport):
         finally:
             self._pending.pop(rid, None)
         return loop.time() - began
-
-    async def execute(
-        self,
-        *,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-    ) -> ExecutionResult:
-        request = ExecuteRequest(
-            id=next(self._ids),
-            blueprint_id=blueprint_id,
-            blueprint=None if blueprint is None else _wire_blueprint(blueprint),
-            inputs=inputs,
-            config=config,
-        )
-        return (await self._call(request, ExecutionReply)).result
-
-    async def start(
-        self,
-        *,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-    ) -> str:
-        request = StartRequest(
-            id=next(self._ids),
-            blueprint_id=blueprint_id,
-            blueprint=None if blueprint is None else _wire_blueprint(blueprint),
-            inputs=inputs,
-            config=config,
-        )
-        return (await self._call(request, StartReply)).result
 
     def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         return self._events(execution_id, after_seq)
@@ -319,69 +258,6 @@ class IpcTransport(Transport):
         finally:
             if self._subs.pop(rid, None) is not None:
                 self.process.post(encode(Abandon(id=rid)))
-
-    async def wait(self, execution_id: str) -> ExecutionResult:
-        request = WaitRequest(id=next(self._ids), execution_id=execution_id)
-        return (await self._call(request, ExecutionReply)).result
-
-    async def cancel(self, execution_id: str) -> bool:
-        request = CancelRequest(id=next(self._ids), execution_id=execution_id)
-        return (await self._call(request, CancelReply)).result
-
-    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
-        request = ResumeRequest(id=next(self._ids), execution_id=execution_id, wait=wait)
-        return (await self._call(request, ExecutionReply)).result
-
-    async def get_execution(self, execution_id: str) -> ExecutionResult:
-        request = GetExecutionRequest(id=next(self._ids), execution_id=execution_id)
-        return (await self._call(request, ExecutionReply)).result
-
-    async def node_output(
-        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
-    ) -> OutputPage:
-        request = NodeOutputRequest(
-            id=next(self._ids),
-            execution_id=execution_id,
-            node_id=node_id,
-            offset=offset,
-            limit=limit,
-        )
-        return (await self._call(request, NodeOutputReply)).result
-
-    async def list_executions(
-        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
-    ) -> list[ExecutionSummary]:
-        request = ListExecutionsRequest(
-            id=next(self._ids), limit=limit, status=status, blueprint_id=blueprint_id
-        )
-        return (await self._call(request, ExecutionsReply)).result
-
-    async def list_blueprints(self) -> list[BlueprintSummary]:
-        request = ListBlueprintsRequest(id=next(self._ids))
-        return (await self._call(request, BlueprintsReply)).result
-
-    async def get_blueprint(self, blueprint_id: str) -> BlueprintData:
-        request = GetBlueprintRequest(id=next(self._ids), blueprint_id=blueprint_id)
-        return (await self._call(request, BlueprintReply)).result
-
-    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
-        request = SaveBlueprintRequest(id=next(self._ids), blueprint=_wire_blueprint(blueprint))
-        return (await self._call(request, SavedBlueprintReply)).result
-
-    async def delete_blueprint(self, blueprint_id: str) -> None:
-        request = DeleteBlueprintRequest(id=next(self._ids), blueprint_id=blueprint_id)
-        await self._call(request, DeletedBlueprintReply)
-
-    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        request = ValidateRequest(id=next(self._ids), blueprint=_wire_blueprint(blueprint))
-        try:
-            return (await self._call(request, ProblemsReply)).result
-        except BlueprintError as exc:  # it cannot even be sent: that is its problem
-            return list(exc.problems)
-
-    async def node_types(self) -> list[NodeTypeInfo]:
-        request = NodeTypesRequest(id=next(self._ids))
-        return (await self._call(request, NodeTypesReply)).result
 
     async def close(self) -> None:
         """Close the pipe and wait for the worker to exit (it closes its engine on EOF)."""

@@ -25,29 +25,30 @@ from urllib.parse import quote
 
 import httpx
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from app.blueprint import Blueprint
 from app.errors import (
-    BlueprintError,
     ConfigError,
     ErrorInfo,
     ExecutionNotFoundError,
-    Problem,
     TransportError,
     error_from_info,
 )
-from app.events import Event
-from app.paths import token_path
-from app.results import (
-    BlueprintSummary,
-    ExecutionResult,
-    ExecutionSummary,
-    NodeTypeInfo,
-    OutputPage,
+from app.events import EVENT_ADAPTER, Event
+from app.operations import (
+    AnyReply,
+    AnyRequest,
+    ExecutionReply,
+    GetExecutionRequest,
+    WaitRequest,
 )
+from app.paths import token_path
+from app.results import ExecutionResult
 from app.shape_problems import unwritable_blueprint
-from app.transport import BlueprintArg, BlueprintData, Transport
+from app.transport import Transport
+from ipc.http_routes import ROUTES, wire_blueprint
+
+__all__ = ["HttpTransport", "wire_blueprint"]
 
 
 def _remember_missing_sniffio() -> None:
@@ -65,25 +66,6 @@ def _remember_missing_sniffio() -> None:
 
 
 _remember_missing_sniffio()
-
-_SUMMARIES: TypeAdapter[list[ExecutionSummary]] = TypeAdapter(list[ExecutionSummary])
-_BLUEPRINTS: TypeAdapter[list[BlueprintSummary]] = TypeAdapter(list[BlueprintSummary])
-_NODE_TYPES: TypeAdapter[list[NodeTypeInfo]] = TypeAdapter(list[NodeTypeInfo])
-_PROBLEMS: TypeAdapter[list[Problem]] = TypeAdapter(list[Problem])
-
-
-def wire_blueprint(blueprint: BlueprintArg) -> BlueprintData:
-    """The dict a blueprint travels as; code-defined nodes cannot leave this process."""
-    if not isinstance(blueprint, Blueprint):
-        return blueprint
-    local = [n.id for n in blueprint.nodes if n.function is not None]
-    if local:
-        raise ConfigError(
-            f"nodes {', '.join(map(repr, local))} are defined in code and run only in this "
-            "process; use the direct transport, or a registered node type",
-            where="blueprint",
-        )
-    return blueprint.model_dump(mode="json", exclude_none=True)
 
 
 def _stored_token() -> str | None:
@@ -204,46 +186,22 @@ class HttpTransport(Transport):
             raise self._error(response)
         return response
 
-    # -- running -----------------------------------------------------------------------
+    # -- operations -------------------------------------------------------------------
 
-    def _run_body(
-        self,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-        wait: bool,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {"inputs": inputs, "config": config, "wait": wait}
-        if blueprint is not None:
-            body["blueprint"] = wire_blueprint(blueprint)
-        else:
-            body["blueprint_id"] = blueprint_id
-        return body
-
-    async def execute(
-        self,
-        *,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-    ) -> ExecutionResult:
-        body = self._run_body(blueprint_id, blueprint, inputs, config, wait=True)
-        response = await self._request("POST", "/v1/executions", body=body, long=True)
-        return ExecutionResult.model_validate_json(response.content)
-
-    async def start(
-        self,
-        *,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-    ) -> str:
-        body = self._run_body(blueprint_id, blueprint, inputs, config, wait=False)
-        response = await self._request("POST", "/v1/executions", body=body)
-        return str(response.json()["execution_id"])
+    async def handle(self, request: AnyRequest) -> AnyReply:
+        """Send ``request`` by its route in :data:`~ipc.http_routes.ROUTES`; ``wait``
+        follows the events to the end instead (see the module docstring)."""
+        if isinstance(request, WaitRequest):
+            return ExecutionReply(method="wait", result=await self._wait(request.execution_id))
+        route = ROUTES[type(request)]
+        response = await self._request(
+            route.verb,
+            route.path(request),
+            body=None if route.body is None else route.body(request),
+            params=None if route.params is None else route.params(request),
+            long=route.long(request),
+        )
+        return route.reply(request, response.content)
 
     async def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """Recorded events, then live ones, until the terminal event (see module docs)."""
@@ -266,7 +224,7 @@ class HttpTransport(Transport):
                             return
                         if kind == "error":
                             raise self._error(response, data.encode())
-                        event = Event.model_validate_json(data)
+                        event = EVENT_ADAPTER.validate_json(data)
                         if event.seq <= last:
                             continue
                         last, failures = event.seq, 0
@@ -287,83 +245,23 @@ class HttpTransport(Transport):
                 raise TransportError(message, where=f"{self.api_url}{path}")
             await asyncio.sleep(min(0.05 * 2 ** (failures - 1), 2.0))
 
-    async def wait(self, execution_id: str) -> ExecutionResult:
-        result = await self.get_execution(execution_id)
+    async def _wait(self, execution_id: str) -> ExecutionResult:
+        result = await self._get_execution(execution_id)
         if result.status.is_terminal:
             return result
         async for _event in self.events(execution_id):
             pass
-        result = await self.get_execution(execution_id)
+        result = await self._get_execution(execution_id)
         if not result.status.is_terminal:
             raise ExecutionNotFoundError(
                 f"execution {execution_id!r} is running in another process", where="execution_id"
             )
         return result
 
-    async def cancel(self, execution_id: str) -> bool:
-        path = f"/v1/executions/{quote(execution_id, safe='')}/cancel"
-        return bool((await self._request("POST", path)).json()["cancelled"])
-
-    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
-        path = f"/v1/executions/{quote(execution_id, safe='')}/resume"
-        response = await self._request("POST", path, body={"wait": wait}, long=wait)
-        return ExecutionResult.model_validate_json(response.content)
-
-    async def get_execution(self, execution_id: str) -> ExecutionResult:
-        response = await self._request("GET", f"/v1/executions/{quote(execution_id, safe='')}")
-        return ExecutionResult.model_validate_json(response.content)
-
-    async def node_output(
-        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
-    ) -> OutputPage:
-        eid, nid = quote(execution_id, safe=""), quote(node_id, safe="")
-        path = f"/v1/executions/{eid}/nodes/{nid}/output"
-        params = {"offset": offset, "limit": limit}
-        response = await self._request("GET", path, params=params)
-        return OutputPage.model_validate_json(response.content)
-
-    async def list_executions(
-        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
-    ) -> list[ExecutionSummary]:
-        params: dict[str, Any] = {"limit": limit}
-        if status is not None:
-            params["status"] = status
-        if blueprint_id is not None:
-            params["blueprint_id"] = blueprint_id
-        response = await self._request("GET", "/v1/executions", params=params)
-        return _SUMMARIES.validate_json(response.content)
-
-    # -- blueprints --------------------------------------------------------------------
-
-    async def list_blueprints(self) -> list[BlueprintSummary]:
-        return _BLUEPRINTS.validate_json((await self._request("GET", "/v1/blueprints")).content)
-
-    async def get_blueprint(self, blueprint_id: str) -> BlueprintData:
-        response = await self._request("GET", f"/v1/blueprints/{quote(blueprint_id, safe='')}")
-        data: BlueprintData = response.json()
-        return data
-
-    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
-        data = wire_blueprint(blueprint)
-        blueprint_id = str(data.get("id", ""))
-        response = await self._request(
-            "PUT", f"/v1/blueprints/{quote(blueprint_id, safe='')}", body=data
-        )
-        return BlueprintSummary.model_validate_json(response.content)
-
-    async def delete_blueprint(self, blueprint_id: str) -> None:
-        await self._request("DELETE", f"/v1/blueprints/{quote(blueprint_id, safe='')}")
-
-    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        data = wire_blueprint(blueprint)
-        try:
-            response = await self._request("POST", "/v1/blueprints/validate", body=data)
-        except BlueprintError as exc:  # it cannot even be sent: that is its problem
-            return list(exc.problems)
-        return _PROBLEMS.validate_python(response.json()["problems"])
-
-    async def node_types(self) -> list[NodeTypeInfo]:
-        return _NODE_TYPES.validate_json((await self._request("GET", "/v1/node-types")).content)
+    async def _get_execution(self, execution_id: str) -> ExecutionResult:
+        reply = await self.handle(GetExecutionRequest(execution_id=execution_id))
+        assert isinstance(reply, ExecutionReply)
+        return reply.result
 
     async def close(self) -> None:
         await self._client.aclose()

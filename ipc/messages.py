@@ -4,10 +4,10 @@ The wire is one JSON object per frame (multiprocessing's length-prefixed framing
 see :mod:`ipc.framing`), never pickled objects. Each message carries ``v`` (the protocol
 version) and a ``kind``:
 
-* ``request`` — client → worker: ``id`` (unique per client) and ``method``, one of
-  the :class:`~app.transport.Transport` methods, with that method's typed params.
-  Requests are a nested union on ``method``.
-* ``result`` — worker → client: the answer to request ``id``, typed per method, so
+* ``request`` — client → worker: ``id`` (unique per client) and one operation
+  (:mod:`app.operations`, a union on ``method``) or the pipe's ``events``
+  subscription, its fields beside ``v``, ``kind`` and ``id`` in one flat object.
+* ``result`` — worker → client: the reply to request ``id``, typed per method, so
   decoding re-validates ``ExecutionResult`` and friends on the receiving side.
 * ``error`` — worker → client: request ``id`` failed with ``error`` (an
   :class:`~app.errors.ErrorInfo`, rebuilt as the same typed error). ``id`` is None
@@ -27,20 +27,24 @@ reply with an ``error`` and go on serving.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import functools
+import operator
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 from pydantic_core import PydanticSerializationError
 
-from app.errors import ConductorError, ErrorInfo, Problem
+from app.errors import ConductorError, ErrorInfo
 from app.events import Event
-from app.results import (
-    BlueprintSummary,
-    ExecutionResult,
-    ExecutionSummary,
-    NodeTypeInfo,
-    OutputPage,
-)
+from app.operations import AnyReply, AnyRequest, Reply, Request
 from app.shape_problems import unencodable_problems, unwritable_blueprint
 from ipc.errors import ProtocolError
 from ipc.frame_errors import diagnose, oversized_error, version_error
@@ -59,211 +63,48 @@ class _Message(BaseModel):
     v: StrictInt = PROTOCOL_VERSION
 
 
-# -- requests --------------------------------------------------------------------------
+# -- requests and results ---------------------------------------------------------------
 
 
-class RequestBase(_Message):
+class EventsRequest(_Message):
+    """Subscribe: replay events after ``after_seq``, then follow until the terminal one.
+    ``window`` is the initial credit, in batches. The pipe's own request (the other
+    transports follow events their own way, ``Transport.events``), so a frame of its
+    own rather than an operation."""
+
     kind: Literal["request"] = "request"
     id: int
-
-
-class _RunParams(RequestBase):
-    blueprint_id: str | None = None
-    blueprint: dict[str, Any] | None = None
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    config: dict[str, Any] = Field(default_factory=dict)
-
-
-class ExecuteRequest(_RunParams):
-    method: Literal["execute"] = "execute"
-
-
-class StartRequest(_RunParams):
-    method: Literal["start"] = "start"
-
-
-class WaitRequest(RequestBase):
-    method: Literal["wait"] = "wait"
-    execution_id: str
-
-
-class EventsRequest(RequestBase):
-    """Subscribe: replay events after ``after_seq``, then follow until the terminal one.
-    ``window`` is the initial credit, in batches."""
-
     method: Literal["events"] = "events"
     execution_id: str
     after_seq: int = Field(default=0, ge=0)
     window: int = Field(default=DEFAULT_EVENT_WINDOW, ge=1, le=1024)
 
 
-class CancelRequest(RequestBase):
-    method: Literal["cancel"] = "cancel"
-    execution_id: str
-
-
-class ResumeRequest(RequestBase):
-    method: Literal["resume"] = "resume"
-    execution_id: str
-    wait: bool = True
-
-
-class GetExecutionRequest(RequestBase):
-    method: Literal["get_execution"] = "get_execution"
-    execution_id: str
-
-
-class ListExecutionsRequest(RequestBase):
-    method: Literal["list_executions"] = "list_executions"
-    limit: int = 50
-    status: str | None = None
-    blueprint_id: str | None = None
-
-
-class ListBlueprintsRequest(RequestBase):
-    method: Literal["list_blueprints"] = "list_blueprints"
-
-
-class GetBlueprintRequest(RequestBase):
-    method: Literal["get_blueprint"] = "get_blueprint"
-    blueprint_id: str
-
-
-class SaveBlueprintRequest(RequestBase):
-    method: Literal["save_blueprint"] = "save_blueprint"
-    blueprint: dict[str, Any]
-
-
-class DeleteBlueprintRequest(RequestBase):
-    method: Literal["delete_blueprint"] = "delete_blueprint"
-    blueprint_id: str
-
-
-class ValidateRequest(RequestBase):
-    method: Literal["validate"] = "validate"
-    blueprint: dict[str, Any]
-
-
-class NodeTypesRequest(RequestBase):
-    method: Literal["node_types"] = "node_types"
-
-
-class NodeOutputRequest(RequestBase):
-    """One page of a node's output; bounds are checked by the engine, so every
-    transport reports a bad ``offset``/``limit`` as the same ConfigError."""
-
-    method: Literal["node_output"] = "node_output"
-    execution_id: str
-    node_id: str
-    offset: int = 0
-    limit: int = 100
-
-
-Request = Annotated[
-    ExecuteRequest
-    | StartRequest
-    | WaitRequest
-    | EventsRequest
-    | CancelRequest
-    | ResumeRequest
-    | GetExecutionRequest
-    | ListExecutionsRequest
-    | ListBlueprintsRequest
-    | GetBlueprintRequest
-    | SaveBlueprintRequest
-    | DeleteBlueprintRequest
-    | ValidateRequest
-    | NodeTypesRequest
-    | NodeOutputRequest,
-    Field(discriminator="method"),
-]
-
-
-# -- results ---------------------------------------------------------------------------
-
-
-class ReplyBase(_Message):
-    kind: Literal["result"] = "result"
-    id: int
-
-
-class ExecutionReply(ReplyBase):
-    method: Literal["execute", "wait", "resume", "get_execution"]
-    result: ExecutionResult
-
-
-class StartReply(ReplyBase):
-    method: Literal["start"] = "start"
-    result: str
-
-
-class EventsEndReply(ReplyBase):
+class EventsEndReply(_Message):
     """The subscription is over; ``result`` is the last seq it delivered."""
 
+    kind: Literal["result"] = "result"
+    id: int
     method: Literal["events"] = "events"
     result: int
 
 
-class CancelReply(ReplyBase):
-    method: Literal["cancel"] = "cancel"
-    result: bool
+class RequestFrame(_Message):
+    """client → worker: request ``id`` (unique per client). On the wire the
+    operation's fields sit beside ``v``, ``kind`` and ``id`` in one flat object
+    (:func:`encode` splices them; :func:`decode` reads them in one pass)."""
+
+    kind: Literal["request"] = "request"
+    id: int
+    request: Request
 
 
-class ExecutionsReply(ReplyBase):
-    method: Literal["list_executions"] = "list_executions"
-    result: list[ExecutionSummary]
+class ReplyFrame(_Message):
+    """worker → client: the reply to request ``id``, flat on the wire like a request."""
 
-
-class BlueprintsReply(ReplyBase):
-    method: Literal["list_blueprints"] = "list_blueprints"
-    result: list[BlueprintSummary]
-
-
-class BlueprintReply(ReplyBase):
-    method: Literal["get_blueprint"] = "get_blueprint"
-    result: dict[str, Any]
-
-
-class SavedBlueprintReply(ReplyBase):
-    method: Literal["save_blueprint"] = "save_blueprint"
-    result: BlueprintSummary
-
-
-class DeletedBlueprintReply(ReplyBase):
-    method: Literal["delete_blueprint"] = "delete_blueprint"
-    result: None = None
-
-
-class ProblemsReply(ReplyBase):
-    method: Literal["validate"] = "validate"
-    result: list[Problem]
-
-
-class NodeTypesReply(ReplyBase):
-    method: Literal["node_types"] = "node_types"
-    result: list[NodeTypeInfo]
-
-
-class NodeOutputReply(ReplyBase):
-    method: Literal["node_output"] = "node_output"
-    result: OutputPage
-
-
-Reply = Annotated[
-    ExecutionReply
-    | StartReply
-    | EventsEndReply
-    | CancelReply
-    | ExecutionsReply
-    | BlueprintsReply
-    | BlueprintReply
-    | SavedBlueprintReply
-    | DeletedBlueprintReply
-    | ProblemsReply
-    | NodeTypesReply
-    | NodeOutputReply,
-    Field(discriminator="method"),
-]
+    kind: Literal["result"] = "result"
+    id: int
+    reply: Reply
 
 
 # -- everything else -------------------------------------------------------------------
@@ -303,11 +144,81 @@ class Heartbeat(_Message):
     id: int
 
 
-Message = Annotated[
-    Request | Reply | ErrorReply | EventBatch | Credit | Abandon | Hello | Heartbeat,
+#: Every message, as the code handles it.
+Message = (
+    RequestFrame
+    | EventsRequest
+    | ReplyFrame
+    | EventsEndReply
+    | ErrorReply
+    | EventBatch
+    | Credit
+    | Abandon
+    | Hello
+    | Heartbeat
+)
+
+
+# -- the wire schema -------------------------------------------------------------------
+#
+# Decoding is one pass of pydantic's JSON validator over a union tagged by ``kind``,
+# then by ``method``: the operations' frames are flat on the wire, so their schema is
+# a frame class per operation with its fields beside the envelope's, generated from
+# the operation models (a new operation needs nothing here). The decoded flat frame
+# then becomes a RequestFrame/ReplyFrame holding the operation model.
+
+_ENVELOPE = frozenset({"v", "kind", "id"})
+
+
+def _flat_frame(model: type[BaseModel], kind: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in model.model_fields.items()
+    }
+    tag: Any = Literal[kind]
+    return create_model(
+        f"{model.__name__}Frame", __base__=_Message, kind=(tag, kind), id=(int, ...), **fields
+    )
+
+
+_FLAT_REQUESTS = {_flat_frame(model, "request"): model for model in get_args(AnyRequest)}
+_FLAT_REPLIES = {_flat_frame(model, "result"): model for model in get_args(AnyReply)}
+#: Flat frame class → the operation (request or reply) model it carries.
+_CARRIED: dict[type[BaseModel], type[BaseModel]] = {**_FLAT_REQUESTS, **_FLAT_REPLIES}
+
+
+def _union(*members: Any) -> Any:
+    return functools.reduce(operator.or_, members)
+
+
+_WIRE_TYPE: Any = Annotated[
+    _union(
+        Annotated[_union(*_FLAT_REQUESTS, EventsRequest), Field(discriminator="method")],
+        Annotated[_union(*_FLAT_REPLIES, EventsEndReply), Field(discriminator="method")],
+        ErrorReply,
+        EventBatch,
+        Credit,
+        Abandon,
+        Hello,
+        Heartbeat,
+    ),
     Field(discriminator="kind"),
 ]
-MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+_WIRE: TypeAdapter[Any] = TypeAdapter(_WIRE_TYPE)
+
+
+def _unflatten(flat: Any) -> Message:
+    """The frame the code handles for a decoded flat one. The operation is validated
+    again from values already checked (cheap: models pass through as they are)."""
+    carried = _CARRIED.get(type(flat))
+    if carried is None:
+        message: Message = flat
+        return message
+    inner: Any = carried.model_validate(
+        {key: value for key, value in flat.__dict__.items() if key not in _ENVELOPE}
+    )
+    if flat.kind == "request":
+        return RequestFrame(v=flat.v, id=flat.id, request=inner)
+    return ReplyFrame(v=flat.v, id=flat.id, reply=inner)
 
 
 class WorkerConfig(BaseModel):
@@ -342,7 +253,11 @@ def _unwritable(msg: Message) -> ConductorError:
     """The typed error for a message holding text no JSON writer takes (a lone
     surrogate): a request's blueprint gets the BlueprintError the engine raises for
     it, anything else a ProtocolError naming the first such place."""
-    data = msg.model_dump(exclude_none=True)
+    if isinstance(msg, RequestFrame | ReplyFrame):
+        inner = msg.request if isinstance(msg, RequestFrame) else msg.reply
+        data = inner.model_dump(exclude_none=True)
+    else:
+        data = msg.model_dump(exclude_none=True)
     if msg.kind == "request" and (error := unwritable_blueprint(data.get("blueprint"))):
         return error
     problems = unencodable_problems(data)
@@ -357,8 +272,15 @@ def encode(msg: Message, *, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     """JSON bytes for one frame; ProtocolError when it would exceed ``max_bytes``, and
     a typed error naming the place when a value cannot be written at all."""
     # The model's own serializer: the same JSON as the union adapter's, at half the cost.
+    # An operation's frame is its model's JSON with the envelope spliced in front.
     try:
-        data = msg.__pydantic_serializer__.to_json(msg, fallback=_unserializable)
+        if isinstance(msg, RequestFrame | ReplyFrame):
+            inner = msg.request if isinstance(msg, RequestFrame) else msg.reply
+            body = inner.__pydantic_serializer__.to_json(inner, fallback=_unserializable)
+            head = b'{"v":%d,"kind":"%s","id":%d,' % (msg.v, msg.kind.encode(), msg.id)
+            data = head + body[1:]
+        else:
+            data = msg.__pydantic_serializer__.to_json(msg, fallback=_unserializable)
     except PydanticSerializationError:
         raise _unwritable(msg) from None
     if len(data) > max_bytes:
@@ -376,11 +298,11 @@ def decode(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     if len(data) > max_bytes:
         raise oversized_error(len(data), data[:128], max_bytes)
     try:
-        msg = MESSAGE_ADAPTER.validate_json(data)
+        flat = _WIRE.validate_json(data)
     except ValidationError as exc:
         raise diagnose(data, exc) from None
-    if msg.v != PROTOCOL_VERSION or "v" not in msg.model_fields_set:
+    if flat.v != PROTOCOL_VERSION or "v" not in flat.model_fields_set:
         raise version_error(
-            msg.v if "v" in msg.model_fields_set else None, getattr(msg, "id", None)
+            flat.v if "v" in flat.model_fields_set else None, getattr(flat, "id", None)
         )
-    return msg
+    return _unflatten(flat)

@@ -1,26 +1,111 @@
-"""The ``direct`` transport: the engine in this process, called as it is.
+"""The ``direct`` transport, and the one ``match`` that answers every operation.
 
-Scripts and the CLI use it; the pipe worker and the HTTP server wrap the same
-:class:`~main_process.engine.engine.Engine`, so every transport shares one behaviour.
+:func:`dispatch` turns a request (:mod:`app.operations`) into the engine call and
+its reply. The direct transport is that function over an engine in this process;
+the pipe worker (:mod:`main_process.worker`) answers its frames with the same
+function, so both transports share one behaviour by construction. (The HTTP
+server's routes call the same engine methods, one route per operation.)
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
-from app.errors import Problem
 from app.events import Event
-from app.results import (
-    BlueprintSummary,
-    ExecutionResult,
-    ExecutionSummary,
-    NodeTypeInfo,
-    OutputPage,
+from app.operations import (
+    AnyReply,
+    AnyRequest,
+    BlueprintReply,
+    BlueprintsReply,
+    CancelReply,
+    CancelRequest,
+    DeleteBlueprintRequest,
+    DeletedBlueprintReply,
+    ExecuteRequest,
+    ExecutionReply,
+    ExecutionsReply,
+    GetBlueprintRequest,
+    GetExecutionRequest,
+    ListBlueprintsRequest,
+    ListExecutionsRequest,
+    NodeOutputReply,
+    NodeOutputRequest,
+    NodeTypesReply,
+    NodeTypesRequest,
+    PauseReply,
+    PauseRequest,
+    ProblemsReply,
+    ResumeRequest,
+    SaveBlueprintRequest,
+    SavedBlueprintReply,
+    StartReply,
+    StartRequest,
+    ValidateRequest,
+    WaitRequest,
 )
-from app.transport import BlueprintArg, BlueprintData, Transport
+from app.transport import Transport
 from main_process.engine.engine import Engine
+
+
+async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
+    """The engine's answer to one request; its errors propagate as raised."""
+    match request:
+        case ExecuteRequest():
+            result = await engine.execute(
+                blueprint_id=request.blueprint_id,
+                blueprint=request.blueprint,
+                inputs=request.inputs,
+                config=request.config,
+            )
+            return ExecutionReply(method="execute", result=result)
+        case StartRequest():
+            execution_id = await engine.start(
+                blueprint_id=request.blueprint_id,
+                blueprint=request.blueprint,
+                inputs=request.inputs,
+                config=request.config,
+            )
+            return StartReply(result=execution_id)
+        case WaitRequest():
+            return ExecutionReply(method="wait", result=await engine.wait(request.execution_id))
+        case CancelRequest():
+            return CancelReply(result=await engine.cancel(request.execution_id))
+        case PauseRequest():
+            return PauseReply(result=await engine.pause(request.execution_id))
+        case ResumeRequest():
+            result = await engine.resume(request.execution_id, wait=request.wait)
+            return ExecutionReply(method="resume", result=result)
+        case GetExecutionRequest():
+            result = await engine.get_execution(request.execution_id)
+            return ExecutionReply(method="get_execution", result=result)
+        case ListExecutionsRequest():
+            rows = await engine.list_executions(
+                limit=request.limit, status=request.status, blueprint_id=request.blueprint_id
+            )
+            return ExecutionsReply(result=rows)
+        case ListBlueprintsRequest():
+            return BlueprintsReply(result=await engine.list_blueprints())
+        case GetBlueprintRequest():
+            model = await engine.get_blueprint(request.blueprint_id)
+            return BlueprintReply(result=model.model_dump(mode="json", exclude_none=True))
+        case SaveBlueprintRequest():
+            return SavedBlueprintReply(result=await engine.save_blueprint(request.blueprint))
+        case DeleteBlueprintRequest():
+            await engine.delete_blueprint(request.blueprint_id)
+            return DeletedBlueprintReply()
+        case ValidateRequest():
+            return ProblemsReply(result=await engine.validate(request.blueprint))
+        case NodeTypesRequest():
+            return NodeTypesReply(result=await engine.node_types())
+        case NodeOutputRequest():
+            page = await engine.node_output(
+                request.execution_id, request.node_id, offset=request.offset, limit=request.limit
+            )
+            return NodeOutputReply(result=page)
+        case _:
+            assert_never(request)
 
 
 class DirectTransport(Transport):
@@ -29,75 +114,11 @@ class DirectTransport(Transport):
     def __init__(self, home: Path | str | None = None, **engine_options: Any) -> None:
         self.engine = Engine(home, **engine_options)
 
-    async def execute(
-        self,
-        *,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-    ) -> ExecutionResult:
-        return await self.engine.execute(
-            blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
-        )
-
-    async def start(
-        self,
-        *,
-        blueprint_id: str | None,
-        blueprint: BlueprintArg | None,
-        inputs: dict[str, Any],
-        config: dict[str, Any],
-    ) -> str:
-        return await self.engine.start(
-            blueprint_id=blueprint_id, blueprint=blueprint, inputs=inputs, config=config
-        )
+    async def handle(self, request: AnyRequest) -> AnyReply:
+        return await dispatch(self.engine, request)
 
     def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         return self.engine.events(execution_id, after_seq)
-
-    async def wait(self, execution_id: str) -> ExecutionResult:
-        return await self.engine.wait(execution_id)
-
-    async def cancel(self, execution_id: str) -> bool:
-        return await self.engine.cancel(execution_id)
-
-    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
-        return await self.engine.resume(execution_id, wait=wait)
-
-    async def get_execution(self, execution_id: str) -> ExecutionResult:
-        return await self.engine.get_execution(execution_id)
-
-    async def node_output(
-        self, execution_id: str, node_id: str, *, offset: int = 0, limit: int = 100
-    ) -> OutputPage:
-        return await self.engine.node_output(execution_id, node_id, offset=offset, limit=limit)
-
-    async def list_executions(
-        self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
-    ) -> list[ExecutionSummary]:
-        return await self.engine.list_executions(
-            limit=limit, status=status, blueprint_id=blueprint_id
-        )
-
-    async def list_blueprints(self) -> list[BlueprintSummary]:
-        return await self.engine.list_blueprints()
-
-    async def get_blueprint(self, blueprint_id: str) -> BlueprintData:
-        model = await self.engine.get_blueprint(blueprint_id)
-        return model.model_dump(mode="json", exclude_none=True)
-
-    async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
-        return await self.engine.save_blueprint(blueprint)
-
-    async def delete_blueprint(self, blueprint_id: str) -> None:
-        await self.engine.delete_blueprint(blueprint_id)
-
-    async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        return await self.engine.validate(blueprint)
-
-    async def node_types(self) -> list[NodeTypeInfo]:
-        return await self.engine.node_types()
 
     async def close(self) -> None:
         await self.engine.close()

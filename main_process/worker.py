@@ -6,7 +6,9 @@
 
 * a reader thread receives frames and hands them to the loop with
   ``call_soon_threadsafe``; every request becomes a task, so many run at once and
-  ``cancel`` works while an ``execute`` waits;
+  ``cancel`` works while an ``execute`` waits; an operation is answered by
+  :func:`main_process.direct.dispatch`, the same ``match`` the direct transport
+  uses, and only the event subscription is the pipe's own;
 * replies and event batches go out through a writer thread with a bounded queue,
   so a full pipe never blocks the loop (see :mod:`ipc.framing`), and subscriptions
   pull from the engine's event cursor only while the client has credit (see
@@ -37,45 +39,20 @@ from ipc.errors import ProtocolError
 from ipc.framing import FrameWriter, shutdown_both, start_reader
 from ipc.messages import (
     Abandon,
-    BlueprintReply,
-    BlueprintsReply,
-    CancelReply,
-    CancelRequest,
     Credit,
-    DeleteBlueprintRequest,
-    DeletedBlueprintReply,
     ErrorReply,
     EventBatch,
     EventsEndReply,
     EventsRequest,
-    ExecuteRequest,
-    ExecutionReply,
-    ExecutionsReply,
-    GetBlueprintRequest,
-    GetExecutionRequest,
     Heartbeat,
     Hello,
-    ListBlueprintsRequest,
-    ListExecutionsRequest,
     Message,
-    NodeOutputReply,
-    NodeOutputRequest,
-    NodeTypesReply,
-    NodeTypesRequest,
-    ProblemsReply,
-    ReplyBase,
-    Request,
-    RequestBase,
-    ResumeRequest,
-    SaveBlueprintRequest,
-    SavedBlueprintReply,
-    StartReply,
-    StartRequest,
-    ValidateRequest,
-    WaitRequest,
+    ReplyFrame,
+    RequestFrame,
     WorkerConfig,
     encode,
 )
+from main_process.direct import dispatch
 from main_process.engine.engine import Engine
 from main_process.events.pipe_stream import EventStream
 
@@ -180,7 +157,7 @@ class Worker:
 
     def on_message(self, msg: Message) -> None:
         match msg:
-            case RequestBase():
+            case RequestFrame() | EventsRequest():
                 if msg.id in self._tasks:
                     self._post_error(
                         msg.id,
@@ -198,7 +175,7 @@ class Worker:
                     running.cancel()
             case Heartbeat():
                 self._writer.post(encode(msg))
-            case ReplyBase() | ErrorReply() | EventBatch() | Hello():
+            case ReplyFrame() | EventsEndReply() | ErrorReply() | EventBatch() | Hello():
                 self._post_error(
                     getattr(msg, "id", None),
                     ProtocolError(
@@ -229,81 +206,22 @@ class Worker:
             frame = encode(ErrorReply(id=rid, error=exc.to_info()))
         await self._writer.send(frame)
 
-    async def _serve(self, request: Request) -> None:
+    async def _serve(self, frame: RequestFrame | EventsRequest) -> None:
         try:
+            reply: Message
             try:
-                reply = await self._dispatch(request)
+                if isinstance(frame, EventsRequest):
+                    reply = EventsEndReply(id=frame.id, result=await self._stream(frame))
+                else:
+                    answer = await dispatch(self.engine, frame.request)
+                    reply = ReplyFrame(id=frame.id, reply=answer)
             except Exception as exc:
-                reply = ErrorReply(id=request.id, error=_error_info(exc))
+                reply = ErrorReply(id=frame.id, error=_error_info(exc))
             await self._send(reply)
         except asyncio.CancelledError:
             pass  # abandoned by the client, or the worker is stopping: nobody listens
         finally:
-            self._tasks.pop(request.id, None)
-
-    async def _dispatch(self, request: Request) -> Message:
-        engine, rid = self.engine, request.id
-        match request:
-            case ExecuteRequest():
-                result = await engine.execute(
-                    blueprint_id=request.blueprint_id,
-                    blueprint=request.blueprint,
-                    inputs=request.inputs,
-                    config=request.config,
-                )
-                return ExecutionReply(id=rid, method="execute", result=result)
-            case StartRequest():
-                eid = await engine.start(
-                    blueprint_id=request.blueprint_id,
-                    blueprint=request.blueprint,
-                    inputs=request.inputs,
-                    config=request.config,
-                )
-                return StartReply(id=rid, result=eid)
-            case WaitRequest():
-                result = await engine.wait(request.execution_id)
-                return ExecutionReply(id=rid, method="wait", result=result)
-            case EventsRequest():
-                return EventsEndReply(id=rid, result=await self._stream(request))
-            case CancelRequest():
-                return CancelReply(id=rid, result=await engine.cancel(request.execution_id))
-            case ResumeRequest():
-                result = await engine.resume(request.execution_id, wait=request.wait)
-                return ExecutionReply(id=rid, method="resume", result=result)
-            case GetExecutionRequest():
-                result = await engine.get_execution(request.execution_id)
-                return ExecutionReply(id=rid, method="get_execution", result=result)
-            case ListExecutionsRequest():
-                rows = await engine.list_executions(
-                    limit=request.limit, status=request.status, blueprint_id=request.blueprint_id
-                )
-                return ExecutionsReply(id=rid, result=rows)
-            case ListBlueprintsRequest():
-                return BlueprintsReply(id=rid, result=await engine.list_blueprints())
-            case GetBlueprintRequest():
-                model = await engine.get_blueprint(request.blueprint_id)
-                data = model.model_dump(mode="json", exclude_none=True)
-                return BlueprintReply(id=rid, result=data)
-            case SaveBlueprintRequest():
-                saved = await engine.save_blueprint(request.blueprint)
-                return SavedBlueprintReply(id=rid, result=saved)
-            case DeleteBlueprintRequest():
-                await engine.delete_blueprint(request.blueprint_id)
-                return DeletedBlueprintReply(id=rid)
-            case ValidateRequest():
-                return ProblemsReply(id=rid, result=await engine.validate(request.blueprint))
-            case NodeTypesRequest():
-                return NodeTypesReply(id=rid, result=await engine.node_types())
-            case NodeOutputRequest():
-                page = await engine.node_output(
-                    request.execution_id,
-                    request.node_id,
-                    offset=request.offset,
-                    limit=request.limit,
-                )
-                return NodeOutputReply(id=rid, result=page)
-            case _:
-                assert_never(request)
+            self._tasks.pop(frame.id, None)
 
     async def _stream(self, request: EventsRequest) -> int:
         stream = EventStream(self.engine, request, self._writer.send, max_frame_bytes=self._max)

@@ -1,7 +1,8 @@
 """The window's menus, toolbar and shortcuts, in one place.
 
-Actions only call the window's intent methods; keeping them here keeps
-``main_window.py`` about behaviour, and makes the shortcut list easy to read.
+Actions only call the window's (and its run control's) intent methods; keeping
+them here keeps ``main_window.py`` about behaviour, and makes the shortcut list
+easy to read.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Actions:
 
     run: QAction
     cancel: QAction
+    #: Enabled while the shown execution runs (see RunControl).
+    pause: QAction
     resume: QAction
     run_from_here: QAction
     rerun: QAction
@@ -80,14 +83,17 @@ def build_actions(window: MainWindow) -> Actions:
     edit.addAction(_action(window, "Auto-&layout", window.document.auto_layout, "Ctrl+L"))
 
     run_menu = bar.addMenu("&Run")
-    run = _action(window, "▶ Run", window.run_requested, "Ctrl+R")
-    cancel = _action(window, "■ Cancel", window.cancel_requested, "Ctrl+.")
-    resume = _action(window, "↻ Resume", window.resume_requested, "Ctrl+Shift+R")
-    here = _action(window, "⤓ Run from here", window.run_from_here_requested, "Ctrl+Shift+H")
-    rerun = _action(window, "Re-run", window.rerun_requested, "Ctrl+Alt+R")
+    run = _action(window, "▶ Run", window.runs.run, "Ctrl+R")
+    cancel = _action(window, "■ Cancel", window.runs.cancel, "Ctrl+.")
+    pause = _action(window, "⏸ Pause", window.runs.pause, "Ctrl+Shift+P")
+    pause.setToolTip("Start no new node; running ones finish. Resume continues the run.")
+    pause.setEnabled(False)
+    resume = _action(window, "↻ Resume", window.runs.resume, "Ctrl+Shift+R")
+    here = _action(window, "⤓ Run from here", window.runs.run_from_here, "Ctrl+Shift+H")
+    rerun = _action(window, "Re-run", window.runs.rerun, "Ctrl+Alt+R")
     debug = _action(window, "Run with &debug", lambda: window.runs.run({"debug_mode": True}))
     debug.setToolTip("Run, recording every node's input as well as its output")
-    run_menu.addActions([run, debug, cancel, resume, here, rerun])
+    run_menu.addActions([run, debug, cancel, pause, resume, here, rerun])
 
     view = bar.addMenu("&View")
     for dock in window.docks:
@@ -103,8 +109,8 @@ def build_actions(window: MainWindow) -> Actions:
 
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")
-    toolbar.addActions([run, cancel, resume, here])
-    return Actions(run, cancel, resume, here, rerun, recent, debug, commands, palette)
+    toolbar.addActions([run, cancel, pause, resume, here])
+    return Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette)
 
 
 def fill_recent(window: MainWindow, menu: QMenu, files: list[str]) -> None:

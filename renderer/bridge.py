@@ -190,7 +190,7 @@ class Bridge(QObject):
                 if result.status.is_terminal:
                     break
         except WorkerDiedError:
-            view.status = ExecutionStatus.INTERRUPTED.value
+            view.status = ExecutionStatus.INTERRUPTED
             self._lost.add(execution_id)
             self.model.mark_dirty(execution_id)
             self.flush()
@@ -243,8 +243,14 @@ class Bridge(QObject):
     def cancel(self, execution_id: str) -> asyncio.Future[bool]:
         return self.submit(self.conductor.cancel(execution_id), "cancel")
 
+    def pause(self, execution_id: str) -> asyncio.Future[bool]:
+        """Ask a running execution to start no new node; it stays followed (paused is
+        not an end) and its ``paused`` event updates the model like any other."""
+        return self.submit(self.conductor.pause(execution_id), "pause")
+
     def resume(self, execution_id: str) -> asyncio.Future[None]:
-        """Resume an interrupted (or failed) execution and follow it again."""
+        """Continue a paused execution, or resume an interrupted (or failed) one, and
+        follow it again."""
 
         async def resume() -> None:
             await self.conductor.resume(execution_id, wait=False)

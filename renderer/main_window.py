@@ -352,23 +352,6 @@ class MainWindow(QMainWindow):
                 event.acceptProposedAction()
                 return
 
-    # -- run intents (delegated) ----------------------------------------------------
-
-    def run_requested(self) -> None:
-        self.runs.run()
-
-    def run_from_here_requested(self) -> None:
-        self.runs.run_from_here()
-
-    def rerun_requested(self) -> None:
-        self.runs.rerun()
-
-    def cancel_requested(self) -> None:
-        self.runs.cancel()
-
-    def resume_requested(self) -> None:
-        self.runs.resume()
-
     # -- persistence ----------------------------------------------------------------
 
     def _restore(self) -> None:

@@ -1,4 +1,4 @@
-"""Running from the window: validate, ask inputs, start, watch, cancel, resume.
+"""Running from the window: validate, ask inputs, start, watch, pause, cancel, resume.
 
 Separate from the window's layout so the run rules read in one place:
 
@@ -13,6 +13,8 @@ Separate from the window's layout so the run rules read in one place:
 * **Dirty markers**: nodes whose definition changed since the shown run (compared
   with the blueprint that run was started with) are marked on the canvas, and the
   marks follow every edit, undo and redo.
+* **Pause**: Pause is enabled while the shown execution runs; a paused execution
+  starts no new node and stays followed, and Resume continues it in place.
 * **Crash**: when the worker dies, a banner says so at once; the bridge marks the
   followed executions interrupted and re-reads them after the restart; Resume
   resumes the shown (or latest) interrupted one.
@@ -29,13 +31,24 @@ from app.blueprint import Blueprint
 from app.errors import ErrorInfo
 from app.partial_runs import dirty_nodes, nodes_to_run
 from app.results import ExecutionResult, OutputPage
+from app.states import ExecutionStatus, NodeStatus
+from renderer.canvas.state_badge import shown_state
 from renderer.monitor.monitor_model import ExecutionView
 from renderer.run_dialog import RunDialog
 
 if TYPE_CHECKING:
     from renderer.main_window import MainWindow
 
-_RESUMABLE = ("interrupted", "failed", "cancelled")
+#: What Resume may act on: a paused execution continues in place, the others re-run
+#: the nodes that did not complete.
+_RESUMABLE = frozenset(
+    {
+        ExecutionStatus.PAUSED,
+        ExecutionStatus.INTERRUPTED,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.CANCELLED,
+    }
+)
 #: Largest node output (bytes) for which the data view fetches the node's input.
 DEBUG_INPUT_LIMIT = 256 * 1024
 
@@ -126,7 +139,7 @@ class RunControl:
             completed = {
                 row.node_id: True
                 for row in (view.nodes.values() if view else [])
-                if row.status == "completed"
+                if row.status is NodeStatus.COMPLETED
             }
             will_run = nodes_to_run(current, self._runs[previous][0], completed, node_id)
         else:
@@ -144,6 +157,10 @@ class RunControl:
 
     def cancel(self) -> asyncio.Future[bool] | None:
         return self.bridge.cancel(self.current) if self.current else None
+
+    def pause(self) -> asyncio.Future[bool] | None:
+        """Pause the shown execution (no new node starts; Resume continues it)."""
+        return self.bridge.pause(self.current) if self.current else None
 
     def resume(self, execution_id: str | None = None) -> asyncio.Future[None] | None:
         """Resume ``execution_id``, else the shown execution, else the latest interrupted one."""
@@ -164,7 +181,7 @@ class RunControl:
             return view.execution_id
         for execution_id in reversed(list(self._runs)):
             found = self.bridge.model.execution(execution_id)
-            if found is not None and found.status == "interrupted":
+            if found is not None and found.status is ExecutionStatus.INTERRUPTED:
                 return execution_id
         return None
 
@@ -196,16 +213,18 @@ class RunControl:
 
     def _paint(self, view: ExecutionView | None) -> None:
         self.window.monitor.show_execution(view)
+        self.window.commands.pause.setEnabled(
+            view is not None and view.status is ExecutionStatus.RUNNING
+        )
         if view is None or view.blueprint_id != self.window.document.model.blueprint_id:
             return
         scene = self.window.scene
+        interrupted = view.status is ExecutionStatus.INTERRUPTED
         for row in view.nodes.values():
             duration = row.duration
             detail = f"{duration * 1000:.0f} ms" if duration is not None else ""
-            status = row.status
-            if view.status == "interrupted" and status in ("running", "retrying"):
-                status = "interrupted"
-            scene.set_node_state(row.node_id, status, row.attempts, detail)
+            state = shown_state(row.status, interrupted=interrupted)
+            scene.set_node_state(row.node_id, state.value, row.attempts, detail)
 
     def _finished(self, execution_id: str, result: object) -> None:
         if isinstance(result, ExecutionResult) and execution_id == self.current:
@@ -276,7 +295,7 @@ class RunControl:
                 self._debug.add(execution_id)  # recorded in debug mode
             self.bridge.model.load_result(result)
             self._started(execution_id)
-            if result.status.value == "interrupted":
+            if result.status is ExecutionStatus.INTERRUPTED:
                 self.window.crash_banner.show_message(
                     f"Execution {execution_id[:8]} was interrupted.",
                     {"Resume": self._resume_clicked},

@@ -12,8 +12,9 @@ import pytest
 
 from app import Conductor
 from app.errors import ConfigError, ExecutionNotFoundError
+from app.operations import NodeOutputReply, NodeOutputRequest
 from app.results import OutputPage
-from ipc.messages import NodeOutputReply, encode
+from ipc.messages import ReplyFrame, encode
 from main_process.engine.engine import Engine
 from tests.main_process.http_harness import AUTH, running_server
 
@@ -92,7 +93,9 @@ async def test_unknown_ids_and_bad_bounds_are_typed_errors(any_conductor: Conduc
         assert caught.value.where == field
         # Past the facade: the engine checks too, for raw pipe and HTTP clients.
         with pytest.raises(ConfigError) as raw:
-            await any_conductor.transport.node_output(eid, "obj", **bounds)
+            await any_conductor.transport.handle(
+                NodeOutputRequest(execution_id=eid, node_id="obj", **bounds)
+            )
         assert raw.value.where == field
 
 
@@ -117,7 +120,7 @@ async def test_a_page_of_a_huge_output_is_small_on_the_wire(home: Path, tmp_path
     assert (page.total, len(page.items), page.items[0]["id"]) == (100_000, 100, 50_000)
     assert page.size_bytes > 3_000_000
     assert len(response.content) < 20_000
-    frame = encode(NodeOutputReply(id=1, result=page))  # what the worker sends for it
+    frame = encode(ReplyFrame(id=1, reply=NodeOutputReply(result=page)))  # what the worker sends
     assert len(frame) < 20_000
 
 

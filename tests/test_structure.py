@@ -159,3 +159,42 @@ def test_no_blocking_store_call_on_the_event_loop() -> None:
                 if name in BLOCKING_STORE_CALLS:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} calls {name}")
     assert offenders == []
+
+
+def _state_literals(package: Path, root: Path = ROOT) -> list[str]:
+    """Every string constant in ``package`` that spells an execution or node state
+    (text inside an f-string is prose, not a state, and is left alone)."""
+    from app.states import ExecutionStatus, NodeStatus
+
+    states = {s.value for s in ExecutionStatus} | {s.value for s in NodeStatus}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        prose = {
+            id(part)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.JoinedStr)
+            for part in node.values
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in states and id(node) not in prose:
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_no_state_string_literals_in_the_gui_or_the_cli() -> None:
+    """States are the enums' members (and their ``is_terminal``), never hand-copied
+    strings or sets: a new state (``paused``) then reaches every view at once."""
+    assert _state_literals(ROOT / "renderer") == []
+    assert _state_literals(ROOT / "app" / "cli") == []
+
+
+def test_the_state_literal_scan_finds_them(tmp_path: Path) -> None:
+    (tmp_path / "view.py").write_text(
+        'if status == "interrupted":\n    done = status in ("completed", "x")\n'
+        'print(f"interrupted {status}")\n'
+    )
+    assert _state_literals(tmp_path, tmp_path) == [
+        "view.py:1: 'interrupted'",
+        "view.py:2: 'completed'",
+    ]

@@ -13,54 +13,18 @@ imports only click and :mod:`app`'s light models; the engine arrives through
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
-from app.cli import output
+from app.cli import executions, output
 from app.cli.arguments import parse_inputs, resolve_target
+from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, call, fail, json_option, options_of
 from app.cli.session import Options
 from app.errors import ConductorError
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
-T = TypeVar("T")
-
-
-def _fail(message: str, *, json_mode: bool = False, info: dict[str, Any] | None = None) -> NoReturn:
-    """Report a user error on stderr (and as JSON on stdout with --json), then exit 2."""
-    if json_mode:
-        output.print_json({"error": info or {"type": "UsageError", "message": message}})
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-def _call(options: Options, coro: Coroutine[Any, Any, T], *, json_mode: bool = False) -> T:
-    """Run one command's coroutine, turning typed errors and Ctrl-C into exit codes."""
-    try:
-        return asyncio.run(coro)
-    except ConductorError as exc:
-        _fail(
-            output.error_text(exc),
-            json_mode=json_mode,
-            info=exc.to_info().model_dump(mode="json", exclude_none=True),
-        )
-    except OSError as exc:
-        _fail(f"{exc.filename or 'data directory'}: {exc.strerror or exc}", json_mode=json_mode)
-    except KeyboardInterrupt:
-        hint = ""
-        if options.execution_id is not None:
-            hint = f"; resume it with: conductor resume {options.execution_id}"
-        click.echo(f"interrupted{hint}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
 
 
 class _BriefFormatter(logging.Formatter):
@@ -85,10 +49,6 @@ def _configure_logging(verbose: bool) -> None:
         handler.setFormatter(_BriefFormatter("%(levelname)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
-
-
-def _json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "json_mode", is_flag=True, help="Print one JSON document.")(fn)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,11 +101,6 @@ def cli(
         ctx.exit(load_object("renderer.app_main:main")([], home=home))
 
 
-def _options(ctx: click.Context) -> Options:
-    options = ctx.find_object(Options)
-    return options if options is not None else Options()
-
-
 @cli.command()
 @click.argument("file", required=False)
 @click.pass_context
@@ -154,12 +109,19 @@ def gui(ctx: click.Context, file: str | None) -> None:
     from app.api import load_object
 
     main = load_object("renderer.app_main:main")
-    sys.exit(main([file] if file else [], home=_options(ctx).home))
+    sys.exit(main([file] if file else [], home=options_of(ctx).home))
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--token",
+    "serve_token",
+    metavar="T",
+    help="The bearer token clients must send (default: the global --token, else "
+    "$CONDUCTOR_TOKEN, else the data dir's token file).",
+)
 @click.option(
     "--code-nodes/--no-code-nodes",
     default=None,
@@ -180,32 +142,33 @@ def serve(
     ctx: click.Context,
     host: str,
     port: int,
+    serve_token: str | None,
     code_nodes: bool | None,
     file_roots: tuple[Path, ...],
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) until Ctrl-C or SIGTERM.
 
     Every route but /v1/health and /openapi.json needs 'Authorization: Bearer
-    <token>': the token is --token, else $CONDUCTOR_TOKEN, else the data dir's
-    'token' file (created 0600 on first serve). A host other than loopback needs
+    <token>': the token is --token (here or before 'serve'), else $CONDUCTOR_TOKEN,
+    else the data dir's 'token' file (created 0600 on first serve). A host other than loopback needs
     an explicit token, and refuses code nodes unless --code-nodes is given.
     """
     from app.api import load_object
 
-    options = _options(ctx)
+    options = options_of(ctx)
     run_server = load_object("main_process.http.server:serve")
     try:
         run_server(
             host=host,
             port=port,
             home=options.home,
-            token=options.token,
+            token=serve_token or options.token,
             code_nodes=code_nodes,
             file_roots=list(file_roots),
             echo=lambda line: click.echo(line, err=True),
         )
     except ConductorError as exc:
-        _fail(output.error_text(exc))
+        fail(output.error_text(exc))
 
 
 @cli.command()
@@ -224,7 +187,7 @@ def serve(
 @click.option("--debug", is_flag=True, help="Record every node's input as well as its output.")
 @click.option("--sequential", is_flag=True, help="Run one node at a time.")
 @click.option("--remote", metavar="URL", help="Run on a 'conductor serve' at URL.")
-@_json_option
+@json_option
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -244,14 +207,14 @@ def run(
     """
     from app.cli import session
 
-    options = _options(ctx)
+    options = options_of(ctx)
     if remote:
         options.remote = remote
     try:
         inputs = parse_inputs(pairs, inputs_json)
         resolved = resolve_target(target)
     except ConductorError as exc:
-        _fail(
+        fail(
             output.error_text(exc),
             json_mode=json_mode,
             info=exc.to_info().model_dump(mode="json", exclude_none=True),
@@ -262,7 +225,7 @@ def run(
     if sequential:
         config["parallel"] = False
     options.progress = None if json_mode else sys.stderr
-    result = _call(
+    result = call(
         options, session.run_target(resolved, inputs, config, options), json_mode=json_mode
     )
     _report_result(result, json_mode)
@@ -282,41 +245,21 @@ def _report_result(result: Any, json_mode: bool) -> NoReturn:
 
 @cli.command()
 @click.argument("execution_id")
-@_json_option
+@json_option
 @click.pass_context
 def resume(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
     """Re-run the nodes of an unfinished execution that did not complete."""
     from app.cli import session
 
-    options = _options(ctx)
+    options = options_of(ctx)
     options.progress = None if json_mode else sys.stderr
-    result = _call(options, session.resume_execution(execution_id, options), json_mode=json_mode)
+    result = call(options, session.resume_execution(execution_id, options), json_mode=json_mode)
     _report_result(result, json_mode)
 
 
 @cli.command()
-@click.argument("execution_id")
-@_json_option
-@click.pass_context
-def cancel(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
-    """Cancel a running execution, whichever local process runs it.
-
-    Exit 0 when it is cancelled (or its process is asked to), 1 when it is not running.
-    """
-    from app.cli import session
-
-    options = _options(ctx)
-    done = _call(options, session.cancel_execution(execution_id, options), json_mode=json_mode)
-    if json_mode:
-        output.print_json({"cancelled": done})
-    else:
-        click.echo("cancelled" if done else "not running: nothing to cancel", err=True)
-    sys.exit(EXIT_OK if done else EXIT_FAILED)
-
-
-@cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE|ID...")
-@_json_option
+@json_option
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[str, ...], json_mode: bool) -> None:
     """Check blueprints and list every problem with its place.
@@ -325,8 +268,8 @@ def validate(ctx: click.Context, files: tuple[str, ...], json_mode: bool) -> Non
     """
     from app.cli import session
 
-    options = _options(ctx)
-    checked = _call(options, session.validate_arguments(list(files), options), json_mode=json_mode)
+    options = options_of(ctx)
+    checked = call(options, session.validate_arguments(list(files), options), json_mode=json_mode)
     if json_mode:
         output.print_json(
             [
@@ -354,63 +297,22 @@ def validate(ctx: click.Context, files: tuple[str, ...], json_mode: bool) -> Non
 
 
 @cli.command()
-@_json_option
+@json_option
 @click.pass_context
 def nodes(ctx: click.Context, json_mode: bool) -> None:
     """List the node types a blueprint can use."""
     from app.cli import session
 
-    options = _options(ctx)
-    types = _call(options, session.node_types(options), json_mode=json_mode)
+    options = options_of(ctx)
+    types = call(options, session.node_types(options), json_mode=json_mode)
     if json_mode:
         output.print_json([t.model_dump(mode="json") for t in types])
     else:
         click.echo(output.node_types_table(types))
 
 
-@cli.command()
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@click.option(
-    "--status",
-    type=click.Choice(["pending", "running", "completed", "failed", "cancelled", "interrupted"]),
-)
-@click.option("--blueprint", "blueprint_id", metavar="ID", help="Only this blueprint's runs.")
-@_json_option
-@click.pass_context
-def history(
-    ctx: click.Context, limit: int, status: str | None, blueprint_id: str | None, json_mode: bool
-) -> None:
-    """List recent executions, newest first."""
-    from app.cli import session
-
-    options = _options(ctx)
-    rows = _call(
-        options,
-        session.history(options, limit=limit, status=status, blueprint_id=blueprint_id),
-        json_mode=json_mode,
-    )
-    if json_mode:
-        output.print_json([r.model_dump(mode="json") for r in rows])
-    elif rows:
-        click.echo(output.history_table(rows))
-    else:
-        click.echo("no executions recorded yet", err=True)
-
-
-@cli.command()
-@click.argument("execution_id")
-@_json_option
-@click.pass_context
-def show(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
-    """Show one execution with a table of its nodes."""
-    from app.cli import session
-
-    options = _options(ctx)
-    result = _call(options, session.get_execution(execution_id, options), json_mode=json_mode)
-    if json_mode:
-        output.print_json(result.model_dump(mode="json"))
-    else:
-        click.echo(output.execution_text(result))
+for _command in (executions.pause, executions.cancel, executions.history, executions.show):
+    cli.add_command(_command)
 
 
 def main(args: list[str] | None = None) -> None:

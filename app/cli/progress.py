@@ -13,21 +13,27 @@ Two views of the same event stream:
 
 ``--json`` runs get no view at all: stdout holds only the JSON document and stderr
 stays quiet unless something goes wrong.
+
+A ``paused`` execution is shown as such and followed on: it is not terminal, and a
+``resume`` (from here or another process) continues it. Events of kinds this
+version does not know are skipped.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from app.cli.output import duration_text
+from app.errors import ErrorInfo
+from app.events import Event, ExecutionEvent, LogEvent, NodeEvent
+from app.states import ExecutionStatus, NodeStatus
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.live import Live
 
-    from app.events import Event
     from app.results import ExecutionResult
 
 
@@ -44,12 +50,10 @@ class ProgressView(Protocol):
         """The execution ended (or following stopped); leave the final state on screen."""
 
 
-def _error_message(event: Event) -> str:
-    error = (event.data or {}).get("error")
-    if isinstance(error, dict):
-        text = f"{error.get('type', 'Error')}: {error.get('message', '')}"
-        return " ".join(text.split())
-    return ""
+def _error_message(error: ErrorInfo | None) -> str:
+    if error is None:
+        return ""
+    return " ".join(f"{error.type}: {error.message}".split())
 
 
 class LineView:
@@ -74,30 +78,31 @@ class LineView:
         self._stream.flush()
 
     def event(self, event: Event) -> None:
-        data = event.data or {}
-        if event.kind == "execution":
-            self._write(event, "execution", event.status or "", _error_message(event))
-        elif event.kind == "node" and event.node_id is not None:
-            self._write(event, event.node_id, event.status or "", self._node_detail(event, data))
-        elif event.kind == "log":
-            level = str(data.get("level", "info"))
-            self._write(event, event.node_id or "-", "log", f"{level}: {data.get('message', '')}")
+        match event:
+            case ExecutionEvent():
+                self._write(event, "execution", event.status, _error_message(event.error))
+            case NodeEvent():
+                self._write(event, event.node_id, event.status, self._node_detail(event))
+            case LogEvent():
+                self._write(event, event.node_id or "-", "log", f"{event.level}: {event.message}")
+            case _:
+                pass  # variables, checkpoints and kinds this version does not know
 
-    def _node_detail(self, event: Event, data: dict[str, Any]) -> str:
-        node_id, status = event.node_id or "", event.status
-        if status == "running":
+    def _node_detail(self, event: NodeEvent) -> str:
+        node_id, status = event.node_id, event.status
+        if status is NodeStatus.RUNNING:
             self._started.setdefault(node_id, event.ts)
             return f"attempt {event.attempt}" if event.attempt and event.attempt > 1 else ""
-        if status == "retrying":
-            delay = data.get("delay")
+        if status is NodeStatus.RETRYING:
+            delay = (event.data or {}).get("delay")
             wait = f"; retrying in {delay:.2f} s" if isinstance(delay, int | float) else ""
-            return f"attempt {event.attempt} failed: {_error_message(event)}{wait}"
+            return f"attempt {event.attempt} failed: {_error_message(event.error)}{wait}"
         started = self._started.pop(node_id, None)
         took = duration_text((event.ts - started) * 1000) if started is not None else ""
-        if status == "failed":
-            return f"{took}  {_error_message(event)}".strip()
-        if "port" in data:
-            return f"{took}  port {data['port']}".strip()
+        if status is NodeStatus.FAILED:
+            return f"{took}  {_error_message(event.error)}".strip()
+        if event.port is not None:
+            return f"{took}  port {event.port}".strip()
         return took
 
     def end(self) -> None:
@@ -106,22 +111,21 @@ class LineView:
 
 @dataclass(slots=True)
 class _Row:
-    status: str = "pending"
+    status: NodeStatus = NodeStatus.PENDING
     attempts: int = 0
     started: float | None = None
     finished: float | None = None
     detail: str = ""
 
 
-_STYLES = {
-    "pending": ("○", "dim"),
-    "running": ("●", "cyan"),
-    "retrying": ("↻", "yellow"),
-    "completed": ("✓", "green"),
-    "failed": ("✗", "red"),
-    "cancelled": ("■", "magenta"),
-    "skipped": ("-", "dim"),
-    "interrupted": ("!", "magenta"),
+_STYLES: dict[NodeStatus, tuple[str, str]] = {
+    NodeStatus.PENDING: ("○", "dim"),
+    NodeStatus.RUNNING: ("●", "cyan"),
+    NodeStatus.RETRYING: ("↻", "yellow"),
+    NodeStatus.COMPLETED: ("✓", "green"),
+    NodeStatus.FAILED: ("✗", "red"),
+    NodeStatus.CANCELLED: ("■", "magenta"),
+    NodeStatus.SKIPPED: ("-", "dim"),
 }
 
 
@@ -134,7 +138,7 @@ class LiveView:
 
         self._title = title
         self._rows: dict[str, _Row] = {}
-        self._status = "pending"
+        self._status = ExecutionStatus.PENDING
         self._t0 = time.time()
         self._t1: float | None = None
         self._console = Console(file=stream, stderr=True)
@@ -151,42 +155,43 @@ class LiveView:
             self._rows.setdefault(
                 node_id,
                 _Row(
-                    status=node.status.value,
+                    status=node.status,
                     attempts=node.attempts,
                     started=node.started_at,
                     finished=node.finished_at,
                 ),
             )
-        self._status = result.status.value
+        self._status = result.status
         if result.started_at is not None:
             self._t0 = result.started_at
 
     def event(self, event: Event) -> None:
-        if event.kind == "execution":
-            self._status = event.status or self._status
-            if event.is_terminal:
-                self._t1 = event.ts
-            return
-        if event.node_id is None:
-            return
-        row = self._rows.setdefault(event.node_id, _Row())
-        if event.kind == "log":
-            data = event.data or {}
-            row.detail = f"{data.get('level', 'info')}: {data.get('message', '')}"
-            return
-        if event.kind != "node":
-            return
-        row.status = event.status or row.status
+        match event:
+            case ExecutionEvent():
+                self._status = event.status
+                # Paused is not an end: the clock runs on until the execution ends.
+                self._t1 = event.ts if event.is_terminal else None
+            case LogEvent() if event.node_id is not None:
+                row = self._rows.setdefault(event.node_id, _Row())
+                row.detail = f"{event.level}: {event.message}"
+            case NodeEvent():
+                self._node_event(self._rows.setdefault(event.node_id, _Row()), event)
+            case _:
+                pass  # variables, checkpoints and kinds this version does not know
+
+    @staticmethod
+    def _node_event(row: _Row, event: NodeEvent) -> None:
+        row.status = event.status
         row.attempts = event.attempt or row.attempts
-        if row.status == "running":
+        if row.status is NodeStatus.RUNNING:
             if row.started is None:
                 row.started = event.ts
             row.finished = None
-        elif row.status in ("retrying", "failed"):
-            row.detail = _error_message(event)
-            if row.status == "failed":
+        elif row.status in (NodeStatus.RETRYING, NodeStatus.FAILED):
+            row.detail = _error_message(event.error)
+            if row.status is NodeStatus.FAILED:
                 row.finished = event.ts
-        elif row.status in ("completed", "cancelled", "skipped"):
+        elif row.status.is_terminal:
             row.finished = event.ts
 
     def _render(self) -> RenderableType:
@@ -220,7 +225,7 @@ class LiveView:
                 Text(f"{glyph} {row.status}", style=style),
                 str(row.attempts) if row.attempts else "",
                 took,
-                Text(row.detail[:room], style="red" if row.status == "failed" else "dim"),
+                Text(row.detail[:room], style="red" if row.status is NodeStatus.FAILED else "dim"),
             )
         return table
 

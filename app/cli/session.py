@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from app.cli.arguments import Target, resolve_target
 from app.cli.progress import ProgressView, make_view
@@ -141,9 +141,9 @@ async def resume_execution(execution_id: str, options: Options) -> ExecutionResu
         options.execution_id = execution_id
         if options.progress is None:
             return await conductor.resume(execution_id)
-        last = 0
-        async for event in conductor.events(execution_id):
-            last = event.seq
+        # Follow from the last recorded event on (a paused execution's stream has
+        # no end to read up to).
+        last = (await conductor.get_execution(execution_id)).last_seq or 0
         await conductor.resume(execution_id, wait=False)
         return await _follow(conductor, execution_id, _view(options, execution_id), last)
     finally:
@@ -216,19 +216,24 @@ async def history(
         await conductor.close()
 
 
-async def get_execution(execution_id: str, options: Options) -> ExecutionResult:
+async def control(
+    action: Literal["pause", "cancel"], execution_id: str, options: Options
+) -> tuple[bool, ExecutionResult]:
+    """Pause or cancel an execution; whether it took effect, and the state after."""
     conductor = open_conductor(options)
     try:
-        return await conductor.get_execution(execution_id)
+        if action == "pause":
+            done = await conductor.pause(execution_id)
+        else:
+            done = await conductor.cancel(execution_id)
+        return done, await conductor.get_execution(execution_id)
     finally:
         await conductor.close()
 
 
-async def cancel_execution(execution_id: str, options: Options) -> bool:
-    """Cancel an execution whichever local process runs it (its owner is asked
-    through the data dir); False when it is not running anywhere."""
+async def get_execution(execution_id: str, options: Options) -> ExecutionResult:
     conductor = open_conductor(options)
     try:
-        return await conductor.cancel(execution_id)
+        return await conductor.get_execution(execution_id)
     finally:
         await conductor.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.blueprint import Blueprint
 from app.errors import ErrorInfo
-from app.events import Event
+from app.events import Event, make_event
 from app.results import ExecutionResult, NodeResult
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store.chunks import EventRow
@@ -31,17 +31,7 @@ Subscriber = Callable[[Event], None]
 
 
 def event_from_row(row: EventRow) -> Event:
-    execution_id, seq, ts, kind, node_id, status, attempt, data = row
-    return Event(
-        execution_id=execution_id,
-        seq=seq,
-        ts=ts,
-        kind=kind,
-        node_id=node_id,
-        status=status,
-        attempt=attempt,
-        data=data,
-    )
+    return make_event(*row)
 
 
 @dataclass(slots=True)

@@ -57,6 +57,12 @@ class CancelledBody(BaseModel):
     cancelled: bool
 
 
+class PausedBody(BaseModel):
+    """False when the execution was not running (finished, or paused already)."""
+
+    paused: bool
+
+
 class ValidationBody(BaseModel):
     valid: bool
     problems: list[Problem]

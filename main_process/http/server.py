@@ -1,10 +1,9 @@
 """``conductor serve``: the engine behind a small JSON API (FastAPI on uvicorn).
 
 The routes are a contract (design.md, "Data directory, CLI, HTTP"): ``/v1/...``,
-JSON bodies, ``{"error": {"type", "message", "where"}}`` on failure. Each route
-is a thin call into the same :class:`~main_process.engine.engine.Engine` the direct and
-pipe transports use, so results and errors match theirs exactly; the HTTP
-client (:mod:`ipc.http_client`) rebuilds the typed errors from the body.
+JSON bodies, ``{"error": {"type", "message", "where"}}`` on failure. Each route is a
+thin call into the engine the other transports use, so results and errors match;
+the HTTP client maps each operation to its route (:mod:`ipc.http_routes`).
 
 Choices:
 
@@ -27,8 +26,7 @@ Choices:
   running executions end ``interrupted`` (resumable) and their waiting requests
   and event streams finish, and only then lets uvicorn drain connections.
 
-Only this module and its ``http_*`` siblings import FastAPI and uvicorn; nothing
-in ``app`` does, so the CLI starts fast.
+Only ``main_process.http`` imports FastAPI and uvicorn, so the CLI starts fast.
 """
 
 from __future__ import annotations
@@ -78,6 +76,7 @@ from main_process.http.header_timeout import HeaderTimeoutProtocol
 from main_process.http.schema import (
     CancelledBody,
     HealthBody,
+    PausedBody,
     ResumeRequest,
     StartedBody,
     ValidationBody,
@@ -204,8 +203,11 @@ def _routes(engine: Engine, sse_buffer: int) -> APIRouter:
 
     @r.post("/executions/{execution_id}/cancel", response_model=CancelledBody, tags=["executions"])
     async def cancel(execution_id: str) -> Response:
-        cancelled = await engine.cancel(execution_id)
-        return _json(b'{"cancelled":%s}' % (b"true" if cancelled else b"false"))
+        return _json(CancelledBody(cancelled=await engine.cancel(execution_id)).model_dump_json())
+
+    @r.post("/executions/{execution_id}/pause", response_model=PausedBody, tags=["executions"])
+    async def pause(execution_id: str) -> Response:
+        return _json(PausedBody(paused=await engine.pause(execution_id)).model_dump_json())
 
     @r.post(
         "/executions/{execution_id}/resume", response_model=ExecutionResult, tags=["executions"]

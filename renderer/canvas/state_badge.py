@@ -12,6 +12,8 @@ from enum import StrEnum
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
+from app.states import ExecutionStatus, NodeStatus
+
 
 class BadgeState(StrEnum):
     """What a node's badge can show: the node states plus ``interrupted``.
@@ -20,14 +22,22 @@ class BadgeState(StrEnum):
     on the nodes that were running when that happened.
     """
 
-    PENDING = "pending"
-    RUNNING = "running"
-    RETRYING = "retrying"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
+    PENDING = NodeStatus.PENDING.value
+    RUNNING = NodeStatus.RUNNING.value
+    RETRYING = NodeStatus.RETRYING.value
+    COMPLETED = NodeStatus.COMPLETED.value
+    FAILED = NodeStatus.FAILED.value
+    SKIPPED = NodeStatus.SKIPPED.value
+    CANCELLED = NodeStatus.CANCELLED.value
+    INTERRUPTED = ExecutionStatus.INTERRUPTED.value
+
+
+def shown_state(status: NodeStatus, *, interrupted: bool) -> BadgeState:
+    """The badge for a node in ``status``: a node still under way in an interrupted
+    execution (its process died) shows ``interrupted``, every other its own state."""
+    if interrupted and status in (NodeStatus.RUNNING, NodeStatus.RETRYING):
+        return BadgeState.INTERRUPTED
+    return BadgeState(status.value)
 
 
 #: States whose icon turns while shown.

@@ -15,6 +15,8 @@ from types import MappingProxyType
 
 from PySide6.QtGui import QColor, QPalette
 
+from app.states import ExecutionStatus, NodeStatus
+
 
 @dataclass(frozen=True)
 class CanvasTheme:
@@ -52,15 +54,16 @@ class CanvasTheme:
         return QColor(value)
 
 
-_STATES = {
-    "pending": "#94a3b8",
-    "running": "#3b82f6",
-    "retrying": "#f59e0b",
-    "completed": "#16a34a",
-    "failed": "#dc2626",
-    "skipped": "#a1a1aa",
-    "cancelled": "#78716c",
-    "interrupted": "#c026d3",
+_STATES: dict[str, str] = {
+    NodeStatus.PENDING: "#94a3b8",
+    NodeStatus.RUNNING: "#3b82f6",
+    NodeStatus.RETRYING: "#f59e0b",
+    NodeStatus.COMPLETED: "#16a34a",
+    NodeStatus.FAILED: "#dc2626",
+    NodeStatus.SKIPPED: "#a1a1aa",
+    NodeStatus.CANCELLED: "#78716c",
+    ExecutionStatus.INTERRUPTED: "#c026d3",
+    ExecutionStatus.PAUSED: "#f59e0b",
 }
 
 LIGHT = CanvasTheme(
@@ -121,7 +124,12 @@ DARK = CanvasTheme(
         }
     ),
     states=MappingProxyType(
-        {**_STATES, "running": "#60a5fa", "completed": "#4ade80", "failed": "#f87171"}
+        {
+            **_STATES,
+            NodeStatus.RUNNING: "#60a5fa",
+            NodeStatus.COMPLETED: "#4ade80",
+            NodeStatus.FAILED: "#f87171",
+        }
     ),
 )
 

@@ -17,11 +17,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.events import Event
+from app.errors import ErrorInfo
+from app.events import Event, ExecutionEvent, NodeEvent
 from app.results import ExecutionResult
+from app.states import ExecutionStatus, NodeStatus
 
 #: Events kept per execution for the log view (older ones drop off the front).
 LOG_LIMIT = 2000
+#: Node states of a node that had started and not ended.
+_UNDER_WAY = frozenset({NodeStatus.RUNNING, NodeStatus.RETRYING})
 
 
 @dataclass
@@ -29,7 +33,7 @@ class NodeRow:
     """One node's latest state in one execution."""
 
     node_id: str
-    status: str = "pending"
+    status: NodeStatus = NodeStatus.PENDING
     attempts: int = 0
     started_at: float | None = None
     finished_at: float | None = None
@@ -52,7 +56,7 @@ class ExecutionView:
 
     execution_id: str
     blueprint_id: str = ""
-    status: str = "pending"
+    status: ExecutionStatus = ExecutionStatus.PENDING
     started_at: float | None = None
     finished_at: float | None = None
     last_seq: int = 0
@@ -76,12 +80,8 @@ class ExecutionView:
         return found
 
 
-def _error_text(data: dict[str, Any] | None) -> str | None:
-    error = (data or {}).get("error")
-    if isinstance(error, dict):
-        kind, message = error.get("type", ""), error.get("message", "")
-        return f"{kind}: {message}" if kind else str(message)
-    return None if error is None else str(error)
+def _error_text(error: ErrorInfo) -> str:
+    return f"{error.type}: {error.message}" if error.type else error.message
 
 
 class MonitorModel:
@@ -119,56 +119,57 @@ class MonitorModel:
         view.events_seen += 1
         view.log.append(event)
         self._dirty.add(event.execution_id)
-        if event.kind == "execution" and event.status:
-            view.status = event.status
-            if event.status == "running":
-                view.started_at = view.started_at or event.ts
-                view.finished_at = None
-            elif event.status in ("completed", "failed", "cancelled", "interrupted"):
-                view.finished_at = event.ts
-        elif event.kind == "node" and event.node_id and event.status:
-            self._apply_node(view.row(event.node_id), event)
+        match event:
+            case ExecutionEvent():
+                view.status = event.status
+                if event.status is ExecutionStatus.RUNNING:
+                    view.started_at = view.started_at or event.ts
+                    view.finished_at = None
+                elif event.is_terminal:
+                    view.finished_at = event.ts
+            case NodeEvent():
+                self._apply_node(view.row(event.node_id), event)
+            case _:
+                pass  # logs stay in the tail; kinds this version does not know are skipped
 
     @staticmethod
-    def _apply_node(row: NodeRow, event: Event) -> None:
-        row.status = str(event.status)
+    def _apply_node(row: NodeRow, event: NodeEvent) -> None:
+        row.status = event.status
         if event.attempt:
             row.attempts = max(row.attempts, event.attempt)
-        data = event.data or {}
-        if event.status == "running":
+        if event.status is NodeStatus.RUNNING:
             if row.started_at is None:
                 row.started_at = event.ts
             row.finished_at = None
-        elif event.status in ("completed", "failed", "cancelled", "skipped"):
+        elif event.status.is_terminal:
             row.finished_at = event.ts
-            if row.started_at is None and event.status != "skipped":
+            if row.started_at is None and event.status is not NodeStatus.SKIPPED:
                 row.started_at = event.ts
-        if "output_size" in data:
-            row.output_size = int(data["output_size"])
-        if "port" in data:
-            row.port = data.get("port")
-        error = _error_text(data)
+        if event.output_size is not None:
+            row.output_size = event.output_size
+        if event.port is not None:
+            row.port = event.port
+        error = event.error
         if error is not None:
-            row.error = error
-            raw = (data or {}).get("error")
-            row.error_info = raw if isinstance(raw, dict) else None
+            row.error = _error_text(error)
+            row.error_info = (event.data or {})["error"]  # as recorded, for the data view
 
     def load_result(self, result: ExecutionResult) -> ExecutionView:
         """Replace what we hold with a recorded execution (history, after a restart)."""
         view = self.ensure(result.execution_id, result.blueprint_id)
         view.blueprint_id = result.blueprint_id
-        view.status = result.status.value
+        view.status = result.status
         view.started_at = result.started_at or result.created_at
         view.finished_at = result.finished_at
         for node_id, node in result.nodes.items():
             row = view.row(node_id)
             if (
-                result.status.value == "interrupted"
-                and node.status.value == "pending"
-                and row.status in ("running", "retrying")
+                result.status is ExecutionStatus.INTERRUPTED
+                and node.status is NodeStatus.PENDING
+                and row.status in _UNDER_WAY
             ):
                 continue  # the store lost the start (batched writes); what we saw is truer
-            row.status = node.status.value
+            row.status = node.status
             row.attempts = node.attempts
             row.started_at = node.started_at or row.started_at
             row.finished_at = node.finished_at or row.finished_at

@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ErrorInfo
+from app.states import ExecutionStatus
+from renderer.canvas.state_badge import shown_state
 from renderer.data_view import DataView, PageFetcher
 from renderer.monitor.log_view import LogView
 from renderer.monitor.monitor_model import ExecutionView, NodeRow
@@ -60,7 +62,7 @@ class NodeTableModel(QAbstractTableModel):
     def show(self, view: ExecutionView | None) -> None:
         rows = list(view.nodes.values()) if view else []
         self._origin = view.started_at if view else None
-        self._interrupted = view is not None and view.status == "interrupted"
+        self._interrupted = view is not None and view.status is ExecutionStatus.INTERRUPTED
         if [r.node_id for r in rows] != [r.node_id for r in self._rows]:
             self.beginResetModel()
             self._rows = rows
@@ -95,9 +97,7 @@ class NodeTableModel(QAbstractTableModel):
             case 0:
                 return row.node_id
             case 1:
-                if self._interrupted and row.status in ("running", "retrying"):
-                    return "interrupted"
-                return row.status
+                return shown_state(row.status, interrupted=self._interrupted).value
             case 2:
                 return str(row.attempts) if row.attempts else ""
             case 3:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QWidget
 
+from app.states import NodeStatus
 from renderer.canvas.theme import LIGHT, CanvasTheme
 from renderer.monitor.monitor_model import ExecutionView
 
@@ -37,7 +38,7 @@ class TimelineView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(600, self.minimumHeight())
 
-    def bars(self) -> list[tuple[str, float, float, str]]:
+    def bars(self) -> list[tuple[str, float, float, NodeStatus]]:
         """(node, start offset s, end offset s, status) for nodes that started."""
         view = self._view
         if view is None:

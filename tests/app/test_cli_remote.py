@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,11 +20,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    home = tmp_path / "server-home"
+    with serving(tmp_path / "server-home") as found:
+        yield found
+
+
+@contextmanager
+def serving(home: Path, *options: str) -> Iterator[tuple[str, Path]]:
+    """A real ``conductor serve --port 0 OPTIONS`` subprocess; its URL and data dir."""
     env = {**os.environ, "CONDUCTOR_HOME": str(home)}
     env.pop("CONDUCTOR_TOKEN", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", "0"],
+        [sys.executable, "-m", "app", "serve", "--port", "0", *options],
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,
@@ -86,3 +94,67 @@ def test_serve_refuses_a_public_host_without_a_token(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "token" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_takes_the_documented_token_option(tmp_path: Path) -> None:
+    """README: ``conductor serve [--host] [--port] [--token T]``."""
+    home = tmp_path / "h"
+    with serving(home, "--token", "s3cret-T") as (url, _home):
+        good = httpx.get(f"{url}/v1/node-types", headers={"Authorization": "Bearer s3cret-T"})
+        assert good.status_code == 200 and good.json()
+        assert httpx.get(f"{url}/v1/node-types").status_code == 401
+        wrong = httpx.get(f"{url}/v1/node-types", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        # The token file was not needed (nor written): the option is the token.
+        assert not (home / "token").exists()
+        done = cli("--remote", url, "--token", "s3cret-T", "nodes", "--json", home=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert any(t["type"] == "delay" for t in json.loads(done.stdout))
+
+
+SLOW = {
+    "id": "slow",
+    "nodes": [
+        {"id": "first", "type": "delay", "params": {"seconds": 1.0}},
+        {"id": "second", "type": "set", "params": {"value": "done"}},
+    ],
+}
+
+
+def _start(url: str, token: str) -> str:
+    response = httpx.post(
+        f"{url}/v1/executions",
+        json={"blueprint": SLOW, "wait": False},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["execution_id"])
+
+
+def test_cancel_an_execution_from_the_command_line(tmp_path: Path) -> None:
+    with serving(tmp_path / "h", "--token", "T") as (url, _home):
+        eid = _start(url, "T")
+        done = cli("--remote", url, "--token", "T", "cancel", eid, "--json", home=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["cancelled"] is True
+        shown = cli("--remote", url, "--token", "T", "show", eid, "--json", home=tmp_path)
+        result = json.loads(shown.stdout)
+        assert result["status"] in ("running", "cancelled")  # cancelling, or done with it
+        again = cli("--remote", url, "--token", "T", "cancel", eid, home=tmp_path)
+        ghost = cli("--remote", url, "--token", "T", "cancel", "no-such-id", home=tmp_path)
+    assert again.returncode in (0, 1) and "Traceback" not in again.stderr
+    assert ghost.returncode == 2 and "no-such-id" in ghost.stderr
+
+
+def test_pause_then_resume_from_the_command_line(tmp_path: Path) -> None:
+    with serving(tmp_path / "h", "--token", "T") as (url, _home):
+        eid = _start(url, "T")
+        done = cli("--remote", url, "--token", "T", "pause", eid, "--json", home=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"execution_id": eid, "paused": True, "status": "paused"}
+        # With a progress view (not --json): it follows the paused execution to its end.
+        resumed = cli("--remote", url, "--token", "T", "resume", eid, home=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        assert json.loads(resumed.stdout) == "done"
+        shown = cli("--remote", url, "--token", "T", "show", eid, "--json", home=tmp_path)
+    assert json.loads(shown.stdout)["status"] == "completed"

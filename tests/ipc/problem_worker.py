@@ -14,14 +14,16 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
+from app.operations import ProblemsReply
 from ipc.errors import ProtocolError
 from ipc.messages import (
     ErrorReply,
+    EventsRequest,
     Heartbeat,
     Hello,
     Message,
-    ProblemsReply,
-    RequestBase,
+    ReplyFrame,
+    RequestFrame,
     decode,
     encode,
 )
@@ -81,7 +83,7 @@ def crash_on_request(conn: Connection, options: dict[str, Any]) -> None:
     """Serves heartbeats, and dies on the first request."""
     _hello(conn)
     for msg in _requests(conn):
-        if isinstance(msg, RequestBase):
+        if isinstance(msg, RequestFrame | EventsRequest):
             os._exit(13)
 
 
@@ -105,7 +107,7 @@ def _raw(request_id: int, method: str) -> bytes:
         case "list_executions":  # a kind nobody knows
             return f'{{"v":{v},"kind":"gossip","id":{request_id}}}'.encode()
         case _:
-            return encode(ProblemsReply(id=request_id, result=[]))
+            return encode(ReplyFrame(id=request_id, reply=ProblemsReply(result=[])))
 
 
 def garbage_replies(conn: Connection, options: dict[str, Any]) -> None:
@@ -113,6 +115,6 @@ def garbage_replies(conn: Connection, options: dict[str, Any]) -> None:
     answer chosen by the method (see ``_raw``); ``validate`` gets a proper one."""
     _hello(conn)
     for msg in _requests(conn):
-        if isinstance(msg, RequestBase):
+        if isinstance(msg, RequestFrame):
             conn.send_bytes(b"\x00\xffnot json at all")
-            conn.send_bytes(_raw(msg.id, getattr(msg, "method", "")))
+            conn.send_bytes(_raw(msg.id, msg.request.method))

@@ -8,26 +8,30 @@ from typing import Any
 import pytest
 
 from app.errors import BlueprintError, Problem, error_from_info
-from app.events import Event
+from app.events import NodeEvent
+from app.operations import (
+    CancelRequest,
+    ExecuteRequest,
+    ExecutionReply,
+    NodeTypesRequest,
+    ProblemsReply,
+    StartReply,
+)
 from app.results import ExecutionResult, NodeResult
 from app.states import ExecutionStatus, NodeStatus
 from ipc.errors import ProtocolError, WorkerDiedError
 from ipc.frame_errors import peek_id
 from ipc.messages import (
     Abandon,
-    CancelRequest,
     Credit,
     ErrorReply,
     EventBatch,
     EventsRequest,
-    ExecuteRequest,
-    ExecutionReply,
     Heartbeat,
     Hello,
     Message,
-    NodeTypesRequest,
-    ProblemsReply,
-    StartReply,
+    ReplyFrame,
+    RequestFrame,
     decode,
     encode,
 )
@@ -43,13 +47,17 @@ RESULT = ExecutionResult(
 )
 
 SAMPLES: list[Message] = [
-    ExecuteRequest(id=1, blueprint={"id": "bp", "nodes": []}, inputs={"x": 1}),
+    RequestFrame(
+        id=1, request=ExecuteRequest(blueprint={"id": "bp", "nodes": []}, inputs={"x": 1})
+    ),
     EventsRequest(id=2, execution_id="e1", after_seq=4, window=3),
-    CancelRequest(id=3, execution_id="e1"),
-    NodeTypesRequest(id=4),
-    ExecutionReply(id=1, method="execute", result=RESULT),
-    StartReply(id=5, result="e2"),
-    ProblemsReply(id=6, result=[Problem(where="nodes[0].type", message="unknown")]),
+    RequestFrame(id=3, request=CancelRequest(execution_id="e1")),
+    RequestFrame(id=4, request=NodeTypesRequest()),
+    ReplyFrame(id=1, reply=ExecutionReply(method="execute", result=RESULT)),
+    ReplyFrame(id=5, reply=StartReply(result="e2")),
+    ReplyFrame(
+        id=6, reply=ProblemsReply(result=[Problem(where="nodes[0].type", message="unknown")])
+    ),
     ErrorReply(
         id=7, error=BlueprintError("bad", problems=[Problem(where="x", message="y")]).to_info()
     ),
@@ -58,7 +66,7 @@ SAMPLES: list[Message] = [
         id=2,
         execution_id="e1",
         events=[
-            Event(execution_id="e1", seq=5, ts=1.0, kind="node", node_id="a", status="running")
+            NodeEvent(execution_id="e1", seq=5, ts=1.0, node_id="a", status=NodeStatus.RUNNING)
         ],
     ),
     Credit(id=2, batches=8),
@@ -78,7 +86,9 @@ def test_every_message_round_trips(msg: Message) -> None:
 
 
 def test_results_are_revalidated_into_models() -> None:
-    back = decode(encode(ExecutionReply(id=1, method="wait", result=RESULT)))
+    frame = decode(encode(ReplyFrame(id=1, reply=ExecutionReply(method="wait", result=RESULT))))
+    assert isinstance(frame, ReplyFrame)
+    back = frame.reply
     assert isinstance(back, ExecutionReply)
     assert isinstance(back.result, ExecutionResult)
     assert back.result.status is ExecutionStatus.COMPLETED
@@ -99,7 +109,9 @@ def test_errors_cross_as_the_same_type() -> None:
 
 def test_values_json_cannot_hold_travel_as_markers() -> None:
     odd = RESULT.model_copy(update={"outputs": {"obj": object()}})
-    back = decode(encode(ExecutionReply(id=1, method="execute", result=odd)))
+    frame = decode(encode(ReplyFrame(id=1, reply=ExecutionReply(method="execute", result=odd))))
+    assert isinstance(frame, ReplyFrame)
+    back = frame.reply
     assert isinstance(back, ExecutionReply)
     assert "__unserializable__" in back.result.outputs["obj"]
 
@@ -118,7 +130,7 @@ def test_garbage() -> None:
 
 
 def test_truncated_json_keeps_the_request_id() -> None:
-    frame = encode(CancelRequest(id=41, execution_id="e1"))
+    frame = encode(RequestFrame(id=41, request=CancelRequest(execution_id="e1")))
     err = _bad(frame[:-7])
     assert "truncated" in err.message
     assert err.request_id == 41
@@ -142,7 +154,7 @@ def test_unknown_method() -> None:
 
 @pytest.mark.parametrize("version", [0, 2, None, "1"])
 def test_wrong_version(version: object) -> None:
-    data = json.loads(encode(NodeTypesRequest(id=8)))
+    data = json.loads(encode(RequestFrame(id=8, request=NodeTypesRequest())))
     data["v"] = version
     err = _bad(json.dumps(data).encode())
     assert err.where == "frame.v"
@@ -164,7 +176,7 @@ def test_fields_that_do_not_fit_name_their_place() -> None:
 
 
 def test_oversized_frames_are_refused_both_ways() -> None:
-    big = ExecuteRequest(id=6, blueprint_id="x", inputs={"blob": "x" * 5000})
+    big = RequestFrame(id=6, request=ExecuteRequest(blueprint_id="x", inputs={"blob": "x" * 5000}))
     with pytest.raises(ProtocolError, match="exceeds the frame limit") as info:
         encode(big, max_bytes=4096)
     assert info.value.request_id == 6

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from app.api import Conductor
 from ipc.client import IpcTransport
 from ipc.errors import ProtocolError, WorkerDiedError
 from ipc.process import WorkerState, WorkerStatus
@@ -62,7 +63,7 @@ async def test_a_worker_that_dies_at_start_is_restarted_up_to_the_limit(make: Ma
     states: list[WorkerStatus] = []
     t = make("exit_at_start", states, max_restarts=2)
     with pytest.raises(WorkerDiedError, match="gave up after 2 restart") as info:
-        await asyncio.wait_for(t.node_types(), 30)
+        await asyncio.wait_for(Conductor(t).node_types(), 30)
     assert "exited with code 3 before it was ready" in info.value.message
     S = WorkerState
     assert [s.state for s in states] == [
@@ -78,26 +79,26 @@ async def test_a_worker_that_dies_at_start_is_restarted_up_to_the_limit(make: Ma
     ]
     assert states[-1].restarts == 2
     with pytest.raises(WorkerDiedError, match="gave up"):  # and stays given up
-        await t.node_types()
+        await Conductor(t).node_types()
 
 
 async def test_a_worker_that_cannot_start_says_why(make: Make) -> None:
     t = make("fail_to_start", max_restarts=0)
     with pytest.raises(WorkerDiedError, match="disk on fire"):
-        await asyncio.wait_for(t.node_types(), 30)
+        await asyncio.wait_for(Conductor(t).node_types(), 30)
 
 
 async def test_a_worker_speaking_another_protocol_is_a_failed_start(make: Make) -> None:
     t = make("hello_from_the_future", max_restarts=0)
     with pytest.raises(WorkerDiedError, match=r"bad frame.*protocol version 2"):
-        await asyncio.wait_for(t.node_types(), 30)
+        await asyncio.wait_for(Conductor(t).node_types(), 30)
 
 
 async def test_a_worker_that_never_says_hello_is_stopped(make: Make) -> None:
     states: list[WorkerStatus] = []
     t = make("hang_at_start", states, max_restarts=0, start_timeout=1.0)
     with pytest.raises(WorkerDiedError, match="sent no hello within 1 s"):
-        await asyncio.wait_for(t.node_types(), 30)
+        await asyncio.wait_for(Conductor(t).node_types(), 30)
     assert gone(states[0].pid)
 
 
@@ -108,7 +109,7 @@ async def test_death_fails_the_pending_call_at_once_and_the_worker_comes_back(
     t = make("hello_only", states)
     await t.ping()
     first = t.process.pid
-    pending = asyncio.ensure_future(t.node_types())  # never answered by this worker
+    pending = asyncio.ensure_future(Conductor(t).node_types())  # never answered by this worker
     await asyncio.sleep(0)  # let it reach the pipe
     killed = time.perf_counter()
     assert first is not None
@@ -130,7 +131,7 @@ async def test_a_stable_start_forgets_earlier_restarts(make: Make) -> None:
     t = make("crash_on_request", max_restarts=1, stable_start=0.0)
     for _ in range(3):  # each life was "stable", so the limit of 1 is never reached
         with pytest.raises(WorkerDiedError, match="exited with code 13"):
-            await asyncio.wait_for(t.node_types(), 30)
+            await asyncio.wait_for(Conductor(t).node_types(), 30)
     await asyncio.wait_for(t.ping(), 30)
 
 
@@ -139,7 +140,7 @@ async def test_crash_loop_gives_up_and_restart_starts_afresh(make: Make) -> None
     t = make("crash_on_request", states, max_restarts=1, stable_start=60.0)
     for _ in range(2):
         with pytest.raises(WorkerDiedError, match="exited with code 13"):
-            await asyncio.wait_for(t.node_types(), 30)
+            await asyncio.wait_for(Conductor(t).node_types(), 30)
     with pytest.raises(WorkerDiedError, match="gave up after 1 restart"):
         await asyncio.wait_for(t.ping(), 30)
     assert states[-1].state is WorkerState.GAVE_UP
@@ -151,14 +152,14 @@ async def test_crash_loop_gives_up_and_restart_starts_afresh(make: Make) -> None
 async def test_bad_frames_from_the_worker_fail_only_their_call(make: Make) -> None:
     t = make("garbage_replies")
     with pytest.raises(ProtocolError, match="bad result message"):
-        await asyncio.wait_for(t.node_types(), 30)
+        await asyncio.wait_for(Conductor(t).node_types(), 30)
     with pytest.raises(ProtocolError, match="protocol version 2"):
-        await asyncio.wait_for(t.list_blueprints(), 30)
+        await asyncio.wait_for(Conductor(t).list_blueprints(), 30)
     with pytest.raises(ProtocolError, match="truncated"):
-        await asyncio.wait_for(t.get_blueprint("x"), 30)
+        await asyncio.wait_for(Conductor(t).get_blueprint("x"), 30)
     with pytest.raises(ProtocolError, match="unknown message kind 'gossip'"):
-        await asyncio.wait_for(t.list_executions(), 30)
-    assert await asyncio.wait_for(t.validate({"id": "x", "nodes": []}), 30) == []
+        await asyncio.wait_for(Conductor(t).list_executions(), 30)
+    assert await asyncio.wait_for(Conductor(t).validate({"id": "x", "nodes": []}), 30) == []
 
 
 async def test_close_stops_a_worker_that_ignores_eof(make: Make) -> None:
@@ -170,7 +171,7 @@ async def test_close_stops_a_worker_that_ignores_eof(make: Make) -> None:
     assert gone(pid)
     assert states[-1].state is WorkerState.CLOSED
     with pytest.raises(Exception, match="closed"):
-        await t.node_types()
+        await Conductor(t).node_types()
 
 
 def test_the_worker_import_path_loads_no_qt() -> None:

@@ -28,6 +28,7 @@ from app import (
 )
 from app.errors import ConfigError, error_from_info
 from app.events import Event
+from app.operations import NodeTypesReply, NodeTypesRequest, WaitRequest
 from app.states import ExecutionStatus, NodeStatus
 from ipc.client import IpcTransport
 from ipc.errors import ProtocolError, WorkerDiedError
@@ -35,9 +36,8 @@ from ipc.messages import (
     ErrorReply,
     Hello,
     Message,
-    NodeTypesReply,
-    NodeTypesRequest,
-    WaitRequest,
+    ReplyFrame,
+    RequestFrame,
     decode,
     encode,
 )
@@ -375,17 +375,21 @@ def test_bad_frames_get_typed_protocol_errors_and_the_worker_keeps_serving(home:
         assert isinstance(receive(), Hello)
         v = PROTOCOL_VERSION
         assert protocol_error(b"\x00\xff garbage").id is None
-        assert protocol_error(encode(WaitRequest(id=11, execution_id="e"))[:-9]).id == 11
-        oversized = protocol_error(encode(WaitRequest(id=12, execution_id="x" * 100_000)))
+        wait = RequestFrame(id=11, request=WaitRequest(execution_id="e"))
+        assert protocol_error(encode(wait)[:-9]).id == 11
+        big = RequestFrame(id=12, request=WaitRequest(execution_id="x" * 100_000))
+        oversized = protocol_error(encode(big))
         assert oversized.id == 12 and "exceeds" in oversized.error.message
         unknown = protocol_error(f'{{"v":{v},"kind":"gossip","id":13}}'.encode())
         assert unknown.id == 13 and unknown.error.where == "frame.kind"
         future = protocol_error(f'{{"v":{v + 1},"kind":"request","id":14}}'.encode())
         assert future.id == 14 and future.error.where == "frame.v"
         assert protocol_error(encode(Hello(pid=1))).error.message.startswith("a hello")
-        conn.send_bytes(encode(NodeTypesRequest(id=15)))
-        reply = receive()
-        assert isinstance(reply, NodeTypesReply) and reply.id == 15 and reply.result
+        conn.send_bytes(encode(RequestFrame(id=15, request=NodeTypesRequest())))
+        frame = receive()
+        assert isinstance(frame, ReplyFrame) and frame.id == 15
+        reply = frame.reply
+        assert isinstance(reply, NodeTypesReply) and reply.result
     finally:
         conn.close()  # EOF: the worker exits by itself
         process.join(20)

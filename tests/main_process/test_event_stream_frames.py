@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.events import Event
+from app.events import make_event
 from ipc.messages import EventBatch, EventsRequest, decode, encode
 from main_process.engine.execution_state import EventRow
 from main_process.events.pipe_stream import EventStream
@@ -33,19 +33,7 @@ def test_hand_built_frames_equal_typed_ones() -> None:
     typed = EventBatch(
         id=7,
         execution_id="e1",
-        events=[
-            Event(
-                execution_id=r[0],
-                seq=r[1],
-                ts=r[2],
-                kind=r[3],  # type: ignore[arg-type]
-                node_id=r[4],
-                status=r[5],
-                attempt=r[6],
-                data=r[7],
-            )
-            for r in rows
-        ],
+        events=[make_event(*r) for r in rows],
     )
     assert frame == encode(typed)
     assert decode(frame) == typed

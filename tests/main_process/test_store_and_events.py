@@ -18,6 +18,7 @@ from app import (
     create_conductor,
     create_simple_node,
 )
+from app.operations import ExecuteRequest, ExecutionReply
 from main_process.direct import DirectTransport
 from main_process.engine.engine import Engine
 from main_process.store.chunks import decode_nodes
@@ -144,9 +145,9 @@ async def test_subscribers_hear_every_event(home: Path) -> None:
     heard: list[Any] = []
     transport.engine.states.subscribe(heard.append)
     try:
-        result = await transport.execute(
-            blueprint_id=None, blueprint=three_steps(), inputs={}, config={}
-        )
+        reply = await transport.handle(ExecuteRequest(blueprint=three_steps()))
+        assert isinstance(reply, ExecutionReply)
+        result = reply.result
     finally:
         await transport.close()
     mine = [e for e in heard if e.execution_id == result.execution_id]

@@ -26,16 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ConductorError, ErrorInfo, error_from_info
+from app.operations import ExecuteRequest, ExecutionReply, NodeTypesReply, NodeTypesRequest
 from ipc.errors import ProtocolError
 from ipc.messages import (
     ErrorReply,
-    ExecuteRequest,
-    ExecutionReply,
     Heartbeat,
     Hello,
     Message,
-    NodeTypesReply,
-    NodeTypesRequest,
+    ReplyFrame,
+    RequestFrame,
     decode,
     encode,
 )
@@ -173,15 +172,18 @@ class _Driver:
     def serves(self) -> bool:
         """A node-types call and a small execute, answered correctly."""
         bp = {"id": "after", "nodes": [{"id": "a", "type": "set", "params": {"value": 41}}]}
-        self.conn.send_bytes(encode(NodeTypesRequest(id=1)))
-        self.conn.send_bytes(encode(ExecuteRequest(id=2, blueprint=bp)))
+        self.conn.send_bytes(encode(RequestFrame(id=1, request=NodeTypesRequest())))
+        self.conn.send_bytes(encode(RequestFrame(id=2, request=ExecuteRequest(blueprint=bp))))
         answers: dict[int, Message] = {}
         while len(answers) < 2:
             msg = self.receive()
             if msg is None:
                 return False
             answers[getattr(msg, "id", -1)] = msg
-        types, run = answers.get(1), answers.get(2)
+        types, run = (
+            frame.reply if isinstance(frame := answers.get(rid), ReplyFrame) else None
+            for rid in (1, 2)
+        )
         return (
             isinstance(types, NodeTypesReply)
             and bool(types.result)

@@ -11,9 +11,10 @@ import pytest
 
 from app import Conductor, create_conductor
 from app.errors import BlueprintError, ConfigError, ErrorInfo
+from app.operations import NodeTypesRequest
 from ipc import framing
 from ipc.errors import ProtocolError
-from ipc.messages import ErrorReply, Hello, Message, NodeTypesRequest, decode, encode
+from ipc.messages import ErrorReply, Hello, Message, RequestFrame, decode, encode
 from main_process.worker import Worker
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -83,7 +84,7 @@ async def test_protocol_errors_from_the_worker_name_their_place() -> None:
     assert (error.type, error.where) == ("ProtocolError", "frame.kind")
     writer.frames.clear()
     worker._tasks[5] = asyncio.get_running_loop().create_future()  # type: ignore[assignment]
-    worker.on_message(NodeTypesRequest(id=5))
+    worker.on_message(RequestFrame(id=5, request=NodeTypesRequest()))
     error = _only_error(writer)
     assert (error.type, error.where) == ("ProtocolError", "frame.id")
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 
-from app.events import Event
+from app.events import EVENT_ADAPTER, Event
 from app.results import ExecutionResult, NodeResult
 from app.states import ExecutionStatus, NodeStatus
 from renderer.monitor.monitor_model import LOG_LIMIT, MonitorModel
 
 
 def _event(seq: int, kind: str = "node", **fields: object) -> Event:
-    return Event.model_validate(
+    return EVENT_ADAPTER.validate_python(
         {"execution_id": "e1", "seq": seq, "ts": 1000.0 + seq / 1000, "kind": kind, **fields}
     )
 

@@ -10,7 +10,8 @@ from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
 
 from app.blueprint import Blueprint
-from app.events import Event
+from app.events import NodeEvent
+from app.states import NodeStatus
 from renderer.bridge import FLUSH_HZ
 from renderer.main_window import MainWindow
 from tests.renderer.window.conftest import _no_questions, open_window, until
@@ -29,13 +30,12 @@ async def test_100k_events_repaint_at_a_bounded_rate(window: MainWindow) -> None
         for k in range(1000):
             seq = chunk * 1000 + k + 1
             window.bridge.model.apply(
-                Event(
+                NodeEvent(
                     execution_id="flood",
                     seq=seq,
                     ts=1000 + seq / 1e4,
-                    kind="node",
                     node_id=f"n{seq % 200}",
-                    status="running" if k % 2 else "completed",
+                    status=NodeStatus.RUNNING if k % 2 else NodeStatus.COMPLETED,
                     attempt=1,
                 )
             )

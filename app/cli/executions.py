@@ -1,0 +1,106 @@
+"""Commands about recorded executions: ``pause``, ``cancel``, ``history``, ``show``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, NoReturn
+
+import click
+
+from app.cli import output
+from app.cli.common import EXIT_FAILED, EXIT_OK, call, json_option, options_of
+from app.states import ExecutionStatus
+
+
+def _control(
+    ctx: click.Context, action: Literal["pause", "cancel"], execution_id: str, json_mode: bool
+) -> NoReturn:
+    """``pause`` or ``cancel`` one execution; exit 0 when it took effect, 1 when the
+    execution was not in a state to take it (its status says why).
+
+    The JSON document mirrors the HTTP API's answer (``{"paused": true}``,
+    ``{"cancelled": true}``) plus the id and the status right after."""
+    from app.cli import session
+
+    options = options_of(ctx)
+    done, result = call(
+        options, session.control(action, execution_id, options), json_mode=json_mode
+    )
+    aim = ExecutionStatus.PAUSED if action == "pause" else ExecutionStatus.CANCELLED
+    status = result.status.value
+    if json_mode:
+        output.print_json({"execution_id": execution_id, aim.value: done, "status": status})
+    elif done:
+        click.echo(f"{execution_id}: {action} requested; status {status}", err=True)
+    else:
+        click.echo(f"{execution_id}: not {aim.value}; its status is {status}", err=True)
+    sys.exit(EXIT_OK if done else EXIT_FAILED)
+
+
+@click.command()
+@click.argument("execution_id")
+@json_option
+@click.pass_context
+def pause(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
+    """Pause a running execution: no new node starts, running ones finish.
+
+    'conductor resume ID' continues it. Exit 0 when paused, 1 when it was not running.
+    """
+    _control(ctx, "pause", execution_id, json_mode)
+
+
+@click.command()
+@click.argument("execution_id")
+@json_option
+@click.pass_context
+def cancel(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
+    """Cancel a running, pending or paused execution.
+
+    Exit 0 when asked to stop, 1 when it had already ended.
+    """
+    _control(ctx, "cancel", execution_id, json_mode)
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in ExecutionStatus]),
+)
+@click.option("--blueprint", "blueprint_id", metavar="ID", help="Only this blueprint's runs.")
+@json_option
+@click.pass_context
+def history(
+    ctx: click.Context, limit: int, status: str | None, blueprint_id: str | None, json_mode: bool
+) -> None:
+    """List recent executions, newest first."""
+    from app.cli import session
+
+    options = options_of(ctx)
+    rows = call(
+        options,
+        session.history(options, limit=limit, status=status, blueprint_id=blueprint_id),
+        json_mode=json_mode,
+    )
+    if json_mode:
+        output.print_json([r.model_dump(mode="json") for r in rows])
+    elif rows:
+        click.echo(output.history_table(rows))
+    else:
+        click.echo("no executions recorded yet", err=True)
+
+
+@click.command()
+@click.argument("execution_id")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
+    """Show one execution with a table of its nodes."""
+    from app.cli import session
+
+    options = options_of(ctx)
+    result = call(options, session.get_execution(execution_id, options), json_mode=json_mode)
+    if json_mode:
+        output.print_json(result.model_dump(mode="json"))
+    else:
+        click.echo(output.execution_text(result))
