@@ -27,6 +27,7 @@ from main_process.engine.plan import Plan, PlanNode
 from main_process.engine.state_manager import StateManager
 from main_process.nodes.base import PortOutput
 from main_process.runners.process import ProcessPool
+from main_process.runners.sync_calls import may_inline, run_plain
 from main_process.runners.threads import current_pool, run_in_pool
 from main_process.runners.tracebacks import format_traceback
 
@@ -257,6 +258,9 @@ class NodeRunning:
             if node.is_async:
                 return await fn(*args)
             if node.runner is Runner.THREAD:
+                if node.spec.runner is None and node.timeout is None:
+                    # The default for plain functions: the loop once shown fast.
+                    return await run_plain(self.thread_pool, fn, *args)
                 return await run_in_pool(self.thread_pool, fn, *args)
             return fn(*args)
         node_type = node.node_type
@@ -265,6 +269,7 @@ class NodeRunning:
         context = NodeRunContext(self, node.id, attempt, upstream)
         if node_type.is_async:
             current_pool.set(self.thread_pool)  # for types that block on a thread themselves
+            may_inline.set(node.timeout is None)  # and for their plain functions (sync_calls)
             return await node_type.run(params, value, context)
         if node.runner is Runner.THREAD:
             return await run_in_pool(self.thread_pool, node_type.run, params, value, context)
