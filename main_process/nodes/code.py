@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.errors import NodeFailedError
 from main_process.nodes.base import NodeContext, NodeType
 from main_process.nodes.files import resolve_path
-from main_process.runners.sync_calls import run_function
+from main_process.runners.sync_calls import run_user_function
 from main_process.runners.threads import run_blocking
 from main_process.runners.tracebacks import exit_reason
 
@@ -164,9 +164,9 @@ async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> 
         thread_ctx: Any = ctx
         if not getattr(ctx, "thread_safe", False):
             thread_ctx = _ThreadContext(ctx, asyncio.get_running_loop())
-        result = await run_function(fn, input, thread_ctx)
+        result = await run_user_function(fn, input, thread_ctx)
     else:
-        result = await run_function(fn, input)
+        result = await run_user_function(fn, input)
     if inspect.isawaitable(result):
         result = await result
     return result

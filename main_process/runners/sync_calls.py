@@ -128,7 +128,7 @@ may_inline: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
-async def run_function(fn: Callable[..., T], *args: Any) -> T:
+async def run_user_function(fn: Callable[..., T], *args: Any) -> T:
     """A node type's plain user function: :func:`run_plain` on the running engine's
     pool where the engine allows it (:data:`may_inline`), else
     :func:`~main_process.runners.threads.run_blocking`."""
