@@ -26,7 +26,8 @@ W6  a local HTTP server's 1,000 JSON objects -> json.transform -> sqlite.write,
 sync_stall  the longest loop stall (a 1 ms timer's lateness) while a plain ``def``
     node blocks 200 ms: on its first run, on later runs, and after the same function
     ran fast many times (target <= 50 ms)
-Also: per-node cost of a 10,000-node chain against a 100-node chain. Start-up
+Also: per-node cost of a 10,000-node chain against a 100-node chain (GC off, as a
+ratio of per-node costs). Start-up
 (``conductor run`` as a whole process, the pipe worker) is in ``bench/startup.py``.
 """
 
@@ -199,7 +200,8 @@ async def run_all(quick: bool) -> dict[str, Any]:
             lambda: c.execute(blueprint=small),
             3 if quick else 5,
             warmup=1,
-        )
+            gc_on=False,  # a ratio of per-node costs: a collection of the big run's
+        )  # garbage before the small run would make it the one measured cold
         n_big = len(big.nodes)
         results["chain_scaling"] = {
             "nodes": n_big,

@@ -21,7 +21,9 @@ So :func:`run_plain` decides per function, from what it measured:
 What the past cannot tell: a function fast ``TRUST_AFTER`` times that then blocks
 stalls the loop for that one call (``bench/engine.py``'s ``sync_stall`` measures
 it). A node whose code may block after fast calls — it waits on a lock, a queue, a
-socket — says so with ``runner: thread`` (always a thread) or ``runner: process``;
+socket, or on the engine's own loop (``run_coroutine_threadsafe(...).result()``,
+which on the loop would wait forever) — says so with ``runner: thread`` (always a
+thread) or ``runner: process``;
 a node with a ``timeout`` always runs on a thread too, so its timeout can fire.
 The caller decides which calls are eligible; this module only measures.
 """
