@@ -269,7 +269,8 @@ class NodeRunning:
         context = NodeRunContext(self, node.id, attempt, upstream)
         if node_type.is_async:
             current_pool.set(self.thread_pool)  # for types that block on a thread themselves
-            may_inline.set(node.timeout is None)  # and for their plain functions (sync_calls)
+            # ... and whether their plain functions may run on the loop (sync_calls)
+            may_inline.set(node.spec.runner is None and node.timeout is None)
             return await node_type.run(params, value, context)
         if node.runner is Runner.THREAD:
             return await run_in_pool(self.thread_pool, node_type.run, params, value, context)

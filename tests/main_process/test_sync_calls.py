@@ -122,3 +122,33 @@ async def test_asyncio_run_inside_a_function_on_the_loop_works(conductor: Conduc
     await run(conductor, bp)  # on the loop, with a loop of its own inside
     assert sync_calls.runs_inline(uses_asyncio_run)
     assert asyncio.get_running_loop().is_running()
+
+
+THREADS: list[int] = []
+
+
+def note_thread(value: Any) -> Any:
+    """For ``python.function``: notes the thread of each call."""
+    THREADS.append(threading.get_ident())
+    return value
+
+
+async def test_python_function_follows_the_same_rule(conductor: Conductor) -> None:
+    loop_thread = threading.get_ident()
+    fn = f"{__name__}:note_thread"
+    node = {"id": "f", "type": "python.function", "params": {"function": fn}}
+    pinned = {**node, "runner": "thread"}
+    timed = {**node, "timeout": 5}
+    for spec in (pinned, timed):
+        THREADS.clear()
+        for _ in range(sync_calls.TRUST_AFTER * 3):
+            result = await conductor.execute(blueprint={"id": "p", "nodes": [spec]}, inputs={})
+            assert result.status is ExecutionStatus.COMPLETED, result.error
+        assert loop_thread not in THREADS  # runner: thread, or a timeout: always a thread
+    THREADS.clear()
+    for _ in range(100):
+        if sync_calls.runs_inline(note_thread) and THREADS and THREADS[-1] == loop_thread:
+            break
+        result = await conductor.execute(blueprint={"id": "p", "nodes": [node]}, inputs={})
+        assert result.status is ExecutionStatus.COMPLETED, result.error
+    assert THREADS[0] != loop_thread and THREADS[-1] == loop_thread
