@@ -81,7 +81,10 @@ def _record(fn: Callable[..., Any]) -> _Record | None:
 
 def runs_inline(fn: Callable[..., Any]) -> bool:
     """Whether :func:`run_plain` would call ``fn`` on the loop now (for tests, docs)."""
-    record = _records.get(fn)
+    try:
+        record = _records.get(fn)
+    except TypeError:  # not hashable, or no weak references: always a thread
+        return False
     return record is not None and not record.blocked and record.fast >= TRUST_AFTER
 
 
