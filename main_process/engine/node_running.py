@@ -32,6 +32,7 @@ from main_process.engine.plan import Plan, PlanNode
 from main_process.engine.state_manager import StateManager
 from main_process.nodes.base import PortOutput
 from main_process.runners.process import ProcessPool
+from main_process.runners.sync_calls import may_inline, run_plain
 from main_process.runners.threads import current_pool, run_in_pool
 from main_process.runners.tracebacks import format_traceback
 
@@ -256,6 +257,9 @@ class NodeRunner:
             if node.is_async:
                 return await fn(*args)
             if node.runner is Runner.THREAD:
+                if node.spec.runner is None and node.timeout is None:
+                    # The default for plain functions: the loop once shown fast.
+                    return await run_plain(self.env.thread_pool, fn, *args)
                 return await run_in_pool(self.env.thread_pool, fn, *args)
             return fn(*args)
         node_type = node.node_type
@@ -264,6 +268,8 @@ class NodeRunner:
         context = NodeRunContext(self.env, node.id, attempt, upstream, node.timeout)
         if node_type.is_async:
             current_pool.set(self.env.thread_pool)  # for types that block on a thread themselves
+            # ... and whether their plain functions may run on the loop (sync_calls)
+            may_inline.set(node.spec.runner is None and node.timeout is None)
             return await node_type.run(params, value, context)
         if node.runner is Runner.THREAD:
             return await run_in_pool(self.env.thread_pool, node_type.run, params, value, context)

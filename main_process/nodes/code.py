@@ -5,7 +5,9 @@ Both run user code, and both keep the engine loop free while it runs:
 * ``python.function`` awaits ``async def`` functions on the loop and sends plain
   ones to the engine's node threads (:func:`~main_process.runners.threads.run_blocking`;
   not ``asyncio.to_thread``, whose pool ``asyncio.run`` joins at exit, so a function
-  stuck past its timeout would hold the process) — the type itself is async so
+  stuck past its timeout would hold the process) — or, in a node without a
+  ``timeout``, on the loop once they have shown themselves fast
+  (:mod:`main_process.runners.sync_calls`) — the type itself is async so
   it can tell the two apart only after importing. With ``runner: process`` the
   whole node runs in a worker process that is killed at the timeout. A module that is not importable
   but sits in the blueprint's folder is found there: the folder is appended to
@@ -39,6 +41,7 @@ from main_process.nodes.base import NodeContext, NodeType
 from main_process.nodes.files import resolve_path
 from main_process.runners.process_tree import kill_tree
 from main_process.runners.reaper import REAPER
+from main_process.runners.sync_calls import run_user_function
 from main_process.runners.threads import run_blocking
 from main_process.runners.tracebacks import exit_reason
 
@@ -164,9 +167,9 @@ async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> 
         thread_ctx: Any = ctx
         if not getattr(ctx, "thread_safe", False):
             thread_ctx = _ThreadContext(ctx, asyncio.get_running_loop())
-        result = await run_blocking(fn, input, thread_ctx)
+        result = await run_user_function(fn, input, thread_ctx)
     else:
-        result = await run_blocking(fn, input)
+        result = await run_user_function(fn, input)
     if inspect.isawaitable(result):
         result = await result
     return result

@@ -7,21 +7,26 @@ node's failure should read like a thread node's.
 
 from __future__ import annotations
 
+import linecache
 import signal
 import traceback
 
 
 def format_traceback(exc: BaseException) -> str:
     """The exception's traceback, without 3.11's caret lines: those re-compile every
-    source line and cost ~0.3 ms per failure, a third of a failing run's budget."""
+    source line and cost ~0.3 ms per failure, a third of a failing run's budget.
+
+    Source lines come from :mod:`linecache` as it holds them, without the ``stat()``
+    per file that ``traceback.StackSummary`` does to notice edited files: a module's
+    code is what was imported, so the lines read then are the ones that ran.
+    """
     lines = ["Traceback (most recent call last):\n"]
-    frames = traceback.StackSummary.extract(
-        traceback.walk_tb(exc.__traceback__), lookup_lines=False
-    )  # lines are read lazily below, from linecache, without a stat() per frame
-    for frame in frames:
-        lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n')
-        if frame.line:
-            lines.append(f"    {frame.line.strip()}\n")
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        code = frame.f_code
+        lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}\n')
+        source = linecache.getline(code.co_filename, lineno, frame.f_globals).strip()
+        if source:
+            lines.append(f"    {source}\n")
     lines.extend(traceback.format_exception_only(exc))
     return "".join(lines)
 

@@ -93,6 +93,7 @@ class Store:
         self.max_queued_ops = MAX_QUEUED_OPS
         self._cond = threading.Condition()
         self._closing = False
+        self._closed = False
         self.write_error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._writer_main, name="conductor-store", daemon=True
@@ -255,6 +256,7 @@ class Store:
         self._thread.join(timeout=30.0)
         with self._lock:
             self._conn.close()
+            self._closed = True
 
     # -- the writer thread -------------------------------------------------------
 
@@ -289,8 +291,13 @@ class Store:
     # They block: callers on the event loop run them through ``asyncio.to_thread``.
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a read. After :meth:`close` reads still work (a follower that lags
+        behind a closing engine reads the rest of the record), each on its own
+        short-lived read-only connection."""
         try:
             with self._lock:
+                if self._closed:
+                    return _read_only(self.path, sql, params)
                 return self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from None
@@ -330,6 +337,15 @@ def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
         future.set_result(None)
     else:
         future.set_exception(_store_error(exc, None))
+
+
+def _read_only(path: Path, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    try:
+        conn.row_factory = sqlite3.Row
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def _store_error(exc: BaseException, path: Path | None) -> StoreError:
