@@ -29,6 +29,10 @@ from app.value_size import expanded_size, value_limit
 
 #: The largest exponent ``**`` accepts.
 MAX_EXPONENT: Final = 10_000
+#: The largest whole number ``*`` and ``**`` build, in bits (about 30,000 digits, seven
+#: times what Python will still write out as text). ``(9 ** 9999) ** 9999`` would be 40
+#: MB computed for minutes inside one C call that no time limit interrupts.
+MAX_INT_BITS: Final = 100_000
 #: printf-style (``%``) and ``str.format`` specs with a width or precision of a million
 #: or more (or one taken from the arguments: ``%*d``, ``{:>{}}``): refused.
 _BIG_PERCENT = re.compile(r"%[-#0 +]*(?:\*|\d{7,}|\.\*|\.\d{7,})")
@@ -61,6 +65,26 @@ def check_size(value: Any, what: str) -> Any:
 def _check_format(spec: Any, what: str, pattern: re.Pattern[str] = _BIG_PERCENT) -> None:
     if isinstance(spec, str) and pattern.search(spec):
         raise SecurityError(f"{what}: widths and precisions of a million or more are refused")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int_size(operator_: str, left: Any, right: Any) -> None:
+    """Refuse ``*`` and ``**`` on whole numbers whose result passes :data:`MAX_INT_BITS`."""
+    if not (_whole(left) and _whole(right)):
+        return
+    if operator_ == "*":
+        bits = left.bit_length() + right.bit_length()
+    elif operator_ == "**" and right > 0:
+        bits = left.bit_length() * right if abs(left) > 1 else 0
+    else:
+        return
+    if bits > MAX_INT_BITS:
+        raise SecurityError(
+            f"'{operator_}' would build a number of more than {MAX_INT_BITS:,} bits"
+        )
 
 
 def _bounded_join(items: tuple[Any, ...]) -> str:
@@ -152,6 +176,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         limit = value_limit()
+        _check_int_size(operator_, left, right)
         if operator_ == "*":
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(count, int):

@@ -95,9 +95,26 @@ def _shares(node: _TreeNode) -> bool:
     return False
 
 
+class SearchFailedError(JMESPathError):
+    """The interpreter itself broke on the input (a bug of jmespath's, or nesting too deep)."""
+
+
 def search(compiled: ParsedResult, value: Any) -> Any:
-    """``compiled.search(value)``, refused (ValueBudgetError) past the value budget."""
-    result = _Interpreter().visit(compiled.parsed, value)
+    """``compiled.search(value)``, refused (ValueBudgetError) past the value budget.
+
+    jmespath raises bare Python errors in a few places (a slice of a number after a
+    filter: ``TypeError``; an expression nested past the recursion limit:
+    ``RecursionError``); they become :class:`SearchFailedError`, a JMESPathError like
+    its own, so the node fails with a typed error naming the expression.
+    """
+    try:
+        result = _Interpreter().visit(compiled.parsed, value)
+    except JMESPathError:
+        raise
+    except RecursionError:
+        raise SearchFailedError("the expression is nested too deeply to evaluate") from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        raise SearchFailedError(f"{type(exc).__name__}: {exc}") from None
     if isinstance(result, list | dict) and _shares(compiled.parsed):
         _check(result, "the result")
     return result
