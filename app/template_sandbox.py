@@ -98,9 +98,45 @@ def _bounded_join(items: tuple[Any, ...]) -> str:
     return "".join(map(str, items))
 
 
+def _check_join(items: Any, separator: Any, what: str) -> None:
+    """``separator.join(items)``: the result's size from its parts, before it is built.
+
+    Joining a string joins its characters: ``s|join(s)`` is ``len(s) ** 2`` characters,
+    and three of those nested pass any budget from a 30-character input.
+    """
+    if isinstance(items, str):
+        count, total = len(items), len(items)
+    elif _container(items):
+        limit = value_limit()
+        values = items.values() if isinstance(items, dict) else items
+        count = len(items)
+        total = sum(len(x) if isinstance(x, str) else expanded_size(x, limit) for x in values)
+    else:
+        return
+    sep = len(separator) if isinstance(separator, str) else 0
+    if total + sep * max(0, count - 1) > value_limit():
+        raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+
+
+def _check_replace(text: Any, old: Any, new: Any, what: str) -> None:
+    """``text.replace(old, new)``: refused before the C call builds a value over budget."""
+    if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
+        return
+    if len(new) <= len(old):
+        return
+    found = text.count(old)
+    if len(text) + found * (len(new) - len(old)) > value_limit():
+        raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+
+
 def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
+        if name == "replace" and len(args) >= 4:  # (eval_ctx, s, old, new, count=None)
+            _check_replace(args[1], args[2], args[3], "the 'replace' filter")
+        if name == "join":  # (eval_ctx, value, d="", attribute=None)
+            separator = args[2] if len(args) > 2 else kwargs.get("d", "")
+            _check_join(args[1] if len(args) > 1 else kwargs.get("value"), separator, "join")
         for arg in (*args, *kwargs.values()):
             if _container(arg):
                 check_size(arg, f"the {name!r} filter's input")
@@ -221,10 +257,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 isinstance(a, int) and a > limit for a in (*args, *kwargs.values())
             ):
                 raise SecurityError(f"str.{name} width is larger than {limit:,}")
-            if name == "replace" and len(args) >= 2 and isinstance(args[1], str):
-                found = owner.count(args[0]) if isinstance(args[0], str) else 0
-                if len(owner) + found * len(args[1]) > limit:
-                    raise SecurityError(f"str.replace would build more than {limit:,} bytes")
-            if name == "join" and args and _container(args[0]):
-                check_size(args[0], "str.join's input")
+            if name == "replace" and len(args) >= 2:
+                _check_replace(owner, args[0], args[1], "str.replace")
+            if name == "join" and args:
+                _check_join(args[0], owner, "str.join")
         return super().call(__context, __obj, *args, **kwargs)

@@ -91,7 +91,8 @@ def _shares(node: _TreeNode) -> bool:
         current = stack.pop()
         if current["type"] in _SHARING:
             return True
-        stack.extend(current["children"])
+        # A slice's children are its numbers (``[::-1]``: None, None, -1), not nodes.
+        stack.extend(c for c in current["children"] if isinstance(c, dict))
     return False
 
 
@@ -102,10 +103,10 @@ class SearchFailedError(JMESPathError):
 def search(compiled: ParsedResult, value: Any) -> Any:
     """``compiled.search(value)``, refused (ValueBudgetError) past the value budget.
 
-    jmespath raises bare Python errors in a few places (a slice of a number after a
-    filter: ``TypeError``; an expression nested past the recursion limit:
-    ``RecursionError``); they become :class:`SearchFailedError`, a JMESPathError like
-    its own, so the node fails with a typed error naming the expression.
+    An expression nested past the recursion limit raises ``RecursionError`` in the
+    interpreter; that, and any other bare Python error from inside jmespath, becomes
+    :class:`SearchFailedError`, a JMESPathError like its own, so the node fails with a
+    typed error naming the expression.
     """
     try:
         result = _Interpreter().visit(compiled.parsed, value)

@@ -11,8 +11,9 @@ with ``RLIMIT_AS``) and tallies what happened. What is judged, per case:
 * **memory** — a ``MemoryError`` happened at all (even wrapped in a TemplateError):
   the address-space limit, not the value budget, stopped the case;
 * **slow** — a case outlived its timeout (or the YAML budget) by more than a second;
-* **slow compile** — compiling a template (done on the engine's loop) took over
-  100 ms.
+* **slow compile** (counted apart, not a failure of the bounds here) — compiling a
+  template took over 100 ms: the engine compiles on its loop (``engine/plan.py``),
+  so a template of megabytes holds the loop for as long as it takes to read.
 
 :func:`loop_unavailability` runs hostile blueprints through a real engine while a
 5 ms ticker measures the longest time the loop was unavailable.
@@ -112,8 +113,6 @@ def _judge(row: dict[str, Any], text: str, timeout: float) -> str | None:
         return f"MemoryError (the address-space limit stopped it): {row['message'][:160]}"
     if row["seconds"] > bound:
         return f"took {row['seconds']:.1f} s (bound {bound:.1f} s)"
-    if row.get("compile_s", 0) > COMPILE_BUDGET:
-        return f"compiling took {row['compile_s'] * 1000:.0f} ms on the loop"
     return None
 
 
@@ -152,7 +151,9 @@ async def fuzz_hostile(
         "over_time": 0,
         "slowest_case_s": 0.0,
         "slowest_compile_ms": 0.0,
+        "slow_compiles": 0,
         "failures": [],
+        "notes": [],
     }
     pending = list(cases)
     while pending:
@@ -165,6 +166,11 @@ async def fuzz_hostile(
             figures["slowest_compile_ms"] = max(
                 figures["slowest_compile_ms"], round(row.get("compile_s", 0) * 1000, 1)
             )
+            if row.get("compile_s", 0) > COMPILE_BUDGET:
+                figures["slow_compiles"] += 1
+                figures["notes"].append(
+                    f"{_short(text)}: compiling took {row['compile_s'] * 1000:.0f} ms"
+                )
             if row["outcome"] == "ok":
                 figures["ok"] += 1
             elif row["outcome"] == "typed":
@@ -188,6 +194,7 @@ async def fuzz_hostile(
             figures["failures"].append(f"{lost[0]} {_short(lost[1])}: crash: {stopped}")
             pending = chunk[len(rows) + 1 :] + pending
     figures["failures"] = figures["failures"][:20]
+    figures["notes"] = figures["notes"][:5]
     return figures
 
 
@@ -214,9 +221,9 @@ HOSTILE_NODES: list[dict[str, Any]] = [
             "{% set ns.v = [ns.v, ns.v] %}{% endfor %}{{ ns.v|tojson }}"
         },
     },
-    {"type": "set", "params": {"value": "{{ ('x' * 60000000)|center(67000000) }}"}},
+    {"type": "set", "params": {"value": "{{ ('x' * 60000000)|center(70000000) }}"}},
     {"type": "set", "params": {"value": "{{ ('ab' * 30000000)|replace('a', 'aa') }}"}},
-    {"type": "set", "params": {"value": "{{ ('x' * 30000000) ~ ('y' * 30000000) }}"}},
+    {"type": "set", "params": {"value": "{{ ('x' * 40000000) ~ ('y' * 40000000) }}"}},
     {"type": "json.transform", "params": {"expression": " | ".join(["[@,@]"] * 40)}},
     {"type": "json.transform", "params": {"expression": " | ".join(["[@,@][]"] * 30)}},
     {
