@@ -104,17 +104,18 @@ def _check_join(items: Any, separator: Any, what: str) -> None:
     Joining a string joins its characters: ``s|join(s)`` is ``len(s) ** 2`` characters,
     and three of those nested pass any budget from a 30-character input.
     """
+    limit = value_limit()
     if isinstance(items, str):
         count, total = len(items), len(items)
     elif _container(items):
-        limit = value_limit()
         values = items.values() if isinstance(items, dict) else items
         count = len(items)
         total = sum(len(x) if isinstance(x, str) else expanded_size(x, limit) for x in values)
     else:
         return
-    sep = len(separator) if isinstance(separator, str) else 0
-    if total + sep * max(0, count - 1) > value_limit():
+    # A separator that is not text is written out as text (about its JSON size).
+    sep = len(separator) if isinstance(separator, str) else expanded_size(separator, limit)
+    if total + sep * max(0, count - 1) > limit:
         raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
 
 

@@ -195,6 +195,12 @@ async def test_ordinary_templates_and_expressions_still_work(engine: Engine) -> 
             "join would build",
         ),
         ("{{ ('ab' * 1000).join(('ab' * 1000).join(['ab' * 1000] * 3000)) }}", "str.join"),
+        # A separator that is not text is joined as its text.
+        (
+            "{{ (input|string|join([input, input]))|string"
+            "|join([input|string|join([input, input])]) }}",
+            "join would build",
+        ),
         # Python's compiler refuses a hundred nested blocks (IndentationError, untyped).
         ("{% if true %}" * 120 + "x" + "{% endif %}" * 120, "nested too deeply"),
     ],
@@ -202,7 +208,9 @@ async def test_ordinary_templates_and_expressions_still_work(engine: Engine) -> 
 async def test_fuzz_found_templates_fail_typed(engine: Engine, value: str, fragment: str) -> None:
     started = time.monotonic()
     error = await _failure(
-        engine, one_node({"type": "set", "params": {"value": value}, "timeout": 5}), {"s": "a" * 30}
+        engine,
+        one_node({"type": "set", "params": {"value": value}, "timeout": 5}),
+        {"s": "a" * 30, "t": "b" * 300},
     )
     assert time.monotonic() - started < 3
     assert error is not None and error.type in ("TemplateError", "BlueprintError"), error
