@@ -50,8 +50,6 @@ T = TypeVar("T")
 
 #: How often the watchdog looks at the running limits (seconds).
 TICK: Final = 0.01
-#: How long after firing a limit whose block still runs is fired again (seconds).
-REFIRE: Final = 0.1
 
 
 class EvaluationTimeout(BaseException):
@@ -107,11 +105,8 @@ class _Watchdog:
                     self._wake.clear()
                     continue
                 for limit in self._active.values():
-                    # Raised again every REFIRE while the block runs on: an exception
-                    # delivered inside a gc callback or a __del__ is swallowed there.
-                    if now >= limit.deadline and now >= limit.refire_at:
+                    if not limit.fired and now >= limit.deadline:
                         limit.fired = True
-                        limit.refire_at = now + REFIRE
                         _raise_in(limit.thread_id, limit.exc_type)
 
 
@@ -127,7 +122,7 @@ class TimeLimit:
     behind, and never raises after ``__exit__`` returned.
     """
 
-    __slots__ = ("deadline", "exc_type", "fired", "refire_at", "thread_id")
+    __slots__ = ("deadline", "exc_type", "fired", "thread_id")
 
     def __init__(
         self, seconds: float, exc_type: type[EvaluationTimeout] = EvaluationTimeout
@@ -136,7 +131,6 @@ class TimeLimit:
         self.exc_type = exc_type
         self.thread_id = threading.get_ident()
         self.fired = False
-        self.refire_at = 0.0
 
     def __enter__(self) -> TimeLimit:
         _WATCHDOG.add(self)
