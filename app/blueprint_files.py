@@ -230,10 +230,31 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     return sizes[id(root)]
 
 
+#: The longest reading one YAML document may take (seconds). libyaml reads a megabyte of
+#: ordinary blueprint in about a tenth of a second; a document that takes longer is
+#: refused rather than left to hold a validation, a run or the server.
+YAML_TIME_BUDGET = 5.0
+
+
 def _load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
-    import yaml
+
+    from app.evaluation_limits import EvaluationTimeout, TimeLimit
 
     loader = _yaml_loader()(text)
+    try:
+        with TimeLimit(YAML_TIME_BUDGET):
+            return _read_yaml(loader, source)
+    except EvaluationTimeout:
+        raise _syntax(
+            source, f"reading the YAML document took longer than {YAML_TIME_BUDGET:g} s"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _read_yaml(loader: yaml.SafeLoader, source: str) -> tuple[Any, yaml.Node | None]:
+    import yaml
+
     try:
         node = loader.get_single_node()
         if node is not None and _expanded_size(node, MAX_YAML_VALUES) > MAX_YAML_VALUES:
@@ -250,8 +271,6 @@ def _load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
         raise _syntax(source, f"invalid YAML{where}: {detail}") from None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise _syntax(source, f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
 
 
 def _load(text: str, source: str, fmt: Format | None) -> tuple[Any, list[Problem]]:

@@ -29,6 +29,10 @@ from app.value_size import expanded_size, value_limit
 
 #: The largest exponent ``**`` accepts.
 MAX_EXPONENT: Final = 10_000
+#: The largest whole number ``*`` and ``**`` build, in bits (about 30,000 digits, seven
+#: times what Python will still write out as text). ``(9 ** 9999) ** 9999`` would be 40
+#: MB computed for minutes inside one C call that no time limit interrupts.
+MAX_INT_BITS: Final = 100_000
 #: printf-style (``%``) and ``str.format`` specs with a width or precision of a million
 #: or more (or one taken from the arguments: ``%*d``, ``{:>{}}``): refused.
 _BIG_PERCENT = re.compile(r"%[-#0 +]*(?:\*|\d{7,}|\.\*|\.\d{7,})")
@@ -63,6 +67,26 @@ def _check_format(spec: Any, what: str, pattern: re.Pattern[str] = _BIG_PERCENT)
         raise SecurityError(f"{what}: widths and precisions of a million or more are refused")
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int_size(operator_: str, left: Any, right: Any) -> None:
+    """Refuse ``*`` and ``**`` on whole numbers whose result passes :data:`MAX_INT_BITS`."""
+    if not (_whole(left) and _whole(right)):
+        return
+    if operator_ == "*":
+        bits = left.bit_length() + right.bit_length()
+    elif operator_ == "**" and right > 0:
+        bits = left.bit_length() * right if abs(left) > 1 else 0
+    else:
+        return
+    if bits > MAX_INT_BITS:
+        raise SecurityError(
+            f"'{operator_}' would build a number of more than {MAX_INT_BITS:,} bits"
+        )
+
+
 def _bounded_join(items: tuple[Any, ...]) -> str:
     """``a ~ b``: the sizes are checked before anything is turned into text."""
     total = 0
@@ -74,9 +98,46 @@ def _bounded_join(items: tuple[Any, ...]) -> str:
     return "".join(map(str, items))
 
 
+def _check_join(items: Any, separator: Any, what: str) -> None:
+    """``separator.join(items)``: the result's size from its parts, before it is built.
+
+    Joining a string joins its characters: ``s|join(s)`` is ``len(s) ** 2`` characters,
+    and three of those nested pass any budget from a 30-character input.
+    """
+    limit = value_limit()
+    if isinstance(items, str):
+        count, total = len(items), len(items)
+    elif _container(items):
+        values = items.values() if isinstance(items, dict) else items
+        count = len(items)
+        total = sum(len(x) if isinstance(x, str) else expanded_size(x, limit) for x in values)
+    else:
+        return
+    # A separator that is not text is written out as text (about its JSON size).
+    sep = len(separator) if isinstance(separator, str) else expanded_size(separator, limit)
+    if total + sep * max(0, count - 1) > limit:
+        raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+
+
+def _check_replace(text: Any, old: Any, new: Any, what: str) -> None:
+    """``text.replace(old, new)``: refused before the C call builds a value over budget."""
+    if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
+        return
+    if len(new) <= len(old):
+        return
+    found = text.count(old)
+    if len(text) + found * (len(new) - len(old)) > value_limit():
+        raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+
+
 def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
+        if name == "replace" and len(args) >= 4:  # (eval_ctx, s, old, new, count=None)
+            _check_replace(args[1], args[2], args[3], "the 'replace' filter")
+        if name == "join":  # (eval_ctx, value, d="", attribute=None)
+            separator = args[2] if len(args) > 2 else kwargs.get("d", "")
+            _check_join(args[1] if len(args) > 1 else kwargs.get("value"), separator, "join")
         for arg in (*args, *kwargs.values()):
             if _container(arg):
                 check_size(arg, f"the {name!r} filter's input")
@@ -152,6 +213,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         limit = value_limit()
+        _check_int_size(operator_, left, right)
         if operator_ == "*":
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(count, int):
@@ -196,10 +258,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 isinstance(a, int) and a > limit for a in (*args, *kwargs.values())
             ):
                 raise SecurityError(f"str.{name} width is larger than {limit:,}")
-            if name == "replace" and len(args) >= 2 and isinstance(args[1], str):
-                found = owner.count(args[0]) if isinstance(args[0], str) else 0
-                if len(owner) + found * len(args[1]) > limit:
-                    raise SecurityError(f"str.replace would build more than {limit:,} bytes")
-            if name == "join" and args and _container(args[0]):
-                check_size(args[0], "str.join's input")
+            if name == "replace" and len(args) >= 2:
+                _check_replace(owner, args[0], args[1], "str.replace")
+            if name == "join" and args:
+                _check_join(args[0], owner, "str.join")
         return super().call(__context, __obj, *args, **kwargs)

@@ -126,7 +126,8 @@ def _single_expression(ast: jnodes.Template) -> jnodes.Expr | None:
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str) -> _Compiled:
     """Parse and compile ``source``; raises Jinja2's TemplateSyntaxError (also for text
-    nested past what Jinja2's recursive parser takes, such as a long run of ``{``)."""
+    nested past what Jinja2's recursive parser or Python's compiler takes, such as a
+    long run of ``{`` or a hundred nested ``{% for %}``)."""
     from jinja2 import nodes
     from jinja2.exceptions import TemplateSyntaxError
 
@@ -135,6 +136,10 @@ def _compile(source: str) -> _Compiled:
         return _compile_with(env, source, nodes)
     except RecursionError:
         raise TemplateSyntaxError("the template is nested too deeply to read", 1) from None
+    except SyntaxError as exc:  # Python refused the code Jinja2 generated (too many nested blocks)
+        raise TemplateSyntaxError(
+            f"the template is nested too deeply to compile: {exc.msg}", 1
+        ) from None
 
 
 def _compile_with(env: Environment, source: str, nodes: Any) -> _Compiled:

@@ -31,7 +31,8 @@ def _scalar(value: Any) -> int:
     if value is None or isinstance(value, bool):
         return 5
     if isinstance(value, int):
-        return 20 if -(10**18) < value < 10**18 else len(str(value))
+        # Digits from the bit length: str() of a number past 4,300 digits raises.
+        return 20 if -(10**18) < value < 10**18 else value.bit_length() * 30103 // 100000 + 2
     return 24
 
 

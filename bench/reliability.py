@@ -16,6 +16,10 @@ be zero. The full runs are the ``slow`` tests:
 * load: 200 concurrent executions through ``conductor serve`` and through the
   pipe (examples, failing and cancelled ones), health checks throughout, memory
   before and after; and a stalled SSE client during a 200,000-event run.
+* hostile: 150 hostile templates, JMESPath expressions and YAML documents in child
+  processes under a 2 GiB address-space limit (typed failures, untyped ones, crashes),
+  then hostile blueprints through a real engine while a 5 ms ticker measures the
+  longest time the loop was unavailable (one at a time, and all at once).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from tests.reliability.fuzz_harness import (  # noqa: E402
     fuzz_http_schema,
     fuzz_ipc_frames,
 )
+from tests.reliability.hostile_harness import fuzz_hostile, loop_unavailability  # noqa: E402
 from tests.reliability.load_harness import load_http, load_ipc  # noqa: E402
 from tests.reliability.load_stalled import stalled_sse  # noqa: E402
 
@@ -120,6 +125,29 @@ async def fuzz(seed: int, quiet: bool) -> dict[str, Any]:
     return report
 
 
+async def hostile(seed: int, quiet: bool) -> dict[str, Any]:
+    """Hostile templates, JMESPath and YAML in children under RLIMIT_AS; then hostile
+    blueprints through a real engine while a 5 ms ticker measures the loop."""
+    fuzz_run = await _timed("hostile: fuzz under RLIMIT_AS", lambda: fuzz_hostile(150, seed), quiet)
+    one_by_one = await _timed("hostile: loop, one at a time", loop_unavailability, quiet)
+    together = await _timed(
+        "hostile: loop, all at once", lambda: loop_unavailability(concurrent=True), quiet
+    )
+    return {
+        "inputs_tried": fuzz_run["cases"] + one_by_one["executions"] + together["executions"],
+        "typed_failures": fuzz_run["typed_failures"]
+        + one_by_one["failed_typed"]
+        + together["failed_typed"],
+        "untyped_failures": fuzz_run["untyped_failures"],
+        "crashes": fuzz_run["crashes"],
+        "memory_errors": fuzz_run["memory_errors"],
+        "over_time": fuzz_run["over_time"],
+        "longest_loop_unavailable_ms": one_by_one["worst_loop_stall_ms"],
+        "longest_loop_unavailable_ms_all_at_once": together["worst_loop_stall_ms"],
+        "fuzz": fuzz_run,
+    }
+
+
 async def load(quiet: bool) -> dict[str, Any]:
     report: dict[str, Any] = {}
     report["serve"] = await _timed("load: 200 through serve", lambda: load_http(200), quiet)
@@ -155,6 +183,10 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         ],
         "health_failures": sum(run.get("health_failures", 0) for run in load_runs),
         "stalled_sse_growth_mb": report["load"]["stalled_sse"].get("growth_mb"),
+        "hostile_inputs_tried": report["hostile"]["inputs_tried"],
+        "hostile_untyped_failures": report["hostile"]["untyped_failures"],
+        "hostile_crashes": report["hostile"]["crashes"],
+        "hostile_longest_loop_unavailable_ms": report["hostile"]["longest_loop_unavailable_ms"],
     }
 
 
@@ -163,6 +195,7 @@ async def main_async(seed: int, quiet: bool) -> dict[str, Any]:
     report["crash"] = await crash(seed, quiet)
     report["fuzz"] = await fuzz(seed, quiet)
     report["load"] = await load(quiet)
+    report["hostile"] = await hostile(seed, quiet)
     report["headline"] = headline(report)
     return report
 

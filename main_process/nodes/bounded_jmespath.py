@@ -91,13 +91,31 @@ def _shares(node: _TreeNode) -> bool:
         current = stack.pop()
         if current["type"] in _SHARING:
             return True
-        stack.extend(current["children"])
+        # A slice's children are its numbers (``[::-1]``: None, None, -1), not nodes.
+        stack.extend(c for c in current["children"] if isinstance(c, dict))
     return False
 
 
+class SearchFailedError(JMESPathError):
+    """The interpreter itself broke on the input (a bug of jmespath's, or nesting too deep)."""
+
+
 def search(compiled: ParsedResult, value: Any) -> Any:
-    """``compiled.search(value)``, refused (ValueBudgetError) past the value budget."""
-    result = _Interpreter().visit(compiled.parsed, value)
+    """``compiled.search(value)``, refused (ValueBudgetError) past the value budget.
+
+    An expression nested past the recursion limit raises ``RecursionError`` in the
+    interpreter; that, and any other bare Python error from inside jmespath, becomes
+    :class:`SearchFailedError`, a JMESPathError like its own, so the node fails with a
+    typed error naming the expression.
+    """
+    try:
+        result = _Interpreter().visit(compiled.parsed, value)
+    except JMESPathError:
+        raise
+    except RecursionError:
+        raise SearchFailedError("the expression is nested too deeply to evaluate") from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        raise SearchFailedError(f"{type(exc).__name__}: {exc}") from None
     if isinstance(result, list | dict) and _shares(compiled.parsed):
         _check(result, "the result")
     return result

@@ -50,6 +50,8 @@ def compile_expression(expression: str) -> ParsedResult:
         return jmespath.compile(expression)
     except JMESPathError as exc:
         raise ValueError(_describe_parse_error(exc)) from None
+    except RecursionError:  # jmespath's parser recurses once per nesting level
+        raise ValueError("invalid JMESPath expression: it is nested too deeply") from None
 
 
 class TransformParams(BaseModel):

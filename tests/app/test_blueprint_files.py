@@ -423,3 +423,25 @@ def test_yaml_aliases_below_the_bound_still_load() -> None:
         load_blueprint_text(_alias_levels(4), "fine.yaml", "yaml")
     assert all("aliases expand" not in p.message for p in info.value.problems)
     assert any(p.where.startswith("l0") for p in info.value.problems)
+
+
+def test_yaml_that_takes_too_long_to_read_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found by tests/reliability/test_hostile_fuzz.py: 300,000 keys read for ~6 s with
+    # nothing to stop them (on the loop of whoever loaded the blueprint).
+    import gc
+    import time
+
+    from app import blueprint_files
+
+    monkeypatch.setattr(blueprint_files, "YAML_TIME_BUDGET", 0.05)
+    text = "id: many\nnodes: []\nvars:\n" + "".join(f"  k{i}: {i}\n" for i in range(300_000))
+    began = time.monotonic()
+    gc.disable()  # Hypothesis's gc callback would swallow the interruption (a known gap)
+    try:
+        with pytest.raises(BlueprintError) as info:
+            load_blueprint_text(text, "many.yaml", "yaml")
+    finally:
+        gc.enable()
+    # Reading it whole takes ~6 s here; stopped at the budget (plus a tick).
+    assert time.monotonic() - began < 3
+    assert "took longer than 0.05 s" in info.value.problems[0].message

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.errors import BlueprintError, ErrorInfo
 from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.engine import Engine
 
@@ -171,3 +172,86 @@ async def test_ordinary_templates_and_expressions_still_work(engine: Engine) -> 
     assert result.status is ExecutionStatus.COMPLETED, result.error
     assert result.outputs == "00007"
     assert result.nodes["c"].output == [[1, 2, 1, 2, 1, 2, 7], 7]
+
+
+# Found by tests/reliability/test_hostile_fuzz.py (each escaped a bound on this branch's base).
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        # Minutes of big-number multiplication inside one C call.
+        ("{{ (9 ** 9999) ** 9999 }}", "bits"),
+        (
+            "{% set ns = namespace(v=3) %}{% for i in range(60) %}"
+            "{% set ns.v = ns.v * ns.v %}{% endfor %}{{ ns.v > 1 }}",
+            "bits",
+        ),
+        # Joining a string joins its characters: s|join(s) is len(s)**2, nested thrice
+        # a MemoryError under a 2 GiB address space.
+        (
+            "{{ ((input.s|join(input.s))|join(input.s|join(input.s)))"
+            "|join((input.s|join(input.s))|join(input.s|join(input.s))) }}",
+            "join would build",
+        ),
+        ("{{ ('ab' * 1000).join(('ab' * 1000).join(['ab' * 1000] * 3000)) }}", "str.join"),
+        # A separator that is not text is joined as its text.
+        (
+            "{{ (input|string|join([input, input]))|string"
+            "|join([input|string|join([input, input])]) }}",
+            "join would build",
+        ),
+        # Python's compiler refuses a hundred nested blocks (IndentationError, untyped).
+        ("{% if true %}" * 120 + "x" + "{% endif %}" * 120, "nested too deeply"),
+    ],
+)
+async def test_fuzz_found_templates_fail_typed(engine: Engine, value: str, fragment: str) -> None:
+    started = time.monotonic()
+    error = await _failure(
+        engine,
+        one_node({"type": "set", "params": {"value": value}, "timeout": 5}),
+        {"s": "a" * 30, "t": "b" * 300},
+    )
+    assert time.monotonic() - started < 3
+    assert error is not None and error.type in ("TemplateError", "BlueprintError"), error
+    assert fragment in error.message or any(fragment in p.message for p in error.problems)
+
+
+async def _failure(engine: Engine, blueprint: dict[str, Any], inputs: Any) -> ErrorInfo | None:
+    """The node's error, or the blueprint's when it is refused before running."""
+    try:
+        result = await engine.execute(blueprint=blueprint, inputs=inputs)
+    except BlueprintError as exc:
+        return exc.to_info()
+    assert result.status is ExecutionStatus.FAILED
+    return result.nodes["n"].error
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "keys(@) | [?@] | [::-1]",  # a slice's numbers were walked as nodes: TypeError
+        "!" * 3000 + "@",  # the interpreter's recursion
+        "not_null(" * 3000 + "@" + ")" * 3000,  # the parser's recursion
+    ],
+)
+async def test_fuzz_found_expressions_fail_typed_or_succeed(
+    engine: Engine, expression: str
+) -> None:
+    node = {"type": "json.transform", "params": {"expression": expression}}
+    try:
+        result = await engine.execute(blueprint=one_node(node), inputs={"x": 1})
+    except BlueprintError as exc:
+        error: ErrorInfo | None = exc.to_info()
+    else:
+        if result.status is ExecutionStatus.COMPLETED:
+            return
+        error = result.nodes["n"].error
+    assert error is not None and error.type in ("NodeFailedError", "BlueprintError"), error
+    assert "Error" not in error.message.split(":", 1)[0]  # not a bare Python error's name
+
+
+def test_huge_whole_numbers_are_measured_without_writing_them_out() -> None:
+    from app.value_size import expanded_size
+
+    assert 9000 < expanded_size([9**9999], 10**9) < 11000  # str() would raise past 4,300 digits
