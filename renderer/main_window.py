@@ -14,11 +14,10 @@ import asyncio
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -37,6 +36,7 @@ from renderer.bridge import Bridge
 from renderer.canvas.scene import BlueprintScene
 from renderer.canvas.view import CanvasView
 from renderer.editor.document import EditorDocument
+from renderer.file_dialogs import ask_open_path, ask_save_path, fitting_size
 from renderer.inspector.inspector_panel import InspectorPanel
 from renderer.monitor.monitor_panel import MonitorPanel
 from renderer.palette import NodePalette
@@ -45,22 +45,6 @@ from renderer.run_control import RunControl
 from renderer.settings import AppSettings
 from renderer.side_lists import HistoryList, LibraryList
 from renderer.unsaved import may_discard
-
-_FILTER = "Blueprints (*.json *.yaml *.yml);;All files (*)"
-
-
-def fitting_size(available: QSize) -> QSize:
-    """The first window size: 1500x950, or 92% of a smaller screen's free area (a
-    1400x900 screen once got a window larger than itself)."""
-    return QSize(min(1500, int(available.width() * 0.92)), min(950, int(available.height() * 0.92)))
-
-
-def blueprint_path(name: str) -> Path:
-    """The file a name typed in the Save dialog means: ``.json`` added when it has no
-    blueprint suffix (``my-first`` once became a file that Open did not list)."""
-    path = Path(name)
-    return path if path.suffix.lower() in (".json", ".yaml", ".yml") else Path(f"{name}.json")
-
 
 _WORKER_TEXT = {
     "starting": "worker: starting…",
@@ -281,9 +265,8 @@ class MainWindow(QMainWindow):
         self.scene.clear_states()
 
     def open_dialog(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open blueprint", "", _FILTER)
-        if name:
-            self.open_file(Path(name))
+        if (path := ask_open_path(self)) is not None:
+            self.open_file(path)
 
     def open_file(self, path: Path) -> bool:
         """Open a blueprint file; a bad file gets a message and leaves the document as is."""
@@ -309,8 +292,8 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        name, _ = QFileDialog.getSaveFileName(self, "Save blueprint", "", _FILTER)
-        return bool(name) and self._save_to(blueprint_path(name))
+        path = ask_save_path(self)
+        return path is not None and self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
         try:

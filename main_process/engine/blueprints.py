@@ -8,10 +8,11 @@ import functools
 from collections.abc import Iterator, Mapping
 
 from app.blueprint import Blueprint, as_blueprint
-from app.errors import BlueprintError, Problem
+from app.errors import BlueprintError, ConfigError, Problem
 from app.results import BlueprintSummary, NodeTypeInfo
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
+from main_process.engine.plan import Plan, PlanCache
 from main_process.library import BlueprintLibrary
 from main_process.nodes.registry import NodeRegistry
 
@@ -77,6 +78,20 @@ class BlueprintOps:
         self.registry = registry
         self.library = library
         self.disabled_types = disabled_types
+        #: Compiled plans of recent blueprints, by content.
+        self.plans = PlanCache(registry, disabled_types=disabled_types)
+
+    def resolve(self, blueprint_id: str | None, blueprint: BlueprintArg | None) -> Blueprint:
+        """The blueprint a call names: given inline, or by id from the library."""
+        if blueprint is not None:
+            return as_blueprint(blueprint)
+        if blueprint_id is None:
+            raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
+        return self.library.load(blueprint_id)
+
+    def plan_for(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
+        """The compiled plan, from the cache when this exact content ran before."""
+        return self.plans.get(blueprint, engine_json)
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
         return validate_blueprint(blueprint, self.registry, disabled_types=self.disabled_types)

@@ -12,6 +12,7 @@ dropped. The asking side is :func:`ask_owner`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -67,6 +68,18 @@ class ControlWatcher:
         self._pause = pause
         self._resume = resume
         self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def ensure_running(self) -> None:
+        """Start watching on the running loop (again, if a previous task ended)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def run(self) -> None:
         """Check every :attr:`interval` seconds while there is something to control."""

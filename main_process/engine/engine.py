@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from app.blueprint import Blueprint, as_blueprint
+from app.blueprint import Blueprint
 from app.errors import (
     ConfigError,
     EngineClosedError,
@@ -54,7 +54,6 @@ from main_process.engine.blueprints import BlueprintOps, code_node_types
 from main_process.engine.control_watch import ControlWatcher, ask_owner
 from main_process.engine.driver import CancelReason
 from main_process.engine.inputs import resolve_inputs
-from main_process.engine.plan import Plan, PlanCache
 from main_process.engine.records import Records
 from main_process.engine.resume import (
     current_blueprint,
@@ -132,7 +131,6 @@ class Engine:
         self.recovered = [] if self.store is None else recover_orphans(self.store, self.owner_id)
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
-        self._plans = PlanCache(self.registry, disabled_types=self.disabled_types)
         self.blueprint_ops = BlueprintOps(self.registry, self.library, self.disabled_types)
         self.records = Records(self.store, self.states, self.get_execution)
         self.runs = Runs(
@@ -158,21 +156,7 @@ class Engine:
                 resume=functools.partial(self.resume, wait=False),
             )
         )
-        self._control_task: asyncio.Task[None] | None = None
         self._closed = False
-
-    # -- blueprints ----------------------------------------------------------------
-
-    def _blueprint(self, blueprint_id: str | None, blueprint: BlueprintArg | None) -> Blueprint:
-        if blueprint is not None:
-            return as_blueprint(blueprint)
-        if blueprint_id is None:
-            raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
-        return self.library.load(blueprint_id)
-
-    def plan_for(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
-        """The compiled plan, from the cache when this exact content ran before."""
-        return self._plans.get(blueprint, engine_json)
 
     # -- running -------------------------------------------------------------------
 
@@ -181,8 +165,8 @@ class Engine:
             raise EngineClosedError("the engine is closed; it takes no new work")
         if self.store is not None and (self._lease_task is None or self._lease_task.done()):
             self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
-        if self._control is not None and (self._control_task is None or self._control_task.done()):
-            self._control_task = asyncio.get_running_loop().create_task(self._control.run())
+        if self._control is not None:
+            self._control.ensure_running()
 
     async def start(
         self,
@@ -201,10 +185,10 @@ class Engine:
         learns the id only with the result, which is committed by then.
         """
         self._ensure_loop_parts()
-        model = self._blueprint(blueprint_id, blueprint)
+        model = self.blueprint_ops.resolve(blueprint_id, blueprint)
         cfg = ExecutionConfig.model_validate(config or {})
         engine_json = model.engine_json()
-        plan = self.plan_for(model, engine_json)
+        plan = self.blueprint_ops.plan_for(model, engine_json)
         resolved = resolve_inputs(model, {} if inputs is None else inputs)
         reused: tuple[str, dict[str, tuple[Any, str | None]]] | None = None
         if cfg.start_at is not None:
@@ -337,10 +321,9 @@ class Engine:
             await asyncio.to_thread(ensure_paused_claimable, store, execution_id, self.owner_id)
         else:
             ensure_resumable(state)
-        current = await asyncio.to_thread(
-            current_blueprint, store, self.library, self._plans.recent_blueprints(), state
-        )
-        plan = self.plan_for(current)
+        recent = self.blueprint_ops.plans.recent_blueprints()
+        current = await asyncio.to_thread(current_blueprint, store, self.library, recent, state)
+        plan = self.blueprint_ops.plan_for(current)
         completed = take_recorded_outcomes(state)
         state.blueprint = plan.blueprint
         self.states.adopt_execution(state)
@@ -365,11 +348,12 @@ class Engine:
         if self._closed:
             return
         await self.runs.shut_down()
-        for task in (self._lease_task, self._control_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease_task
+        if self._control is not None:
+            await self._control.stop()
         self._closed = True
         if self.store is not None:
             self.store.close()

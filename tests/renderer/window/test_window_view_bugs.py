@@ -10,7 +10,8 @@ from PySide6.QtGui import QAction, QWheelEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.blueprint import Blueprint
-from renderer.main_window import MainWindow, blueprint_path, fitting_size
+from renderer.file_dialogs import blueprint_path, fitting_size
+from renderer.main_window import MainWindow
 
 
 def three_nodes(window: MainWindow) -> None:
