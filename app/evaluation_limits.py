@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +35,6 @@ from types import TracebackType
 from typing import Final, TypeVar
 
 __all__ = [
-    "DEFAULT_EVAL_TIMEOUT",
     "INLINE_BUDGET",
     "TICK",
     "EvaluationTimeout",
@@ -154,9 +152,6 @@ class TimeLimit:
 
 #: The longest an evaluation may hold the event loop before it moves to a thread.
 INLINE_BUDGET: Final = 0.07
-#: The limit for an evaluation off the loop when its node has no timeout of its own:
-#: ``$CONDUCTOR_EVAL_TIMEOUT`` seconds, else this.
-DEFAULT_EVAL_TIMEOUT: Final = 60.0
 
 _POOL: ThreadPoolExecutor | None = None
 
@@ -165,11 +160,9 @@ def eval_timeout(node_timeout: float | None) -> float:
     """The time limit for one evaluation of a node with ``node_timeout``."""
     if node_timeout is not None:
         return node_timeout
-    raw = os.environ.get("CONDUCTOR_EVAL_TIMEOUT")
-    try:
-        return float(raw) if raw else DEFAULT_EVAL_TIMEOUT
-    except ValueError:
-        return DEFAULT_EVAL_TIMEOUT
+    from app.limits import setting
+
+    return setting("eval_timeout")
 
 
 def _pool() -> ThreadPoolExecutor:

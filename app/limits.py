@@ -51,6 +51,13 @@ LIMITS: Final = {
             "most a shell.command node's program may write to stdout (and to stderr)",
         ),
         Limit(
+            "eval_timeout",
+            "CONDUCTOR_EVAL_TIMEOUT",
+            "--eval-timeout",
+            60,
+            "seconds a template or expression of a node without a timeout may evaluate",
+        ),
+        Limit(
             "header_timeout",
             "CONDUCTOR_HEADER_TIMEOUT",
             "--header-timeout",

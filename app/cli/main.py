@@ -23,6 +23,7 @@ import click
 from app.cli import executions, output
 from app.cli.arguments import parse_inputs, resolve_target
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, call, fail, json_option, options_of
+from app.cli.limit_options import limit_options
 from app.cli.session import Options
 from app.errors import ConductorError
 
@@ -78,6 +79,7 @@ def _configure_logging(verbose: bool) -> None:
     "home (repeatable).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show the engine's log, with tracebacks.")
+@limit_options
 @click.version_option(package_name="conductor", prog_name="conductor")
 @click.pass_context
 def cli(

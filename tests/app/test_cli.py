@@ -441,3 +441,32 @@ def test_file_root_lets_a_run_write_outside_the_blueprints_folder(tmp_path: Path
     allowed = conductor("--file-root", str(elsewhere), "run", str(blueprint), home=home)
     assert allowed.returncode == 0, allowed.stderr
     assert json.loads(target.read_text()) == 1
+
+
+def test_limit_flags_reach_the_engine(tmp_path: Path) -> None:
+    """``--max-process-output-bytes`` sets the limit the run's engine applies (and every
+    limit has a flag, an environment variable and a default shown in --help)."""
+    from app.limits import LIMITS
+
+    help_text = conductor("--help", home=tmp_path / "home").stdout
+    for spec in LIMITS.values():
+        assert spec.flag in help_text and spec.env in help_text
+    blueprint = write(
+        tmp_path / "loud.json",
+        {
+            "id": "loud",
+            "nodes": [{"id": "yes", "type": "shell.command", "params": {"argv": ["yes"]}}],
+        },
+    )
+    done = conductor(
+        "--max-process-output-bytes",
+        "20000",
+        "run",
+        str(blueprint),
+        "--json",
+        home=tmp_path / "home",
+    )
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    error = result["nodes"]["yes"]["error"]
+    assert "wrote more than 20,000 bytes" in error["message"]
