@@ -11,11 +11,11 @@ operations (:class:`~main_process.engine.blueprints.BlueprintOps`), the read sid
 (:class:`~main_process.engine.records.Records`) and the executions it runs
 (:class:`~main_process.engine.runs.Runs`, one driver each).
 
-Ownership: each engine has an owner id and renews a lease on the executions it
-runs, so another process sharing the data dir can tell a live run from one whose
-process died (see :mod:`main_process.store.recovery`). On start, executions left
-``running`` by dead owners are marked ``interrupted``; ``paused`` ones stay paused,
-and :meth:`Engine.resume` takes them over once their owner is gone.
+Ownership: each engine holds, for its whole life, a lock the OS drops when its
+process dies (:mod:`main_process.store.owner_lock`); other processes tell a live run
+from a dead one by it, never by a clock, so a blocked loop looks alive. On start,
+executions left ``running`` by dead owners are marked ``interrupted``; ``paused``
+ones stay paused, and :meth:`Engine.resume` takes them over once their owner is gone.
 """
 
 from __future__ import annotations
@@ -72,15 +72,15 @@ from main_process.runners.process import ProcessPool
 from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
 from main_process.store.control import ControlAction
+from main_process.store.owner_lock import take_owner_lock
 from main_process.store.recovery import (
     HOST,
     LIVE_OWNERS,
+    claim_execution,
     ensure_paused_claimable,
+    owner_of,
     recover_orphans,
-    renew_leases,
 )
-
-LEASE_RENEW_SECONDS = 5.0
 
 
 class Engine:
@@ -116,9 +116,16 @@ class Engine:
         self.registry = registry if registry is not None else default_registry(plugins=plugins)
         self.owner_id = str(uuid.uuid4())
         LIVE_OWNERS[self.owner_id] = self
-        self.states = StateManager(
-            self.store, owner_id=self.owner_id, owner_pid=os.getpid(), owner_host=HOST
-        )
+        #: Held until :meth:`close`: what tells other processes this engine is alive.
+        self.owner_lock = None if self.store is None else take_owner_lock(self.home, self.owner_id)
+        #: This engine as an execution row's owner.
+        self.owner_fields: dict[str, Any] = {
+            "owner_id": self.owner_id,
+            "owner_pid": os.getpid(),
+            "owner_host": HOST,
+            "owner_lock": None if self.owner_lock is None else self.owner_lock.name,
+        }
+        self.states = StateManager(self.store, **self.owner_fields)
         self.library = BlueprintLibrary(self.home)
         self.concurrency = concurrency
         self.global_concurrency = global_concurrency
@@ -145,7 +152,6 @@ class Engine:
             base_dir=self.base_dir,
             file_roots=self.file_roots,
         )
-        self._lease_task: asyncio.Task[None] | None = None
         self._control = (
             None
             if self.store is None
@@ -179,8 +185,6 @@ class Engine:
     def _ensure_loop_parts(self) -> None:
         if self._closed:
             raise EngineClosedError("the engine is closed; it takes no new work")
-        if self.store is not None and (self._lease_task is None or self._lease_task.done()):
-            self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
         if self._control is not None and (self._control_task is None or self._control_task.done()):
             self._control_task = asyncio.get_running_loop().create_task(self._control.run())
 
@@ -330,7 +334,10 @@ class Engine:
             raise ResumeError("this engine keeps no record to resume from", where="execution_id")
         await store.flush()
         await asyncio.to_thread(recover_orphans, store, self.owner_id, execution_id)
+        # The owner as read before the record: a claim on a stale read then fails.
+        seen = await asyncio.to_thread(owner_of, store, execution_id)
         state = await asyncio.to_thread(self.states.load_execution, execution_id)
+        seen_status = state.status
         if state.status is ExecutionStatus.PAUSED:
             if await self._ask_owner(execution_id, ControlAction.RESUME):
                 return state.to_result()  # paused in another live process: its owner resumes
@@ -341,6 +348,8 @@ class Engine:
             current_blueprint, store, self.library, self._plans.recent_blueprints(), state
         )
         plan = self.plan_for(current)
+        if seen is not None:  # None: recorded in memory only (a store without it)
+            await asyncio.to_thread(claim_execution, store, seen, seen_status, self.owner_fields)
         completed = take_recorded_outcomes(state)
         state.blueprint = plan.blueprint
         self.states.adopt_execution(state)
@@ -353,28 +362,25 @@ class Engine:
 
     # -- housekeeping --------------------------------------------------------------
 
-    async def _renew_leases(self) -> None:
-        while True:
-            await asyncio.sleep(LEASE_RENEW_SECONDS)
-            if self.runs and self.store is not None:
-                renew_leases(self.store, self.owner_id, self.states.lease_seconds)
-
     async def close(self) -> None:
         """Stop running executions (they end ``interrupted``; paused ones stay
         ``paused``), commit, and close the store."""
         if self._closed:
             return
         await self.runs.shut_down()
-        for task in (self._lease_task, self._control_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        task = self._control_task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self._closed = True
         if self.store is not None:
             self.store.close()
         self._pool.shutdown(wait=False, cancel_futures=True)  # stuck threads are not waited for
         await self.processes.close()
+        # Last: until the records above are committed, nobody else may take them over.
+        if self.owner_lock is not None:
+            self.owner_lock.release()
         LIVE_OWNERS.pop(self.owner_id, None)
 
     # -- blueprints and node types (see BlueprintOps) ------------------------------

@@ -59,7 +59,13 @@ class StateManager:
     """Creates, changes and records executions; the only writer of their state."""
 
     def __init__(
-        self, store: Store | None, *, owner_id: str, owner_pid: int, owner_host: str
+        self,
+        store: Store | None,
+        *,
+        owner_id: str,
+        owner_pid: int,
+        owner_host: str,
+        owner_lock: str | None = None,
     ) -> None:
         self.store = store
         self.log = EventLog(store)
@@ -73,7 +79,6 @@ class StateManager:
         self.watch = self.log.watch
         self.release = self.log.release
         self.deliver_held = self.log.deliver_held
-        self.lease_seconds = 15.0
         self._writer = (
             None
             if store is None
@@ -82,7 +87,7 @@ class StateManager:
                 owner_id=owner_id,
                 owner_pid=owner_pid,
                 owner_host=owner_host,
-                lease_seconds=self.lease_seconds,
+                owner_lock=owner_lock,
             )
         )
 
