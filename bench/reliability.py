@@ -16,6 +16,8 @@ be zero. The full runs are the ``slow`` tests:
 * load: 200 concurrent executions through ``conductor serve`` and through the
   pipe (examples, failing and cancelled ones), health checks throughout, memory
   before and after; and a stalled SSE client during a 200,000-event run.
+* ownership: an owner's loop blocked 20 s while ``history`` and ``resume`` run
+  beside it; double runs after it (rows written or completions beyond one).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHONPATH", str(ROOT))
 
+from tests.reliability.blocked_owner import blocked_owner_trial  # noqa: E402
 from tests.reliability.crash_harness import run_crash_suite  # noqa: E402
 from tests.reliability.fuzz_harness import (  # noqa: E402
     fuzz_blueprints,
@@ -130,6 +133,15 @@ async def load(quiet: bool) -> dict[str, Any]:
     return report
 
 
+async def blocked_owner(quiet: bool) -> dict[str, Any]:
+    """Issue 11: a ``conductor run`` whose loop is blocked 20 s while ``history`` and
+    ``resume`` run beside it (see :mod:`tests.reliability.blocked_owner`)."""
+    with tempfile.TemporaryDirectory(prefix="conductor-blocked-") as tmp:
+        return await _timed(
+            "ownership: a loop blocked 20 s", lambda: blocked_owner_trial(Path(tmp)), quiet
+        )
+
+
 def headline(report: dict[str, Any]) -> dict[str, Any]:
     """The figures issue 6 names, summed where they come from several runs."""
     crash_runs = list(report["crash"].values())
@@ -155,6 +167,7 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         ],
         "health_failures": sum(run.get("health_failures", 0) for run in load_runs),
         "stalled_sse_growth_mb": report["load"]["stalled_sse"].get("growth_mb"),
+        "double_runs_after_blocked_loop": report["blocked_owner"]["double_runs"],
     }
 
 
@@ -163,6 +176,7 @@ async def main_async(seed: int, quiet: bool) -> dict[str, Any]:
     report["crash"] = await crash(seed, quiet)
     report["fuzz"] = await fuzz(seed, quiet)
     report["load"] = await load(quiet)
+    report["blocked_owner"] = await blocked_owner(quiet)
     report["headline"] = headline(report)
     return report
 
