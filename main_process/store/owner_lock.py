@@ -23,6 +23,7 @@ A lock file on a network file system may not be locked reliably; the store itsel
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -210,7 +211,9 @@ def take_owner_lock(root: Path, owner_id: str) -> OwnerLock | None:
     try:
         lock = OwnerLock(root, owner_id)
     except OSError as exc:
-        log.warning("cannot hold an owner lock in %s: %s", root, exc)
+        # A read-only data dir is expected (``history`` on a mounted copy): quietly.
+        quiet = exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+        log.log(logging.DEBUG if quiet else logging.WARNING, "no owner lock in %s: %s", root, exc)
         return None
     sweep_dead_locks(root)
     return lock
