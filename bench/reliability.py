@@ -20,6 +20,8 @@ be zero. The full runs are the ``slow`` tests:
   processes under a 2 GiB address-space limit (typed failures, untyped ones, crashes),
   then hostile blueprints through a real engine while a 5 ms ticker measures the
   longest time the loop was unavailable (one at a time, and all at once).
+* ownership: an owner's loop blocked 20 s while ``history`` and ``resume`` run
+  beside it; double runs after it (rows written or completions beyond one).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHONPATH", str(ROOT))
 
+from tests.reliability.blocked_owner import blocked_owner_trial  # noqa: E402
 from tests.reliability.crash_harness import run_crash_suite  # noqa: E402
 from tests.reliability.fuzz_harness import (  # noqa: E402
     fuzz_blueprints,
@@ -158,6 +161,15 @@ async def load(quiet: bool) -> dict[str, Any]:
     return report
 
 
+async def blocked_owner(quiet: bool) -> dict[str, Any]:
+    """Issue 11: a ``conductor run`` whose loop is blocked 20 s while ``history`` and
+    ``resume`` run beside it (see :mod:`tests.reliability.blocked_owner`)."""
+    with tempfile.TemporaryDirectory(prefix="conductor-blocked-") as tmp:
+        return await _timed(
+            "ownership: a loop blocked 20 s", lambda: blocked_owner_trial(Path(tmp)), quiet
+        )
+
+
 def headline(report: dict[str, Any]) -> dict[str, Any]:
     """The figures issue 6 names, summed where they come from several runs."""
     crash_runs = list(report["crash"].values())
@@ -187,6 +199,7 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         "hostile_untyped_failures": report["hostile"]["untyped_failures"],
         "hostile_crashes": report["hostile"]["crashes"],
         "hostile_longest_loop_unavailable_ms": report["hostile"]["longest_loop_unavailable_ms"],
+        "double_runs_after_blocked_loop": report["blocked_owner"]["double_runs"],
     }
 
 
@@ -196,6 +209,7 @@ async def main_async(seed: int, quiet: bool) -> dict[str, Any]:
     report["fuzz"] = await fuzz(seed, quiet)
     report["load"] = await load(quiet)
     report["hostile"] = await hostile(seed, quiet)
+    report["blocked_owner"] = await blocked_owner(quiet)
     report["headline"] = headline(report)
     return report
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, assert_never
 
@@ -131,7 +130,7 @@ async def ask_owner(
         target is None
         or ExecutionStatus(target.status).is_terminal
         or target.owner.owner_id == my_owner_id
-        or not owner_alive(target.owner, time.time())
+        or not owner_alive(store, target.owner)  # a non-blocking lock probe
     ):
         return False
     await asyncio.to_thread(request_control, store, execution_id, action, my_owner_id)

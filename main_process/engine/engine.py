@@ -11,17 +11,16 @@ operations (:class:`~main_process.engine.blueprints.BlueprintOps`), the read sid
 (:class:`~main_process.engine.records.Records`) and the executions it runs
 (:class:`~main_process.engine.runs.Runs`, one driver each).
 
-Ownership: each engine has an owner id and renews a lease on the executions it
-runs, so another process sharing the data dir can tell a live run from one whose
-process died (see :mod:`main_process.store.recovery`). On start, executions left
-``running`` by dead owners are marked ``interrupted``; ``paused`` ones stay paused,
-and :meth:`Engine.resume` takes them over once their owner is gone.
+Ownership: each engine holds, for its whole life, a lock the OS drops when its
+process dies (:mod:`main_process.store.owner_lock`); other processes tell a live run
+from a dead one by it, never by a clock, so a blocked loop looks alive. On start,
+executions left ``running`` by dead owners are marked ``interrupted``; ``paused``
+ones stay paused, and :meth:`Engine.resume` takes them over once their owner is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import uuid
@@ -56,10 +55,10 @@ from main_process.engine.driver import CancelReason
 from main_process.engine.inputs import resolve_inputs
 from main_process.engine.records import Records
 from main_process.engine.resume import (
-    current_blueprint,
     ensure_resumable,
+    load_for_resume,
     reusable_outputs,
-    take_recorded_outcomes,
+    take_over,
 )
 from main_process.engine.runs import Runs
 from main_process.engine.state_manager import StateManager
@@ -71,15 +70,13 @@ from main_process.runners.process import ProcessPool
 from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
 from main_process.store.control import ControlAction
+from main_process.store.owner_lock import take_owner_lock
 from main_process.store.recovery import (
     HOST,
     LIVE_OWNERS,
     ensure_paused_claimable,
     recover_orphans,
-    renew_leases,
 )
-
-LEASE_RENEW_SECONDS = 5.0
 
 
 class Engine:
@@ -115,9 +112,16 @@ class Engine:
         self.registry = registry if registry is not None else default_registry(plugins=plugins)
         self.owner_id = str(uuid.uuid4())
         LIVE_OWNERS[self.owner_id] = self
-        self.states = StateManager(
-            self.store, owner_id=self.owner_id, owner_pid=os.getpid(), owner_host=HOST
-        )
+        #: Held until :meth:`close`: what tells other processes this engine is alive.
+        self.owner_lock = None if self.store is None else take_owner_lock(self.home, self.owner_id)
+        #: This engine as an execution row's owner.
+        self.owner_fields: dict[str, Any] = {
+            "owner_id": self.owner_id,
+            "owner_pid": os.getpid(),
+            "owner_host": HOST,
+            "owner_lock": None if self.owner_lock is None else self.owner_lock.name,
+        }
+        self.states = StateManager(self.store, **self.owner_fields)
         self.library = BlueprintLibrary(self.home)
         self.concurrency = concurrency
         self.global_concurrency = global_concurrency
@@ -143,7 +147,6 @@ class Engine:
             base_dir=self.base_dir,
             file_roots=self.file_roots,
         )
-        self._lease_task: asyncio.Task[None] | None = None
         self._control = (
             None
             if self.store is None
@@ -163,8 +166,6 @@ class Engine:
     def _ensure_loop_parts(self) -> None:
         if self._closed:
             raise EngineClosedError("the engine is closed; it takes no new work")
-        if self.store is not None and (self._lease_task is None or self._lease_task.done()):
-            self._lease_task = asyncio.get_running_loop().create_task(self._renew_leases())
         if self._control is not None:
             self._control.ensure_running()
 
@@ -312,21 +313,16 @@ class Engine:
         store = self.store
         if store is None:
             raise ResumeError("this engine keeps no record to resume from", where="execution_id")
-        await store.flush()
-        await asyncio.to_thread(recover_orphans, store, self.owner_id, execution_id)
-        state = await asyncio.to_thread(self.states.load_execution, execution_id)
+        state, seen = await load_for_resume(store, self.states, self.owner_id, execution_id)
         if state.status is ExecutionStatus.PAUSED:
             if await self._ask_owner(execution_id, ControlAction.RESUME):
                 return state.to_result()  # paused in another live process: its owner resumes
             await asyncio.to_thread(ensure_paused_claimable, store, execution_id, self.owner_id)
         else:
             ensure_resumable(state)
-        recent = self.blueprint_ops.plans.recent_blueprints()
-        current = await asyncio.to_thread(current_blueprint, store, self.library, recent, state)
-        plan = self.blueprint_ops.plan_for(current)
-        completed = take_recorded_outcomes(state)
-        state.blueprint = plan.blueprint
-        self.states.adopt_execution(state)
+        plan, completed = await take_over(
+            store, self.states, self.blueprint_ops, state, seen, self.owner_fields
+        )
         faults.fault_point("resume.before_run")
         cfg = ExecutionConfig.model_validate(state.config)
         self.runs.launch(plan, state, cfg, completed=completed, resumed=True)
@@ -336,22 +332,12 @@ class Engine:
 
     # -- housekeeping --------------------------------------------------------------
 
-    async def _renew_leases(self) -> None:
-        while True:
-            await asyncio.sleep(LEASE_RENEW_SECONDS)
-            if self.runs and self.store is not None:
-                renew_leases(self.store, self.owner_id, self.states.lease_seconds)
-
     async def close(self) -> None:
         """Stop running executions (they end ``interrupted``; paused ones stay
         ``paused``), commit, and close the store."""
         if self._closed:
             return
         await self.runs.shut_down()
-        if self._lease_task is not None:
-            self._lease_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._lease_task
         if self._control is not None:
             await self._control.stop()
         self._closed = True
@@ -359,6 +345,9 @@ class Engine:
             self.store.close()
         self._pool.shutdown(wait=False, cancel_futures=True)  # stuck threads are not waited for
         await self.processes.close()
+        # Last: until the records above are committed, nobody else may take them over.
+        if self.owner_lock is not None:
+            self.owner_lock.release()
         LIVE_OWNERS.pop(self.owner_id, None)
 
     # -- blueprints and node types (see BlueprintOps) ------------------------------
@@ -404,9 +393,6 @@ class Engine:
         """The one pull-based cursor on an execution's events (SSE, the pipe and
         in-process followers all read through it)."""
         return await self.records.cursor(execution_id, after_seq)
-
-    def is_active(self, execution_id: str) -> bool:
-        return self.records.is_active(execution_id)
 
     def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """Recorded events after ``after_seq``, then live ones until the terminal event."""

@@ -9,7 +9,6 @@ writer thread: nothing here waits for a disk.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from main_process.engine.execution_state import Checkpoint, ExecutionState, NodeState
@@ -31,13 +30,14 @@ class RecordWriter:
         owner_id: str,
         owner_pid: int,
         owner_host: str,
-        lease_seconds: float,
+        owner_lock: str | None,
     ) -> None:
         self.store = store
         self.owner_id = owner_id
         self.owner_pid = owner_pid
         self.owner_host = owner_host
-        self.lease_seconds = lease_seconds
+        #: The lock file this owner holds while it lives (None: none could be made).
+        self.owner_lock = owner_lock
 
     def new_execution(
         self, state: ExecutionState, blueprint_json: bytes | None, source: str | None
@@ -61,7 +61,7 @@ class RecordWriter:
                 "owner_id": self.owner_id,
                 "owner_pid": self.owner_pid,
                 "owner_host": self.owner_host,
-                "lease_until": state.created_at + self.lease_seconds,
+                "owner_lock": self.owner_lock,
             },
             insert=True,
         )
@@ -74,7 +74,7 @@ class RecordWriter:
                 "owner_id": self.owner_id,
                 "owner_pid": self.owner_pid,
                 "owner_host": self.owner_host,
-                "lease_until": time.time() + self.lease_seconds,
+                "owner_lock": self.owner_lock,
                 "status": state.status.value,
                 "error_json": None,
                 "outputs_json": None,

@@ -11,15 +11,21 @@ two different workflows would produce a result neither would.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.blueprint import Blueprint
 from app.errors import ConfigError, ResumeError
 from app.partial_runs import nodes_to_run
 from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.execution_state import ExecutionState
+from main_process.engine.plan import Plan
 from main_process.engine.state_manager import StateManager
+from main_process.store.recovery import OwnerRow, claim_execution, owner_of, recover_orphans
+
+if TYPE_CHECKING:
+    from main_process.engine.blueprints import BlueprintOps
 from main_process.library import BlueprintLibrary
 from main_process.store import Store, history
 from main_process.store.serialization import is_unserializable
@@ -118,3 +124,38 @@ def reusable_outputs(
     }
     run = nodes_to_run(model, previous.blueprint, recorded, start_at)
     return source, {nid: out for nid, out in recorded.items() if nid not in run}
+
+
+async def load_for_resume(
+    store: Store, states: StateManager, owner_id: str, execution_id: str
+) -> tuple[ExecutionState, OwnerRow | None]:
+    """The recorded execution to resume, and its owner as read *before* the record
+    (a claim on a stale read then fails): what is queued is committed first, and a
+    dead owner's execution is marked interrupted."""
+    await store.flush()
+    await asyncio.to_thread(recover_orphans, store, owner_id, execution_id)
+    seen = await asyncio.to_thread(owner_of, store, execution_id)
+    return await asyncio.to_thread(states.load_execution, execution_id), seen
+
+
+async def take_over(
+    store: Store,
+    states: StateManager,
+    ops: BlueprintOps,
+    state: ExecutionState,
+    seen: OwnerRow | None,
+    owner_fields: dict[str, Any],
+) -> tuple[Plan, dict[str, tuple[Any, str | None]]]:
+    """Claim a checked execution for this engine and prepare its plan: the current
+    blueprint (refused if its hash changed), the recorded outcomes to reuse, and
+    the state adopted by this engine's recorder. The claim succeeds only if status
+    and owner are still what was read, so two processes never both resume it."""
+    recent = ops.plans.recent_blueprints()
+    current = await asyncio.to_thread(current_blueprint, store, ops.library, recent, state)
+    plan = ops.plan_for(current)
+    if seen is not None:  # None: recorded in memory only (a store without it)
+        await asyncio.to_thread(claim_execution, store, seen, state.status, owner_fields)
+    completed = take_recorded_outcomes(state)
+    state.blueprint = plan.blueprint
+    states.adopt_execution(state)
+    return plan, completed

@@ -59,7 +59,13 @@ class StateManager:
     """Creates, changes and records executions; the only writer of their state."""
 
     def __init__(
-        self, store: Store | None, *, owner_id: str, owner_pid: int, owner_host: str
+        self,
+        store: Store | None,
+        *,
+        owner_id: str,
+        owner_pid: int,
+        owner_host: str,
+        owner_lock: str | None = None,
     ) -> None:
         self.store = store
         self.log = EventLog(store)
@@ -73,7 +79,6 @@ class StateManager:
         self.watch = self.log.watch
         self.release = self.log.release
         self.deliver_held = self.log.deliver_held
-        self.lease_seconds = 15.0
         self._writer = (
             None
             if store is None
@@ -82,7 +87,7 @@ class StateManager:
                 owner_id=owner_id,
                 owner_pid=owner_pid,
                 owner_host=owner_host,
-                lease_seconds=self.lease_seconds,
+                owner_lock=owner_lock,
             )
         )
 
@@ -323,9 +328,6 @@ class StateManager:
             )
         return state
 
-    def active_ids(self) -> list[str]:
-        return list(self._active)
-
     def get_execution_state(self, execution_id: str) -> ExecutionState:
         """An execution: active ones from memory, others as recorded in the store."""
         active = self._active.get(execution_id)
@@ -336,9 +338,6 @@ class StateManager:
         return history.load_execution(self.store, execution_id)
 
     load_execution = get_execution_state
-
-    def get_node_state(self, execution_id: str, node_id: str) -> NodeState | None:
-        return self.get_execution_state(execution_id).nodes.get(node_id)
 
     def last_seq(self, execution_id: str) -> int:
         state = self._active.get(execution_id)

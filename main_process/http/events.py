@@ -155,7 +155,7 @@ async def recorded_events(engine: Engine, execution_id: str, after_seq: int) -> 
 async def nothing_more(engine: Engine, execution_id: str, after_seq: int) -> bool:
     """True when the execution is finished and has no event after ``after_seq``
     (raises ExecutionNotFoundError when unknown)."""
-    if engine.is_active(execution_id):
+    if engine.records.is_active(execution_id):
         return False
     return (
         not await engine.recorded_events(execution_id, after_seq, 1)

@@ -17,7 +17,7 @@ import time
 from enum import StrEnum
 from typing import NamedTuple
 
-from main_process.store.recovery import OwnerRow
+from main_process.store.recovery import OWNER_COLUMNS, OwnerRow
 from main_process.store.sqlite_store import Store
 
 #: Requests older than this are dropped unanswered.
@@ -49,8 +49,7 @@ class ControlTarget(NamedTuple):
 
 def control_target(store: Store, execution_id: str) -> ControlTarget | None:
     row = store.query_one(
-        "SELECT status, id, owner_id, owner_pid, owner_host, lease_until FROM executions"
-        " WHERE id = ?",
+        f"SELECT status, {OWNER_COLUMNS} FROM executions WHERE id = ?",
         (execution_id,),
     )
     return None if row is None else ControlTarget(row[0], OwnerRow(*tuple(row)[1:]))

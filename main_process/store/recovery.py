@@ -1,15 +1,25 @@
 """Finding executions whose process died, and marking them ``interrupted``.
 
 Several processes may share one data dir. Each running execution records its
-owner (an engine id, pid, host) and a lease that the owner renews every few
-seconds. Another process marks the execution ``interrupted`` only when that owner
-is gone: its pid is dead on this host, its lease has expired, or (same pid) no
-engine with that id is alive in this process. The update is conditional on the
-status and owner still being what we saw, so two processes never both mark it.
+owner: an engine id, pid and host, and the name of the lock file that engine holds
+for as long as it lives (:mod:`main_process.store.owner_lock`). Whether the owner
+is alive is asked of the operating system, which drops a process's locks when it
+dies and never while it lives: no lease, nothing the owner's event loop must keep
+renewing, so a loop blocked for minutes never lets another process declare its
+executions dead (a resume there would run them a second time beside the original).
+The update is conditional on the status and owner still being what we saw, so two
+processes never both mark it.
+
+Rows written before lock files existed (or by an engine that could not create one,
+or by the seed's state manager) fall back to the process id: dead when its pid is
+gone on this host (same pid: when no engine with that id is alive in this process),
+else alive; on another host only their old lease can tell.
 
 A ``paused`` execution is never marked: whether its owner lives or not, it stays
 paused, and once the owner is gone another engine may resume it
-(:func:`ensure_paused_claimable`).
+(:func:`ensure_paused_claimable`). A resume takes an execution over with
+:func:`claim_execution`, conditional on what it read, so two processes resuming the
+same execution at once never both run it.
 """
 
 from __future__ import annotations
@@ -33,26 +43,30 @@ from main_process.store.chunks import (
     encode_chunk,
     encode_nodes,
 )
+from main_process.store.owner_lock import lock_held
 
 
 class OwnerRow(NamedTuple):
-    """Who runs an unfinished execution, and until when its lease holds."""
+    """Who runs an unfinished execution: its owner and the lock that owner holds."""
 
     id: str
     owner_id: str | None
     owner_pid: int | None
     owner_host: str | None
     lease_until: float | None
+    owner_lock: str | None
 
 
-#: Engine owner ids alive in this process (an engine registers itself here).
+#: The columns of :class:`OwnerRow`, for any query that builds one.
+OWNER_COLUMNS = "id, owner_id, owner_pid, owner_host, lease_until, owner_lock"
+
+#: Engine owner ids alive in this process (an engine registers itself here); asked
+#: only about rows without a lock file.
 LIVE_OWNERS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
 HOST = socket.gethostname()
 
 _OPEN = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
-#: Statuses whose owner keeps renewing its lease (a paused run is still looked after).
-_LEASED = (*_OPEN, ExecutionStatus.PAUSED.value)
 _OPEN_NODES = (NodeStatus.PENDING.value, NodeStatus.RUNNING.value, NodeStatus.RETRYING.value)
 
 
@@ -68,30 +82,36 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def owner_alive(row: OwnerRow, now: float) -> bool:
-    """Whether the process that owns this execution row is still looking after it."""
-    lease_until = row.lease_until or 0.0
-    if lease_until < now:
-        return False
+def owner_alive(store: Store, row: OwnerRow) -> bool:
+    """Whether the process that owns this execution row is still alive.
+
+    With a lock file (every row an engine writes): the lock is held. Never a clock,
+    never a lease: a live owner whose loop is blocked is alive.
+    """
+    if row.owner_lock is not None:
+        return lock_held(store.root, row.owner_lock)
     if row.owner_host == HOST and row.owner_pid:
         pid = int(row.owner_pid)
         if pid == os.getpid():
             return row.owner_id in LIVE_OWNERS
         return pid_alive(pid)
-    return True
+    return (row.lease_until or 0.0) >= time.time()
 
 
 def open_executions(store: Store, only: str | None = None) -> list[OwnerRow]:
     """Unfinished executions (or just ``only``, if it is unfinished) with their owners."""
-    sql = (
-        "SELECT id, owner_id, owner_pid, owner_host, lease_until FROM executions"
-        " WHERE status IN (?, ?)"
-    )
+    sql = f"SELECT {OWNER_COLUMNS} FROM executions WHERE status IN (?, ?)"
     params: tuple[Any, ...] = _OPEN
     if only is not None:
         sql += " AND id = ?"
         params = (*_OPEN, only)
     return [OwnerRow(*row) for row in store.query(sql, params)]
+
+
+def owner_of(store: Store, execution_id: str) -> OwnerRow | None:
+    """The execution's recorded owner (None when the execution is unknown)."""
+    row = store.query_one(f"SELECT {OWNER_COLUMNS} FROM executions WHERE id = ?", (execution_id,))
+    return None if row is None else OwnerRow(*row)
 
 
 def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None) -> bool:
@@ -187,10 +207,9 @@ def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> 
 
     Blocking (reads, then one transaction per execution): run it off the event loop.
     """
-    now = time.time()
     marked = []
     for row in open_executions(store, only):
-        if row.owner_id == my_owner_id or owner_alive(row, now):
+        if row.owner_id == my_owner_id or owner_alive(store, row):
             continue
         if mark_interrupted(store, row.id, row.owner_id):
             marked.append(row.id)
@@ -201,14 +220,13 @@ def ensure_paused_claimable(store: Store, execution_id: str, my_owner_id: str) -
     """Raise ResumeError unless the paused execution's owner is gone (or is us), so a
     resume here does not run it twice beside its live owner."""
     row = store.query_one(
-        "SELECT id, owner_id, owner_pid, owner_host, lease_until FROM executions"
-        " WHERE id = ? AND status = ?",
+        f"SELECT {OWNER_COLUMNS} FROM executions WHERE id = ? AND status = ?",
         (execution_id, ExecutionStatus.PAUSED.value),
     )
     if row is None:
         return
     owner = OwnerRow(*row)
-    if owner.owner_id == my_owner_id or not owner_alive(owner, time.time()):
+    if owner.owner_id == my_owner_id or not owner_alive(store, owner):
         return
     raise ResumeError(
         f"execution {execution_id!r} is paused by another live process; resume it there",
@@ -216,6 +234,33 @@ def ensure_paused_claimable(store: Store, execution_id: str, my_owner_id: str) -
     )
 
 
-def renew_leases(store: Store, owner_id: str, lease_seconds: float) -> None:
-    """Extend the lease on every unfinished execution this owner runs (queued write)."""
-    store.enqueue_lease_renewal(owner_id, time.time() + lease_seconds)
+def claim_execution(
+    store: Store,
+    seen: OwnerRow,
+    seen_status: ExecutionStatus,
+    owner: dict[str, Any],
+) -> None:
+    """Take an execution over for a resume: record ``owner`` (owner_id, owner_pid,
+    owner_host, owner_lock) and ``pending``, in one update conditional on the status
+    and owner being those the resume read (``seen``, ``seen_status``).
+
+    Another process that resumes it at the same time, or later, then finds it
+    ``pending`` under a live owner and is refused; one that read it before this
+    update fails here. Raises ResumeError when the condition does not hold.
+    """
+    fields = {**owner, "status": ExecutionStatus.PENDING.value}
+
+    def work(conn: sqlite3.Connection) -> int:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        cursor = conn.execute(
+            f"UPDATE executions SET {assignments}, error_json = NULL, outputs_json = NULL,"
+            " finished_at = NULL WHERE id = ? AND status = ? AND owner_id IS ?",
+            (*fields.values(), seen.id, seen_status.value, seen.owner_id),
+        )
+        return int(cursor.rowcount)
+
+    if store.transaction(work) != 1:
+        raise ResumeError(
+            f"execution {seen.id!r} was taken over by another process meanwhile",
+            where="execution_id",
+        )

@@ -84,6 +84,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX control_requests_execution ON control_requests(execution_id);
     """,
+    # 3: the owner's lock file. An engine holds a ``flock`` on ``locks/<name>`` while
+    # it lives (main_process.store.owner_lock); whether an execution's owner is alive
+    # is whether that lock is held, not whether ``lease_until`` (kept for older rows)
+    # has passed. NULL: a row written without a lock file (its pid decides).
+    """
+    ALTER TABLE executions ADD COLUMN owner_lock TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

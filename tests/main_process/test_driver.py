@@ -68,7 +68,7 @@ async def test_cancelling_the_drivers_task_twice_still_ends_it_terminal(engine: 
     }
     events = [e async for e in engine.events(eid)]
     assert events[-1].status == "interrupted"
-    assert not engine.is_active(eid)
+    assert not engine.records.is_active(eid)
 
 
 async def test_a_node_cancelling_its_own_execution(engine: Engine) -> None:
