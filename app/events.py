@@ -8,6 +8,7 @@ terminal; ``events()`` iterators end after it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
@@ -50,4 +51,16 @@ class Event(BaseModel):
         return NodeStatus(self.status) if self.kind == "node" and self.status else None
 
 
-EVENT_LIST_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+
+@functools.cache
+def event_list_adapter() -> TypeAdapter[list[Event]]:
+    """A validator for a list of events, built on first use rather than at import."""
+    return TypeAdapter(list[Event])
+
+
+def __getattr__(name: str) -> Any:
+    """``EVENT_LIST_ADAPTER`` (the former module constant), built on first access."""
+    if name == "EVENT_LIST_ADAPTER":
+        return event_list_adapter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

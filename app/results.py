@@ -87,6 +87,9 @@ class ExecutionResult(BaseModel):
 class ExecutionSummary(BaseModel):
     """One row of ``list_executions`` (no node data)."""
 
+    #: Not on the start path of a run: built on first use.
+    model_config = ConfigDict(defer_build=True)
+
     execution_id: str
     blueprint_id: str
     blueprint_name: str | None = None
@@ -100,6 +103,9 @@ class ExecutionSummary(BaseModel):
 class BlueprintSummary(BaseModel):
     """One row of ``list_blueprints``."""
 
+    #: Not on the start path of a run: built on first use.
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     name: str | None = None
     description: str = ""
@@ -109,6 +115,9 @@ class BlueprintSummary(BaseModel):
 
 class NodeTypeInfo(BaseModel):
     """What the editor and ``conductor nodes`` need to know about a node type."""
+
+    #: Not on the start path of a run: built on first use.
+    model_config = ConfigDict(defer_build=True)
 
     type: str
     title: str
@@ -148,6 +157,9 @@ class OutputPage(BaseModel):
     ``[value]`` for a scalar on the first page. ``size_bytes`` is the whole output's
     serialised size as the store recorded it (0 when nothing was recorded).
     """
+
+    #: Not on the start path of a run: built on first use.
+    model_config = ConfigDict(defer_build=True)
 
     execution_id: str
     node_id: str

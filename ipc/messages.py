@@ -27,6 +27,7 @@ reply with an ``error`` and go on serving.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
@@ -53,7 +54,9 @@ from ipc.protocol import (
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: Built on first use: the worker's start path defines every message but sends
+    #: only ``hello`` before its first request arrives.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     #: Protocol version; a received frame must carry it (checked in ``decode``).
     v: StrictInt = PROTOCOL_VERSION
@@ -307,7 +310,12 @@ Message = Annotated[
     Request | Reply | ErrorReply | EventBatch | Credit | Abandon | Hello | Heartbeat,
     Field(discriminator="kind"),
 ]
-MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+@functools.cache
+def message_adapter() -> TypeAdapter[Message]:
+    """The union's validator, built on the first decode (~20 ms: not at import)."""
+    return TypeAdapter(Message)
 
 
 class WorkerConfig(BaseModel):
@@ -376,7 +384,7 @@ def decode(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     if len(data) > max_bytes:
         raise oversized_error(len(data), data[:128], max_bytes)
     try:
-        msg = MESSAGE_ADAPTER.validate_json(data)
+        msg = message_adapter().validate_json(data)
     except ValidationError as exc:
         raise diagnose(data, exc) from None
     if msg.v != PROTOCOL_VERSION or "v" not in msg.model_fields_set:
