@@ -51,8 +51,6 @@ class Event(BaseModel):
         return NodeStatus(self.status) if self.kind == "node" and self.status else None
 
 
-
-
 @functools.cache
 def event_list_adapter() -> TypeAdapter[list[Event]]:
     """A validator for a list of events, built on first use rather than at import."""

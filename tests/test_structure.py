@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import os
-import inspect
 import subprocess
 import sys
 from pathlib import Path

@@ -173,7 +173,9 @@ async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> 
 
 
 class ShellParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True, title="Shell command", coerce_numbers_to_str=True)
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True, title="Shell command", coerce_numbers_to_str=True
+    )
 
     argv: list[str] = Field(
         min_length=1,
