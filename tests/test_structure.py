@@ -239,6 +239,7 @@ def test_worker_start_path_stays_light(tmp_path: Path) -> None:
     the pipe's message union not built until the first frame is decoded."""
     modules = _loaded(
         "import asyncio\n"
+        "import ipc.bootstrap\n"  # what a spawn child imports first (its target's module)
         "import main_process.worker as worker\n"
         "from ipc.messages import Hello, WorkerConfig, encode, message_adapter\n"
         "async def main():\n"
@@ -253,3 +254,14 @@ def test_worker_start_path_stays_light(tmp_path: Path) -> None:
     assert "main_process.engine.engine" in modules
     banned = (*NEVER_AT_START, "rich", "click", "app.api", "app.cli", "renderer")
     assert _offenders(modules, (*banned, *UNUSED_NODE_MODULES)) == []
+
+
+def test_spawned_worker_imports_only_its_entry_point_first(tmp_path: Path) -> None:
+    """A ``spawn`` child imports its target's module before anything else; that module
+    must not bring the pipe client, the unified API or pydantic with it."""
+    from ipc.process import WorkerProcess
+
+    source = inspect.getsource(WorkerProcess)
+    assert "target=run_entry_point" in source
+    modules = _loaded("import ipc.bootstrap\n", tmp_path)
+    assert _offenders(modules, ("app", "pydantic", "main_process", "ipc.process")) == []

@@ -31,12 +31,15 @@ class NodeRegistry:
         #: Names registered but not loaded yet → how to load them (see ``register_lazy``).
         self._pending: dict[str, Callable[[str], NodeType]] = {}
         self._described: list[NodeTypeInfo] | None = None
-        self.plugin_errors: list[str] = []
+        self._plugin_errors: list[str] = []
+        #: Entry-point groups not scanned yet (see ``defer_entry_points``).
+        self._unscanned: list[str] = []
         for node_type in types:
             self.register(node_type)
 
     def register(self, node_type: NodeType) -> NodeType:
         """Add a type; a name already taken is an error, never a silent replacement."""
+        self._scan_deferred()  # a plugin's type, registered at start, is taken already
         self._refuse_taken(node_type.type)
         self._types[node_type.type] = node_type
         self._described = None
@@ -57,6 +60,9 @@ class NodeRegistry:
 
     def lookup(self, type_name: str) -> NodeType | None:
         found = self._types.get(type_name)
+        if found is None and type_name not in self._pending and self._unscanned:
+            self._scan_deferred()
+            found = self._types.get(type_name)
         if found is None and type_name in self._pending:
             found = self._pending[type_name](type_name)
             del self._pending[type_name]
@@ -70,13 +76,24 @@ class NodeRegistry:
         return found
 
     def type_names(self) -> list[str]:
+        self._scan_deferred()
         return sorted([*self._types, *self._pending])
 
     def __contains__(self, type_name: object) -> bool:
+        if type_name in self._types or type_name in self._pending:
+            return True
+        self._scan_deferred()
         return type_name in self._types or type_name in self._pending
 
     def __len__(self) -> int:
+        self._scan_deferred()
         return len(self._types) + len(self._pending)
+
+    @property
+    def plugin_errors(self) -> list[str]:
+        """One message per plugin that failed to load (after scanning any deferred group)."""
+        self._scan_deferred()
+        return self._plugin_errors
 
     def describe(self) -> list[NodeTypeInfo]:
         """Every type as the editor and ``conductor nodes`` show it (built once: the
@@ -86,6 +103,7 @@ class NodeRegistry:
         return [info.model_copy() for info in self._described]
 
     def _describe(self) -> list[NodeTypeInfo]:
+        self._scan_deferred()
         for name in list(self._pending):
             self.lookup(name)
         return [
@@ -112,7 +130,19 @@ class NodeRegistry:
             except Exception as exc:  # a plugin may raise anything; keep the engine alive
                 message = f"node plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
                 log.warning(message)
-                self.plugin_errors.append(message)
+                self._plugin_errors.append(message)
+
+    def defer_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
+        """``load_entry_points(group)`` when first needed: a lookup of a name not built
+        in, listing or counting the types, ``register`` or ``plugin_errors``. Scanning
+        the installed distributions costs ~5-10 ms; a run of built-in types never needs
+        it. Built-in types keep precedence (they are registered first either way)."""
+        self._unscanned.append(group)
+
+    def _scan_deferred(self) -> None:
+        groups, self._unscanned = self._unscanned, []
+        for group in groups:
+            self.load_entry_points(group)
 
     def _register_plugin(self, value: Any) -> None:
         if isinstance(value, NodeType):
@@ -127,11 +157,12 @@ class NodeRegistry:
 
 
 def default_registry(*, plugins: bool = True) -> NodeRegistry:
-    """A registry with the built-in node types and, unless disabled, installed plugins."""
+    """A registry with the built-in node types and, unless disabled, installed plugins
+    (scanned when first needed, see :meth:`NodeRegistry.defer_entry_points`)."""
     from main_process.nodes.builtin import BUILTIN_MODULES, load_builtin
 
     registry = NodeRegistry()
     registry.register_lazy(BUILTIN_MODULES, load_builtin)
     if plugins:
-        registry.load_entry_points()
+        registry.defer_entry_points()
     return registry
