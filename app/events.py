@@ -26,7 +26,7 @@ class Event(BaseModel):
     ``data``), ``variable`` and ``checkpoint``.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     execution_id: str
     seq: int

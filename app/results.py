@@ -26,7 +26,7 @@ class ExecutionConfig(BaseModel):
     changed since, which run again with their downstream.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     parallel: bool = True
     debug_mode: bool = False
@@ -38,6 +38,8 @@ class ExecutionConfig(BaseModel):
 
 class NodeResult(BaseModel):
     """The outcome of one node in one execution."""
+
+    model_config = ConfigDict(defer_build=True)
 
     node_id: str
     status: NodeStatus = NodeStatus.PENDING
@@ -58,6 +60,8 @@ class NodeResult(BaseModel):
 
 class ExecutionResult(BaseModel):
     """The result of ``execute`` / ``get_execution``: the seed's fields plus detail."""
+
+    model_config = ConfigDict(defer_build=True)
 
     execution_id: str
     blueprint_id: str
