@@ -44,7 +44,9 @@ class Runner(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    #: ``defer_build``: validators are built on first use, not at import (the pipe
+    #: worker starts without validating a blueprint; see ``bench/startup.py``).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class RetryPolicy(_Model):
@@ -106,7 +108,7 @@ class EdgeSpec(_Model):
 class UiSpec(BaseModel):
     """Editor layout; ignored by the engine and by the content hash."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     positions: dict[str, tuple[float, float]] = Field(default_factory=dict)
 

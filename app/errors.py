@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 class Problem(BaseModel):
     """One validation problem with its place in the blueprint."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     where: str
     message: str
@@ -29,6 +29,8 @@ class Problem(BaseModel):
 
 class ErrorInfo(BaseModel):
     """The serialisable form of an error (wire, store, results)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: str
     message: str

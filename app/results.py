@@ -26,7 +26,7 @@ class ExecutionConfig(BaseModel):
     changed since, which run again with their downstream.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     parallel: bool = True
     debug_mode: bool = False
@@ -38,6 +38,8 @@ class ExecutionConfig(BaseModel):
 
 class NodeResult(BaseModel):
     """The outcome of one node in one execution."""
+
+    model_config = ConfigDict(defer_build=True)
 
     node_id: str
     status: NodeStatus = NodeStatus.PENDING
@@ -58,6 +60,8 @@ class NodeResult(BaseModel):
 
 class ExecutionResult(BaseModel):
     """The result of ``execute`` / ``get_execution``: the seed's fields plus detail."""
+
+    model_config = ConfigDict(defer_build=True)
 
     execution_id: str
     blueprint_id: str
@@ -87,6 +91,9 @@ class ExecutionResult(BaseModel):
 class ExecutionSummary(BaseModel):
     """One row of ``list_executions`` (no node data)."""
 
+    #: Not on the start path of a run: built on first use.
+    model_config = ConfigDict(defer_build=True)
+
     execution_id: str
     blueprint_id: str
     blueprint_name: str | None = None
@@ -100,6 +107,9 @@ class ExecutionSummary(BaseModel):
 class BlueprintSummary(BaseModel):
     """One row of ``list_blueprints``."""
 
+    #: Not on the start path of a run: built on first use.
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     name: str | None = None
     description: str = ""
@@ -109,6 +119,9 @@ class BlueprintSummary(BaseModel):
 
 class NodeTypeInfo(BaseModel):
     """What the editor and ``conductor nodes`` need to know about a node type."""
+
+    #: Not on the start path of a run: built on first use.
+    model_config = ConfigDict(defer_build=True)
 
     type: str
     title: str
@@ -148,6 +161,9 @@ class OutputPage(BaseModel):
     ``[value]`` for a scalar on the first page. ``size_bytes`` is the whole output's
     serialised size as the store recorded it (0 when nothing was recorded).
     """
+
+    #: Not on the start path of a run: built on first use.
+    model_config = ConfigDict(defer_build=True)
 
     execution_id: str
     node_id: str

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
+from typing import Protocol
 
-from app.api import load_object
 from app.errors import TransportError
+from ipc.bootstrap import run_entry_point
 from ipc.errors import ProtocolError, WorkerDiedError
 from ipc.framing import FrameWriter, shutdown_both, shutdown_write, start_reader
 from ipc.messages import ErrorReply, Hello, Message, WorkerConfig
@@ -88,12 +88,6 @@ class WorkerListener(Protocol):
     def bad_frame_received(self, exc: ProtocolError) -> None: ...
 
     def worker_lost(self, exc: WorkerDiedError) -> None: ...
-
-
-def _bootstrap(conn: Connection, options: dict[str, Any]) -> None:
-    """Runs in the child: import the entry point named in ``options`` and call it."""
-    entry = load_object(str(options["entry_point"]))
-    entry(conn, options)
 
 
 @contextlib.contextmanager
@@ -265,7 +259,7 @@ class WorkerProcess:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
         process = ctx.Process(
-            target=_bootstrap,
+            target=run_entry_point,
             args=(child, self.config.model_dump()),
             name="conductor-worker",
             daemon=True,

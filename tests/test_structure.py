@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +200,105 @@ def test_the_state_literal_scan_finds_them(tmp_path: Path) -> None:
         "view.py:1: 'interrupted'",
         "view.py:2: 'completed'",
     ]
+
+
+# -- start-up: what the two start paths load (issue 10, "Benchmarks and start-up") -----
+
+#: Never on either start path: the GUI, the HTTP server and client, the editor's
+#: templating, YAML — each is imported by the code that uses it, when it is used.
+NEVER_AT_START = ("PySide6", "qasync", "fastapi", "uvicorn", "starlette", "httpx", "jinja2", "yaml")
+
+#: Built-in node modules a blueprint of ``json.transform`` nodes does not use (the
+#: registry imports a type's module on its first lookup).
+UNUSED_NODE_MODULES = (
+    "main_process.nodes.http",
+    "main_process.nodes.flow",
+    "main_process.nodes.files",
+    "main_process.nodes.sql",
+    "main_process.nodes.code",
+)
+
+
+def _w1(folder: Path) -> Path:
+    nodes = [
+        {"id": f"n{i}", "type": "json.transform", "params": {"expression": "@"}} for i in range(3)
+    ]
+    path = folder / "w1.json"
+    path.write_text(json.dumps({"id": "w1", "nodes": nodes}), encoding="utf-8")
+    return path
+
+
+def _loaded(code: str, tmp_path: Path) -> set[str]:
+    """The top-level and our own modules loaded by ``code`` run in a fresh interpreter
+    (no terminal: stdout is a pipe), read at its exit."""
+    out = tmp_path / "modules.json"
+    prologue = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: open({str(out)!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
+    )
+    env = {**os.environ, "CONDUCTOR_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    env.pop("CONDUCTOR_API_URL", None)
+    env.pop("CONDUCTOR_IN_GUI", None)
+    done = subprocess.run(
+        [sys.executable, "-c", prologue + code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return set(json.loads(out.read_text(encoding="utf-8")))
+
+
+def _offenders(modules: set[str], banned: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == b or m.startswith(b + ".") for b in banned))
+
+
+def test_conductor_run_start_path_stays_light(tmp_path: Path) -> None:
+    """``conductor run w1.json --json`` as a whole process: no GUI, HTTP, rich (stdout is
+    not a terminal), templating engine or YAML, and only the node modules it runs."""
+    blueprint = _w1(tmp_path)
+    modules = _loaded(
+        "import runpy\n"
+        f"sys.argv = ['conductor', 'run', {str(blueprint)!r}, '--json']\n"
+        "try:\n"
+        "    runpy.run_module('app', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n",
+        tmp_path,
+    )
+    assert "main_process.nodes.data" in modules  # the run really happened
+    assert _offenders(modules, (*NEVER_AT_START, "rich", *UNUSED_NODE_MODULES)) == []
+
+
+def test_worker_start_path_stays_light(tmp_path: Path) -> None:
+    """The pipe worker's imports and its engine opened: no CLI (click), no unified API,
+    no GUI, HTTP, rich, templating or YAML, and no node module before a run needs it."""
+    modules = _loaded(
+        "import asyncio\n"
+        "import ipc.bootstrap\n"  # what a spawn child imports first (its target's module)
+        "import main_process.worker as worker\n"
+        "from ipc.messages import Hello, WorkerConfig, encode\n"
+        "async def main():\n"
+        f"    config = WorkerConfig.model_validate({{'home': {str(tmp_path / 'home')!r}}})\n"
+        "    engine = worker._engine(config)\n"
+        "    encode(Hello(pid=1))\n"
+        "    await engine.close()\n"
+        "asyncio.run(main())\n",
+        tmp_path,
+    )
+    assert "main_process.engine.engine" in modules
+    banned = (*NEVER_AT_START, "rich", "click", "app.api", "app.cli", "renderer")
+    assert _offenders(modules, (*banned, *UNUSED_NODE_MODULES)) == []
+
+
+def test_spawned_worker_imports_only_its_entry_point_first(tmp_path: Path) -> None:
+    """A ``spawn`` child imports its target's module before anything else; that module
+    must not bring the pipe client, the unified API or pydantic with it."""
+    from ipc.process import WorkerProcess
+
+    source = inspect.getsource(WorkerProcess)
+    assert "target=run_entry_point" in source
+    modules = _loaded("import ipc.bootstrap\n", tmp_path)
+    assert _offenders(modules, ("app", "pydantic", "main_process", "ipc.process")) == []

@@ -51,9 +51,9 @@ class CodeNodeTypes(Mapping[str, str]):
 
 @functools.cache
 def _builtin_names() -> frozenset[str]:
-    from main_process.nodes.builtin import BUILTIN_TYPES
+    from main_process.nodes.builtin import BUILTIN_MODULES
 
-    return frozenset(t.type for t in BUILTIN_TYPES)
+    return frozenset(BUILTIN_MODULES)
 
 
 def code_node_types(registry: NodeRegistry) -> Mapping[str, str]:

@@ -97,7 +97,7 @@ class NodeContext(Protocol):
 class EmptyParams(BaseModel):
     """Params model of node types that take none."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 NodeFunction = Callable[[Any, Any, NodeContext], Awaitable[Any] | Any]

@@ -1,27 +1,57 @@
 """The built-in node types, in the order the editor's palette lists them.
 
-Importing this module must stay cheap (the CLI imports it to validate and list
-types): the heavy libraries the nodes use — httpx, jmespath — are imported by the
-nodes on first use, not here.
+Importing this module must stay cheap (the CLI and the worker reach it on their
+start path): it names each built-in type and the module that defines it, and a
+module is imported only when one of its types is first looked up — ``conductor
+run`` of a blueprint of ``json.transform`` nodes imports the data nodes, not the
+SQL, shell or HTTP ones. ``BUILTIN_TYPES`` (every type, in palette order) imports
+them all, on first access.
 """
 
 from __future__ import annotations
 
-from main_process.nodes.base import NodeType
-from main_process.nodes.code import CODE_TYPES
-from main_process.nodes.data import DATA_TYPES
-from main_process.nodes.files import FILE_TYPES
-from main_process.nodes.flow import FLOW_TYPES
-from main_process.nodes.http import HTTP_TYPES
-from main_process.nodes.sql import SQL_TYPES
+import importlib
+from typing import TYPE_CHECKING, Any
 
-BUILTIN_TYPES: list[NodeType] = [
-    *HTTP_TYPES,
-    *DATA_TYPES,
-    *FLOW_TYPES,
-    *FILE_TYPES,
-    *SQL_TYPES,
-    *CODE_TYPES,
-]
+if TYPE_CHECKING:
+    from main_process.nodes.base import NodeType
 
-__all__ = ["BUILTIN_TYPES"]
+    BUILTIN_TYPES: list[NodeType]
+
+#: Each built-in type → (module, the module's list of types), in palette order.
+BUILTIN_MODULES: dict[str, tuple[str, str]] = {
+    "http.request": ("main_process.nodes.http", "HTTP_TYPES"),
+    "json.transform": ("main_process.nodes.data", "DATA_TYPES"),
+    "set": ("main_process.nodes.flow", "FLOW_TYPES"),
+    "if": ("main_process.nodes.flow", "FLOW_TYPES"),
+    "switch": ("main_process.nodes.flow", "FLOW_TYPES"),
+    "merge": ("main_process.nodes.flow", "FLOW_TYPES"),
+    "delay": ("main_process.nodes.flow", "FLOW_TYPES"),
+    "log": ("main_process.nodes.flow", "FLOW_TYPES"),
+    "file.read": ("main_process.nodes.files", "FILE_TYPES"),
+    "file.write": ("main_process.nodes.files", "FILE_TYPES"),
+    "sqlite.query": ("main_process.nodes.sql", "SQL_TYPES"),
+    "sqlite.write": ("main_process.nodes.sql", "SQL_TYPES"),
+    "python.function": ("main_process.nodes.code", "CODE_TYPES"),
+    "shell.command": ("main_process.nodes.code", "CODE_TYPES"),
+}
+
+
+def load_builtin(type_name: str) -> NodeType:
+    """The built-in type ``type_name``, importing its module (KeyError if not built in)."""
+    module, attribute = BUILTIN_MODULES[type_name]
+    types: list[NodeType] = getattr(importlib.import_module(module), attribute)
+    for node_type in types:
+        if node_type.type == type_name:
+            return node_type
+    raise KeyError(type_name)
+
+
+def __getattr__(name: str) -> Any:
+    """``BUILTIN_TYPES``: every built-in type in palette order (imports every module)."""
+    if name == "BUILTIN_TYPES":
+        return [load_builtin(type_name) for type_name in BUILTIN_MODULES]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["BUILTIN_MODULES", "BUILTIN_TYPES", "load_builtin"]

@@ -53,7 +53,7 @@ _STDERR_TAIL_LINES = 20
 
 
 class FunctionParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Python function")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="Python function")
 
     function: str = Field(
         description="module:function to call with the input; sync or async.",
@@ -176,7 +176,9 @@ async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> 
 
 
 class ShellParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Shell command", coerce_numbers_to_str=True)
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True, title="Shell command", coerce_numbers_to_str=True
+    )
 
     argv: list[str] = Field(
         min_length=1,

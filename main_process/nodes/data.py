@@ -55,7 +55,7 @@ def compile_expression(expression: str) -> ParsedResult:
 
 
 class TransformParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="JSON transform")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="JSON transform")
 
     expression: str = Field(
         min_length=1,

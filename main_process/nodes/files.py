@@ -71,7 +71,7 @@ def _os_error(action: str, path: Path, exc: OSError) -> NodeFailedError:
 
 
 class ReadParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Read file")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="Read file")
 
     path: str = Field(min_length=1, description="File to read, relative to the blueprint's folder.")
     format: Format | None = Field(default=None, description=_FORMAT_DESCRIPTION)
@@ -115,7 +115,7 @@ def run_read(params: ReadParams, input: Any, ctx: NodeContext) -> Any:
 
 
 class WriteParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Write file")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="Write file")
 
     path: str = Field(
         min_length=1,

@@ -35,7 +35,7 @@ def is_truthy(value: Any) -> bool:
 
 
 class SetParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Set")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="Set")
 
     value: Any = Field(
         default=None,
@@ -49,7 +49,7 @@ def run_set(params: SetParams, input: Any, ctx: NodeContext) -> Any:
 
 
 class IfParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="If")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="If")
 
     condition: Any = Field(
         description=(
@@ -66,7 +66,7 @@ def run_if(params: IfParams, input: Any, ctx: NodeContext) -> PortOutput:
 
 
 class SwitchParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Switch")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="Switch")
 
     value: Any = Field(
         default=None,
@@ -132,7 +132,7 @@ def run_switch(params: SwitchParams, input: Any, ctx: NodeContext) -> PortOutput
 
 
 class MergeParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Merge")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="Merge")
 
     mode: Literal["object", "list"] = Field(
         default="object",
@@ -151,7 +151,7 @@ def run_merge(params: MergeParams, input: Any, ctx: NodeContext) -> Any:
 
 
 class DelayParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Delay")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="Delay")
 
     seconds: float = Field(
         default=1.0, ge=0, title="Seconds", description="How long to wait, in seconds."
@@ -165,7 +165,7 @@ async def run_delay(params: DelayParams, input: Any, ctx: NodeContext) -> Any:
 
 
 class LogParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="Log")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="Log")
 
     message: Any = Field(
         default=None,

@@ -40,7 +40,9 @@ _BODY_TAIL = 500
 
 
 class HttpParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="HTTP request", validate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True, title="HTTP request", validate_by_name=True
+    )
 
     url: str = Field(min_length=1, title="URL", description="Absolute http:// or https:// URL.")
     method: Method = Field(default="GET", description="HTTP method.")

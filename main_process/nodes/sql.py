@@ -104,7 +104,7 @@ def _failed(exc: sqlite3.Error, path: str, where: str) -> NodeFailedError:
 
 
 class QueryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="SQLite query")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="SQLite query")
 
     database: str = Field(
         min_length=1, description="SQLite file, relative to the blueprint's folder."
@@ -156,7 +156,7 @@ def run_query(params: QueryParams, input: Any, ctx: NodeContext) -> list[dict[st
 
 
 class WriteParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="SQLite write")
+    model_config = ConfigDict(extra="forbid", defer_build=True, title="SQLite write")
 
     database: str = Field(
         min_length=1,

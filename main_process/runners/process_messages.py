@@ -12,6 +12,7 @@ pydantic and the standard library.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    #: Built on first use: only executions with a ``process`` node need them.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class CallContext(_Message):
@@ -93,7 +95,12 @@ class CallFailed(_Message):
 ProcessMessage = Annotated[
     CallRequest | CallLog | CallDone | CallFailed, Field(discriminator="kind")
 ]
-PROCESS_MESSAGE: TypeAdapter[ProcessMessage] = TypeAdapter(ProcessMessage)
+
+
+@functools.cache
+def process_message_adapter() -> TypeAdapter[ProcessMessage]:
+    """The union's validator, built on the first decode, not at import."""
+    return TypeAdapter(ProcessMessage)
 
 
 def encode(message: CallRequest | CallLog | CallDone | CallFailed) -> bytes:
@@ -103,7 +110,7 @@ def encode(message: CallRequest | CallLog | CallDone | CallFailed) -> bytes:
 
 
 def decode(data: bytes) -> CallRequest | CallLog | CallDone | CallFailed:
-    return PROCESS_MESSAGE.validate_json(data)
+    return process_message_adapter().validate_json(data)
 
 
 def importable_name(obj: Any) -> str | None:

@@ -93,3 +93,24 @@ def test_node_descriptions_are_the_first_paragraph_without_markup() -> None:
         assert "\n" not in info.description
     transform = next(t for t in default_registry().describe() if t.type == "json.transform")
     assert "loop" not in transform.description  # the developer's note stays in the code
+
+
+def test_plugins_are_scanned_when_first_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of built-in types never scans the installed distributions; the first
+    lookup of another name (or a listing) does, and finds the plugin's type."""
+    site = tmp_path / "site"
+    install_plugin(site, "shoutplugin", "shout_nodes:TYPES", PLUGIN)
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        registry = default_registry()
+        assert registry.lookup("set") is not None
+        assert "shout_nodes" not in sys.modules  # built-ins needed no scan
+        found = registry.lookup("demo.shout")
+        assert found is not None and found.title == "Shout"
+        with pytest.raises(NodeTypeError, match="already registered"):
+            registry.register(found)
+        assert "demo.shout" in default_registry().type_names()
+    finally:
+        sys.modules.pop("shout_nodes", None)
