@@ -167,6 +167,11 @@ def event_list_bytes(events: list[Event]) -> bytes:
     return b"[" + b",".join(e.model_dump_json().encode() for e in events) + b"]"
 
 
+#: The largest event number a request may name: far past any real one, and with room
+#: below SQLite's INTEGER (2**63 - 1), which a larger one overflowed into a 500.
+MAX_SEQ = 2**62
+
+
 def parse_last_event_id(value: str | None) -> int | None:
     """The seq in a ``Last-Event-ID`` header; ConfigError when it is not one."""
     if value is None or not value.strip():
@@ -175,7 +180,7 @@ def parse_last_event_id(value: str | None) -> int | None:
         seq = int(value.strip())
     except ValueError:
         seq = -1
-    if seq < 0:
+    if not 0 <= seq <= MAX_SEQ:
         raise ConfigError(
             f"Last-Event-ID must be an event seq, got {value!r}", where="Last-Event-ID"
         )

@@ -26,6 +26,7 @@ from app.states import ExecutionStatus
 from main_process.engine.engine import Engine
 from main_process.http.errors import ErrorBody
 from main_process.http.events import (
+    MAX_SEQ,
     event_list_bytes,
     nothing_more,
     parse_last_event_id,
@@ -144,7 +145,7 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
     async def events(
         request: Request,
         execution_id: str,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> Response:
         resumed = parse_last_event_id(last_event_id)
