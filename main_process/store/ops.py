@@ -118,11 +118,21 @@ def apply_batch(
             faults.fault_point("store.after_completion_write")
     except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the transaction is gone with the failure that ended it
         # Everyone waiting on this batch hears of the failure, also those queued
         # after the operation that failed.
         return [op.callback for op in ops if isinstance(op, Flush)], exc
     return callbacks, None
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure that may pass (a full disk, another process holding the lock, an I/O
+    error), so the batch is worth retrying; anything else means what was queued is
+    malformed and no retry can help."""
+    return isinstance(error, sqlite3.OperationalError | OSError)
 
 
 def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCallback]) -> bool:

@@ -10,7 +10,17 @@ the events before it.
 
 Durability: ``synchronous=NORMAL`` in WAL mode survives a crash of the process
 (not of the machine's power). The engine awaits :meth:`Store.flush` before it
-reports an execution finished, so a reported result is always on disk.
+reports an execution finished, so a reported result is always on disk, and
+awaits :meth:`Store.group_commit` after each node's completion (group commit:
+completions of one loop turn share one transaction), so a killed process never
+re-runs a finished node.
+
+A failed write is never dropped: a batch that fails for a reason that may pass
+(a full disk, another process holding the lock) is kept, with whatever is queued
+after it appended in order, and retried with backoff. Whoever waits for it hears
+of the failure only once it has lasted ``store_retry_seconds``
+(:mod:`app.limits`); the operations are still retried after that, until the
+store closes.
 
 Reads use a second connection guarded by a lock; WAL lets them run beside the
 writer. Several processes may share one database: ``busy_timeout`` makes them
@@ -24,12 +34,14 @@ import hashlib
 import logging
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.errors import StoreError
+from app.limits import setting
 from app.paths import database_path, outputs_dir
 from main_process.store.chunks import EventRow, NodeRow
 from main_process.store.ops import (
@@ -37,6 +49,7 @@ from main_process.store.ops import (
     FlushCallback,
     Op,
     RenewLeases,
+    is_transient,
     WriteCheckpoint,
     WriteExecution,
     WriteNode,
@@ -57,6 +70,10 @@ INLINE_FLUSH_OPS = 2000
 #: writer thread, which loses the GIL for ~5 ms each time SQLite releases it: 9,500
 #: operations took it 2.7 s, and a million events queued ~600 MB, measured.
 MAX_QUEUED_OPS = 20_000
+#: How long a connection waits for another process's write lock (ms).
+BUSY_MS = 10_000
+#: Backoff between attempts of a failing batch: first, and most.
+RETRY_FIRST, RETRY_MOST = 0.02, 1.0
 
 
 class Store:
@@ -94,6 +111,12 @@ class Store:
         self._cond = threading.Condition()
         self._closing = False
         self.write_error: BaseException | None = None
+        #: How long a failing write is retried before its waiters hear of it.
+        self.retry_seconds = setting("store_retry_seconds")
+        #: When the current run of failed writes began (monotonic), None when writes succeed.
+        self._failing_since: float | None = None
+        self._stop = threading.Event()
+        self._group: asyncio.Future[None] | None = None
         self._thread = threading.Thread(
             target=self._writer_main, name="conductor-store", daemon=True
         )
@@ -106,7 +129,7 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         return conn
 
     # -- queued writes (hot path: no I/O, no lock) -------------------------------
@@ -172,12 +195,12 @@ class Store:
         """Back-pressure: commit the backlog on the caller's thread. Waiting for the
         writer's batch first releases the GIL, so that batch finishes at full speed;
         order is kept, since whoever holds ``_wlock`` drains and applies."""
-        if self._closing:
-            return
+        if self._closing or self._failing_since is not None:
+            return  # the writer is retrying a failed batch: back-pressure would only block
         with self._wlock:
             ops = self._drain()
             if ops:
-                self._apply(self._wconn, ops)
+                self._apply_inline(ops)
 
     def spill_path(self, execution_id: str, node_id: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in node_id)[:80]
@@ -191,23 +214,74 @@ class Store:
         caller's thread: the caller is waiting anyway, and a hand-off to the
         writer thread and back costs more than the write (~0.5 ms vs ~0.2 ms).
         """
-        if len(self._ops) <= INLINE_FLUSH_OPS and self._wlock.acquire(blocking=False):
-            try:
-                ops = self._drain()
-                error = self._apply(self._wconn, ops) if ops else None
-            finally:
-                self._wlock.release()
-            if error is not None:
-                raise _store_error(error, self.path)
+        if self._commit_inline():
             return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-
-        def done(exc: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_settle, future, exc)
-
-        self._request_flush(done)
+        self._request_flush(_settler(loop, future))
         await future
+
+    def group_commit(self) -> asyncio.Future[None]:
+        """A future resolved once everything queued so far is committed.
+
+        Group commit: every caller in the same turn of the loop gets the same future,
+        and one transaction is started for them all at the end of the turn (on this
+        thread when the writer is idle, else by the writer together with whatever it
+        has queued). Await it through ``asyncio.shield``: it is shared.
+        """
+        loop = asyncio.get_running_loop()
+        future = self._group
+        if future is None or future.get_loop() is not loop:
+            future = self._group = loop.create_future()
+            loop.call_soon(self._start_group, future)
+        return future
+
+    def _start_group(self, future: asyncio.Future[None]) -> None:
+        if self._group is future:
+            self._group = None
+        if self._commit_inline():
+            if not future.done():
+                future.set_result(None)
+            return
+        self._request_flush(_settler(future.get_loop(), future))
+
+    def _commit_inline(self) -> bool:
+        """Commit a small backlog on the caller's thread when the writer is idle and
+        healthy; True when done. Otherwise (or on failure, when the operations go back
+        to the head of the queue) the caller hands the work to the writer."""
+        if self._failing_since is not None or len(self._ops) > INLINE_FLUSH_OPS:
+            return False
+        if not self._wlock.acquire(blocking=False):
+            return False
+        try:
+            ops = self._drain()
+            return not ops or self._apply_inline(ops)
+        finally:
+            self._wlock.release()
+
+    def _apply_inline(self, ops: list[Op]) -> bool:
+        """Apply a batch on the caller's thread, without waiting for another process's
+        lock; on failure the batch goes back to the head of the queue, in order, for
+        the writer to retry (``_wlock`` is held, so nobody drains meanwhile)."""
+        conn = self._wconn
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            callbacks, error = apply_batch(conn, ops)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        if error is None:
+            for callback in callbacks:
+                callback(None)
+            return True
+        if not is_transient(error):
+            self._fail_batch(ops, error)
+            return True
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+        self._ops.extendleft(reversed(ops))
+        with self._cond:
+            self._cond.notify()
+        return False
 
     def _drain(self) -> list[Op]:
         """Everything queued so far, in order. Only the holder of ``_wlock`` drains, and
@@ -250,9 +324,10 @@ class Store:
         if self._closing:
             return
         self._closing = True
+        self._stop.set()
         with self._cond:
             self._cond.notify()
-        self._thread.join(timeout=30.0)
+        self._thread.join(timeout=self.retry_seconds + 30.0)
         with self._lock:
             self._conn.close()
 
@@ -266,21 +341,60 @@ class Store:
             with self._wlock:
                 ops = self._drain()
                 if ops:
-                    self._apply(self._wconn, ops)
+                    self._commit(ops)
                 elif self._closing:
                     self._wconn.close()
                     return
 
-    def _apply(self, conn: sqlite3.Connection, ops: list[Op]) -> BaseException | None:
-        """Apply one batch in one transaction (see :func:`apply_batch`), then tell
-        whoever waits for it."""
-        callbacks, error = apply_batch(conn, ops)
-        if error is not None:
+    def _commit(self, ops: list[Op]) -> None:
+        """Apply one batch in one transaction (see :func:`apply_batch`), retrying it
+        while it fails for a reason that may pass, then tell whoever waits for it.
+
+        Operations queued while it fails join the batch behind it, so order holds.
+        Once failures have lasted ``retry_seconds``, the waiters hear a
+        :class:`StoreError` (and new ones at once), but the operations are kept and
+        retried until the store closes.
+        """
+        delay = RETRY_FIRST
+        while True:
+            callbacks, error = apply_batch(self._wconn, ops)
+            if error is None:
+                if self._failing_since is not None:
+                    waited = time.monotonic() - self._failing_since
+                    log.warning("store writes succeed again after %.1f s", waited)
+                    self._failing_since = None
+                    self.write_error = None
+                for callback in callbacks:
+                    callback(None)
+                return
+            if not is_transient(error):
+                self._fail_batch(ops, error)
+                return
+            now = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = now
+            if self.write_error is None:
+                log.error("store write failed, retrying (%d operations): %s", len(ops), error)
             self.write_error = error
-            log.error("store write failed (%d operations): %s", len(ops), error)
-        for callback in callbacks:
-            callback(error)
-        return error
+            ops.extend(self._drain())
+            if now - self._failing_since >= self.retry_seconds:
+                failure = StoreError(
+                    f"the store could not write for {now - self._failing_since:.0f} s: {error}",
+                    where=str(self.path),
+                )
+                ops = _without_waiters(ops, failure)
+                if self._closing:
+                    log.error("store closed with %d operations not written: %s", len(ops), error)
+                    return
+            self._stop.wait(delay)
+            delay = min(delay * 2, RETRY_MOST)
+
+    def _fail_batch(self, ops: list[Op], error: BaseException) -> None:
+        """A batch that can never succeed (what was queued is malformed: a bug):
+        dropped, loudly, and its waiters told."""
+        self.write_error = error
+        log.error("store write failed, not retryable (%d operations): %s", len(ops), error)
+        _without_waiters(ops, error)
 
     # -- reads and immediate writes (caller's thread) -----------------------------
     #
@@ -321,6 +435,24 @@ class Store:
     def integrity_check(self) -> str:
         row = self.query_one("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
+
+
+def _without_waiters(ops: list[Op], error: BaseException) -> list[Op]:
+    """Tell every flush waiter in ``ops`` of ``error``; the other operations."""
+    kept: list[Op] = []
+    for op in ops:
+        if isinstance(op, Flush):
+            op.callback(error)
+        else:
+            kept.append(op)
+    return kept
+
+
+def _settler(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> FlushCallback:
+    def done(exc: BaseException | None) -> None:
+        loop.call_soon_threadsafe(_settle, future, exc)
+
+    return done
 
 
 def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
