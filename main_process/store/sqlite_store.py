@@ -103,6 +103,9 @@ class Store:
             ) from exc
         self._lock = threading.Lock()
         self._wconn = self._connect()
+        #: For batches applied on a caller's thread (the loop): never waits for another
+        #: process's lock, which would hold the loop; such a batch goes to the writer.
+        self._iconn = self._connect(busy_ms=0)
         #: Held while a batch is applied on ``_wconn``, by the writer or an inline flush.
         self._wlock = threading.Lock()
         self._ops: deque[Op] = deque()
@@ -122,14 +125,16 @@ class Store:
         )
         self._thread.start()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, busy_ms: int | None = None) -> sqlite3.Connection:
+        if busy_ms is None:
+            busy_ms = BUSY_MS
         conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            self.path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        conn.execute(f"PRAGMA busy_timeout={busy_ms}")
         return conn
 
     # -- queued writes (hot path: no I/O, no lock) -------------------------------
@@ -263,12 +268,7 @@ class Store:
         """Apply a batch on the caller's thread, without waiting for another process's
         lock; on failure the batch goes back to the head of the queue, in order, for
         the writer to retry (``_wlock`` is held, so nobody drains meanwhile)."""
-        conn = self._wconn
-        conn.execute("PRAGMA busy_timeout=0")
-        try:
-            callbacks, error = apply_batch(conn, ops)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        callbacks, error = apply_batch(self._iconn, ops)
         if error is None:
             for callback in callbacks:
                 callback(None)
@@ -279,6 +279,8 @@ class Store:
         if self._failing_since is None:
             self._failing_since = time.monotonic()
         self._ops.extendleft(reversed(ops))
+        if not _busy(error):
+            self._reopen_writer()
         with self._cond:
             self._cond.notify()
         return False
@@ -344,6 +346,7 @@ class Store:
                     self._commit(ops)
                 elif self._closing:
                     self._wconn.close()
+                    self._iconn.close()
                     return
 
     def _commit(self, ops: list[Op]) -> None:
@@ -377,6 +380,8 @@ class Store:
                 log.error("store write failed, retrying (%d operations): %s", len(ops), error)
             self.write_error = error
             ops.extend(self._drain())
+            if not _busy(error):
+                self._reopen_writer()
             if now - self._failing_since >= self.retry_seconds:
                 failure = StoreError(
                     f"the store could not write for {now - self._failing_since:.0f} s: {error}",
@@ -388,6 +393,21 @@ class Store:
                     return
             self._stop.wait(delay)
             delay = min(delay * 2, RETRY_MOST)
+
+    def _reopen_writer(self) -> None:
+        """A connection that hit a full disk or an I/O error can stay in SQLite's error
+        state (measured: every retry failed after the space was back); the next
+        attempt gets a fresh one, if it can be had yet. With ``_wlock`` held."""
+        try:
+            fresh, inline = self._connect(), self._connect(busy_ms=0)
+        except sqlite3.Error:
+            return
+        for old in (self._wconn, self._iconn):
+            try:
+                old.close()
+            except sqlite3.Error:
+                pass
+        self._wconn, self._iconn = fresh, inline
 
     def _fail_batch(self, ops: list[Op], error: BaseException) -> None:
         """A batch that can never succeed (what was queued is malformed: a bug):
@@ -435,6 +455,12 @@ class Store:
     def integrity_check(self) -> str:
         row = self.query_one("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
+
+
+def _busy(error: BaseException) -> bool:
+    """Another process holds the lock: the connection itself is fine."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _without_waiters(ops: list[Op], error: BaseException) -> list[Op]:
