@@ -11,6 +11,7 @@ operation.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -118,10 +119,8 @@ def apply_batch(
             faults.fault_point("store.after_completion_write")
     except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
         if conn.in_transaction:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # gone with the failure that ended it
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the transaction is gone with the failure that ended it
         # Everyone waiting on this batch hears of the failure, also those queued
         # after the operation that failed.
         return [op.callback for op in ops if isinstance(op, Flush)], exc

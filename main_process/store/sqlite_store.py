@@ -30,6 +30,7 @@ wait for each other's short write transactions instead of failing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import sqlite3
@@ -49,13 +50,13 @@ from main_process.store.ops import (
     FlushCallback,
     Op,
     RenewLeases,
-    is_transient,
     WriteCheckpoint,
     WriteExecution,
     WriteNode,
     WriteSpill,
     WriteVariable,
     apply_batch,
+    is_transient,
 )
 from main_process.store.schema import migrate
 
@@ -391,8 +392,10 @@ class Store:
                 if self._closing:
                     log.error("store closed with %d operations not written: %s", len(ops), error)
                     return
-            self._stop.wait(delay)
-            delay = min(delay * 2, RETRY_MOST)
+            if not self._stop.wait(delay):
+                delay = min(delay * 2, RETRY_MOST)
+            else:
+                time.sleep(delay)  # closing: still one attempt per backoff step
 
     def _reopen_writer(self) -> None:
         """A connection that hit a full disk or an I/O error can stay in SQLite's error
@@ -403,10 +406,8 @@ class Store:
         except sqlite3.Error:
             return
         for old in (self._wconn, self._iconn):
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 old.close()
-            except sqlite3.Error:
-                pass
         self._wconn, self._iconn = fresh, inline
 
     def _fail_batch(self, ops: list[Op], error: BaseException) -> None:

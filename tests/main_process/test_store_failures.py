@@ -3,18 +3,15 @@
 Real parts: a real SQLite file, a second process holding its write lock past the
 busy timeout, and a real ``tmpfs`` filled mid-run (root only; skipped elsewhere).
 The record is read straight from the database file afterwards, not through the
-engine that wrote it.
+engine that wrote it (see :mod:`tests.reliability.store_faults`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -22,53 +19,21 @@ from typing import Any
 
 import pytest
 
-from app import Blueprint, create_simple_node
 from app.errors import StoreError
 from main_process.engine.engine import Engine
 from main_process.store import sqlite_store
-from tests.reliability.crash_checks import completions, events
-
-LOCKER = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("COMMIT")
-"""
+from tests.reliability import store_faults
+from tests.reliability.store_faults import LOCKER, DiskFull, chain, record
 
 
-def chain(n: int, pad: int = 0, hook: Any = None) -> Blueprint:
-    """``n`` nodes in a row; each returns a fresh value (``pad`` bytes of text make
-    its output spill to a file), and calls ``hook(i)`` first when given."""
-
-    def make(i: int) -> Any:
-        async def step(value: Any) -> dict[str, Any]:
-            if hook is not None:
-                await hook(i)
-            return {"i": i, "pad": "x" * pad}
-
-        return step
-
-    return Blueprint(
-        id=f"chain-{n}", nodes=[create_simple_node(f"n{i}", "step", make(i)) for i in range(n)]
-    )
-
-
-def record(db: Path, execution_id: str) -> tuple[str | None, set[str], list[int], str | None]:
-    """(status, completed nodes, event seqs, last event status) as the file holds them."""
-    with closing(sqlite3.connect(db)) as conn:
-        row = conn.execute("SELECT status FROM executions WHERE id = ?", (execution_id,)).fetchone()
-        done = completions(conn, execution_id)
-        seqs, _ = events(conn, execution_id)
-        last = conn.execute(
-            "SELECT chunk FROM events WHERE execution_id = ? ORDER BY first_seq DESC LIMIT 1",
-            (execution_id,),
-        ).fetchone()
-    import orjson
-
-    last_status = orjson.loads(last[0])[-1][4] if last else None
-    return (row[0] if row else None), done, seqs, last_status
+@contextmanager
+def tmpfs(size: str) -> Iterator[Path]:
+    """A fresh tmpfs, or a clean skip where one cannot be mounted."""
+    try:
+        with store_faults.tmpfs(size) as mount:
+            yield mount
+    except store_faults.Unavailable as exc:
+        pytest.skip(str(exc))
 
 
 async def until(condition: Any, timeout: float = 20.0) -> None:
@@ -110,58 +75,6 @@ async def test_a_write_lock_held_past_the_busy_timeout_costs_time_not_records(
         assert last == "completed"
     finally:
         await engine.close()
-
-
-@contextmanager
-def tmpfs(size: str) -> Iterator[Path]:
-    """A fresh tmpfs of ``size``, unmounted afterwards (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = Path(tempfile.mkdtemp(prefix="conductor-tmpfs-"))
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        mount.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-        mount.rmdir()
-
-
-def fill(folder: Path) -> Path:
-    """Write a file until the file system is full; returns it (delete it to free)."""
-    filler = folder / "filler"
-    block = b"\0" * 65536
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(block)
-                out.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    return filler
-
-
-class DiskFull:
-    """Fills the disk when node ``at`` starts; :meth:`free` gives the space back."""
-
-    def __init__(self, folder: Path, at: int) -> None:
-        self.folder = folder
-        self.at = at
-        self.filler: Path | None = None
-
-    async def __call__(self, i: int) -> None:
-        if i == self.at:
-            self.filler = fill(self.folder)
-
-    def free(self) -> None:
-        if self.filler is not None:
-            self.filler.unlink(missing_ok=True)
 
 
 async def test_a_disk_full_mid_run_then_freed_ends_completed_with_a_complete_record(
@@ -217,3 +130,9 @@ async def test_a_disk_that_stays_full_ends_the_execution_with_a_store_error(
         finally:
             disk.free()
             await engine.close()
+
+
+async def test_the_store_fault_trial_reports_nothing_unrecorded(tmp_path: Path) -> None:
+    figures = await store_faults.store_fault_trial(tmp_path)
+    assert figures["reported_finished_with_incomplete_record"] == 0, figures
+    assert figures["reported_finished"] >= 1, figures

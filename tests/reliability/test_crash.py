@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from main_process.faults import ENV, POINTS
-from tests.reliability.crash_harness import LANES, FAULT_SCENARIOS, run_crash_suite
+from tests.reliability.crash_harness import FAULT_SCENARIOS, LANES, run_crash_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 
