@@ -21,7 +21,7 @@ import pytest
 
 from app.errors import StoreError
 from main_process.engine.engine import Engine
-from main_process.store import sqlite_store
+from main_process.store import commits
 from tests.reliability import store_faults
 from tests.reliability.store_faults import LOCKER, DiskFull, chain, record
 
@@ -49,8 +49,8 @@ async def test_a_write_lock_held_past_the_busy_timeout_costs_time_not_records(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     busy = 10.0  # SQLite's busy timeout as the store sets it; shortened where it can be
-    if hasattr(sqlite_store, "BUSY_MS"):
-        monkeypatch.setattr(sqlite_store, "BUSY_MS", 300)
+    if hasattr(commits, "BUSY_MS"):
+        monkeypatch.setattr(commits, "BUSY_MS", 300)
         busy = 0.3
     engine = Engine(home, base_dir=tmp_path, plugins=False)
     try:

@@ -26,7 +26,7 @@ import orjson
 from app import Blueprint, create_simple_node
 from app.errors import StoreError
 from main_process.engine.engine import Engine
-from main_process.store import sqlite_store
+from main_process.store import commits
 from tests.reliability.crash_checks import completions, events
 
 
@@ -106,17 +106,19 @@ def tmpfs(size: str) -> Iterator[Path]:
 
 
 def fill(folder: Path) -> Path:
-    """Write a file until the file system is full; returns it (delete it to free)."""
+    """Write a file until the file system is full; returns it (delete it to free).
+    Unbuffered: a buffered file would raise the ENOSPC again when closed."""
     filler = folder / "filler"
     block = b"\0" * 65536
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(block)
-                out.flush()
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while True:
+            os.write(fd, block)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(fd)
     return filler
 
 
@@ -149,7 +151,7 @@ async def _lock_storm(workdir: Path, figures: dict[str, Any]) -> None:
                 "-c",
                 LOCKER,
                 str(home / "conductor.db"),
-                str(sqlite_store.BUSY_MS / 1000 + 1.5),
+                str(commits.BUSY_MS / 1000 + 1.5),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -231,8 +233,8 @@ async def store_fault_trial(workdir: Path) -> dict[str, Any]:
         "store_errors": 0,
         "disk_full": "run",
     }
-    busy = sqlite_store.BUSY_MS
-    sqlite_store.BUSY_MS = 300
+    busy = commits.BUSY_MS
+    commits.BUSY_MS = 300
     try:
         await _lock_storm(workdir, figures)
         try:
@@ -241,5 +243,5 @@ async def store_fault_trial(workdir: Path) -> dict[str, Any]:
         except Unavailable as exc:
             figures["disk_full"] = f"skipped: {exc}"
     finally:
-        sqlite_store.BUSY_MS = busy
+        commits.BUSY_MS = busy
     return figures
