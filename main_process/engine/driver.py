@@ -278,6 +278,7 @@ class ExecutionDriver:
                         port=graph.ports[node.index],
                         data=reused,
                     )
+            await states.commit_held(eid)  # lent completions are durable before use
         else:
             states.update_execution_state(
                 eid, ExecutionStatus.RUNNING, data={"resumed": True} if self.graph.resumed else None
