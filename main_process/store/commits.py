@@ -271,6 +271,10 @@ class Committer:
             self._cconn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error as exc:
             log.debug("checkpoint skipped: %s", exc)
+            if not _busy(exc):  # a full disk can leave the connection in error
+                with contextlib.suppress(sqlite3.Error):
+                    self._cconn.close()
+                    self._cconn = connect(self.path)
 
     def _commit(self, ops: list[Op]) -> None:
         """Apply one batch in one transaction (see :func:`apply_batch`), retrying it
