@@ -136,3 +136,35 @@ async def test_the_store_fault_trial_reports_nothing_unrecorded(tmp_path: Path) 
     figures = await store_faults.store_fault_trial(tmp_path)
     assert figures["reported_finished_with_incomplete_record"] == 0, figures
     assert figures["reported_finished"] >= 1, figures
+
+
+async def test_a_disk_still_full_at_exit_leaves_a_resumable_execution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONDUCTOR_STORE_RETRY_SECONDS", "1")
+    with tmpfs("48m") as mount:
+        home = mount / "home"
+        disk = DiskFull(mount, at=20)
+        engine = Engine(home, base_dir=tmp_path, plugins=False)
+        try:
+            with pytest.raises(StoreError):
+                await engine.execute(blueprint=chain(60, 300_000, disk))
+            await engine.close()  # still full: what is queued is given up
+            with closing(sqlite3.connect(home / "conductor.db")) as conn:
+                (execution_id,) = conn.execute("SELECT id FROM executions").fetchone()
+        finally:
+            disk.free()
+            await engine.close()
+        again = Engine(home, base_dir=tmp_path, plugins=False)
+        try:
+            stopped = await again.get_execution(execution_id)
+        finally:
+            await again.close()
+        # The next start finds it interrupted (its process is gone), with every
+        # completion committed before the disk filled: a resume goes on from there
+        # (nodes defined in code, as here, cannot be resumed by another engine).
+        assert stopped.status == "interrupted"
+        status, done, seqs, _ = record(home / "conductor.db", execution_id)
+        assert status == "interrupted"
+        assert {f"n{i}" for i in range(20)} <= done
+        assert seqs == list(range(1, len(seqs) + 1))
