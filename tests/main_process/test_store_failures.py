@@ -9,6 +9,8 @@ engine that wrote it (see :mod:`tests.reliability.store_faults`).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +26,8 @@ from main_process.engine.engine import Engine
 from main_process.store import commits
 from tests.reliability import store_faults
 from tests.reliability.store_faults import LOCKER, DiskFull, chain, record
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -168,3 +172,41 @@ async def test_a_disk_still_full_at_exit_leaves_a_resumable_execution(
         assert status == "interrupted"
         assert {f"n{i}" for i in range(20)} <= done
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_conductor_run_exits_1_when_the_store_cannot_record(tmp_path: Path) -> None:
+    with tmpfs("48m") as mount:
+        filler = mount / "filler"
+        nodes: list[dict[str, Any]] = [
+            {"id": "a", "type": "set", "params": {"value": 1}},
+            {
+                "id": "fill",
+                "type": "shell.command",
+                "params": {"argv": ["sh", "-c", f"cat /dev/zero > {filler} 2>/dev/null; echo 1"]},
+            },
+        ]
+        nodes += [
+            {"id": f"big{i}", "type": "set", "params": {"value": "{{ 'x' * 300000 }}"}}
+            for i in range(5)
+        ]
+        blueprint = tmp_path / "full.json"
+        blueprint.write_text(json.dumps({"id": "full", "nodes": nodes}))
+        env = {
+            **os.environ,
+            "CONDUCTOR_HOME": str(mount / "home"),
+            "CONDUCTOR_STORE_RETRY_SECONDS": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "app", "run", str(blueprint), "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        finally:
+            filler.unlink(missing_ok=True)
+        assert done.returncode == 1, done.stderr
+        assert json.loads(done.stdout)["error"]["type"] == "StoreError"
