@@ -64,6 +64,14 @@ LIMITS: Final = {
             10,
             "seconds conductor serve gives a client to send a request's headers",
         ),
+        Limit(
+            "store_retry_seconds",
+            "CONDUCTOR_STORE_RETRY_SECONDS",
+            "--store-retry-seconds",
+            30,
+            "seconds a failing store write (disk full, database locked) is retried before"
+            " the executions waiting for it end with a StoreError",
+        ),
     )
 }
 

@@ -22,6 +22,11 @@ be zero. The full runs are the ``slow`` tests:
   longest time the loop was unavailable (one at a time, and all at once).
 * ownership: an owner's loop blocked 20 s while ``history`` and ``resume`` run
   beside it; double runs after it (rows written or completions beyond one).
+* store: runs while another process holds SQLite's write lock past the busy
+  timeout and, as root, on a tmpfs that fills mid-run (freed after 1.5 s, or
+  never): ``reported_finished_with_incomplete_record`` must be 0. The crash
+  trials count ``finished_nodes_rerun_after_kill`` (must be 0; nodes caught
+  running by a kill are counted apart, ``inflight_reruns_after_kill``).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from tests.reliability.fuzz_harness import (  # noqa: E402
 from tests.reliability.hostile_harness import fuzz_hostile, loop_unavailability  # noqa: E402
 from tests.reliability.load_harness import load_http, load_ipc  # noqa: E402
 from tests.reliability.load_stalled import stalled_sse  # noqa: E402
+from tests.reliability.store_faults import store_fault_trial  # noqa: E402
 
 _SERVE_POINTS = ("node.after_run", "store.after_completion_write", "resume.after_first_node")
 
@@ -104,11 +110,21 @@ def _crash_summary(figures: dict[str, Any]) -> dict[str, Any]:
         "side_effects_missing",
         "side_effects_excess",
         "side_effect_reruns",
+        "finished_nodes_rerun_after_kill",
+        "inflight_reruns_after_kill",
+        "most_reruns_per_kill",
         "faults_not_fired",
         "problems",
         "seconds",
     )
     return {key: figures[key] for key in keep}
+
+
+async def store(quiet: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="conductor-store-") as tmp:
+        return await _timed(
+            "store: lock storm, disk full", lambda: store_fault_trial(Path(tmp)), quiet
+        )
 
 
 async def fuzz(seed: int, quiet: bool) -> dict[str, Any]:
@@ -181,6 +197,14 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         "outcomes_lost": sum(c["outcomes_lost"] for c in crash_runs),
         "outcomes_duplicated": sum(c["outcomes_duplicated"] for c in crash_runs),
         "integrity_failures": sum(c["integrity_failures"] for c in crash_runs),
+        "finished_nodes_rerun_after_kill": sum(
+            c["finished_nodes_rerun_after_kill"] for c in crash_runs
+        ),
+        "inflight_reruns_after_kill": sum(c["inflight_reruns_after_kill"] for c in crash_runs),
+        "reported_finished_with_incomplete_record": report["store"][
+            "reported_finished_with_incomplete_record"
+        ],
+        "store_fault_runs": report["store"]["runs"],
         "fuzz_cases": {name: run.get("cases") for name, run in fuzz_runs.items()},
         "fuzz_crashes": sum(run.get("crashes", 0) for run in fuzz_runs.values()),
         "fuzz_hangs": sum(run.get("hangs", 0) for run in fuzz_runs.values()),
@@ -206,6 +230,7 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
 async def main_async(seed: int, quiet: bool) -> dict[str, Any]:
     report: dict[str, Any] = {}
     report["crash"] = await crash(seed, quiet)
+    report["store"] = await store(quiet)
     report["fuzz"] = await fuzz(seed, quiet)
     report["load"] = await load(quiet)
     report["hostile"] = await hostile(seed, quiet)

@@ -12,7 +12,7 @@ import click
 
 from app.cli import output
 from app.cli.session import Options
-from app.errors import ConductorError
+from app.errors import ConductorError, StoreError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -34,6 +34,12 @@ def call(options: Options, coro: Coroutine[Any, Any, T], *, json_mode: bool = Fa
     """Run one command's coroutine, turning typed errors and Ctrl-C into exit codes."""
     try:
         return asyncio.run(coro)
+    except StoreError as exc:
+        # The execution could not be recorded: it failed (1), it was not misused (2).
+        if json_mode:
+            output.print_json({"error": exc.to_info().model_dump(mode="json", exclude_none=True)})
+        click.echo(f"error: {output.error_text(exc)}", err=True)
+        sys.exit(EXIT_FAILED)
     except ConductorError as exc:
         fail(
             output.error_text(exc),

@@ -43,6 +43,7 @@ from app.errors import (
     ErrorInfo,
     ExecutionCancelledError,
     ExecutionTimeoutError,
+    StoreError,
 )
 from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.execution_state import ExecutionState
@@ -215,9 +216,13 @@ class ExecutionDriver:
         except asyncio.CancelledError:
             pass  # from cancel(), or from outside: told apart below
         except Exception as exc:  # a bug, not a node's failure: end the execution with it
-            self._error = ErrorInfo(
-                type=type(exc).__name__, message=str(exc), traceback=format_traceback(exc)
-            )
+            store_error = _store_error(exc)
+            if store_error is not None:  # the record could not be kept: say so, typed
+                self._error = store_error.to_info()
+            else:
+                self._error = ErrorInfo(
+                    type=type(exc).__name__, message=str(exc), traceback=format_traceback(exc)
+                )
         self.phase = Phase.CLOSING
         self.queued = False
         if self._interrupted:
@@ -273,6 +278,7 @@ class ExecutionDriver:
                         port=graph.ports[node.index],
                         data=reused,
                     )
+            await states.commit_held(eid)  # lent completions are durable before use
         else:
             states.update_execution_state(
                 eid, ExecutionStatus.RUNNING, data={"resumed": True} if self.graph.resumed else None
@@ -395,3 +401,16 @@ class ExecutionDriver:
             else:
                 result[name] = spec
         return result
+
+
+def _store_error(exc: BaseException) -> StoreError | None:
+    """The :class:`StoreError` that ended the run, also from inside a task group's
+    exception group (a node awaiting its completion's commit raised it)."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _store_error(inner)
+            if found is not None:
+                return found
+    return None

@@ -7,6 +7,7 @@ only when someone reads or listens. A run nobody watches pays for no models.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,8 +107,11 @@ class ExecutionState:
     listeners: list[Subscriber] = field(default_factory=list)
     #: Called with no argument on every new event (page-reading followers).
     watchers: list[Callable[[], None]] = field(default_factory=list)
-    #: The terminal event, held back until the store has committed it.
-    held: EventRow | None = None
+    #: Events not delivered yet, in order: a held one (a node's completion, the
+    #: terminal event) waits for the store's commit, and every later one waits behind it.
+    undelivered: deque[EventRow] = field(default_factory=deque)
+    #: The seqs of the held events among ``undelivered``.
+    holding: set[int] = field(default_factory=set)
     #: Every event up to this seq is committed to the store (set by its writer thread),
     #: so ``events`` may drop them: a long run's log is read back from the store.
     committed_seq: int = 0

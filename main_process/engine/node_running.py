@@ -210,8 +210,11 @@ class NodeRunner:
             else:
                 output, port = result, None
             states.update_node_state(
-                eid, node.id, _COMPLETED, attempt=attempt, output=output, port=port
+                eid, node.id, _COMPLETED, attempt=attempt, output=output, port=port, hold=True
             )
+            # Durable before anything consumes the output or hears of it: a killed
+            # process never runs a finished node again.
+            await states.commit_held(eid)
             if faults.armed():
                 await self._resume_fault()
             return (_COMPLETED, output, port)

@@ -127,6 +127,14 @@ class Runs:
                     f"record it: {exc.message}",
                     where=exc.where,
                 ) from exc
+            error = state.error
+            if error is not None and error.type == StoreError.type_name:
+                # Nodes could not be recorded: the caller gets the typed error, not a
+                # failed result that looks like a node's doing.
+                raise StoreError(
+                    f"execution {eid!r} ended: the store could not record it: {error.message}",
+                    where=error.where,
+                )
         finally:
             self.states.release(eid)
             self._tasks.pop(eid, None)

@@ -22,6 +22,7 @@ events, nothing written, and an execution it forgets is gone: the seed's
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -193,8 +194,10 @@ class StateManager:
         input: Any = MISSING,
         port: str | None = None,
         data: dict[str, Any] | None = None,
+        hold: bool = False,
     ) -> None:
-        """Change one node's state, record it, and emit its event.
+        """Change one node's state, record it, and emit its event (``hold``: deliver
+        the event only once :meth:`commit_held` has seen it committed).
 
         A node the blueprint does not name gets its state on first use (the seed's
         state manager tracks whatever nodes it is told about).
@@ -238,7 +241,19 @@ class StateManager:
                 node.retry_count += 1
             payload = {**payload} if payload else {}
             payload["error"] = error.model_dump(exclude_none=True)
-        self._emit(state, "node", node_id, status, attempt, payload, now)
+        self._emit(state, "node", node_id, status, attempt, payload, now, hold=hold)
+
+    async def commit_held(self, execution_id: str) -> None:
+        """Wait until everything recorded for the execution so far is committed, then
+        deliver its held events (group commit: see :meth:`Store.group_commit`).
+        Raises :class:`~app.errors.StoreError` once the store has failed for too long."""
+        store = self.store
+        if store is None:
+            return
+        state = self.require_active(execution_id)
+        seq = state.seq
+        await asyncio.shield(store.group_commit())
+        self.log.committed(state, seq)
 
     def record_node_error(self, execution_id: str, node_id: str, message: str) -> None:
         """Note an error against a node without changing its status: its ``error``

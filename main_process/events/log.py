@@ -2,9 +2,11 @@
 
 Every transition gets the execution's next ``seq``; the row goes to the store's
 writer and, once delivered, to the in-memory log of the active execution and to
-its listeners. An execution's terminal event is *held* until the engine has seen
-the store commit it (:meth:`EventLog.release`): nobody hears "finished" about a
-run whose record could still be lost. With no store (an in-memory state manager)
+its listeners. An execution's terminal event, and each node's completion, is
+*held* until the engine has seen the store commit it (:meth:`EventLog.committed`,
+:meth:`EventLog.release`), and the events after a held one wait behind it, so
+they leave in ``seq`` order: nobody hears "finished" about a node or a run whose
+record could still be lost. With no store (an in-memory state manager)
 nothing is held, and the log is only the recent window kept in memory.
 
 The engine's recorder (:class:`~main_process.engine.state_manager.StateManager`)
@@ -97,7 +99,7 @@ class EventLog:
         hold: bool = False,
     ) -> EventRow:
         """Give the next ``seq`` to a transition, record it, and deliver it (or hold it,
-        for a terminal event that must be committed first)."""
+        for an event that must be committed first; later ones queue behind it)."""
         state.seq += 1
         row = EventRow(state.execution_id, state.seq, ts, kind, node_id, status, attempt, data)
         store = self.store
@@ -106,10 +108,25 @@ class EventLog:
             return row
         store.enqueue_event(row)
         if hold:
-            state.held = row
+            state.holding.add(row[1])
+            state.undelivered.append(row)
+        elif state.undelivered:
+            state.undelivered.append(row)
         else:
             self.deliver(state, row)
         return row
+
+    def committed(self, state: ExecutionState, seq: int) -> None:
+        """The store has committed every event up to ``seq``: deliver the held ones
+        among them, and what waited behind them."""
+        holding = state.holding
+        if not holding:
+            return
+        for held in [s for s in holding if s <= seq]:
+            holding.discard(held)
+        pending = state.undelivered
+        while pending and pending[0][1] not in holding:
+            self.deliver(state, pending.popleft())
 
     def deliver(self, state: ExecutionState, row: EventRow) -> None:
         """Append a recorded event to the active log and tell whoever follows it."""
@@ -156,11 +173,13 @@ class EventLog:
         self.store.when_committed(committed)
 
     def deliver_held(self, execution_id: str) -> None:
-        """Deliver the held terminal event, once its commit is known (or not needed)."""
+        """Deliver every held event, once their commit is known (or not needed)."""
         state = self.active.get(execution_id)
-        if state is not None and state.held is not None:
-            held, state.held = state.held, None
-            self.deliver(state, held)
+        if state is not None and state.undelivered:
+            state.holding.clear()
+            pending = state.undelivered
+            while pending:
+                self.deliver(state, pending.popleft())
 
     def release(self, execution_id: str) -> ExecutionState | None:
         """Deliver the held terminal event and forget the execution (the store has it)."""

@@ -11,13 +11,13 @@ operation.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, assert_never
 
-from app.states import ExecutionStatus
 from main_process import faults
 from main_process.store.chunks import CHUNK_EVENTS, EventRow, NodeRow, encode_chunk, encode_nodes
 
@@ -27,10 +27,6 @@ _CHUNK_SQL = (
     "INSERT OR REPLACE INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)"
 )
 _NODES_SQL = "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk) VALUES (?, ?, ?)"
-#: Every state an owner still looks after (a paused execution too: its lease must
-#: hold, or a request for it would find its owner "gone").
-_UNFINISHED = tuple(status.value for status in ExecutionStatus if not status.is_terminal)
-_UNFINISHED_MARKS = ", ".join("?" * len(_UNFINISHED))
 
 
 class WriteExecution(NamedTuple):
@@ -71,13 +67,6 @@ class WriteCheckpoint(NamedTuple):
     data_json: bytes
 
 
-class RenewLeases(NamedTuple):
-    """Extend the lease on every unfinished execution this owner runs."""
-
-    owner_id: str
-    until: float
-
-
 class Flush(NamedTuple):
     """Call ``callback(error)`` once everything queued before it is committed."""
 
@@ -85,16 +74,7 @@ class Flush(NamedTuple):
 
 
 #: One queued operation.
-Op = (
-    EventRow
-    | WriteExecution
-    | WriteNode
-    | WriteSpill
-    | WriteVariable
-    | WriteCheckpoint
-    | RenewLeases
-    | Flush
-)
+Op = EventRow | WriteExecution | WriteNode | WriteSpill | WriteVariable | WriteCheckpoint | Flush
 
 
 def apply_batch(
@@ -118,11 +98,19 @@ def apply_batch(
             faults.fault_point("store.after_completion_write")
     except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # gone with the failure that ended it
+                conn.execute("ROLLBACK")
         # Everyone waiting on this batch hears of the failure, also those queued
         # after the operation that failed.
         return [op.callback for op in ops if isinstance(op, Flush)], exc
     return callbacks, None
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure that may pass (a full disk, another process holding the lock, an I/O
+    error), so the batch is worth retrying; anything else means what was queued is
+    malformed and no retry can help."""
+    return isinstance(error, sqlite3.OperationalError | OSError)
 
 
 def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCallback]) -> bool:
@@ -155,12 +143,6 @@ def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCal
                     " (execution_id, checkpoint_id, name, created_at, data_json)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (op.execution_id, op.checkpoint_id, op.name, op.created_at, op.data_json),
-                )
-            case RenewLeases():
-                conn.execute(
-                    "UPDATE executions SET lease_until = ? WHERE owner_id = ?"
-                    f" AND status IN ({_UNFINISHED_MARKS})",
-                    (op.until, op.owner_id, *_UNFINISHED),
                 )
             case WriteSpill():
                 _write_file(op.path, op.data)

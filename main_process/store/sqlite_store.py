@@ -1,18 +1,15 @@
-"""SQLite (WAL) store with a batched writer thread.
+"""SQLite (WAL) store: the one object that speaks to the database file.
 
-Why a writer thread: recording every transition of every node must not cost the
-executor a disk write. The hot path appends an operation to a deque (thread-safe,
-no lock); one writer thread drains it every ``flush_interval`` seconds, or sooner
-when ``batch_size`` operations are waiting or someone awaits :meth:`Store.flush`,
-and applies each batch in one transaction. Operations are applied strictly in
-the order they were queued, so a reader never sees a node's completion without
-the events before it.
+Writes are queued: the hot path appends a typed operation, and the store's
+:class:`~main_process.store.commits.Committer` commits them in order, in
+batches, off the loop, retrying a failed batch rather than dropping it (see its
+module). Durability: ``synchronous=NORMAL`` in WAL mode survives a crash of the
+process (not of the machine's power). The engine awaits :meth:`Store.flush`
+before it reports an execution finished, and :meth:`Store.group_commit` after
+each node's completion (completions of one loop turn share one transaction), so
+a reported result is on disk and a killed process never re-runs a finished node.
 
-Durability: ``synchronous=NORMAL`` in WAL mode survives a crash of the process
-(not of the machine's power). The engine awaits :meth:`Store.flush` before it
-reports an execution finished, so a reported result is always on disk.
-
-Reads use a second connection guarded by a lock; WAL lets them run beside the
+Reads use another connection guarded by a lock; WAL lets them run beside the
 writer. Several processes may share one database: ``busy_timeout`` makes them
 wait for each other's short write transactions instead of failing.
 """
@@ -24,7 +21,6 @@ import hashlib
 import logging
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,17 +28,14 @@ from typing import Any
 from app.errors import StoreError
 from app.paths import database_path, outputs_dir
 from main_process.store.chunks import EventRow, NodeRow
+from main_process.store.commits import Committer, connect, store_error
 from main_process.store.ops import (
-    Flush,
     FlushCallback,
-    Op,
-    RenewLeases,
     WriteCheckpoint,
     WriteExecution,
     WriteNode,
     WriteSpill,
     WriteVariable,
-    apply_batch,
 )
 from main_process.store.schema import migrate
 
@@ -50,13 +43,6 @@ log = logging.getLogger(__name__)
 
 #: Serialised outputs larger than this go to a file under ``outputs/``.
 SPILL_BYTES = 256 * 1024
-#: A flush with at most this many operations queued is applied on the caller's thread.
-INLINE_FLUSH_OPS = 2000
-#: Operations queued at most: beyond this the caller commits the backlog itself. A
-#: producer that never yields the GIL (a node logging in a tight loop) starves the
-#: writer thread, which loses the GIL for ~5 ms each time SQLite releases it: 9,500
-#: operations took it 2.7 s, and a million events queued ~600 MB, measured.
-MAX_QUEUED_OPS = 20_000
 
 
 class Store:
@@ -74,41 +60,42 @@ class Store:
         self.path = database_path(root)
         self.outputs_dir = outputs_dir(root)
         self.spill_bytes = spill_bytes
-        self._interval = flush_interval
-        self._batch_size = batch_size
         try:
             root.mkdir(parents=True, exist_ok=True)
-            self._conn = self._connect()
+            self._conn = connect(self.path)
             migrate(self._conn)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"cannot open the store at {self.path}: {exc}", where=str(self.path)
             ) from exc
         self._lock = threading.Lock()
-        self._wconn = self._connect()
-        #: Held while a batch is applied on ``_wconn``, by the writer or an inline flush.
-        self._wlock = threading.Lock()
-        self._ops: deque[Op] = deque()
-        #: See :data:`MAX_QUEUED_OPS`.
-        self.max_queued_ops = MAX_QUEUED_OPS
-        self._cond = threading.Condition()
-        self._closing = False
+        self._writer = Committer(self.path, flush_interval=flush_interval, batch_size=batch_size)
+        self._ops = self._writer.ops
+        self._maybe_wake = self._writer.maybe_wake
         self._closed = False
-        self.write_error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._writer_main, name="conductor-store", daemon=True
-        )
-        self._thread.start()
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=10.0
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
-        return conn
+    @property
+    def write_error(self) -> BaseException | None:
+        """The last failed write's error, while writes fail (None once one succeeds)."""
+        return self._writer.write_error
+
+    @property
+    def retry_seconds(self) -> float:
+        """How long a failing write is retried before its waiters hear of it."""
+        return self._writer.retry_seconds
+
+    @retry_seconds.setter
+    def retry_seconds(self, value: float) -> None:
+        self._writer.retry_seconds = value
+
+    @property
+    def max_queued_ops(self) -> int:
+        """See :data:`~main_process.store.commits.MAX_QUEUED_OPS`."""
+        return self._writer.max_queued_ops
+
+    @max_queued_ops.setter
+    def max_queued_ops(self, value: int) -> None:
+        self._writer.max_queued_ops = value
 
     # -- queued writes (hot path: no I/O, no lock) -------------------------------
 
@@ -149,140 +136,42 @@ class Store:
         self._ops.append(WriteCheckpoint(execution_id, checkpoint_id, name, created_at, data_json))
         self._maybe_wake()
 
-    def enqueue_lease_renewal(self, owner_id: str, until: float) -> None:
-        """Extend the lease on every unfinished execution ``owner_id`` runs."""
-        self._ops.append(RenewLeases(owner_id, until))
-        self._maybe_wake()
-
     def enqueue_spill(self, path: Path, data: bytes) -> None:
         """Queue a large output's file; the writer is woken now, so the bytes are
         written and freed while the executor goes on, not held until the next batch."""
         self._ops.append(WriteSpill(path, data))
-        with self._cond:
-            self._cond.notify()
-
-    def _maybe_wake(self) -> None:
-        queued = len(self._ops)
-        if queued >= self.max_queued_ops:
-            self._catch_up()
-        elif queued >= self._batch_size:
-            with self._cond:
-                self._cond.notify()
-
-    def _catch_up(self) -> None:
-        """Back-pressure: commit the backlog on the caller's thread. Waiting for the
-        writer's batch first releases the GIL, so that batch finishes at full speed;
-        order is kept, since whoever holds ``_wlock`` drains and applies."""
-        if self._closing:
-            return
-        with self._wlock:
-            ops = self._drain()
-            if ops:
-                self._apply(self._wconn, ops)
+        self._writer.wake()
 
     def spill_path(self, execution_id: str, node_id: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in node_id)[:80]
         tag = hashlib.sha1(node_id.encode()).hexdigest()[:8]  # "a/b" and "a_b" differ
         return self.outputs_dir / execution_id / f"{safe}-{tag}.json"
 
-    async def flush(self) -> None:
-        """Wait until everything queued so far is committed (raises StoreError if not).
-
-        A small backlog with the writer idle is committed right here, on the
-        caller's thread: the caller is waiting anyway, and a hand-off to the
-        writer thread and back costs more than the write (~0.5 ms vs ~0.2 ms).
-        """
-        if len(self._ops) <= INLINE_FLUSH_OPS and self._wlock.acquire(blocking=False):
-            try:
-                ops = self._drain()
-                error = self._apply(self._wconn, ops) if ops else None
-            finally:
-                self._wlock.release()
-            if error is not None:
-                raise _store_error(error, self.path)
-            return
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-
-        def done(exc: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_settle, future, exc)
-
-        self._request_flush(done)
-        await future
-
-    def _drain(self) -> list[Op]:
-        """Everything queued so far, in order. Only the holder of ``_wlock`` drains, and
-        producers only append, so the length read first can all be taken."""
-        ops = self._ops
-        return [ops.popleft() for _ in range(len(ops))]
-
-    def flush_sync(self, timeout: float = 30.0) -> None:
-        """Blocking :meth:`flush`, for code outside the event loop."""
-        finished = threading.Event()
-        box: list[BaseException | None] = [None]
-
-        def done(exc: BaseException | None) -> None:
-            box[0] = exc
-            finished.set()
-
-        self._request_flush(done)
-        if not finished.wait(timeout):
-            raise StoreError(f"the store did not commit within {timeout} s", where=str(self.path))
-        if box[0] is not None:
-            raise _store_error(box[0], self.path)
-
     def when_committed(self, callback: FlushCallback) -> None:
         """Call ``callback(error)`` once everything queued so far is committed (``error``
         is None) or has failed, without waiting for it: for the hot path, which must
         not await the disk. The callback runs on the writer thread, so it may only
         record the fact (plain assignments) for the loop to act on later."""
-        self._request_flush(callback)
+        self._writer.request_flush(callback)
 
-    def _request_flush(self, callback: FlushCallback) -> None:
-        if not self._thread.is_alive():
-            callback(StoreError("the store is closed", where=str(self.path)))
-            return
-        self._ops.append(Flush(callback))
-        with self._cond:
-            self._cond.notify()
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed (raises StoreError if not)."""
+        await self._writer.flush()
+
+    def flush_sync(self, timeout: float = 30.0) -> None:
+        """Blocking :meth:`flush`, for code outside the event loop."""
+        self._writer.flush_sync(timeout)
+
+    def group_commit(self) -> asyncio.Future[None]:
+        """See :meth:`Committer.group_commit` (await it through ``asyncio.shield``)."""
+        return self._writer.group_commit()
 
     def close(self) -> None:
-        """Commit what is queued, stop the writer and close both connections."""
-        if self._closing:
-            return
-        self._closing = True
-        with self._cond:
-            self._cond.notify()
-        self._thread.join(timeout=30.0)
+        """Commit what is queued, stop the writer and close the connections."""
+        self._writer.close()
         with self._lock:
             self._conn.close()
             self._closed = True
-
-    # -- the writer thread -------------------------------------------------------
-
-    def _writer_main(self) -> None:
-        while True:
-            with self._cond:
-                if not self._ops and not self._closing:
-                    self._cond.wait(self._interval)
-            with self._wlock:
-                ops = self._drain()
-                if ops:
-                    self._apply(self._wconn, ops)
-                elif self._closing:
-                    self._wconn.close()
-                    return
-
-    def _apply(self, conn: sqlite3.Connection, ops: list[Op]) -> BaseException | None:
-        """Apply one batch in one transaction (see :func:`apply_batch`), then tell
-        whoever waits for it."""
-        callbacks, error = apply_batch(conn, ops)
-        if error is not None:
-            self.write_error = error
-            log.error("store write failed (%d operations): %s", len(ops), error)
-        for callback in callbacks:
-            callback(error)
-        return error
 
     # -- reads and immediate writes (caller's thread) -----------------------------
     #
@@ -330,15 +219,6 @@ class Store:
         return str(row[0]) if row else "no answer"
 
 
-def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
-    if future.done():
-        return
-    if exc is None:
-        future.set_result(None)
-    else:
-        future.set_exception(_store_error(exc, None))
-
-
 def _read_only(path: Path, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
     try:
@@ -349,6 +229,4 @@ def _read_only(path: Path, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]
 
 
 def _store_error(exc: BaseException, path: Path | None) -> StoreError:
-    if isinstance(exc, StoreError):
-        return exc
-    return StoreError(f"store write failed: {exc}", where=str(path) if path else None)
+    return store_error(exc, path)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from app import Blueprint, NodeSpec, ResumeError, create_conductor
@@ -78,6 +79,18 @@ def node_status(db: Path, eid: str, node: str) -> str | None:
     return status
 
 
+def node_started(db: Path, eid: str, node: str) -> bool:
+    """Whether a node's ``running`` event is committed in another process's database."""
+    conn = sqlite3.connect(db)
+    try:
+        chunks = conn.execute("SELECT chunk FROM events WHERE execution_id = ?", (eid,)).fetchall()
+    finally:
+        conn.close()
+    return any(
+        row[3] == node and row[4] == "running" for (chunk,) in chunks for row in orjson.loads(chunk)
+    )
+
+
 @pytest.fixture
 def test_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     log = tmp_path / "calls.log"
@@ -109,6 +122,8 @@ async def test_sigkill_mid_run_then_resume_runs_only_unfinished_nodes(
         assert child.stdout.readline().strip() == "blocked"
         db = home / "conductor.db"
         wait_for(lambda: node_status(db, eid, "n2") == "completed")
+        # n2's completion is committed before n3 starts; n3's start follows within a batch.
+        wait_for(lambda: node_started(db, eid, "n3"))
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:

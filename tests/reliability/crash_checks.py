@@ -38,6 +38,13 @@ class Figures:
     side_effects_missing: int = 0
     side_effects_excess: int = 0
     side_effect_reruns: int = 0
+    #: Nodes whose output a downstream node had already consumed in the killed
+    #: process but whose completion the kill lost: each runs again (must be 0).
+    finished_nodes_rerun_after_kill: int = 0
+    #: Nodes running when killed, so run again: allowed, counted apart.
+    inflight_reruns_after_kill: int = 0
+    #: The most nodes one kill left to run again (at most the concurrency limit).
+    most_reruns_per_kill: int = 0
     problems: list[str] = field(default_factory=list)
     #: How long the last finished execution took, start to end (seconds).
     last_duration: float = 0.0
@@ -64,6 +71,7 @@ class Figures:
             + self.incomplete_executions
             + self.side_effects_missing
             + self.side_effects_excess
+            + self.finished_nodes_rerun_after_kill
         )
 
 

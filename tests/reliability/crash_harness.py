@@ -16,7 +16,10 @@ At the end: the execution completed; every node has exactly one recorded
 completion (in ``node_runs`` and as a ``completed`` event); outputs equal an
 uninterrupted run's; the event ``seq`` is 1..N without gaps or repeats, in the
 store and through the transport; and each node's side effect ran at least once
-and at most once more than the kills that hit it.
+and at most once more than the kills that hit it while it ran. A kill may only
+hit nodes in flight: a node whose output a downstream node had consumed in the
+killed process has a committed completion and never runs again
+(``finished_nodes_rerun_after_kill``, 0); in-flight re-runs are counted apart.
 
 :func:`run_crash_suite` returns the figures ``bench/reliability.py`` prints.
 """
@@ -86,6 +89,26 @@ def _fn_node(node_id: str, name: str) -> dict[str, Any]:
 
 
 SIDE_EFFECT_NODES = [n["id"] for n in crash_blueprint()["nodes"] if n["id"] != "join"]
+
+
+def _consumers() -> dict[str, tuple[str, ...]]:
+    """For each node, the nodes with a side effect that start only after it finished:
+    its targets, seen through the merge (which has none of its own)."""
+    targets: dict[str, list[str]] = {}
+    for edge in crash_blueprint()["edges"]:
+        targets.setdefault(edge["source"], []).append(edge["target"])
+
+    def witnesses(node_id: str) -> list[str]:
+        found: list[str] = []
+        for target in targets.get(node_id, []):
+            found.extend([target] if target in SIDE_EFFECT_NODES else witnesses(target))
+        return found
+
+    return {node_id: tuple(witnesses(node_id)) for node_id in SIDE_EFFECT_NODES}
+
+
+#: See :func:`_consumers`.
+CONSUMERS = _consumers()
 
 
 @dataclass
@@ -210,17 +233,27 @@ def _after_kill(
     label: str,
 ) -> None:
     """With the process dead and nothing restarted: the file's integrity, and which
-    nodes the kill hit (ran in that process, no completion recorded)."""
+    nodes the kill hit (ran in that process, no completion recorded). A hit node
+    whose consumer ran in that process too had finished: its completion was lost."""
     with contextlib.closing(sqlite3.connect(home / _DB)) as conn:
         verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
         done = completions(conn, execution_id)
     if verdict != "ok":
         figures.integrity_failures += 1
         figures.problem(f"{label}: integrity_check after the kill of {pid}: {verdict}")
-    for node_id, ran_in in side_effects(log).items():
+    effects = side_effects(log)
+    rerun = 0
+    for node_id, ran_in in effects.items():
         if node_id not in done and str(pid) in ran_in:
-            hits[node_id] += ran_in[str(pid)]
             figures.side_effect_reruns += ran_in[str(pid)]
+            if any(str(pid) in effects.get(c, {}) for c in CONSUMERS.get(node_id, ())):
+                figures.finished_nodes_rerun_after_kill += 1
+                figures.problem(f"{label}: {node_id} finished, then its completion was lost")
+            else:
+                hits[node_id] += ran_in[str(pid)]
+                figures.inflight_reruns_after_kill += 1
+                rerun += 1
+    figures.most_reruns_per_kill = max(figures.most_reruns_per_kill, rerun)
 
 
 async def _check_after_restart(

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from main_process.faults import ENV, POINTS
-from tests.reliability.crash_harness import FAULT_SCENARIOS, run_crash_suite
+from tests.reliability.crash_harness import FAULT_SCENARIOS, LANES, run_crash_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +28,10 @@ pytestmark = pytest.mark.timeout(900)
 def _assert_clean(report: dict[str, Any], kind: str, fault_points: int, random_kills: int) -> None:
     figures = report[kind]
     assert figures["failures"] == 0, figures["problems"] or figures
+    # A kill re-runs only the nodes it caught running: none that had finished, and
+    # no more than can run at once (five lanes, plus a start or a total between them).
+    assert figures["finished_nodes_rerun_after_kill"] == 0, figures["problems"]
+    assert figures["most_reruns_per_kill"] <= LANES, figures
     assert figures["faults_not_fired"] == []
     assert sum(figures["kills_by_fault_point"].values()) >= fault_points
     assert figures["random_kills"] == random_kills
