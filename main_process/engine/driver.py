@@ -35,17 +35,16 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Mapping
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any
 
 from app.errors import (
     ConductorError,
     ErrorInfo,
-    ExecutionCancelledError,
-    ExecutionTimeoutError,
     StoreError,
 )
 from app.states import ExecutionStatus, NodeStatus
+from main_process.engine.endings import ENDINGS, CancelReason
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
 from main_process.engine.limiter import Limiter
@@ -54,34 +53,6 @@ from main_process.engine.plan import Plan
 from main_process.runners.tracebacks import format_traceback
 
 _COMPLETED, _CANCELLED, _SKIPPED = NodeStatus.COMPLETED, NodeStatus.CANCELLED, NodeStatus.SKIPPED
-
-
-class CancelReason(StrEnum):
-    """Why an execution is stopped from outside."""
-
-    USER = "user"
-    TIMEOUT = "timeout"
-    SHUTDOWN = "shutdown"
-
-
-#: The status each reason ends an execution in, and its error.
-ENDINGS: dict[CancelReason, tuple[ExecutionStatus, type[ConductorError], str]] = {
-    CancelReason.USER: (
-        ExecutionStatus.CANCELLED,
-        ExecutionCancelledError,
-        "the execution was cancelled",
-    ),
-    CancelReason.TIMEOUT: (
-        ExecutionStatus.FAILED,
-        ExecutionTimeoutError,
-        "the execution timed out",
-    ),
-    CancelReason.SHUTDOWN: (
-        ExecutionStatus.INTERRUPTED,
-        ExecutionCancelledError,
-        "the engine shut down while the execution ran; resume it to finish",
-    ),
-}
 
 
 class Phase(Enum):

@@ -51,7 +51,7 @@ from app.transport import BlueprintArg
 from main_process import faults
 from main_process.engine.blueprints import BlueprintOps, code_node_types
 from main_process.engine.control_watch import ControlWatcher, ask_owner
-from main_process.engine.driver import CancelReason
+from main_process.engine.endings import CancelReason
 from main_process.engine.inputs import resolve_inputs
 from main_process.engine.records import Records
 from main_process.engine.resume import (

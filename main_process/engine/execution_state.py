@@ -8,14 +8,14 @@ only when someone reads or listens. A run nobody watches pays for no models.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.blueprint import Blueprint
 from app.errors import ErrorInfo
 from app.events import Event, make_event
-from app.results import ExecutionResult, NodeResult
+from app.results import ExecutionResult, ExecutionSummary, NodeResult
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store.chunks import EventRow
 
@@ -134,3 +134,26 @@ class ExecutionState:
             blueprint_hash=self.blueprint_hash,
             last_seq=self.seq,
         )
+
+
+def summaries(
+    states: Iterable[ExecutionState], limit: int, status: str | None, blueprint_id: str | None
+) -> list[ExecutionSummary]:
+    """Listing rows of executions held in memory, newest first (an in-memory recorder's
+    ``list_executions``)."""
+    rows = [
+        ExecutionSummary(
+            execution_id=s.execution_id,
+            blueprint_id=s.blueprint.id,
+            blueprint_name=s.blueprint.name,
+            status=s.status,
+            created_at=s.created_at,
+            started_at=s.started_at,
+            finished_at=s.finished_at,
+            error=s.error,
+        )
+        for s in reversed(list(states))
+        if (status is None or s.status == status)
+        and (blueprint_id is None or s.blueprint.id == blueprint_id)
+    ]
+    return rows[:limit]

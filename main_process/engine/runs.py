@@ -18,7 +18,8 @@ from typing import Any
 
 from app.errors import StoreError
 from app.results import ExecutionConfig, ExecutionResult
-from main_process.engine.driver import CancelReason, ExecutionDriver
+from main_process.engine.driver import ExecutionDriver
+from main_process.engine.endings import CancelReason
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.limiter import Limiter
 from main_process.engine.node_running import NodeEnv

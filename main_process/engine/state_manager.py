@@ -40,6 +40,7 @@ from main_process.engine.execution_state import (
     ExecutionState,
     NodeState,
     event_from_row,
+    summaries,
 )
 from main_process.engine.record_writer import MISSING, RecordWriter
 from main_process.events.log import EventLog
@@ -390,23 +391,8 @@ class StateManager:
     def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
     ) -> list[ExecutionSummary]:
-        if self.store is None:
-            rows = [
-                ExecutionSummary(
-                    execution_id=s.execution_id,
-                    blueprint_id=s.blueprint.id,
-                    blueprint_name=s.blueprint.name,
-                    status=s.status,
-                    created_at=s.created_at,
-                    started_at=s.started_at,
-                    finished_at=s.finished_at,
-                    error=s.error,
-                )
-                for s in reversed(self._active.values())
-                if (status is None or s.status == status)
-                and (blueprint_id is None or s.blueprint.id == blueprint_id)
-            ]
-            return rows[:limit]
+        if self.store is None:  # an in-memory recorder: what is active is all there is
+            return summaries(self._active.values(), limit, status, blueprint_id)
         return history.list_executions(
             self.store, self._active, limit=limit, status=status, blueprint_id=blueprint_id
         )
