@@ -123,6 +123,21 @@ async def recorded(home: Path, eid: str, node_id: str) -> bool:
     return result.nodes[node_id].status is NodeStatus.COMPLETED
 
 
+async def committed_start(home: Path, eid: str, node_id: str) -> bool:
+    """Whether the store has the node's ``running`` event (a start is committed with
+    the next batch; a node's completion before its consumers start)."""
+    from main_process.engine.engine import Engine
+
+    engine = Engine(home, plugins=False)
+    try:
+        events = await engine.recorded_events(eid)
+    except ExecutionNotFoundError:
+        return False
+    finally:
+        await engine.close()
+    return any(e.node_id == node_id and e.status is NodeStatus.RUNNING for e in events)
+
+
 def shape(result: ExecutionResult) -> dict[str, Any]:
     """What must match across transports (ids and timings differ by nature)."""
     return {
@@ -294,6 +309,9 @@ async def test_sigkill_mid_run_fails_calls_restarts_and_resumes(
     events = ipc.events(eid)
     await wait_for_event(events, "n3", "running")
     await until(lambda: recorded(home, eid, "n2"))
+    # A node's start is committed with the next batch (its completion at once, before
+    # its consumers start): what the kill leaves is only what is committed.
+    await until(lambda: committed_start(home, eid, "n3"))
     waiter = asyncio.ensure_future(ipc.wait(eid))
     follower = asyncio.ensure_future(anext(events))
     old_pid = transport(ipc).process.pid
