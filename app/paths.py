@@ -39,3 +39,27 @@ def outputs_dir(root: Path | None = None) -> Path:
 
 def token_path(root: Path | None = None) -> Path:
     return (root or data_dir()) / "token"
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and its parents) readable by its owner only (0700): the data
+    dir holds every input and output of every run. An existing folder open to others
+    is left as it is — it may be so on purpose — with a warning."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "%s is readable by others (mode %o): every run's inputs and outputs are kept "
+            "there; chmod 700 it unless that is what you want",
+            path,
+            mode,
+        )
+
+
+def private_file(path: Path) -> int:
+    """Open ``path`` for writing, created 0600 (owner only); returns the descriptor."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, assert_never
 
+from app.paths import ensure_private_dir, private_file
 from main_process import faults
 from main_process.store.chunks import CHUNK_EVENTS, EventRow, NodeRow, encode_chunk, encode_nodes
 
@@ -186,7 +187,8 @@ def _write_execution(
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    with os.fdopen(private_file(tmp), "wb") as fh:
+        fh.write(data)
     os.replace(tmp, path)

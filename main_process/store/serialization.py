@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from app.paths import ensure_private_dir, private_file
+
 UNSERIALIZABLE = "__unserializable__"
 
 #: Tried only when the plain call fails: non-str keys make orjson ~2x slower on
@@ -65,10 +67,10 @@ def dump_list_to_file(items: list[Any], path: Path) -> int:
     same work done by hand. Written to a temporary name and renamed, so a crash
     never leaves half a file under the real name.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
     size = 0
-    with open(tmp, "wb") as fh:
+    with os.fdopen(private_file(tmp), "wb") as fh:
         fh.write(b"[")
         for start in range(0, len(items), STREAM_ITEMS):
             part = dumps(items[start : start + STREAM_ITEMS])

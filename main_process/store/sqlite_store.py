@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import StoreError
-from app.paths import database_path, outputs_dir
+from app.paths import database_path, ensure_private_dir, outputs_dir, private_file
 from main_process.store.chunks import EventRow, NodeRow
 from main_process.store.commits import Committer, connect, store_error
 from main_process.store.ops import (
@@ -61,7 +62,9 @@ class Store:
         self.outputs_dir = outputs_dir(root)
         self.spill_bytes = spill_bytes
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(root)
+            if not self.path.exists():  # created 0600: SQLite gives -wal/-shm the same mode
+                os.close(private_file(self.path))
             self._conn = connect(self.path)
             migrate(self._conn)
         except (OSError, sqlite3.Error) as exc:
