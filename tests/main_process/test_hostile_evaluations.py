@@ -16,6 +16,7 @@ import pytest
 from app.errors import BlueprintError, ErrorInfo
 from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.engine import Engine
+from tests.reliability.hostile_harness import LoopLag
 
 NESTED_LOOPS = (
     "{% for a in range(99999) %}{% for b in range(99999) %}{{ a }}{% endfor %}{% endfor %}"
@@ -24,28 +25,6 @@ NESTED_LOOPS = (
 
 def one_node(node: dict[str, Any]) -> dict[str, Any]:
     return {"id": "hostile", "nodes": [{"id": "n", **node}]}
-
-
-class LoopLag:
-    """The longest the event loop went without running a 5 ms ticker."""
-
-    def __init__(self) -> None:
-        self.worst = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _tick(self) -> None:
-        while True:
-            before = time.monotonic()
-            await asyncio.sleep(0.005)
-            self.worst = max(self.worst, time.monotonic() - before - 0.005)
-
-    def __enter__(self) -> LoopLag:
-        self._task = asyncio.get_running_loop().create_task(self._tick())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 async def test_a_nested_loop_template_stops_at_its_node_timeout(engine: Engine) -> None:
