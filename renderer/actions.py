@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
 from renderer.command_palette import CommandPalette
 from renderer.palette_commands import open_command_palette
+from renderer.shortcuts_dialog import ShortcutsDialog
 
 if TYPE_CHECKING:
     from renderer.main_window import MainWindow
@@ -81,6 +83,7 @@ def build_actions(window: MainWindow) -> Actions:
     edit.addAction(_action(window, "&Paste", window.paste))
     edit.addAction(_action(window, "&Delete", window.scene.delete_selection))
     edit.addAction(_action(window, "Auto-&layout", window.document.auto_layout, "Ctrl+L"))
+    edit.addAction(_action(window, "&Add node… (Tab)", window.view.open_quick_add))
 
     run_menu = bar.addMenu("&Run")
     run = _action(window, "▶ Run", window.runs.run, "Ctrl+R")
@@ -107,10 +110,21 @@ def build_actions(window: MainWindow) -> Actions:
     commands.triggered.connect(lambda: open_command_palette(window, palette, commands))
     view.addAction(commands)
 
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(_action(window, "&Keyboard shortcuts", lambda: show_shortcuts(window)))
+    window.view.menus.node_extras.extend([here])
+
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")
     toolbar.addActions([run, cancel, pause, resume, here])
     return Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette)
+
+
+def show_shortcuts(window: MainWindow) -> ShortcutsDialog:
+    dialog = ShortcutsDialog(window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()
+    return dialog
 
 
 def fill_recent(window: MainWindow, menu: QMenu, files: list[str]) -> None:

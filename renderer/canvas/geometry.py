@@ -22,3 +22,12 @@ def node_height(named_ports: int) -> float:
     """Height of a card with this many named output ports (0: one unnamed output)."""
     ports = PORT_ROW_HEIGHT * named_ports + (PORT_PADDING if named_ports else 0.0)
     return HEADER_HEIGHT + ports + BADGE_HEIGHT
+
+
+#: The canvas grid: dots are drawn, and new nodes placed, on this spacing.
+GRID = 20.0
+
+
+def title_at(x: float, y: float) -> tuple[float, float]:
+    """The grid-snapped top-left of a node whose title sits under the point (x, y)."""
+    return (round((x - NODE_WIDTH / 2) / GRID) * GRID, round((y - 20) / GRID) * GRID)

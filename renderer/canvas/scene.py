@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 
 from app.blueprint import EdgeSpec
 from renderer.canvas.edge_item import EdgeItem, ImplicitEdgeItem
+from renderer.canvas.geometry import GRID, title_at
 from renderer.canvas.grid import paint_dot_grid
-from renderer.canvas.node_item import WIDTH, NodeItem
+from renderer.canvas.node_item import NodeItem
 from renderer.canvas.port_item import PortItem, PortKind
 from renderer.canvas.theme import LIGHT, CanvasTheme
 from renderer.canvas.wire_drag import WireDrag
@@ -38,7 +39,6 @@ from renderer.editor.errors import EditError
 
 #: MIME type of a node type dragged from the palette (the payload is the type name).
 NODE_TYPE_MIME = "application/x-conductor-node-type"
-_GRID = 20.0
 
 
 class BlueprintScene(QGraphicsScene):
@@ -52,6 +52,9 @@ class BlueprintScene(QGraphicsScene):
     connection_refused = Signal(str)
     #: A gesture's edit was refused (a rare race): the message.
     edit_refused = Signal(str)
+    #: A wire was dropped on empty canvas, or empty canvas was double-clicked: the
+    #: scene point and the wire's start (``(node_id, port)``) or None. Quick add.
+    quick_add_requested = Signal(QPointF, object)
 
     def __init__(self, document: EditorDocument, theme: CanvasTheme = LIGHT) -> None:
         super().__init__()
@@ -117,12 +120,8 @@ class BlueprintScene(QGraphicsScene):
 
     def add_node_at(self, type_name: str, pos: QPointF) -> str | None:
         """Add a node whose title sits under ``pos`` (a drop or a double-click)."""
-        top_left = (
-            round((pos.x() - WIDTH / 2) / _GRID) * _GRID,
-            round((pos.y() - 20) / _GRID) * _GRID,
-        )
         try:
-            node_id = self.document.add_node(type_name, top_left)
+            node_id = self.document.add_node(type_name, title_at(pos.x(), pos.y()))
         except EditError as exc:
             self.edit_refused.emit(str(exc))
             return None
@@ -351,6 +350,8 @@ class BlueprintScene(QGraphicsScene):
             self._end_wire()
             if target is not None and target is not port.node:
                 self.connect_ports(port.node.node_id, target.node_id, port.name)
+            elif target is None and self._top_item(event.scenePos()) is None:
+                self.quick_add_requested.emit(event.scenePos(), (port.node.node_id, port.name))
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -359,6 +360,10 @@ class BlueprintScene(QGraphicsScene):
         node = self._node_at(event.scenePos())
         if node is not None:
             self.node_activated.emit(node.node_id)
+            event.accept()
+            return
+        if self._top_item(event.scenePos()) is None:
+            self.quick_add_requested.emit(event.scenePos(), None)
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
@@ -376,8 +381,7 @@ class BlueprintScene(QGraphicsScene):
     def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
         event.setAccepted(event.mimeData().hasFormat(NODE_TYPE_MIME))
 
-    def dragMoveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
-        event.setAccepted(event.mimeData().hasFormat(NODE_TYPE_MIME))
+    dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
         data = event.mimeData()
@@ -391,4 +395,4 @@ class BlueprintScene(QGraphicsScene):
     def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         """A quiet dot grid: a sense of place without noise."""
         super().drawBackground(painter, rect)
-        paint_dot_grid(painter, QRectF(rect), self.theme.color("grid"), _GRID)
+        paint_dot_grid(painter, QRectF(rect), self.theme.color("grid"), GRID)

@@ -9,20 +9,25 @@ Everything that edits goes through the scene and the document.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRectF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QCursor,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
     QPainter,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from app.errors import ConductorError
+from renderer.canvas.context_menus import CanvasMenus
+from renderer.canvas.quick_add import QuickAdd, WireEnd
 from renderer.canvas.scene import BlueprintScene
+from renderer.canvas.zoom_controls import ZoomControls
 
 MIN_ZOOM = 0.2
 MAX_ZOOM = 3.0
@@ -30,7 +35,15 @@ _STEP = 1.15
 
 
 class CanvasView(QGraphicsView):
-    """A view on a :class:`BlueprintScene` with editor-style navigation."""
+    """A view on a :class:`BlueprintScene` with editor-style navigation.
+
+    It also owns what is reached from the canvas itself: quick add (Tab, a
+    double-click or a wire dropped on empty canvas), the right-click menus and the
+    zoom buttons in the corner.
+    """
+
+    #: The zoom changed (wheel, keys, buttons, fit): the new scale.
+    zoom_changed = Signal(float)
 
     def __init__(self, scene: BlueprintScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
@@ -48,6 +61,17 @@ class CanvasView(QGraphicsView):
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.quick_add = QuickAdd(scene, self)
+        self.menus = CanvasMenus(scene, self.quick_add, self, self.fit_to_view)
+        self.zoom_controls = ZoomControls(
+            self,
+            zoom_in=self.zoom_in,
+            zoom_out=self.zoom_out,
+            reset=lambda: self.set_zoom(1.0),
+            fit=self.fit_to_view,
+        )
+        self.zoom_changed.connect(self.zoom_controls.show_zoom)
+        scene.quick_add_requested.connect(self._quick_add_from_scene)
 
     @property
     def zoom(self) -> float:
@@ -58,6 +82,7 @@ class CanvasView(QGraphicsView):
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
         factor = zoom / self.zoom
         self.scale(factor, factor)
+        self.zoom_changed.emit(self.zoom)
 
     def zoom_in(self) -> None:
         self.set_zoom(self.zoom * _STEP)
@@ -73,11 +98,53 @@ class CanvasView(QGraphicsView):
         if bounds.isEmpty():
             self.resetTransform()
             self.centerOn(0, 0)
+            self.zoom_changed.emit(self.zoom)
             return
         self.fitInView(bounds.adjusted(-48, -48, 48, 48), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom > max_zoom:
             self.set_zoom(max_zoom)
         self.centerOn(bounds.center())
+        self.zoom_changed.emit(self.zoom)
+
+    # -- quick add and menus ---------------------------------------------------------
+
+    def _pointer(self) -> tuple[QPointF, QPoint]:
+        """The scene point and screen point under the mouse (the centre when outside)."""
+        local = self.viewport().mapFromGlobal(QCursor.pos())
+        if not self.viewport().rect().contains(local):
+            local = self.viewport().rect().center()
+        return self.mapToScene(local), self.viewport().mapToGlobal(local)
+
+    def open_quick_add(self) -> None:
+        """The node picker at the mouse (Tab, or the canvas menu's "Add node…")."""
+        at, screen = self._pointer()
+        self.quick_add.open_at(at, screen)
+
+    def _quick_add_from_scene(self, at: QPointF, source: object) -> None:
+        wire = WireEnd(*source) if isinstance(source, tuple) else None
+        screen = self.viewport().mapToGlobal(self.mapFromScene(at))
+        self.quick_add.open_at(at, screen, wire)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.menus.menu_at(self.mapToScene(event.pos()), event.globalPos())
+        menu.popup(event.globalPos())
+        event.accept()
+
+    def event(self, event: QEvent) -> bool:
+        """Tab opens quick add (Qt would otherwise move the keyboard focus)."""
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Tab
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        ):
+            self.open_quick_add()
+            return True
+        return super().event(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.zoom_controls.place(self.width(), self.height())
 
     # -- events --------------------------------------------------------------------
 

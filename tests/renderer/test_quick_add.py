@@ -1,0 +1,253 @@
+"""Quick add, right-click menus and zoom buttons, driven as a user drives them.
+
+Mouse and key events go to the view's viewport (QTest), so each test passes only if
+the gesture itself works: Tab, a double-click on empty canvas, a wire dropped on
+empty canvas, typing in the picker and Enter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QContextMenuEvent, QCursor
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMenu
+from pytestqt.qtbot import QtBot
+
+from app.blueprint import Blueprint
+from app.results import NodeTypeInfo
+from renderer.canvas.quick_add import describe
+from renderer.canvas.scene import BlueprintScene
+from renderer.canvas.view import CanvasView
+from renderer.editor.document import EditorDocument
+from tests.renderer.test_document import DEMO
+
+_NONE = Qt.KeyboardModifier.NoModifier
+_LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def doc(qapp: object, node_types: list[NodeTypeInfo]) -> EditorDocument:
+    d = EditorDocument(node_types)
+    d.load(Blueprint.model_validate(DEMO))
+    return d
+
+
+@pytest.fixture
+def view(qtbot: QtBot, doc: EditorDocument) -> Iterator[CanvasView]:
+    v = CanvasView(BlueprintScene(doc))
+    qtbot.addWidget(v)
+    v.resize(1200, 700)
+    v.show()
+    qtbot.waitExposed(v)
+    v.centerOn(400, 50)
+    yield v
+    v.close()
+
+
+def _scene(view: CanvasView) -> BlueprintScene:
+    scene = view.scene()
+    assert isinstance(scene, BlueprintScene)
+    return scene
+
+
+def _choose(view: CanvasView, qtbot: QtBot, text: str) -> None:
+    """Type in the open picker and press Enter."""
+    picker = view.quick_add.picker
+    qtbot.waitUntil(picker.isVisible)
+    QTest.keyClicks(picker.filter, text)
+    QTest.keyClick(picker.filter, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not picker.isVisible())
+
+
+def _empty_point(view: CanvasView) -> QPoint:
+    """A viewport point over empty canvas (below every node of DEMO)."""
+    point = view.mapFromScene(QPointF(300, 400))
+    assert _scene(view).items(view.mapToScene(point)) == []
+    return point
+
+
+def test_tab_opens_the_picker_and_enter_adds_the_node_under_the_mouse(
+    view: CanvasView, doc: EditorDocument, qtbot: QtBot
+) -> None:
+    at = _empty_point(view)
+    QCursor.setPos(view.viewport().mapToGlobal(at))
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Tab)
+    picker = view.quick_add.picker
+    qtbot.waitUntil(picker.isVisible)
+    QTest.keyClicks(picker.filter, "dela")
+    assert picker.current_entry() is not None
+    assert picker.current_entry().title == "Delay"  # type: ignore[union-attr]
+    QTest.keyClick(picker.filter, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(doc.model.nodes) == 5)
+    added = doc.model.node_ids()[-1]
+    assert doc.model.node(added).type == "delay"
+    assert _scene(view).selected_node_ids() == [added]
+    x, y = doc.model.position(added) or (0.0, 0.0)
+    pointer = view.mapToScene(
+        view.viewport().mapFromGlobal(QCursor.pos())
+        if view.viewport().rect().contains(view.viewport().mapFromGlobal(QCursor.pos()))
+        else view.viewport().rect().center()
+    )
+    assert abs(x + 100 - pointer.x()) <= 20 and abs(y + 20 - pointer.y()) <= 20
+    doc.undo_stack.undo()
+    assert len(doc.model.nodes) == 4
+
+
+def test_double_click_on_empty_canvas_opens_the_picker_escape_adds_nothing(
+    view: CanvasView, doc: EditorDocument, qtbot: QtBot
+) -> None:
+    QTest.mouseDClick(view.viewport(), _LEFT, _NONE, _empty_point(view))
+    picker = view.quick_add.picker
+    qtbot.waitUntil(picker.isVisible)
+    assert [e.title for e in picker.visible_entries()][:1]  # every node type is offered
+    assert len(picker.visible_entries()) == len(doc.catalog)
+    QTest.keyClick(picker.filter, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not picker.isVisible())
+    assert len(doc.model.nodes) == 4
+    assert doc.undo_stack.count() == 0
+
+
+def test_a_wire_dropped_on_empty_canvas_adds_a_connected_node_in_one_undo_step(
+    view: CanvasView, doc: EditorDocument, qtbot: QtBot
+) -> None:
+    """From the if node's ``true`` port: the new node is wired from that port."""
+    check = _scene(view).node_item("check")
+    assert check is not None
+    port = check.output_port("true")
+    assert port is not None
+    viewport = view.viewport()
+    a, b = view.mapFromScene(port.scenePos()), _empty_point(view)
+    QTest.mousePress(viewport, _LEFT, _NONE, a)
+    for k in range(1, 6):
+        step = a + (b - a) * (k / 5)
+        QTest.mouseMove(viewport, QPoint(step.x(), step.y()))
+    QTest.mouseRelease(viewport, _LEFT, _NONE, b)
+    edges_before = len(doc.model.edges)
+    _choose(view, qtbot, "log")
+    added = doc.model.node_ids()[-1]
+    assert doc.model.node(added).type == "log"
+    last = doc.model.edges[-1]
+    assert (last.source, last.target, last.source_port) == ("check", added, "true")
+    assert len(doc.model.edges) == edges_before + 1
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert added not in doc.model.node_ids()
+    assert len(doc.model.edges) == edges_before
+
+
+def test_picker_entries_say_what_a_node_type_is(node_types: list[NodeTypeInfo]) -> None:
+    delay = next(info for info in node_types if info.type == "delay")
+    line = describe(delay)
+    assert line.startswith("delay · ")
+    assert "\n" not in line
+
+
+def _menu_action(menu: QMenu, text: str) -> None:
+    for action in menu.actions():
+        if action.text() == text:
+            assert action.isEnabled(), text
+            action.trigger()
+            return
+    raise AssertionError(f"{text!r} not in {[a.text() for a in menu.actions()]}")
+
+
+def _right_click(view: CanvasView, scene_point: QPointF) -> QMenu:
+    """What a right-click at ``scene_point`` shows (the view builds and pops it up)."""
+    local = view.mapFromScene(scene_point)
+    return view.menus.menu_at(view.mapToScene(local), view.viewport().mapToGlobal(local))
+
+
+def test_node_menu_duplicates_renames_and_deletes(
+    view: CanvasView, doc: EditorDocument, qtbot: QtBot
+) -> None:
+    scene = _scene(view)
+    save = scene.node_item("save")
+    assert save is not None
+    menu = _right_click(view, save.sceneBoundingRect().center())
+    assert scene.selected_node_ids() == ["save"]  # right-click selects what it hits
+    _menu_action(menu, "Duplicate")
+    assert len(doc.model.nodes) == 5
+    copy = scene.selected_node_ids()[0]
+    assert copy != "save" and doc.model.node(copy).type == "sqlite.write"
+
+    copy_item = scene.node_item(copy)
+    assert copy_item is not None
+    _menu_action(_right_click(view, copy_item.sceneBoundingRect().center()), "Rename…")
+    dialog = view.menus.rename_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.setTextValue("archive")
+    dialog.accept()
+    assert "archive" in doc.model.node_ids()
+    assert scene.selected_node_ids() == ["archive"]
+
+    archive = scene.node_item("archive")
+    assert archive is not None
+    _menu_action(_right_click(view, archive.sceneBoundingRect().center()), "Delete")
+    assert "archive" not in doc.model.node_ids()
+
+
+def test_a_refused_rename_says_why(view: CanvasView, doc: EditorDocument, qtbot: QtBot) -> None:
+    scene = _scene(view)
+    with qtbot.waitSignal(scene.edit_refused) as refused:
+        assert not view.menus.rename("save", "fetch")
+    assert "fetch" in refused.args[0]
+    assert "save" in doc.model.node_ids()
+
+
+def test_edge_menu_deletes_the_connection(view: CanvasView, doc: EditorDocument) -> None:
+    scene = _scene(view)
+    edge = scene.edge_items()[1]  # check --true--> save
+    middle = edge.path.pointAtPercent(0.5)
+    _menu_action(_right_click(view, middle), "Delete connection")
+    assert all(
+        (e.source, e.target, e.source_port) != ("check", "save", "true") for e in doc.model.edges
+    )
+
+
+def test_canvas_menu_adds_a_node_where_it_was_opened(
+    view: CanvasView, doc: EditorDocument, qtbot: QtBot
+) -> None:
+    at = view.mapToScene(_empty_point(view))
+    menu = _right_click(view, at)
+    _menu_action(menu, "Add node…")
+    _choose(view, qtbot, "merge")
+    added = doc.model.node_ids()[-1]
+    assert doc.model.node(added).type == "merge"
+    x, y = doc.model.position(added) or (0.0, 0.0)
+    assert abs(x + 100 - at.x()) <= 20 and abs(y + 20 - at.y()) <= 20
+
+
+def test_a_real_right_click_pops_the_menu_up(view: CanvasView, qtbot: QtBot) -> None:
+    """The context-menu event a right-click makes (QTest's click does not make one)."""
+    local = _empty_point(view)
+    event = QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, local, view.viewport().mapToGlobal(local)
+    )
+    QApplication.sendEvent(view.viewport(), event)
+    qtbot.waitUntil(lambda: view.menus.last is not None and view.menus.last.isVisible())
+    assert view.menus.last is not None
+    assert "Add node…" in [a.text() for a in view.menus.last.actions()]
+    view.menus.last.close()
+
+
+def test_zoom_buttons_zoom_and_show_the_level(view: CanvasView) -> None:
+    controls = view.zoom_controls
+    view.set_zoom(1.0)
+    assert controls.level.text() == "100%"
+    QTest.mouseClick(controls.in_button, _LEFT)
+    assert view.zoom > 1.0
+    assert controls.level.text() == f"{round(view.zoom * 100)}%"
+    QTest.mouseClick(controls.out_button, _LEFT)
+    QTest.mouseClick(controls.out_button, _LEFT)
+    assert view.zoom < 1.0
+    QTest.mouseClick(controls.level, _LEFT)
+    assert view.zoom == pytest.approx(1.0)
+    QTest.mouseClick(controls.fit_button, _LEFT)
+    assert controls.level.text() == f"{round(view.zoom * 100)}%"
+    corner = controls.geometry()
+    assert view.rect().contains(corner)  # placed inside the view, in its corner
