@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from app.blueprint import Blueprint
 from app.errors import BlueprintError, ConfigError, Problem, TransportError
+from app.event_page import EventPage, check_event_page
 from app.events import Event
 from app.operations import (
     AnyReply,
@@ -28,6 +29,8 @@ from app.operations import (
     CancelRequest,
     DeleteBlueprintRequest,
     DeletedBlueprintReply,
+    EventPageReply,
+    EventPageRequest,
     ExecuteRequest,
     ExecutionReply,
     ExecutionsReply,
@@ -262,6 +265,16 @@ class Conductor:
             execution_id=execution_id, node_id=node_id, offset=offset, limit=limit
         )
         return (await self._ask(request, NodeOutputReply)).result
+
+    async def event_page(
+        self, execution_id: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> EventPage:
+        """Recorded events after ``after_seq`` (at most ``limit``, up to 10,000), without
+        waiting for more: how time travel reads a run, page by page. ``more`` says the
+        page was full; ``live`` that the execution is still running."""
+        check_event_page(after_seq, limit)
+        request = EventPageRequest(execution_id=execution_id, after_seq=after_seq, limit=limit)
+        return (await self._ask(request, EventPageReply)).result
 
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidat
 
 from app.blueprint import Blueprint
 from app.errors import Problem
+from app.event_page import EventPage
 from app.results import (
     BlueprintSummary,
     ExecutionResult,
@@ -154,6 +155,16 @@ class NodeOutputRequest(_Operation):
     limit: int = 100
 
 
+class EventPageRequest(_Operation):
+    """A page of the recorded event log (time travel reads by page, never the live
+    stream); bounds are checked by the engine, as for ``node_output``."""
+
+    method: Literal["event_page"] = "event_page"
+    execution_id: str
+    after_seq: int = 0
+    limit: int = 1000
+
+
 #: Every request as a plain union (the pipe adds its event subscription to it).
 AnyRequest = (
     ExecuteRequest
@@ -171,6 +182,7 @@ AnyRequest = (
     | ValidateRequest
     | NodeTypesRequest
     | NodeOutputRequest
+    | EventPageRequest
 )
 Request = Annotated[AnyRequest, Field(discriminator="method")]
 
@@ -242,6 +254,11 @@ class NodeOutputReply(_Operation):
     result: OutputPage
 
 
+class EventPageReply(_Operation):
+    method: Literal["event_page"] = "event_page"
+    result: EventPage
+
+
 AnyReply = (
     ExecutionReply
     | StartReply
@@ -255,6 +272,7 @@ AnyReply = (
     | ProblemsReply
     | NodeTypesReply
     | NodeOutputReply
+    | EventPageReply
 )
 Reply = Annotated[AnyReply, Field(discriminator="method")]
 

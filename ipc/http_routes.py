@@ -23,6 +23,7 @@ from pydantic import TypeAdapter
 
 from app.blueprint import Blueprint
 from app.errors import ConfigError, Problem
+from app.event_page import EventPage
 from app.operations import (
     AnyReply,
     BlueprintReply,
@@ -31,6 +32,8 @@ from app.operations import (
     CancelRequest,
     DeleteBlueprintRequest,
     DeletedBlueprintReply,
+    EventPageReply,
+    EventPageRequest,
     ExecuteRequest,
     ExecutionReply,
     ExecutionsReply,
@@ -163,6 +166,12 @@ ROUTES: dict[type[Any], Route] = {
         lambda r: f"/v1/executions/{_q(r.execution_id)}/nodes/{_q(r.node_id)}/output",
         lambda r, c: NodeOutputReply(result=OutputPage.model_validate_json(c)),
         params=lambda r: {"offset": r.offset, "limit": r.limit},
+    ),
+    EventPageRequest: Route(
+        "GET",
+        lambda r: f"/v1/executions/{_q(r.execution_id)}/event-page",
+        lambda r, c: EventPageReply(result=EventPage.model_validate_json(c)),
+        params=lambda r: {"after": r.after_seq, "limit": r.limit},
     ),
     ListExecutionsRequest: Route(
         "GET",

@@ -23,6 +23,8 @@ from app.operations import (
     CancelRequest,
     DeleteBlueprintRequest,
     DeletedBlueprintReply,
+    EventPageReply,
+    EventPageRequest,
     ExecuteRequest,
     ExecutionReply,
     ExecutionsReply,
@@ -104,6 +106,11 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
                 request.execution_id, request.node_id, offset=request.offset, limit=request.limit
             )
             return NodeOutputReply(result=page)
+        case EventPageRequest():
+            events = await engine.records.event_page(
+                request.execution_id, after_seq=request.after_seq, limit=request.limit
+            )
+            return EventPageReply(result=events)
         case _:
             assert_never(request)
 

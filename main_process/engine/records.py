@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from app.event_page import EventPage, check_event_page
 from app.events import Event
 from app.results import ExecutionResult, ExecutionSummary, OutputPage, check_page
 from main_process.engine.execution_state import event_from_row
@@ -96,6 +97,19 @@ class Records:
         for more; ExecutionNotFoundError when there is no such execution."""
         cursor = await self.cursor(execution_id, after_seq)
         return [event_from_row(row) for row in await cursor.read(limit)]
+
+    async def event_page(self, execution_id: str, *, after_seq: int, limit: int) -> EventPage:
+        """One page of the recorded event log, without waiting for more (time travel)."""
+        check_event_page(after_seq, limit)
+        live = self.is_active(execution_id)
+        events = await self.recorded_events(execution_id, after_seq, limit)
+        return EventPage(
+            execution_id=execution_id,
+            after_seq=after_seq,
+            events=events,
+            more=len(events) == limit,
+            live=live,
+        )
 
     def is_active(self, execution_id: str) -> bool:
         """True while the execution runs (or waits to run) in this engine."""

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 from starlette.responses import Response, StreamingResponse
 
 from app.errors import ConfigError
+from app.event_page import EventPage
 from app.events import Event
 from app.results import (
     BlueprintSummary,
@@ -186,6 +187,12 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
     ) -> Response:
         # Bounds are the engine's to check, so the error matches the other transports'.
         page = await engine.node_output(execution_id, node_id, offset=offset, limit=limit)
+        return _json(page.model_dump_json())
+
+    @r.get("/executions/{execution_id}/event-page", response_model=EventPage, tags=["executions"])
+    async def event_page(execution_id: str, after: int = 0, limit: int = 1000) -> Response:
+        # Bounds are the engine's to check, so the error matches the other transports'.
+        page = await engine.records.event_page(execution_id, after_seq=after, limit=limit)
         return _json(page.model_dump_json())
 
     @r.get("/executions/{execution_id:path}", response_model=ExecutionResult, tags=["executions"])
