@@ -34,6 +34,7 @@ from app.results import ExecutionResult, OutputPage
 from app.states import ExecutionStatus, NodeStatus
 from renderer.canvas.state_badge import shown_state
 from renderer.monitor.monitor_model import ExecutionView
+from renderer.monitor.time_travel import TimeTravel
 from renderer.run_dialog import RunDialog
 
 if TYPE_CHECKING:
@@ -75,6 +76,15 @@ class RunControl:
         self.bridge.execution_finished.connect(self._finished)
         window.monitor.execution_chosen.connect(self.show_execution)
         window.monitor.node_data_requested.connect(self.show_node_data)
+        #: The scrubber over the shown execution's recorded events.
+        self.travel = TimeTravel(
+            window.monitor.time_travel_bar,
+            lambda eid, after, limit: self.bridge.conductor.event_page(
+                eid, after_seq=after, limit=limit
+            ),
+            self._paint_states,
+            lambda: self._paint(self._shown_view()),
+        )
         window.document.edited.connect(self.refresh_dirty)
         window.document.reset.connect(self.refresh_dirty)
 
@@ -196,8 +206,16 @@ class RunControl:
 
     def show_execution(self, execution_id: str) -> None:
         self.current = execution_id
-        self._paint(self.bridge.model.execution(execution_id))
+        view = self.bridge.model.execution(execution_id)
+        if view is not None:
+            model = self.window.document.model
+            same = view.blueprint_id == model.blueprint_id
+            self.travel.attach(execution_id, view.blueprint_id, model.node_ids() if same else [])
+        self._paint(view)
         self.refresh_dirty()
+
+    def _shown_view(self) -> ExecutionView | None:
+        return self.bridge.model.execution(self.current) if self.current else None
 
     def refresh_dirty(self) -> None:
         """Mark the nodes changed since the shown run (none when it is not this blueprint's)."""
@@ -208,14 +226,18 @@ class RunControl:
         self.window.scene.set_dirty_nodes(dirty)  # always: a reset rebuilt the node items
 
     def _updated(self, execution_id: str) -> None:
-        if execution_id == self.current:
+        if execution_id == self.current and not self.travel.active:
             self._paint(self.bridge.model.execution(execution_id))
 
     def _paint(self, view: ExecutionView | None) -> None:
-        self.window.monitor.show_execution(view)
         self.window.commands.pause.setEnabled(
             view is not None and view.status is ExecutionStatus.RUNNING
         )
+        self._paint_states(view)
+
+    def _paint_states(self, view: ExecutionView | None) -> None:
+        """The monitor and the canvas badges from ``view`` (live, or a replayed moment)."""
+        self.window.monitor.show_execution(view)
         if view is None or view.blueprint_id != self.window.document.model.blueprint_id:
             return
         scene = self.window.scene

@@ -103,6 +103,11 @@ class MonitorModel:
             view.blueprint_id = blueprint_id
         return view
 
+    def adopt(self, view: ExecutionView) -> ExecutionView:
+        """Fold further events into ``view`` (time travel starts from a snapshot)."""
+        self._executions[view.execution_id] = view
+        return view
+
     def seed_nodes(self, execution_id: str, node_ids: list[str]) -> None:
         """Show every node as pending before its first event, in blueprint order."""
         view = self.ensure(execution_id)

@@ -36,6 +36,7 @@ from renderer.canvas.state_badge import shown_state
 from renderer.data_view import DataView, PageFetcher
 from renderer.monitor.log_view import LogView
 from renderer.monitor.monitor_model import ExecutionView, NodeRow
+from renderer.monitor.time_travel import TimeTravelBar
 from renderer.monitor.timeline import TimelineView
 
 COLUMNS = ("node", "state", "attempts", "start", "duration", "output size")
@@ -146,6 +147,8 @@ class MonitorPanel(QWidget):
         scroll.setWidget(self.timeline)
         self.data_view = DataView()
         self.log_view = LogView()
+        #: The scrubber over the shown execution's events (driven by RunControl).
+        self.time_travel_bar = TimeTravelBar()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Nodes")
         self.tabs.addTab(scroll, "Timeline")
@@ -158,6 +161,7 @@ class MonitorPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addWidget(self.time_travel_bar)
         layout.addWidget(self.tabs)
         self._view: ExecutionView | None = None
 
