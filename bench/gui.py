@@ -8,7 +8,10 @@
 * final state: time from the worker's terminal event (its timestamp) to the moment
   the window shows the execution completed (canvas badge and monitor);
 * start-up: a fresh process from ``python`` to a usable window (shown, worker ready,
-  node types loaded), against ``python -c pass``.
+  node types loaded), against ``python -c pass``;
+* time travel: after the flood, the whole log indexed (read by page from the worker)
+  with the longest heartbeat stall meanwhile, then the time to show each of 40
+  positions spread over the run (scrubbing), median and worst.
 """
 
 from __future__ import annotations
@@ -147,7 +150,7 @@ async def flood(home: Path, events: int) -> dict[str, Any]:
         terminal = [
             e async for e in window.bridge.conductor.events(execution_id, view.last_seq - 1)
         ][-1]
-        return {
+        figures = {
             "events": view.last_seq,
             "seconds": round(elapsed, 2),
             "longest_stall_ms": round(worst * 1000, 1),
@@ -155,8 +158,39 @@ async def flood(home: Path, events: int) -> dict[str, Any]:
             "final_state_after_last_event_ms": round((badge_at - terminal.ts) * 1000, 1),
             "status": recorded.status.value,
         }
+        worst, last = 0.0, time.perf_counter()
+        heartbeat.start()
+        figures["time_travel"] = await scrub(window, execution_id, view.last_seq)
+        heartbeat.stop()
+        figures["time_travel"]["longest_stall_ms"] = round(worst * 1000, 1)
+        return figures
     finally:
         await window.shutdown()
+
+
+async def scrub(window: Any, execution_id: str, total: int) -> dict[str, Any]:
+    """Index the run's whole log, then show 40 positions across it, each timed."""
+    travel = window.runs.travel
+    window.runs.show_execution(execution_id)
+    started = time.perf_counter()
+    while travel.replay is None or travel.replay.indexed < total:
+        await asyncio.sleep(0.005)
+    indexed = time.perf_counter() - started
+    shown: list[float] = []
+    for k in range(40):
+        seq = (k * 7919 * 13) % (total + 1)  # spread, not in order: as a drag jumps
+        start = time.perf_counter()
+        travel.show(seq)
+        await travel.shown()
+        shown.append(time.perf_counter() - start)
+        assert travel.position == seq
+    travel.back_to_live()
+    return {
+        "indexed_events": total,
+        "index_seconds": round(indexed, 2),
+        "show_position_median_ms": round(statistics.median(shown) * 1000, 1),
+        "show_position_max_ms": round(max(shown) * 1000, 1),
+    }
 
 
 def run_flood(home: Path, events: int) -> dict[str, Any]:
