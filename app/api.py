@@ -44,12 +44,14 @@ from app.operations import (
     NodeTypesRequest,
     PauseReply,
     PauseRequest,
+    PreviewTemplateRequest,
     ProblemsReply,
     ResumeRequest,
     SaveBlueprintRequest,
     SavedBlueprintReply,
     StartReply,
     StartRequest,
+    TemplatePreviewReply,
     ValidateRequest,
     WaitRequest,
 )
@@ -62,6 +64,7 @@ from app.results import (
     OutputPage,
     check_page,
 )
+from app.template_preview import TemplatePreview
 from app.transport import BlueprintData, Transport
 
 R = TypeVar("R", bound=AnyReply)
@@ -265,6 +268,22 @@ class Conductor:
             execution_id=execution_id, node_id=node_id, offset=offset, limit=limit
         )
         return (await self._ask(request, NodeOutputReply)).result
+
+    async def preview_template(
+        self,
+        template: str,
+        *,
+        execution_id: str | None = None,
+        node_id: str | None = None,
+        upstream: list[str] | None = None,
+    ) -> TemplatePreview:
+        """What ``template`` renders to against a recorded execution's data (as the node
+        ``node_id`` with these ``upstream`` nodes would see it), rendered in the engine
+        with a run's bounds; a template that cannot render is ``ok=False`` with why."""
+        request = PreviewTemplateRequest(
+            template=template, execution_id=execution_id, node_id=node_id, upstream=upstream or []
+        )
+        return (await self._ask(request, TemplatePreviewReply)).result
 
     async def event_page(
         self, execution_id: str, *, after_seq: int = 0, limit: int = 1000

@@ -32,6 +32,7 @@ from app.results import (
     NodeTypeInfo,
     OutputPage,
 )
+from app.template_preview import TemplatePreview
 
 
 def _blueprint_arg(value: Any) -> Blueprint | dict[str, Any]:
@@ -165,6 +166,18 @@ class EventPageRequest(_Operation):
     limit: int = 1000
 
 
+class PreviewTemplateRequest(_Operation):
+    """Render a template in the engine against a recorded run (the node editor's
+    live preview): never in the GUI, bounded like any template."""
+
+    method: Literal["preview_template"] = "preview_template"
+    template: str
+    execution_id: str | None = None
+    node_id: str | None = None
+    #: The node's upstream ids in the blueprint being edited (its ``input``).
+    upstream: list[str] = Field(default_factory=list)
+
+
 #: Every request as a plain union (the pipe adds its event subscription to it).
 AnyRequest = (
     ExecuteRequest
@@ -183,6 +196,7 @@ AnyRequest = (
     | NodeTypesRequest
     | NodeOutputRequest
     | EventPageRequest
+    | PreviewTemplateRequest
 )
 Request = Annotated[AnyRequest, Field(discriminator="method")]
 
@@ -259,6 +273,11 @@ class EventPageReply(_Operation):
     result: EventPage
 
 
+class TemplatePreviewReply(_Operation):
+    method: Literal["preview_template"] = "preview_template"
+    result: TemplatePreview
+
+
 AnyReply = (
     ExecutionReply
     | StartReply
@@ -273,6 +292,7 @@ AnyReply = (
     | NodeTypesReply
     | NodeOutputReply
     | EventPageReply
+    | TemplatePreviewReply
 )
 Reply = Annotated[AnyReply, Field(discriminator="method")]
 

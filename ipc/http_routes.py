@@ -47,12 +47,14 @@ from app.operations import (
     NodeTypesRequest,
     PauseReply,
     PauseRequest,
+    PreviewTemplateRequest,
     ProblemsReply,
     ResumeRequest,
     SaveBlueprintRequest,
     SavedBlueprintReply,
     StartReply,
     StartRequest,
+    TemplatePreviewReply,
     ValidateRequest,
 )
 from app.results import (
@@ -62,6 +64,7 @@ from app.results import (
     NodeTypeInfo,
     OutputPage,
 )
+from app.template_preview import TemplatePreview
 from app.transport import BlueprintArg, BlueprintData
 
 _SUMMARIES: TypeAdapter[list[ExecutionSummary]] = TypeAdapter(list[ExecutionSummary])
@@ -166,6 +169,12 @@ ROUTES: dict[type[Any], Route] = {
         lambda r: f"/v1/executions/{_q(r.execution_id)}/nodes/{_q(r.node_id)}/output",
         lambda r, c: NodeOutputReply(result=OutputPage.model_validate_json(c)),
         params=lambda r: {"offset": r.offset, "limit": r.limit},
+    ),
+    PreviewTemplateRequest: Route(
+        "POST",
+        lambda r: "/v1/templates/preview",
+        lambda r, c: TemplatePreviewReply(result=TemplatePreview.model_validate_json(c)),
+        body=lambda r: r.model_dump(mode="json"),
     ),
     EventPageRequest: Route(
         "GET",

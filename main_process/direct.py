@@ -38,12 +38,14 @@ from app.operations import (
     NodeTypesRequest,
     PauseReply,
     PauseRequest,
+    PreviewTemplateRequest,
     ProblemsReply,
     ResumeRequest,
     SaveBlueprintRequest,
     SavedBlueprintReply,
     StartReply,
     StartRequest,
+    TemplatePreviewReply,
     ValidateRequest,
     WaitRequest,
 )
@@ -111,6 +113,17 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
                 request.execution_id, after_seq=request.after_seq, limit=request.limit
             )
             return EventPageReply(result=events)
+        case PreviewTemplateRequest():
+            from main_process.engine.preview import preview_template
+
+            preview = await preview_template(
+                engine,
+                request.template,
+                execution_id=request.execution_id,
+                node_id=request.node_id,
+                upstream=request.upstream,
+            )
+            return TemplatePreviewReply(result=preview)
         case _:
             assert_never(request)
 

@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from app.errors import ConfigError
 from app.event_page import EventPage
 from app.events import Event
+from app.operations import PreviewTemplateRequest
 from app.results import (
     BlueprintSummary,
     ExecutionResult,
@@ -24,6 +25,7 @@ from app.results import (
     OutputPage,
 )
 from app.states import ExecutionStatus
+from app.template_preview import TemplatePreview
 from main_process.engine.engine import Engine
 from main_process.http.errors import ErrorBody
 from main_process.http.events import (
@@ -188,6 +190,19 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
         # Bounds are the engine's to check, so the error matches the other transports'.
         page = await engine.node_output(execution_id, node_id, offset=offset, limit=limit)
         return _json(page.model_dump_json())
+
+    @r.post("/templates/preview", response_model=TemplatePreview, tags=["blueprints"])
+    async def preview(request: PreviewTemplateRequest) -> Response:
+        from main_process.engine.preview import preview_template
+
+        shown = await preview_template(
+            engine,
+            request.template,
+            execution_id=request.execution_id,
+            node_id=request.node_id,
+            upstream=request.upstream,
+        )
+        return _json(shown.model_dump_json())
 
     @r.get("/executions/{execution_id}/event-page", response_model=EventPage, tags=["executions"])
     async def event_page(execution_id: str, after: int = 0, limit: int = 1000) -> Response:

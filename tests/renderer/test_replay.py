@@ -65,9 +65,7 @@ async def test_steps_by_event_and_by_node(home: Path, tmp_path: Path) -> None:
     assert replay.step(0, -1) == 0 and replay.step(last, 1) == last
     assert replay.step(5, 1) == 6 and replay.step(5, -1) == 4
     ends = [
-        e.seq
-        for e in events
-        if e.node_id is not None and e.kind == "node" and e.status.is_terminal
+        e.seq for e in events if e.node_id is not None and e.kind == "node" and e.status.is_terminal
     ]
     walked, position = [], 0
     while (position := replay.step(position, 1, by_node=True)) < last:

@@ -71,7 +71,5 @@ async def test_scrubbing_a_finished_run_replays_the_canvas(window: MainWindow) -
     # Live again: the final state.
     QTest.mouseClick(bar.live, Qt.MouseButton.LeftButton)
     assert not travel.active and bar.live.isChecked()
-    assert all(
-        badge(window, n) == BadgeState.COMPLETED for n in ("start", "slow", "quick", "join")
-    )
+    assert all(badge(window, n) == BadgeState.COMPLETED for n in ("start", "slow", "quick", "join"))
     assert bar.slider.value() == total
