@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
 from renderer.command_palette import CommandPalette
+from renderer.node_editor import open_node_editor
 from renderer.palette_commands import open_command_palette
 from renderer.shortcuts_dialog import ShortcutsDialog
 
@@ -113,6 +114,7 @@ def build_actions(window: MainWindow) -> Actions:
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(window, "&Keyboard shortcuts", lambda: show_shortcuts(window)))
     window.view.menus.node_extras.extend([here])
+    window.scene.node_activated.connect(lambda node_id: open_node_editor(window, node_id))
 
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")

@@ -82,7 +82,7 @@ class CanvasMenus(QObject):
     def _fill_node(self, menu: QMenu, node_id: str) -> None:
         chosen = self._scene.selected_node_ids()
         many = len(chosen) > 1
-        menu.addAction("Inspect", lambda: self._scene.node_activated.emit(node_id))
+        menu.addAction("Open editor…", lambda: self._scene.node_activated.emit(node_id))
         rename = menu.addAction("Rename…", lambda: self.ask_rename(node_id))
         rename.setEnabled(not many)
         count = f" {len(chosen)} nodes" if many else ""

@@ -22,6 +22,7 @@ from renderer.editor.edit_rules import UNSET
 from renderer.fonts import fixed_font
 from renderer.inspector.field_schema import FieldKind, FieldSpec, check_value
 from renderer.inspector.template_check import TemplateScope, check_template
+from renderer.inspector.template_completer import TemplateCompleter
 from renderer.inspector.wheel_guard import guard_wheel
 
 ScopeSource = Callable[[], TemplateScope]
@@ -147,6 +148,8 @@ class LineEditor(FieldEditor):
         self.line.textEdited.connect(self._review)
         self.line.editingFinished.connect(lambda: self._commit(self.line.text()))
         self._row.addWidget(self.line)
+        #: Names in scope offered inside ``{{ … }}`` as the user types.
+        self.completer = TemplateCompleter(self.line, lambda: self._scope().names())
 
     def _show(self, value: Any) -> None:
         self.line.setText("" if value is UNSET or value is None else format_number(value))
@@ -218,12 +221,18 @@ class _JsonText(QPlainTextEdit):
 
     #: Editing finished (focus left, or Ctrl+Enter): time to read the text.
     committed = Signal()
+    #: Set by the owner: while it says True, Enter/Tab/Escape belong to the completer.
+    completing: Callable[[], bool] = staticmethod(lambda: False)
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
         self.committed.emit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        keys = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab, Qt.Key.Key_Escape)
+        if event.key() in keys and self.completing():
+            event.ignore()  # the completer's popup takes it
+            return
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         if enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.committed.emit()
@@ -245,6 +254,9 @@ class JsonEditor(FieldEditor):
         self.text.textChanged.connect(lambda: self._review(self.text.toPlainText()))
         self.text.committed.connect(lambda: self._commit(self.text.toPlainText()))
         self._row.addWidget(self.text)
+        #: Names in scope offered inside ``{{ … }}`` as the user types.
+        self.completer = TemplateCompleter(self.text, lambda: self._scope().names())
+        self.text.completing = self.completer.popup_visible
 
     def _placeholder(self) -> str:
         if self.spec.examples:

@@ -36,6 +36,15 @@ class TemplateScope:
         found.append("{{ execution.id }}")
         return found
 
+    def names(self) -> list[str]:
+        """Every dotted name a template can start with here (for autocomplete)."""
+        found = ["input", "execution.id", "execution.blueprint_id"]
+        found += [f"inputs.{name}" for name in self.inputs]
+        for name in self.nodes:
+            found += [f"nodes.{name}.output", f"nodes.{name}.status", f"nodes.{name}.port"]
+        found += [f"vars.{name}" for name in self.vars]
+        return found
+
     def hint(self) -> str:
         """One line for the form: the names in scope."""
         parts = [

@@ -39,7 +39,7 @@ async def test_node_menu_offers_run_from_here_and_help_lists_shortcuts(
     menu = window.view.menus.menu_at(centre, window.view.viewport().mapToGlobal(local))
     texts = [action.text() for action in menu.actions()]
     assert window.commands.run_from_here.text() in texts
-    assert {"Rename…", "Duplicate", "Delete", "Inspect"} <= set(texts)
+    assert {"Rename…", "Duplicate", "Delete", "Open editor…"} <= set(texts)
 
     dialog = show_shortcuts(window)
     await until(dialog.isVisible, what="shortcuts shown")
