@@ -19,6 +19,7 @@ import contextlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
@@ -100,12 +101,19 @@ class TimeTravel(QObject):
         self._shower: asyncio.Task[None] | None = None
         self._indexer: asyncio.Task[None] | None = None
         self._blocks: OrderedDict[int, list[Event]] = OrderedDict()
+        self._tasks: list[asyncio.Task[None]]
         bar.slider.valueChanged.connect(self._slider_moved)
         bar.back.clicked.connect(lambda: self._step(-1, by_node=False))
         bar.forward.clicked.connect(lambda: self._step(1, by_node=False))
         bar.back_node.clicked.connect(lambda: self._step(-1, by_node=True))
         bar.forward_node.clicked.connect(lambda: self._step(1, by_node=True))
         bar.live.clicked.connect(lambda _checked=False: self.back_to_live())
+        tasks = self._tasks = []  # cancelled with the bar (the window closed)
+        bar.destroyed.connect(lambda *_: [task.cancel() for task in tasks])
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks[:] = [t for t in self._tasks if not t.done()]
+        self._tasks.append(task)
 
     @property
     def active(self) -> bool:
@@ -123,6 +131,7 @@ class TimeTravel(QObject):
         self.bar.setEnabled(True)
         self._set_range(0)
         self._indexer = asyncio.ensure_future(self._index(self.replay))
+        self._track(self._indexer)
 
     def detach(self) -> None:
         for task in (self._indexer, self._shower):
@@ -157,7 +166,8 @@ class TimeTravel(QObject):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the worker died or refused: say so, keep what we have
-            self.bar.label.setText(f"Time travel stopped reading the log: {exc}")
+            if shiboken6.isValid(self.bar):
+                self.bar.label.setText(f"Time travel stopped reading the log: {exc}")
 
     def _set_range(self, last: int) -> None:
         slider = self.bar.slider
@@ -188,6 +198,7 @@ class TimeTravel(QObject):
         self.bar.live.setChecked(False)
         if self._shower is None or self._shower.done():
             self._shower = asyncio.ensure_future(self._show_wanted())
+            self._track(self._shower)
 
     async def shown(self) -> None:
         """Wait until the newest requested position is painted."""
@@ -200,7 +211,8 @@ class TimeTravel(QObject):
             try:
                 events = await self._block(replay, seq)
             except Exception as exc:
-                self.bar.label.setText(f"Could not read events: {exc}")
+                if shiboken6.isValid(self.bar):
+                    self.bar.label.setText(f"Could not read events: {exc}")
                 return
             if replay is not self.replay:
                 return
