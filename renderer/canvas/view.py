@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from app.errors import ConductorError
 from renderer.canvas.context_menus import CanvasMenus
+from renderer.canvas.minimap import Minimap
 from renderer.canvas.quick_add import QuickAdd, WireEnd
 from renderer.canvas.scene import BlueprintScene
 from renderer.canvas.zoom_controls import ZoomControls
@@ -71,7 +72,12 @@ class CanvasView(QGraphicsView):
             fit=self.fit_to_view,
         )
         self.zoom_changed.connect(self.zoom_controls.show_zoom)
+        self.minimap = Minimap(self)
         scene.quick_add_requested.connect(self._quick_add_from_scene)
+
+    @property
+    def blueprint_scene(self) -> BlueprintScene:
+        return self._scene
 
     @property
     def zoom(self) -> float:
@@ -145,6 +151,7 @@ class CanvasView(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.zoom_controls.place(self.width(), self.height())
+        self.minimap.move(10, self.height() - self.minimap.height() - 10)
 
     # -- events --------------------------------------------------------------------
 

@@ -251,3 +251,28 @@ def test_zoom_buttons_zoom_and_show_the_level(view: CanvasView) -> None:
     assert controls.level.text() == f"{round(view.zoom * 100)}%"
     corner = controls.geometry()
     assert view.rect().contains(corner)  # placed inside the view, in its corner
+
+
+def test_minimap_frames_the_visible_part_and_moves_the_view(
+    view: CanvasView, doc: EditorDocument, qtbot: QtBot
+) -> None:
+    minimap = view.minimap
+    qtbot.waitUntil(lambda: minimap.renders >= 1)
+    assert minimap.isVisible()
+    assert minimap.geometry().bottom() < view.height()  # in the corner, inside the view
+    drawn = minimap.renders
+    view.set_zoom(2.0)
+    view.centerOn(0, 0)
+    frame = minimap.visible_rect()
+    assert not frame.isEmpty()
+    assert minimap.renders == drawn  # panning and zooming repaint a frame, not the graph
+    # Click on the minimap's far right: the view moves right.
+    before = view.mapToScene(view.viewport().rect().center())
+    target = QPoint(minimap.width() - 5, minimap.height() // 2)
+    QTest.mouseClick(minimap, _LEFT, _NONE, target)
+    after = view.mapToScene(view.viewport().rect().center())
+    assert after.x() > before.x() + 100
+    assert abs(after.x() - minimap.to_scene(QPointF(target)).x()) < 5
+    # An edit redraws the picture, once, a moment later.
+    doc.add_node("delay", (1200.0, 300.0))
+    qtbot.waitUntil(lambda: minimap.renders == drawn + 1)
