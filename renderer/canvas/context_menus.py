@@ -18,14 +18,16 @@ from PySide6.QtWidgets import QGraphicsItem, QInputDialog, QLineEdit, QMenu, QWi
 
 from renderer.canvas.edge_item import EdgeItem
 from renderer.canvas.node_item import NodeItem
+from renderer.canvas.notes import NoteItem, NoteLayer
 from renderer.canvas.quick_add import QuickAdd
 from renderer.canvas.scene import BlueprintScene
 from renderer.editor.errors import EditError
 
 
 def _owner(item: QGraphicsItem | None) -> QGraphicsItem | None:
-    """The node or edge an item under the pointer belongs to (ports belong to nodes)."""
-    while item is not None and not isinstance(item, NodeItem | EdgeItem):
+    """The node, edge or note an item under the pointer belongs to (ports belong to
+    nodes, text to notes)."""
+    while item is not None and not isinstance(item, NodeItem | EdgeItem | NoteItem):
         item = item.parentItem()
     return item
 
@@ -39,8 +41,10 @@ class CanvasMenus(QObject):
         quick_add: QuickAdd,
         parent: QWidget,
         fit: Callable[[], None],
+        notes: NoteLayer,
     ) -> None:
         super().__init__(parent)
+        self._notes = notes
         self._scene = scene
         self._quick_add = quick_add
         self._parent = parent
@@ -74,6 +78,11 @@ class CanvasMenus(QObject):
             self._scene.clearSelection()
             item.setSelected(True)
             menu.addAction("Delete connection", self._scene.delete_selection)
+        elif isinstance(item, NoteItem):
+            self._scene.clearSelection()
+            item.setSelected(True)
+            menu.addAction("Edit note", item.edit)
+            menu.addAction("Delete note", self._notes.delete_selected)
         else:
             self._fill_canvas(menu, at, screen_pos)
         self.last = menu
@@ -94,6 +103,7 @@ class CanvasMenus(QObject):
 
     def _fill_canvas(self, menu: QMenu, at: QPointF, screen_pos: QPoint) -> None:
         menu.addAction("Add node…", lambda: self._quick_add.open_at(at, screen_pos))
+        menu.addAction("Add note", lambda: self._notes.add(at))
         menu.addSeparator()
         menu.addAction("Select all", self._select_all)
         menu.addAction("Auto-layout", self._scene.document.auto_layout)

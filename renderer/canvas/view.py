@@ -21,11 +21,12 @@ from PySide6.QtGui import (
     QResizeEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsTextItem, QGraphicsView, QWidget
 
 from app.errors import ConductorError
 from renderer.canvas.context_menus import CanvasMenus
 from renderer.canvas.minimap import Minimap
+from renderer.canvas.notes import NoteLayer
 from renderer.canvas.quick_add import QuickAdd, WireEnd
 from renderer.canvas.scene import BlueprintScene
 from renderer.canvas.zoom_controls import ZoomControls
@@ -63,7 +64,8 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.quick_add = QuickAdd(scene, self)
-        self.menus = CanvasMenus(scene, self.quick_add, self, self.fit_to_view)
+        self.notes = NoteLayer(scene)
+        self.menus = CanvasMenus(scene, self.quick_add, self, self.fit_to_view, self.notes)
         self.zoom_controls = ZoomControls(
             self,
             zoom_in=self.zoom_in,
@@ -143,6 +145,7 @@ class CanvasView(QGraphicsView):
             and isinstance(event, QKeyEvent)
             and event.key() == Qt.Key.Key_Tab
             and event.modifiers() == Qt.KeyboardModifier.NoModifier
+            and not self._typing()
         ):
             self.open_quick_add()
             return True
@@ -195,14 +198,26 @@ class CanvasView(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
+    def _typing(self) -> bool:
+        """True while a text on the canvas (a sticky note) has the keyboard."""
+        item = self._scene.focusItem()
+        return isinstance(item, QGraphicsTextItem) and bool(
+            item.textInteractionFlags() & Qt.TextInteractionFlag.TextEditable
+        )
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._typing():
+            super().keyPressEvent(event)  # keys are text (space, Delete, Tab…)
+            return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             event.accept()
             return
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self._scene.delete_selection()
+            self.notes.delete_selected()
+            if self._scene.selected_node_ids() or self._scene.selected_edge_indices():
+                self._scene.delete_selection()
             event.accept()
             return
         if self._clipboard_key(event):

@@ -247,3 +247,19 @@ class ChangeBlueprintFieldCommand(_ModelCommand):
 
     def undo(self) -> None:
         self._model.set_blueprint_field(self._name, self._old)
+
+
+class ChangeUiFieldCommand(_ModelCommand):
+    """Set an editor-only entry of the blueprint's ``ui`` (sticky notes, …)."""
+
+    def __init__(
+        self, model: EditorModel, name: str, value: Any, parent: QUndoCommand | None = None
+    ) -> None:
+        super().__init__(model, f"Change {name}", parent)
+        self._value, self._old, self._name = value, model.ui_field(name), name
+
+    def redo(self) -> None:
+        self._model.set_ui_field(self._name, self._value)
+
+    def undo(self) -> None:
+        self._model.set_ui_field(self._name, self._old)

@@ -33,6 +33,7 @@ from renderer.editor.commands import (
     AddNodeCommand,
     ChangeBlueprintFieldCommand,
     ChangeNodeFieldCommand,
+    ChangeUiFieldCommand,
     ConnectCommand,
     DisconnectCommand,
     MoveNodesCommand,
@@ -310,6 +311,10 @@ class EditorDocument(QObject):
 
     def set_blueprint_field(self, name: str, value: Any) -> None:
         self._stack.push(ChangeBlueprintFieldCommand(self._model, name, value))
+
+    def set_ui_field(self, name: str, value: Any) -> None:
+        """Set an editor-only ``ui`` entry (outside the hash) as one undo step."""
+        self._stack.push(ChangeUiFieldCommand(self._model, name, value))
 
     def auto_layout(self, node_ids: Iterable[str] | None = None) -> None:
         """Lay the nodes (all by default) out left to right, as one undo step."""

@@ -175,6 +175,18 @@ class EditorModel:
     def blueprint_field(self, name: str) -> Any:
         return self._meta[name]
 
+    def ui_field(self, name: str) -> Any:
+        """An editor-only entry of ``ui`` (notes, pins, …; outside the hash), or None."""
+        return self._ui_extra.get(name)
+
+    def set_ui_field(self, name: str, value: Any) -> Any:
+        """Set (None: remove) an entry of ``ui``; returns the previous value."""
+        old = self._ui_extra.pop(name, None)
+        if value is not None:
+            self._ui_extra[name] = value
+        self._tell(BlueprintChanged(f"ui.{name}"))
+        return old
+
     @property
     def nodes(self) -> Sequence[NodeSpec]:
         return tuple(self._nodes)
