@@ -181,6 +181,9 @@ class MonitorModel:
             row.port = node.port
             if node.error is not None:
                 row.error = f"{node.error.type}: {node.error.message}"
+                # The data view shows the recorded failure (a catch-up after falling
+                # behind reaches here, not through the node's event: it once showed none).
+                row.error_info = node.error.model_dump(mode="json")
         self._dirty.add(result.execution_id)
         return view
 

@@ -76,3 +76,23 @@ def test_load_result_replaces_state() -> None:
     view = model.load_result(result)
     assert (view.status, view.blueprint_id, view.elapsed()) == ("interrupted", "bp", 1.0)
     assert view.nodes["a"].attempts == 1
+
+
+def test_a_recorded_failure_reaches_the_data_view_after_a_catch_up() -> None:
+    """Falling behind a live run loads the recorded state instead of the node's event:
+    the failure's details (for the Data tab) once went missing that way."""
+    from app.errors import ErrorInfo
+
+    model = MonitorModel()
+    error = ErrorInfo(type="NodeFailedError", message="disk on fire", node_id="b")
+    result = ExecutionResult(
+        execution_id="e1",
+        blueprint_id="bp",
+        status=ExecutionStatus.FAILED,
+        success=False,
+        nodes={"b": NodeResult(node_id="b", status=NodeStatus.FAILED, error=error)},
+    )
+    view = model.load_result(result)
+    row = view.nodes["b"]
+    assert row.error == "NodeFailedError: disk on fire"
+    assert row.error_info is not None and ErrorInfo(**row.error_info) == error
