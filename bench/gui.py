@@ -9,6 +9,9 @@
   the window shows the execution completed (canvas badge and monitor);
 * start-up: a fresh process from ``python`` to a usable window (shown, worker ready,
   node types loaded), against ``python -c pass``;
+* canvas: a 1,000-node blueprint opened in the editor (document, scene, fit, first
+  paint) and then panned and zoomed in 60 steps, each step painted synchronously:
+  the open time and the slowest frame;
 * time travel: after the flood, the whole log indexed (read by page from the worker)
   with the longest heartbeat stall meanwhile, then the time to show each of 40
   positions spread over the run (scrubbing), median and worst.
@@ -193,6 +196,58 @@ async def scrub(window: Any, execution_id: str, total: int) -> dict[str, Any]:
     }
 
 
+def big_blueprint(nodes: int) -> dict[str, Any]:
+    """A wide graph: a chain of ``set`` nodes with a branch every 10th (1,000 by default)."""
+    specs = [{"id": f"n{i}", "type": "set", "params": {"value": i}} for i in range(nodes)]
+    edges = [{"source": f"n{i - 1}", "target": f"n{i}"} for i in range(1, nodes)]
+    edges += [{"source": f"n{i}", "target": f"n{i + 5}"} for i in range(0, nodes - 5, 10)]
+    return {"id": "big", "nodes": specs, "edges": edges}
+
+
+def canvas(nodes: int) -> dict[str, Any]:
+    """Open a ``nodes``-node blueprint in the real canvas; pan and zoom it."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.blueprint import Blueprint
+    from app.results import NodeTypeInfo
+    from renderer.canvas.scene import BlueprintScene
+    from renderer.canvas.view import CanvasView
+    from renderer.editor.document import EditorDocument
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
+    types = [NodeTypeInfo(type="set", title="Set value", category="Data")]
+    blueprint = Blueprint.model_validate(big_blueprint(nodes))
+    started = time.perf_counter()
+    document = EditorDocument(types)
+    document.load(blueprint)
+    view = CanvasView(BlueprintScene(document))
+    view.resize(1400, 900)
+    view.show()
+    view.fit_to_view()
+    view.viewport().repaint()
+    app.processEvents()
+    opened = time.perf_counter() - started
+    frames: list[float] = []
+    view.set_zoom(1.0)
+    for step in range(60):
+        start = time.perf_counter()
+        if step % 3 == 2:
+            view.set_zoom(view.zoom * (1.15 if step % 2 else 1 / 1.15))
+        else:
+            bar = view.horizontalScrollBar()
+            bar.setValue(bar.value() + 40)
+        view.viewport().repaint()
+        frames.append(time.perf_counter() - start)
+    view.close()
+    return {
+        "nodes": nodes,
+        "open_ms": round(opened * 1000, 1),
+        "slowest_frame_ms": round(max(frames) * 1000, 1),
+        "median_frame_ms": round(statistics.median(frames) * 1000, 1),
+    }
+
+
 def run_flood(home: Path, events: int) -> dict[str, Any]:
     import qasync
     from PySide6.QtWidgets import QApplication
@@ -214,9 +269,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--nodes", type=int, default=1000)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="conductor-gui-bench-"))
     results = {
+        "canvas": canvas(args.nodes),
         "flood": run_flood(folder / "home", args.events),
         "startup": startup(folder, args.runs),
     }

@@ -79,8 +79,11 @@ def auto_layout(
     order = {node: i for i, node in enumerate(node_ids)}
     centre: dict[str, float] = {}
     positions: dict[str, Point] = {}
+    by_depth: dict[int, list[str]] = {}
+    for node in node_ids:  # one pass (a scan per column was quadratic on a long chain)
+        by_depth.setdefault(column[node], []).append(node)
     for depth in range(max(column.values(), default=-1) + 1):
-        members = [n for n in node_ids if column[n] == depth]
+        members = by_depth.get(depth, [])
 
         def barycentre(node: str) -> tuple[int, float, int]:
             placed = [centre[u] for u in upstream[node] if u in centre]

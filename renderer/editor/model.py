@@ -45,6 +45,7 @@ from renderer.editor.facts import (
     Point,
 )
 from renderer.editor.node_catalog import NodeTypeCatalog
+from renderer.editor.node_index import NodeIndex
 from renderer.editor.references import rename_references
 
 __all__ = [
@@ -95,6 +96,7 @@ class EditorModel:
         self.catalog = catalog or NodeTypeCatalog()
         self._listeners: list[Listener] = []
         self._meta: dict[str, Any] = {}
+        self._ids = NodeIndex()
         self._ui_extra: dict[str, Any] = {}
         self._nodes: list[NodeSpec] = []
         self._edges: list[EdgeSpec] = []
@@ -200,13 +202,13 @@ class EditorModel:
 
     def index_of(self, node_id: str) -> int:
         """The node's index; EditError when there is no such node."""
-        for i, spec in enumerate(self._nodes):
-            if spec.id == node_id:
-                return i
-        raise EditError(f"no node {node_id!r}", node_id=node_id)
+        found = self._ids.find(self._nodes, node_id)
+        if found is None:
+            raise EditError(f"no node {node_id!r}", node_id=node_id)
+        return found
 
     def has_node(self, node_id: str) -> bool:
-        return any(spec.id == node_id for spec in self._nodes)
+        return self._ids.find(self._nodes, node_id) is not None
 
     def node(self, node_id: str) -> NodeSpec:
         return self._nodes[self.index_of(node_id)]
