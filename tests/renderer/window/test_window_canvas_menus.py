@@ -51,3 +51,38 @@ async def test_node_menu_offers_run_from_here_and_help_lists_shortcuts(
     assert all(keys for keys, _does in dialog.rows())
     dialog.close()
     QApplication.processEvents()
+
+
+async def test_quick_add_notes_and_minimap_shown_together(window: MainWindow) -> None:
+    """The picture for the README: a note, the minimap and the picker over the canvas."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QPainter
+
+    from tests.renderer.window.test_window_run import SHOTS, build_fan
+
+    window.resize(1400, 900)
+    drawn = window.view.minimap.renders
+    build_fan(window)
+    window.view.notes.add(QPointF(0, -160), "Fan out: slow and quick run side by side")
+    window.view.setFocus()
+    await until(lambda: window.view.minimap.renders > drawn, what="minimap drawn")
+    slow = window.scene.node_item("slow")
+    assert slow is not None
+    port = slow.output_port(None)
+    assert port is not None
+    window.view.quick_add.open_at(
+        port.scenePos() + QPointF(120, 60),
+        window.view.viewport().mapToGlobal(window.view.mapFromScene(port.scenePos())),
+    )
+    picker = window.view.quick_add.picker
+    await until(picker.isVisible, what="picker shown")
+    QTest.keyClicks(picker.filter, "js")
+    assert picker.visible_entries()
+    picture = window.grab()
+    painter = QPainter(picture)
+    at = window.mapFromGlobal(picker.mapToGlobal(QPoint(0, 0)))
+    painter.drawPixmap(at, picker.grab())
+    painter.end()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert picture.save(str(SHOTS / "window-quick-add.png"))
+    picker.close()
