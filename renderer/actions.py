@@ -107,7 +107,7 @@ def build_actions(window: MainWindow) -> Actions:
     minimap = QAction("&Minimap", window)
     minimap.setCheckable(True)
     minimap.setChecked(True)
-    minimap.toggled.connect(window.view.minimap.setVisible)
+    minimap.toggled.connect(window.view.minimap.set_wanted)
     view.addAction(minimap)
     view.addAction(_action(window, "Node &palette", window.focus_palette, "Ctrl+Shift+K"))
     palette = CommandPalette(window)

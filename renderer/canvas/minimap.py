@@ -55,6 +55,18 @@ class Minimap(QWidget):
         view.horizontalScrollBar().valueChanged.connect(self.update)
         view.verticalScrollBar().valueChanged.connect(self.update)
         self._timer.start()
+        self._wanted = True
+
+    def set_wanted(self, wanted: bool) -> None:
+        """The user's choice (View → Minimap); shown only where it fits, too."""
+        self._wanted = wanted
+        self.place(self._view.width(), self._view.height())
+
+    def place(self, width: int, height: int, margin: int = 10) -> None:
+        """Sit in the bottom-left corner; hidden when the canvas is too small for it
+        (it must never cover more than a fraction of what it is a map of)."""
+        self.move(margin, height - self.height() - margin)
+        self.setVisible(self._wanted and width >= 3 * WIDTH and height >= 3 * HEIGHT)
 
     def redraw(self) -> None:
         """Draw the graph into the picture (the scene's nodes, fitted, with a margin)."""

@@ -154,7 +154,7 @@ class CanvasView(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.zoom_controls.place(self.width(), self.height())
-        self.minimap.move(10, self.height() - self.minimap.height() - 10)
+        self.minimap.place(self.width(), self.height())
 
     # -- events --------------------------------------------------------------------
 

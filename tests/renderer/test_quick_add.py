@@ -276,3 +276,12 @@ def test_minimap_frames_the_visible_part_and_moves_the_view(
     # An edit redraws the picture, once, a moment later.
     doc.add_node("delay", (1200.0, 300.0))
     qtbot.waitUntil(lambda: minimap.renders == drawn + 1)
+
+
+def test_minimap_hides_where_it_would_cover_the_canvas(view: CanvasView) -> None:
+    view.resize(500, 300)
+    assert not view.minimap.isVisible()
+    view.resize(1200, 700)
+    assert view.minimap.isVisible()
+    view.minimap.set_wanted(False)
+    assert not view.minimap.isVisible()

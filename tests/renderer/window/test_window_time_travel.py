@@ -13,6 +13,7 @@ from tests.renderer.window.test_window_run import badge, build_fan, shot
 
 
 async def test_scrubbing_a_finished_run_replays_the_canvas(window: MainWindow) -> None:
+    window.resize(1400, 900)
     build_fan(window, seconds=0.2)
     execution_id = await window.runs.run()
     assert execution_id is not None
