@@ -210,7 +210,9 @@ class RunControl:
         if view is not None:
             model = self.window.document.model
             same = view.blueprint_id == model.blueprint_id
-            self.travel.attach(execution_id, view.blueprint_id, model.node_ids() if same else [])
+            live = None if view.status.is_terminal else view.last_seq
+            nodes = model.node_ids() if same else []
+            self.travel.attach(execution_id, view.blueprint_id, nodes, live_seq=live)
         self._paint(view)
         self.refresh_dirty()
 
@@ -227,7 +229,10 @@ class RunControl:
 
     def _updated(self, execution_id: str) -> None:
         if execution_id == self.current and not self.travel.active:
-            self._paint(self.bridge.model.execution(execution_id))
+            view = self.bridge.model.execution(execution_id)
+            self._paint(view)
+            if view is not None:
+                self.travel.note_live(view.last_seq)
 
     def _paint(self, view: ExecutionView | None) -> None:
         self.window.commands.pause.setEnabled(
@@ -249,6 +254,8 @@ class RunControl:
             scene.set_node_state(row.node_id, state.value, row.attempts, detail)
 
     def _finished(self, execution_id: str, result: object) -> None:
+        if execution_id == self.current:
+            self.travel.index_now()  # the log is complete: read it for the scrubber
         if isinstance(result, ExecutionResult) and execution_id == self.current:
             self.window.scene.set_will_run([])
             self.window.statusBar().showMessage(

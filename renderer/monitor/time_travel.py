@@ -102,6 +102,8 @@ class TimeTravel(QObject):
         self._indexer: asyncio.Task[None] | None = None
         self._blocks: OrderedDict[int, list[Event]] = OrderedDict()
         self._tasks: list[asyncio.Task[None]]
+        #: The furthest event known to exist (indexed, or seen live).
+        self._known = 0
         bar.slider.valueChanged.connect(self._slider_moved)
         bar.back.clicked.connect(lambda: self._step(-1, by_node=False))
         bar.forward.clicked.connect(lambda: self._step(1, by_node=False))
@@ -122,16 +124,42 @@ class TimeTravel(QObject):
 
     # -- which execution -----------------------------------------------------------
 
-    def attach(self, execution_id: str, blueprint_id: str, node_ids: Sequence[str]) -> None:
-        """Offer time travel over ``execution_id`` (indexing its log in the background)."""
+    def attach(
+        self,
+        execution_id: str,
+        blueprint_id: str,
+        node_ids: Sequence[str],
+        *,
+        live_seq: int | None = None,
+    ) -> None:
+        """Offer time travel over ``execution_id``.
+
+        A finished execution's log is indexed at once, in the background. A live one
+        (``live_seq``: the events seen so far) is indexed only once the user touches
+        the scrubber or the run ends (:meth:`index_now`): during a flood of events
+        the window has better things to do than read them a second time.
+        """
         if self.replay is not None and self.replay.execution_id == execution_id:
             return
         self.detach()
         self.replay = Replay(execution_id, blueprint_id, node_ids)
         self.bar.setEnabled(True)
-        self._set_range(0)
-        self._indexer = asyncio.ensure_future(self._index(self.replay))
-        self._track(self._indexer)
+        if live_seq is None:
+            self.index_now()
+        else:
+            self.note_live(live_seq)
+
+    def index_now(self) -> None:
+        """Start reading the log into the replay (once)."""
+        if self.replay is not None and self._indexer is None:
+            self._set_range(self.replay.indexed)
+            self._indexer = asyncio.ensure_future(self._index(self.replay))
+            self._track(self._indexer)
+
+    def note_live(self, last_seq: int) -> None:
+        """A live run reached event ``last_seq``: the scrubber reaches that far."""
+        if self.replay is not None and self._indexer is None and self.position is None:
+            self._set_range(last_seq, f"Live · {last_seq:,} events so far")
 
     def detach(self) -> None:
         for task in (self._indexer, self._shower):
@@ -140,6 +168,7 @@ class TimeTravel(QObject):
         self._indexer = self._shower = None
         self.replay = None
         self.position = self._wanted = None
+        self._known = 0
         self._blocks.clear()
         self.bar.live.setChecked(True)
         self.bar.setEnabled(False)
@@ -169,15 +198,17 @@ class TimeTravel(QObject):
             if shiboken6.isValid(self.bar):
                 self.bar.label.setText(f"Time travel stopped reading the log: {exc}")
 
-    def _set_range(self, last: int) -> None:
+    def _set_range(self, last: int, label: str | None = None) -> None:
+        """The scrubber reaches ``last`` (or further, if a live run was seen further)."""
+        self._known = max(self._known, last)
         slider = self.bar.slider
         slider.blockSignals(True)
-        slider.setRange(0, last)
+        slider.setRange(0, self._known)
         if self.position is None:
-            slider.setValue(last)
+            slider.setValue(slider.maximum())
         slider.blockSignals(False)
         if self.replay is not None and self.position is None:
-            self.bar.label.setText(f"Live · {self.replay.indexed:,} events recorded")
+            self.bar.label.setText(label or f"Live · {self.replay.indexed:,} events recorded")
 
     # -- positions -----------------------------------------------------------------
 
@@ -194,7 +225,8 @@ class TimeTravel(QObject):
         """Show the run just after event ``seq`` (the newest request wins)."""
         if self.replay is None:
             return
-        self._wanted = self.replay.clamp(seq)
+        self.index_now()
+        self._wanted = max(0, seq)
         self.bar.live.setChecked(False)
         if self._shower is None or self._shower.done():
             self._shower = asyncio.ensure_future(self._show_wanted())
@@ -207,7 +239,16 @@ class TimeTravel(QObject):
 
     async def _show_wanted(self) -> None:
         while self.replay is not None and self._wanted is not None:
-            replay, seq = self.replay, self._wanted
+            replay = self.replay
+            while (
+                self._wanted is not None
+                and self._wanted > replay.indexed
+                and (self._indexer is not None and not self._indexer.done())
+            ):
+                await asyncio.sleep(0.02)  # that far is not indexed yet: it is coming
+            if self._wanted is None or replay is not self.replay:
+                return
+            seq = self._wanted = replay.clamp(self._wanted)
             try:
                 events = await self._block(replay, seq)
             except Exception as exc:

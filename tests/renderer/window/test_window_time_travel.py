@@ -74,3 +74,30 @@ async def test_scrubbing_a_finished_run_replays_the_canvas(window: MainWindow) -
     assert not travel.active and bar.live.isChecked()
     assert all(badge(window, n) == BadgeState.COMPLETED for n in ("start", "slow", "quick", "join"))
     assert bar.slider.value() == total
+
+
+async def test_a_live_run_is_indexed_only_when_the_scrubber_is_used(window: MainWindow) -> None:
+    """During a run the log is not read twice; touching the scrubber reads it then."""
+    build_fan(window, seconds=3.0)
+    execution_id = await window.runs.run()
+    assert execution_id is not None
+    travel = window.runs.travel
+    bar = window.monitor.time_travel_bar
+    await until(lambda: badge(window, "slow") == BadgeState.RUNNING, what="slow running")
+    view = window.bridge.model.execution(execution_id)
+    assert view is not None and travel.replay is not None
+    await until(lambda: bar.slider.maximum() >= view.last_seq >= 4, what="live range")
+    assert travel.replay.indexed == 0  # nothing read yet
+    bar.slider.setValue(2)  # the user drags: the log is read now
+    await travel.shown()
+    assert travel.position == 2 and travel.replay.indexed >= 2
+    assert badge(window, "join") in (None, BadgeState.PENDING)
+    # While a past moment is shown, live updates do not repaint it.
+    await until(lambda: view.status == ExecutionStatus.COMPLETED, timeout=60, what="done")
+    assert badge(window, "join") != BadgeState.COMPLETED
+    travel.back_to_live()
+    assert badge(window, "join") == BadgeState.COMPLETED
+    await until(
+        lambda: travel.replay is not None and travel.replay.indexed == view.last_seq,
+        what="the rest indexed once the run ended",
+    )
