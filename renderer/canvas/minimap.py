@@ -56,6 +56,8 @@ class Minimap(QWidget):
         view.verticalScrollBar().valueChanged.connect(self.update)
         self._timer.start()
         self._wanted = True
+        #: Nothing to map yet (an empty canvas shows no empty box).
+        self._empty = True
 
     def set_wanted(self, wanted: bool) -> None:
         """The user's choice (View → Minimap); shown only where it fits, too."""
@@ -66,7 +68,8 @@ class Minimap(QWidget):
         """Sit in the bottom-left corner; hidden when the canvas is too small for it
         (it must never cover more than a fraction of what it is a map of)."""
         self.move(margin, height - self.height() - margin)
-        self.setVisible(self._wanted and width >= 3 * WIDTH and height >= 3 * HEIGHT)
+        fits = width >= 3 * WIDTH and height >= 3 * HEIGHT
+        self.setVisible(self._wanted and fits and not self._empty)
 
     def redraw(self) -> None:
         """Draw the graph into the picture (the scene's nodes, fitted, with a margin)."""
@@ -91,6 +94,8 @@ class Minimap(QWidget):
             )
             painter.end()
         self.renders += 1
+        self._empty = bounds.isEmpty()
+        self.place(self._view.width(), self._view.height())
         self.update()
 
     def visible_rect(self) -> QRectF:

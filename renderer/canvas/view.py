@@ -9,7 +9,7 @@ Everything that edits goes through the scene and the document.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
     QCursor,
@@ -31,6 +31,11 @@ from renderer.canvas.quick_add import QuickAdd, WireEnd
 from renderer.canvas.scene import BlueprintScene
 from renderer.canvas.zoom_controls import ZoomControls
 
+#: What an empty canvas says.
+EMPTY_HINT = (
+    "Press Tab or double-click to add a node,\n"
+    "or drag one from the Nodes palette. Right-click for more."
+)
 MIN_ZOOM = 0.2
 MAX_ZOOM = 3.0
 _STEP = 1.15
@@ -150,6 +155,17 @@ class CanvasView(QGraphicsView):
             self.open_quick_add()
             return True
         return super().event(event)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        """On an empty canvas, say how to start (a newcomer once faced a blank grid)."""
+        if self._scene.node_items():
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(self.palette().placeholderText().color())
+        area = QRectF(self.viewport().rect())
+        painter.drawText(area, Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
+        painter.restore()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -278,10 +278,33 @@ def test_minimap_frames_the_visible_part_and_moves_the_view(
     qtbot.waitUntil(lambda: minimap.renders == drawn + 1)
 
 
-def test_minimap_hides_where_it_would_cover_the_canvas(view: CanvasView) -> None:
+def test_minimap_hides_where_it_would_cover_the_canvas(view: CanvasView, qtbot: QtBot) -> None:
+    qtbot.waitUntil(lambda: view.minimap.renders >= 1)
     view.resize(500, 300)
     assert not view.minimap.isVisible()
     view.resize(1200, 700)
     assert view.minimap.isVisible()
     view.minimap.set_wanted(False)
     assert not view.minimap.isVisible()
+
+
+def test_an_empty_canvas_says_how_to_start(qtbot: QtBot, node_types: list[NodeTypeInfo]) -> None:
+    doc = EditorDocument(node_types)
+    doc.new("empty")
+    view = CanvasView(BlueprintScene(doc))
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    picture = view.viewport().grab().toImage()
+    centre = picture.rect().center()
+    band = [
+        picture.pixelColor(x, centre.y() - 6 + dy).lightness()
+        for x in range(centre.x() - 200, centre.x() + 200)
+        for dy in range(12)
+    ]
+    assert min(band) < 200  # text is drawn in the middle of the empty canvas
+    qtbot.waitUntil(lambda: view.minimap.renders >= 1)
+    assert not view.minimap.isVisible()  # nothing to map yet
+    doc.add_node("delay", (0.0, 0.0))
+    qtbot.waitUntil(view.minimap.isVisible)
