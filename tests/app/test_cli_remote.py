@@ -112,19 +112,22 @@ def test_serve_takes_the_documented_token_option(tmp_path: Path) -> None:
         assert any(t["type"] == "delay" for t in json.loads(done.stdout))
 
 
-SLOW = {
-    "id": "slow",
-    "nodes": [
-        {"id": "first", "type": "delay", "params": {"seconds": 1.0}},
-        {"id": "second", "type": "set", "params": {"value": "done"}},
-    ],
-}
+def slow(seconds: float) -> dict[str, object]:
+    """A delay then a value: long enough that a CLI started after it (seconds on a
+    loaded machine: a 1 s delay lost that race) still finds it running."""
+    return {
+        "id": "slow",
+        "nodes": [
+            {"id": "first", "type": "delay", "params": {"seconds": seconds}},
+            {"id": "second", "type": "set", "params": {"value": "done"}},
+        ],
+    }
 
 
-def _start(url: str, token: str) -> str:
+def _start(url: str, token: str, seconds: float) -> str:
     response = httpx.post(
         f"{url}/v1/executions",
-        json={"blueprint": SLOW, "wait": False},
+        json={"blueprint": slow(seconds), "wait": False},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 202, response.text
@@ -133,7 +136,7 @@ def _start(url: str, token: str) -> str:
 
 def test_cancel_an_execution_from_the_command_line(tmp_path: Path) -> None:
     with serving(tmp_path / "h", "--token", "T") as (url, _home):
-        eid = _start(url, "T")
+        eid = _start(url, "T", 60.0)  # cancelled long before it ends
         done = cli("--remote", url, "--token", "T", "cancel", eid, "--json", home=tmp_path)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["cancelled"] is True
@@ -148,7 +151,7 @@ def test_cancel_an_execution_from_the_command_line(tmp_path: Path) -> None:
 
 def test_pause_then_resume_from_the_command_line(tmp_path: Path) -> None:
     with serving(tmp_path / "h", "--token", "T") as (url, _home):
-        eid = _start(url, "T")
+        eid = _start(url, "T", 8.0)  # the resumed run waits for it
         done = cli("--remote", url, "--token", "T", "pause", eid, "--json", home=tmp_path)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == {"execution_id": eid, "paused": True, "status": "paused"}
