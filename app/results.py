@@ -24,6 +24,16 @@ class ExecutionConfig(BaseModel):
     reusing the outputs that ``reuse_from`` (default: this blueprint's latest
     execution) recorded for the other nodes — except nodes whose definition
     changed since, which run again with their downstream.
+
+    Partial runs: ``stop_after`` runs that node and its upstream, nothing
+    downstream ("run up to here"); ``only`` runs that node alone ("run this
+    node"), its upstream's outputs lent by ``reuse_from`` (or the latest
+    execution), by pins, or given as ``node_input`` (its one upstream's output, or
+    ``{upstream_id: output}``; the blueprint inputs for a node without upstream).
+
+    ``use_pins`` uses the blueprint's ``ui.pins`` as those nodes' outputs (they do
+    not run); the engine records the pins it used in ``pins``, so a resume uses
+    the same ones whatever the blueprint says by then.
     """
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -34,6 +44,11 @@ class ExecutionConfig(BaseModel):
     timeout: float | None = Field(default=None, gt=0)
     start_at: str | None = None
     reuse_from: str | None = None
+    only: str | None = None
+    stop_after: str | None = None
+    node_input: Any = None
+    use_pins: bool = False
+    pins: dict[str, Any] | None = None
 
 
 class NodeResult(BaseModel):
