@@ -90,6 +90,8 @@ class ExecutionResult(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     blueprint_hash: str | None = None
+    #: The run's config as recorded (with the pins it used): what a resume uses.
+    config: dict[str, Any] = Field(default_factory=dict)
     #: While ``pending`` behind the engine's limit on executions at once: 1 starts next.
     queue_position: int | None = None
     #: The seq of the last event recorded so far: follow ``events(id, last_seq)`` from

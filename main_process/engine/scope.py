@@ -12,7 +12,8 @@ A run's config may narrow or feed it (see :class:`~app.results.ExecutionConfig`)
   ``reuse_from``) execution's recorded completions, overridden by pins, and its
   direct upstreams' by ``node_input`` when given; an upstream with none of these is
   a :class:`~app.errors.NodeInputError` naming the node, before anything starts.
-  A pin on the node itself is ignored: the user asked to run it.
+  A pin on the partial run's own node is ignored: the user asked to run it; only
+  pins and recorded outputs upstream of its node take part.
 * ``start_at``: run from a node (:mod:`app.partial_runs`), reusing recorded outputs.
 
 The result is a :class:`RunScope` the driver hands to the pure graph: precompleted
@@ -134,12 +135,11 @@ async def run_scope(
     if target is not None:
         above = ancestors(model, target)
         selected = frozenset({target} if cfg.only else above | {target})
-        if cfg.only is not None:
-            lent = {node_id: value for node_id, value in lent.items() if node_id in above}
+        lent = {node_id: value for node_id, value in lent.items() if node_id in above}
     completed: Completions = dict(lent)
     if source is not None:
         notes = {node_id: {"reused_from": source} for node_id in lent}
-    _add_pins(cfg, completed, notes, skip=cfg.only)
+    _add_pins(cfg, completed, notes, within=None if target is None else above)
     if cfg.only is not None:
         _feed_lone_node(model, cfg, cfg.only, completed, notes)
     return RunScope(completed, notes, selected, target, source)
@@ -150,12 +150,13 @@ def _add_pins(
     completed: Completions,
     notes: dict[str, dict[str, Any]],
     *,
-    skip: str | None,
+    within: set[str] | None,
 ) -> None:
+    """Add the pins of ``cfg`` (those ``within`` a partial run's upstream)."""
     if not cfg.use_pins:
         return
     for node_id, value in (cfg.pins or {}).items():
-        if node_id != skip:
+        if within is None or node_id in within:
             completed[node_id] = (value, None)
             notes[node_id] = {"reason": NodeReason.PINNED.value}
 
@@ -204,12 +205,14 @@ def resume_scope(model: Blueprint, cfg: ExecutionConfig, recorded: Completions) 
     """The scope of a resumed run: what the original config selected and pinned, over
     the completions it recorded (pins it had not recorded yet are recorded now)."""
     selected: frozenset[str] | None = None
+    above: set[str] | None = None
     target = cfg.only or cfg.stop_after
     if target is not None and model.node(target) is not None:
-        selected = frozenset({target} if cfg.only else ancestors(model, target) | {target})
+        above = ancestors(model, target)
+        selected = frozenset({target} if cfg.only else above | {target})
     completed, notes = dict(recorded), {}
     pins: dict[str, dict[str, Any]] = {}
-    _add_pins(cfg, completed, pins, skip=cfg.only)
+    _add_pins(cfg, completed, pins, within=above)
     for node_id, note in pins.items():
         if node_id in recorded:
             completed[node_id] = recorded[node_id]
