@@ -271,7 +271,7 @@ def test_disabled_nodes_never_run_and_pass_their_input_through(
     nodes, sequential = shape
     disabled = data.draw(st.sets(st.integers(0, len(nodes) - 1)))
     graph = ExecutionGraph(nodes, sequential=sequential, inputs={"in": 1}, disabled=disabled)
-    started, marked, skipped = drive(graph, nodes, data)
+    started, _, skipped = drive(graph, nodes, data)
     cancelled = graph.cancel_rest()
     assert not set(started) & disabled
     assert len(skipped) == len(set(skipped))
