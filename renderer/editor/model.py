@@ -202,6 +202,20 @@ class EditorModel:
     def position(self, node_id: str) -> Point | None:
         return self._positions.get(node_id)
 
+    def pins(self) -> dict[str, Any]:
+        """``ui.pins``: node id → the output a run with ``use_pins`` uses instead."""
+        return dict(self._ui_extra.get("pins") or {})
+
+    def set_pin(self, node_id: str, value: Any) -> Any:
+        """Pin ``value`` as the node's output (UNSET unpins); returns the old pin or UNSET."""
+        index, pins = self.index_of(node_id), self.pins()
+        old = pins.pop(node_id, UNSET)
+        if value is not UNSET:
+            pins[node_id] = value
+        self._ui_extra["pins"] = pins
+        self._tell(NodeChanged(index, node_id))
+        return old
+
     def output_ports(self, node_id: str) -> list[str] | None:
         """The node's named output ports (``[]``: one unnamed output; None: unknown)."""
         return self.catalog.output_ports(self.node(node_id))
@@ -303,6 +317,7 @@ class EditorModel:
             check_new_id(self, new_id)
         self._nodes[index] = self._nodes[index].model_copy(update={"id": new_id})
         self._positions = {(new_id if k == old_id else k): v for k, v in self._positions.items()}
+        self._ui_extra["pins"] = {(new_id if k == old_id else k): v for k, v in self.pins().items()}
         self._tell(NodeRenamed(index, old_id, new_id))
         for k, edge in enumerate(self._edges):
             if old_id in (edge.source, edge.target):
