@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
 from renderer.command_palette import CommandPalette
+from renderer.node_actions import NodeActions
 from renderer.palette_commands import open_command_palette
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class Actions:
     #: The Ctrl+K action and the palette it opens.
     command_palette: QAction
     palette: CommandPalette
+    #: Run this node / up to here, pins, disable (also for context menus).
+    node: NodeActions
 
 
 def _action(
@@ -81,6 +84,9 @@ def build_actions(window: MainWindow) -> Actions:
     edit.addAction(_action(window, "&Paste", window.paste))
     edit.addAction(_action(window, "&Delete", window.scene.delete_selection))
     edit.addAction(_action(window, "Auto-&layout", window.document.auto_layout, "Ctrl+L"))
+    node = NodeActions(window)
+    edit.addSeparator()
+    edit.addActions([node.toggle_disabled, node.pin, node.pin_json, node.unpin])
 
     run_menu = bar.addMenu("&Run")
     run = _action(window, "▶ Run", window.runs.run, "Ctrl+R")
@@ -93,7 +99,8 @@ def build_actions(window: MainWindow) -> Actions:
     rerun = _action(window, "Re-run", window.runs.rerun, "Ctrl+Alt+R")
     debug = _action(window, "Run with &debug", lambda: window.runs.run({"debug_mode": True}))
     debug.setToolTip("Run, recording every node's input as well as its output")
-    run_menu.addActions([run, debug, cancel, pause, resume, here, rerun])
+    run_menu.addActions([run, debug, cancel, pause, resume, here, node.run_node, node.run_up_to])
+    run_menu.addAction(rerun)
 
     view = bar.addMenu("&View")
     for dock in window.docks:
@@ -109,8 +116,8 @@ def build_actions(window: MainWindow) -> Actions:
 
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")
-    toolbar.addActions([run, cancel, pause, resume, here])
-    return Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette)
+    toolbar.addActions([run, cancel, pause, resume, here, node.run_node, node.run_up_to])
+    return Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette, node)
 
 
 def fill_recent(window: MainWindow, menu: QMenu, files: list[str]) -> None:

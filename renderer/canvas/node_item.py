@@ -44,6 +44,8 @@ _RADIUS = 9.0
 _STRIP = 4.0
 _PORT_Y = 25.0
 _HALO = 6.0
+#: Opacity of a disabled node's card.
+DISABLED_OPACITY = 0.45
 
 
 class NodeItem(QGraphicsObject):
@@ -69,6 +71,7 @@ class NodeItem(QGraphicsObject):
         self._dirty = False
         self._will_run = False
         self._problems = 0
+        self._pinned = False
         self._phase = 0.0
         self._spin: QVariantAnimation | None = None
         self.input_port = PortItem(self, PortKind.INPUT, None)
@@ -81,6 +84,7 @@ class NodeItem(QGraphicsObject):
         self.setAcceptHoverEvents(True)
         self.setZValue(1.0)
         self._set_ports(ports or [])
+        self._show_disabled()
 
     # -- what it shows -------------------------------------------------------------
 
@@ -107,7 +111,24 @@ class NodeItem(QGraphicsObject):
         """Show a new spec (after an edit or a rename); rebuilds ports when they changed."""
         self._spec, self._type_title, self._category = spec, type_title, category
         self._set_ports(ports or [])
+        self._show_disabled()
         self.update()
+
+    def _show_disabled(self) -> None:
+        """A disabled (bypassed) node is drawn dimmed."""
+        self.setOpacity(DISABLED_OPACITY if self._spec.disabled else 1.0)
+        disabled = "Disabled: it does not run; its input passes through"
+        self.setToolTip(disabled if self._spec.disabled else "")
+
+    @property
+    def pinned(self) -> bool:
+        return self._pinned
+
+    def set_pinned(self, pinned: bool) -> None:
+        """Show the pin mark: runs use the pinned output instead of running the node."""
+        if pinned != self._pinned:
+            self._pinned = pinned
+            self.update()
 
     def _set_ports(self, ports: list[str]) -> None:
         if ports == self._ports and self._outputs:
@@ -280,6 +301,7 @@ class NodeItem(QGraphicsObject):
         sub_font = QFont(painter.font())
         sub_font.setPointSizeF(8.0)
         marks = (14.0 if self._dirty else 0.0) + (16.0 if self._problems else 0.0)
+        marks += 16.0 if self._pinned else 0.0
         title = self._spec.name or self._spec.id
         painter.setFont(title_font)
         painter.setPen(theme.color("title_text"))
@@ -314,6 +336,18 @@ class NodeItem(QGraphicsObject):
             painter.setPen(QPen(QColor("#ffffff"), 1.4))
             painter.drawLine(QPointF(x, 16.5), QPointF(x, 20.5))
             painter.drawPoint(QPointF(x, 22.6))
+            x -= 16.0
+        if self._pinned:
+            self._paint_pin(painter, x)
+
+    def _paint_pin(self, painter: QPainter, x: float) -> None:
+        """A push-pin: a round head on a short needle, in the accent colour."""
+        accent = self.theme.color("accent")
+        painter.setPen(QPen(accent, 1.6))
+        painter.drawLine(QPointF(x, 19), QPointF(x, 26))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(accent)
+        painter.drawEllipse(QPointF(x, 15.5), 4.2, 4.2)
 
     def _paint_ports(self, painter: QPainter) -> None:
         if not self._ports:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
-from app.states import ExecutionStatus, NodeStatus
+from app.states import ExecutionStatus, NodeReason, NodeStatus
 
 
 class BadgeState(StrEnum):
@@ -43,6 +43,25 @@ def shown_state(status: NodeStatus, *, interrupted: bool) -> BadgeState:
 #: States whose icon turns while shown.
 ANIMATED = frozenset({BadgeState.RUNNING, BadgeState.RETRYING})
 _RADIUS = 5.5
+
+
+#: How a node's reason for not running shows beside its state.
+_REASONS = {
+    NodeReason.PINNED: "pinned",
+    NodeReason.DISABLED: "disabled",
+    NodeReason.NOT_IN_RUN: "not in run",
+    NodeReason.GIVEN_INPUT: "given input",
+}
+
+
+def reason_label(reason: str | None) -> str:
+    """``pinned``, ``disabled``, ``not in run``: why a node ended without running."""
+    if reason is None:
+        return ""
+    try:
+        return _REASONS[NodeReason(reason)]
+    except ValueError:
+        return reason  # a reason this version does not know: shown as recorded
 
 
 def state_label(state: BadgeState, attempts: int = 0, detail: str = "") -> str:
