@@ -190,6 +190,10 @@ def _feed_lone_node(
             value = given if len(upstream) == 1 else given[source]
             completed[source] = (value, port)
             notes[source] = {"reason": NodeReason.GIVEN_INPUT.value}
+    for source, port in upstream:
+        if source in completed and port is not None:
+            # "Run this node": its upstream's output reaches it whatever port it took.
+            completed[source] = (completed[source][0], port)
     missing = [source for source, _port in upstream if source not in completed]
     if missing:
         names = ", ".join(repr(source) for source in missing)
