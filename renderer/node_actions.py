@@ -38,6 +38,8 @@ from renderer.json_dialog import ask_json
 if TYPE_CHECKING:
     from renderer.main_window import MainWindow
 
+#: Largest output (bytes) pinned from a run: pins are saved in the blueprint file.
+PIN_LIMIT = 1024 * 1024
 _NO_INPUT = (
     "Node {node!r} has no input: no run recorded its upstream's output and none is "
     "pinned. Type its input as JSON (with several upstreams: an object with a value "
@@ -167,14 +169,21 @@ class NodeActions:
     # -- pins -------------------------------------------------------------------------
 
     async def _shown_output(self, node_id: str) -> tuple[bool, Any]:
-        """``(True, output)`` of the node in the shown run when it completed there."""
+        """``(True, output)`` of the node in the shown run when it completed there and
+        is small enough to keep in the blueprint file (:data:`PIN_LIMIT`); else
+        ``(False, why)``."""
+        missing = f"No output of {node_id!r} in the shown run: run it, or pin JSON"
         execution_id = self.window.runs.current
-        if execution_id is None:
-            return False, None
+        view = self.window.bridge.model.execution(execution_id) if execution_id else None
+        row = view.nodes.get(node_id) if view is not None else None
+        if execution_id is None or row is None or row.status is not NodeStatus.COMPLETED:
+            return False, missing
+        if (row.output_size or 0) > PIN_LIMIT:
+            return False, f"The output of {node_id!r} is too large to pin ({row.output_size} B)"
         result = await self.window.bridge.conductor.get_execution(execution_id)
         node = result.nodes.get(node_id)
         if node is None or node.status is not NodeStatus.COMPLETED:
-            return False, None
+            return False, missing
         return True, node.output
 
     def pin_output(self, node_id: str | None = None) -> asyncio.Future[bool] | None:
@@ -186,9 +195,7 @@ class NodeActions:
         async def pin() -> bool:
             found, output = await self._shown_output(target)
             if not found:
-                self._tell(
-                    f"No output of {target!r} in the shown run: run it first, or pin typed JSON"
-                )
+                self._tell(output)
                 return False
             self.window.document.set_pin(target, output)
             self._tell(f"Pinned the output of {target!r}")
@@ -204,7 +211,11 @@ class NodeActions:
 
         async def pin() -> bool:
             pins = self.window.document.model.pins()
-            initial = pins.get(target) if target in pins else (await self._shown_output(target))[1]
+            if target in pins:
+                initial = pins[target]
+            else:
+                found, output = await self._shown_output(target)
+                initial = output if found else None
             asked, value = await ask_json(
                 self.window, f"Pin output of {target}", _PIN_PROMPT.format(node=target), initial
             )

@@ -89,8 +89,8 @@ def state_cell(window: MainWindow, node_id: str) -> str:
     return rows[node_id]
 
 
-async def answer_json(text: str) -> JsonDialog:
-    """Wait for the JSON dialog, type ``text`` into it and press OK."""
+async def answer_json(text: str, initial: Any = None) -> JsonDialog:
+    """Wait for the JSON dialog (showing ``initial``), type ``text`` over it, press OK."""
     found: list[JsonDialog] = []
 
     def shown() -> bool:
@@ -101,6 +101,8 @@ async def answer_json(text: str) -> JsonDialog:
 
     await until(shown, what="the JSON dialog")
     dialog = found[0]
+    shown = dialog.editor.toPlainText()
+    assert (json.loads(shown) if shown else None) == initial
     dialog.editor.selectAll()
     QTest.keyClicks(dialog.editor, text)
     click_ok(dialog)
@@ -116,6 +118,10 @@ def click_ok(dialog: JsonDialog) -> None:
 async def test_pin_a_nodes_output_run_with_it_and_unpin(window: MainWindow, tmp_path: Path) -> None:
     path = tmp_path / "chain.json"
     load_chain(window, path)
+    click_node(window, "b")
+    assert await window.commands.node.pin_output() is False  # nothing run yet: nothing to pin
+    assert "No output of 'b'" in window.statusBar().currentMessage()
+    assert window.document.model.pins() == {}
     first = await finished(window, await window.runs.run())
     assert first.outputs == {"c": {"n": 20}}
 
@@ -131,7 +137,8 @@ async def test_pin_a_nodes_output_run_with_it_and_unpin(window: MainWindow, tmp_
 
     click_node(window, "b")
     node.pin_json.trigger()
-    dialog = await answer_json('{"n": 7')  # not JSON: the dialog stays and says why
+    # It opens on the pin; typed text that is not JSON keeps it open, saying why.
+    dialog = await answer_json('{"n": 7', initial={"n": 2})
     assert dialog.isVisible() and "Not JSON" in dialog.error.text()
     QTest.keyClicks(dialog.editor, "}")
     click_ok(dialog)
