@@ -31,9 +31,9 @@ class ExecutionConfig(BaseModel):
     execution), by pins, or given as ``node_input`` (its one upstream's output, or
     ``{upstream_id: output}``; the blueprint inputs for a node without upstream).
 
-    ``use_pins`` uses the blueprint's ``ui.pins`` as those nodes' outputs (they do
-    not run); the engine records the pins it used in ``pins``, so a resume uses
-    the same ones whatever the blueprint says by then.
+    ``use_pins`` uses the blueprint's ``ui.pins`` (or the ``pins`` given) as those
+    nodes' outputs (they do not run); the engine records the pins it used in
+    ``pins``, so a resume uses the same ones whatever the blueprint says by then.
     """
 
     model_config = ConfigDict(extra="forbid", defer_build=True)

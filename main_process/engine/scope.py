@@ -54,12 +54,22 @@ class RunScope:
 
 
 def with_pins(model: Blueprint, cfg: ExecutionConfig) -> ExecutionConfig:
-    """``cfg`` with the pins this run uses filled in (``use_pins`` and none given)."""
-    if not cfg.use_pins or cfg.pins is not None:
+    """``cfg`` with the pins this run uses: with ``use_pins``, the ``pins`` given, else
+    the blueprint's (pins of disabled nodes left out; a given pin naming no node is a
+    ConfigError, a stale one in the blueprint is ignored)."""
+    if not cfg.use_pins:
         return cfg
+    given = cfg.pins
+    if given is not None:
+        unknown = [node_id for node_id in given if model.node(node_id) is None]
+        if unknown:
+            raise ConfigError(
+                f"pins name no node of blueprint {model.id!r}: {', '.join(map(repr, unknown))}",
+                where="config.pins",
+            )
     pins = {
         node_id: value
-        for node_id, value in model.ui.pins.items()
+        for node_id, value in (model.ui.pins if given is None else given).items()
         if (spec := model.node(node_id)) is not None and not spec.disabled
     }
     return cfg.model_copy(update={"pins": pins})

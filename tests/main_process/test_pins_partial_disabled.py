@@ -11,6 +11,7 @@ import pytest
 
 from app import Conductor
 from app.blueprint import Blueprint
+from app.errors import ConfigError
 from app.states import NodeStatus
 
 C, S = NodeStatus.COMPLETED, NodeStatus.SKIPPED
@@ -133,3 +134,13 @@ async def test_a_failed_lone_node_run_resumes_as_a_lone_node_run(
     assert resumed.success, resumed.error
     assert resumed.outputs == {"b": {"step": 41}}
     assert resumed.nodes["c"].status is S  # still outside the run
+
+
+async def test_pins_given_in_the_config_replace_the_blueprints(conductor: Conductor) -> None:
+    bp = {**branchy(), "ui": {"pins": {"start": {"n": 1}, "ghost": 5}}}  # a stale pin
+    result = await conductor.execute(blueprint=bp, config={"use_pins": True})
+    assert result.config["pins"] == {"start": {"n": 1}}
+    given = await conductor.execute(blueprint=bp, config={"use_pins": True, "pins": {"start": 8}})
+    assert given.nodes["start"].output == 8 and given.config["pins"] == {"start": 8}
+    with pytest.raises(ConfigError, match="pins name no node"):
+        await conductor.execute(blueprint=bp, config={"use_pins": True, "pins": {"zzz": 1}})
