@@ -66,10 +66,11 @@ class NodeActions:
         self.unpin = self._action("Unpin output", self.unpin_output)
         self.toggle_disabled = self._action("Disable node", self.toggle_disable, "Ctrl+Shift+D")
         document = window.document
-        for signal in (document.reset, document.node_inserted, document.node_changed):
-            signal.connect(self._refresh)
-        document.node_renamed.connect(self._refresh)
-        window.scene.selectionChanged.connect(self._refresh)
+        document.reset.connect(self._refresh)
+        document.node_inserted.connect(self._refresh_node)
+        document.node_changed.connect(self._refresh_node)
+        document.node_renamed.connect(lambda index, _old, new: self._refresh_node(index, new))
+        window.scene.selectionChanged.connect(self._refresh_actions)
         self._refresh()
 
     def _action(self, text: str, slot: Callable[[], object], shortcut: str = "") -> QAction:
@@ -96,14 +97,26 @@ class NodeActions:
         selected = self.window.scene.selected_node_ids()
         return selected[0] if len(selected) == 1 else None
 
-    def _refresh(self, *_args: Any) -> None:
-        """Pin marks from the model; actions enabled for what is selected."""
+    def _refresh(self) -> None:
+        """Every pin mark from the model (after a reset), and the actions."""
+        pins = self.window.document.model.pins()
+        for item in self.window.scene.node_items():
+            item.set_pinned(item.node_id in pins)
+        self._refresh_actions()
+
+    def _refresh_node(self, _index: int, node_id: str) -> None:
+        """One node's pin mark (it was added, changed, pinned or renamed), and the actions."""
+        item = self.window.scene.node_item(node_id)
+        if item is not None:
+            item.set_pinned(node_id in self.window.document.model.pins())
+        self._refresh_actions()
+
+    def _refresh_actions(self) -> None:
+        """Actions enabled for what is selected; Disable reads Enable on disabled nodes."""
         if not shiboken6.isValid(self.window.scene):
             return  # the window is being torn down (its scene tells of the last items)
         model = self.window.document.model
         pins = model.pins()
-        for item in self.window.scene.node_items():
-            item.set_pinned(item.node_id in pins)
         one = self._selected()
         selected = self.window.scene.selected_node_ids()
         for action in (self.run_node, self.run_up_to, self.pin, self.pin_json):
