@@ -84,9 +84,10 @@ async def finished(window: MainWindow, execution_id: str | None) -> Any:
 
 
 def state_cell(window: MainWindow, node_id: str) -> str:
+    """The node's state as the monitor's table shows it (repainted on its next frame)."""
     table = window.monitor.table_model
     rows = {table.cell(r, 0): table.cell(r, 1) for r in range(table.rowCount())}
-    return rows[node_id]
+    return rows.get(node_id, "")
 
 
 async def answer_json(text: str, initial: Any = None) -> JsonDialog:
@@ -150,7 +151,7 @@ async def test_pin_a_nodes_output_run_with_it_and_unpin(window: MainWindow, tmp_
     assert pinned.config["use_pins"] is True  # the window's runs use pins
     assert pinned.outputs == {"c": {"n": 70}}
     await until(lambda: state_cell(window, "b") == "completed · pinned", what="monitor: pinned")
-    assert "pinned" in item.state_text
+    await until(lambda: "pinned" in item.state_text, what="canvas: pinned")
     show_canvas(window)
     shot(window, "window-pins.png")
 
@@ -174,8 +175,8 @@ async def test_run_this_node_and_run_up_to_here(window: MainWindow, tmp_path: Pa
     alone = await finished(window, window.runs.current)
     assert alone.outputs == {"c": {"n": 40}}
     assert alone.config["only"] == "c" and alone.config["node_input"] == {"n": 4}
-    assert state_cell(window, "a") == "skipped · not in run"
-    assert state_cell(window, "b") == "completed · given input"
+    await until(lambda: state_cell(window, "a") == "skipped · not in run", what="a left out")
+    await until(lambda: state_cell(window, "b") == "completed · given input", what="b given")
 
     whole = await finished(window, await window.runs.run())
     click_node(window, "c")
@@ -191,7 +192,7 @@ async def test_run_this_node_and_run_up_to_here(window: MainWindow, tmp_path: Pa
     upto = await finished(window, window.runs.current)
     await until(lambda: state_cell(window, "c") == "skipped · not in run", what="c left out")
     assert upto.outputs == {"b": {"n": 2}}
-    assert badge(window, "c") == BadgeState.SKIPPED
+    await until(lambda: badge(window, "c") == BadgeState.SKIPPED, what="c skipped on canvas")
 
 
 async def test_disable_and_enable_a_node(window: MainWindow, tmp_path: Path) -> None:
