@@ -85,6 +85,10 @@ class NodeSpec(_Model):
     when: JoinRule = JoinRule.ALL_SUCCESS
     on_error: OnError = OnError.FAIL
     runner: Runner | None = None
+    #: Bypassed: the node does not run, its input passes through (ends ``skipped``,
+    #: reason ``disabled``). Part of the hash; left out of the JSON while false, so
+    #: enabling a node gives back the hash it had before.
+    disabled: bool = Field(default=False, exclude_if=lambda value: not value)
 
     #: A Python callable for code-defined nodes (``create_simple_node``); never serialised,
     #: so such a blueprint runs only in the process that built it.
@@ -106,11 +110,17 @@ class EdgeSpec(_Model):
 
 
 class UiSpec(BaseModel):
-    """Editor layout; ignored by the engine and by the content hash."""
+    """Editor layout and pinned outputs; ignored by the content hash.
+
+    ``pins`` (n8n's pinned data) maps node ids to a JSON value a run uses as that
+    node's output instead of running it, only when its config says ``use_pins``
+    (the app's manual runs; never triggers or error handlers).
+    """
 
     model_config = ConfigDict(extra="allow", defer_build=True)
 
     positions: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    pins: dict[str, Any] = Field(default_factory=dict, exclude_if=lambda value: not value)
 
 
 class Blueprint(_Model):

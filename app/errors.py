@@ -183,6 +183,13 @@ class ConfigError(ConductorError):
     type_name = "ConfigError"
 
 
+class NodeInputError(ConfigError):
+    """A lone node (``only``) has no input: an upstream has neither a recorded
+    output nor a pin, and no ``node_input`` was given; ``node_id`` names the node."""
+
+    type_name = "NodeInputError"
+
+
 class TransportError(ConductorError):
     """A transport failed to reach the engine."""
 

@@ -3,6 +3,9 @@
 Shared by the engine (which runs exactly these) and the editor (which highlights
 them before the run), so "what will run when I press Run?" has one answer.
 
+"Run up to here" (``stop_after``) runs a node's :func:`ancestors` and the node;
+"run this node" (``only``) runs it alone, fed by its upstream's outputs.
+
 A node runs again when it is ``start_at`` or downstream of it, when its
 definition changed since the reused execution (it is *dirty*), when that
 execution has no completion recorded for it, or when anything upstream of it runs
@@ -62,3 +65,30 @@ def nodes_to_run(
         run.add(node_id)
         queue.extend(down.get(node_id, ()))
     return run
+
+
+def upstream_map(blueprint: Blueprint) -> dict[str, list[tuple[str, str | None]]]:
+    """``{node_id: [(upstream_id, source_port), ...]}`` (a sequence: the previous node)."""
+    ids = [spec.id for spec in blueprint.nodes]
+    up: dict[str, list[tuple[str, str | None]]] = {node_id: [] for node_id in ids}
+    if blueprint.edges is None:
+        for before, after in itertools.pairwise(ids):
+            up[after].append((before, None))
+    else:
+        for edge in blueprint.edges:
+            if edge.source in up and edge.target in up:
+                up[edge.target].append((edge.source, edge.source_port))
+    return up
+
+
+def ancestors(blueprint: Blueprint, node_id: str) -> set[str]:
+    """Every node ``node_id`` depends on, directly or not (not itself)."""
+    up = upstream_map(blueprint)
+    found: set[str] = set()
+    queue = deque(source for source, _port in up.get(node_id, ()))
+    while queue:
+        current = queue.popleft()
+        if current not in found:
+            found.add(current)
+            queue.extend(source for source, _port in up.get(current, ()))
+    return found

@@ -24,6 +24,16 @@ class ExecutionConfig(BaseModel):
     reusing the outputs that ``reuse_from`` (default: this blueprint's latest
     execution) recorded for the other nodes — except nodes whose definition
     changed since, which run again with their downstream.
+
+    Partial runs: ``stop_after`` runs that node and its upstream, nothing
+    downstream ("run up to here"); ``only`` runs that node alone ("run this
+    node"), its upstream's outputs lent by ``reuse_from`` (or the latest
+    execution), by pins, or given as ``node_input`` (its one upstream's output, or
+    ``{upstream_id: output}``; the blueprint inputs for a node without upstream).
+
+    ``use_pins`` uses the blueprint's ``ui.pins`` (or the ``pins`` given) as those
+    nodes' outputs (they do not run); the engine records the pins it used in
+    ``pins``, so a resume uses the same ones whatever the blueprint says by then.
     """
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -34,6 +44,11 @@ class ExecutionConfig(BaseModel):
     timeout: float | None = Field(default=None, gt=0)
     start_at: str | None = None
     reuse_from: str | None = None
+    only: str | None = None
+    stop_after: str | None = None
+    node_input: Any = None
+    use_pins: bool = False
+    pins: dict[str, Any] | None = None
 
 
 class NodeResult(BaseModel):
@@ -75,6 +90,8 @@ class ExecutionResult(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     blueprint_hash: str | None = None
+    #: The run's config as recorded (with the pins it used): what a resume uses.
+    config: dict[str, Any] = Field(default_factory=dict)
     #: While ``pending`` behind the engine's limit on executions at once: 1 starts next.
     queue_position: int | None = None
     #: The seq of the last event recorded so far: follow ``events(id, last_seq)`` from

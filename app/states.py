@@ -53,6 +53,21 @@ class NodeStatus(StrEnum):
         return self in _TERMINAL_NODE
 
 
+class NodeReason(StrEnum):
+    """Why a node ended without running, in its terminal event's ``data["reason"]``.
+
+    ``pinned``: it ended ``completed`` with its pinned output (``use_pins``);
+    ``disabled``: ``skipped``, its input passed through; ``not_in_run``: ``skipped``,
+    a partial run (``only``/``stop_after``) left it out; ``given_input``: ``completed``
+    with the ``node_input`` a lone node's run was given.
+    """
+
+    PINNED = "pinned"
+    GIVEN_INPUT = "given_input"
+    DISABLED = "disabled"
+    NOT_IN_RUN = "not_in_run"
+
+
 _TERMINAL_EXECUTION = frozenset(
     {
         ExecutionStatus.COMPLETED,

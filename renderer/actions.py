@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
 from renderer.command_palette import CommandPalette
+from renderer.node_actions import NodeActions
 from renderer.node_editor import open_node_editor
 from renderer.palette_commands import open_command_palette
 from renderer.shortcuts_dialog import ShortcutsDialog
@@ -43,6 +44,8 @@ class Actions:
     #: The Ctrl+K action and the palette it opens.
     command_palette: QAction
     palette: CommandPalette
+    #: Run this node / up to here, pins, disable (also for context menus).
+    node: NodeActions
 
 
 def _action(
@@ -85,6 +88,9 @@ def build_actions(window: MainWindow) -> Actions:
     edit.addAction(_action(window, "&Delete", window.scene.delete_selection))
     edit.addAction(_action(window, "Auto-&layout", window.document.auto_layout, "Ctrl+L"))
     edit.addAction(_action(window, "&Add node… (Tab)", window.view.open_quick_add))
+    node = NodeActions(window)
+    edit.addSeparator()
+    edit.addActions([node.toggle_disabled, node.pin, node.pin_json, node.unpin])
 
     run_menu = bar.addMenu("&Run")
     run = _action(window, "▶ Run", window.runs.run, "Ctrl+R")
@@ -97,7 +103,8 @@ def build_actions(window: MainWindow) -> Actions:
     rerun = _action(window, "Re-run", window.runs.rerun, "Ctrl+Alt+R")
     debug = _action(window, "Run with &debug", lambda: window.runs.run({"debug_mode": True}))
     debug.setToolTip("Run, recording every node's input as well as its output")
-    run_menu.addActions([run, debug, cancel, pause, resume, here, rerun])
+    run_menu.addActions([run, debug, cancel, pause, resume, here, node.run_node, node.run_up_to])
+    run_menu.addAction(rerun)
 
     view = bar.addMenu("&View")
     for dock in window.docks:
@@ -118,13 +125,16 @@ def build_actions(window: MainWindow) -> Actions:
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(window, "&Keyboard shortcuts", lambda: show_shortcuts(window)))
-    window.view.menus.node_extras.extend([here])
+    window.view.menus.node_extras.extend(
+        [here, node.run_node, node.run_up_to, node.pin, node.pin_json, node.unpin]
+    )
+    window.view.menus.node_extras.append(node.toggle_disabled)
     window.scene.node_activated.connect(lambda node_id: open_node_editor(window, node_id))
 
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")
-    toolbar.addActions([run, cancel, pause, resume, here])
-    return Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette)
+    toolbar.addActions([run, cancel, pause, resume, here, node.run_node, node.run_up_to])
+    return Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette, node)
 
 
 def show_shortcuts(window: MainWindow) -> ShortcutsDialog:

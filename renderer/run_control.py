@@ -13,6 +13,9 @@ Separate from the window's layout so the run rules read in one place:
 * **Dirty markers**: nodes whose definition changed since the shown run (compared
   with the blueprint that run was started with) are marked on the canvas, and the
   marks follow every edit, undo and redo.
+* **Pins**: every run started here is a manual run, so it uses the blueprint's
+  pinned outputs (``use_pins``); a node that ended without running shows why
+  (pinned, disabled, not in run) in place of its duration.
 * **Pause**: Pause is enabled while the shown execution runs; a paused execution
   starts no new node and stays followed, and Resume continues it in place.
 * **Crash**: when the worker dies, a banner says so at once; the bridge marks the
@@ -32,7 +35,7 @@ from app.errors import ErrorInfo
 from app.partial_runs import dirty_nodes, nodes_to_run
 from app.results import ExecutionResult, OutputPage
 from app.states import ExecutionStatus, NodeStatus
-from renderer.canvas.state_badge import shown_state
+from renderer.canvas.state_badge import reason_label, shown_state
 from renderer.monitor.monitor_model import ExecutionView
 from renderer.monitor.time_travel import TimeTravel
 from renderer.run_dialog import RunDialog
@@ -113,6 +116,7 @@ class RunControl:
             if inputs is None:
                 return None
         self.window.scene.clear_states()
+        config = {"use_pins": True, **config}
         execution_id = await self.bridge.run(blueprint, inputs, config)
         self._runs[execution_id] = (blueprint, inputs)
         if config.get("debug_mode"):
@@ -157,6 +161,13 @@ class RunControl:
         self.window.scene.set_will_run(will_run)
         inputs = self._runs[previous][1] if previous is not None else None
         return self.run(config, inputs)
+
+    def shown_run(self) -> tuple[str, Blueprint, dict[str, Any]] | None:
+        """The shown execution, when started or opened here: its id, blueprint and inputs."""
+        if self.current is None or self.current not in self._runs:
+            return None
+        blueprint, inputs = self._runs[self.current]
+        return self.current, blueprint, inputs
 
     def rerun(self) -> asyncio.Future[str | None] | None:
         """Run the shown execution's blueprint again with the same inputs."""
@@ -250,6 +261,7 @@ class RunControl:
         for row in view.nodes.values():
             duration = row.duration
             detail = f"{duration * 1000:.0f} ms" if duration is not None else ""
+            detail = reason_label(row.reason) or detail
             state = shown_state(row.status, interrupted=interrupted)
             scene.set_node_state(row.node_id, state.value, row.attempts, detail)
 

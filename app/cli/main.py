@@ -24,6 +24,7 @@ from app.cli import executions, output
 from app.cli.arguments import parse_inputs, resolve_target
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, call, fail, json_option, options_of
 from app.cli.limit_options import limit_options
+from app.cli.run_options import partial_config, run_options
 from app.cli.session import Options
 from app.errors import ConductorError
 
@@ -189,10 +190,12 @@ def serve(
 @click.option("--debug", is_flag=True, help="Record every node's input as well as its output.")
 @click.option("--sequential", is_flag=True, help="Run one node at a time.")
 @click.option("--remote", metavar="URL", help="Run on a 'conductor serve' at URL.")
+@run_options
 @json_option
 @click.pass_context
 def run(
     ctx: click.Context,
+    /,
     *,
     target: str,
     remote: str | None,
@@ -201,6 +204,7 @@ def run(
     debug: bool,
     sequential: bool,
     json_mode: bool,
+    **partial: Any,
 ) -> None:
     """Run a blueprint file, or a blueprint by id (data dir, then examples).
 
@@ -215,13 +219,13 @@ def run(
     try:
         inputs = parse_inputs(pairs, inputs_json)
         resolved = resolve_target(target)
+        config = partial_config(**partial)
     except ConductorError as exc:
         fail(
             output.error_text(exc),
             json_mode=json_mode,
             info=exc.to_info().model_dump(mode="json", exclude_none=True),
         )
-    config: dict[str, Any] = {}
     if debug:
         config["debug_mode"] = True
     if sequential:

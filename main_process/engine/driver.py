@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -43,13 +42,15 @@ from app.errors import (
     ErrorInfo,
     StoreError,
 )
-from app.states import ExecutionStatus, NodeStatus
+from app.states import ExecutionStatus, NodeReason, NodeStatus
 from main_process.engine.endings import ENDINGS, CancelReason
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
 from main_process.engine.limiter import Limiter
 from main_process.engine.node_running import NodeEnv, NodeRunner, NodesView, Outcome
+from main_process.engine.outputs import execution_outputs
 from main_process.engine.plan import Plan
+from main_process.engine.scope import RunScope
 from main_process.runners.tracebacks import format_traceback
 
 _COMPLETED, _CANCELLED, _SKIPPED = NodeStatus.COMPLETED, NodeStatus.CANCELLED, NodeStatus.SKIPPED
@@ -69,9 +70,11 @@ class ExecutionDriver:
     """Runs one execution to a terminal state, recording every step.
 
     ``slots`` is the engine's limit on executions at once: the execution first
-    waits for one, ``pending`` (queued executions start in order). ``completed``
-    holds ``{node_id: (output, port)}`` recorded by an earlier run (resume), or
-    lent by ``reused_from`` (run from a node).
+    waits for one, ``pending`` (queued executions start in order). ``scope``
+    holds ``{node_id: (output, port)}`` recorded by an earlier run (resume), lent
+    by ``reused_from`` (run from a node) or pinned, the nodes a partial run
+    selects, and what to record for the lent ones (see
+    :mod:`main_process.engine.scope`).
     """
 
     def __init__(
@@ -81,8 +84,7 @@ class ExecutionDriver:
         *,
         concurrency: int,
         slots: Limiter | None = None,
-        completed: Mapping[str, tuple[Any, str | None]] | None = None,
-        reused_from: str | None = None,
+        scope: RunScope | None = None,
     ) -> None:
         self.plan = plan
         self.states = env.states
@@ -90,10 +92,15 @@ class ExecutionDriver:
         self.execution_id = env.state.execution_id
         self.concurrency = max(1, concurrency)
         self.slots = slots
-        self.reused_from = reused_from
-        precompleted = {plan.by_id[nid].index: value for nid, value in (completed or {}).items()}
+        self.scope = scope = scope or RunScope()
+        by_id = plan.by_id
         self.graph = ExecutionGraph(
-            plan.nodes, sequential=plan.sequential, inputs=env.state.inputs, completed=precompleted
+            plan.nodes,
+            sequential=plan.sequential,
+            inputs=env.state.inputs,
+            completed={by_id[nid].index: value for nid, value in scope.completed.items()},
+            disabled=[node.index for node in plan.nodes if node.spec.disabled],
+            selected=None if scope.selected is None else [by_id[n].index for n in scope.selected],
         )
         self.nodes = NodeRunner(env, NodesView(plan, self.graph, env.state))
         #: True while the execution waits for a free execution slot (state ``pending``).
@@ -233,13 +240,17 @@ class ExecutionDriver:
     async def _run_nodes(self) -> None:
         self.phase = Phase.RUNNING
         states, eid = self.states, self.execution_id
-        if self.reused_from is not None:
-            states.update_execution_state(
-                eid, ExecutionStatus.RUNNING, data={"reused_from": self.reused_from}
-            )
-            graph, reused = self.graph, {"reused_from": self.reused_from}
+        reused_from, notes = self.scope.reused_from, self.scope.notes
+        if reused_from is not None:
+            data: dict[str, Any] | None = {"reused_from": reused_from}
+        else:
+            data = {"resumed": True} if self.graph.resumed and self.nodes.env.resumed else None
+        states.update_execution_state(eid, ExecutionStatus.RUNNING, data=data)
+        if notes:
+            graph = self.graph
             for node in self.plan.nodes:
-                if graph.status[node.index] is _COMPLETED:
+                note = notes.get(node.id)
+                if note is not None:
                     states.update_node_state(
                         eid,
                         node.id,
@@ -247,13 +258,9 @@ class ExecutionDriver:
                         attempt=0,
                         output=graph.outputs[node.index],
                         port=graph.ports[node.index],
-                        data=reused,
+                        data=note,
                     )
             await states.commit_held(eid)  # lent completions are durable before use
-        else:
-            states.update_execution_state(
-                eid, ExecutionStatus.RUNNING, data={"resumed": True} if self.graph.resumed else None
-            )
         async with asyncio.TaskGroup() as group:
             await self._schedule(group)
             # Fast failure (or a cancel a node swallowed): stop the rest; the group
@@ -267,7 +274,7 @@ class ExecutionDriver:
         running, finished = self._running, self._finished
         limit = self.concurrency
         for index in graph.start():
-            runner.record(nodes[index], _SKIPPED)
+            self._skip(index)
         while self._reason is None:
             if not self.paused and len(running) < limit:
                 batch = graph.ready(limit - len(running))
@@ -307,7 +314,25 @@ class ExecutionDriver:
     def _mark(self, index: int, outcome: Outcome) -> None:
         status, output, port = outcome
         for skipped in self.graph.mark(index, status, output, port):
-            self.nodes.record(self.plan.nodes[skipped], _SKIPPED)
+            self._skip(skipped)
+
+    def _skip(self, index: int) -> None:
+        """Record a node the graph skipped, saying why when it is not its join rule."""
+        graph, node = self.graph, self.plan.nodes[index]
+        if graph.passed(index):
+            self.states.update_node_state(
+                self.execution_id,
+                node.id,
+                _SKIPPED,
+                output=graph.outputs[index],
+                data={"reason": NodeReason.DISABLED.value},
+            )
+        elif graph.outside(index):
+            self.states.update_node_state(
+                self.execution_id, node.id, _SKIPPED, data={"reason": NodeReason.NOT_IN_RUN.value}
+            )
+        else:
+            self.nodes.record(node, _SKIPPED)
 
     def _cancelled(self, index: int) -> None:
         """A node whose run was cancelled (or broke): its runner recorded ``cancelled``
@@ -346,32 +371,17 @@ class ExecutionDriver:
             states.update_execution_state(eid, ExecutionStatus.FAILED, error=error)
         else:
             try:
-                outputs = self._outputs()
+                outputs = execution_outputs(
+                    self.plan,
+                    self.graph,
+                    self.scope.target,
+                    self.nodes.template_context,
+                    self.state.inputs,
+                )
             except ConductorError as exc:
                 states.update_execution_state(eid, ExecutionStatus.FAILED, error=exc.to_info())
                 return
             states.update_execution_state(eid, ExecutionStatus.COMPLETED, outputs=outputs)
-
-    def _outputs(self) -> Any:
-        plan, graph = self.plan, self.graph
-        if plan.outputs is None:
-            if plan.sequential:
-                return graph.outputs[-1] if graph.outputs else None
-            return {
-                plan.nodes[i].id: graph.outputs[i]
-                for i in plan.sinks
-                if graph.status[i] is _COMPLETED or graph.status[i] is NodeStatus.FAILED
-            }
-        context = self.nodes.template_context(self.state.inputs)
-        result: dict[str, Any] = {}
-        for name, kind, spec in plan.outputs:
-            if kind == "node":
-                result[name] = graph.outputs[plan.by_id[spec].index]
-            elif kind == "template":
-                result[name] = spec.render(context)
-            else:
-                result[name] = spec
-        return result
 
 
 def _store_error(exc: BaseException) -> StoreError | None:

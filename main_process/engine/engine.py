@@ -30,7 +30,6 @@ from typing import Any
 
 from app.blueprint import Blueprint
 from app.errors import (
-    ConfigError,
     EngineClosedError,
     ExecutionNotFoundError,
     Problem,
@@ -54,13 +53,9 @@ from main_process.engine.control_watch import ControlWatcher, ask_owner
 from main_process.engine.endings import CancelReason
 from main_process.engine.inputs import resolve_inputs
 from main_process.engine.records import Records
-from main_process.engine.resume import (
-    ensure_resumable,
-    load_for_resume,
-    reusable_outputs,
-    take_over,
-)
+from main_process.engine.resume import ensure_resumable, load_for_resume, take_over
 from main_process.engine.runs import Runs
+from main_process.engine.scope import resume_scope, run_scope, with_pins
 from main_process.engine.state_manager import StateManager
 from main_process.events.cursor import EventCursor
 from main_process.file_roots import resolve_roots
@@ -191,9 +186,8 @@ class Engine:
         engine_json = model.engine_json()
         plan = self.blueprint_ops.plan_for(model, engine_json)
         resolved = resolve_inputs(model, {} if inputs is None else inputs)
-        reused: tuple[str, dict[str, tuple[Any, str | None]]] | None = None
-        if cfg.start_at is not None:
-            reused = await self._reusable(model, cfg)
+        cfg = with_pins(model, cfg)
+        scope = await run_scope(self.states, self.store, self.runs, model, cfg)
         state = self.states.initialize_execution(
             model,
             resolved,
@@ -202,24 +196,10 @@ class Engine:
             blueprint_json=engine_json,
             source="id" if blueprint is None else "inline",
         )
-        if reused is None:
-            self.runs.launch(plan, state, cfg)
-        else:
-            self.runs.launch(plan, state, cfg, completed=reused[1], reused_from=reused[0])
+        self.runs.launch(plan, state, cfg, scope=scope)
         if durable and self.store is not None:
             await self.store.flush()
         return state.execution_id
-
-    async def _reusable(
-        self, model: Blueprint, cfg: ExecutionConfig
-    ) -> tuple[str, dict[str, tuple[Any, str | None]]]:
-        """For a run from ``cfg.start_at``: the execution reused and what it provides."""
-        source = cfg.reuse_from
-        if source is None and self.store is not None:
-            await self.store.flush()
-        elif source in self.runs:
-            raise ConfigError(f"execution {source!r} is still running", where="config.reuse_from")
-        return await asyncio.to_thread(reusable_outputs, self.states, model, cfg.start_at, source)
 
     async def execute(
         self,
@@ -325,7 +305,8 @@ class Engine:
         )
         faults.fault_point("resume.before_run")
         cfg = ExecutionConfig.model_validate(state.config)
-        self.runs.launch(plan, state, cfg, completed=completed, resumed=True)
+        scope = resume_scope(plan.blueprint, cfg, completed)
+        self.runs.launch(plan, state, cfg, scope=scope, resumed=True)
         if not wait:
             return state.to_result()
         return await self.wait(execution_id)

@@ -132,6 +132,7 @@ class ExecutionState:
             started_at=self.started_at,
             finished_at=self.finished_at,
             blueprint_hash=self.blueprint_hash,
+            config=self.config,
             last_seq=self.seq,
         )
 

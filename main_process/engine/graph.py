@@ -23,9 +23,18 @@ Semantics (the design's ★ contract):
 * A node that fails without ``on_error: continue`` is the execution's
   :attr:`ExecutionGraph.failure`: nothing more is ready (fast failure), and
   :meth:`ExecutionGraph.cancel_rest` ends every unfinished node ``cancelled``.
-* **Precompleted** nodes (resume, run from a node) start ``completed`` with their
-  recorded output and port and are never ready: reaching them releases their
-  downstream as if they had just completed.
+* **Precompleted** nodes (resume, run from a node, pinned outputs) start
+  ``completed`` with their recorded output and port, are never ready and never
+  change: their outgoing edges are decided from the start, as if they had just
+  completed.
+* **Outside** nodes (a partial run: ``selected`` names the nodes that may run) end
+  ``skipped`` at :meth:`ExecutionGraph.start` and never change either; their edges
+  count as skipped.
+* **Disabled** nodes never run: when their ``when`` rule would run them they end
+  ``skipped`` with their input as output (:meth:`ExecutionGraph.passed`), and their
+  port-less edges count as succeeded, so downstream runs on the passed input. An
+  edge through a named port is not taken (a bypassed branch node decides no
+  branch); a disabled node its rule skips is skipped like any other.
 
 Assumptions: the plan is a DAG whose upstream/downstream lists mirror each other
 (:func:`~main_process.engine.plan.compile_plan` guarantees both); each node is marked
@@ -35,7 +44,7 @@ once, after :meth:`ExecutionGraph.ready` handed it out.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from enum import Enum
 from typing import Any, Protocol, assert_never
 
@@ -81,12 +90,17 @@ class ExecutionGraph:
     """Node statuses, outputs and fired ports of one execution, and its join rules.
 
     ``completed`` maps node indices to the ``(output, port)`` recorded for them by an
-    earlier run. Call :meth:`start` once, then :meth:`ready` / :meth:`mark` until
-    :attr:`done`.
+    earlier run (or pinned); ``disabled`` nodes pass their input through; with
+    ``selected``, only those nodes (and the precompleted ones) take part. Call
+    :meth:`start` once, then :meth:`ready` / :meth:`mark` until :attr:`done`.
     """
 
     __slots__ = (
+        "_disabled",
+        "_frozen",
         "_nodes",
+        "_outside",
+        "_passed",
         "_precompleted",
         "_ready",
         "_running",
@@ -106,6 +120,8 @@ class ExecutionGraph:
         sequential: bool,
         inputs: Any = None,
         completed: Mapping[int, tuple[Any, str | None]] | None = None,
+        disabled: Collection[int] = (),
+        selected: Collection[int] | None = None,
     ) -> None:
         n = len(nodes)
         self._nodes = nodes
@@ -114,10 +130,19 @@ class ExecutionGraph:
         self.status: list[NodeStatus] = [_PENDING] * n
         self.outputs: list[Any] = [None] * n
         self.ports: list[str | None] = [None] * n
-        self._waiting = [len(node.upstream) for node in nodes]
         self._precompleted: frozenset[int] = frozenset(completed or ())
         for index, (output, port) in (completed or {}).items():
             self.status[index], self.outputs[index], self.ports[index] = _COMPLETED, output, port
+        chosen = frozenset(range(n)) if selected is None else frozenset(selected)
+        self._outside = frozenset(range(n)) - chosen - self._precompleted
+        #: Decided before the run: their edges never count as waited for.
+        self._frozen = self._precompleted | self._outside
+        frozen = self._frozen
+        self._waiting = [
+            sum(1 for source, _port in node.upstream if source not in frozen) for node in nodes
+        ]
+        self._disabled = frozenset(disabled)
+        self._passed: set[int] = set()
         self._ready: deque[int] = deque()
         self._running = 0
         #: The node whose failure ends the execution (fast failure), once one failed.
@@ -126,16 +151,27 @@ class ExecutionGraph:
     # -- asking ----------------------------------------------------------------------
 
     def start(self) -> list[int]:
-        """Make the roots ready; returns the nodes skipped already (downstream of
-        precompleted nodes whose recorded port does not lead to them)."""
-        skipped: list[int] = []
+        """Make ready the nodes waiting for nothing; returns the nodes skipped already:
+        outside ones first, then those decided at once (downstream of precompleted
+        nodes whose recorded port does not lead to them, disabled ones passing through)."""
+        skipped = sorted(self._outside)
+        for index in skipped:
+            self.status[index] = _SKIPPED
+        stack: list[int] = []
         for node in self._nodes:
-            if not node.upstream:
-                if node.index in self._precompleted:
-                    self._release(node.index, skipped)
-                else:
-                    self._ready.append(node.index)
+            index = node.index
+            if index not in self._frozen and not self._waiting[index]:
+                self._arrive(index, skipped, stack)
+        self._drain(stack, skipped)
         return skipped
+
+    def passed(self, index: int) -> bool:
+        """Whether this skipped node is a disabled one that passed its input through."""
+        return index in self._passed
+
+    def outside(self, index: int) -> bool:
+        """Whether this node takes no part in the run (a partial run left it out)."""
+        return index in self._outside
 
     def ready(self, limit: int | None = None) -> list[int]:
         """Up to ``limit`` nodes that may start now, in the order they became ready;
@@ -182,6 +218,8 @@ class ExecutionGraph:
             return _SKIPPED_EDGE
         if status is _FAILED:
             return _FAILED_EDGE
+        if source in self._passed and (port is None or self._sequential):
+            return _SUCCESS
         return _SKIPPED_EDGE
 
     def should_run(self, index: int) -> bool:
@@ -272,21 +310,29 @@ class ExecutionGraph:
 
     def _release(self, index: int, skipped: list[int]) -> None:
         """Decide ``index``'s outgoing edges; make ready or skip the targets whose
-        incoming edges are all decided, and go on through skipped and precompleted ones."""
-        nodes, waiting, precompleted = self._nodes, self._waiting, self._precompleted
-        stack = [index]
+        incoming edges are all decided, and go on through the ones skipped."""
+        self._drain([index], skipped)
+
+    def _drain(self, stack: list[int], skipped: list[int]) -> None:
+        nodes, waiting, frozen = self._nodes, self._waiting, self._frozen
         while stack:
             current = stack.pop()
             for target, _port in nodes[current].downstream:
-                waiting[target] -= 1
-                if waiting[target]:
+                if target in frozen:
                     continue
-                if self.should_run(target):
-                    if target in precompleted:
-                        stack.append(target)
-                    else:
-                        self._ready.append(target)
-                else:
-                    self.status[target] = _SKIPPED
-                    skipped.append(target)
-                    stack.append(target)
+                waiting[target] -= 1
+                if not waiting[target]:
+                    self._arrive(target, skipped, stack)
+
+    def _arrive(self, target: int, skipped: list[int], stack: list[int]) -> None:
+        """Every incoming edge of ``target`` is decided: ready it, pass it through
+        (disabled) or skip it; a node decided here goes on ``stack`` to release."""
+        if not self._nodes[target].upstream or self.should_run(target):
+            if target not in self._disabled:
+                self._ready.append(target)
+                return
+            self.outputs[target] = self.input_for(target)[0]
+            self._passed.add(target)
+        self.status[target] = _SKIPPED
+        skipped.append(target)
+        stack.append(target)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any
 
 from app.errors import StoreError
 from app.results import ExecutionConfig, ExecutionResult
@@ -24,6 +22,7 @@ from main_process.engine.execution_state import ExecutionState
 from main_process.engine.limiter import Limiter
 from main_process.engine.node_running import NodeEnv
 from main_process.engine.plan import Plan
+from main_process.engine.scope import RunScope
 from main_process.engine.state_manager import StateManager
 from main_process.runners.process import ProcessPool
 from main_process.store import Store
@@ -75,8 +74,7 @@ class Runs:
         state: ExecutionState,
         cfg: ExecutionConfig,
         *,
-        completed: Mapping[str, tuple[Any, str | None]] | None = None,
-        reused_from: str | None = None,
+        scope: RunScope | None = None,
         resumed: bool = False,
     ) -> ExecutionDriver:
         """Start driving one execution on the running loop."""
@@ -96,8 +94,7 @@ class Runs:
             env,
             concurrency=1 if not cfg.parallel else (cfg.concurrency or self.concurrency),
             slots=self.slots,
-            completed=completed,
-            reused_from=reused_from,
+            scope=scope,
         )
         eid = driver.execution_id
         self._drivers[eid] = driver

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation
+from PySide6.QtCore import QPointF, QRectF, Qt, QVariantAnimation
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -32,12 +32,13 @@ from renderer.canvas.geometry import (
     PORT_ROW_HEIGHT,
     node_height,
 )
+from renderer.canvas.node_far import paint_far
 from renderer.canvas.port_item import PortItem, PortKind
-from renderer.canvas.state_badge import ANIMATED, BadgeState, paint_state_icon, state_label
+from renderer.canvas.state_badge import ANIMATED, BadgeState, paint_state_icon, spinner, state_label
 from renderer.canvas.theme import LIGHT, CanvasTheme
 
 WIDTH = NODE_WIDTH
-#: Below this scale a node is drawn as a plain card (see ``_paint_far``).
+#: Below this scale a node is drawn as a plain card (see :func:`paint_far`).
 _FAR = 0.4
 _HEADER = HEADER_HEIGHT
 _PORT_ROW = PORT_ROW_HEIGHT
@@ -46,6 +47,8 @@ _RADIUS = 9.0
 _STRIP = 4.0
 _PORT_Y = 25.0
 _HALO = 6.0
+#: Opacity of a disabled node's card.
+DISABLED_OPACITY = 0.45
 
 
 class NodeItem(QGraphicsObject):
@@ -71,6 +74,7 @@ class NodeItem(QGraphicsObject):
         self._dirty = False
         self._will_run = False
         self._problems = 0
+        self._pinned = False
         self._phase = 0.0
         self._spin: QVariantAnimation | None = None
         self.input_port = PortItem(self, PortKind.INPUT, None)
@@ -83,6 +87,7 @@ class NodeItem(QGraphicsObject):
         self.setAcceptHoverEvents(True)
         self.setZValue(1.0)
         self._set_ports(ports or [])
+        self._show_disabled()
 
     # -- what it shows -------------------------------------------------------------
 
@@ -109,7 +114,24 @@ class NodeItem(QGraphicsObject):
         """Show a new spec (after an edit or a rename); rebuilds ports when they changed."""
         self._spec, self._type_title, self._category = spec, type_title, category
         self._set_ports(ports or [])
+        self._show_disabled()
         self.update()
+
+    def _show_disabled(self) -> None:
+        """A disabled (bypassed) node is drawn dimmed."""
+        self.setOpacity(DISABLED_OPACITY if self._spec.disabled else 1.0)
+        disabled = "Disabled: it does not run; its input passes through"
+        self.setToolTip(disabled if self._spec.disabled else "")
+
+    @property
+    def pinned(self) -> bool:
+        return self._pinned
+
+    def set_pinned(self, pinned: bool) -> None:
+        """Show the pin mark: runs use the pinned output instead of running the node."""
+        if pinned != self._pinned:
+            self._pinned = pinned
+            self.update()
 
     def _set_ports(self, ports: list[str]) -> None:
         if ports == self._ports and self._outputs:
@@ -181,14 +203,7 @@ class NodeItem(QGraphicsObject):
 
     def _animate(self, on: bool) -> None:
         if on and self._spin is None:
-            self._spin = QVariantAnimation(self)
-            self._spin.setStartValue(0.0)
-            self._spin.setEndValue(1.0)
-            self._spin.setDuration(1100)
-            self._spin.setLoopCount(-1)
-            self._spin.setEasingCurve(QEasingCurve.Type.Linear)
-            self._spin.valueChanged.connect(self._turn)
-            self._spin.start()
+            self._spin = spinner(self, self._turn)
         elif not on and self._spin is not None:
             self._spin.stop()
             self._spin.deleteLater()
@@ -245,7 +260,8 @@ class NodeItem(QGraphicsObject):
     ) -> None:
         theme, body = self.theme, QRectF(0, 0, WIDTH, self.height)
         if option.levelOfDetailFromTransform(painter.worldTransform()) < _FAR:
-            self._paint_far(painter, body)
+            fill = theme.color("node_fill")
+            paint_far(painter, body, self._border_pen(), fill, self.colour, self._state_colour())
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
@@ -270,18 +286,8 @@ class NodeItem(QGraphicsObject):
         self._paint_ports(painter)
         self._paint_badge(painter)
 
-    def _paint_far(self, painter: QPainter, body: QRectF) -> None:
-        """Zoomed far out, text is unreadable: a plain card in the type's colour, its
-        state as the border (a 1,000-node graph once took 50 ms a frame in detail)."""
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        painter.setPen(self._border_pen())
-        painter.setBrush(self.theme.color("node_fill"))
-        painter.drawRect(body)
-        painter.fillRect(QRectF(0, 0, WIDTH, _STRIP * 2), self.colour)
-        if self._state is not None:
-            painter.fillRect(
-                QRectF(0, self.height - 10, WIDTH, 10), self.theme.state_colour(self._state)
-            )
+    def _state_colour(self) -> QColor | None:
+        return self.theme.state_colour(self._state) if self._state is not None else None
 
     def _border_pen(self) -> QPen:
         if self.isSelected():
@@ -298,6 +304,7 @@ class NodeItem(QGraphicsObject):
         sub_font = QFont(painter.font())
         sub_font.setPointSizeF(8.0)
         marks = (14.0 if self._dirty else 0.0) + (16.0 if self._problems else 0.0)
+        marks += 16.0 if self._pinned else 0.0
         title = self._spec.name or self._spec.id
         painter.setFont(title_font)
         painter.setPen(theme.color("title_text"))
@@ -332,6 +339,18 @@ class NodeItem(QGraphicsObject):
             painter.setPen(QPen(QColor("#ffffff"), 1.4))
             painter.drawLine(QPointF(x, 16.5), QPointF(x, 20.5))
             painter.drawPoint(QPointF(x, 22.6))
+            x -= 16.0
+        if self._pinned:
+            self._paint_pin(painter, x)
+
+    def _paint_pin(self, painter: QPainter, x: float) -> None:
+        """A push-pin: a round head on a short needle, in the accent colour."""
+        accent = self.theme.color("accent")
+        painter.setPen(QPen(accent, 1.6))
+        painter.drawLine(QPointF(x, 19), QPointF(x, 26))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(accent)
+        painter.drawEllipse(QPointF(x, 15.5), 4.2, 4.2)
 
     def _paint_ports(self, painter: QPainter) -> None:
         if not self._ports:

@@ -7,12 +7,14 @@ theme. The run monitor sets the state; this module only knows how to show it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEasingCurve, QObject, QPointF, QRectF, Qt, QVariantAnimation
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
-from app.states import ExecutionStatus, NodeStatus
+from app.states import ExecutionStatus, NodeReason, NodeStatus
 
 
 class BadgeState(StrEnum):
@@ -43,6 +45,25 @@ def shown_state(status: NodeStatus, *, interrupted: bool) -> BadgeState:
 #: States whose icon turns while shown.
 ANIMATED = frozenset({BadgeState.RUNNING, BadgeState.RETRYING})
 _RADIUS = 5.5
+
+
+#: How a node's reason for not running shows beside its state.
+_REASONS = {
+    NodeReason.PINNED: "pinned",
+    NodeReason.DISABLED: "disabled",
+    NodeReason.NOT_IN_RUN: "not in run",
+    NodeReason.GIVEN_INPUT: "given input",
+}
+
+
+def reason_label(reason: str | None) -> str:
+    """``pinned``, ``disabled``, ``not in run``: why a node ended without running."""
+    if reason is None:
+        return ""
+    try:
+        return _REASONS[NodeReason(reason)]
+    except ValueError:
+        return reason  # a reason this version does not know: shown as recorded
 
 
 def state_label(state: BadgeState, attempts: int = 0, detail: str = "") -> str:
@@ -123,3 +144,16 @@ def paint_state_icon(
             painter.drawLine(centre + QPointF(0, -2.8), centre + QPointF(0, 0.6))
             painter.drawPoint(centre + QPointF(0, 2.8))
     painter.restore()
+
+
+def spinner(owner: QObject, on_turn: Callable[[Any], None]) -> QVariantAnimation:
+    """A running badge's endless turn (0 → 1 each 1.1 s), started, owned by ``owner``."""
+    spin = QVariantAnimation(owner)
+    spin.setStartValue(0.0)
+    spin.setEndValue(1.0)
+    spin.setDuration(1100)
+    spin.setLoopCount(-1)
+    spin.setEasingCurve(QEasingCurve.Type.Linear)
+    spin.valueChanged.connect(on_turn)
+    spin.start()
+    return spin

@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from app.blueprint import EdgeSpec, NodeSpec
-from renderer.editor.edit_rules import check_new_id
+from renderer.editor.edit_rules import UNSET, check_new_id
 from renderer.editor.errors import EditError
 from renderer.editor.facts import Point
 from renderer.editor.model import EditorModel, FieldPath, RemovedNode, RenameRecord
@@ -263,3 +263,21 @@ class ChangeUiFieldCommand(_ModelCommand):
 
     def undo(self) -> None:
         self._model.set_ui_field(self._name, self._old)
+
+
+class PinNodeCommand(_ModelCommand):
+    """Pin a value as a node's output (``ui.pins``), or unpin it with UNSET."""
+
+    def __init__(
+        self, model: EditorModel, node_id: str, value: Any, parent: QUndoCommand | None = None
+    ) -> None:
+        super().__init__(model, f"{'Unpin' if value is UNSET else 'Pin'} {node_id}", parent)
+        model.index_of(node_id)
+        self._node_id, self._value = node_id, value
+        self._old = model.pins().get(node_id, UNSET)
+
+    def redo(self) -> None:
+        self._model.set_pin(self._node_id, self._value)
+
+    def undo(self) -> None:
+        self._model.set_pin(self._node_id, self._old)

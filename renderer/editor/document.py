@@ -37,6 +37,7 @@ from renderer.editor.commands import (
     ConnectCommand,
     DisconnectCommand,
     MoveNodesCommand,
+    PinNodeCommand,
     RemoveNodeCommand,
     RenameNodeCommand,
 )
@@ -55,7 +56,7 @@ from renderer.editor.facts import (
     NodeRenamed,
     Point,
 )
-from renderer.editor.model import EditorModel, FieldPath
+from renderer.editor.model import UNSET, EditorModel, FieldPath
 from renderer.editor.node_catalog import NodeTypeCatalog
 
 Format = Literal["json", "yaml"]
@@ -304,6 +305,14 @@ class EditorDocument(QObject):
             self.rename_node(node_id, str(value))
             return
         self._stack.push(ChangeNodeFieldCommand(self._model, node_id, path, value, merge=merge))
+
+    def set_pin(self, node_id: str, value: Any) -> None:
+        """Pin ``value`` as the node's output (saved in ``ui.pins``); UNSET unpins."""
+        self._stack.push(PinNodeCommand(self._model, node_id, value))
+
+    def set_disabled(self, node_id: str, disabled: bool) -> None:
+        """Disable (bypass) or enable a node; saved as its ``disabled`` field."""
+        self.set_node_field(node_id, ("disabled",), True if disabled else UNSET)
 
     def rename_node(self, old_id: str, new_id: str) -> None:
         if old_id != new_id:

@@ -42,7 +42,7 @@ class _Unset:
 UNSET: Final = _Unset()
 
 #: Node fields a field path may start with (``id`` changes through a rename).
-NODE_FIELDS = ("name", "params", "retry", "timeout", "when", "on_error", "runner")
+NODE_FIELDS = ("name", "params", "retry", "timeout", "when", "on_error", "runner", "disabled")
 _MAX_ID = 200
 
 

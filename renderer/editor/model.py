@@ -19,7 +19,6 @@ connection rules apply to edges the user adds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +27,7 @@ from app.blueprint import Blueprint, EdgeSpec, NodeSpec, UiSpec
 from app.blueprint_files import problems_from_errors
 from renderer.canvas.geometry import node_height
 from renderer.canvas.layout import auto_layout, sequence_edges
+from renderer.editor.edit_records import RemovedNode, RenameRecord
 from renderer.editor.edit_rules import UNSET, check_edge, check_new_id, updated_spec
 from renderer.editor.errors import EditError
 from renderer.editor.facts import (
@@ -63,30 +63,6 @@ Listener = Callable[[Fact], None]
 
 #: Blueprint-level fields :meth:`EditorModel.set_blueprint_field` may change.
 BLUEPRINT_FIELDS = ("id", "name", "description", "version", "inputs", "outputs", "vars")
-
-
-@dataclass(frozen=True, slots=True)
-class RemovedNode:
-    """Everything :meth:`EditorModel.remove_node` took away, to put it back exactly."""
-
-    index: int
-    spec: NodeSpec
-    pos: Point | None
-    #: The node's edges with the indices they had, ascending.
-    edges: tuple[tuple[int, EdgeSpec], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RenameRecord:
-    """What :meth:`EditorModel.rename_node` changed besides the id, for undo."""
-
-    old_id: str
-    new_id: str
-    #: Specs (before the rename) of nodes whose templates named the old id.
-    rewritten: tuple[NodeSpec, ...]
-    #: ``outputs`` before the rename, when it named the old id.
-    outputs: dict[str, Any] | None
-    outputs_changed: bool
 
 
 class EditorModel:
@@ -216,6 +192,20 @@ class EditorModel:
     def position(self, node_id: str) -> Point | None:
         return self._positions.get(node_id)
 
+    def pins(self) -> dict[str, Any]:
+        """``ui.pins``: node id → the output a run with ``use_pins`` uses instead."""
+        return dict(self._ui_extra.get("pins") or {})
+
+    def set_pin(self, node_id: str, value: Any) -> Any:
+        """Pin ``value`` as the node's output (UNSET unpins); returns the old pin or UNSET."""
+        index, pins = self.index_of(node_id), self.pins()
+        old = pins.pop(node_id, UNSET)
+        if value is not UNSET:
+            pins[node_id] = value
+        self._ui_extra["pins"] = pins
+        self._tell(NodeChanged(index, node_id))
+        return old
+
     def output_ports(self, node_id: str) -> list[str] | None:
         """The node's named output ports (``[]``: one unnamed output; None: unknown)."""
         return self.catalog.output_ports(self.node(node_id))
@@ -317,6 +307,7 @@ class EditorModel:
             check_new_id(self, new_id)
         self._nodes[index] = self._nodes[index].model_copy(update={"id": new_id})
         self._positions = {(new_id if k == old_id else k): v for k, v in self._positions.items()}
+        self._ui_extra["pins"] = {(new_id if k == old_id else k): v for k, v in self.pins().items()}
         self._tell(NodeRenamed(index, old_id, new_id))
         for k, edge in enumerate(self._edges):
             if old_id in (edge.source, edge.target):

@@ -20,7 +20,7 @@ from typing import Any
 from app.errors import ErrorInfo
 from app.events import Event, ExecutionEvent, NodeEvent
 from app.results import ExecutionResult
-from app.states import ExecutionStatus, NodeStatus
+from app.states import ExecutionStatus, NodeReason, NodeStatus
 
 #: Events kept per execution for the log view (older ones drop off the front).
 LOG_LIMIT = 2000
@@ -42,6 +42,8 @@ class NodeRow:
     error: str | None = None
     #: The failure as recorded (type, message, where, traceback), for the data view.
     error_info: dict[str, Any] | None = None
+    #: Why it ended without running (:class:`~app.states.NodeReason`: pinned, disabled…).
+    reason: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -154,6 +156,9 @@ class MonitorModel:
             row.output_size = event.output_size
         if event.port is not None:
             row.port = event.port
+        if event.status.is_terminal:
+            reason = (event.data or {}).get("reason")
+            row.reason = reason if isinstance(reason, str) else None
         error = event.error
         if error is not None:
             row.error = _error_text(error)
@@ -166,6 +171,7 @@ class MonitorModel:
         view.status = result.status
         view.started_at = result.started_at or result.created_at
         view.finished_at = result.finished_at
+        pinned = result.config.get("pins") or {} if result.config.get("use_pins") else {}
         for node_id, node in result.nodes.items():
             row = view.row(node_id)
             if (
@@ -179,6 +185,8 @@ class MonitorModel:
             row.started_at = node.started_at or row.started_at
             row.finished_at = node.finished_at or row.finished_at
             row.port = node.port
+            if node.status is NodeStatus.COMPLETED and node_id in pinned:
+                row.reason = NodeReason.PINNED.value
             if node.error is not None:
                 row.error = f"{node.error.type}: {node.error.message}"
                 # The data view shows the recorded failure (a catch-up after falling

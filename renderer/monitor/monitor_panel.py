@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import ErrorInfo
 from app.states import ExecutionStatus
-from renderer.canvas.state_badge import shown_state
+from renderer.canvas.state_badge import reason_label, shown_state
 from renderer.data_view import DataView, PageFetcher
 from renderer.monitor.log_view import LogView
 from renderer.monitor.monitor_model import ExecutionView, NodeRow
@@ -98,7 +98,8 @@ class NodeTableModel(QAbstractTableModel):
             case 0:
                 return row.node_id
             case 1:
-                return shown_state(row.status, interrupted=self._interrupted).value
+                state = shown_state(row.status, interrupted=self._interrupted).value
+                return f"{state} · {reason_label(row.reason)}" if row.reason else state
             case 2:
                 return str(row.attempts) if row.attempts else ""
             case 3:

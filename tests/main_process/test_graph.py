@@ -257,3 +257,90 @@ def test_a_compiled_plan_is_a_graph() -> None:
     graph.mark(graph.ready()[0], C, output=1)
     assert graph.mark(graph.ready()[0], C, output=1, port="true") == [2]
     assert graph.ready() == [3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(graphs(), st.data())
+def test_disabled_nodes_never_run_and_pass_their_input_through(
+    shape: tuple[list[Node], bool], data: st.DataObject
+) -> None:
+    """A disabled node is never handed out; when its rule would run it, it ends
+    skipped with its input as output and its port-less edges succeed, so the graph
+    downstream sees it as a node that completed with its input; otherwise it is
+    skipped like any node. Every node still ends in one terminal state."""
+    nodes, sequential = shape
+    disabled = data.draw(st.sets(st.integers(0, len(nodes) - 1)))
+    graph = ExecutionGraph(nodes, sequential=sequential, inputs={"in": 1}, disabled=disabled)
+    started, _, skipped = drive(graph, nodes, data)
+    cancelled = graph.cancel_rest()
+    assert not set(started) & disabled
+    assert len(skipped) == len(set(skipped))
+    assert sorted(set(started) | set(skipped) | set(cancelled)) == list(range(len(nodes)))
+    for index in disabled:
+        node = nodes[index]
+        if graph.passed(index):
+            assert graph.status[index] is S
+            assert graph.outputs[index] == graph.input_for(index)[0]
+            if not node.upstream:
+                assert graph.outputs[index] == {"in": 1}
+            for target, port in node.downstream:
+                expected = EdgeState.SUCCESS if port is None or sequential else EdgeState.SKIPPED
+                assert graph.edge_state(index, port) is expected
+                assert target in started or target in skipped or target in cancelled
+        elif index not in cancelled:
+            assert graph.status[index] is S and index in skipped
+            assert not graph.should_run(index)  # only its rule skips it
+    if graph.failure is None:
+        assert cancelled == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(graphs(), st.data())
+def test_a_selection_runs_only_its_nodes_and_leaves_the_rest_skipped(
+    shape: tuple[list[Node], bool], data: st.DataObject
+) -> None:
+    """With ``selected`` (a partial run) only selected nodes are handed out; every
+    other node that is not precompleted ends skipped and outside, at start, and a
+    precompleted node keeps its recorded output whatever happens upstream."""
+    nodes, sequential = shape
+    n = len(nodes)
+    selected = data.draw(st.sets(st.integers(0, n - 1)))
+    done = data.draw(st.sets(st.integers(0, n - 1))) - selected
+    completed = {i: ({"recorded": i}, None) for i in done}
+    graph = ExecutionGraph(nodes, sequential=sequential, completed=completed, selected=selected)
+    outside = set(range(n)) - selected - done
+    started, _, skipped = drive(graph, nodes, data)
+    assert set(started) <= selected
+    assert outside <= set(skipped)
+    assert all(graph.outside(i) and graph.status[i] is S for i in outside)
+    assert all(graph.status[i] is C and graph.outputs[i] == {"recorded": i} for i in done)
+    graph.cancel_rest()
+    assert all(status.is_terminal for status in graph.status)
+
+
+def test_stop_after_shape_runs_the_upstream_chain_and_nothing_below() -> None:
+    nodes = dag(4, [(0, 1, None), (1, 2, None), (2, 3, None)])
+    graph = ExecutionGraph(nodes, sequential=False, selected={0, 1})
+    assert graph.start() == [2, 3]
+    assert graph.ready() == [0]
+    assert graph.mark(0, C, output="a") == []
+    assert graph.ready() == [1]
+    graph.mark(1, C, output="b")
+    assert graph.done and graph.status == [C, C, S, S]
+
+
+def test_a_lone_node_runs_on_precompleted_upstreams_with_the_rest_outside() -> None:
+    nodes = dag(4, [(0, 1, None), (1, 2, None), (2, 3, None)])
+    graph = ExecutionGraph(nodes, sequential=False, completed={1: ("up", None)}, selected={2})
+    assert graph.start() == [0, 3]
+    assert graph.ready() == [2] and graph.input_for(2) == ("up", {"n1": "up"})
+
+
+def test_a_disabled_if_passes_its_input_on_plain_edges_and_takes_no_branch() -> None:
+    nodes = dag(4, [(0, 1, None), (1, 2, "true"), (1, 3, None)], n3=JoinRule.ALL_SUCCESS)
+    graph = ExecutionGraph(nodes, sequential=False, inputs="in", disabled={1})
+    graph.start()
+    assert graph.ready() == [0]
+    assert graph.mark(0, C, output="v") == [1, 2]
+    assert graph.passed(1) and graph.outputs[1] == "v"
+    assert graph.ready() == [3] and graph.input_for(3) == ("v", {"n1": "v"})

@@ -71,6 +71,8 @@ EDITS: dict[str, Callable[[EditorDocument], object]] = {
     "blueprint name": lambda d: d.set_blueprint_field("name", "Other"),
     "auto layout": lambda d: d.auto_layout(),
     "paste": lambda d: d.paste(d.copy(["fetch", "check"])),
+    "pin output": lambda d: d.set_pin("check", {"ok": True}),
+    "disable node": lambda d: d.set_disabled("save", True),
 }
 
 

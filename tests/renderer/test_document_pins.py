@@ -1,0 +1,57 @@
+"""Pins and disabled nodes in the document: undoable, saved in the file, following
+renames, outside the content hash (pins) or inside it (disabled)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.blueprint_files import load_blueprint_file
+from renderer.editor.document import EditorDocument
+from renderer.editor.model import UNSET
+from tests.renderer.test_document import _dump, doc  # noqa: F401  (the fixture)
+
+
+def test_pin_and_unpin_undo_exactly_and_follow_a_rename(doc: EditorDocument) -> None:  # noqa: F811
+    before = _dump(doc)
+    doc.set_pin("fetch", {"items": [1, 2]})
+    doc.set_pin("check", True)
+    assert doc.model.pins() == {"fetch": {"items": [1, 2]}, "check": True}
+    doc.set_pin("fetch", UNSET)
+    assert doc.model.pins() == {"check": True}
+    doc.rename_node("check", "gate")
+    assert doc.model.pins() == {"gate": True}
+    pinned = doc.to_blueprint()
+    assert pinned.ui.pins == {"gate": True}
+    for _ in range(4):
+        doc.undo_stack.undo()
+    assert _dump(doc) == before
+    for _ in range(4):
+        doc.undo_stack.redo()
+    assert doc.to_blueprint() == pinned
+
+
+def test_pins_are_saved_but_stay_outside_the_hash(
+    doc: EditorDocument,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    plain = doc.to_blueprint().content_hash()
+    doc.set_pin("save", {"written": 3})
+    assert doc.to_blueprint().content_hash() == plain
+    path = doc.save(tmp_path / "pinned.json")
+    assert json.loads(path.read_text())["ui"]["pins"] == {"save": {"written": 3}}
+    assert load_blueprint_file(path).ui.pins == {"save": {"written": 3}}
+
+
+def test_disable_is_a_node_field_in_the_hash(doc: EditorDocument, tmp_path: Path) -> None:  # noqa: F811
+    plain = doc.to_blueprint().content_hash()
+    doc.set_disabled("report", True)
+    assert doc.model.node("report").disabled
+    assert doc.to_blueprint().content_hash() != plain
+    path = doc.save(tmp_path / "disabled.json")
+    saved = json.loads(path.read_text())
+    assert [n.get("disabled") for n in saved["nodes"]] == [None, None, None, True]
+    doc.set_disabled("report", False)
+    assert doc.to_blueprint().content_hash() == plain
+    doc.undo_stack.undo()
+    assert doc.model.node("report").disabled
