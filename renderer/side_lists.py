@@ -28,8 +28,9 @@ class LibraryList(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Only ``itemActivated`` (a double-click, or Enter): a double-click also emits
+        # ``itemDoubleClicked``, and listening to both asked "unsaved changes?" twice.
         self.itemActivated.connect(self._activated)
-        self.itemDoubleClicked.connect(self._activated)
 
     def set_blueprints(self, blueprints: list[BlueprintSummary]) -> None:
         self.clear()
@@ -51,8 +52,7 @@ class HistoryList(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.itemActivated.connect(self._activated)
-        self.itemDoubleClicked.connect(self._activated)
+        self.itemActivated.connect(self._activated)  # not itemDoubleClicked too: see above
         #: Not a child: the window lays it out above the list.
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by blueprint or status…")

@@ -32,7 +32,7 @@ from renderer.canvas.grid import paint_dot_grid
 from renderer.canvas.node_item import WIDTH, NodeItem
 from renderer.canvas.port_item import PortItem, PortKind
 from renderer.canvas.theme import LIGHT, CanvasTheme
-from renderer.canvas.wire_drag import WireDrag
+from renderer.canvas.wire_drag import DropNote, WireDrag
 from renderer.editor.document import EditorDocument
 from renderer.editor.errors import EditError
 
@@ -64,6 +64,8 @@ class BlueprintScene(QGraphicsScene):
         self._drag_serial = 0
         #: The wire being drawn, while the mouse draws one.
         self._wire: WireDrag | None = None
+        #: Why the last dropped wire was refused, shown where it was dropped (for a while).
+        self.drop_note = DropNote(self)
         self.setSceneRect(-5000, -5000, 10000, 10000)
         self.setBackgroundBrush(theme.color("background"))
         document.reset.connect(self._rebuild)
@@ -129,11 +131,15 @@ class BlueprintScene(QGraphicsScene):
         self.select_nodes([node_id])
         return node_id
 
-    def connect_ports(self, source: str, target: str, source_port: str | None = None) -> bool:
-        """Connect as a drag would; emits ``connection_refused`` with the reason if refused."""
+    def connect_ports(
+        self, source: str, target: str, source_port: str | None = None, at: QPointF | None = None
+    ) -> bool:
+        """Connect as a drag would; a refusal is emitted and shown beside ``at``."""
         try:
             self.document.connect_nodes(source, target, source_port)
         except EditError as exc:
+            if at is not None:
+                self.drop_note.show(f"Can't connect: {exc}", at, self.theme)
             self.connection_refused.emit(str(exc))
             return False
         return True
@@ -350,7 +356,7 @@ class BlueprintScene(QGraphicsScene):
             target = self._node_at(event.scenePos())
             self._end_wire()
             if target is not None and target is not port.node:
-                self.connect_ports(port.node.node_id, target.node_id, port.name)
+                self.connect_ports(port.node.node_id, target.node_id, port.name, event.scenePos())
             event.accept()
             return
         super().mouseReleaseEvent(event)

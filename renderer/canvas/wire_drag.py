@@ -4,12 +4,14 @@ The scene owns one :class:`WireDrag` and hands it the mouse while a wire is bein
 drawn. While the pointer is over a node the wire cannot reach (a cycle, an edge that
 exists, a port that does not), the preview stays dashed grey and the reason stands
 beside the cursor, so a refused wire is never silent; on release the scene tries the
-edit, which refuses with the same words.
+edit, which refuses with the same words, and the words stay where the wire was
+dropped for a few seconds (:class:`DropNote`), not only in the status bar.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF
+import shiboken6
+from PySide6.QtCore import QPointF, QTimer
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
 
 from app.blueprint import EdgeSpec
@@ -19,6 +21,44 @@ from renderer.canvas.port_item import PortItem
 from renderer.canvas.theme import CanvasTheme
 from renderer.editor.errors import EditError
 from renderer.editor.model import EditorModel
+
+#: How long a refusal stays where the wire was dropped.
+NOTE_MS = 6000
+
+
+class DropNote:
+    """Why the last dropped wire was refused, beside where it was dropped, for
+    :data:`NOTE_MS` (the status bar says it too, but far from the user's eyes)."""
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self._scene = scene
+        self._note: QGraphicsSimpleTextItem | None = None
+
+    def _alive(self) -> QGraphicsSimpleTextItem | None:
+        note = self._note
+        if note is None or not shiboken6.isValid(note) or note.scene() is not self._scene:
+            return None
+        return note
+
+    def show(self, text: str, at: QPointF, theme: CanvasTheme) -> None:
+        if (old := self._alive()) is not None:
+            self._scene.removeItem(old)
+        note = QGraphicsSimpleTextItem(text)
+        note.setZValue(6.0)
+        note.setBrush(theme.color("problem"))
+        note.setPos(at + QPointF(14, 10))
+        self._scene.addItem(note)
+        self._note = note
+        QTimer.singleShot(NOTE_MS, lambda: self._drop(note))
+
+    def _drop(self, note: QGraphicsSimpleTextItem) -> None:
+        if note is self._alive():
+            self._scene.removeItem(note)
+
+    @property
+    def text(self) -> str | None:
+        note = self._alive()
+        return note.text() if note is not None else None
 
 
 class WireDrag:
