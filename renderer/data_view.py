@@ -126,6 +126,15 @@ class DataView(QWidget):
             self.tabs.setCurrentWidget(self.error_text)
         self._update_header()
 
+    def clear(self) -> None:
+        """Show nothing: a new run or another blueprint makes the shown data stale (the
+        previous run's output, once another blueprint's node, stayed on screen)."""
+        self._close_sources()
+        self.title = ""
+        self.tabs.clear()
+        self.table_model = None
+        self.header.setText("Select a node to see its data")
+
     def _first_page(self, first: int, count: int) -> None:
         source = self.source
         if source is None or first != 0:

@@ -77,6 +77,7 @@ class RunControl:
         window.monitor.node_data_requested.connect(self.show_node_data)
         window.document.edited.connect(self.refresh_dirty)
         window.document.reset.connect(self.refresh_dirty)
+        window.document.reset.connect(window.monitor.data_view.clear)
 
     # -- starting -------------------------------------------------------------------
 
@@ -103,6 +104,7 @@ class RunControl:
             if inputs is None:
                 return None
         self.window.scene.clear_states()
+        self.window.monitor.data_view.clear()
         execution_id = await self.bridge.run(blueprint, inputs, config)
         self._runs[execution_id] = (blueprint, inputs)
         if config.get("debug_mode"):
@@ -195,6 +197,8 @@ class RunControl:
         self.show_execution(execution_id)
 
     def show_execution(self, execution_id: str) -> None:
+        if execution_id != self.current:
+            self.window.monitor.data_view.clear()  # another execution's data
         self.current = execution_id
         self._paint(self.bridge.model.execution(execution_id))
         self.refresh_dirty()
@@ -220,10 +224,13 @@ class RunControl:
             return
         scene = self.window.scene
         interrupted = view.status is ExecutionStatus.INTERRUPTED
+        ended = view.status.is_terminal
         for row in view.nodes.values():
             duration = row.duration
             detail = f"{duration * 1000:.0f} ms" if duration is not None else ""
-            state = shown_state(row.status, interrupted=interrupted)
+            state = shown_state(
+                row.status, interrupted=interrupted, ended=ended, started=row.started
+            )
             scene.set_node_state(row.node_id, state.value, row.attempts, detail)
 
     def _finished(self, execution_id: str, result: object) -> None:

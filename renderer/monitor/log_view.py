@@ -4,7 +4,8 @@ Appends only events newer than the last one shown, so a repaint during a long ru
 costs the new lines, not the whole log; a block limit keeps memory flat. A repaint
 appends at most ``MAX_APPEND`` lines: when a flood brings more, the older ones are
 summarised in one line (the full log stays in the store; this is a live tail) —
-appending 2,000 lines to a QPlainTextEdit takes ~40 ms, a visible freeze.
+appending 2,000 lines to a QPlainTextEdit takes ~40 ms, a visible freeze. When the
+bridge reads a skipped stretch back (``log_version`` changes), the log is rewritten.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class LogView(QPlainTextEdit):
         self.setFont(fixed_font())
         self._shown: str | None = None
         self._last_seq = 0
+        self._version = 0
         self._pending: ExecutionView | None = None
 
     def show_execution(self, view: ExecutionView | None) -> None:
@@ -63,12 +65,16 @@ class LogView(QPlainTextEdit):
             self.clear()
             self._shown, self._last_seq = None, 0
             return
-        if view.execution_id != self._shown:
-            self.clear()
+        if view.execution_id != self._shown or view.log_version != self._version:
+            self.clear()  # another execution, or a gap was filled in: rewrite it all
             self._shown, self._last_seq = view.execution_id, 0
+            self._version = view.log_version
+            limit = LOG_LIMIT
+        else:
+            limit = MAX_APPEND
         new = [e for e in view.log if e.seq > self._last_seq]
         if new:
-            lines = [format_event(e) for e in new[-MAX_APPEND:]]
+            lines = [format_event(e) for e in new[-limit:]]
             skipped = new[-1].seq - self._last_seq - len(lines)
             if skipped > 0:
                 lines.insert(0, f"… {skipped:,} more events (the full log is in the store) …")
