@@ -110,7 +110,9 @@ def build_actions(window: MainWindow) -> Actions:
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")
     toolbar.addActions([run, cancel, pause, resume, here])
-    return Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette)
+    actions = Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette)
+    window.runs.update_actions(actions)
+    return actions
 
 
 def fill_recent(window: MainWindow, menu: QMenu, files: list[str]) -> None:

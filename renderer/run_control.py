@@ -37,6 +37,7 @@ from renderer.monitor.monitor_model import ExecutionView
 from renderer.run_dialog import RunDialog
 
 if TYPE_CHECKING:
+    from renderer.actions import Actions
     from renderer.main_window import MainWindow
 
 #: What Resume may act on: a paused execution continues in place, the others re-run
@@ -78,6 +79,8 @@ class RunControl:
         window.document.edited.connect(self.refresh_dirty)
         window.document.reset.connect(self.refresh_dirty)
         window.document.reset.connect(window.monitor.data_view.clear)
+        for signal in (window.document.edited, window.document.reset):
+            signal.connect(lambda: self.update_actions())
 
     # -- starting -------------------------------------------------------------------
 
@@ -187,6 +190,33 @@ class RunControl:
                 return execution_id
         return None
 
+    def update_actions(self, commands: Actions | None = None) -> None:
+        """Enable only what can act now: Run and Run from here with a ready worker and
+        something to run (a node; a selected one), Cancel and Pause while the shown
+        execution runs, Resume when it (or a crashed run) can be resumed, Re-run once
+        there is something to repeat. (They were never disabled: Cancel with nothing
+        running did nothing, silently.)"""
+        commands = commands or getattr(self.window, "commands", None)
+        if commands is None:
+            return
+        ready = self.bridge.worker_state == "ready"
+        has_nodes = bool(self.window.document.model.node_ids())
+        view = self.bridge.model.execution(self.current) if self.current else None
+        live = view is not None and not view.status.is_terminal
+        running = view is not None and view.status is ExecutionStatus.RUNNING
+        selected = len(self.window.scene.selected_node_ids()) == 1
+        enabled = {
+            commands.run: ready and has_nodes,
+            commands.run_debug: ready and has_nodes,
+            commands.run_from_here: ready and selected,
+            commands.rerun: ready and (has_nodes or self.current in self._runs),
+            commands.cancel: live,
+            commands.pause: running,
+            commands.resume: ready and not running and self._resumable() is not None,
+        }
+        for action, on in enabled.items():
+            action.setEnabled(on)
+
     # -- watching -------------------------------------------------------------------
 
     def _started(self, execution_id: str) -> None:
@@ -217,9 +247,7 @@ class RunControl:
 
     def _paint(self, view: ExecutionView | None) -> None:
         self.window.monitor.show_execution(view)
-        self.window.commands.pause.setEnabled(
-            view is not None and view.status is ExecutionStatus.RUNNING
-        )
+        self.update_actions()
         if view is None or view.blueprint_id != self.window.document.model.blueprint_id:
             return
         scene = self.window.scene
@@ -280,6 +308,7 @@ class RunControl:
         return node.input if node is not None else None
 
     def canvas_selection_changed(self, node_ids: list[str]) -> None:
+        self.update_actions()
         if len(node_ids) == 1 and self.current is not None:
             self.window.monitor.select_node(node_ids[0])
 
@@ -313,6 +342,7 @@ class RunControl:
     # -- worker ---------------------------------------------------------------------
 
     def worker_state_changed(self, state: str, detail: str) -> None:
+        self.update_actions()
         banner = self.window.crash_banner
         if state == "dead" and not self.bridge.signalsBlocked():
             self.crashed = True
