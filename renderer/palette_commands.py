@@ -1,8 +1,9 @@
 """What the command palette (Ctrl+K) offers in the window.
 
 Every menu action (title: its text without the ``&`` mnemonic, detail: its
-shortcut; one disabled now, like Cancel with nothing running, says so when chosen) and, for every node type the engine listed, "Add node: <title>" (detail:
-the dotted type), which adds the node at the centre of the canvas view. Entries are
+shortcut; one disabled now, like Cancel with nothing running, says so when chosen)
+and, for every node type the engine listed, "Add node: <title>" (detail: the
+dotted type), which adds the node at the centre of the canvas view. Entries are
 built each time the palette opens, so Undo's text, the recent files and the node
 types are the current ones.
 """

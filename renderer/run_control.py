@@ -80,7 +80,7 @@ class RunControl:
         window.document.reset.connect(self.refresh_dirty)
         window.document.reset.connect(window.monitor.data_view.clear)
         for signal in (window.document.edited, window.document.reset):
-            signal.connect(lambda: self.update_actions())
+            signal.connect(self.update_actions)
 
     # -- starting -------------------------------------------------------------------
 
