@@ -57,6 +57,7 @@ class DataView(QWidget):
         self._page_size = page_size
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.header.setWordWrap(True)  # a long node id or message wraps, not cut
         self.tabs = QTabWidget()
         self.tree = self._tree_view()
         self.input_tree = self._tree_view()

@@ -81,6 +81,7 @@ class NodeItem(QGraphicsObject):
         self.setAcceptHoverEvents(True)
         self.setZValue(1.0)
         self._set_ports(ports or [])
+        self._tooltip()
 
     # -- what it shows -------------------------------------------------------------
 
@@ -107,7 +108,13 @@ class NodeItem(QGraphicsObject):
         """Show a new spec (after an edit or a rename); rebuilds ports when they changed."""
         self._spec, self._type_title, self._category = spec, type_title, category
         self._set_ports(ports or [])
+        self._tooltip()
         self.update()
+
+    def _tooltip(self) -> None:
+        """The card's whole text (its title, id and badge are elided to fit the card)."""
+        lines = [self._spec.name or self._spec.id, f"{self._spec.id} · {self._type_title}"]
+        self.setToolTip("\n".join([*lines, self._label] if self._label else lines))
 
     def _set_ports(self, ports: list[str]) -> None:
         if ports == self._ports and self._outputs:
@@ -174,7 +181,7 @@ class NodeItem(QGraphicsObject):
             return
         self._state, self._label = state, label
         self._animate(state in ANIMATED)
-        self.setToolTip(label)
+        self._tooltip()
         self.update()
 
     def _animate(self, on: bool) -> None:
@@ -326,7 +333,10 @@ class NodeItem(QGraphicsObject):
         painter.setPen(self.theme.color("muted_text"))
         for i, name in enumerate(self._ports):
             row = QRectF(14, _HEADER + _PORT_ROW * i, WIDTH - 28, _PORT_ROW)
-            painter.drawText(row, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
+            shown = QFontMetricsF(font).elidedText(name, Qt.TextElideMode.ElideMiddle, row.width())
+            painter.drawText(
+                row, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, shown
+            )
 
     def _paint_badge(self, painter: QPainter) -> None:
         theme, rect = self.theme, self._badge_rect()

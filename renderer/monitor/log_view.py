@@ -35,10 +35,25 @@ def format_event(event: Event) -> str:
         parts.append(event.status)
     if event.attempt:
         parts.append(f"(attempt {event.attempt})")
-    if event.data:
-        data = ", ".join(f"{k}={v!r}" for k, v in event.data.items())
-        parts.append(data if len(data) < 200 else data[:197] + "…")
+    data = dict(event.data or {})
+    error = data.pop("error", None)
+    if isinstance(error, dict):
+        parts.append(error_text(error, event.node_id))
+    if data:
+        text = ", ".join(f"{k}={v!r}" for k, v in data.items())
+        parts.append(text if len(text) < 200 else text[:197] + "…")
     return " ".join(parts)
+
+
+def error_text(error: dict[str, object], node_id: str | None = None) -> str:
+    """``— ValueError: bad input (node parse, at params.x)``: the message, its type and
+    where, as a reader wants them (the log showed the recorded dict)."""
+    kind, message = error.get("type"), str(error.get("message") or "")
+    head = f"{kind}: {message}" if kind else message
+    places = [f"node {error.get('node_id') or node_id}"] if error.get("node_id") or node_id else []
+    if error.get("where"):
+        places.append(f"at {error['where']}")
+    return f"— {head}" + (f" ({', '.join(places)})" if places else "")
 
 
 class LogView(QPlainTextEdit):
