@@ -11,8 +11,14 @@ dropped for a few seconds (:class:`DropNote`), not only in the status bar.
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QPointF, QTimer
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
+from PySide6.QtCore import QPointF, QRectF, QTimer
+from PySide6.QtGui import QPainter, QPen
+from PySide6.QtWidgets import (
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from app.blueprint import EdgeSpec
 from renderer.canvas.edge_item import RubberEdgeItem
@@ -24,6 +30,31 @@ from renderer.editor.model import EditorModel
 
 #: How long a refusal stays where the wire was dropped.
 NOTE_MS = 6000
+
+
+class NoteItem(QGraphicsSimpleTextItem):
+    """A refusal's text on a card of its own: drawn bare, it ran over the nodes'
+    text and could not be read."""
+
+    def __init__(self, theme: CanvasTheme) -> None:
+        super().__init__()
+        self._theme = theme
+        self.setZValue(6.0)
+        self.setBrush(theme.color("problem"))
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-6, -4, 6, 4)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(self._theme.color("problem"), 1.0))
+        painter.setBrush(self._theme.color("node_fill"))
+        painter.drawRoundedRect(super().boundingRect().adjusted(-5, -3, 5, 3), 4, 4)
+        painter.restore()
+        super().paint(painter, option, widget)  # type: ignore[arg-type]  # Qt takes None
 
 
 class DropNote:
@@ -43,9 +74,8 @@ class DropNote:
     def show(self, text: str, at: QPointF, theme: CanvasTheme) -> None:
         if (old := self._alive()) is not None:
             self._scene.removeItem(old)
-        note = QGraphicsSimpleTextItem(text)
-        note.setZValue(6.0)
-        note.setBrush(theme.color("problem"))
+        note = NoteItem(theme)
+        note.setText(text)
         note.setPos(at + QPointF(14, 10))
         self._scene.addItem(note)
         self._note = note
@@ -101,9 +131,7 @@ class WireDrag:
                 self._note.hide()
             return
         if self._note is None:
-            self._note = QGraphicsSimpleTextItem()
-            self._note.setZValue(6.0)
-            self._note.setBrush(self._theme.color("problem"))
+            self._note = NoteItem(self._theme)
             self._scene.addItem(self._note)
         self._note.setText(f"Can't connect: {reason}")
         self._note.setPos(at + QPointF(14, 10))
