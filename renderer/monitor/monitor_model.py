@@ -186,6 +186,9 @@ class MonitorModel:
             row.port = node.port
             if node.error is not None:
                 row.error = f"{node.error.type}: {node.error.message}"
+                # For the Data tab too: after a catch-up skipped the failure's event, a
+                # failed node's error was missing there.
+                row.error_info = node.error.model_dump()
         self._dirty.add(result.execution_id)
         return view
 

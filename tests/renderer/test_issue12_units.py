@@ -82,3 +82,27 @@ def test_a_branch_wire_replaces_a_portless_edge(
     assert ("check", "yes", None) in [
         (e.source, e.target, e.source_port) for e in document.model.edges
     ]
+
+
+def test_a_recorded_failure_keeps_its_error_for_the_data_tab() -> None:
+    """After a catch-up the failure's event was skipped: only the record tells."""
+    from app.errors import ErrorInfo
+    from app.results import ExecutionResult, NodeResult
+    from app.states import ExecutionStatus
+
+    model = MonitorModel()
+    error = ErrorInfo(type="NodeFailedError", message="disk on fire", node_id="explode")
+    node = NodeResult(node_id="explode", status=NodeStatus.FAILED, error=error)
+    model.load_result(
+        ExecutionResult(
+            execution_id="e1",
+            blueprint_id="b",
+            status=ExecutionStatus.FAILED,
+            success=False,
+            nodes={"explode": node},
+        )
+    )
+    view = model.execution("e1")
+    assert view is not None
+    row = view.nodes["explode"]
+    assert row.error_info is not None and ErrorInfo(**row.error_info) == error
