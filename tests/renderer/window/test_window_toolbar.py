@@ -32,7 +32,7 @@ async def test_toolbar_actions_follow_what_can_be_done(window: MainWindow) -> No
     view = window.bridge.model.execution(execution_id)
     assert view is not None
     await until(lambda: view.status is ExecutionStatus.RUNNING, what="running")
-    await until(lambda: enabled(window) == {"▶ Run", "■ Cancel", "⏸ Pause"}, what="running")
+    await until(lambda: enabled(window) == {"▶ Run", "■ Cancel", "‖ Pause"}, what="running")
     window.commands.pause.trigger()
     await until(
         lambda: enabled(window) == {"▶ Run", "■ Cancel", "↻ Resume"}, what="paused: resumable"
