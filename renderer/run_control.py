@@ -136,8 +136,12 @@ class RunControl:
             self.window.statusBar().showMessage("Select the node to run from", 5000)
             return None
         config: dict[str, Any] = {"start_at": node_id}
-        previous = self.current if self.current in self._runs else None
         current = self.window.document.to_blueprint()
+        # Reuse the shown run only when it ran this blueprint. Another blueprint's run
+        # lent nothing that matched (every node ran again, the HTTP call too) or
+        # failed oddly; without it the engine takes this blueprint's latest run.
+        shown = self._runs.get(self.current) if self.current is not None else None
+        previous = self.current if shown is not None and shown[0].id == current.id else None
         if previous is not None:
             config["reuse_from"] = previous
             view = self.bridge.model.execution(previous)

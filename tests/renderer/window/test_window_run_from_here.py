@@ -102,3 +102,24 @@ async def test_run_from_here_after_opening_a_past_run(
     started = await window.runs.run_from_here()  # type: ignore[misc]
     await finished(window, started)
     assert len(hits) == 1, "the upstream HTTP call ran again"
+
+
+async def test_run_from_here_after_running_another_blueprint(
+    window: MainWindow, server: tuple[str, list[str]]
+) -> None:
+    """The shown execution was another blueprint's: its outputs were offered for
+    reuse, none matched, and every node ran again — the HTTP call included."""
+    url, hits = server
+    window.document.load(fetch_then_shape(url))
+    await finished(window, await window.runs.run())
+    window.document.load(
+        Blueprint.model_validate(
+            {"id": "other", "nodes": [{"id": "x", "type": "set", "params": {"value": 1}}]}
+        )
+    )
+    await finished(window, await window.runs.run())
+    window.document.load(fetch_then_shape(url))
+    window.scene.select_nodes(["shape"])
+    started = await window.runs.run_from_here()  # type: ignore[misc]
+    await finished(window, started)
+    assert len(hits) == 1, "the upstream HTTP call ran again"
