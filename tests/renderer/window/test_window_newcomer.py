@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
@@ -101,7 +102,7 @@ def type_param(window: MainWindow, name: str, text: str) -> None:
 
 
 def answer_save_dialog(path: Path, seen: list[str]) -> None:
-    """Type ``path`` into the Save dialog once it is up, and save."""
+    """Type ``path``'s name into the Save dialog once it is up, and click Save."""
 
     def answer() -> None:
         dialog = QApplication.activeModalWidget()
@@ -111,19 +112,18 @@ def answer_save_dialog(path: Path, seen: list[str]) -> None:
         seen.append(dialog.windowTitle())
         name = dialog.findChild(QLineEdit, "fileNameEdit")
         assert isinstance(name, QLineEdit)
-        QTest.keyClicks(name, str(path))
+        QTest.keyClicks(name, path.name)  # the dialog opens in the user's home folder
         buttons = dialog.findChild(QDialogButtonBox)
         assert isinstance(buttons, QDialogButtonBox)
         QTest.mouseClick(buttons.button(QDialogButtonBox.StandardButton.Save), _LEFT)
-        if dialog.isVisible():  # offscreen, the click takes the name but leaves it open
-            dialog.accept()
 
     QTimer.singleShot(20, answer)
 
 
 async def test_a_newcomer_builds_saves_and_runs_a_branch(
-    window: MainWindow, tmp_path: Path
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # the newcomer's home folder
     window.activateWindow()
     window.resize(1400, 900)  # as a newcomer enlarges the window to work
     view = window.view.viewport()
@@ -156,7 +156,7 @@ async def test_a_newcomer_builds_saves_and_runs_a_branch(
     QTest.keyClick(window.view, Qt.Key.Key_Delete)
 
     seen: list[str] = []
-    target = tmp_path / "first-branch"
+    target = tmp_path / "first-branch"  # typed as "first-branch": .json is added
     answer_save_dialog(target, seen)
     QTimer.singleShot(
         0, lambda: QTest.keyClick(window.view, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
