@@ -95,7 +95,8 @@ def build_actions(window: MainWindow) -> Actions:
     run_menu = bar.addMenu("&Run")
     run = _action(window, "▶ Run", window.runs.run, "Ctrl+R")
     cancel = _action(window, "■ Cancel", window.runs.cancel, "Ctrl+.")
-    pause = _action(window, "⏸ Pause", window.runs.pause, "Ctrl+Shift+P")
+    # "‖", not "⏸": no font of a fresh Debian has U+23F8, and the button showed a box.
+    pause = _action(window, "‖ Pause", window.runs.pause, "Ctrl+Shift+P")
     pause.setToolTip("Start no new node; running ones finish. Resume continues the run.")
     pause.setEnabled(False)
     resume = _action(window, "↻ Resume", window.runs.resume, "Ctrl+Shift+R")
@@ -134,7 +135,11 @@ def build_actions(window: MainWindow) -> Actions:
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")
     toolbar.addActions([run, cancel, pause, resume, here, node.run_node, node.run_up_to])
-    return Actions(run, cancel, pause, resume, here, rerun, recent, debug, commands, palette, node)
+    actions = Actions(
+        run, cancel, pause, resume, here, rerun, recent, debug, commands, palette, node
+    )
+    window.runs.update_actions(actions)
+    return actions
 
 
 def show_shortcuts(window: MainWindow) -> ShortcutsDialog:

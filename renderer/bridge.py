@@ -50,6 +50,8 @@ def _message(exc: BaseException) -> str:
 SLICE_SECONDS = 0.008
 #: How far behind a live run the monitor may fall before it skips to the present.
 CATCH_UP_SECONDS = 0.1
+#: A skipped stretch of events at most this long is read back into the log.
+GAP_FILL = 500
 
 
 class Bridge(QObject):
@@ -183,9 +185,11 @@ class Bridge(QObject):
                 # only replay the past. Take the recorded state of every node instead
                 # and follow on from the newest event (the log tail skips the rest).
                 result = await self.conductor.get_execution(execution_id)
-                skipped = (result.last_seq or view.last_seq) - view.last_seq
+                before, newest = view.last_seq, result.last_seq or view.last_seq
                 self.model.load_result(result)
-                self.model.skip_to(execution_id, result.last_seq or view.last_seq, skipped)
+                self.model.skip_to(execution_id, newest, newest - before)
+                if 0 < newest - before <= GAP_FILL:
+                    await self._fill_log(execution_id, before, newest)
                 self.flush()
                 if result.status.is_terminal:
                     break
@@ -201,6 +205,28 @@ class Bridge(QObject):
         self.model.load_result(result)
         self.flush()
         self.execution_finished.emit(execution_id, result)
+
+    async def _fill_log(self, execution_id: str, after: int, upto: int) -> None:
+        """Read the events ``after < seq <= upto`` a catch-up jumped over into the log.
+
+        Not only floods look "behind": after a Resume the events recorded while the
+        worker was away are old by the clock, and the Log showed #1-#8 of 11. A small
+        gap is no flood, so it is read back from the store.
+        """
+        events = []
+        stream = self.conductor.events(execution_id, after)
+        try:
+            async for event in stream:
+                if event.seq > upto:
+                    break
+                events.append(event)
+                if event.seq == upto:
+                    break
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        self.model.fill_log(execution_id, events)
 
     async def _follow_until_behind(self, execution_id: str) -> bool:
         """Fold events into the model until the stream ends (False) or falls more

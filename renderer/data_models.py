@@ -42,6 +42,7 @@ CHILD_BATCH = 500
 RECORD_SHARE = 0.8
 MAX_COLUMNS = 50
 PREVIEW_CHARS = 200
+TOOLTIP_CHARS = 4000
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _TEXT_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole)
 
@@ -54,6 +55,13 @@ def preview(value: Any) -> str:
         return f"[{len(value):,} items]"
     text = json.dumps(value, ensure_ascii=False, default=repr)
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def tooltip(value: Any) -> str:
+    """A value's text in full, up to :data:`TOOLTIP_CHARS` (the cell cuts at
+    :data:`PREVIEW_CHARS`, and a long string could not be read anywhere)."""
+    text = value if isinstance(value, str) else preview(value)
+    return text if len(text) <= TOOLTIP_CHARS else text[: TOOLTIP_CHARS - 1] + "…"
 
 
 def type_name(value: Any) -> str:
@@ -248,6 +256,8 @@ class JsonTreeModel(QAbstractItemModel):
         column = index.column()
         if column == 0:
             return f"[{node.key}]" if isinstance(node.key, int) else str(node.key)
+        if column == 1 and role == Qt.ItemDataRole.ToolTipRole:
+            return tooltip(node.value)
         return preview(node.value) if column == 1 else type_name(node.value)
 
     def headerData(
@@ -299,6 +309,8 @@ class RecordsTableModel(QAbstractTableModel):
             return _RIGHT if numeric else None
         if role not in _TEXT_ROLES or not isinstance(item, dict) or key not in item:
             return "" if role in _TEXT_ROLES else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tooltip(value)
         # A cell reads as the text itself; the tree keeps the quotes that tell types apart.
         return value[:PREVIEW_CHARS] if isinstance(value, str) else preview(value)
 

@@ -57,6 +57,7 @@ class DataView(QWidget):
         self._page_size = page_size
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.header.setWordWrap(True)  # a long node id or message wraps, not cut
         self.tabs = QTabWidget()
         self.tree = self._tree_view()
         self.input_tree = self._tree_view()
@@ -125,6 +126,15 @@ class DataView(QWidget):
             self.tabs.addTab(self.error_text, "Error")
             self.tabs.setCurrentWidget(self.error_text)
         self._update_header()
+
+    def clear(self) -> None:
+        """Show nothing: a new run or another blueprint makes the shown data stale (the
+        previous run's output, once another blueprint's node, stayed on screen)."""
+        self._close_sources()
+        self.title = ""
+        self.tabs.clear()
+        self.table_model = None
+        self.header.setText("Select a node to see its data")
 
     def _first_page(self, first: int, count: int) -> None:
         source = self.source

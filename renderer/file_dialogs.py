@@ -28,11 +28,17 @@ def blueprint_path(name: str) -> Path:
     return path if path.suffix.lower() in _SUFFIXES else Path(f"{name}.json")
 
 
+def start_folder() -> str:
+    """Where Open and Save start: the user's home. With "" they started in the
+    process's working directory, "/" for an app started from a desktop menu."""
+    return str(Path.home())
+
+
 def ask_open_path(parent: QWidget) -> Path | None:
-    name, _ = QFileDialog.getOpenFileName(parent, "Open blueprint", "", _FILTER)
+    name, _ = QFileDialog.getOpenFileName(parent, "Open blueprint", start_folder(), _FILTER)
     return Path(name) if name else None
 
 
 def ask_save_path(parent: QWidget) -> Path | None:
-    name, _ = QFileDialog.getSaveFileName(parent, "Save blueprint", "", _FILTER)
+    name, _ = QFileDialog.getSaveFileName(parent, "Save blueprint", start_folder(), _FILTER)
     return blueprint_path(name) if name else None

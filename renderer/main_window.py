@@ -154,7 +154,7 @@ class MainWindow(QMainWindow):
         self._dock("Nodes", left, Qt.DockWidgetArea.LeftDockWidgetArea)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.inspector)
-        right.addWidget(self.problems_list)
+        right.addWidget(self.problems_list.panel)
         right.setSizes([600, 120])
         self._dock("Inspector", right, Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("Monitor", self.monitor, Qt.DockWidgetArea.BottomDockWidgetArea)

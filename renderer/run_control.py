@@ -41,6 +41,7 @@ from renderer.monitor.time_travel import TimeTravel
 from renderer.run_dialog import RunDialog
 
 if TYPE_CHECKING:
+    from renderer.actions import Actions
     from renderer.main_window import MainWindow
 
 #: What Resume may act on: a paused execution continues in place, the others re-run
@@ -86,10 +87,13 @@ class RunControl:
                 eid, after_seq=after, limit=limit
             ),
             self._paint_states,
-            lambda: self._paint(self._shown_view()),
+            lambda: self._paint(self.bridge.model.execution(self.current or "")),
         )
         window.document.edited.connect(self.refresh_dirty)
         window.document.reset.connect(self.refresh_dirty)
+        window.document.reset.connect(window.monitor.data_view.clear)
+        for signal in (window.document.edited, window.document.reset):
+            signal.connect(self.update_actions)
 
     # -- starting -------------------------------------------------------------------
 
@@ -117,6 +121,7 @@ class RunControl:
                 return None
         self.window.scene.clear_states()
         config = {"use_pins": True, **config}
+        self.window.monitor.data_view.clear()
         execution_id = await self.bridge.run(blueprint, inputs, config)
         self._runs[execution_id] = (blueprint, inputs)
         if config.get("debug_mode"):
@@ -145,8 +150,12 @@ class RunControl:
             self.window.statusBar().showMessage("Select the node to run from", 5000)
             return None
         config: dict[str, Any] = {"start_at": node_id}
-        previous = self.current if self.current in self._runs else None
         current = self.window.document.to_blueprint()
+        # Reuse the shown run only when it ran this blueprint. Another blueprint's run
+        # lent nothing that matched (every node ran again, the HTTP call too) or
+        # failed oddly; without it the engine takes this blueprint's latest run.
+        shown = self._runs.get(self.current) if self.current is not None else None
+        previous = self.current if shown is not None and shown[0].id == current.id else None
         if previous is not None:
             config["reuse_from"] = previous
             view = self.bridge.model.execution(previous)
@@ -206,6 +215,33 @@ class RunControl:
                 return execution_id
         return None
 
+    def update_actions(self, commands: Actions | None = None) -> None:
+        """Enable only what can act now: Run and Run from here with a ready worker and
+        something to run (a node; a selected one), Cancel and Pause while the shown
+        execution runs, Resume when it (or a crashed run) can be resumed, Re-run once
+        there is something to repeat. (They were never disabled: Cancel with nothing
+        running did nothing, silently.)"""
+        commands = commands or getattr(self.window, "commands", None)
+        if commands is None:
+            return
+        ready = self.bridge.worker_state == "ready"
+        has_nodes = bool(self.window.document.model.node_ids())
+        view = self.bridge.model.execution(self.current) if self.current else None
+        live = view is not None and not view.status.is_terminal
+        running = view is not None and view.status is ExecutionStatus.RUNNING
+        selected = len(self.window.scene.selected_node_ids()) == 1
+        enabled = {
+            commands.run: ready and has_nodes,
+            commands.run_debug: ready and has_nodes,
+            commands.run_from_here: ready and selected,
+            commands.rerun: ready and (has_nodes or self.current in self._runs),
+            commands.cancel: live,
+            commands.pause: running,
+            commands.resume: ready and not running and self._resumable() is not None,
+        }
+        for action, on in enabled.items():
+            action.setEnabled(on)
+
     # -- watching -------------------------------------------------------------------
 
     def _started(self, execution_id: str) -> None:
@@ -216,6 +252,8 @@ class RunControl:
         self.show_execution(execution_id)
 
     def show_execution(self, execution_id: str) -> None:
+        if execution_id != self.current:
+            self.window.monitor.data_view.clear()  # another execution's data
         self.current = execution_id
         view = self.bridge.model.execution(execution_id)
         if view is not None:
@@ -226,9 +264,6 @@ class RunControl:
             self.travel.attach(execution_id, view.blueprint_id, nodes, live_seq=live)
         self._paint(view)
         self.refresh_dirty()
-
-    def _shown_view(self) -> ExecutionView | None:
-        return self.bridge.model.execution(self.current) if self.current else None
 
     def refresh_dirty(self) -> None:
         """Mark the nodes changed since the shown run (none when it is not this blueprint's)."""
@@ -246,10 +281,8 @@ class RunControl:
                 self.travel.note_live(view.last_seq)
 
     def _paint(self, view: ExecutionView | None) -> None:
-        self.window.commands.pause.setEnabled(
-            view is not None and view.status is ExecutionStatus.RUNNING
-        )
         self._paint_states(view)
+        self.update_actions()
 
     def _paint_states(self, view: ExecutionView | None) -> None:
         """The monitor and the canvas badges from ``view`` (live, or a replayed moment)."""
@@ -258,11 +291,14 @@ class RunControl:
             return
         scene = self.window.scene
         interrupted = view.status is ExecutionStatus.INTERRUPTED
+        ended = view.status.is_terminal
         for row in view.nodes.values():
             duration = row.duration
             detail = f"{duration * 1000:.0f} ms" if duration is not None else ""
             detail = reason_label(row.reason) or detail
-            state = shown_state(row.status, interrupted=interrupted)
+            state = shown_state(
+                row.status, interrupted=interrupted, ended=ended, started=row.started
+            )
             scene.set_node_state(row.node_id, state.value, row.attempts, detail)
 
     def _finished(self, execution_id: str, result: object) -> None:
@@ -314,6 +350,7 @@ class RunControl:
         return node.input if node is not None else None
 
     def canvas_selection_changed(self, node_ids: list[str]) -> None:
+        self.update_actions()
         if len(node_ids) == 1 and self.current is not None:
             self.window.monitor.select_node(node_ids[0])
 
@@ -347,6 +384,7 @@ class RunControl:
     # -- worker ---------------------------------------------------------------------
 
     def worker_state_changed(self, state: str, detail: str) -> None:
+        self.update_actions()
         banner = self.window.crash_banner
         if state == "dead" and not self.bridge.signalsBlocked():
             self.crashed = True

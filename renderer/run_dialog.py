@@ -57,6 +57,7 @@ class RunDialog(QDialog):
     def __init__(self, inputs: dict[str, InputSpec], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Run with inputs")
+        self.setMinimumWidth(420)
         self._specs = inputs
         self.editors: dict[str, _Editor] = {}
         form = QFormLayout(self)
@@ -65,8 +66,12 @@ class RunDialog(QDialog):
             if spec.description:
                 editor.setToolTip(spec.description)
             self.editors[name] = editor
-            form.addRow(f"{name}{' *' if spec.required else ''}", editor)
+            label = QLabel(f"{name}{' *' if spec.required else ''}")
+            label.setWordWrap(True)
+            label.setToolTip(spec.description or name)
+            form.addRow(label, editor)
         self.error = QLabel()
+        self.error.setWordWrap(True)  # a long JSON error message wraps, not cut
         self.error.setStyleSheet("color: #dc2626")
         form.addRow(self.error)
         buttons = QDialogButtonBox(

@@ -28,15 +28,17 @@ class LibraryList(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Only ``itemActivated`` (a double-click, or Enter): a double-click also emits
+        # ``itemDoubleClicked``, and listening to both asked "unsaved changes?" twice.
         self.itemActivated.connect(self._activated)
-        self.itemDoubleClicked.connect(self._activated)
 
     def set_blueprints(self, blueprints: list[BlueprintSummary]) -> None:
         self.clear()
         for summary in blueprints:
             item = QListWidgetItem(f"{summary.name or summary.id}  ·  {summary.source}")
             item.setData(_ID, summary.id)
-            item.setToolTip(summary.description or summary.id)
+            about = f"{summary.name or summary.id} ({summary.id}) · {summary.source}"
+            item.setToolTip(f"{about}\n{summary.description}" if summary.description else about)
             self.addItem(item)
 
     def _activated(self, item: QListWidgetItem) -> None:
@@ -51,8 +53,7 @@ class HistoryList(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.itemActivated.connect(self._activated)
-        self.itemDoubleClicked.connect(self._activated)
+        self.itemActivated.connect(self._activated)  # not itemDoubleClicked too: see above
         #: Not a child: the window lays it out above the list.
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by blueprint or status…")
@@ -66,7 +67,9 @@ class HistoryList(QListWidget):
             name = summary.blueprint_name or summary.blueprint_id
             item = QListWidgetItem(f"{when}  {name}  {summary.status.value}")
             item.setData(_ID, summary.execution_id)
-            item.setToolTip(summary.execution_id)
+            # The row is cut to the dock's width: the tooltip holds all of it.
+            full = f"{name} ({summary.blueprint_id})" if name != summary.blueprint_id else name
+            item.setToolTip(f"{full}\n{summary.status.value} · {when}\n{summary.execution_id}")
             search = (summary.blueprint_id, summary.blueprint_name or "", summary.status.value)
             item.setData(_SEARCH, " ".join(search).casefold())
             self.addItem(item)

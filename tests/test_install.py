@@ -78,3 +78,11 @@ def test_install_names_every_package_of_the_x11_plugin() -> None:
         if package.removesuffix("t64") not in wanted | BASE:
             missing[soname] = package
     assert not missing, f"add to QT_LIBS in .ci/install: {missing}"
+
+
+def test_install_brings_the_x_server_the_smoke_test_needs() -> None:
+    """tests/renderer/test_xvfb_smoke.py opens the window on Xvfb (it skips without)."""
+    text = (ROOT / ".ci" / "install").read_text()
+    match = re.search(r"^TEST_TOOLS=\((.*?)\)", text, re.M | re.S)
+    assert match and "xvfb" in match.group(1).split()
+    assert '"${TEST_TOOLS[@]}"' in text  # and installs them with the Qt libraries

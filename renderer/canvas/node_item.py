@@ -65,16 +65,12 @@ class NodeItem(QGraphicsObject):
     ) -> None:
         super().__init__()
         self.theme = theme
-        self._spec = spec
-        self._type_title = type_title
-        self._category = category
+        self._spec, self._type_title, self._category = spec, type_title, category
         self._ports: list[str] = []
         self._state: BadgeState | None = None
         self._label = ""
-        self._dirty = False
-        self._will_run = False
+        self._dirty = self._will_run = self._pinned = False
         self._problems = 0
-        self._pinned = False
         self._phase = 0.0
         self._spin: QVariantAnimation | None = None
         self.input_port = PortItem(self, PortKind.INPUT, None)
@@ -118,10 +114,16 @@ class NodeItem(QGraphicsObject):
         self.update()
 
     def _show_disabled(self) -> None:
-        """A disabled (bypassed) node is drawn dimmed."""
+        """A disabled (bypassed) node is drawn dimmed (and its tooltip says why)."""
         self.setOpacity(DISABLED_OPACITY if self._spec.disabled else 1.0)
-        disabled = "Disabled: it does not run; its input passes through"
-        self.setToolTip(disabled if self._spec.disabled else "")
+        self._tooltip()
+
+    def _tooltip(self) -> None:
+        """The card's whole text (its title, id and badge are elided to fit the card)."""
+        lines = [self._spec.name or self._spec.id, f"{self._spec.id} · {self._type_title}"]
+        if self._spec.disabled:
+            lines.append("Disabled: it does not run; its input passes through")
+        self.setToolTip("\n".join([*lines, self._label] if self._label else lines))
 
     @property
     def pinned(self) -> bool:
@@ -198,7 +200,7 @@ class NodeItem(QGraphicsObject):
             return
         self._state, self._label = state, label
         self._animate(state in ANIMATED)
-        self.setToolTip(label)
+        self._tooltip()
         self.update()
 
     def _animate(self, on: bool) -> None:
@@ -363,7 +365,10 @@ class NodeItem(QGraphicsObject):
         painter.setPen(self.theme.color("muted_text"))
         for i, name in enumerate(self._ports):
             row = QRectF(14, _HEADER + _PORT_ROW * i, WIDTH - 28, _PORT_ROW)
-            painter.drawText(row, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
+            shown = QFontMetricsF(font).elidedText(name, Qt.TextElideMode.ElideMiddle, row.width())
+            painter.drawText(
+                row, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, shown
+            )
 
     def _paint_badge(self, painter: QPainter) -> None:
         theme, rect = self.theme, self._badge_rect()

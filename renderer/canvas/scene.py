@@ -33,7 +33,7 @@ from renderer.canvas.grid import paint_dot_grid
 from renderer.canvas.node_item import NodeItem
 from renderer.canvas.port_item import PortItem, PortKind
 from renderer.canvas.theme import LIGHT, CanvasTheme
-from renderer.canvas.wire_drag import WireDrag
+from renderer.canvas.wire_drag import DropNote, WireDrag
 from renderer.editor.document import EditorDocument
 from renderer.editor.errors import EditError
 
@@ -67,6 +67,8 @@ class BlueprintScene(QGraphicsScene):
         self._drag_serial = 0
         #: The wire being drawn, while the mouse draws one.
         self._wire: WireDrag | None = None
+        #: Why the last dropped wire was refused, shown where it was dropped (for a while).
+        self.drop_note = DropNote(self)
         self.setSceneRect(-5000, -5000, 10000, 10000)
         self.setBackgroundBrush(theme.color("background"))
         document.reset.connect(self._rebuild)
@@ -128,11 +130,15 @@ class BlueprintScene(QGraphicsScene):
         self.select_nodes([node_id])
         return node_id
 
-    def connect_ports(self, source: str, target: str, source_port: str | None = None) -> bool:
-        """Connect as a drag would; emits ``connection_refused`` with the reason if refused."""
+    def connect_ports(
+        self, source: str, target: str, source_port: str | None = None, at: QPointF | None = None
+    ) -> bool:
+        """Connect as a drag would; a refusal is emitted and shown beside ``at``."""
         try:
             self.document.connect_nodes(source, target, source_port)
         except EditError as exc:
+            if at is not None:
+                self.drop_note.show(f"Can't connect: {exc}", at, self.theme)
             self.connection_refused.emit(str(exc))
             return False
         return True
@@ -146,8 +152,7 @@ class BlueprintScene(QGraphicsScene):
 
     def paste(self, text: str, at: QPointF | None = None) -> list[str]:
         """Paste blueprint text (one undo step) and select what was pasted."""
-        where = (at.x(), at.y()) if at is not None else None
-        node_ids = self.document.paste(text, where)
+        node_ids = self.document.paste(text, (at.x(), at.y()) if at is not None else None)
         self.select_nodes(node_ids)
         return node_ids
 
@@ -157,8 +162,7 @@ class BlueprintScene(QGraphicsScene):
         self, node_id: str, status: str | None, attempts: int = 0, detail: str = ""
     ) -> None:
         """Show a node's run state (see :meth:`NodeItem.set_state`); unknown ids are ignored."""
-        item = self._nodes.get(node_id)
-        if item is not None:
+        if (item := self._nodes.get(node_id)) is not None:
             item.set_state(status, attempts, detail)
 
     def clear_states(self) -> None:
@@ -198,10 +202,7 @@ class BlueprintScene(QGraphicsScene):
             ports=model.output_ports(node_id),
             theme=self.theme,
         )
-        pos = model.position(node_id) or (0.0, 0.0)
-        self._syncing = True
-        item.setPos(*pos)
-        self._syncing = False
+        item.setPos(*(model.position(node_id) or (0.0, 0.0)))  # before moves are watched
         item.xChanged.connect(lambda: self._item_moved(item))
         item.yChanged.connect(lambda: self._item_moved(item))
         self.addItem(item)
@@ -349,7 +350,7 @@ class BlueprintScene(QGraphicsScene):
             target = self._node_at(event.scenePos())
             self._end_wire()
             if target is not None and target is not port.node:
-                self.connect_ports(port.node.node_id, target.node_id, port.name)
+                self.connect_ports(port.node.node_id, target.node_id, port.name, event.scenePos())
             elif target is None and self._top_item(event.scenePos()) is None:
                 self.quick_add_requested.emit(event.scenePos(), (port.node.node_id, port.name))
             event.accept()

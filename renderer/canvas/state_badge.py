@@ -18,10 +18,13 @@ from app.states import ExecutionStatus, NodeReason, NodeStatus
 
 
 class BadgeState(StrEnum):
-    """What a node's badge can show: the node states plus ``interrupted``.
+    """What a node's badge can show: the node states plus ``interrupted`` and ``not run``.
 
     ``interrupted`` is an execution state (its process died); the monitor shows it
-    on the nodes that were running when that happened.
+    on the nodes that were running when that happened. ``not run`` is a node that
+    never started in an execution that ended (crashed, cancelled, failed fast): it
+    showed ``pending`` after a crash, or ``cancelled · 0 ms``, as if it were to run
+    or had run.
     """
 
     PENDING = NodeStatus.PENDING.value
@@ -32,13 +35,20 @@ class BadgeState(StrEnum):
     SKIPPED = NodeStatus.SKIPPED.value
     CANCELLED = NodeStatus.CANCELLED.value
     INTERRUPTED = ExecutionStatus.INTERRUPTED.value
+    NOT_RUN = "not run"
 
 
-def shown_state(status: NodeStatus, *, interrupted: bool) -> BadgeState:
+def shown_state(
+    status: NodeStatus, *, interrupted: bool, ended: bool = False, started: bool = True
+) -> BadgeState:
     """The badge for a node in ``status``: a node still under way in an interrupted
-    execution (its process died) shows ``interrupted``, every other its own state."""
+    execution (its process died) shows ``interrupted``; once the execution ``ended``,
+    a node that never ``started`` (still pending, or cancelled before it began)
+    shows ``not run``; every other its own state."""
     if interrupted and status in (NodeStatus.RUNNING, NodeStatus.RETRYING):
         return BadgeState.INTERRUPTED
+    if ended and (status is NodeStatus.PENDING or (status is NodeStatus.CANCELLED and not started)):
+        return BadgeState.NOT_RUN
     return BadgeState(status.value)
 
 
@@ -98,6 +108,11 @@ def paint_state_icon(
     match state:
         case BadgeState.PENDING:
             painter.setPen(_pen(colour, 1.6))
+            painter.drawEllipse(box.adjusted(0.8, 0.8, -0.8, -0.8))
+        case BadgeState.NOT_RUN:
+            dashed = _pen(colour, 1.4)
+            dashed.setStyle(Qt.PenStyle.DotLine)
+            painter.setPen(dashed)
             painter.drawEllipse(box.adjusted(0.8, 0.8, -0.8, -0.8))
         case BadgeState.RUNNING | BadgeState.RETRYING:
             faint = QColor(colour)

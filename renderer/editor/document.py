@@ -259,11 +259,16 @@ class EditorDocument(QObject):
         Raises EdgeRefusedError (with its ``reason``) before anything changes. The
         first edge drawn in a sequential blueprint first turns its implicit chain
         into edges, so the nodes keep their order instead of all starting at once.
+        A wire from a named port replaces a port-less edge between the same two nodes
+        (once the chain's link): beside it, the target ran on either branch.
         """
         edge = EdgeSpec(source=source, target=target, source_port=source_port)
         self._model.check_edge(edge)
         with self.macro(f"Connect {source} → {target}"):
             self._materialise_sequence(drawn=edge)
+            loose = EdgeSpec(source=source, target=target)
+            if source_port is not None and loose in self._model.edges:
+                self._stack.push(DisconnectCommand(self._model, self._model.edges.index(loose)))
             if edge not in self._model.edges:
                 self._stack.push(ConnectCommand(self._model, edge))
 

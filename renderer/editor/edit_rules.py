@@ -57,9 +57,12 @@ def check_new_id(model: EditorModel, node_id: str) -> None:
 
 
 def _reaches(model: EditorModel, start: str, goal: str) -> bool:
+    """Whether ``start`` leads to ``goal``, through the edges or, in a sequential
+    blueprint, through the implicit chain the first drawn wire turns into edges (a
+    backward wire there was previewed as valid, then refused with nothing said)."""
     downstream: dict[str, list[str]] = {}
-    for edge in model.edges:
-        downstream.setdefault(edge.source, []).append(edge.target)
+    for source, target in model.edge_pairs():
+        downstream.setdefault(source, []).append(target)
     seen, stack = {start}, [start]
     while stack:
         node = stack.pop()

@@ -26,6 +26,8 @@ from app.states import ExecutionStatus, NodeReason, NodeStatus
 LOG_LIMIT = 2000
 #: Node states of a node that had started and not ended.
 _UNDER_WAY = frozenset({NodeStatus.RUNNING, NodeStatus.RETRYING})
+#: End states only a node that started can reach.
+_RAN = frozenset({NodeStatus.COMPLETED, NodeStatus.FAILED})
 
 
 @dataclass
@@ -44,6 +46,10 @@ class NodeRow:
     error_info: dict[str, Any] | None = None
     #: Why it ended without running (:class:`~app.states.NodeReason`: pinned, disabled…).
     reason: str | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
 
     @property
     def duration(self) -> float | None:
@@ -67,6 +73,8 @@ class ExecutionView:
     events_seen: int = 0
     #: Events jumped over to keep up with a flood (their states arrived as a snapshot).
     skipped: int = 0
+    #: Bumped when older events were put into ``log`` (a gap read back from the store).
+    log_version: int = 0
 
     def elapsed(self, now: float | None = None) -> float:
         """Seconds since it started; frozen once it finished."""
@@ -150,7 +158,9 @@ class MonitorModel:
             row.finished_at = None
         elif event.status.is_terminal:
             row.finished_at = event.ts
-            if row.started_at is None and event.status is not NodeStatus.SKIPPED:
+            # Skipped and cancelled nodes may never have started: no start, no duration
+            # (a never-started node showed "cancelled · 0 ms").
+            if row.started_at is None and event.status in _RAN:
                 row.started_at = event.ts
         if event.output_size is not None:
             row.output_size = event.output_size
@@ -189,8 +199,8 @@ class MonitorModel:
                 row.reason = NodeReason.PINNED.value
             if node.error is not None:
                 row.error = f"{node.error.type}: {node.error.message}"
-                # The data view shows the recorded failure (a catch-up after falling
-                # behind reaches here, not through the node's event: it once showed none).
+                # For the Data tab too: after a catch-up skipped the failure's event, a
+                # failed node's error was missing there.
                 row.error_info = node.error.model_dump(mode="json")
         self._dirty.add(result.execution_id)
         return view
@@ -202,6 +212,19 @@ class MonitorModel:
             view.last_seq = last_seq
             view.events_seen += skipped
             view.skipped += skipped
+        self._dirty.add(execution_id)
+
+    def fill_log(self, execution_id: str, events: list[Event]) -> None:
+        """Put events a catch-up skipped into the log tail, in order."""
+        view = self.ensure(execution_id)
+        known = {event.seq for event in view.log}
+        new = [event for event in events if event.seq not in known]
+        if not new:
+            return
+        merged = sorted([*view.log, *new], key=lambda event: event.seq)
+        view.log = deque(merged[-LOG_LIMIT:], maxlen=LOG_LIMIT)
+        view.skipped = max(0, view.skipped - len(new))
+        view.log_version += 1
         self._dirty.add(execution_id)
 
     def mark_dirty(self, execution_id: str) -> None:

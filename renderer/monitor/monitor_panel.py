@@ -59,11 +59,13 @@ class NodeTableModel(QAbstractTableModel):
         self._rows: list[NodeRow] = []
         self._origin: float | None = None
         self._interrupted = False
+        self._ended = False
 
     def show(self, view: ExecutionView | None) -> None:
         rows = list(view.nodes.values()) if view else []
         self._origin = view.started_at if view else None
         self._interrupted = view is not None and view.status is ExecutionStatus.INTERRUPTED
+        self._ended = view is not None and view.status.is_terminal
         if [r.node_id for r in rows] != [r.node_id for r in self._rows]:
             self.beginResetModel()
             self._rows = rows
@@ -98,7 +100,12 @@ class NodeTableModel(QAbstractTableModel):
             case 0:
                 return row.node_id
             case 1:
-                state = shown_state(row.status, interrupted=self._interrupted).value
+                state = shown_state(
+                    row.status,
+                    interrupted=self._interrupted,
+                    ended=self._ended,
+                    started=row.started,
+                ).value
                 return f"{state} · {reason_label(row.reason)}" if row.reason else state
             case 2:
                 return str(row.attempts) if row.attempts else ""

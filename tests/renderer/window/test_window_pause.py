@@ -50,6 +50,7 @@ async def test_pause_then_resume_from_the_window(window: MainWindow) -> None:
     view = window.bridge.model.execution(execution_id)
     assert view is not None
     await until(lambda: view.status is ExecutionStatus.RUNNING, what="running")
+    await until(window.commands.pause.isEnabled, what="pause enabled (the next repaint)")
     window.commands.pause.trigger()
     await until(lambda: view.status is ExecutionStatus.PAUSED, what="paused in the monitor")
     await until(  # the label repaints on the monitor's next frame
