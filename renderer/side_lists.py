@@ -81,7 +81,7 @@ class LibraryList(QListWidget):
         for summary in sorted(blueprints, key=lambda s: (s.source != "user", s.id)):
             origin = "mine" if summary.source == "user" else summary.source
             label = summary.name or summary.id
-            shown = f"{label}  ({summary.id})" if label != summary.id else label
+            shown = f"{label} ({summary.id})" if label != summary.id else label
             item = QListWidgetItem(f"{shown}  ·  {origin}")
             item.setData(_ID, summary.id)
             item.setToolTip(f"{summary.id}\n{summary.description}".strip())

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QListWidget, QMessageBox
+from PySide6.QtWidgets import QListWidget, QMessageBox, QWidget
 
 from app.states import ExecutionStatus
 from renderer.canvas.state_badge import BadgeState
@@ -54,8 +54,9 @@ async def new_discarding(window: MainWindow) -> None:
     """File → New on a dirty document, answering Discard."""
     seen: list[str] = []
     click_box(QMessageBox.StandardButton.Discard, seen)
-    menu_action(window, "&New").trigger()
-    assert seen and "unsaved changes" in seen[0]
+    trigger(window, "&New")
+    await until(lambda: bool(seen), what="the question")
+    assert "unsaved changes" in seen[0]
 
 
 async def test_unsaved_blueprints_are_told_apart_and_reopen_their_own_runs(
@@ -100,7 +101,7 @@ async def test_save_names_the_blueprint_and_a_past_run_shows_what_ran(
     document.add_node("set", node_id="add", params={"value": "version one"})
     seen: list[str] = []
     fill_name_dialog(seen, ["../up", "has space"], "flow", name="Flow", description="Adds one")
-    menu_action(window, "&Save").trigger()
+    trigger(window, "&Save")
     await until(lambda: document.path is not None, what="saved")
     assert seen[0] == "prefilled||"  # an untitled id is not offered as the name
     bad_path, bad_space, final = seen[1:]
@@ -115,7 +116,7 @@ async def test_save_names_the_blueprint_and_a_past_run_shows_what_ran(
 
     first = await run_to_end(window)
     document.set_node_field("add", ("params", "value"), "version two")
-    menu_action(window, "&Save").trigger()  # has a file now: no question
+    menu_action(window, "&Save").trigger()  # has a file now: no question, no dialog
     assert json.loads(saved_file.read_text())["nodes"][0]["params"]["value"] == "version two"
     second = await run_to_end(window)
     row = window.history.item(history_row(window, first))
@@ -136,7 +137,7 @@ async def test_save_names_the_blueprint_and_a_past_run_shows_what_ran(
     document.add_node("delay", node_id="wait", params={"seconds": 0})
     taken: list[str] = []
     fill_name_dialog(taken, ["flow", "multi-step-automation"], "flow-2")
-    menu_action(window, "&Save").trigger()
+    trigger(window, "&Save")
     await until(lambda: document.path == home / "blueprints" / "flow-2.json", what="saved 2")
     assert taken[1].startswith("flow|False|") and "saved already" in taken[1]
     assert taken[2].startswith("multi-step-automation|False|") and "example" in taken[2]
@@ -146,4 +147,94 @@ async def new_discarding_if_dirty(window: MainWindow) -> None:
     if window.document.is_dirty:
         await new_discarding(window)
     else:
-        menu_action(window, "&New").trigger()
+        menu_action(window, "&New").trigger()  # asks nothing
+
+
+def library_row(window: MainWindow, blueprint_id: str) -> int:
+    for row in range(window.library.count()):
+        item = window.library.item(row)
+        if item is not None and item.data(Qt.ItemDataRole.UserRole) == blueprint_id:
+            return row
+    raise AssertionError(f"{blueprint_id} is not in the Library")
+
+
+def click_library(window: MainWindow, blueprint_id: str, button: str) -> None:
+    """Select the blueprint's row with the mouse, then click one of the buttons."""
+    listing = window.library
+    item = listing.item(library_row(window, blueprint_id))
+    assert item is not None
+    listing.scrollToItem(item)
+    rect = listing.visualItemRect(item)
+    QTest.mouseClick(listing.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert listing.selected_id() == blueprint_id
+    press(listing.action_buttons[button])
+
+
+def press(button: QWidget) -> None:
+    """Click ``button`` from the Qt loop, not from inside the test's task: a modal
+    dialog it opens runs a nested loop, which must not run inside a task (as a
+    real click never does)."""
+    QTimer.singleShot(0, lambda: QTest.mouseClick(button, Qt.MouseButton.LeftButton))
+
+
+def trigger(window: MainWindow, text: str) -> None:
+    """Choose a menu item from the Qt loop (see :func:`press`)."""
+    QTimer.singleShot(0, menu_action(window, text).trigger)
+
+
+async def test_library_rename_duplicate_delete(window: MainWindow, home: Path) -> None:
+    conductor = window.bridge.conductor
+    child = {"id": "child", "name": "Child", "nodes": [{"id": "a", "type": "set"}]}
+    await conductor.save_blueprint(child)
+    ran = await conductor.execute(blueprint_id="child")
+    caller = {
+        "id": "parent",
+        "nodes": [{"id": "call", "type": "blueprint.call", "params": {"blueprint_id": "child"}}],
+    }
+    (home / "blueprints" / "parent.json").write_text(json.dumps(caller))
+    window.refresh_lists()
+    await until(lambda: {"child", "parent"} <= set(window.library.summaries), what="listed")
+    library = window.library
+    assert "Child (child)" in library.item(library_row(window, "child")).text()
+
+    seen: list[str] = []
+    fill_name_dialog(seen, ["parent"], "kid")
+    click_library(window, "child", "Rename")
+    await until(lambda: "parent" in window.last_error, what="the refusal, naming parent")
+    assert seen[0] == "prefilled|child|Child"
+    assert "saved already" in seen[1]
+    assert (home / "blueprints" / "child.json").is_file()
+    assert window._error_box is not None
+    window._error_box.close()
+
+    answers: list[str] = []
+    click_box(QMessageBox.StandardButton.Yes, answers)
+    click_library(window, "parent", "Delete")
+    await until(lambda: "parent" not in library.summaries, what="parent deleted")
+    assert "Delete the blueprint parent" in answers[0]
+
+    fill_name_dialog(seen, [], "kid")
+    click_library(window, "child", "Rename")
+    await until(lambda: "kid" in library.summaries, what="renamed")
+    assert "child" not in library.summaries and library.selected_id() == "kid"
+    assert sorted(p.name for p in (home / "blueprints").iterdir()) == ["kid.json"]
+    assert library.summaries["kid"].name == "Child"
+    past = await conductor.list_executions()
+    assert [e.blueprint_id for e in past if e.execution_id == ran.execution_id] == ["child"]
+
+    click_library(window, "multi-step-automation", "Open")  # select an example
+    assert not library.action_buttons["Rename"].isEnabled()
+    assert not library.action_buttons["Delete"].isEnabled()
+    menu = library.context_menu()
+    assert [a.text() for a in menu.actions() if a.isEnabled()] == ["Open", "Duplicate"]
+    copies: list[str] = []
+    fill_name_dialog(copies, [], "my-automation")
+    click_library(window, "multi-step-automation", "Duplicate")
+    await until(lambda: "my-automation" in library.summaries, what="duplicated")
+    assert copies[0].startswith("prefilled|multi-step-automation-copy|")
+    assert library.summaries["my-automation"].source == "user"
+    shot(window, "window-library.png")
+
+    double_click_row(library, library_row(window, "kid"))
+    await until(lambda: window.document.path == home / "blueprints" / "kid.json", what="open")
+    assert window.document.model.blueprint_id == "kid"
