@@ -37,6 +37,7 @@ from renderer.canvas.scene import BlueprintScene
 from renderer.canvas.view import CanvasView
 from renderer.editor.document import EditorDocument
 from renderer.file_dialogs import ask_open_path, ask_save_path, fitting_size
+from renderer.inspector.blueprint_panel import BlueprintPanel, inspector_tabs
 from renderer.inspector.inspector_panel import InspectorPanel
 from renderer.library_control import LibraryControl
 from renderer.monitor.monitor_panel import MonitorPanel
@@ -158,7 +159,9 @@ class MainWindow(QMainWindow):
             left.addWidget(box)
         self._dock("Nodes", left, Qt.DockWidgetArea.LeftDockWidgetArea)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.inspector)
+        self.blueprint_panel = BlueprintPanel(self.document)
+        self.inspector_tabs = inspector_tabs(self.inspector, self.blueprint_panel)
+        right.addWidget(self.inspector_tabs)
         right.addWidget(self.problems_list)
         right.setSizes([600, 120])
         self._dock("Inspector", right, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -174,6 +177,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.node_type_requested.connect(self._add_node)
         self.scene.node_selection_changed.connect(self.inspector.show_selection)
         self.scene.node_selection_changed.connect(self.runs.canvas_selection_changed)
+        self.scene.node_selection_changed.connect(self._show_node_tab)
         self.scene.connection_refused.connect(self._edit_refused)
         self.scene.edit_refused.connect(self._edit_refused)
         self.history.execution_open_requested.connect(self.runs.open_execution)
@@ -191,6 +195,10 @@ class MainWindow(QMainWindow):
         self.scene.set_theme(theme)
         self.palette_panel.set_theme(theme)
         self.monitor.timeline.theme = theme
+
+    def _show_node_tab(self, node_ids: list[str]) -> None:
+        if node_ids:
+            self.inspector_tabs.setCurrentIndex(0)
 
     def focus_palette(self) -> None:
         self.palette_panel.filter_edit.setFocus()
