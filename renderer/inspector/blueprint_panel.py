@@ -120,6 +120,9 @@ class _Row:
             self._grid.addWidget(self.value, line, 1, 1, 2)
         self._grid.addWidget(self.remove, line, 3)
         self._grid.addWidget(self.message, line + 1, 0, 1, 4)
+        for widget in self.widgets:  # a layout shows a new child only later, queued
+            if widget is not self.message:
+                widget.show()
 
     def dispose(self) -> None:
         for widget in self.widgets:
@@ -137,6 +140,9 @@ class BlueprintPanel(QWidget):
         self.title.setWordWrap(True)
         self._inputs_grid = QGridLayout()
         self._outputs_grid = QGridLayout()
+        for grid in (self._inputs_grid, self._outputs_grid):
+            grid.setColumnStretch(0, 2)
+            grid.setColumnStretch(2, 3)
         self.inputs: list[_Row] = []
         self.outputs: list[_Row] = []
         self._committing = False

@@ -53,6 +53,7 @@ async def test_inputs_and_outputs_are_edited_checked_and_run(window: MainWindow)
     assert count.kind.currentText() == "integer"
     type_into(count.value, "three")
     assert "'three' is not an integer" in count.message.text()
+    shot(window, "window-blueprint-properties-error.png")
     assert document.model.blueprint_field("inputs")["count"]["type"] == "integer"
     assert document.model.blueprint_field("inputs")["count"]["default"] is None
     type_into(count.value, "3")
