@@ -123,35 +123,32 @@ async def test_execution_blueprint_is_the_one_that_ran(any_conductor: Conductor)
 async def test_http_routes_validate_ids(home: Path, tmp_path: Path) -> None:
     engine = Engine(home, base_dir=tmp_path, plugins=False)
     try:
-        async with running_server(engine) as base:
-            async with httpx.AsyncClient(base_url=base) as client:
-                put = await client.put("/v1/blueprints/x", json=chain("x"), headers=AUTH)
-                assert put.status_code == 200
-                url = "/v1/blueprints/x/copy"
-                bad_body = await client.post(url, json={"new_id": "y", "extra": 1}, headers=AUTH)
-                assert bad_body.status_code in (400, 422)
-                bad_id = await client.post(url, json={"new_id": "../y"}, headers=AUTH)
-                assert bad_id.status_code == 422
-                assert bad_id.json()["error"]["type"] == "ConfigError"
-                bad_url = await client.post("/v1/blueprints/x%0A/copy", json={"new_id": "y"})
-                assert bad_url.status_code == 401  # no token: nothing is read
-                bad_url = await client.post(
-                    "/v1/blueprints/x%0A/copy", json={"new_id": "y"}, headers=AUTH
-                )
-                assert bad_url.status_code in (400, 404)
-                moved = await client.post(url, json={"new_id": "y", "move": True}, headers=AUTH)
-                assert moved.status_code == 200 and moved.json()["id"] == "y"
-                conflict = await client.post(
-                    "/v1/blueprints/y/copy", json={"new_id": "y2"}, headers=AUTH
-                )
-                assert conflict.status_code == 200
-                again = await client.post(
-                    "/v1/blueprints/y/copy", json={"new_id": "y2"}, headers=AUTH
-                )
-                assert again.status_code == 409
-                assert again.json()["error"]["type"] == "BlueprintConflictError"
-                missing = await client.get("/v1/executions/nope/blueprint", headers=AUTH)
-                assert missing.status_code == 404
+        async with running_server(engine) as base, httpx.AsyncClient(base_url=base) as client:
+            put = await client.put("/v1/blueprints/x", json=chain("x"), headers=AUTH)
+            assert put.status_code == 200
+            url = "/v1/blueprints/x/copy"
+            bad_body = await client.post(url, json={"new_id": "y", "extra": 1}, headers=AUTH)
+            assert bad_body.status_code in (400, 422)
+            bad_id = await client.post(url, json={"new_id": "../y"}, headers=AUTH)
+            assert bad_id.status_code == 422
+            assert bad_id.json()["error"]["type"] == "ConfigError"
+            bad_url = await client.post("/v1/blueprints/x%0A/copy", json={"new_id": "y"})
+            assert bad_url.status_code == 401  # no token: nothing is read
+            bad_url = await client.post(
+                "/v1/blueprints/x%0A/copy", json={"new_id": "y"}, headers=AUTH
+            )
+            assert bad_url.status_code in (400, 404)
+            moved = await client.post(url, json={"new_id": "y", "move": True}, headers=AUTH)
+            assert moved.status_code == 200 and moved.json()["id"] == "y"
+            conflict = await client.post(
+                "/v1/blueprints/y/copy", json={"new_id": "y2"}, headers=AUTH
+            )
+            assert conflict.status_code == 200
+            again = await client.post("/v1/blueprints/y/copy", json={"new_id": "y2"}, headers=AUTH)
+            assert again.status_code == 409
+            assert again.json()["error"]["type"] == "BlueprintConflictError"
+            missing = await client.get("/v1/executions/nope/blueprint", headers=AUTH)
+            assert missing.status_code == 404
     finally:
         await engine.close()
     assert user_ids(home) == ["y", "y2"]
