@@ -105,7 +105,7 @@ async def test_execution_blueprint_is_the_one_that_ran(any_conductor: Conductor)
     assert first.success, first.error
     await any_conductor.save_blueprint(chain("flow", value=2, name="Flow v2"))
     inline = chain("flow", value=3)
-    inline["ui"] = {"positions": {"a": [1.0, 2.0]}, "notes": [{"text": "kept"}]}
+    inline["ui"] = {"notes": [{"text": "kept"}]}  # editor data beside no positions
     second = await any_conductor.execute(blueprint=inline)
     await any_conductor.rename_blueprint("flow", "flow-renamed")
     ran = await any_conductor.execution_blueprint(first.execution_id)
