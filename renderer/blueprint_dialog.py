@@ -8,6 +8,7 @@ is wrong is said under the field while typing, and OK stays disabled until it is
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 from PySide6.QtWidgets import (
@@ -108,9 +109,11 @@ class BlueprintNameDialog(QDialog):
 
 
 def slug(text: str) -> str:
-    """An id made from a name: lower case, runs of other characters become ``-``."""
+    """An id made from a name: accents dropped, lower case, runs of other characters
+    become ``-`` (``Ünïcode flow!`` → ``unicode-flow``)."""
     out: list[str] = []
-    for char in text.strip().lower():
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    for char in plain.strip().lower():
         if char.isascii() and (char.isalnum() or char in "_."):
             out.append(char)
         elif out and out[-1] != "-":
