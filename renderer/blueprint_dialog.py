@@ -77,7 +77,7 @@ class BlueprintNameDialog(QDialog):
         self.name_edit.textChanged.connect(self._suggest_id)
         self._id_typed = bool(blueprint_id)
         self.id_edit.textEdited.connect(lambda _text: setattr(self, "_id_typed", True))
-        self.resize(440, self.sizeHint().height())
+        self.setMinimumWidth(460)
         self._check()
 
     def problem(self) -> str | None:
@@ -92,6 +92,7 @@ class BlueprintNameDialog(QDialog):
         shown = problem if problem and self.blueprint_id() else ""
         self.id_message.setText(shown or "")
         self.id_message.setStyleSheet(f"color: {ERROR_COLOUR};" if shown else "")
+        self.adjustSize()  # grow to show the whole message (it wraps)
 
     def _suggest_id(self, name: str) -> None:
         """Until the id is typed, it follows the name (``My flow`` → ``my-flow``)."""

@@ -48,10 +48,12 @@ def fill_name_dialog(
     final_id: str,
     name: str | None = None,
     description: str | None = None,
+    picture: Callable[[QWidget], None] | None = None,
 ) -> None:
     """On the next name dialog: type each id of ``tries`` (recording the message and
     whether OK was enabled, as ``id|enabled|message``), then ``final_id``, the name
-    and the description, and press OK."""
+    and the description, and press OK. ``picture`` is shown the dialog before the
+    last id is typed (a screenshot with the last refusal under the id)."""
 
     def answer(dialog: BlueprintNameDialog) -> None:
         ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -61,6 +63,8 @@ def fill_name_dialog(
         for attempt in tries:
             retype(dialog.id_edit, attempt)
             seen.append(f"{attempt}|{ok.isEnabled()}|{dialog.id_message.text()}")
+        if picture is not None:
+            picture(dialog)
         retype(dialog.id_edit, final_id)
         if description is not None and dialog.description_edit is not None:
             dialog.description_edit.setFocus()

@@ -16,7 +16,12 @@ from renderer.canvas.state_badge import BadgeState
 from renderer.main_window import MainWindow
 from tests.renderer.window.conftest import until
 from tests.renderer.window.dialog_driver import click_box, fill_name_dialog, menu_action
-from tests.renderer.window.test_window_run import badge, shot
+from tests.renderer.window.test_window_run import SHOTS, badge, shot
+
+
+def shot_widget(widget: QWidget, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert widget.grab().save(str(SHOTS / name))
 
 
 def double_click_row(listing: QListWidget, row: int) -> None:
@@ -100,7 +105,14 @@ async def test_save_names_the_blueprint_and_a_past_run_shows_what_ran(
     document = window.document
     document.add_node("set", node_id="add", params={"value": "version one"})
     seen: list[str] = []
-    fill_name_dialog(seen, ["../up", "has space"], "flow", name="Flow", description="Adds one")
+    fill_name_dialog(
+        seen,
+        ["../up", "has space"],
+        "flow",
+        name="Flow",
+        description="Adds one",
+        picture=lambda dialog: shot_widget(dialog, "window-save-dialog.png"),
+    )
     trigger(window, "&Save")
     await until(lambda: document.path is not None, what="saved")
     assert seen[0] == "prefilled||"  # an untitled id is not offered as the name
@@ -238,3 +250,9 @@ async def test_library_rename_duplicate_delete(window: MainWindow, home: Path) -
     double_click_row(library, library_row(window, "kid"))
     await until(lambda: window.document.path == home / "blueprints" / "kid.json", what="open")
     assert window.document.model.blueprint_id == "kid"
+    renamed: list[str] = []
+    fill_name_dialog(renamed, [], "kid-2")  # the open blueprint follows its new id
+    click_library(window, "kid", "Rename")
+    await until(lambda: window.document.model.blueprint_id == "kid-2", what="open one renamed")
+    assert window.document.path == home / "blueprints" / "kid-2.json"
+    assert not window.document.is_dirty
