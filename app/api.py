@@ -27,11 +27,13 @@ from app.operations import (
     BlueprintsReply,
     CancelReply,
     CancelRequest,
+    CopyBlueprintRequest,
     DeleteBlueprintRequest,
     DeletedBlueprintReply,
     EventPageReply,
     EventPageRequest,
     ExecuteRequest,
+    ExecutionBlueprintRequest,
     ExecutionReply,
     ExecutionsReply,
     GetBlueprintRequest,
@@ -317,6 +319,30 @@ class Conductor:
 
     async def delete_blueprint(self, blueprint_id: str) -> None:
         await self._ask(DeleteBlueprintRequest(blueprint_id=blueprint_id), DeletedBlueprintReply)
+
+    async def duplicate_blueprint(
+        self, blueprint_id: str, new_id: str, *, name: str | None = None
+    ) -> BlueprintSummary:
+        """Save a copy of a library blueprint (user or example) under ``new_id``."""
+        request = CopyBlueprintRequest(blueprint_id=blueprint_id, new_id=new_id, name=name)
+        return (await self._ask(request, SavedBlueprintReply)).result
+
+    async def rename_blueprint(
+        self, blueprint_id: str, new_id: str, *, name: str | None = None
+    ) -> BlueprintSummary:
+        """Give a user blueprint a new id (past executions keep the old one). Refused
+        with BlueprintConflictError while another blueprint runs it."""
+        request = CopyBlueprintRequest(
+            blueprint_id=blueprint_id, new_id=new_id, move=True, name=name
+        )
+        return (await self._ask(request, SavedBlueprintReply)).result
+
+    async def execution_blueprint(self, execution_id: str) -> Blueprint:
+        """The exact blueprint an execution ran (with its layout), as recorded with it,
+        whatever the library holds under that id now."""
+        request = ExecutionBlueprintRequest(execution_id=execution_id)
+        data = (await self._ask(request, BlueprintReply)).result
+        return Blueprint.model_validate(data)
 
     async def validate(self, blueprint: Blueprint | BlueprintData) -> list[Problem]:
         """Every problem, each with its place. A blueprint that cannot even be sent

@@ -117,6 +117,13 @@ class BlueprintNotFoundError(ConductorError):
     type_name = "BlueprintNotFoundError"
 
 
+class BlueprintConflictError(ConductorError):
+    """A library change that would break something: the new id is taken, or another
+    blueprint runs the one being renamed or deleted."""
+
+    type_name = "BlueprintConflictError"
+
+
 class ExecutionNotFoundError(ConductorError):
     """No execution with this id in the store."""
 

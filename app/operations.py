@@ -136,6 +136,24 @@ class DeleteBlueprintRequest(_Operation):
     blueprint_id: str
 
 
+class CopyBlueprintRequest(_Operation):
+    """Save a library blueprint under ``new_id`` (a duplicate); with ``move`` the old
+    id is removed (a rename: past executions keep the id they ran under)."""
+
+    method: Literal["copy_blueprint"] = "copy_blueprint"
+    blueprint_id: str
+    new_id: str
+    move: bool = False
+    name: str | None = None
+
+
+class ExecutionBlueprintRequest(_Operation):
+    """The exact blueprint (with its ``ui``) an execution ran, as recorded with it."""
+
+    method: Literal["execution_blueprint"] = "execution_blueprint"
+    execution_id: str
+
+
 class ValidateRequest(_Operation):
     method: Literal["validate"] = "validate"
     blueprint: BlueprintValue
@@ -192,6 +210,8 @@ AnyRequest = (
     | GetBlueprintRequest
     | SaveBlueprintRequest
     | DeleteBlueprintRequest
+    | CopyBlueprintRequest
+    | ExecutionBlueprintRequest
     | ValidateRequest
     | NodeTypesRequest
     | NodeOutputRequest
@@ -239,12 +259,12 @@ class BlueprintsReply(_Operation):
 
 
 class BlueprintReply(_Operation):
-    method: Literal["get_blueprint"] = "get_blueprint"
+    method: Literal["get_blueprint", "execution_blueprint"] = "get_blueprint"
     result: dict[str, Any]
 
 
 class SavedBlueprintReply(_Operation):
-    method: Literal["save_blueprint"] = "save_blueprint"
+    method: Literal["save_blueprint", "copy_blueprint"] = "save_blueprint"
     result: BlueprintSummary
 
 

@@ -30,11 +30,13 @@ from app.operations import (
     BlueprintsReply,
     CancelReply,
     CancelRequest,
+    CopyBlueprintRequest,
     DeleteBlueprintRequest,
     DeletedBlueprintReply,
     EventPageReply,
     EventPageRequest,
     ExecuteRequest,
+    ExecutionBlueprintRequest,
     ExecutionReply,
     ExecutionsReply,
     GetBlueprintRequest,
@@ -208,6 +210,19 @@ ROUTES: dict[type[Any], Route] = {
         "DELETE",
         lambda r: f"/v1/blueprints/{_q(r.blueprint_id)}",
         lambda r, c: DeletedBlueprintReply(),
+    ),
+    CopyBlueprintRequest: Route(
+        "POST",
+        lambda r: f"/v1/blueprints/{_q(r.blueprint_id)}/copy",
+        lambda r, c: SavedBlueprintReply(
+            method="copy_blueprint", result=BlueprintSummary.model_validate_json(c)
+        ),
+        body=lambda r: {"new_id": r.new_id, "move": r.move, "name": r.name},
+    ),
+    ExecutionBlueprintRequest: Route(
+        "GET",
+        lambda r: f"/v1/executions/{_q(r.execution_id)}/blueprint",
+        lambda r, c: BlueprintReply(method="execution_blueprint", result=orjson.loads(c)),
     ),
     ValidateRequest: Route(
         "POST",

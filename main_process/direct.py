@@ -21,11 +21,13 @@ from app.operations import (
     BlueprintsReply,
     CancelReply,
     CancelRequest,
+    CopyBlueprintRequest,
     DeleteBlueprintRequest,
     DeletedBlueprintReply,
     EventPageReply,
     EventPageRequest,
     ExecuteRequest,
+    ExecutionBlueprintRequest,
     ExecutionReply,
     ExecutionsReply,
     GetBlueprintRequest,
@@ -99,6 +101,14 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
         case DeleteBlueprintRequest():
             await engine.delete_blueprint(request.blueprint_id)
             return DeletedBlueprintReply()
+        case CopyBlueprintRequest():
+            summary = await engine.blueprint_ops.copy_blueprint(
+                request.blueprint_id, request.new_id, move=request.move, name=request.name
+            )
+            return SavedBlueprintReply(method="copy_blueprint", result=summary)
+        case ExecutionBlueprintRequest():
+            data = await engine.records.execution_blueprint(request.execution_id)
+            return BlueprintReply(method="execution_blueprint", result=data)
         case ValidateRequest():
             return ProblemsReply(result=await engine.validate(request.blueprint))
         case NodeTypesRequest():

@@ -7,25 +7,30 @@ never paths: one with a separator or a leading dot is refused.
 
 from __future__ import annotations
 
+import builtins
 import os
-import re
 from pathlib import Path
 
 from app.blueprint import Blueprint
 from app.blueprint_files import dump_blueprint, load_blueprint_file
-from app.errors import BlueprintError, BlueprintNotFoundError
+from app.blueprint_ids import ID_RULE, id_problem, referenced_ids
+from app.errors import (
+    BlueprintConflictError,
+    BlueprintError,
+    BlueprintNotFoundError,
+    ConfigError,
+)
 from app.paths import EXAMPLES_DIR, blueprints_dir
 from app.results import BlueprintSummary
 
-_SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}\Z")
 _SUFFIXES = (".json", ".yaml", ".yml")
 
 
-def check_id(blueprint_id: str) -> str:
-    if not _SAFE_ID.match(blueprint_id) or ".." in blueprint_id:
+def check_id(blueprint_id: str, where: str = "blueprint_id") -> str:
+    """``blueprint_id`` when it follows the id rule (:mod:`app.blueprint_ids`)."""
+    if id_problem(blueprint_id) is not None:
         raise BlueprintNotFoundError(
-            f"{blueprint_id!r} is not a valid blueprint id (letters, digits, '_', '-', '.')",
-            where="blueprint_id",
+            f"{blueprint_id!r} is not a valid blueprint id ({ID_RULE})", where=where
         )
     return blueprint_id
 
@@ -108,10 +113,74 @@ class BlueprintLibrary:
         )
 
     def delete(self, blueprint_id: str) -> None:
+        """Remove a user blueprint; refused while another blueprint runs it."""
         found = self.find(blueprint_id)
         if found is None or found[1] != "user":
             raise BlueprintNotFoundError(
                 f"no user blueprint {blueprint_id!r} to delete (bundled examples are read-only)",
                 where="blueprint_id",
             )
+        self._refuse_if_referenced(blueprint_id, "deleted")
         found[0].unlink()
+
+    def copy(
+        self, blueprint_id: str, new_id: str, *, move: bool = False, name: str | None = None
+    ) -> BlueprintSummary:
+        """Save ``blueprint_id``'s document under ``new_id`` (renamed to ``name`` when
+        given); with ``move`` (a rename) the old id's user file is removed.
+
+        A rename makes a new id rather than editing the id in place, so past
+        executions keep the id they ran under. Refused when ``new_id`` breaks the id
+        rule (ConfigError) or is taken, and a rename when the old id is a bundled
+        example or another blueprint runs it (BlueprintConflictError, naming it).
+        """
+        problem = id_problem(new_id)
+        if problem is not None:
+            raise ConfigError(problem, where="new_id")
+        found = self.find(blueprint_id)
+        if found is None:
+            raise BlueprintNotFoundError(f"no blueprint {blueprint_id!r}", where="blueprint_id")
+        path, source = found
+        if move and source != "user":
+            raise ConfigError(
+                f"{blueprint_id!r} is a bundled example and cannot be renamed; duplicate it",
+                where="blueprint_id",
+            )
+        if self.find(new_id) is not None:
+            raise BlueprintConflictError(
+                f"a blueprint {new_id!r} exists already; choose another id", where="new_id"
+            )
+        if move:
+            self._refuse_if_referenced(blueprint_id, "renamed")
+        original = load_blueprint_file(path)
+        update: dict[str, object] = {"id": new_id}
+        if name is not None:
+            update["name"] = name
+        summary = self.save(original.model_copy(update=update))
+        if move:
+            path.unlink()
+        return summary
+
+    def referrers(self, blueprint_id: str) -> builtins.list[str]:
+        """The other blueprints (user and example) whose nodes run ``blueprint_id``;
+        unreadable files are skipped (they run nothing)."""
+        found: builtins.list[str] = []
+        for summary in self.list():
+            if summary.id == blueprint_id or summary.path is None:
+                continue
+            try:
+                other = load_blueprint_file(Path(summary.path))
+            except BlueprintError:
+                continue
+            if blueprint_id in referenced_ids(other):
+                found.append(summary.id)
+        return found
+
+    def _refuse_if_referenced(self, blueprint_id: str, what: str) -> None:
+        users = self.referrers(blueprint_id)
+        if users:
+            names = ", ".join(repr(u) for u in users)
+            raise BlueprintConflictError(
+                f"{blueprint_id!r} cannot be {what}: blueprint {names} runs it (change that first)",
+                where="blueprint_id",
+            )

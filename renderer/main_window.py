@@ -37,7 +37,9 @@ from renderer.canvas.scene import BlueprintScene
 from renderer.canvas.view import CanvasView
 from renderer.editor.document import EditorDocument
 from renderer.file_dialogs import ask_open_path, ask_save_path, fitting_size
+from renderer.inspector.blueprint_panel import BlueprintPanel, inspector_tabs
 from renderer.inspector.inspector_panel import InspectorPanel
+from renderer.library_control import LibraryControl
 from renderer.monitor.monitor_panel import MonitorPanel
 from renderer.palette import NodePalette
 from renderer.problems_list import ProblemsList
@@ -81,7 +83,6 @@ class MainWindow(QMainWindow):
         self.home = Path(home) if home is not None else data_dir()
         self.settings = AppSettings()
         self.document = EditorDocument(parent=self)
-        self.document.new()
         self.scene = BlueprintScene(self.document)
         self.view = CanvasView(self.scene)
         self.palette_panel = NodePalette()
@@ -104,6 +105,8 @@ class MainWindow(QMainWindow):
         # Not a child of the window: the worker must be closable after Qt deleted it.
         self.bridge = bridge or Bridge(self.home)
         self.runs = RunControl(self)
+        self.library_control = LibraryControl(self)
+        self.library_control.new_document()
         self._revalidate = QTimer(self)
         self._revalidate.setSingleShot(True)
         self._revalidate.setInterval(600)
@@ -143,7 +146,10 @@ class MainWindow(QMainWindow):
         self.docks: list[QDockWidget] = []
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.palette_panel)
-        lists = (("Library", [self.library]), ("History", [self.history.filter_edit, self.history]))
+        lists = (
+            ("Library", [self.library, self.library.buttons]),
+            ("History", [self.history.filter_edit, self.history]),
+        )
         for title, widgets in lists:
             box = QWidget()
             layout = QVBoxLayout(box)
@@ -153,7 +159,9 @@ class MainWindow(QMainWindow):
             left.addWidget(box)
         self._dock("Nodes", left, Qt.DockWidgetArea.LeftDockWidgetArea)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.inspector)
+        self.blueprint_panel = BlueprintPanel(self.document)
+        self.inspector_tabs = inspector_tabs(self.inspector, self.blueprint_panel)
+        right.addWidget(self.inspector_tabs)
         right.addWidget(self.problems_list.panel)
         right.setSizes([600, 120])
         self._dock("Inspector", right, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -169,9 +177,9 @@ class MainWindow(QMainWindow):
         self.palette_panel.node_type_requested.connect(self._add_node)
         self.scene.node_selection_changed.connect(self.inspector.show_selection)
         self.scene.node_selection_changed.connect(self.runs.canvas_selection_changed)
+        self.scene.node_selection_changed.connect(self._show_node_tab)
         self.scene.connection_refused.connect(self._edit_refused)
         self.scene.edit_refused.connect(self._edit_refused)
-        self.library.blueprint_open_requested.connect(self.open_library_blueprint)
         self.history.execution_open_requested.connect(self.runs.open_execution)
         self.problems_list.node_requested.connect(self.show_node)
         bridge = self.bridge
@@ -187,6 +195,10 @@ class MainWindow(QMainWindow):
         self.scene.set_theme(theme)
         self.palette_panel.set_theme(theme)
         self.monitor.timeline.theme = theme
+
+    def _show_node_tab(self, node_ids: list[str]) -> None:
+        if node_ids:
+            self.inspector_tabs.setCurrentIndex(0)
 
     def focus_palette(self) -> None:
         self.palette_panel.filter_edit.setFocus()
@@ -259,10 +271,8 @@ class MainWindow(QMainWindow):
         self._error_box = box
 
     def new_document(self) -> None:
-        if not may_discard(self, self):
-            return
-        self.document.new()
-        self.scene.clear_states()
+        if may_discard(self, self):
+            self.library_control.new_document()
 
     def open_dialog(self) -> None:
         if (path := ask_open_path(self)) is not None:
@@ -287,15 +297,16 @@ class MainWindow(QMainWindow):
         return True
 
     def save(self) -> bool:
+        """Save to the document's file; one with no file is named and saved to the library."""
         if self.document.path is None:
-            return self.save_as()
-        return self._save_to(self.document.path)
+            return self.library_control.save_named()
+        return self.save_to(self.document.path)
 
     def save_as(self) -> bool:
         path = ask_save_path(self)
-        return path is not None and self._save_to(path)
+        return path is not None and self.save_to(path)
 
-    def _save_to(self, path: Path) -> bool:
+    def save_to(self, path: Path) -> bool:
         try:
             self.document.save(path)
         except (OSError, ConductorError) as exc:
@@ -305,18 +316,6 @@ class MainWindow(QMainWindow):
         self.settings.set_open_file(path)
         self.autosaver.save_now()
         return True
-
-    def open_library_blueprint(self, blueprint_id: str) -> asyncio.Future[None] | None:
-        if not may_discard(self, self):  # asked here, before the coroutine starts
-            return None
-
-        async def load() -> None:
-            blueprint = await self.bridge.conductor.get_blueprint(blueprint_id)
-            self.document.load(blueprint)
-            self.scene.clear_states()
-            self.view.fit_to_view()
-
-        return self.bridge.submit(load(), "open blueprint")
 
     def copy_selection(self) -> None:
         QGuiApplication.clipboard().setText(self.scene.copy_selection())

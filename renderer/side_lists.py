@@ -10,8 +10,16 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal, SignalInstance
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QWidget,
+)
 
 from app.results import BlueprintSummary, ExecutionSummary
 
@@ -21,25 +29,109 @@ _SEARCH = Qt.ItemDataRole.UserRole + 1
 
 
 class LibraryList(QListWidget):
-    """Saved and example blueprints; double-click opens one."""
+    """The user's blueprints (data dir) and the bundled examples.
+
+    Double-click opens one; the buttons under the list (and its context menu) open,
+    rename, duplicate or delete the selected one. Rename and Delete apply to the
+    user's own blueprints only: the examples are read-only (duplicate one to change it).
+    """
 
     #: The user asked to open the blueprint with this id.
     blueprint_open_requested = Signal(str)
+    #: The user asked to give this blueprint a new id.
+    rename_requested = Signal(str)
+    #: The user asked for a copy of this blueprint under a new id.
+    duplicate_requested = Signal(str)
+    #: The user asked to delete this blueprint.
+    delete_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.summaries: dict[str, BlueprintSummary] = {}
         # Only ``itemActivated`` (a double-click, or Enter): a double-click also emits
         # ``itemDoubleClicked``, and listening to both asked "unsaved changes?" twice.
         self.itemActivated.connect(self._activated)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
+        #: Not a child: the window lays it out under the list.
+        self.buttons = QWidget()
+        row = QHBoxLayout(self.buttons)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.action_buttons: dict[str, QPushButton] = {}
+        for text, signal in self._actions():
+            button = QPushButton(text)
+            button.setObjectName(f"library-{text.lower()}")
+            button.clicked.connect(lambda _checked=False, s=signal: self._emit_selected(s))
+            row.addWidget(button)
+            self.action_buttons[text] = button
+        self.currentItemChanged.connect(lambda *_: self._enable())
+        self._enable()
+
+    def _actions(self) -> list[tuple[str, SignalInstance]]:
+        return [
+            ("Open", self.blueprint_open_requested),
+            ("Rename", self.rename_requested),
+            ("Duplicate", self.duplicate_requested),
+            ("Delete", self.delete_requested),
+        ]
 
     def set_blueprints(self, blueprints: list[BlueprintSummary]) -> None:
+        selected = self.selected_id()
         self.clear()
-        for summary in blueprints:
-            item = QListWidgetItem(f"{summary.name or summary.id}  ·  {summary.source}")
+        self.summaries = {summary.id: summary for summary in blueprints}
+        for summary in sorted(blueprints, key=lambda s: (s.source != "user", s.id)):
+            origin = "mine" if summary.source == "user" else summary.source
+            label = summary.name or summary.id
+            shown = f"{label} ({summary.id})" if label != summary.id else label
+            item = QListWidgetItem(f"{shown}  ·  {origin}")
             item.setData(_ID, summary.id)
-            about = f"{summary.name or summary.id} ({summary.id}) · {summary.source}"
+            about = f"{shown} · {origin}"
             item.setToolTip(f"{about}\n{summary.description}" if summary.description else about)
             self.addItem(item)
+            if summary.id == selected:
+                self.setCurrentItem(item)
+        self._enable()
+
+    def selected_id(self) -> str | None:
+        item = self.currentItem()
+        return None if item is None else str(item.data(_ID))
+
+    def select(self, blueprint_id: str) -> None:
+        for row in range(self.count()):
+            item = self.item(row)
+            if item is not None and item.data(_ID) == blueprint_id:
+                self.setCurrentItem(item)
+
+    def _is_user(self, blueprint_id: str | None) -> bool:
+        summary = self.summaries.get(blueprint_id or "")
+        return summary is not None and summary.source == "user"
+
+    def _enable(self) -> None:
+        chosen = self.selected_id()
+        for text, button in self.action_buttons.items():
+            mine_only = text in ("Rename", "Delete")
+            button.setEnabled(chosen is not None and (self._is_user(chosen) or not mine_only))
+
+    def _emit_selected(self, signal: SignalInstance) -> None:
+        chosen = self.selected_id()
+        if chosen is not None:
+            signal.emit(chosen)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.itemAt(pos)
+        if item is None:
+            return
+        self.setCurrentItem(item)
+        self.context_menu().popup(self.viewport().mapToGlobal(pos))
+
+    def context_menu(self) -> QMenu:
+        """The menu for the selected blueprint (what a right-click shows)."""
+        menu = QMenu(self)
+        for text, _signal in self._actions():
+            button = self.action_buttons[text]
+            action = menu.addAction(text, button.click)
+            action.setEnabled(button.isEnabled())
+        return menu
 
     def _activated(self, item: QListWidgetItem) -> None:
         self.blueprint_open_requested.emit(str(item.data(_ID)))
@@ -64,12 +156,11 @@ class HistoryList(QListWidget):
         self.clear()
         for summary in executions:
             when = time.strftime("%H:%M:%S", time.localtime(summary.created_at))
-            name = summary.blueprint_name or summary.blueprint_id
-            item = QListWidgetItem(f"{when}  {name}  {summary.status.value}")
+            item = QListWidgetItem(f"{when}  {history_label(summary)}  {summary.status.value}")
             item.setData(_ID, summary.execution_id)
             # The row is cut to the dock's width: the tooltip holds all of it.
-            full = f"{name} ({summary.blueprint_id})" if name != summary.blueprint_id else name
-            item.setToolTip(f"{full}\n{summary.status.value} · {when}\n{summary.execution_id}")
+            shown = history_label(summary)
+            item.setToolTip(f"{shown}\n{summary.status.value} · {when}\n{summary.execution_id}")
             search = (summary.blueprint_id, summary.blueprint_name or "", summary.status.value)
             item.setData(_SEARCH, " ".join(search).casefold())
             self.addItem(item)
@@ -94,3 +185,12 @@ class HistoryList(QListWidget):
 
     def _activated(self, item: QListWidgetItem) -> None:
         self.execution_open_requested.emit(str(item.data(_ID)))
+
+
+def history_label(summary: ExecutionSummary) -> str:
+    """Name and id of the blueprint an execution ran (two unsaved blueprints once
+    both read "untitled" here): ``Fan out (fan)``, or the id alone when unnamed."""
+    name = summary.blueprint_name
+    if name and name != summary.blueprint_id:
+        return f"{name} ({summary.blueprint_id})"
+    return summary.blueprint_id

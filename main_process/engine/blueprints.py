@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Iterator, Mapping
 
@@ -115,6 +116,17 @@ class BlueprintOps:
 
     async def delete_blueprint(self, blueprint_id: str) -> None:
         self.library.delete(blueprint_id)
+
+    async def copy_blueprint(
+        self, blueprint_id: str, new_id: str, *, move: bool = False, name: str | None = None
+    ) -> BlueprintSummary:
+        """Duplicate (or, with ``move``, rename) a library blueprint; see
+        :meth:`~main_process.library.BlueprintLibrary.copy` for what is refused. The
+        document is copied as it is, so a draft that does not validate yet can be
+        renamed too."""
+        return await asyncio.to_thread(
+            self.library.copy, blueprint_id, new_id, move=move, name=name
+        )
 
     async def node_types(self) -> list[NodeTypeInfo]:
         return self.registry.describe()

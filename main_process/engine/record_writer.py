@@ -43,6 +43,7 @@ class RecordWriter:
         self, state: ExecutionState, blueprint_json: bytes | None, source: str | None
     ) -> None:
         blueprint = state.blueprint
+        ui = blueprint.ui.model_dump()  # positions, and any other editor data (notes, pins)
         self.store.enqueue_execution(
             state.execution_id,
             {
@@ -52,7 +53,7 @@ class RecordWriter:
                 "blueprint_json": (
                     blueprint_json if blueprint_json is not None else blueprint.engine_json()
                 ),
-                "ui_json": dumps(blueprint.ui.model_dump()) if blueprint.ui.positions else None,
+                "ui_json": dumps(ui) if any(ui.values()) else None,
                 "source": source,
                 "inputs_json": dumps(state.inputs),
                 "config_json": dumps(state.config),

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
+from app.errors import ExecutionNotFoundError
 from app.event_page import EventPage, check_event_page
 from app.events import Event
 from app.results import ExecutionResult, ExecutionSummary, OutputPage, check_page
@@ -63,6 +65,21 @@ class Records:
         return OutputPage.of(
             execution_id, node_id, value, offset=offset, limit=limit, size_bytes=size
         )
+
+    async def execution_blueprint(self, execution_id: str) -> dict[str, Any]:
+        """The exact blueprint an execution ran (its ``ui`` too), as recorded with it;
+        ExecutionNotFoundError when there is no such execution."""
+        state = self.states.get_active(execution_id)
+        if state is not None:
+            return state.blueprint.model_dump(mode="json", exclude_none=True)
+        if self.store is None:
+            await self.get_execution(execution_id)  # raises: only active runs exist
+            raise AssertionError("unreachable: get_execution raised")
+        await self.store.flush()
+        data = await asyncio.to_thread(history.recorded_blueprint, self.store, execution_id)
+        if data is None:
+            raise ExecutionNotFoundError(f"no execution {execution_id!r}", where="execution_id")
+        return data
 
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None

@@ -28,6 +28,7 @@ from starlette.responses import Response
 
 from app.errors import (
     AuthError,
+    BlueprintConflictError,
     BlueprintError,
     BlueprintNotFoundError,
     ConductorError,
@@ -51,6 +52,7 @@ STATUS_BY_TYPE: dict[type[ConductorError], int] = {
     TemplateError: 422,
     ConfigError: 422,
     BlueprintNotFoundError: 404,
+    BlueprintConflictError: 409,
     ExecutionNotFoundError: 404,
     ResumeError: 409,
     StoreError: 503,

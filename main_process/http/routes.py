@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from pydantic import TypeAdapter
 from starlette.responses import Response, StreamingResponse
@@ -38,6 +39,7 @@ from main_process.http.events import (
 )
 from main_process.http.schema import (
     CancelledBody,
+    CopyBlueprintBody,
     HealthBody,
     PausedBody,
     ResumeRequest,
@@ -82,6 +84,13 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
     async def validate(blueprint: Annotated[dict[str, Any], Body()]) -> Response:
         problems = await engine.validate(blueprint)
         return _json(ValidationBody(valid=not problems, problems=problems).model_dump_json())
+
+    @r.post("/blueprints/{blueprint_id}/copy", response_model=BlueprintSummary, tags=["blueprints"])
+    async def copy_blueprint(blueprint_id: str, body: CopyBlueprintBody) -> Response:
+        summary = await engine.blueprint_ops.copy_blueprint(
+            blueprint_id, body.new_id, move=body.move, name=body.name
+        )
+        return _json(summary.model_dump_json())
 
     @r.get("/blueprints/{blueprint_id:path}", response_model=dict[str, Any], tags=["blueprints"])
     async def get_blueprint(blueprint_id: str) -> Response:
@@ -209,6 +218,12 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
         # Bounds are the engine's to check, so the error matches the other transports'.
         page = await engine.records.event_page(execution_id, after_seq=after, limit=limit)
         return _json(page.model_dump_json())
+
+    @r.get(
+        "/executions/{execution_id}/blueprint", response_model=dict[str, Any], tags=["executions"]
+    )
+    async def execution_blueprint(execution_id: str) -> Response:
+        return _json(orjson.dumps(await engine.records.execution_blueprint(execution_id)))
 
     @r.get("/executions/{execution_id:path}", response_model=ExecutionResult, tags=["executions"])
     async def get_execution(execution_id: str) -> Response:

@@ -49,6 +49,16 @@ class ResumeRequest(BaseModel):
     wait: bool = False
 
 
+class CopyBlueprintBody(BaseModel):
+    """``POST /v1/blueprints/{id}/copy``: duplicate, or with ``move`` rename."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    new_id: str
+    move: bool = False
+    name: str | None = None
+
+
 class StartedBody(BaseModel):
     execution_id: str
 

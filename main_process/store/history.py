@@ -114,6 +114,20 @@ def _error(data: bytes | None) -> ErrorInfo | None:
     return None if data is None else ErrorInfo(**loads(data))
 
 
+def recorded_blueprint(store: Store, execution_id: str) -> dict[str, Any] | None:
+    """The blueprint document an execution ran, with its recorded ``ui`` (None: no
+    such execution). Read from the row, not the library: the file may have changed."""
+    row = store.query_one(
+        "SELECT blueprint_json, ui_json FROM executions WHERE id = ?", (execution_id,)
+    )
+    if row is None:
+        return None
+    data: dict[str, Any] = dict(loads(row["blueprint_json"]))
+    if row["ui_json"] is not None:
+        data["ui"] = loads(row["ui_json"])
+    return data
+
+
 def load_execution(store: Store, execution_id: str) -> ExecutionState:
     """An execution as recorded, with node outputs (spilled ones read from their files)."""
     row = execution_row(store, execution_id)
