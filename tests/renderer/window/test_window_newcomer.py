@@ -18,8 +18,6 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QApplication,
-    QDialogButtonBox,
-    QFileDialog,
     QLineEdit,
     QToolButton,
 )
@@ -30,6 +28,7 @@ from renderer.canvas.state_badge import BadgeState
 from renderer.inspector.field_editors import JsonEditor, LineEditor
 from renderer.main_window import MainWindow
 from tests.renderer.window.conftest import until
+from tests.renderer.window.dialog_driver import fill_name_dialog
 from tests.renderer.window.test_window_run import badge
 
 _LEFT = Qt.MouseButton.LeftButton
@@ -101,27 +100,8 @@ def type_param(window: MainWindow, name: str, text: str) -> None:
         QTest.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
 
-def answer_save_dialog(path: Path, seen: list[str]) -> None:
-    """Type ``path``'s name into the Save dialog once it is up, and click Save."""
-
-    def answer() -> None:
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QFileDialog):
-            QTimer.singleShot(20, answer)
-            return
-        seen.append(dialog.windowTitle())
-        name = dialog.findChild(QLineEdit, "fileNameEdit")
-        assert isinstance(name, QLineEdit)
-        QTest.keyClicks(name, path.name)  # the dialog opens in the user's home folder
-        buttons = dialog.findChild(QDialogButtonBox)
-        assert isinstance(buttons, QDialogButtonBox)
-        QTest.mouseClick(buttons.button(QDialogButtonBox.StandardButton.Save), _LEFT)
-
-    QTimer.singleShot(20, answer)
-
-
 async def test_a_newcomer_builds_saves_and_runs_a_branch(
-    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    window: MainWindow, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # the newcomer's home folder
     window.activateWindow()
@@ -156,15 +136,17 @@ async def test_a_newcomer_builds_saves_and_runs_a_branch(
     QTest.keyClick(window.view, Qt.Key.Key_Delete)
 
     seen: list[str] = []
-    target = tmp_path / "first-branch"  # typed as "first-branch": .json is added
-    answer_save_dialog(target, seen)
+    # Save names a new blueprint (id, name) and keeps it in the library.
+    fill_name_dialog(seen, [], "first-branch", name="First branch")
     QTimer.singleShot(
         0, lambda: QTest.keyClick(window.view, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     )
-    saved_path = tmp_path / "first-branch.json"
+    saved_path = home / "blueprints" / "first-branch.json"
     await until(saved_path.exists, what="the file saved through the dialog")
-    assert seen == ["Save blueprint"], seen
+    assert seen[0].startswith("prefilled|"), seen
+    assert seen[-1].startswith("first-branch|True|"), seen
     saved = json.loads(saved_path.read_text())
+    assert saved["name"] == "First branch"
     wires = [(e["source"], e["target"], e.get("source_port")) for e in saved["edges"]]
     assert set(wires) == {(make, check, None), (check, "big", "true"), (check, "small", "false")}
     assert len(wires) == 3
