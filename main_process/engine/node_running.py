@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from app.blueprint import Runner
 from app.errors import ConductorError, ErrorInfo, NodeFailedError, NodeTimeoutError, TemplateError
 from app.evaluation_limits import eval_timeout, evaluate
+from app.json_values import NotJson, output_error
 from app.states import NodeStatus
 from main_process import faults
 from main_process.engine.execution_state import ExecutionState
@@ -199,25 +200,31 @@ class NodeRunner:
                         raise
                     attempt += 1
                     continue
-                record = {"error": {"type": error.type, "message": error.message}}
-                states.update_node_state(
-                    eid, node.id, _FAILED, attempt=attempt, output=record, error=error
-                )
-                return (_FAILED, record, None)
+                return self._failed(node, attempt, error)
             faults.fault_point("node.after_run", node.id)
             if isinstance(result, PortOutput):
                 output, port = result.value, result.port
             else:
                 output, port = result, None
-            states.update_node_state(
-                eid, node.id, _COMPLETED, attempt=attempt, output=output, port=port, hold=True
-            )
+            try:
+                states.update_node_state(
+                    eid, node.id, _COMPLETED, attempt=attempt, output=output, port=port, hold=True
+                )
+            except NotJson as bad:  # not retried: the same code returns the same
+                return self._failed(node, attempt, output_error(node.id, node.where, bad))
             # Durable before anything consumes the output or hears of it: a killed
             # process never runs a finished node again.
             await states.commit_held(eid)
             if faults.armed():
                 await self._resume_fault()
             return (_COMPLETED, output, port)
+
+    def _failed(self, node: PlanNode, attempt: int, error: ErrorInfo) -> Outcome:
+        record = {"error": {"type": error.type, "message": error.message}}
+        self.env.states.update_node_state(
+            self.execution_id, node.id, _FAILED, attempt=attempt, output=record, error=error
+        )
+        return (_FAILED, record, None)
 
     async def _resume_fault(self) -> None:
         """``resume.after_first_node``: in a resumed run, once the first re-run node's
