@@ -35,6 +35,7 @@ from app.errors import (
     error_from_info,
 )
 from app.events import EVENT_ADAPTER, Event
+from app.json_values import validate_json
 from app.operations import (
     AnyReply,
     AnyRequest,
@@ -224,7 +225,7 @@ class HttpTransport(Transport):
                             return
                         if kind == "error":
                             raise self._error(response, data.encode())
-                        event = EVENT_ADAPTER.validate_json(data)
+                        event = validate_json(EVENT_ADAPTER, data)
                         if event.seq <= last:
                             continue
                         last, failures = event.seq, 0

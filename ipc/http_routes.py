@@ -23,6 +23,7 @@ from pydantic import TypeAdapter
 
 from app.blueprint import Blueprint
 from app.errors import ConfigError, Problem
+from app.json_values import validate_json
 from app.operations import (
     AnyReply,
     BlueprintReply,
@@ -105,7 +106,7 @@ def _list_params(request: ListExecutionsRequest) -> dict[str, Any]:
 
 def _execution(method: str) -> Callable[[Any, bytes], AnyReply]:
     def reply(_request: Any, content: bytes) -> AnyReply:
-        result = ExecutionResult.model_validate_json(content)
+        result = validate_json(ExecutionResult, content)
         return ExecutionReply(method=method, result=result)
 
     return reply
@@ -161,7 +162,7 @@ ROUTES: dict[type[Any], Route] = {
     NodeOutputRequest: Route(
         "GET",
         lambda r: f"/v1/executions/{_q(r.execution_id)}/nodes/{_q(r.node_id)}/output",
-        lambda r, c: NodeOutputReply(result=OutputPage.model_validate_json(c)),
+        lambda r, c: NodeOutputReply(result=validate_json(OutputPage, c)),
         params=lambda r: {"offset": r.offset, "limit": r.limit},
     ),
     ListExecutionsRequest: Route(

@@ -1,0 +1,107 @@
+"""Values over every transport (issue 11, item 4): JSON nested up to 1,000 levels is
+recorded and carried faithfully — in-process (direct), a spawned worker over a pipe
+(ipc), a real HTTP server (http) — and an output that is deeper, or not JSON at all
+(bytes, an object, a set, a cycle), fails its node by name and path, never leaving
+the execution ``running``, a 500 or a hang."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from app import Conductor
+from app.json_values import dumps
+from app.states import ExecutionStatus, NodeStatus
+from tests.value_functions import nested
+
+
+def maker(**spec: Any) -> dict[str, Any]:
+    """A blueprint whose one node returns the value ``spec`` names (its inputs)."""
+    del spec
+    return {
+        "id": "values",
+        "nodes": [
+            {
+                "id": "make",
+                "type": "python.function",
+                "params": {"function": "tests.value_functions:make"},
+                "timeout": 30,
+            }
+        ],
+    }
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON (``==`` on lists 1,000 deep runs out of recursion)."""
+    return dumps(a) == dumps(b)
+
+
+async def _ended(conductor: Conductor, execution_id: str) -> list[str]:
+    """The execution's event stream, followed to its end (bounded in time)."""
+    statuses: list[str] = []
+    async with asyncio.timeout(30):
+        async for event in conductor.events(execution_id):
+            if event.kind == "execution" and event.status is not None:
+                statuses.append(str(event.status))
+    return statuses
+
+
+@pytest.mark.parametrize("depth", [260, 1000])
+async def test_deep_json_is_recorded_and_carried_whole(
+    any_conductor: Conductor, depth: int
+) -> None:
+    expected = nested(depth)
+    spec = {"kind": "deep", "depth": depth}
+    result = await any_conductor.execute(blueprint=maker(), inputs=spec)
+    assert result.status is ExecutionStatus.COMPLETED, result.error
+    assert same_json(result.nodes["make"].output, expected)
+    assert same_json(result.outputs, expected)
+    stored = await any_conductor.get_execution(result.execution_id)
+    assert stored.status is ExecutionStatus.COMPLETED
+    assert same_json(stored.nodes["make"].output, expected)
+    assert "__unserializable__" not in dumps(stored.nodes["make"].output).decode()
+    page = await any_conductor.node_output(result.execution_id, "make")
+    assert page.total == 1  # one key ("a") or one item, whichever ``depth`` ends on
+    paged = dict(page.items) if page.kind == "object" else page.items
+    assert same_json(paged, expected)
+    assert (await _ended(any_conductor, result.execution_id))[-1] == "completed"
+
+
+BAD = [
+    ({"kind": "deep", "depth": 1001}, "nested more than 1,000 levels", "…"),
+    ({"kind": "deep", "depth": 100_000}, "nested more than 1,000 levels", "…"),
+    ({"kind": "bytes"}, "bytes are not JSON", "$.data.items[1]"),
+    ({"kind": "object"}, "Opaque object, not JSON", "$.data.items[1]"),
+    ({"kind": "set"}, "sets are not JSON", "$.data.items[1]"),
+    ({"kind": "cycle"}, "contains itself", "$.data.items[1][0].again"),
+    ({"kind": "bigint"}, "an integer of 81 bits", "$.data.items[1]"),
+]
+
+
+@pytest.mark.parametrize(("spec", "reason", "path"), BAD, ids=[str(b[0]["kind"]) for b in BAD])
+async def test_an_output_that_is_not_json_fails_its_node_by_path(
+    any_conductor: Conductor, spec: dict[str, Any], reason: str, path: str
+) -> None:
+    async with asyncio.timeout(60):  # never a hang past the node's timeout
+        result = await any_conductor.execute(blueprint=maker(), inputs=spec)
+    assert result.status is ExecutionStatus.FAILED
+    error = result.error
+    assert error is not None
+    assert (error.type, error.node_id, error.where) == ("NodeOutputError", "make", "nodes[0].output")
+    assert reason in error.message and path in error.message
+    assert len(error.message) < 400  # a deep path is cut, not printed whole
+    node = result.nodes["make"]
+    assert node.status is NodeStatus.FAILED and node.error is not None
+    eid = result.execution_id
+    stored = await any_conductor.get_execution(eid)
+    assert stored.status is ExecutionStatus.FAILED
+    assert stored.nodes["make"].error is not None
+    assert stored.nodes["make"].error.type == "NodeOutputError"
+    assert (await _ended(any_conductor, eid))[-1] == "failed"
+    assert await any_conductor.cancel(eid) is False  # finished, not stuck running
+    async with asyncio.timeout(60):
+        again = await any_conductor.resume(eid)  # re-runs the node: the same failure
+    assert again.status is ExecutionStatus.FAILED
+    assert again.error is not None and again.error.type == "NodeOutputError"
