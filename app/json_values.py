@@ -22,17 +22,25 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 import uuid
 from collections.abc import Callable
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from app.errors import ErrorInfo, NodeOutputError
+from app.json_shape import (
+    INT_MAX,
+    INT_MIN,
+    MAX_JSON_DEPTH,
+    NotJson,
+    find_not_json,
+    format_path,
+    output_message,
+)
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -44,126 +52,6 @@ __all__ = [
     "output_error",
     "validate_json",
 ]
-
-#: Deepest nesting a node output may have. Every transport carries this plus the
-#: few levels of its own envelope (orjson reads 1,024).
-MAX_JSON_DEPTH = 1000
-
-_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-class NotJson(ValueError):
-    """A value that is not JSON: ``path`` is where (``$.a[0].b``), ``reason`` what."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-# -- where a value is not JSON ---------------------------------------------------------
-
-#: A place in a value: (segment, parent place), built only as deep as the walk goes.
-_Place = tuple[str | int, "Any"] | None
-
-
-def format_path(place: _Place) -> str:
-    """``$.a[0]["odd key"]`` for a place; long paths keep their two ends."""
-    segments: list[str] = []
-    while place is not None:
-        seg, place = place
-        if isinstance(seg, int):
-            segments.append(f"[{seg}]")
-        elif _IDENT.match(seg):
-            segments.append(f".{seg}")
-        else:
-            segments.append(f"[{_quoted(seg)}]")
-    segments.reverse()
-    if len(segments) > 16:
-        hidden = len(segments) - 12
-        segments = [*segments[:8], f"…({hidden} levels)…", *segments[-4:]]
-    return "$" + "".join(segments)
-
-
-def _quoted(text: str) -> str:
-    quoted = encode_basestring(text[:60] + ("…" if len(text) > 60 else ""))
-    return quoted.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _scalar_problem(item: Any) -> str | None:
-    """Why a non-container is not JSON (None: it is)."""
-    if item is None or isinstance(item, str | bool | float):
-        if isinstance(item, str) and not _encodable(item):
-            return "text that is not valid Unicode (a lone surrogate)"
-        return None
-    if isinstance(item, int):
-        if _INT_MIN <= item <= _INT_MAX:
-            return None
-        return f"an integer of {item.bit_length()} bits (JSON values here hold 64 bits)"
-    if isinstance(item, uuid.UUID):
-        return None
-    if isinstance(item, bytes | bytearray | memoryview):
-        return (
-            f"{type(item).__name__} of length {len(item)}: bytes are not JSON and are not"
-            " encoded implicitly; decode them to text or base64 them"
-        )
-    if isinstance(item, set | frozenset):
-        return f"a {type(item).__name__}: sets are not JSON; return a list"
-    return f"a {type(item).__module__}.{type(item).__qualname__} object, not JSON"
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def find_not_json(value: Any, max_depth: int = MAX_JSON_DEPTH) -> NotJson | None:
-    """The first place in ``value`` that is not JSON (see the module's rules), or None.
-
-    An explicit stack, so any depth is walked; a container met again on its own path
-    is a cycle (shared parts elsewhere are fine: they are written twice).
-    """
-    on_path: set[int] = set()
-    stack: list[tuple[Any, _Place, int] | int] = [(value, None, 0)]
-    while stack:
-        entry = stack.pop()
-        if isinstance(entry, int):
-            on_path.discard(entry)
-            continue
-        item, place, depth = entry
-        if isinstance(item, enum.Enum):
-            item = item.value
-        if not isinstance(item, dict | list | tuple):
-            problem = _scalar_problem(item)
-            if problem is not None:
-                return NotJson(format_path(place), problem)
-            continue
-        key = id(item)
-        if key in on_path:
-            return NotJson(format_path(place), "the value contains itself (a cycle)")
-        if depth >= max_depth:
-            return NotJson(format_path(place), f"nested more than {max_depth:,} levels deep")
-        on_path.add(key)
-        stack.append(key)
-        children: list[tuple[Any, _Place, int]] = []
-        if isinstance(item, dict):
-            for k, child in item.items():
-                if not isinstance(k, str):
-                    reason = f"a key of type {type(k).__name__} ({k!r:.40}): keys must be text"
-                    return NotJson(format_path(place), reason)
-                if not _encodable(k):
-                    reason = "a key that is not valid Unicode (a lone surrogate)"
-                    return NotJson(format_path(place), reason)
-                children.append((child, (k, place), depth + 1))
-        else:
-            children = [(child, (i, place), depth + 1) for i, child in enumerate(item)]
-        stack.extend(reversed(children))
-    return None
-
 
 # -- writing -------------------------------------------------------------------------------
 
@@ -256,7 +144,7 @@ def _scalar_json(item: Any) -> str:
     if item is True or item is False:
         return "true" if item else "false"
     if isinstance(item, int):
-        if not _INT_MIN <= item <= _INT_MAX:
+        if not INT_MIN <= item <= INT_MAX:
             raise orjson.JSONEncodeError("Integer exceeds 64-bit range")
         return int.__repr__(item)
     if isinstance(item, float):
@@ -317,6 +205,14 @@ def adapter_json(adapter: TypeAdapter[Any], value: Any) -> bytes:
     return dumps(adapter.dump_python(value), default=_python_default)
 
 
+_M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
+
+
+@overload
+def validate_json(validator: type[_M], data: bytes | str) -> _M: ...
+@overload
+def validate_json(validator: TypeAdapter[_T], data: bytes | str) -> _T: ...
 def validate_json(validator: TypeAdapter[Any] | type[BaseModel], data: bytes | str) -> Any:
     """``validate_json`` that also reads documents nested past pydantic's parser.
 
@@ -342,11 +238,11 @@ def validate_json(validator: TypeAdapter[Any] | type[BaseModel], data: bytes | s
     return validator.model_validate(parsed)
 
 
-def output_error(node_id: str, where: str, bad: NotJson) -> ErrorInfo:
+def output_error(node_id: str, where: str, value: Any, bad: NotJson) -> ErrorInfo:
     """The typed failure of a node whose output is not JSON (``where``: the node's
     place in the blueprint, e.g. ``nodes[2]``)."""
     return NodeOutputError(
-        f"output of node {node_id!r} is not JSON at {bad.path}: {bad.reason}",
+        output_message(node_id, value, bad),
         where=f"{where}.output",
         node_id=node_id,
     ).to_info()

@@ -106,3 +106,38 @@ async def test_an_output_that_is_not_json_fails_its_node_by_path(
         again = await any_conductor.resume(eid)  # re-runs the node: the same failure
     assert again.status is ExecutionStatus.FAILED
     assert again.error is not None and again.error.type == "NodeOutputError"
+
+
+PROCESS_CASES = [
+    ({"kind": "deep", "depth": 1000}, None),
+    ({"kind": "deep", "depth": 1001}, "nested more than 1,000 levels"),
+    ({"kind": "deep", "depth": 100_000}, "nested more than 1,000 levels"),
+    ({"kind": "bytes"}, "bytes are not JSON"),  # not turned into text on the way
+    ({"kind": "set"}, "sets are not JSON"),  # nor into a list
+    ({"kind": "object"}, "Opaque object, not JSON"),
+    ({"kind": "cycle"}, "contains itself"),
+    ({"kind": "bigint"}, "an integer of 81 bits"),
+]
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"), PROCESS_CASES, ids=[str(c[0]["kind"]) for c in PROCESS_CASES]
+)
+async def test_the_process_runner_applies_the_same_rules(
+    conductor: Conductor, spec: dict[str, Any], reason: str | None
+) -> None:
+    """A node on a worker process: the same values pass and fail, by the same path."""
+    blueprint = maker()
+    blueprint["nodes"][0]["runner"] = "process"
+    async with asyncio.timeout(60):
+        result = await conductor.execute(blueprint=blueprint, inputs=spec)
+    if reason is None:
+        assert result.status is ExecutionStatus.COMPLETED, result.error
+        assert same_json(result.outputs, nested(spec["depth"]))
+        return
+    assert result.status is ExecutionStatus.FAILED
+    error = result.error
+    assert error is not None and (error.type, error.node_id) == ("NodeOutputError", "make")
+    assert error.where == "nodes[0].output"
+    assert reason in error.message and len(error.message) < 400
+    assert result.nodes["make"].attempts == 1  # not retried: the same code returns the same

@@ -179,7 +179,9 @@ class NodeRunner:
                 raise
             except Exception as exc:
                 error = self._error_info(node, exc)
-                retryable = not isinstance(exc, TemplateError | ParamsError)
+                retryable = not isinstance(exc, TemplateError | ParamsError) and (
+                    error.type != "NodeOutputError"  # from a process worker: the same again
+                )
                 if attempt < node.max_attempts and retryable:
                     policy = node.spec.retry
                     assert policy is not None
@@ -211,7 +213,7 @@ class NodeRunner:
                     eid, node.id, _COMPLETED, attempt=attempt, output=output, port=port, hold=True
                 )
             except NotJson as bad:  # not retried: the same code returns the same
-                return self._failed(node, attempt, output_error(node.id, node.where, bad))
+                return self._failed(node, attempt, output_error(node.id, node.where, output, bad))
             # Durable before anything consumes the output or hears of it: a killed
             # process never runs a finished node again.
             await states.commit_held(eid)
@@ -339,7 +341,7 @@ class NodeRunner:
             info.node_id = node.id
             if info.where is None:
                 info.where = node.where
-            elif info.where.startswith("params"):
+            elif info.where.startswith(("params", "output")):
                 info.where = f"{node.where}.{info.where}"
             if info.traceback is None and not isinstance(
                 exc, NodeTimeoutError | TemplateError | ParamsError
