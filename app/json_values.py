@@ -48,6 +48,7 @@ __all__ = [
     "dumps",
     "find_not_json",
     "format_path",
+    "loggable",
     "model_json",
     "output_error",
     "validate_json",
@@ -246,3 +247,19 @@ def output_error(node_id: str, where: str, value: Any, bad: NotJson) -> ErrorInf
         where=f"{where}.output",
         node_id=node_id,
     ).to_info()
+
+
+def loggable(data: dict[str, Any]) -> dict[str, Any]:
+    """A log line's data as it is recorded: each JSON value as it is, any other (a
+    cycle, bytes, nesting past the limit) as a note of what and where, so that what a
+    node logs can neither fail its execution's record nor be encoded implicitly."""
+    try:
+        orjson.dumps(data)  # the common case: plain and shallow
+        return data
+    except orjson.JSONEncodeError:
+        pass
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        bad = find_not_json(value)
+        kept[key] = value if bad is None else f"<not JSON at {bad.path}: {bad.reason}>"
+    return kept

@@ -141,3 +141,37 @@ async def test_the_process_runner_applies_the_same_rules(
     assert error.where == "nodes[0].output"
     assert reason in error.message and len(error.message) < 400
     assert result.nodes["make"].attempts == 1  # not retried: the same code returns the same
+
+
+LOGGED = [
+    ({"kind": "deep", "depth": 300}, None),
+    ({"kind": "deep", "depth": 2000}, "<not JSON at $.a[0]"),
+    ({"kind": "bytes"}, "<not JSON at $.data.items[1]: bytes"),
+    ({"kind": "cycle"}, "<not JSON at $.data.items[1][0].again"),
+]
+
+
+@pytest.mark.parametrize("runner", ["thread", "process"])
+async def test_a_logged_value_never_fails_the_record(any_conductor: Conductor, runner: str) -> None:
+    """What a node logs is recorded as it is when JSON, else as a note of what and where:
+    a deep or cyclic log value once ended its execution with a StoreError."""
+    node = {
+        "id": "log",
+        "type": "python.function",
+        "runner": runner,
+        "params": {"function": "tests.value_functions:log_value"},
+        "timeout": 30,
+    }
+    for spec, note in LOGGED:
+        async with asyncio.timeout(60):
+            result = await any_conductor.execute(
+                blueprint={"id": "log", "nodes": [node]}, inputs=spec
+            )
+        assert result.status is ExecutionStatus.COMPLETED, (spec, result.error)
+        logs = [e async for e in any_conductor.events(result.execution_id) if e.kind == "log"]
+        assert len(logs) == 1 and logs[0].data is not None
+        value = logs[0].data["value"]
+        if note is None:
+            assert same_json(value, nested(spec["depth"]))
+        else:
+            assert isinstance(value, str) and value.startswith(note), value

@@ -40,3 +40,9 @@ def make(spec: Any) -> Any:
     else:
         raise ValueError(f"unknown kind {kind!r}")
     return {"data": {"items": [1, bad]}}
+
+
+def log_value(spec: Any, ctx: Any) -> Any:
+    """Log the value ``spec`` names as a log line's data, then return a plain result."""
+    ctx.log("here it is", value=make(spec))
+    return {"logged": spec["kind"]}

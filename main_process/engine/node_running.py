@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from app.blueprint import Runner
 from app.errors import ConductorError, ErrorInfo, NodeFailedError, NodeTimeoutError, TemplateError
 from app.evaluation_limits import eval_timeout, evaluate
-from app.json_values import NotJson, output_error
+from app.json_values import NotJson, loggable, output_error
 from app.states import NodeStatus
 from main_process import faults
 from main_process.engine.execution_state import ExecutionState
@@ -98,6 +98,7 @@ class NodeRunContext:
 
     def log(self, message: str, level: str = "info", **data: Any) -> None:
         env = self._env
+        data = loggable(data)
         env.states.log_message(env.state.execution_id, self.node_id, message, level, **data)
 
     def get_variable(self, key: str, default: Any = None) -> Any:

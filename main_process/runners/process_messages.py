@@ -126,10 +126,35 @@ def encode_done(value: Any, port: str | None) -> bytes:
     numbers, booleans or null are written as text, as ``json.dumps`` does; NaN and the
     infinities cross as such and are recorded as null.
     """
-    body = _written(value, _depth_slack())
+    body = _json(value)
     if body is None:
         raise find_not_json(value) or NotJson("$", "not JSON")
     return b'{"kind":"done","value":%s,"port":%s}' % (body, json.dumps(port).encode())
+
+
+def encode_log(call: int, message: str, level: str, data: dict[str, Any]) -> bytes:
+    """:class:`CallLog`'s JSON: each value of ``data`` as it is when it is JSON, else a
+    note of what and where (as the engine records a log line of a node on a thread)."""
+    kept: dict[str, bytes] = {}
+    for key, value in data.items():
+        body = _json(value)
+        if body is None:
+            bad = find_not_json(value) or NotJson("$", "not JSON")
+            body = json.dumps(f"<not JSON at {bad.path}: {bad.reason}>").encode()
+        kept[key] = body
+    fields = b",".join(json.dumps(key).encode() + b":" + body for key, body in kept.items())
+    head = json.dumps({"kind": "log", "call": call, "message": message, "level": level})
+    return head[:-1].encode() + b',"data":{' + fields + b"}}"
+
+
+def _json(value: Any) -> bytes | None:
+    """``value`` as JSON bytes when it is JSON by :mod:`app.json_shape`'s rules (but for
+    the keys and NaN noted above), else None."""
+    body = _written(value, _depth_slack())
+    if body is not None or find_not_json(value) is not None:
+        return body
+    # JSON after all, within the limit: the slack was measured on another call path.
+    return _written(value, MAX_JSON_DEPTH * 3)
 
 
 def _written(value: Any, slack: int) -> bytes | None:

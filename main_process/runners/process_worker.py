@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from pydantic import ValidationError
-from pydantic_core import PydanticSerializationError
 
 from app.json_shape import NotJson, output_message
 from main_process.runners.process_messages import (
@@ -46,6 +45,7 @@ from main_process.runners.process_messages import (
     decode,
     encode,
     encode_done,
+    encode_log,
     resolve_name,
 )
 from main_process.runners.tracebacks import format_traceback
@@ -92,13 +92,7 @@ class WorkerContext:
         self._send = send
 
     def log(self, message: str, level: str = "info", **data: Any) -> None:
-        line = CallLog(call=self.call, message=str(message), level=level, data=data)
-        try:
-            payload = encode(line)
-        except PydanticSerializationError:
-            plain = {key: repr(value) for key, value in data.items()}
-            payload = encode(line.model_copy(update={"data": plain}))
-        self._send(payload)
+        self._send(encode_log(self.call, str(message), level, data))
 
     def get_variable(self, key: str, default: Any = None) -> Any:
         return self._variables.get(key, default)

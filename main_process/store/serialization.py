@@ -31,14 +31,15 @@ _FALLBACK_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def _default(value: Any) -> Any:
+    """For values beside outputs (inputs, variables, checkpoints): models as their
+    JSON, sets as lists; bytes, like any other object, become a marker (never text
+    decoded with U+FFFD in place of what was not UTF-8)."""
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         return dump(mode="json")
     if isinstance(value, set | frozenset | tuple):
         return list(value)
-    if isinstance(value, bytes | bytearray):
-        return value.decode("utf-8", "replace")
-    return {UNSERIALIZABLE: repr(value)[:2000]}
+    return {UNSERIALIZABLE: _repr(value)}
 
 
 def dumps(value: Any) -> bytes:
