@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import orjson
 from pydantic import ValidationError
 
 from app.errors import (
@@ -35,7 +34,7 @@ from app.errors import (
     error_from_info,
 )
 from app.events import EVENT_ADAPTER, Event
-from app.json_values import validate_json
+from app.json_values import dumps, validate_json
 from app.operations import (
     AnyReply,
     AnyRequest,
@@ -158,7 +157,7 @@ class HttpTransport(Transport):
         content: bytes | None = None
         if body is not None:
             try:
-                content = orjson.dumps(body)
+                content = dumps(body)  # past orjson's 255 levels too
             except TypeError as exc:
                 # A blueprint to blame gets the same BlueprintError as on the other transports.
                 wrapped = path == "/v1/executions" and isinstance(body, dict)

@@ -175,3 +175,16 @@ async def test_a_logged_value_never_fails_the_record(any_conductor: Conductor, r
             assert same_json(value, nested(spec["depth"]))
         else:
             assert isinstance(value, str) and value.startswith(note), value
+
+
+async def test_deep_inputs_cross_too(any_conductor: Conductor) -> None:
+    """Inputs 1,000 levels deep reach the engine over every transport, and come back."""
+    inputs = {"deep": nested(999)}
+    blueprint = {
+        "id": "echo",
+        "nodes": [{"id": "echo", "type": "python.function", "params": {"function": "copy:copy"}}],
+    }
+    async with asyncio.timeout(60):
+        result = await any_conductor.execute(blueprint=blueprint, inputs=inputs)
+    assert result.status is ExecutionStatus.COMPLETED, result.error
+    assert same_json(result.outputs, inputs)
