@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 from pydantic import ValidationError
 
 from app.errors import (
@@ -157,14 +158,17 @@ class HttpTransport(Transport):
         content: bytes | None = None
         if body is not None:
             try:
-                content = dumps(body)  # past orjson's 255 levels too
+                content = orjson.dumps(body)
             except TypeError as exc:
                 # A blueprint to blame gets the same BlueprintError as on the other transports.
                 wrapped = path == "/v1/executions" and isinstance(body, dict)
                 error = unwritable_blueprint(body.get("blueprint") if wrapped else body)
                 if error is not None:
                     raise error from None
-                raise ConfigError(f"cannot send this as JSON: {exc}", where="body") from None
+                try:  # inputs nested past orjson's 255 levels (up to 1,000 cross)
+                    content = dumps(body)
+                except TypeError:
+                    raise ConfigError(f"cannot send this as JSON: {exc}", where="body") from None
         request = httpx.Request(
             method,
             self.api_url + path,
