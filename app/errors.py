@@ -154,6 +154,14 @@ class NodeFailedError(ConductorError):
     type_name = "NodeFailedError"
 
 
+class NodeOutputError(NodeFailedError):
+    """A node returned a value that is not JSON (bytes, a set, a cycle, an object, or
+    nesting past the limit): ``where`` is its output's place, the message names the
+    path of the bad value (``$.a[0].b``). Not retried: the same code returns the same."""
+
+    type_name = "NodeOutputError"
+
+
 class NodeTimeoutError(ConductorError):
     """A node ran past its timeout."""
 

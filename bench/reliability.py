@@ -22,6 +22,8 @@ be zero. The full runs are the ``slow`` tests:
   longest time the loop was unavailable (one at a time, and all at once).
 * ownership: an owner's loop blocked 20 s while ``history`` and ``resume`` run
   beside it; double runs after it (rows written or completions beyond one).
+* values: deep and non-JSON node outputs on direct, ipc and http;
+  ``executions_left_running_by_a_value`` (left running or hung) must be 0.
 * store: runs while another process holds SQLite's write lock past the busy
   timeout and, as root, on a tmpfs that fills mid-run (freed after 1.5 s, or
   never): ``reported_finished_with_incomplete_record`` must be 0. The crash
@@ -57,6 +59,7 @@ from tests.reliability.hostile_harness import fuzz_hostile, loop_unavailability 
 from tests.reliability.load_harness import load_http, load_ipc  # noqa: E402
 from tests.reliability.load_stalled import stalled_sse  # noqa: E402
 from tests.reliability.store_faults import store_fault_trial  # noqa: E402
+from tests.reliability.value_trial import value_trial  # noqa: E402
 
 _SERVE_POINTS = ("node.after_run", "store.after_completion_write", "resume.after_first_node")
 
@@ -186,6 +189,15 @@ async def blocked_owner(quiet: bool) -> dict[str, Any]:
         )
 
 
+async def values(quiet: bool) -> dict[str, Any]:
+    """Issue 11: deep (260 … 100,000 levels) and non-JSON outputs (bytes, object, set,
+    cycle, a huge int) on direct, ipc and http (see :mod:`tests.reliability.value_trial`)."""
+    with tempfile.TemporaryDirectory(prefix="conductor-values-") as tmp:
+        return await _timed(
+            "values: deep and non-JSON outputs", lambda: value_trial(Path(tmp)), quiet
+        )
+
+
 def headline(report: dict[str, Any]) -> dict[str, Any]:
     """The figures issue 6 names, summed where they come from several runs."""
     crash_runs = list(report["crash"].values())
@@ -224,6 +236,8 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         "hostile_crashes": report["hostile"]["crashes"],
         "hostile_longest_loop_unavailable_ms": report["hostile"]["longest_loop_unavailable_ms"],
         "double_runs_after_blocked_loop": report["blocked_owner"]["double_runs"],
+        "executions_left_running_by_a_value": report["values"]["left_running"]
+        + report["values"]["hangs"],
     }
 
 
@@ -235,6 +249,7 @@ async def main_async(seed: int, quiet: bool) -> dict[str, Any]:
     report["load"] = await load(quiet)
     report["hostile"] = await hostile(seed, quiet)
     report["blocked_owner"] = await blocked_owner(quiet)
+    report["values"] = await values(quiet)
     report["headline"] = headline(report)
     return report
 

@@ -35,6 +35,7 @@ from app.errors import (
     error_from_info,
 )
 from app.events import EVENT_ADAPTER, Event
+from app.json_values import dumps, validate_json
 from app.operations import (
     AnyReply,
     AnyRequest,
@@ -164,7 +165,10 @@ class HttpTransport(Transport):
                 error = unwritable_blueprint(body.get("blueprint") if wrapped else body)
                 if error is not None:
                     raise error from None
-                raise ConfigError(f"cannot send this as JSON: {exc}", where="body") from None
+                try:  # inputs nested past orjson's 255 levels (up to 1,000 cross)
+                    content = dumps(body)
+                except TypeError:
+                    raise ConfigError(f"cannot send this as JSON: {exc}", where="body") from None
         request = httpx.Request(
             method,
             self.api_url + path,
@@ -224,7 +228,7 @@ class HttpTransport(Transport):
                             return
                         if kind == "error":
                             raise self._error(response, data.encode())
-                        event = EVENT_ADAPTER.validate_json(data)
+                        event = validate_json(EVENT_ADAPTER, data)
                         if event.seq <= last:
                             continue
                         last, failures = event.seq, 0

@@ -24,6 +24,7 @@ from pydantic import TypeAdapter
 from app.blueprint import Blueprint
 from app.errors import ConfigError, Problem
 from app.event_page import EventPage
+from app.json_values import validate_json
 from app.operations import (
     AnyReply,
     BlueprintReply,
@@ -113,7 +114,7 @@ def _list_params(request: ListExecutionsRequest) -> dict[str, Any]:
 
 def _execution(method: str) -> Callable[[Any, bytes], AnyReply]:
     def reply(_request: Any, content: bytes) -> AnyReply:
-        result = ExecutionResult.model_validate_json(content)
+        result = validate_json(ExecutionResult, content)
         return ExecutionReply(method=method, result=result)
 
     return reply
@@ -169,7 +170,7 @@ ROUTES: dict[type[Any], Route] = {
     NodeOutputRequest: Route(
         "GET",
         lambda r: f"/v1/executions/{_q(r.execution_id)}/nodes/{_q(r.node_id)}/output",
-        lambda r, c: NodeOutputReply(result=OutputPage.model_validate_json(c)),
+        lambda r, c: NodeOutputReply(result=validate_json(OutputPage, c)),
         params=lambda r: {"offset": r.offset, "limit": r.limit},
     ),
     PreviewTemplateRequest: Route(
@@ -181,7 +182,7 @@ ROUTES: dict[type[Any], Route] = {
     EventPageRequest: Route(
         "GET",
         lambda r: f"/v1/executions/{_q(r.execution_id)}/event-page",
-        lambda r, c: EventPageReply(result=EventPage.model_validate_json(c)),
+        lambda r, c: EventPageReply(result=validate_json(EventPage, c)),
         params=lambda r: {"after": r.after_seq, "limit": r.limit},
     ),
     ListExecutionsRequest: Route(

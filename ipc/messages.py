@@ -44,6 +44,7 @@ from pydantic_core import PydanticSerializationError
 
 from app.errors import ConductorError, ErrorInfo
 from app.events import Event
+from app.json_values import model_json, validate_json
 from app.operations import AnyReply, AnyRequest, Reply, Request
 from app.shape_problems import unencodable_problems, unwritable_blueprint
 from ipc.errors import ProtocolError
@@ -273,15 +274,17 @@ def encode(msg: Message, *, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     a typed error naming the place when a value cannot be written at all."""
     # The model's own serializer: the same JSON as the union adapter's, at half the cost.
     # An operation's frame is its model's JSON with the envelope spliced in front.
+    # Values nested past pydantic's writer (JSON up to 1,000 levels crosses) take
+    # model_json's iterative one.
     try:
         if isinstance(msg, RequestFrame | ReplyFrame):
             inner = msg.request if isinstance(msg, RequestFrame) else msg.reply
-            body = inner.__pydantic_serializer__.to_json(inner, fallback=_unserializable)
+            body = model_json(inner, fallback=_unserializable)
             head = b'{"v":%d,"kind":"%s","id":%d,' % (msg.v, msg.kind.encode(), msg.id)
             data = head + body[1:]
         else:
-            data = msg.__pydantic_serializer__.to_json(msg, fallback=_unserializable)
-    except PydanticSerializationError:
+            data = model_json(msg, fallback=_unserializable)
+    except (PydanticSerializationError, TypeError):
         raise _unwritable(msg) from None
     if len(data) > max_bytes:
         raise ProtocolError(
@@ -298,7 +301,7 @@ def decode(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     if len(data) > max_bytes:
         raise oversized_error(len(data), data[:128], max_bytes)
     try:
-        flat = _WIRE.validate_json(data)
+        flat = validate_json(_WIRE, data)  # past pydantic's ~200 levels too
     except ValidationError as exc:
         raise diagnose(data, exc) from None
     if flat.v != PROTOCOL_VERSION or "v" not in flat.model_fields_set:

@@ -101,6 +101,6 @@ def show(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
     options = options_of(ctx)
     result = call(options, session.get_execution(execution_id, options), json_mode=json_mode)
     if json_mode:
-        output.print_json(result.model_dump(mode="json"))
+        output.print_json(result)
     else:
         click.echo(output.execution_text(result))

@@ -239,7 +239,7 @@ def run(
 
 def _report_result(result: Any, json_mode: bool) -> NoReturn:
     if json_mode:
-        output.print_json(result.model_dump(mode="json"))
+        output.print_json(result)
     else:
         if result.success:
             output.print_json(result.outputs)

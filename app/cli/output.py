@@ -24,9 +24,28 @@ MAX_CELL = 60
 
 
 def print_json(data: Any, stream: TextIO | None = None) -> None:
-    """Write one JSON document (and a newline) to stdout."""
+    """Write one JSON document (and a newline) to stdout: indented, or compact when
+    nested past what the indenting writer takes (any depth a result may hold). A
+    pydantic model is written as its JSON. Made whole before anything is written,
+    so a failure never leaves half a document."""
     out = stream or sys.stdout
-    out.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    if hasattr(data, "__pydantic_serializer__"):
+        try:
+            data = data.model_dump(mode="json")
+        except ValueError:  # nested past pydantic's writer: straight to JSON text
+            from app.json_values import model_json
+
+            data = model_json(data)
+    if isinstance(data, bytes):
+        text = data.decode("utf-8")
+    else:
+        try:
+            text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        except (RecursionError, ValueError):
+            from app.json_values import dumps
+
+            text = dumps(data, default=str).decode("utf-8")
+    out.write(text)
     out.write("\n")
     out.flush()
 

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from app.blueprint import Runner
 from app.errors import ConductorError, ErrorInfo, NodeFailedError, NodeTimeoutError, TemplateError
 from app.evaluation_limits import eval_timeout, evaluate
+from app.json_values import NotJson, loggable, output_error
 from app.states import NodeStatus
 from main_process import faults
 from main_process.engine.execution_state import ExecutionState
@@ -97,6 +98,7 @@ class NodeRunContext:
 
     def log(self, message: str, level: str = "info", **data: Any) -> None:
         env = self._env
+        data = loggable(data)
         env.states.log_message(env.state.execution_id, self.node_id, message, level, **data)
 
     def get_variable(self, key: str, default: Any = None) -> Any:
@@ -178,7 +180,9 @@ class NodeRunner:
                 raise
             except Exception as exc:
                 error = self._error_info(node, exc)
-                retryable = not isinstance(exc, TemplateError | ParamsError)
+                retryable = not isinstance(exc, TemplateError | ParamsError) and (
+                    error.type != "NodeOutputError"  # from a process worker: the same again
+                )
                 if attempt < node.max_attempts and retryable:
                     policy = node.spec.retry
                     assert policy is not None
@@ -199,25 +203,31 @@ class NodeRunner:
                         raise
                     attempt += 1
                     continue
-                record = {"error": {"type": error.type, "message": error.message}}
-                states.update_node_state(
-                    eid, node.id, _FAILED, attempt=attempt, output=record, error=error
-                )
-                return (_FAILED, record, None)
+                return self._failed(node, attempt, error)
             faults.fault_point("node.after_run", node.id)
             if isinstance(result, PortOutput):
                 output, port = result.value, result.port
             else:
                 output, port = result, None
-            states.update_node_state(
-                eid, node.id, _COMPLETED, attempt=attempt, output=output, port=port, hold=True
-            )
+            try:
+                states.update_node_state(
+                    eid, node.id, _COMPLETED, attempt=attempt, output=output, port=port, hold=True
+                )
+            except NotJson as bad:  # not retried: the same code returns the same
+                return self._failed(node, attempt, output_error(node.id, node.where, output, bad))
             # Durable before anything consumes the output or hears of it: a killed
             # process never runs a finished node again.
             await states.commit_held(eid)
             if faults.armed():
                 await self._resume_fault()
             return (_COMPLETED, output, port)
+
+    def _failed(self, node: PlanNode, attempt: int, error: ErrorInfo) -> Outcome:
+        record = {"error": {"type": error.type, "message": error.message}}
+        self.env.states.update_node_state(
+            self.execution_id, node.id, _FAILED, attempt=attempt, output=record, error=error
+        )
+        return (_FAILED, record, None)
 
     async def _resume_fault(self) -> None:
         """``resume.after_first_node``: in a resumed run, once the first re-run node's
@@ -332,7 +342,7 @@ class NodeRunner:
             info.node_id = node.id
             if info.where is None:
                 info.where = node.where
-            elif info.where.startswith("params"):
+            elif info.where.startswith(("params", "output")):
                 info.where = f"{node.where}.{info.where}"
             if info.traceback is None and not isinstance(
                 exc, NodeTimeoutError | TemplateError | ParamsError

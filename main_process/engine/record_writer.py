@@ -14,10 +14,27 @@ from typing import Any
 from main_process.engine.execution_state import Checkpoint, ExecutionState, NodeState
 from main_process.store import Store, history
 from main_process.store.chunks import NodeRow
-from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dumps
+from main_process.store.serialization import STREAM_ITEMS, dump_list_to_file, dump_output, dumps
 
 #: "No output given": an output may itself be None.
 MISSING: Any = object()
+
+#: A node output as recorded: its JSON (None when spilled), its spill file, its size.
+Encoded = tuple[bytes | None, str | None, int]
+
+
+def encoded_output(
+    writer: RecordWriter | None, state: ExecutionState, node_id: str, terminal: bool, output: Any
+) -> Encoded | None:
+    """A terminal node output's record (None when none, or in memory where it is only
+    checked): :class:`~app.json_values.NotJson` for one that is not JSON, on either
+    engine, raised before the state manager changes anything."""
+    if output is MISSING or not terminal:
+        return None
+    if writer is None:
+        dump_output(output)
+        return None
+    return writer.encode_output(state, node_id, output)
 
 
 class RecordWriter:
@@ -91,28 +108,35 @@ class RecordWriter:
             fields["outputs_json"] = None if state.outputs is None else dumps(state.outputs)
         self.store.enqueue_execution(state.execution_id, fields)
 
-    def node_outcome(self, state: ExecutionState, node: NodeState, output: Any) -> bool:
-        """Write a node's outcome row; True when it had an output (its size is set).
+    def encode_output(self, state: ExecutionState, node_id: str, output: Any) -> Encoded:
+        """A node output's record: (JSON, spill file, size). Raises
+        :class:`~app.json_values.NotJson` for an output that is not JSON, before
+        anything about the node is changed or written (it then fails instead).
 
-        ``output`` is serialised now — a snapshot, since a downstream node may mutate
-        the object it is handed; large outputs are spilled to a file. Only terminal
-        states get a row: the event log already holds every transition, and the row
-        is what resume reads.
+        Serialised now — a snapshot, since a downstream node may mutate the object
+        it is handed; large outputs are spilled to a file.
+        """
+        if type(output) is list and len(output) > STREAM_ITEMS:
+            path = self.store.spill_path(state.execution_id, node_id)
+            return None, str(path), dump_list_to_file(output, path, strict=True)
+        output_json = dump_output(output)
+        if len(output_json) > self.store.spill_bytes:
+            path = self.store.spill_path(state.execution_id, node_id)
+            self.store.enqueue_spill(path, output_json)
+            return None, str(path), len(output_json)
+        return output_json, None, len(output_json)
+
+    def node_outcome(self, state: ExecutionState, node: NodeState, encoded: Encoded | None) -> bool:
+        """Write a node's outcome row; True when it had an output (``encoded``, from
+        :meth:`encode_output`; its size is set).
+
+        Only terminal states get a row: the event log already holds every
+        transition, and the row is what resume reads.
         """
         output_json: bytes | None = None
         output_path: str | None = None
-        if output is not MISSING:
-            if type(output) is list and len(output) > STREAM_ITEMS:
-                path = self.store.spill_path(state.execution_id, node.node_id)
-                node.output_size = dump_list_to_file(output, path)
-                output_path = str(path)
-            else:
-                output_json = dumps(output)
-                node.output_size = len(output_json)
-                if len(output_json) > self.store.spill_bytes:
-                    path = self.store.spill_path(state.execution_id, node.node_id)
-                    self.store.enqueue_spill(path, output_json)
-                    output_path, output_json = str(path), None
+        if encoded is not None:
+            output_json, output_path, node.output_size = encoded
         # The terminal event that follows this record gets the next seq.
         self.store.enqueue_node(
             state.execution_id,
@@ -131,7 +155,7 @@ class RecordWriter:
                 None if node.error is None else dumps(node.error.model_dump()),
             ),
         )
-        return output is not MISSING
+        return encoded is not None
 
     def variable(self, execution_id: str, key: str, value: Any) -> None:
         self.store.enqueue_variable(execution_id, key, dumps(value))

@@ -42,7 +42,7 @@ from main_process.engine.execution_state import (
     event_from_row,
     summaries,
 )
-from main_process.engine.record_writer import MISSING, RecordWriter
+from main_process.engine.record_writer import MISSING, RecordWriter, encoded_output
 from main_process.events.log import EventLog
 from main_process.store import Store, history
 from main_process.store.serialization import dumps
@@ -201,11 +201,13 @@ class StateManager:
         the event only once :meth:`commit_held` has seen it committed).
 
         A node the blueprint does not name gets its state on first use (the seed's
-        state manager tracks whatever nodes it is told about).
+        state manager tracks whatever nodes it is told about). An output that is not
+        JSON raises :class:`~app.json_values.NotJson` and changes nothing.
         """
         state = self._active.get(execution_id)
         if state is None:
             state = self.require_active(execution_id)
+        encoded = encoded_output(self._writer, state, node_id, status in _TERMINAL_NODE, output)
         node = state.nodes.get(node_id)
         if node is None:
             node = state.nodes[node_id] = NodeState(node_id)
@@ -228,7 +230,7 @@ class StateManager:
             node.port = port
             if output is not MISSING:
                 node.output = output
-            if self._writer is not None and self._writer.node_outcome(state, node, output):
+            if self._writer is not None and self._writer.node_outcome(state, node, encoded):
                 payload = {**payload} if payload else {}
                 payload["output_size"] = node.output_size
             if port is not None and output is not MISSING:

@@ -20,8 +20,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-import orjson
-
+from app.json_values import dumps
 from ipc.messages import EventsRequest
 from ipc.protocol import MAX_FRAME_BYTES, PROTOCOL_VERSION
 from main_process.events.cursor import EventCursor
@@ -111,11 +110,11 @@ class EventStream:
             "execution_id": self._execution_id,
             "events": events,
         }
-        frame = orjson.dumps(message, default=str)
+        frame = dumps(message, default=str)
         if len(frame) > self._max:
             budget = self._max // max(len(events), 1)
             for event in events:
-                if len(orjson.dumps(event, default=str)) > budget:
+                if len(dumps(event, default=str)) > budget:
                     event["data"] = {"truncated": "the event was larger than a frame"}
-            frame = orjson.dumps(message, default=str)
+            frame = dumps(message, default=str)
         return frame

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from app.errors import ConductorError, ConfigError, ErrorInfo
 from app.events import Event
+from app.json_values import model_json
 from main_process.engine.engine import Engine
 from main_process.engine.execution_state import event_from_row
 from main_process.events.cursor import EventCursor
@@ -100,7 +101,7 @@ class EventPump:
 
 
 def sse_message(event: Event) -> bytes:
-    return b"id: %d\ndata: %s\n\n" % (event.seq, event.model_dump_json().encode())
+    return b"id: %d\ndata: %s\n\n" % (event.seq, model_json(event))
 
 
 def sse_error(info: ErrorInfo) -> bytes:
@@ -164,7 +165,7 @@ async def nothing_more(engine: Engine, execution_id: str, after_seq: int) -> boo
 
 
 def event_list_bytes(events: list[Event]) -> bytes:
-    return b"[" + b",".join(e.model_dump_json().encode() for e in events) + b"]"
+    return b"[" + b",".join(model_json(e) for e in events) + b"]"
 
 
 #: The largest event number a request may name: far past any real one, and with room

@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from app.errors import ConfigError
 from app.event_page import EventPage
 from app.events import Event
+from app.json_values import model_json
 from app.operations import PreviewTemplateRequest
 from app.results import (
     BlueprintSummary,
@@ -135,7 +136,7 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
         )
         if not request.wait:
             return _json(b'{"execution_id":"%s"}' % execution_id.encode(), 202)
-        return _json((await engine.wait(execution_id)).model_dump_json())
+        return _json(model_json(await engine.wait(execution_id)))
 
     @r.get("/executions", response_model=list[ExecutionSummary], tags=["executions"])
     async def list_executions(
@@ -186,7 +187,7 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
     async def resume(execution_id: str, request: ResumeRequest | None = None) -> Response:
         wait = request is not None and request.wait
         result = await engine.resume(execution_id, wait=wait)
-        return _json(result.model_dump_json(), 200 if wait else 202)
+        return _json(model_json(result), 200 if wait else 202)
 
     @r.get(
         "/executions/{execution_id}/nodes/{node_id}/output",
@@ -198,7 +199,7 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
     ) -> Response:
         # Bounds are the engine's to check, so the error matches the other transports'.
         page = await engine.node_output(execution_id, node_id, offset=offset, limit=limit)
-        return _json(page.model_dump_json())
+        return _json(model_json(page))
 
     @r.post("/templates/preview", response_model=TemplatePreview, tags=["blueprints"])
     async def preview(request: PreviewTemplateRequest) -> Response:
@@ -217,7 +218,7 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
     async def event_page(execution_id: str, after: int = 0, limit: int = 1000) -> Response:
         # Bounds are the engine's to check, so the error matches the other transports'.
         page = await engine.records.event_page(execution_id, after_seq=after, limit=limit)
-        return _json(page.model_dump_json())
+        return _json(model_json(page))
 
     @r.get(
         "/executions/{execution_id}/blueprint", response_model=dict[str, Any], tags=["executions"]
@@ -227,6 +228,6 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
 
     @r.get("/executions/{execution_id:path}", response_model=ExecutionResult, tags=["executions"])
     async def get_execution(execution_id: str) -> Response:
-        return _json((await engine.get_execution(execution_id)).model_dump_json())
+        return _json(model_json(await engine.get_execution(execution_id)))
 
     return r

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.blueprint import Blueprint, as_blueprint
 from app.errors import ConfigError, Problem
+from app.json_values import validate_json
 from app.results import ExecutionConfig
 from main_process.http.auth import PUBLIC_PATHS
 
@@ -89,7 +90,7 @@ def parse_execute_request(raw: bytes) -> ExecuteRequest:
     """The request in ``raw``; BlueprintError (with problems) for a bad inline blueprint,
     pydantic's ValidationError (→ 400/422) for anything else."""
     try:
-        return ExecuteRequest.model_validate_json(raw or b"{}")
+        return validate_json(ExecuteRequest, raw or b"{}")  # inputs deeper than ~200 too
     except ValidationError as exc:
         if any(err["loc"][:1] == ("blueprint",) for err in exc.errors()):
             data = orjson.loads(raw)

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from app.errors import ConfigError, EngineClosedError, ErrorInfo, NodeFailedError
+from app.json_values import validate_json
 from main_process.engine.plan import PlanNode
 from main_process.nodes.base import NodeContext
 from main_process.runners.process_messages import (
@@ -53,8 +54,8 @@ from main_process.runners.process_messages import (
     CallLog,
     CallRequest,
     RemoteError,
-    decode,
     encode,
+    process_message_adapter,
 )
 from main_process.runners.tracebacks import exit_reason
 
@@ -62,6 +63,12 @@ _BOOTSTRAP = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
     "from main_process.runners.process_worker import main; main(int(sys.argv[2]))"
 )
+
+
+def _answer(data: bytes) -> CallRequest | CallLog | CallDone | CallFailed:
+    """A worker's message; a result nested past pydantic's parser (~200 levels, up to
+    the 1,000 a value may have) is read by orjson (:func:`app.json_values.validate_json`)."""
+    return validate_json(process_message_adapter(), data)
 
 
 class RemoteNodeError(NodeFailedError):
@@ -216,7 +223,7 @@ class ProcessPool:
         try:
             await worker.send(data)
             while True:
-                message = decode(await worker.receive())
+                message = _answer(await worker.receive())
                 match message:
                     case CallLog():
                         if message.call == call:  # else a leftover of an earlier call

@@ -7,16 +7,21 @@ only importable, module-level callables can run in a worker — closures and lam
 are refused by :func:`importable_name` before anything starts.
 
 Both sides import this module, and the worker must start fast: it imports only
-pydantic and the standard library.
+pydantic, the standard library and :mod:`app.json_shape` (standard library only).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import json
+import sys
+from types import FrameType
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from app.json_shape import MAX_JSON_DEPTH, NotJson, find_not_json
 
 
 class _Message(BaseModel):
@@ -107,6 +112,80 @@ def encode(message: CallRequest | CallLog | CallDone | CallFailed) -> bytes:
     """JSON bytes for one message; raises PydanticSerializationError for values JSON
     cannot hold (the caller turns that into an error naming the node)."""
     return message.__pydantic_serializer__.to_json(message)
+
+
+def encode_done(value: Any, port: str | None) -> bytes:
+    """:class:`CallDone`'s JSON for a node's result, or :class:`~app.json_shape.NotJson`
+    naming where it is not JSON.
+
+    Written by the standard library's C writer rather than pydantic's, which would
+    turn bytes into text and sets into lists without a word, and stops at 255
+    levels. The recursion limit is set for the call so that the writer takes
+    :data:`~app.json_shape.MAX_JSON_DEPTH` levels and not one more (past them, or for
+    bytes, sets, objects and cycles, the walk names the place). Keys that are
+    numbers, booleans or null are written as text, as ``json.dumps`` does; NaN and the
+    infinities cross as such and are recorded as null.
+    """
+    body = _json(value)
+    if body is None:
+        raise find_not_json(value) or NotJson("$", "not JSON")
+    return b'{"kind":"done","value":%s,"port":%s}' % (body, json.dumps(port).encode())
+
+
+def encode_log(call: int, message: str, level: str, data: dict[str, Any]) -> bytes:
+    """:class:`CallLog`'s JSON: each value of ``data`` as it is when it is JSON, else a
+    note of what and where (as the engine records a log line of a node on a thread)."""
+    kept: dict[str, bytes] = {}
+    for key, value in data.items():
+        body = _json(value)
+        if body is None:
+            bad = find_not_json(value) or NotJson("$", "not JSON")
+            body = json.dumps(f"<not JSON at {bad.path}: {bad.reason}>").encode()
+        kept[key] = body
+    fields = b",".join(json.dumps(key).encode() + b":" + body for key, body in kept.items())
+    head = json.dumps({"kind": "log", "call": call, "message": message, "level": level})
+    return head[:-1].encode() + b',"data":{' + fields + b"}}"
+
+
+def _json(value: Any) -> bytes | None:
+    """``value`` as JSON bytes when it is JSON by :mod:`app.json_shape`'s rules (but for
+    the keys and NaN noted above), else None."""
+    body = _written(value, _depth_slack())
+    if body is not None or find_not_json(value) is not None:
+        return body
+    # JSON after all, within the limit: the slack was measured on another call path.
+    return _written(value, MAX_JSON_DEPTH * 3)
+
+
+def _written(value: Any, slack: int) -> bytes | None:
+    """``value`` as JSON bytes, with room for ``slack`` more levels of recursion than
+    this call has frames (None: the writer refused it, or it is nested deeper)."""
+    frames = 0
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        frames, frame = frames + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(frames + slack)
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError, RecursionError):
+        return None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+@functools.cache
+def _depth_slack() -> int:
+    """The recursion room the writer needs for exactly MAX_JSON_DEPTH levels here: the
+    frame count misses C-level calls (an asyncio task's step), so it is measured once,
+    at the depth of this module's callers, rather than assumed."""
+    probe: Any = 0
+    for _ in range(MAX_JSON_DEPTH):
+        probe = [probe]
+    slack = MAX_JSON_DEPTH
+    while _written(probe, slack) is None and slack < MAX_JSON_DEPTH + 500:
+        slack += 1
+    return slack
 
 
 def decode(data: bytes) -> CallRequest | CallLog | CallDone | CallFailed:

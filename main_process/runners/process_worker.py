@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from pydantic import ValidationError
-from pydantic_core import PydanticSerializationError
 
+from app.json_shape import NotJson, output_message
 from main_process.runners.process_messages import (
     CallContext,
     CallDone,
@@ -44,6 +44,8 @@ from main_process.runners.process_messages import (
     RemoteError,
     decode,
     encode,
+    encode_done,
+    encode_log,
     resolve_name,
 )
 from main_process.runners.tracebacks import format_traceback
@@ -90,13 +92,7 @@ class WorkerContext:
         self._send = send
 
     def log(self, message: str, level: str = "info", **data: Any) -> None:
-        line = CallLog(call=self.call, message=str(message), level=level, data=data)
-        try:
-            payload = encode(line)
-        except PydanticSerializationError:
-            plain = {key: repr(value) for key, value in data.items()}
-            payload = encode(line.model_copy(update={"data": plain}))
-        self._send(payload)
+        self._send(encode_log(self.call, str(message), level, data))
 
     def get_variable(self, key: str, default: Any = None) -> Any:
         return self._variables.get(key, default)
@@ -147,18 +143,16 @@ async def run_call(request: CallRequest, send: _Sender) -> bytes:
         result = await _call(request, send)
     except Exception as exc:  # node code may raise anything; the engine reports it
         return encode(CallFailed(error=_remote_error(exc)))
-    done = CallDone(value=result)
+    value, port = result, None
     base = sys.modules.get(_NODE_BASE)
     if base is not None and isinstance(result, base.PortOutput):
-        done = CallDone(value=result.value, port=result.port)
+        value, port = result.value, result.port
     try:
-        return encode(done)
-    except PydanticSerializationError as exc:
-        message = (
-            f"node {request.context.node_id!r} returned a {type(done.value).__name__}, which "
-            f"cannot cross the process boundary as JSON: {exc}"
-        )
-        return encode(CallFailed(error=RemoteError(type="NodeFailedError", message=message)))
+        return encode_done(value, port)
+    except NotJson as bad:  # as the engine fails a node on a thread for it
+        message = output_message(request.context.node_id, value, bad)
+        error = RemoteError(type="NodeOutputError", message=message, where="output")
+        return encode(CallFailed(error=error))
 
 
 def _watch_parent() -> None:

@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from app.json_values import dumps
+
 #: Events per stored chunk at most: a reader after seq N decodes one chunk or two,
 #: not a batch of 100,000 events, to find its place.
 CHUNK_EVENTS = 512
@@ -95,7 +97,7 @@ def decode_outcomes(chunk: bytes) -> list[NodeOutcome]:
 
 def encode_chunk(rows: list[EventRow]) -> tuple[str, int, int, bytes]:
     """One events row for a contiguous run of one execution's events."""
-    body = orjson.dumps([row[1:] for row in rows], default=str)
+    body = dumps([row[1:] for row in rows], default=str)  # past orjson's 255 levels too
     return rows[0][0], rows[0][1], rows[-1][1], body
 
 

@@ -130,7 +130,10 @@ async def test_a_dead_http_endpoint_fails_the_node_clearly(conductor: Conductor)
     assert url in result.error.message
 
 
-async def test_unserialisable_outputs_are_recorded_not_fatal(conductor: Conductor) -> None:
+async def test_unserialisable_outputs_fail_the_node_by_name(conductor: Conductor) -> None:
+    """Issue 11 replaced the ``{"__unserializable__": repr}`` placeholder (recorded as
+    a completed output) with a typed failure naming the node and the place."""
+
     class Opaque:
         def __repr__(self) -> str:
             return "<Opaque thing>"
@@ -141,9 +144,12 @@ async def test_unserialisable_outputs_are_recorded_not_fatal(conductor: Conducto
     result = await conductor.execute(
         blueprint=Blueprint(id="opaque", nodes=[create_simple_node("o", "o", make)])
     )
-    assert result.success
+    assert not result.success
+    assert result.error is not None and result.error.type == "NodeOutputError"
+    assert result.error.node_id == "o" and "at $:" in result.error.message
     stored = await conductor.get_execution(result.execution_id)
-    assert stored.nodes["o"].output == {"__unserializable__": "<Opaque thing>"}
+    assert stored.status is ExecutionStatus.FAILED
+    assert stored.nodes["o"].error is not None
 
 
 async def test_the_store_stays_whole_after_failures(conductor: Conductor, home: Path) -> None:

@@ -123,7 +123,9 @@ async def test_an_output_that_cannot_be_sent_fails_typed_instead_of_hanging(
 ) -> None:
     """A node output holding a lone surrogate (what ``surrogateescape`` makes of a
     file name that is not UTF-8) made the worker's reply fail to encode; the error
-    was swallowed and the caller waited forever."""
+    was swallowed and the caller waited forever. Since issue 11 such an output fails
+    its node (NodeOutputError naming the place) before any reply is written; it was a
+    ProtocolError at ``frame.result.outputs``."""
     blueprint = {
         "id": "surrogate",
         "nodes": [
@@ -133,9 +135,9 @@ async def test_an_output_that_cannot_be_sent_fails_typed_instead_of_hanging(
     }
     c = create_conductor("ipc", home=home, base_dir=tmp_path, plugins=False)
     try:
-        with pytest.raises(ProtocolError) as caught:
-            await asyncio.wait_for(c.execute(blueprint=blueprint), 30)
-        assert caught.value.where == "frame.result.outputs"
+        result = await asyncio.wait_for(c.execute(blueprint=blueprint), 30)
+        assert result.error is not None and result.error.type == "NodeOutputError"
+        assert result.error.node_id == "chr" and "lone surrogate" in result.error.message
         assert (await c.execute(blueprint=_with_value(2))).outputs == 2
     finally:
         await c.close()
