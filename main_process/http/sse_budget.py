@@ -15,9 +15,9 @@ biggest first: the connection is aborted, which frees its buffer at once. The
 client loses nothing: every SSE message carries ``id:`` = its seq, a message cut
 short is discarded by the client (SSE's rule), so it reconnects with the
 ``Last-Event-ID`` of the last whole message and resumes from the record with no
-gap. A stream that is itself over its share when nothing else can give way is
-ended too (cleanly; it reconnects the same way). A client that reads keeps its
-buffer near empty and is never the one dropped.
+gap. A stream that is itself behind and over its share when nothing else can
+give way is dropped too. A client that reads keeps its buffer near empty and is
+never the one dropped.
 
 The write buffer is the transport's, which ASGI does not show: the server's h11
 protocol (:mod:`main_process.http.header_timeout`) puts the transport in the
@@ -205,7 +205,8 @@ class SseBudget:
         """Whether ``share`` may add ``nbytes``; False when it was dropped and must stop.
 
         Over the budget, others that are behind and past their fair share are dropped
-        first, biggest first; then ``share`` itself if it is past its share.
+        first, biggest first; then ``share`` itself if it is behind and past its share
+        (one whose client has taken all it was sent moves its chunk straight on).
 
         Counting every stream's buffer at every chunk would cost streams² per round of
         pages, so the last count plus what was admitted since (twice each chunk: it
@@ -230,9 +231,10 @@ class SseBudget:
                 if other is not share and other.buffered() > 0:
                     self._drop(other, held[other], budget)
                     total -= held[other]
-            if total > budget and held.get(share, 0) + nbytes > fair:
-                self._drop(share, held.get(share, 0) + nbytes, budget)
-                total -= held.get(share, 0) + nbytes
+            mine = held.get(share, 0) + nbytes
+            if total > budget and mine > fair and share.buffered() > 0:
+                self._drop(share, mine, budget)
+                total -= mine
                 admitted = False
         self._counted, self._granted = total, nbytes
         return admitted
