@@ -58,8 +58,8 @@ class EventPump(Generic[PageT]):
 
     It runs as its own task so that the response can send keep-alives while the
     execution is quiet; it holds at most one page, pulled when the response asks
-    for the next, as ``encode`` makes it of the cursor's rows (Event models unless told otherwise;
-    the SSE stream holds its bytes).
+    for the next, as ``encode`` makes it of the cursor's rows (Event models unless
+    told otherwise; the SSE stream holds its bytes).
     """
 
     @overload
