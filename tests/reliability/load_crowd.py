@@ -38,13 +38,17 @@ class CrowdClient:
     the test's own process keeps up with hundreds of streams.
     """
 
-    def __init__(self, url: str, path: str, token: str, rcvbuf: int = 4096) -> None:
+    def __init__(
+        self, url: str, path: str, token: str, rcvbuf: int = 4096, *, by_query: bool = False
+    ) -> None:
         parts = urlsplit(url)
         self.address = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.netloc = parts.netloc
         self.path = path
         self.token = token
         self.rcvbuf = rcvbuf
+        #: Resume with ``?after=`` instead of ``Last-Event-ID``.
+        self.by_query = by_query
         #: The last seq seen; the next must be one more.
         self.last = 0
         self.gaps = 0
@@ -55,14 +59,17 @@ class CrowdClient:
         self._head = b""
 
     async def connect(self) -> None:
-        """Open the stream after :attr:`last` (its ``Last-Event-ID``)."""
+        """Open the stream after :attr:`last` (its ``Last-Event-ID``, or ``?after=``)."""
         self.close()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         sock.setblocking(False)
+        path, resume = self.path, f"Last-Event-ID: {self.last}\r\n"
+        if self.by_query:
+            path, resume = f"{path}?after={self.last}", ""
         request = (
-            f"GET {self.path} HTTP/1.0\r\nHost: {self.netloc}\r\nAccept: text/event-stream\r\n"
-            f"Authorization: Bearer {self.token}\r\nLast-Event-ID: {self.last}\r\n\r\n"
+            f"GET {path} HTTP/1.0\r\nHost: {self.netloc}\r\nAccept: text/event-stream\r\n"
+            f"Authorization: Bearer {self.token}\r\n{resume}\r\n"
         ).encode()
         loop = asyncio.get_running_loop()
         await loop.sock_connect(sock, self.address)
