@@ -170,14 +170,16 @@ async def stalled_crowd(
     home: Path | None = None,
     *,
     env: dict[str, str] | None = None,
+    serve_args: tuple[str, ...] = (),
     timeout: float = 600.0,
 ) -> dict[str, Any]:
-    """``clients`` stalled SSE clients of one run of ``events`` events (module docs)."""
+    """``clients`` stalled SSE clients of one run of ``events`` events (module docs);
+    ``env`` and ``serve_args`` go to the ``conductor serve`` process."""
     async with AsyncExitStack() as stack:
         if home is None:
             home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="load-crowd-")))
         server = await stack.enter_async_context(
-            ServeProcess(home / "home", home / "work", env=env)
+            ServeProcess(home / "home", home / "work", env=env, serve_args=serve_args)
         )
         client = await stack.enter_async_context(
             httpx.AsyncClient(base_url=server.url, headers=server.headers, timeout=30.0)

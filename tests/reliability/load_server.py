@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import psutil
@@ -54,9 +54,11 @@ class ServeProcess:
         *,
         start_timeout: float = 60.0,
         env: Mapping[str, str] | None = None,
+        serve_args: Sequence[str] = (),
     ) -> None:
         self.home = home
         self.env = dict(env or {})
+        self.serve_args = list(serve_args)
         self.workdir = workdir
         self.token = secrets.token_urlsafe(16)
         self.start_timeout = start_timeout
@@ -88,7 +90,15 @@ class ServeProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "CONDUCTOR_TOKEN": self.token}
         env.pop("CONDUCTOR_API_URL", None)
-        command = [*conductor_command(), "--home", str(self.home), "serve", "--port", "0"]
+        command = [
+            *conductor_command(),
+            "--home",
+            str(self.home),
+            "serve",
+            "--port",
+            "0",
+            *self.serve_args,
+        ]
         self._proc = subprocess.Popen(
             command,
             cwd=self.workdir,

@@ -42,3 +42,13 @@ async def test_200_stalled_sse_clients_cost_the_server_at_most_its_budget(tmp_pa
 @pytest.mark.timeout(1800)
 async def test_200_stalled_sse_clients_of_a_long_run(tmp_path: Path) -> None:
     check_crowd(await stalled_crowd(CLIENTS, 50_000, tmp_path))
+
+
+async def test_the_budget_is_set_by_a_flag_of_serve(tmp_path: Path) -> None:
+    """20 stalled clients fit the default budget; ``serve --max-sse-buffer-bytes``
+    makes it small enough that they are dropped — and still lose nothing."""
+    figures = await stalled_crowd(
+        20, 2_000, tmp_path, serve_args=("--max-sse-buffer-bytes", "100000")
+    )
+    assert figures["dropped_clients"] > 0, figures
+    assert figures["clients_complete"] == 20 and figures["gaps"] == 0, figures
