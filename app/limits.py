@@ -65,6 +65,14 @@ LIMITS: Final = {
             "seconds conductor serve gives a client to send a request's headers",
         ),
         Limit(
+            "sse_buffer_bytes",
+            "CONDUCTOR_MAX_SSE_BUFFER_BYTES",
+            "--max-sse-buffer-bytes",
+            8 * 1024 * 1024,
+            "bytes conductor serve holds for all event-stream clients together; past it the"
+            " clients furthest behind are dropped (they resume with Last-Event-ID)",
+        ),
+        Limit(
             "store_retry_seconds",
             "CONDUCTOR_STORE_RETRY_SECONDS",
             "--store-retry-seconds",

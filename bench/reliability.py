@@ -56,6 +56,7 @@ from tests.reliability.fuzz_harness import (  # noqa: E402
     fuzz_ipc_frames,
 )
 from tests.reliability.hostile_harness import fuzz_hostile, loop_unavailability  # noqa: E402
+from tests.reliability.load_crowd import stalled_crowd  # noqa: E402
 from tests.reliability.load_harness import load_http, load_ipc  # noqa: E402
 from tests.reliability.load_stalled import stalled_sse  # noqa: E402
 from tests.reliability.store_faults import store_fault_trial  # noqa: E402
@@ -180,6 +181,13 @@ async def load(quiet: bool) -> dict[str, Any]:
     return report
 
 
+async def stalled_sse_crowd(quiet: bool) -> dict[str, Any]:
+    """Issue 11: 200 SSE clients of one 20,000-event run that never read, against a
+    ``conductor serve`` with its default event-stream budget; then each drains it (see
+    :mod:`tests.reliability.load_crowd`). ``rss_ratio`` is peak over idle (bar: 2)."""
+    return await _timed("load: 200 stalled SSE clients", lambda: stalled_crowd(200, 20_000), quiet)
+
+
 async def blocked_owner(quiet: bool) -> dict[str, Any]:
     """Issue 11: a ``conductor run`` whose loop is blocked 20 s while ``history`` and
     ``resume`` run beside it (see :mod:`tests.reliability.blocked_owner`)."""
@@ -238,6 +246,7 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         "double_runs_after_blocked_loop": report["blocked_owner"]["double_runs"],
         "executions_left_running_by_a_value": report["values"]["left_running"]
         + report["values"]["hangs"],
+        "server_rss_ratio_200_stalled_sse": report["stalled_sse_crowd"]["rss_ratio"],
     }
 
 
@@ -250,6 +259,7 @@ async def main_async(seed: int, quiet: bool) -> dict[str, Any]:
     report["hostile"] = await hostile(seed, quiet)
     report["blocked_owner"] = await blocked_owner(quiet)
     report["values"] = await values(quiet)
+    report["stalled_sse_crowd"] = await stalled_sse_crowd(quiet)
     report["headline"] = headline(report)
     return report
 

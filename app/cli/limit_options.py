@@ -26,16 +26,26 @@ def _exporter(spec: Limit) -> Callable[[click.Context, click.Parameter, float | 
     return export
 
 
+def _option(spec: Limit) -> Callable[[F], F]:
+    return click.option(
+        spec.flag,
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="N",
+        expose_value=False,
+        callback=_exporter(spec),
+        help=f"The {spec.help} (default {spec.default:,.0f}; ${spec.env}).",
+    )
+
+
 def limit_options(command: F) -> F:
     """Add one ``--flag N`` per limit to ``command`` (none reaches its function)."""
     for spec in reversed(list(LIMITS.values())):
-        command = click.option(
-            spec.flag,
-            type=click.FloatRange(min=0, min_open=True),
-            default=None,
-            metavar="N",
-            expose_value=False,
-            callback=_exporter(spec),
-            help=f"The {spec.help} (default {spec.default:,.0f}; ${spec.env}).",
-        )(command)
+        command = _option(spec)(command)
     return command
+
+
+def limit_option(name: str) -> Callable[[F], F]:
+    """The flag of one limit, for a subcommand it mostly concerns (``serve
+    --max-sse-buffer-bytes N`` as well as ``conductor --max-sse-buffer-bytes N serve``)."""
+    return _option(LIMITS[name])

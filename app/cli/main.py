@@ -23,7 +23,7 @@ import click
 from app.cli import executions, output
 from app.cli.arguments import parse_inputs, resolve_target
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, call, fail, json_option, options_of
-from app.cli.limit_options import limit_options
+from app.cli.limit_options import limit_option, limit_options
 from app.cli.run_options import partial_config, run_options
 from app.cli.session import Options
 from app.errors import ConductorError
@@ -140,6 +140,7 @@ def gui(ctx: click.Context, file: str | None) -> None:
     help="A folder file and SQLite nodes may use (repeatable). "
     "Default: the working directory and your home directory.",
 )
+@limit_option("sse_buffer_bytes")
 @click.pass_context
 def serve(
     ctx: click.Context,

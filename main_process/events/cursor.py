@@ -32,6 +32,7 @@ event and on the release of the terminal one) only while it waits.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import TYPE_CHECKING
 
 from main_process.store import Store, history
@@ -42,6 +43,21 @@ if TYPE_CHECKING:
 
 #: Events a page holds unless the caller asks for another size.
 PAGE = 1000
+#: Store reads of pages in flight at once, over all cursors of a loop. A crowd of
+#: readers behind the in-memory window (200 SSE clients of a finished run) would
+#: otherwise have a page each decoded in threads and waiting for the loop at once.
+STORE_READS = 4
+_store_reads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _store_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _store_reads.get(loop)
+    if gate is None:
+        gate = _store_reads[loop] = asyncio.Semaphore(STORE_READS)
+    return gate
 
 
 class EventCursor:
@@ -64,9 +80,10 @@ class EventCursor:
             store = self._store
             if store is None:  # an in-memory engine: what left memory is gone
                 return []
-            rows = await asyncio.to_thread(
-                history.event_rows, store, self.execution_id, self.last_seq, limit
-            )
+            async with _store_gate():
+                rows = await asyncio.to_thread(
+                    history.event_rows, store, self.execution_id, self.last_seq, limit
+                )
         if rows:
             self.last_seq = rows[-1].seq
         return rows

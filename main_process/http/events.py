@@ -12,18 +12,22 @@ usual error body. A request for an
 execution that is finished and has nothing after the given seq gets ``204``,
 which also stops a browser's ``EventSource`` from reconnecting forever.
 
-Memory per connection is one page: :class:`EventPump` pulls pages of at most
+Memory per connection is about a page: :class:`EventPump` pulls pages of at most
 ``limit`` events from the engine's event cursor (:mod:`main_process.events.cursor`)
-and holds one until the response takes it. When a client stops reading, the
-socket's send buffer fills, the response stops taking, and the pump stops
-pulling; the cursor reads what happened meanwhile from the record when it pulls
-again. So a slow client costs a page, never a copy of the run.
+and holds one, encoded, until the response takes it. When a client stops
+reading, the socket's send buffer fills, the response stops taking, and the pump
+stops pulling; the cursor reads what happened meanwhile from the record when it
+pulls again. So a slow client costs a page, never a copy of the run — and all
+clients together cost at most the server's event-stream budget
+(:mod:`main_process.http.sse_budget`), past which the ones furthest behind are
+dropped and resume with ``Last-Event-ID``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Generic, TypeVar, overload
 
 from app.errors import ConductorError, ConfigError, ErrorInfo
 from app.events import Event
@@ -32,30 +36,69 @@ from main_process.engine.engine import Engine
 from main_process.engine.execution_state import event_from_row
 from main_process.events.cursor import EventCursor
 from main_process.http.errors import error_bytes
+from main_process.http.sse_budget import SseBudget, SseEncoder, row_is_terminal
+from main_process.store.chunks import EventRow
 
 #: Events one page (and so one connection) holds at most.
-DEFAULT_BUFFER_EVENTS = 1024
+DEFAULT_BUFFER_EVENTS = 256
 #: An idle stream sends a comment this often, so proxies and clients see it alive.
 KEEPALIVE_SECONDS = 15.0
 
 #: What a pump reads from: ``Engine.cursor`` (execution id, after seq) → a cursor.
 CursorOpener = Callable[[str, int], Awaitable[EventCursor]]
 
+PageT = TypeVar("PageT")
 
-class EventPump:
+
+def event_page(rows: list[EventRow]) -> list[Event]:
+    return [event_from_row(row) for row in rows]
+
+
+class EventPump(Generic[PageT]):
     """Pulls one execution's events a page at a time (see the module docs).
 
     It runs as its own task so that the response can send keep-alives while the
-    execution is quiet; it holds at most one page, pulled ahead of the response.
+    execution is quiet; it holds at most one page, pulled when the response asks
+    for the next, as ``encode`` makes it of the cursor's rows (Event models unless
+    told otherwise; the SSE stream holds its bytes).
     """
 
-    def __init__(self, source: CursorOpener, execution_id: str, after_seq: int, limit: int) -> None:
+    @overload
+    def __init__(
+        self: EventPump[list[Event]],
+        source: CursorOpener,
+        execution_id: str,
+        after_seq: int,
+        limit: int,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        source: CursorOpener,
+        execution_id: str,
+        after_seq: int,
+        limit: int,
+        encode: Callable[[list[EventRow]], PageT],
+    ) -> None: ...
+
+    def __init__(
+        self,
+        source: CursorOpener,
+        execution_id: str,
+        after_seq: int,
+        limit: int,
+        encode: Callable[[list[EventRow]], PageT] | None = None,
+    ) -> None:
         self._source = source
         self._execution_id = execution_id
         self._limit = max(limit, 2)
-        self._page: list[Event] | None = None
+        self._encode: Callable[[list[EventRow]], PageT] = encode or event_page  # type: ignore[assignment]
+        #: The page pulled and not yet taken.
+        self.page: PageT | None = None
         self._readable = asyncio.Event()
         self._taken = asyncio.Event()
+        self._handed = False
         self._done = False
         self._error: BaseException | None = None
         #: The seq of the last event pulled.
@@ -72,10 +115,11 @@ class EventPump:
         try:
             cursor = await self._source(self._execution_id, self.last_seq)
             while (rows := await cursor.next_page(self._limit)) is not None:
-                self._page = [event_from_row(row) for row in rows]
+                self.page = self._encode(rows)
                 self.high_water = max(self.high_water, len(rows))
                 self.last_seq = rows[-1].seq
-                self.reached_terminal = self._page[-1].is_terminal
+                self.reached_terminal = row_is_terminal(rows[-1])
+                rows = []  # the page is what is held, not the rows it was made of
                 self._taken.clear()
                 self._readable.set()
                 self.pauses += 1
@@ -86,17 +130,25 @@ class EventPump:
             self._done = True
             self._readable.set()
 
-    async def take(self) -> list[Event] | None:
-        """The next page (waiting for one); None once nothing more comes."""
-        while self._page is None:
+    async def take(self) -> PageT | None:
+        """The next page (waiting for one); None once nothing more comes.
+
+        The page after it is pulled only at the next call: a caller comes back once
+        it has sent what it took, so a stalled one holds its unsent page and nothing
+        pulled ahead.
+        """
+        if self._handed:
+            self._handed = False
+            self._taken.set()
+        while self.page is None:
             if self._done:
                 if self._error is not None:
                     raise self._error
                 return None
             self._readable.clear()
             await self._readable.wait()
-        page, self._page = self._page, None
-        self._taken.set()
+        page, self.page = self.page, None
+        self._handed = True
         return page
 
 
@@ -116,16 +168,27 @@ async def sse_stream(
     *,
     limit: int = DEFAULT_BUFFER_EVENTS,
     keepalive: float = KEEPALIVE_SECONDS,
+    budget: SseBudget,
+    encoder: SseEncoder,
+    transport: asyncio.WriteTransport | None = None,
 ) -> AsyncIterator[bytes]:
-    """The SSE body: buffered events in one chunk per wake-up, keep-alives while idle."""
-    pump = EventPump(engine.cursor, execution_id, after_seq, limit)
+    """The SSE body: buffered events in one chunk per wake-up, keep-alives while idle.
+
+    ``encoder`` and ``budget`` are the server's, shared by all its streams. Each
+    chunk is admitted by the budget first; a stream the budget drops
+    ends (its connection aborted when ``transport`` is known) and its client resumes.
+    """
+    pump = EventPump(engine.cursor, execution_id, after_seq, limit, encoder.page)
+    share = budget.open(transport)
+    in_flight = 0
+    share.outside = lambda: in_flight + len(pump.page or b"")
     task = asyncio.get_running_loop().create_task(pump.run())
     try:
         yield b"retry: 1000\n\n"
         while True:
             try:
                 async with asyncio.timeout(keepalive):
-                    events = await pump.take()
+                    chunk = await pump.take()
             except TimeoutError:
                 yield b": keepalive\n\n"
                 continue
@@ -139,11 +202,20 @@ async def sse_stream(
                 )
                 yield sse_error(info)
                 return
-            if events is None:
+            if chunk is None:
                 yield b"event: end\ndata: {}\n\n"
                 return
-            yield b"".join(sse_message(e) for e in events)
+            if not budget.admit(share, len(chunk)):
+                return
+            # Until the response has handed the chunk to the transport (it waits for
+            # the write buffer to drain first), the stream holds it.
+            in_flight = len(chunk)
+            yield chunk
+            in_flight = 0
+            if share.dropped:
+                return
     finally:
+        budget.close(share)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

@@ -6,6 +6,10 @@ and a protocol object for as long as the client likes. This protocol gives every
 request's headers :func:`header_timeout` seconds from the first byte (or from the
 connection, for the first request) and closes the connection when they are not all
 in by then. Bodies are bounded by the request guard's size limit, not here.
+
+It also hands each request's transport to the app, in the scope's
+``extensions`` (:data:`main_process.http.sse_budget.EXTENSION`): the event-stream
+budget needs to see, and may abort, what a stalled client's connection buffers.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app.limits import setting
+from main_process.http.sse_budget import EXTENSION
 
 
 def header_timeout() -> float:
@@ -45,6 +50,13 @@ class HeaderTimeoutProtocol(H11Protocol):
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:
             self._disarm()  # the headers are in (or the request failed and was answered)
+
+    def handle_events(self) -> None:
+        scope = self.scope
+        super().handle_events()
+        if self.scope is not scope:  # a request's headers were parsed: a new scope
+            extensions = self.scope.setdefault("extensions", {})
+            extensions[EXTENSION] = {"transport": self.transport}
 
     def _arm(self) -> None:
         self._disarm()

@@ -49,6 +49,7 @@ from main_process.http.schema import (
     known_query_only,
     parse_execute_request,
 )
+from main_process.http.sse_budget import SseBudget, SseEncoder, scope_transport
 
 API_VERSION = "1"
 _JSON = "application/json"
@@ -64,8 +65,10 @@ def _json(data: bytes | str, status: int = 200) -> Response:
     return Response(data, status, media_type=_JSON)
 
 
-def routes(engine: Engine, sse_buffer: int) -> APIRouter:
-    """Every ``/v1`` route, closed over one engine."""
+def routes(engine: Engine, sse_buffer: int, sse_budget: SseBudget | None = None) -> APIRouter:
+    """Every ``/v1`` route, closed over one engine (and the budget its event streams share)."""
+    budget = sse_budget or SseBudget()
+    encoder = SseEncoder()
     r = APIRouter(prefix="/v1", responses=_ERRORS, dependencies=[Depends(known_query_only)])
 
     @r.get("/health", response_model=HealthBody, tags=["meta"])
@@ -168,7 +171,15 @@ def routes(engine: Engine, sse_buffer: int) -> APIRouter:
         if await nothing_more(engine, execution_id, after):
             return Response(status_code=204)
         return StreamingResponse(
-            sse_stream(engine, execution_id, after, limit=sse_buffer),
+            sse_stream(
+                engine,
+                execution_id,
+                after,
+                limit=sse_buffer,
+                budget=budget,
+                encoder=encoder,
+                transport=scope_transport(request.scope),
+            ),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

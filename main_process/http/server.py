@@ -21,7 +21,9 @@ Choices:
   reports the setting. File and database nodes are confined to ``file_roots``.
 * What a client can make the server hold is bounded: a request body by
   ``max_body_bytes`` (413, chunked uploads included), an event stream by
-  ``sse_buffer`` events per connection (:mod:`main_process.http.events`).
+  ``sse_buffer`` events per connection (:mod:`main_process.http.events`), and all
+  event streams together by ``sse_budget`` bytes (:mod:`main_process.http.sse_budget`;
+  ``$CONDUCTOR_MAX_SSE_BUFFER_BYTES``).
 * Shutdown (SIGTERM, Ctrl-C) first stops listening, then closes the engine so
   running executions end ``interrupted`` (resumable) and their waiting requests
   and event streams finish, and only then lets uvicorn drain connections.
@@ -60,6 +62,7 @@ from main_process.http.routes import API_VERSION, routes
 from main_process.http.schema import (
     openapi_builder,
 )
+from main_process.http.sse_budget import SseBudget
 
 
 def create_app(
@@ -68,10 +71,13 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     sse_buffer: int = DEFAULT_BUFFER_EVENTS,
+    sse_budget: SseBudget | None = None,
 ) -> FastAPI:
     """The API over ``engine``; requests must carry ``Authorization: Bearer <token>``.
 
     The caller owns the engine (``serve`` closes it on shutdown; tests close theirs).
+    ``sse_budget`` (default: one reading ``$CONDUCTOR_MAX_SSE_BUFFER_BYTES``) bounds
+    what all event streams hold together.
     """
     if not token:
         raise ConfigError("the HTTP API needs a non-empty token", where="token")
@@ -84,7 +90,7 @@ def create_app(
         strict_content_type=False,
     )
     install_error_handlers(app)
-    app.include_router(routes(engine, sse_buffer))
+    app.include_router(routes(engine, sse_buffer, sse_budget))
     app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app

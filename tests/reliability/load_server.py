@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import psutil
@@ -46,8 +47,18 @@ class ServeProcess:
     so the files a burst writes land in ``workdir``.
     """
 
-    def __init__(self, home: Path, workdir: Path, *, start_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        home: Path,
+        workdir: Path,
+        *,
+        start_timeout: float = 60.0,
+        env: Mapping[str, str] | None = None,
+        serve_args: Sequence[str] = (),
+    ) -> None:
         self.home = home
+        self.env = dict(env or {})
+        self.serve_args = list(serve_args)
         self.workdir = workdir
         self.token = secrets.token_urlsafe(16)
         self.start_timeout = start_timeout
@@ -77,9 +88,17 @@ class ServeProcess:
     async def start(self) -> ServeProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "CONDUCTOR_TOKEN": self.token}
+        env = {**os.environ, **self.env, "CONDUCTOR_TOKEN": self.token}
         env.pop("CONDUCTOR_API_URL", None)
-        command = [*conductor_command(), "--home", str(self.home), "serve", "--port", "0"]
+        command = [
+            *conductor_command(),
+            "--home",
+            str(self.home),
+            "serve",
+            "--port",
+            "0",
+            *self.serve_args,
+        ]
         self._proc = subprocess.Popen(
             command,
             cwd=self.workdir,
@@ -122,6 +141,14 @@ class ServeProcess:
 
 def rss_mb(pid: int) -> float:
     return float(psutil.Process(pid).memory_info().rss) / MB
+
+
+def vm_rss_mb(pid: int) -> float:
+    """``VmRSS`` of ``/proc/<pid>/status`` (what the issue's figures were read from)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return rss_mb(pid)
 
 
 async def settled_rss(
