@@ -206,7 +206,10 @@ def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> 
     """Mark every execution whose owner is gone as interrupted; returns their ids.
 
     Blocking (reads, then one transaction per execution): run it off the event loop.
+    On a read-only data dir nothing can be marked: executions show as recorded.
     """
+    if store.read_only:
+        return []
     marked = []
     for row in open_executions(store, only):
         if row.owner_id == my_owner_id or owner_alive(store, row):
