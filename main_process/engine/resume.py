@@ -133,7 +133,7 @@ async def load_for_resume(
     (a claim on a stale read then fails): what is queued is committed first, and a
     dead owner's execution is marked interrupted."""
     await store.flush()
-    await asyncio.to_thread(recover_orphans, store, owner_id, execution_id)
+    await asyncio.to_thread(recover_orphans, store, owner_id, execution_id, strict=True)
     seen = await asyncio.to_thread(owner_of, store, execution_id)
     return await asyncio.to_thread(states.load_execution, execution_id), seen
 
