@@ -18,6 +18,7 @@ flush is done at once, and queueing a write raises the read-only error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -56,14 +57,21 @@ def read_only_error(root: Path, doing: str = "record anything") -> StoreError:
 
 
 def open_read_only(database: Path) -> sqlite3.Connection:
-    """A read-only connection to ``database`` (see the module docs for why two tries).
+    """A read-only connection to ``database`` (see the module docs for the two ways).
 
-    Raises StoreError when it cannot be read, or when its schema is not this
+    ``mode=ro`` is tried only where it can work (its ``-shm`` is there, or can be
+    made): a failed try is not free, since SQLite keeps the file of a closed
+    connection open while another connection in the process uses the same file,
+    and an ``immutable`` one never releases it (a read-only mount then stays busy).
+    Raises StoreError when the file cannot be read, or when its schema is not this
     Conductor's (an older one would need a migration, which is a write).
     """
-    try:
-        conn = _connect(f"file:{database}?mode=ro")
-    except sqlite3.Error:
+    shm = database.with_name(database.name + "-shm")
+    conn: sqlite3.Connection | None = None
+    if shm.exists() or os.access(database.parent, os.W_OK):
+        with contextlib.suppress(sqlite3.Error):
+            conn = _connect(f"file:{database}?mode=ro")
+    if conn is None:
         wal = database.with_name(database.name + "-wal")
         if wal.exists() and wal.stat().st_size > 0:
             log.warning(

@@ -76,7 +76,11 @@ class Store:
             if not self.path.exists():  # created 0600: SQLite gives -wal/-shm the same mode
                 os.close(private_file(self.path))
             self._conn = connect(self.path)
-            migrate(self._conn)
+            try:
+                migrate(self._conn)
+            except BaseException:
+                self._conn.close()
+                raise
         except (OSError, sqlite3.Error) as exc:
             if not not_writable(root, self.path, exc):
                 raise StoreError(

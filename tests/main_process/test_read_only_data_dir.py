@@ -38,10 +38,16 @@ BLUEPRINT = {
 
 @contextmanager
 def read_only_view(source: Path) -> Iterator[Path]:
-    """``source`` bind-mounted read-only at a fresh folder; unmounted afterwards."""
+    """``source`` bind-mounted read-only at a fresh folder; unmounted afterwards.
+
+    The unmount must succeed at once: a busy mount means Conductor left a file of
+    the data dir open (it did: a failed writable open's connection). It is then
+    detached lazily, so nothing is left behind, and the test fails.
+    """
     if os.geteuid() != 0:
         pytest.skip("a read-only bind mount needs root")
     target = Path(tempfile.mkdtemp(prefix="conductor-ro-"))
+    busy = ""
     try:
         done = subprocess.run(
             ["mount", "--bind", str(source), str(target)], capture_output=True, check=False
@@ -59,9 +65,13 @@ def read_only_view(source: Path) -> Iterator[Path]:
                 probe.write_text("x")
             yield target
         finally:
-            subprocess.run(["umount", str(target)], check=False)
+            umount = subprocess.run(["umount", str(target)], capture_output=True, check=False)
+            if umount.returncode != 0:
+                busy = umount.stderr.decode().strip()
+                subprocess.run(["umount", "-l", str(target)], check=False)
     finally:
         target.rmdir()
+    assert not busy, f"a file of the read-only data dir was left open: {busy}"
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
