@@ -192,6 +192,14 @@ class StoreError(ConductorError):
     type_name = "StoreError"
 
 
+class OutputUnavailableError(StoreError):
+    """A node's recorded output cannot be read back (its spilled file is missing or
+    damaged). Only that node is affected: the rest of its execution shows, and a
+    resume runs that node again."""
+
+    type_name = "OutputUnavailableError"
+
+
 class ConfigError(ConductorError):
     """Bad configuration or arguments (transport name, settings, CLI input)."""
 

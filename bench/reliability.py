@@ -1,6 +1,6 @@
 """Reliability figures: crash injection, fuzzed input and load, shortened.
 
-    python bench/reliability.py [--json] [--seed N]
+    python bench/reliability.py [--json] [--seed N] [--only SECTION ...]
 
 Runs a shortened version of issue 6's three trials (a few minutes on two cores)
 and prints what was tried and what went wrong; every "went wrong" figure should
@@ -29,6 +29,14 @@ be zero. The full runs are the ``slow`` tests:
   never): ``reported_finished_with_incomplete_record`` must be 0. The crash
   trials count ``finished_nodes_rerun_after_kill`` (must be 0; nodes caught
   running by a kill are counted apart, ``inflight_reruns_after_kill``).
+* orphans: ``kill -9`` of ``conductor run`` while its ``shell.command`` node has a
+  child (plain, and ``setsid``), and a node past its timeout leaving a ``setsid``
+  grandchild; ``orphans_left`` (alive 10 s later) must be 0.
+
+Shape: :data:`SECTIONS` lists each section once, with the function that runs it and
+the function that picks its headline figures from what it returned; a new trial is
+one more line there and two functions of its own. ``--only`` runs some sections
+(their headline figures only).
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ from tests.reliability.hostile_harness import fuzz_hostile, loop_unavailability 
 from tests.reliability.load_crowd import stalled_crowd  # noqa: E402
 from tests.reliability.load_harness import load_http, load_ipc  # noqa: E402
 from tests.reliability.load_stalled import stalled_sse  # noqa: E402
+from tests.reliability.orphan_trial import orphan_trial  # noqa: E402
 from tests.reliability.store_faults import store_fault_trial  # noqa: E402
 from tests.reliability.value_trial import value_trial  # noqa: E402
 
@@ -124,7 +133,7 @@ def _crash_summary(figures: dict[str, Any]) -> dict[str, Any]:
     return {key: figures[key] for key in keep}
 
 
-async def store(quiet: bool) -> dict[str, Any]:
+async def store(seed: int, quiet: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="conductor-store-") as tmp:
         return await _timed(
             "store: lock storm, disk full", lambda: store_fault_trial(Path(tmp)), quiet
@@ -171,7 +180,7 @@ async def hostile(seed: int, quiet: bool) -> dict[str, Any]:
     }
 
 
-async def load(quiet: bool) -> dict[str, Any]:
+async def load(seed: int, quiet: bool) -> dict[str, Any]:
     report: dict[str, Any] = {}
     report["serve"] = await _timed("load: 200 through serve", lambda: load_http(200), quiet)
     report["pipe"] = await _timed("load: 200 through the pipe", lambda: load_ipc(200), quiet)
@@ -181,14 +190,14 @@ async def load(quiet: bool) -> dict[str, Any]:
     return report
 
 
-async def stalled_sse_crowd(quiet: bool) -> dict[str, Any]:
+async def stalled_sse_crowd(seed: int, quiet: bool) -> dict[str, Any]:
     """Issue 11: 200 SSE clients of one 20,000-event run that never read, against a
     ``conductor serve`` with its default event-stream budget; then each drains it (see
     :mod:`tests.reliability.load_crowd`). ``rss_ratio`` is peak over idle (bar: 2)."""
     return await _timed("load: 200 stalled SSE clients", lambda: stalled_crowd(200, 20_000), quiet)
 
 
-async def blocked_owner(quiet: bool) -> dict[str, Any]:
+async def blocked_owner(seed: int, quiet: bool) -> dict[str, Any]:
     """Issue 11: a ``conductor run`` whose loop is blocked 20 s while ``history`` and
     ``resume`` run beside it (see :mod:`tests.reliability.blocked_owner`)."""
     with tempfile.TemporaryDirectory(prefix="conductor-blocked-") as tmp:
@@ -197,7 +206,7 @@ async def blocked_owner(quiet: bool) -> dict[str, Any]:
         )
 
 
-async def values(quiet: bool) -> dict[str, Any]:
+async def values(seed: int, quiet: bool) -> dict[str, Any]:
     """Issue 11: deep (260 … 100,000 levels) and non-JSON outputs (bytes, object, set,
     cycle, a huge int) on direct, ipc and http (see :mod:`tests.reliability.value_trial`)."""
     with tempfile.TemporaryDirectory(prefix="conductor-values-") as tmp:
@@ -206,61 +215,130 @@ async def values(quiet: bool) -> dict[str, Any]:
         )
 
 
-def headline(report: dict[str, Any]) -> dict[str, Any]:
-    """The figures issue 6 names, summed where they come from several runs."""
-    crash_runs = list(report["crash"].values())
-    fuzz_runs = report["fuzz"]
-    load_runs = [report["load"]["serve"], report["load"]["pipe"]]
+async def orphans(seed: int, quiet: bool) -> dict[str, Any]:
+    """Issue 11: a node's processes after ``kill -9`` of its engine and after its
+    timeout (see :mod:`tests.reliability.orphan_trial`)."""
+    return await _timed("orphans: kill -9 and timeouts", orphan_trial, quiet)
+
+
+# -- headline figures, one function per section ------------------------------------
+
+
+def crash_headline(section: dict[str, Any]) -> dict[str, Any]:
+    runs = list(section.values())
     return {
-        "kills_done": sum(c["kills"] for c in crash_runs),
-        "executions_stuck": sum(c["executions_stuck"] for c in crash_runs),
-        "outcomes_lost": sum(c["outcomes_lost"] for c in crash_runs),
-        "outcomes_duplicated": sum(c["outcomes_duplicated"] for c in crash_runs),
-        "integrity_failures": sum(c["integrity_failures"] for c in crash_runs),
-        "finished_nodes_rerun_after_kill": sum(
-            c["finished_nodes_rerun_after_kill"] for c in crash_runs
-        ),
-        "inflight_reruns_after_kill": sum(c["inflight_reruns_after_kill"] for c in crash_runs),
-        "reported_finished_with_incomplete_record": report["store"][
-            "reported_finished_with_incomplete_record"
-        ],
-        "store_fault_runs": report["store"]["runs"],
-        "fuzz_cases": {name: run.get("cases") for name, run in fuzz_runs.items()},
-        "fuzz_crashes": sum(run.get("crashes", 0) for run in fuzz_runs.values()),
-        "fuzz_hangs": sum(run.get("hangs", 0) for run in fuzz_runs.values()),
-        "fuzz_untyped_errors": sum(run.get("untyped_errors", 0) for run in fuzz_runs.values()),
-        "fuzz_wrong_answers_incl_5xx": sum(
-            run.get("wrong_answers", 0) for run in fuzz_runs.values()
-        ),
-        "concurrent_executions_held": [run.get("executions") for run in load_runs],
-        "incomplete_event_streams": sum(run.get("incomplete_streams", 0) for run in load_runs),
-        "memory_mb_before_after": [
-            [run.get("rss_before_mb"), run.get("rss_after_mb")] for run in load_runs
-        ],
-        "health_failures": sum(run.get("health_failures", 0) for run in load_runs),
-        "stalled_sse_growth_mb": report["load"]["stalled_sse"].get("growth_mb"),
-        "hostile_inputs_tried": report["hostile"]["inputs_tried"],
-        "hostile_untyped_failures": report["hostile"]["untyped_failures"],
-        "hostile_crashes": report["hostile"]["crashes"],
-        "hostile_longest_loop_unavailable_ms": report["hostile"]["longest_loop_unavailable_ms"],
-        "double_runs_after_blocked_loop": report["blocked_owner"]["double_runs"],
-        "executions_left_running_by_a_value": report["values"]["left_running"]
-        + report["values"]["hangs"],
-        "server_rss_ratio_200_stalled_sse": report["stalled_sse_crowd"]["rss_ratio"],
+        "kills_done": sum(c["kills"] for c in runs),
+        "executions_stuck": sum(c["executions_stuck"] for c in runs),
+        "outcomes_lost": sum(c["outcomes_lost"] for c in runs),
+        "outcomes_duplicated": sum(c["outcomes_duplicated"] for c in runs),
+        "integrity_failures": sum(c["integrity_failures"] for c in runs),
+        "finished_nodes_rerun_after_kill": sum(c["finished_nodes_rerun_after_kill"] for c in runs),
+        "inflight_reruns_after_kill": sum(c["inflight_reruns_after_kill"] for c in runs),
     }
 
 
-async def main_async(seed: int, quiet: bool) -> dict[str, Any]:
+def store_headline(section: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "reported_finished_with_incomplete_record": section[
+            "reported_finished_with_incomplete_record"
+        ],
+        "store_fault_runs": section["runs"],
+        "store_disk_full": section["disk_full"],
+    }
+
+
+def fuzz_headline(section: dict[str, Any]) -> dict[str, Any]:
+    runs = section.values()
+    return {
+        "fuzz_cases": {name: run.get("cases") for name, run in section.items()},
+        "fuzz_crashes": sum(run.get("crashes", 0) for run in runs),
+        "fuzz_hangs": sum(run.get("hangs", 0) for run in runs),
+        "fuzz_untyped_errors": sum(run.get("untyped_errors", 0) for run in runs),
+        "fuzz_wrong_answers_incl_5xx": sum(run.get("wrong_answers", 0) for run in runs),
+    }
+
+
+def load_headline(section: dict[str, Any]) -> dict[str, Any]:
+    runs = [section["serve"], section["pipe"]]
+    return {
+        "concurrent_executions_held": [run.get("executions") for run in runs],
+        "incomplete_event_streams": sum(run.get("incomplete_streams", 0) for run in runs),
+        "memory_mb_before_after": [
+            [run.get("rss_before_mb"), run.get("rss_after_mb")] for run in runs
+        ],
+        "health_failures": sum(run.get("health_failures", 0) for run in runs),
+        "stalled_sse_growth_mb": section["stalled_sse"].get("growth_mb"),
+    }
+
+
+def hostile_headline(section: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "hostile_inputs_tried": section["inputs_tried"],
+        "hostile_untyped_failures": section["untyped_failures"],
+        "hostile_crashes": section["crashes"],
+        "hostile_longest_loop_unavailable_ms": section["longest_loop_unavailable_ms"],
+        "hostile_longest_loop_unavailable_ms_all_at_once": section[
+            "longest_loop_unavailable_ms_all_at_once"
+        ],
+    }
+
+
+def blocked_owner_headline(section: dict[str, Any]) -> dict[str, Any]:
+    return {"double_runs_after_blocked_loop": section["double_runs"]}
+
+
+def values_headline(section: dict[str, Any]) -> dict[str, Any]:
+    return {"executions_left_running_by_a_value": section["left_running"] + section["hangs"]}
+
+
+def stalled_sse_crowd_headline(section: dict[str, Any]) -> dict[str, Any]:
+    return {"server_rss_ratio_200_stalled_sse": section["rss_ratio"]}
+
+
+def orphans_headline(section: dict[str, Any]) -> dict[str, Any]:
+    if "skipped" in section:
+        return {"orphans_left": section["skipped"]}
+    return {
+        "orphans_left": section["orphans_left"],
+        "orphan_processes_watched": section["processes_watched"],
+    }
+
+
+Runner = Callable[[int, bool], Awaitable[dict[str, Any]]]
+Headline = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: Every section in the order it runs: its name in the report, what runs it, and
+#: what it adds to the headline.
+SECTIONS: list[tuple[str, Runner, Headline]] = [
+    ("crash", crash, crash_headline),
+    ("store", store, store_headline),
+    ("fuzz", fuzz, fuzz_headline),
+    ("load", load, load_headline),
+    ("hostile", hostile, hostile_headline),
+    ("blocked_owner", blocked_owner, blocked_owner_headline),
+    ("orphans", orphans, orphans_headline),
+    ("values", values, values_headline),
+    ("stalled_sse_crowd", stalled_sse_crowd, stalled_sse_crowd_headline),
+]
+
+
+def headline(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures issues 6 and 11 name, each section's summed where it ran several."""
+    figures: dict[str, Any] = {}
+    for name, _, pick in SECTIONS:
+        if name in report:
+            figures.update(pick(report[name]))
+    return figures
+
+
+async def main_async(seed: int, quiet: bool, only: list[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {}
-    report["crash"] = await crash(seed, quiet)
-    report["store"] = await store(quiet)
-    report["fuzz"] = await fuzz(seed, quiet)
-    report["load"] = await load(quiet)
-    report["hostile"] = await hostile(seed, quiet)
-    report["blocked_owner"] = await blocked_owner(quiet)
-    report["values"] = await values(quiet)
-    report["stalled_sse_crowd"] = await stalled_sse_crowd(quiet)
+    began = time.perf_counter()
+    for name, run, _ in SECTIONS:
+        if only is None or name in only:
+            report[name] = await run(seed, quiet)
     report["headline"] = headline(report)
+    report["seconds"] = round(time.perf_counter() - began, 1)
     return report
 
 
@@ -268,13 +346,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--seed", type=int, default=1, help="seed of the random choices")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=[name for name, _, _ in SECTIONS],
+        help="run only these sections",
+    )
     args = parser.parse_args()
-    report = asyncio.run(main_async(args.seed, quiet=args.json))
+    report = asyncio.run(main_async(args.seed, quiet=args.json, only=args.only))
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return
     for key, value in report["headline"].items():
-        print(f"{key:28} {value}")
+        print(f"{key:40} {value}")
+    print(f"{'seconds':40} {report['seconds']}")
 
 
 if __name__ == "__main__":

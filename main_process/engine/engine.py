@@ -161,7 +161,8 @@ class Engine:
     def _ensure_loop_parts(self) -> None:
         if self._closed:
             raise EngineClosedError("the engine is closed; it takes no new work")
-        if self._control is not None:
+        if self.store is not None and self._control is not None:  # both or neither
+            self.store.check_writable("run or resume an execution")
             self._control.ensure_running()
 
     async def start(

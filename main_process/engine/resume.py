@@ -19,7 +19,7 @@ from app.blueprint import Blueprint
 from app.errors import ConfigError, ResumeError
 from app.partial_runs import nodes_to_run
 from app.states import ExecutionStatus, NodeStatus
-from main_process.engine.execution_state import ExecutionState
+from main_process.engine.execution_state import ExecutionState, NodeState
 from main_process.engine.plan import Plan
 from main_process.engine.state_manager import StateManager
 from main_process.store.recovery import OwnerRow, claim_execution, owner_of, recover_orphans
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from main_process.engine.blueprints import BlueprintOps
 from main_process.library import BlueprintLibrary
 from main_process.store import Store, history
+from main_process.store.history import output_unavailable
 from main_process.store.serialization import is_unserializable
 
 
@@ -74,12 +75,22 @@ def current_blueprint(
     return current
 
 
+def reusable(node: NodeState) -> bool:
+    """A recorded completion whose output can be fed to other nodes: not a placeholder
+    for a value that could not be recorded, nor an output whose file is gone."""
+    return (
+        node.status is NodeStatus.COMPLETED
+        and not is_unserializable(node.output)
+        and not output_unavailable(node.error)
+    )
+
+
 def take_recorded_outcomes(state: ExecutionState) -> dict[str, tuple[Any, str | None]]:
     """``{node_id: (output, port)}`` of recorded completions; every other node and the
     execution itself are reset to ``pending`` for the new run."""
     completed: dict[str, tuple[Any, str | None]] = {}
     for node_id, node in state.nodes.items():
-        if node.status is NodeStatus.COMPLETED and not is_unserializable(node.output):
+        if reusable(node):
             completed[node_id] = (node.output, node.port)
         else:
             node.status, node.error, node.finished_at = NodeStatus.PENDING, None, None
@@ -120,7 +131,7 @@ def reusable_outputs(
     recorded = {
         node_id: (node.output, node.port)
         for node_id, node in previous.nodes.items()
-        if node.status is NodeStatus.COMPLETED and not is_unserializable(node.output)
+        if reusable(node)
     }
     run = nodes_to_run(model, previous.blueprint, recorded, start_at)
     return source, {nid: out for nid, out in recorded.items() if nid not in run}
@@ -133,7 +144,7 @@ async def load_for_resume(
     (a claim on a stale read then fails): what is queued is committed first, and a
     dead owner's execution is marked interrupted."""
     await store.flush()
-    await asyncio.to_thread(recover_orphans, store, owner_id, execution_id)
+    await asyncio.to_thread(recover_orphans, store, owner_id, execution_id, strict=True)
     seen = await asyncio.to_thread(owner_of, store, execution_id)
     return await asyncio.to_thread(states.load_execution, execution_id), seen
 

@@ -37,6 +37,7 @@ from app.errors import (
     ErrorInfo,
     ExecutionNotFoundError,
     NodeTypeError,
+    OutputUnavailableError,
     ResumeError,
     StoreError,
     TemplateError,
@@ -56,6 +57,7 @@ STATUS_BY_TYPE: dict[type[ConductorError], int] = {
     ExecutionNotFoundError: 404,
     ResumeError: 409,
     StoreError: 503,
+    OutputUnavailableError: 410,  # the file is gone: asking again will not help
     EngineClosedError: 503,
     AuthError: 401,
     TransportError: 502,

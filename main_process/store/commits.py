@@ -59,12 +59,16 @@ def connect(path: Path, busy_ms: int | None = None, checkpoints: bool = True) ->
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000
     )
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    if not checkpoints:
-        conn.execute("PRAGMA wal_autocheckpoint=0")
-    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if not checkpoints:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+    except BaseException:
+        conn.close()  # else its file stays open until the error is collected
+        raise
     return conn
 
 

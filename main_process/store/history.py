@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from app.blueprint import Blueprint
-from app.errors import ErrorInfo, ExecutionNotFoundError, StoreError
+from app.errors import ErrorInfo, ExecutionNotFoundError, OutputUnavailableError
 from app.events import Event
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
@@ -71,7 +71,12 @@ def node_outcomes(store: Store, execution_id: str) -> dict[str, NodeOutcome]:
             outcomes[record.node_id] = record
     for node_id, record in outcomes.items():
         if record.output_path is not None and record.output is None:
-            outcomes[node_id] = record._replace(output=_read_spilled(record))
+            try:
+                outcomes[node_id] = record._replace(output=_read_spilled(record))
+            except OutputUnavailableError as exc:
+                # That node alone: its output shows as unavailable (its error says
+                # why), the rest of the execution shows, and a resume re-runs it.
+                outcomes[node_id] = record._replace(error=exc.to_info().model_dump())
     return outcomes
 
 
@@ -80,10 +85,18 @@ def _read_spilled(record: NodeOutcome) -> Any:
     try:
         return loads(Path(record.output_path).read_bytes())
     except (OSError, ValueError) as exc:
-        raise StoreError(
-            f"spilled output of node {record.node_id!r} is unreadable: {exc}",
+        reason = "missing" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
+        raise OutputUnavailableError(
+            f"the recorded output of node {record.node_id!r} is unavailable: its file "
+            f"{record.output_path} is {reason}; resume the execution to run the node again",
             where=record.output_path,
+            node_id=record.node_id,
         ) from None
+
+
+def output_unavailable(error: ErrorInfo | None) -> bool:
+    """Whether a node's recorded error says its recorded output cannot be read back."""
+    return error is not None and error.type == OutputUnavailableError.type_name
 
 
 def variables(store: Store, execution_id: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ same execution at once never both run it.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
@@ -33,7 +34,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from app.errors import ExecutionCancelledError, ResumeError
+from app.errors import ExecutionCancelledError, ResumeError, StoreError
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store import Store
 from main_process.store.chunks import (
@@ -44,6 +45,8 @@ from main_process.store.chunks import (
     encode_nodes,
 )
 from main_process.store.owner_lock import lock_held
+
+log = logging.getLogger(__name__)
 
 
 class OwnerRow(NamedTuple):
@@ -202,16 +205,31 @@ def _open_nodes(conn: sqlite3.Connection, execution_id: str) -> list[tuple[str, 
     return [(nid, attempt) for nid, (status, attempt) in last.items() if status in _OPEN_NODES]
 
 
-def recover_orphans(store: Store, my_owner_id: str, only: str | None = None) -> list[str]:
+def recover_orphans(
+    store: Store, my_owner_id: str, only: str | None = None, *, strict: bool = False
+) -> list[str]:
     """Mark every execution whose owner is gone as interrupted; returns their ids.
 
     Blocking (reads, then one transaction per execution): run it off the event loop.
+    On a read-only data dir nothing can be marked: executions show as recorded. A
+    mark that fails (the disk still full) is left for a later start or question, so
+    that reading the history never depends on being able to write; only a resume
+    (``strict``), which must not run an execution it could not mark, hears of it.
     """
+    if store.read_only:
+        return []
     marked = []
     for row in open_executions(store, only):
         if row.owner_id == my_owner_id or owner_alive(store, row):
             continue
-        if mark_interrupted(store, row.id, row.owner_id):
+        try:
+            done = mark_interrupted(store, row.id, row.owner_id)
+        except StoreError as exc:
+            if strict:
+                raise
+            log.warning("cannot mark execution %s interrupted yet: %s", row.id, exc)
+            continue
+        if done:
             marked.append(row.id)
     return marked
 

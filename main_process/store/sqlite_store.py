@@ -38,6 +38,12 @@ from main_process.store.ops import (
     WriteSpill,
     WriteVariable,
 )
+from main_process.store.read_only import (
+    ReadOnlyWriter,
+    not_writable,
+    open_read_only,
+    read_only_error,
+)
 from main_process.store.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -61,18 +67,34 @@ class Store:
         self.path = database_path(root)
         self.outputs_dir = outputs_dir(root)
         self.spill_bytes = spill_bytes
+        #: True when the data dir may not be written: reads work, writes raise
+        #: StoreError naming it (see :mod:`main_process.store.read_only`).
+        self.read_only = False
+        self._writer: Committer | ReadOnlyWriter
         try:
             ensure_private_dir(root)
             if not self.path.exists():  # created 0600: SQLite gives -wal/-shm the same mode
                 os.close(private_file(self.path))
             self._conn = connect(self.path)
-            migrate(self._conn)
+            try:
+                migrate(self._conn)
+            except BaseException:
+                self._conn.close()
+                raise
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"cannot open the store at {self.path}: {exc}", where=str(self.path)
-            ) from exc
+            if not not_writable(root, self.path, exc):
+                raise StoreError(
+                    f"cannot open the store at {self.path}: {exc}", where=str(self.path)
+                ) from exc
+            self._conn = open_read_only(self.path)
+            self.read_only = True
         self._lock = threading.Lock()
-        self._writer = Committer(self.path, flush_interval=flush_interval, batch_size=batch_size)
+        if self.read_only:
+            self._writer = ReadOnlyWriter(root)
+        else:
+            self._writer = Committer(
+                self.path, flush_interval=flush_interval, batch_size=batch_size
+            )
         self._ops = self._writer.ops
         self._maybe_wake = self._writer.maybe_wake
         self._closed = False
@@ -150,6 +172,12 @@ class Store:
         tag = hashlib.sha1(node_id.encode()).hexdigest()[:8]  # "a/b" and "a_b" differ
         return self.outputs_dir / execution_id / f"{safe}-{tag}.json"
 
+    def check_writable(self, doing: str = "record anything") -> None:
+        """Raise StoreError naming the data dir when it is read-only: for a writing
+        operation to refuse before it starts, rather than fail part way."""
+        if self.read_only:
+            raise read_only_error(self.root, doing)
+
     def when_committed(self, callback: FlushCallback) -> None:
         """Call ``callback(error)`` once everything queued so far is committed (``error``
         is None) or has failed, without waiting for it: for the hot path, which must
@@ -204,6 +232,7 @@ class Store:
         For the few writes that must be decided now, against what other processes
         wrote (marking another process's execution interrupted).
         """
+        self.check_writable()
         try:
             with self._lock:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -223,9 +252,8 @@ class Store:
 
 
 def _read_only(path: Path, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    conn = open_read_only(path)
     try:
-        conn.row_factory = sqlite3.Row
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
