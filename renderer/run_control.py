@@ -6,10 +6,8 @@ Separate from the window's layout so the run rules read in one place:
   invalid blueprint never starts.
 * **One shown execution**: several may run; the monitor and the canvas badges show
   the one chosen in the monitor's picker (a new run is chosen automatically).
-* **Debug input**: for a run started with ``debug_mode`` the Data tab also shows a
-  node's recorded input, read with one ``get_execution`` (kept for the finished
-  execution shown) — and only when the node's output is small
-  (:data:`DEBUG_INPUT_LIMIT`), since that call ships every node's data at once.
+* **Node data**: the Data tab pages a node's output (see :mod:`renderer.node_data`;
+  a debug run's input too).
 * **Dirty markers**: nodes whose definition changed since the shown run (compared
   with the blueprint that run was started with) are marked on the canvas, and the
   marks follow every edit, undo and redo.
@@ -33,13 +31,14 @@ from PySide6.QtWidgets import QDialog
 
 from app.blueprint import Blueprint
 from app.blueprint_files import load_blueprint_file
-from app.errors import ConductorError, ErrorInfo
+from app.errors import ConductorError
 from app.partial_runs import dirty_nodes, nodes_to_run
-from app.results import ExecutionResult, OutputPage
+from app.results import ExecutionResult
 from app.states import ExecutionStatus, NodeStatus
 from renderer.canvas.state_badge import reason_label, shown_state
 from renderer.monitor.monitor_model import ExecutionView
 from renderer.monitor.time_travel import TimeTravel
+from renderer.node_data import NodeData
 from renderer.run_dialog import RunDialog
 
 if TYPE_CHECKING:
@@ -56,8 +55,6 @@ _RESUMABLE = frozenset(
         ExecutionStatus.CANCELLED,
     }
 )
-#: Largest node output (bytes) for which the data view fetches the node's input.
-DEBUG_INPUT_LIMIT = 256 * 1024
 
 
 class RunControl:
@@ -69,12 +66,8 @@ class RunControl:
         self.current: str | None = None
         self.crashed = False
         self._runs: dict[str, tuple[Blueprint, dict[str, Any]]] = {}
-        #: Executions that record node inputs (started with ``debug_mode``).
-        self._debug: set[str] = set()
-        #: The last finished execution read whole for its inputs: (id, result).
-        self._detail: tuple[str, ExecutionResult] | None = None
-        #: Bumped per data request, so a slow input fetch never shows a stale node.
-        self._data_request = 0
+        #: The Data tab's node data (output pages, error, a debug run's input).
+        self.data = NodeData(window)
         #: The nodes marked dirty on the canvas (see :meth:`refresh_dirty`).
         self.dirty: set[str] = set()
         self.bridge.execution_started.connect(self._started)
@@ -127,7 +120,7 @@ class RunControl:
         execution_id = await self.bridge.run(blueprint, inputs, config)
         self._runs[execution_id] = (blueprint, inputs)
         if config.get("debug_mode"):
-            self._debug.add(execution_id)
+            self.data.debug.add(execution_id)
         self.refresh_dirty()
         return execution_id
 
@@ -313,43 +306,7 @@ class RunControl:
             )
 
     def show_node_data(self, execution_id: str, node_id: str) -> asyncio.Future[None]:
-        """Show a node's data: its output paged through ``node_output`` (never the whole
-        value over the pipe), its error as the events recorded it and, for a debug
-        run, its input when its output is small (see the module docstring)."""
-        conductor = self.bridge.conductor
-        view = self.bridge.model.execution(execution_id)
-        row = view.nodes.get(node_id) if view is not None else None
-        error = ErrorInfo(**row.error_info) if row is not None and row.error_info else None
-        small = row is not None and (row.output_size or 0) < DEBUG_INPUT_LIMIT
-        wants_input = execution_id in self._debug and small
-        self._data_request += 1
-        request = self._data_request
-
-        async def fetch(offset: int, limit: int) -> OutputPage:
-            return await conductor.node_output(execution_id, node_id, offset=offset, limit=limit)
-
-        async def show() -> None:
-            if wants_input:
-                input_value = await self._node_input(execution_id, node_id)
-                if request != self._data_request:  # overtaken by another selection
-                    return
-                self.window.monitor.show_node(node_id, fetch, error, input_value)
-            await self.window.monitor.data_view.settled()
-
-        if not wants_input:
-            self.window.monitor.show_node(node_id, fetch, error)
-        return self.bridge.submit(show(), "node data")
-
-    async def _node_input(self, execution_id: str, node_id: str) -> Any:
-        detail = self._detail
-        if detail is None or detail[0] != execution_id:
-            result = await self.bridge.conductor.get_execution(execution_id)
-            if result.finished_at is not None:  # a running one still changes: not kept
-                self._detail = (execution_id, result)
-        else:
-            result = detail[1]
-        node = result.nodes.get(node_id)
-        return node.input if node is not None else None
+        return self.data.show(execution_id, node_id)
 
     def canvas_selection_changed(self, node_ids: list[str]) -> None:
         self.update_actions()
@@ -399,7 +356,7 @@ class RunControl:
             self.window.scene.clear_states()
         self._runs.setdefault(execution_id, (ran, result.inputs))  # dirty marks, re-run
         if any(node.input is not None for node in result.nodes.values()):
-            self._debug.add(execution_id)  # recorded in debug mode
+            self.data.debug.add(execution_id)  # recorded in debug mode
         self.bridge.model.load_result(result)
         self._started(execution_id)
         if result.status is ExecutionStatus.INTERRUPTED:

@@ -104,7 +104,7 @@ async def test_debug_run_shows_the_node_input(window: MainWindow) -> None:
     window.commands.run_debug.trigger()
     await until(lambda: window.runs.current is not None, what="debug run started")
     execution_id = window.runs.current
-    assert execution_id is not None and execution_id in window.runs._debug
+    assert execution_id is not None and execution_id in window.runs.data.debug
     await until(lambda: badge(window, "join") == BadgeState.COMPLETED, what="join completed")
     calls: list[str] = []
     get = window.bridge.conductor.get_execution
