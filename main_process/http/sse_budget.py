@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from app.json_values import model_json
 from app.limits import limit
 from app.states import ExecutionStatus
 from main_process.engine.execution_state import event_from_row
@@ -99,7 +100,7 @@ def sse_row(row: EventRow) -> bytes:
     try:
         data = orjson.dumps(event, default=str)
     except (TypeError, orjson.JSONEncodeError):  # what orjson refuses (huge ints, depth)
-        data = event_from_row(row).model_dump_json().encode()
+        data = model_json(event_from_row(row))  # depth-safe past pydantic's writer
     return b"id: %d\ndata: %s\n\n" % (row[1], data)
 
 

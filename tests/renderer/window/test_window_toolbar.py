@@ -25,7 +25,8 @@ async def test_toolbar_actions_follow_what_can_be_done(window: MainWindow) -> No
     build_slow(window, 3.0)
     assert enabled(window) == {"▶ Run"}
     window.scene.select_nodes(["second"])
-    assert enabled(window) == {"▶ Run", "⤓ Run from here"}
+    node_runs = {"⤓ Run from here", "Run this node", "Run up to here"}  # one node selected
+    assert enabled(window) == {"▶ Run", *node_runs}
     window.scene.select_nodes([])
     execution_id = await window.runs.run()
     assert execution_id is not None
