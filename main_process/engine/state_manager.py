@@ -253,7 +253,8 @@ class StateManager:
             return
         state = self.require_active(execution_id)
         seq = state.seq
-        await asyncio.shield(store.group_commit())
+        if not store.commit_alone():
+            await asyncio.shield(store.group_commit())
         self.log.committed(state, seq)
 
     def record_node_error(self, execution_id: str, node_id: str, message: str) -> None:

@@ -154,6 +154,22 @@ class Committer:
             loop.call_soon(self._start_group, future)
         return future
 
+    def commit_alone(self) -> bool:
+        """Commit everything queued now, on the caller's thread, when no other work is
+        waiting in this turn of the loop (so none could join a group); True when done.
+
+        A chain's node completes alone: waiting for the end of the turn would cost it
+        a turn of the loop and a shared future, for a group of one. With callbacks
+        ready (a fan-out's nodes finishing together), a group is forming, or the writer
+        busy or failing, it is False and the caller uses :meth:`group_commit`.
+        """
+        if self._group is not None:
+            return False
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)  # asyncio's own loops
+        if ready is None or ready:
+            return False
+        return self._commit_inline()
+
     def _start_group(self, future: asyncio.Future[None]) -> None:
         if self._group is future:
             self._group = None
