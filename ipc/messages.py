@@ -226,7 +226,7 @@ class WorkerConfig(BaseModel):
     """What the process handle tells a new worker. It crosses as a plain dict of
     strings and numbers (multiprocessing's spawn args), validated again in the child."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     entry_point: str = DEFAULT_ENTRY_POINT
     home: str | None = None
