@@ -20,7 +20,8 @@ So :func:`run_plain` decides per function, from what it measured:
 * a call not finished within ``BLOCKED_S`` is handed off: the loop stops waiting and
   awaits it like any thread call, and the function goes back to the plain thread
   path until it has been fast ``TRUST_AFTER`` times in a row again — for good after
-  ``HANDOFFS_MAX`` hand-offs (logged once). A late call on a loaded machine (the
+  ``HANDOFFS_MAX`` hand-offs (logged once), unless ``FORGIVE_AFTER`` calls in a row
+  finished in place between them. A late call on a loaded machine (the
   thread not scheduled in time) so costs a few calls on the slow path, not the fast
   path forever. A function that blocks after any number of fast calls holds the
   loop at most ``BLOCKED_S`` (plus a GIL switch interval, 5 ms, if it computes rather
@@ -61,8 +62,10 @@ TRUST_AFTER = 3
 #: fast call's bound, so a loaded machine that is late to run the thread rarely
 #: hands off a fast call; a fifth of the 50 ms the loop may be held at most.
 BLOCKED_S = 0.010
-#: Hand-offs after which a function never has the loop wait for it again.
+#: Hand-offs after which a function never has the loop wait for it again ...
 HANDOFFS_MAX = 3
+#: ... unless this many of its calls in a row finished in place since the last one.
+FORGIVE_AFTER = 100
 
 
 class _Record:
@@ -114,6 +117,9 @@ async def run_plain(pool: Executor, fn: Callable[..., T], *args: Any) -> T:
             future.exception(BLOCKED_S)  # waits; the call's own exception is not raised here
         except TimeoutError:
             return await _hand_off(record, fn, pool, future, start)
+        record.fast += 1
+        if record.fast >= FORGIVE_AFTER:
+            record.handoffs = 0  # a long fast run again: earlier hand-offs were passing load
         return future.result()
     start = time.perf_counter()
     try:
