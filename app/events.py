@@ -42,7 +42,9 @@ def _error_of(data: dict[str, Any] | None) -> ErrorInfo | None:
 class _EventFields(BaseModel):
     """What every event carries, whatever its kind."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built on first use: a process that never makes an event (``conductor run`` of a
+    # file prints none with --json; the pipe worker before its first run) skips it.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     # The wire order; each variant narrows ``kind`` and ``status`` in place.
     execution_id: str
@@ -158,8 +160,9 @@ EVENT_CLASSES: dict[str, type[Any]] = {
     "checkpoint": CheckpointEvent,
 }
 
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-EVENT_LIST_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+_DEFERRED = ConfigDict(defer_build=True)
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=_DEFERRED)
+EVENT_LIST_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event], config=_DEFERRED)
 
 
 def make_event(

@@ -56,7 +56,8 @@ BlueprintValue = Annotated[
 
 
 class _Operation(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: a process builds only the operations it carries.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- requests --------------------------------------------------------------------------

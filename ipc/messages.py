@@ -58,7 +58,8 @@ from ipc.protocol import (
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: a worker says hello before it has decoded anything.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     #: Protocol version; a received frame must carry it (checked in ``decode``).
     v: StrictInt = PROTOCOL_VERSION
@@ -204,7 +205,7 @@ _WIRE_TYPE: Any = Annotated[
     ),
     Field(discriminator="kind"),
 ]
-_WIRE: TypeAdapter[Any] = TypeAdapter(_WIRE_TYPE)
+_WIRE: TypeAdapter[Any] = TypeAdapter(_WIRE_TYPE, config=ConfigDict(defer_build=True))
 
 
 def _unflatten(flat: Any) -> Message:
@@ -226,7 +227,7 @@ class WorkerConfig(BaseModel):
     """What the process handle tells a new worker. It crosses as a plain dict of
     strings and numbers (multiprocessing's spawn args), validated again in the child."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     entry_point: str = DEFAULT_ENTRY_POINT
     home: str | None = None

@@ -70,6 +70,9 @@ def serve(conn: Connection, options: dict[str, Any]) -> None:
     stopped) would hold the process open. The engine is closed and its store
     committed by then, so the process leaves with ``os._exit``.
     """
+    # Our own process: no pydantic plugins, so its first model build does not scan
+    # every installed distribution's entry points (see app.cli.main.main).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     code = 0
     loop = asyncio.new_event_loop()
     try:

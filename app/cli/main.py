@@ -14,6 +14,7 @@ imports only click and :mod:`app`'s light models; the engine arrives through
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -323,5 +324,12 @@ for _command in (executions.pause, executions.cancel, executions.history, execut
 
 
 def main(args: list[str] | None = None) -> None:
-    """The ``conductor`` console script."""
+    """The ``conductor`` console script.
+
+    Pydantic plugins are off in this process unless asked for
+    (``PYDANTIC_DISABLE_PLUGINS`` set): looking for them scans the entry points of
+    every installed distribution at the first model build, a noticeable part of a
+    short command's start-up, and Conductor's commands use none.
+    """
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     cli.main(args=args, prog_name="conductor")

@@ -255,7 +255,9 @@ class StateManager:
             return
         state = self.require_active(execution_id)
         seq = state.seq
-        await asyncio.shield(store.group_commit())
+        waiter = store.commit_now()
+        if waiter is not None:
+            await asyncio.shield(waiter)
         self.log.committed(state, seq)
 
     def record_node_error(self, execution_id: str, node_id: str, message: str) -> None:

@@ -28,17 +28,6 @@ if TYPE_CHECKING:
 
 #: Node types of an expression whose result may share parts.
 _SHARING = frozenset({"multi_select_list", "multi_select_dict", "function_expression"})
-#: Node types that build a new list or object (the others return a part of their input).
-_BUILDERS = frozenset(
-    {
-        "projection",
-        "value_projection",
-        "filter_projection",
-        "flatten",
-        "slice",
-        *_SHARING,
-    }
-)
 #: Estimated bytes of one item in a built list (a reference and a small value).
 _ITEM_BYTES = 8
 
@@ -67,22 +56,51 @@ class _Functions(functions.Functions):
 
 
 class _Interpreter(visitor.TreeInterpreter):
-    """Counts the items of every list and object it builds."""
+    """Counts the items of every list and object it builds.
+
+    Only the node types that build a new list or object (projections, flatten,
+    slice, multi-selects, functions; the others return a part of their input) are
+    overridden: a wrapper around every ``visit`` cost a Python call per node of the
+    expression per item, about a third of a filter's time (W6 in ``bench/engine.py``).
+    """
 
     def __init__(self) -> None:
         super().__init__(visitor.Options(custom_functions=_Functions()))
         self._built = 0
         self._limit = items_limit()
 
-    def visit(self, node: _TreeNode, *args: Any, **kwargs: Any) -> Any:
-        result = super().visit(node, *args, **kwargs)
-        if node["type"] in _BUILDERS and isinstance(result, list | dict):
+    def _count(self, result: Any) -> Any:
+        if isinstance(result, list | dict):
             self._built += len(result)
             if self._built > self._limit:
                 raise ValueBudgetError(
                     f"the search built more than {self._limit:,} items (the value budget)"
                 )
         return result
+
+    def visit_projection(self, node: _TreeNode, value: Any) -> Any:
+        return self._count(super().visit_projection(node, value))
+
+    def visit_value_projection(self, node: _TreeNode, value: Any) -> Any:
+        return self._count(super().visit_value_projection(node, value))
+
+    def visit_filter_projection(self, node: _TreeNode, value: Any) -> Any:
+        return self._count(super().visit_filter_projection(node, value))
+
+    def visit_flatten(self, node: _TreeNode, value: Any) -> Any:
+        return self._count(super().visit_flatten(node, value))
+
+    def visit_slice(self, node: _TreeNode, value: Any) -> Any:
+        return self._count(super().visit_slice(node, value))
+
+    def visit_multi_select_list(self, node: _TreeNode, value: Any) -> Any:
+        return self._count(super().visit_multi_select_list(node, value))
+
+    def visit_multi_select_dict(self, node: _TreeNode, value: Any) -> Any:
+        return self._count(super().visit_multi_select_dict(node, value))
+
+    def visit_function_expression(self, node: _TreeNode, value: Any) -> Any:
+        return self._count(super().visit_function_expression(node, value))
 
 
 def _shares(node: _TreeNode) -> bool:

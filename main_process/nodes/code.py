@@ -6,7 +6,7 @@ Both run user code, and both keep the engine loop free while it runs:
   ones to the engine's node threads (:func:`~main_process.runners.threads.run_blocking`;
   not ``asyncio.to_thread``, whose pool ``asyncio.run`` joins at exit, so a function
   stuck past its timeout would hold the process) — or, in a node without a
-  ``timeout``, on the loop once they have shown themselves fast
+  ``timeout``, waited for in place once they have shown themselves fast
   (:mod:`main_process.runners.sync_calls`) — the type itself is async so
   it can tell the two apart only after importing. With ``runner: process`` the
   whole node runs in a worker process that is killed at the timeout. A module that is not importable

@@ -1,45 +1,52 @@
-"""The default runner of plain ``def`` node code: on the loop once it has shown
-itself fast, on a node thread otherwise.
+"""The default runner of plain ``def`` node code: on a node thread, with the loop
+waiting for it synchronously, for a short while, once it has shown itself fast.
 
-Handing a call to a thread and back costs ~50-100 µs on CPython 3.11 (two thread
-wake-ups and GIL hand-overs; measured ~45 µs for the barest hand-off, whatever the
-queue), against ~20 µs for a whole ``async def`` node: the common plain function —
-a few dict operations — paid more for the hop than for itself. Running it on the
-loop is free, but a function that blocks (a sync HTTP call, ``time.sleep``) would
-stall every other execution and the event stream.
+Handing a call to a thread and back *through the event loop* costs ~50-100 µs on
+CPython 3.11 (``call_soon_threadsafe``, a self-pipe write, an ``epoll`` wake-up and
+a turn of the loop), against ~20 µs for a whole ``async def`` node: the common
+plain function — a few dict operations — paid more for the hop than for itself.
+Running it on the loop thread itself would be free, but a function that blocks
+(a sync HTTP call, ``time.sleep``) would stall every other execution and the event
+stream for as long as it blocks, and nothing can take a running call off a thread.
 
 So :func:`run_plain` decides per function, from what it measured:
 
-* a function is called on the engine's node threads (:func:`run_in_pool`) until
-  ``TRUST_AFTER`` calls in a row took under ``FAST_S`` each, hop included;
-* from then on it is called on the loop — in a copy of the context, with the
-  running loop hidden (``asyncio.run`` inside works as on a thread);
-* a call on the loop that takes longer than ``BLOCKED_S`` sends that function back to
-  threads for good (logged once), so a function that blocks stalls the loop at most
-  once, and one that blocks from its first call never does.
+* a function is called on the engine's node threads (:func:`run_in_pool`, the loop
+  free meanwhile) until ``TRUST_AFTER`` calls in a row took under ``FAST_S`` each,
+  hop included;
+* from then on it still runs on a node thread, but the loop *waits for it in place*
+  (a plain condition wait, no turn of the loop): a fast call costs two thread
+  wake-ups, not a trip through the loop's machinery;
+* a call not finished within ``BLOCKED_S`` is handed off: the loop stops waiting and
+  awaits it like any thread call, and the function goes back to the plain thread
+  path until it has been fast ``TRUST_AFTER`` times in a row again — for good after
+  ``HANDOFFS_MAX`` hand-offs (logged once), unless ``FORGIVE_AFTER`` calls in a row
+  finished in place between them. A late call on a loaded machine (the
+  thread not scheduled in time) so costs a few calls on the slow path, not the fast
+  path forever. A function that blocks after any number of fast calls holds the
+  loop at most ``BLOCKED_S`` (plus a GIL switch interval, 5 ms, if it computes rather
+  than waits), and one that blocks from its first call never does
+  (``bench/engine.py``'s ``sync_stall`` measures both; the bar is 50 ms).
 
-What the past cannot tell: a function fast ``TRUST_AFTER`` times that then blocks
-stalls the loop for that one call (``bench/engine.py``'s ``sync_stall`` measures
-it). A node whose code may block after fast calls — it waits on a lock, a queue, a
-socket, or on the engine's own loop (``run_coroutine_threadsafe(...).result()``,
-which on the loop would wait forever) — says so with ``runner: thread`` (always a
-thread) or ``runner: process``;
-a node with a ``timeout`` always runs on a thread too, so its timeout can fire.
-The caller decides which calls are eligible; this module only measures.
+Code runs on a node thread either way, so it may block, call ``asyncio.run`` or wait
+on the engine's own loop (``run_coroutine_threadsafe(...).result()``: the hand-off
+frees the loop to serve it). ``runner: thread`` always takes the plain thread path,
+and a node with a ``timeout`` too, so its timeout can fire. The caller decides which
+calls are eligible; this module only measures.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
+import functools
 import logging
 import time
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
-from main_process.runners.threads import current_pool, run_blocking, run_in_pool
+from main_process.runners.threads import await_in_pool, current_pool, run_blocking, run_in_pool
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +55,27 @@ T = TypeVar("T")
 #: A call at most this long (on a thread, hop included) counts as fast: past it the
 #: hop is under ~10% of the call, and the loop would be held for noticeable time.
 FAST_S = 0.001
-#: Fast calls in a row, on a thread, before a function runs on the loop.
+#: Fast calls in a row, on a thread, before the loop waits for a function in place.
 TRUST_AFTER = 3
-#: A call on the loop longer than this sends its function back to threads for good.
-BLOCKED_S = 0.005
+#: How long the loop waits in place for a trusted function's call; a call still
+#: running then is handed off, and its function must earn that again. Ten times a
+#: fast call's bound, so a loaded machine that is late to run the thread rarely
+#: hands off a fast call; a fifth of the 50 ms the loop may be held at most.
+BLOCKED_S = 0.010
+#: Hand-offs after which a function never has the loop wait for it again ...
+HANDOFFS_MAX = 3
+#: ... unless this many of its calls in a row finished in place since the last one.
+FORGIVE_AFTER = 100
 
 
 class _Record:
     """What the calls of one function have shown."""
 
-    __slots__ = ("blocked", "fast")
+    __slots__ = ("blocked", "fast", "handoffs")
 
     def __init__(self) -> None:
         self.fast = 0
+        self.handoffs = 0
         self.blocked = False
 
 
@@ -80,7 +95,8 @@ def _record(fn: Callable[..., Any]) -> _Record | None:
 
 
 def runs_inline(fn: Callable[..., Any]) -> bool:
-    """Whether :func:`run_plain` would call ``fn`` on the loop now (for tests, docs)."""
+    """Whether :func:`run_plain` would have the loop wait for ``fn`` in place now
+    (for tests, docs)."""
     try:
         record = _records.get(fn)
     except TypeError:  # not hashable, or no weak references: always a thread
@@ -89,13 +105,22 @@ def runs_inline(fn: Callable[..., Any]) -> bool:
 
 
 async def run_plain(pool: Executor, fn: Callable[..., T], *args: Any) -> T:
-    """Await ``fn(*args)``: on the loop when ``fn`` has shown itself fast, else on
-    ``pool`` (see the module docstring)."""
+    """Await ``fn(*args)`` on ``pool``: waited for in place when ``fn`` has shown
+    itself fast, else through the loop (see the module docstring)."""
     record = _record(fn)
     if record is None:
         return await run_in_pool(pool, fn, *args)
     if record.fast >= TRUST_AFTER and not record.blocked:
-        return _call_inline(record, fn, args)
+        future = pool.submit(contextvars.copy_context().run, functools.partial(fn, *args))
+        start = time.perf_counter()
+        try:
+            future.exception(BLOCKED_S)  # waits; the call's own exception is not raised here
+        except TimeoutError:
+            return await _hand_off(record, fn, pool, future, start)
+        record.fast += 1
+        if record.fast >= FORGIVE_AFTER:
+            record.handoffs = 0  # a long fast run again: earlier hand-offs were passing load
+        return future.result()
     start = time.perf_counter()
     try:
         result = await run_in_pool(pool, fn, *args)
@@ -106,28 +131,27 @@ async def run_plain(pool: Executor, fn: Callable[..., T], *args: Any) -> T:
     return result
 
 
-def _call_inline(record: _Record, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()
-    asyncio.events._set_running_loop(None)
-    start = time.perf_counter()
-    try:
-        return context.run(fn, *args)
-    finally:
-        took = time.perf_counter() - start
-        asyncio.events._set_running_loop(loop)
-        if took > BLOCKED_S and not record.blocked:
-            record.blocked = True
-            log.warning(
-                "%s held the engine loop for %.0f ms; it runs on a thread from now on "
-                "(give its node runner: thread if it may block)",
-                getattr(fn, "__qualname__", repr(fn)),
-                took * 1000,
-            )
+async def _hand_off(
+    record: _Record, fn: Callable[..., T], pool: Executor, future: Future[T], start: float
+) -> T:
+    """A trusted call outlived :data:`BLOCKED_S`: await the rest through the loop; the
+    function goes back to the thread path (for good after :data:`HANDOFFS_MAX`)."""
+    record.fast = 0
+    record.handoffs += 1
+    if record.handoffs >= HANDOFFS_MAX and not record.blocked:
+        record.blocked = True
+        log.warning(
+            "%s took over %.0f ms %d times; the engine loop no longer waits for it in "
+            "place (give its node runner: thread if it may block)",
+            getattr(fn, "__qualname__", repr(fn)),
+            (time.perf_counter() - start) * 1000,
+            record.handoffs,
+        )
+    return await await_in_pool(pool, future)
 
 
 #: Set by the engine for a node without a ``timeout`` whose type calls plain
-#: functions itself (``python.function``): they may then run on the loop.
+#: functions itself (``python.function``): the loop may then wait for them in place.
 may_inline: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "conductor_plain_may_inline", default=False
 )

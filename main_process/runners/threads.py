@@ -166,7 +166,11 @@ async def run_in_pool(pool: Executor, fn: Callable[..., T], *args: Any) -> T:
     """Await ``fn(*args)`` on ``pool``; if the wait is cancelled (a timeout, a cancel)
     while the call runs, the call's thread is abandoned rather than waited for."""
     context = contextvars.copy_context()
-    future = pool.submit(context.run, functools.partial(fn, *args))
+    return await await_in_pool(pool, pool.submit(context.run, functools.partial(fn, *args)))
+
+
+async def await_in_pool(pool: Executor, future: Future[T]) -> T:
+    """Await a call submitted to ``pool``; abandon its thread if the wait is cancelled."""
     try:
         return await asyncio.wrap_future(future)
     except asyncio.CancelledError:

@@ -132,16 +132,11 @@ class Committer:
     async def flush(self) -> None:
         """Wait until everything queued so far is committed (raises StoreError if not).
 
-        A small backlog with the writer idle is committed right here, on the
-        caller's thread: the caller is waiting anyway, and a hand-off to the
-        writer thread and back costs more than the write (~0.5 ms vs ~0.2 ms).
-        """
-        if self._commit_inline():
-            return
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self.request_flush(_settler(loop, future))
-        await future
+        A small backlog with the writer idle is committed right here, on the caller's
+        thread: a hand-off to the writer and back costs more (~0.5 ms vs ~0.2 ms)."""
+        waiter = self._inline_or_writer()
+        if waiter is not None:
+            await waiter
 
     def group_commit(self) -> asyncio.Future[None]:
         """A future resolved once everything queued so far is committed.
@@ -156,6 +151,25 @@ class Committer:
         if future is None or future.get_loop() is not loop:
             future = self._group = loop.create_future()
             loop.call_soon(self._start_group, future)
+        return future
+
+    def commit_now(self) -> asyncio.Future[None] | None:
+        """None once everything queued is committed here and now — when nothing else
+        waits in this turn of the loop (a chain's node completes alone: no group of one
+        a turn later) — else a (maybe shared) future to await through ``shield``. A
+        failed inline attempt queues the waiter behind the batch it put back."""
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)  # asyncio's own loops
+        if self._group is not None or ready is None or ready:
+            return self.group_commit()  # a group is (or may be) forming in this turn
+        return self._inline_or_writer()
+
+    def _inline_or_writer(self) -> asyncio.Future[None] | None:
+        """Commit inline (None), else queue a waiter for the writer (its future)."""
+        if self._commit_inline():
+            return None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self.request_flush(_settler(loop, future))
         return future
 
     def _start_group(self, future: asyncio.Future[None]) -> None:

@@ -197,6 +197,11 @@ class Store:
         """See :meth:`Committer.group_commit` (await it through ``asyncio.shield``)."""
         return self._writer.group_commit()
 
+    def commit_now(self) -> asyncio.Future[None] | None:
+        """See :meth:`Committer.commit_now` (await a returned future through
+        ``asyncio.shield``)."""
+        return self._writer.commit_now()
+
     def close(self) -> None:
         """Commit what is queued, stop the writer and close the connections."""
         self._writer.close()
