@@ -25,6 +25,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from app.evaluation_limits import off_loop
 from app.value_size import expanded_size, value_limit
 
 #: The largest exponent ``**`` accepts.
@@ -59,6 +60,7 @@ def check_size(value: Any, what: str) -> Any:
     limit = value_limit()
     if size > limit:
         raise SecurityError(f"{what} would be larger than {limit:,} bytes (the value budget)")
+    off_loop(size)
     return value
 
 
@@ -95,6 +97,7 @@ def _bounded_join(items: tuple[Any, ...]) -> str:
         total += len(item) if isinstance(item, str) else expanded_size(item, limit)
         if total > limit:
             raise SecurityError(f"'~' would build more than {limit:,} bytes (the value budget)")
+    off_loop(total)
     return "".join(map(str, items))
 
 
@@ -117,17 +120,34 @@ def _check_join(items: Any, separator: Any, what: str) -> None:
     sep = len(separator) if isinstance(separator, str) else expanded_size(separator, limit)
     if total + sep * max(0, count - 1) > limit:
         raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+    off_loop(total + sep * max(0, count - 1))
 
 
 def _check_replace(text: Any, old: Any, new: Any, what: str) -> None:
     """``text.replace(old, new)``: refused before the C call builds a value over budget."""
     if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
         return
+    off_loop(len(text))
     if len(new) <= len(old):
         return
     found = text.count(old)
     if len(text) + found * (len(new) - len(old)) > value_limit():
         raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+
+
+def _check_percent(text: Any, args: Any) -> None:
+    """``text % args``: at most every ``%`` writes out the largest argument."""
+    if not isinstance(text, str):
+        return
+    limit = value_limit()
+    values = args.values() if isinstance(args, dict) else args if _container(args) else (args,)
+    largest = max(
+        (len(v) if isinstance(v, str) else expanded_size(v, limit) for v in values), default=0
+    )
+    size = len(text) + text.count("%") * largest
+    if size > limit:
+        raise SecurityError(f"'%' formatting would build more than {limit:,} bytes")
+    off_loop(size)
 
 
 def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,6 +159,8 @@ def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             separator = args[2] if len(args) > 2 else kwargs.get("d", "")
             _check_join(args[1] if len(args) > 1 else kwargs.get("value"), separator, "join")
         for arg in (*args, *kwargs.values()):
+            if isinstance(arg, str):
+                off_loop(len(arg))
             if _container(arg):
                 check_size(arg, f"the {name!r} filter's input")
             elif isinstance(arg, int) and not isinstance(arg, bool) and arg > value_limit():
@@ -220,6 +242,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
                     size = len(seq) if isinstance(seq, str) else expanded_size(seq, limit)
                     if size * count > limit:
                         raise SecurityError(f"'*' would build more than {limit:,} bytes")
+                    off_loop(size * count)
             return operator.mul(left, right)
         if operator_ == "+":
             if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
@@ -228,9 +251,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 )
                 if size > limit:
                     raise SecurityError(f"'+' would build more than {limit:,} bytes")
+                off_loop(size)
             return operator.add(left, right)
         if operator_ == "%":
             _check_format(left, "'%' formatting")
+            _check_percent(left, right)
             return operator.mod(left, right)
         if isinstance(right, int) and abs(right) > MAX_EXPONENT:
             raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
@@ -252,6 +277,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str):
+            off_loop(len(owner))
             name = getattr(__obj, "__name__", "")
             limit = value_limit()
             if name in _WIDTH_METHODS and any(

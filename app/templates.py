@@ -179,6 +179,7 @@ def _bounded_concat(parts: Iterator[str]) -> str:
     """The rendered text, refused as soon as it passes the value budget."""
     from jinja2.exceptions import SecurityError
 
+    from app.evaluation_limits import off_loop
     from app.value_size import value_limit
 
     limit = value_limit()
@@ -189,6 +190,7 @@ def _bounded_concat(parts: Iterator[str]) -> str:
         if size > limit:
             raise SecurityError(f"the rendered text would be larger than {limit:,} bytes")
         out.append(part)
+    off_loop(size)
     return "".join(out)
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from jmespath import functions, visitor
 from jmespath.exceptions import JMESPathError
 
+from app.evaluation_limits import off_loop
 from app.value_size import expanded_size, value_limit
 
 if TYPE_CHECKING:
@@ -54,8 +55,10 @@ def items_limit() -> int:
 
 def _check(value: Any, what: str) -> None:
     limit = value_limit()
-    if expanded_size(value, limit) > limit:
+    size = expanded_size(value, limit)
+    if size > limit:
         raise ValueBudgetError(f"{what} would be larger than {limit:,} bytes (the value budget)")
+    off_loop(size)
 
 
 class _Functions(functions.Functions):
@@ -82,6 +85,7 @@ class _Interpreter(visitor.TreeInterpreter):
                 raise ValueBudgetError(
                     f"the search built more than {self._limit:,} items (the value budget)"
                 )
+            off_loop(self._built * _ITEM_BYTES)
         return result
 
 
