@@ -38,6 +38,7 @@ from typing import Final, TypeVar
 __all__ = [
     "INLINE_BUDGET",
     "INLINE_BYTES",
+    "OP_BYTES",
     "TICK",
     "EvaluationTimeout",
     "InlineBudgetExceeded",
@@ -45,6 +46,7 @@ __all__ = [
     "eval_timeout",
     "evaluate",
     "off_loop",
+    "op_limit",
 ]
 
 T = TypeVar("T")
@@ -165,6 +167,12 @@ INLINE_SHARE: Final = 0.5
 #: ``'x' * n``, a join, a replace) moves to a thread first: such a call is not
 #: interrupted, and 64 MiB of it holds the GIL ~40 ms.
 INLINE_BYTES: Final = 1 << 20
+#: The most one operation of a template may build (one C call: ``'x' * n``, a join, a
+#: replace, the rendered text), and no more than the value budget. Such a call holds
+#: the GIL, and so the loop, from start to end: 64 MiB took ~45 ms of CPU (its pages
+#: are touched for the first time), well over 100 ms on a busy machine; 16 MiB stays
+#: near 10 ms.
+OP_BYTES: Final = 16 * 1024 * 1024
 #: Threads for evaluations that outgrew the loop. Each competes with the loop for the
 #: GIL; two keep the loop's wait short while a slow evaluation does not hold up others.
 POOL_THREADS: Final = 2
@@ -199,6 +207,13 @@ def off_loop(size: int) -> None:
     the evaluation to a thread (:class:`InlineBudgetExceeded`); elsewhere a no-op."""
     if size > INLINE_BYTES and getattr(_LOCAL, "inline", False):
         raise InlineBudgetExceeded
+
+
+def op_limit() -> int:
+    """The most one operation may build, in bytes: :data:`OP_BYTES` or the value budget."""
+    from app.value_size import value_limit
+
+    return min(OP_BYTES, value_limit())
 
 
 def eval_timeout(node_timeout: float | None) -> float:

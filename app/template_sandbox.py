@@ -5,11 +5,14 @@ mutation, not size: ``{{ [input] * 10**7 }}`` twice over, ``{% set ns.v = [ns.v,
 ns.v] %}`` in a loop, ``"{:>9999999999}".format(1)`` or ``x|center(10**10)`` each
 take gigabytes, most of it inside one C call that no time limit can interrupt. So
 every place where a template can *build* a value is checked before the value is
-built, against the value budget (:func:`app.value_size.value_limit`, 64 MiB of JSON
-by default): the ``*``, ``+``, ``%`` and ``~`` operators, every value written to the
-output, every filter given a container, and the width-taking methods of ``str``.
-Time is bounded elsewhere (:mod:`app.evaluation_limits`): these checks are what a
-time limit cannot do.
+built: the ``*``, ``+``, ``%`` and ``~`` operators, joins, replaces and the
+width-taking methods of ``str`` against what one operation may build
+(:func:`app.evaluation_limits.op_limit`, 16 MiB: one C call holds the GIL, and so
+the engine's loop, throughout), every value written to the output and every filter
+given a container against the value budget (:func:`app.value_size.value_limit`,
+64 MiB of JSON by default). A big operation on the loop first moves the evaluation
+to a thread (:func:`app.evaluation_limits.off_loop`). Time is bounded elsewhere
+(:mod:`app.evaluation_limits`): these checks are what a time limit cannot do.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from app.evaluation_limits import off_loop
+from app.evaluation_limits import off_loop, op_limit
 from app.value_size import expanded_size, value_limit
 
 #: The largest exponent ``**`` accepts.
@@ -92,7 +95,7 @@ def _check_int_size(operator_: str, left: Any, right: Any) -> None:
 def _bounded_join(items: tuple[Any, ...]) -> str:
     """``a ~ b``: the sizes are checked before anything is turned into text."""
     total = 0
-    limit = value_limit()
+    limit = op_limit()
     for item in items:
         total += len(item) if isinstance(item, str) else expanded_size(item, limit)
         if total > limit:
@@ -107,7 +110,7 @@ def _check_join(items: Any, separator: Any, what: str) -> None:
     Joining a string joins its characters: ``s|join(s)`` is ``len(s) ** 2`` characters,
     and three of those nested pass any budget from a 30-character input.
     """
-    limit = value_limit()
+    limit = op_limit()
     if isinstance(items, str):
         count, total = len(items), len(items)
     elif _container(items):
@@ -119,7 +122,7 @@ def _check_join(items: Any, separator: Any, what: str) -> None:
     # A separator that is not text is written out as text (about its JSON size).
     sep = len(separator) if isinstance(separator, str) else expanded_size(separator, limit)
     if total + sep * max(0, count - 1) > limit:
-        raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+        raise SecurityError(f"{what} would build more than {limit:,} bytes")
     off_loop(total + sep * max(0, count - 1))
 
 
@@ -131,15 +134,15 @@ def _check_replace(text: Any, old: Any, new: Any, what: str) -> None:
     if len(new) <= len(old):
         return
     found = text.count(old)
-    if len(text) + found * (len(new) - len(old)) > value_limit():
-        raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+    if len(text) + found * (len(new) - len(old)) > op_limit():
+        raise SecurityError(f"{what} would build more than {op_limit():,} bytes")
 
 
 def _check_percent(text: Any, args: Any) -> None:
     """``text % args``: at most every ``%`` writes out the largest argument."""
     if not isinstance(text, str):
         return
-    limit = value_limit()
+    limit = op_limit()
     values = args.values() if isinstance(args, dict) else args if _container(args) else (args,)
     largest = max(
         (len(v) if isinstance(v, str) else expanded_size(v, limit) for v in values), default=0
@@ -163,7 +166,7 @@ def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
                 off_loop(len(arg))
             if _container(arg):
                 check_size(arg, f"the {name!r} filter's input")
-            elif isinstance(arg, int) and not isinstance(arg, bool) and arg > value_limit():
+            elif isinstance(arg, int) and not isinstance(arg, bool) and arg > op_limit():
                 raise SecurityError(f"the {name!r} filter's argument {arg} is too large")
         if name == "format" and args:
             _check_format(args[0], "format")
@@ -234,7 +237,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
-        limit = value_limit()
+        limit = op_limit()
         _check_int_size(operator_, left, right)
         if operator_ == "*":
             for seq, count in ((left, right), (right, left)):
@@ -279,7 +282,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if isinstance(owner, str):
             off_loop(len(owner))
             name = getattr(__obj, "__name__", "")
-            limit = value_limit()
+            limit = op_limit()
             if name in _WIDTH_METHODS and any(
                 isinstance(a, int) and a > limit for a in (*args, *kwargs.values())
             ):

@@ -179,10 +179,9 @@ def _bounded_concat(parts: Iterator[str]) -> str:
     """The rendered text, refused as soon as it passes the value budget."""
     from jinja2.exceptions import SecurityError
 
-    from app.evaluation_limits import off_loop
-    from app.value_size import value_limit
+    from app.evaluation_limits import off_loop, op_limit
 
-    limit = value_limit()
+    limit = op_limit()
     out: list[str] = []
     size = 0
     for part in parts:
