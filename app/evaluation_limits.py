@@ -200,6 +200,10 @@ class _InlineBudget:
 
 
 _BUDGET = _InlineBudget()
+#: The kinds of evaluation (``what``) that ran once on a thread. The first of a kind
+#: imports modules (Jinja2's filters, jmespath's functions): an inline budget firing in
+#: the middle of an import would leave it half done, so the first runs on a thread.
+_WARMED: set[str] = set()
 
 
 def off_loop(size: int) -> None:
@@ -316,7 +320,7 @@ async def evaluate(
     once (a caller that knows the work is large).
     """
     started = time.monotonic()
-    budget = min(_BUDGET.take(), timeout) if inline else 0.0
+    budget = min(_BUDGET.take(), timeout) if inline and what in _WARMED else 0.0
     if budget > 0:
         try:
             return _inline(fn, budget)
@@ -328,7 +332,9 @@ async def evaluate(
     loop = asyncio.get_running_loop()
     job = _Job()
     try:
-        return await loop.run_in_executor(_pool(), _limited, fn, deadline, job)
+        result = await loop.run_in_executor(_pool(), _limited, fn, deadline, job)
+        _WARMED.add(what)
+        return result
     except EvaluationTimeout:
         from app.errors import TemplateError
 
