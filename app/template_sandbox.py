@@ -126,16 +126,54 @@ def _check_join(items: Any, separator: Any, what: str) -> None:
     off_loop(total + sep * max(0, count - 1))
 
 
-def _check_replace(text: Any, old: Any, new: Any, what: str) -> None:
-    """``text.replace(old, new)``: refused before the C call builds a value over budget."""
-    if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
-        return
+#: A replace of more matches than this in one C call holds the GIL past ~15 ms: it is
+#: done in pieces instead, or refused for a pattern whose matches can overlap.
+MAX_REPLACE_MATCHES: Final = 1_000_000
+_REPLACE_PIECE: Final = 1 << 18
+
+
+def _overlaps_itself(old: str) -> bool:
+    """True when two matches of ``old`` can overlap (``aa`` in ``aaa``)."""
+    return not old or any(old[:k] == old[-k:] for k in range(1, len(old)))
+
+
+def _in_pieces(text: str, old: str, new: str) -> str:
+    """``text.replace(old, new)`` a quarter MiB at a time, for an ``old`` whose matches
+    never overlap: a cut inside a match moves to the match's end."""
+    pieces: list[str] = []
+    start, end, width = 0, len(text), len(old)
+    while start < end:
+        cut = min(end, start + _REPLACE_PIECE)
+        found = text.find(old, max(start, cut - width + 1), cut + width - 1)
+        if cut < end and found != -1 and found < cut:
+            cut = found + width
+        pieces.append(text[start:cut].replace(old, new))
+        start = cut
+    return "".join(pieces)
+
+
+def _bounded_replace(text: str, old: str, new: str, count: int | None, what: str) -> str:
+    """``text.replace(old, new, count)``: refused before it builds more than one operation
+    may; a replace of many matches is done in pieces, so no C call holds the loop."""
     off_loop(len(text))
-    if len(new) <= len(old):
-        return
     found = text.count(old)
-    if len(text) + found * (len(new) - len(old)) > op_limit():
+    if count is not None and count >= 0:
+        found = min(found, count)
+    size = len(text) + found * (len(new) - len(old))
+    if size > op_limit():
         raise SecurityError(f"{what} would build more than {op_limit():,} bytes")
+    off_loop(size)
+    if found <= MAX_REPLACE_MATCHES:
+        return text.replace(old, new, -1 if count is None else count)
+    if (count is not None and count >= 0) or _overlaps_itself(old):
+        raise SecurityError(f"{what} of more than {MAX_REPLACE_MATCHES:,} matches is refused")
+    return _in_pieces(text, old, new)
+
+
+def _replace_args(text: Any, old: Any, new: Any, count: Any) -> bool:
+    return all(isinstance(x, str) for x in (text, old, new)) and (
+        count is None or (isinstance(count, int) and not isinstance(count, bool))
+    )
 
 
 def _check_percent(text: Any, args: Any) -> None:
@@ -157,7 +195,10 @@ def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if name == "replace" and len(args) >= 4:  # (eval_ctx, s, old, new, count=None)
-            _check_replace(args[1], args[2], args[3], "the 'replace' filter")
+            count = args[4] if len(args) > 4 else kwargs.get("count")
+            text, old, new = args[1:4]
+            if _replace_args(text, old, new, count):
+                return _bounded_replace(text, old, new, count, "the 'replace' filter")
         if name == "join":  # (eval_ctx, value, d="", attribute=None)
             separator = args[2] if len(args) > 2 else kwargs.get("d", "")
             _check_join(args[1] if len(args) > 1 else kwargs.get("value"), separator, "join")
@@ -288,7 +329,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
             ):
                 raise SecurityError(f"str.{name} width is larger than {limit:,}")
             if name == "replace" and len(args) >= 2:
-                _check_replace(owner, args[0], args[1], "str.replace")
+                count = args[2] if len(args) > 2 else kwargs.get("count")
+                if _replace_args(owner, args[0], args[1], count):
+                    return _bounded_replace(owner, args[0], args[1], count, "str.replace")
             if name == "join" and args:
                 _check_join(args[0], owner, "str.join")
         return super().call(__context, __obj, *args, **kwargs)
