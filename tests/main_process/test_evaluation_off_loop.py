@@ -134,3 +134,32 @@ def test_lazy_node_types_load_once_from_many_threads() -> None:
     for thread in threads:
         thread.join()
     assert errors == [] and loads == ["slow.type"]
+
+
+def test_jmespath_functions_in_pieces_match_jmespath(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jmespath
+
+    from main_process.nodes import bounded_jmespath
+
+    monkeypatch.setattr(bounded_jmespath, "_PIECE", 7)
+    monkeypatch.setattr(bounded_jmespath, "_PIECE_BYTES", 40)
+    rng = random.Random(5)
+    data = {
+        "n": [rng.randint(-99, 99) for _ in range(300)],
+        "s": [rng.choice(["a", "é", 'b"c', "d"]) for _ in range(200)],
+        "o": [{"k": [i, str(i), None, True, 2.5], "m": {"x": [i] * 30}} for i in range(40)],
+    }
+    for expression in (
+        "sort(n)",
+        "sort(s)",
+        "max(n)",
+        "min(s)",
+        "sum(n)",
+        "avg(n)",
+        "to_string(@)",
+        "to_string(o)",
+        "max(`[]`)",
+    ):
+        expected = jmespath.search(expression, data)
+        got = bounded_jmespath.search(jmespath.compile(expression), data)
+        assert got == expected, expression
