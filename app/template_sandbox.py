@@ -29,6 +29,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from app.evaluation_limits import off_loop, op_limit
+from app.template_pieces import dumps_in_pieces, filter_in_pieces
 from app.value_size import expanded_size, value_limit
 
 #: The largest exponent ``**`` accepts.
@@ -211,7 +212,7 @@ def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise SecurityError(f"the {name!r} filter's argument {arg} is too large")
         if name == "format" and args:
             _check_format(args[0], "format")
-        result = fn(*args, **kwargs)
+        result = filter_in_pieces(name, fn, args, kwargs)
         return check_size(result, f"the {name!r} filter's result") if name == "replace" else result
 
     # Jinja2 passes the context or environment to filters marked for it: keep the mark.
@@ -252,6 +253,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             for name, fn in self.filters.items()
         }
         self.bounded_join = _bounded_join
+        self.policies["json.dumps_function"] = dumps_in_pieces
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):

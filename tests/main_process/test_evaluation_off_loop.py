@@ -163,3 +163,29 @@ def test_jmespath_functions_in_pieces_match_jmespath(monkeypatch: pytest.MonkeyP
         expected = jmespath.search(expression, data)
         got = bounded_jmespath.search(jmespath.compile(expression), data)
         assert got == expected, expression
+
+
+def test_template_filters_in_pieces_match_jinja(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import template_pieces
+
+    rng = random.Random(7)
+    context = {
+        "words": [rng.choice(["b", "A", "a", "C", "é"]) for _ in range(120)],
+        "rows": [{"n": rng.randint(0, 9), "s": rng.choice("xyz")} for _ in range(90)],
+        "nested": {"z": [[i, str(i), None] for i in range(60)], "a": {"k": list(range(80))}},
+    }
+    sources = [
+        "{{ words|sort|join(',') }}",
+        "{{ words|sort(reverse=true, case_sensitive=true)|join }}",
+        "{{ rows|sort(attribute='n,s')|map(attribute='s')|join('-') }}",
+        "{{ words|join('') }}",
+        "{{ rows|join(',', attribute='s') }}",
+        "{{ nested|tojson }}",
+        "{{ words|tojson }}",
+        "{{ nested|tojson(indent=2) }}",
+    ]
+    plain = [compile_template(source, "p").render(context) for source in sources]
+    monkeypatch.setattr(template_pieces, "PIECE", 7)
+    monkeypatch.setattr(template_pieces, "PIECE_BYTES", 40)
+    pieces = [compile_template(source + " ", "p").render(context).rstrip() for source in sources]
+    assert pieces == plain
