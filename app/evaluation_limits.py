@@ -30,6 +30,7 @@ import ctypes
 import gc
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -295,13 +296,32 @@ class _CollectorPause:
 _COLLECTOR_PAUSE = _CollectorPause()
 
 
+def _drop_locals(exc: BaseException) -> None:
+    """Clear the finished frames of ``exc`` and of its causes: they hold what the
+    evaluation built (lists of millions of items), which a failure's error would keep
+    alive, for the collector to walk on the loop. Tracebacks still format."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__cause__, current.__context__]
+
+
 def _limited(fn: Callable[[], T], deadline: float, job: _Job) -> T:
     """``fn()`` on a pool thread until ``deadline`` (or until the job is stopped)."""
     with _COLLECTOR_PAUSE, TimeLimit(deadline - time.monotonic()) as limit:
         job.limit = limit
         if job.stopped or time.monotonic() >= deadline:  # cancelled or expired while queued
             raise EvaluationTimeout
-        return fn()
+        try:
+            return fn()
+        except BaseException as exc:
+            _drop_locals(exc)
+            raise
 
 
 async def evaluate(
