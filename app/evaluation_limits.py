@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -36,12 +38,16 @@ from typing import Final, TypeVar
 
 __all__ = [
     "INLINE_BUDGET",
+    "INLINE_BYTES",
+    "OP_BYTES",
     "TICK",
     "EvaluationTimeout",
     "InlineBudgetExceeded",
     "TimeLimit",
     "eval_timeout",
     "evaluate",
+    "off_loop",
+    "op_limit",
 ]
 
 T = TypeVar("T")
@@ -150,10 +156,69 @@ class TimeLimit:
                 raise self.exc_type
 
 
-#: The longest an evaluation may hold the event loop before it moves to a thread.
-INLINE_BUDGET: Final = 0.07
+#: The longest one evaluation may hold the event loop before it moves to a thread. The
+#: watchdog fires up to :data:`TICK` later and needs the GIL (a switch interval): an
+#: inline attempt holds the loop ~30 ms at worst.
+INLINE_BUDGET: Final = 0.015
+#: The share of the loop's time inline evaluations may take together, and so how fast
+#: the budget refills: ten evaluations due in one loop iteration share one budget
+#: instead of holding the loop ten budgets in a row.
+INLINE_SHARE: Final = 0.5
+#: An inline evaluation about to build a value of more bytes than this (one C call:
+#: ``'x' * n``, a join, a replace) moves to a thread first: such a call is not
+#: interrupted, and 64 MiB of it holds the GIL ~40 ms.
+INLINE_BYTES: Final = 1 << 20
+#: The most one operation of a template may build (one C call: ``'x' * n``, a join, a
+#: replace, the rendered text), and no more than the value budget. Such a call holds
+#: the GIL, and so the loop, from start to end: 64 MiB took ~45 ms of CPU (its pages
+#: are touched for the first time), well over 100 ms on a busy machine; 16 MiB stays
+#: near 10 ms.
+OP_BYTES: Final = 16 * 1024 * 1024
+#: Threads for evaluations that outgrew the loop. Each competes with the loop for the
+#: GIL; two keep the loop's wait short while a slow evaluation does not hold up others.
+POOL_THREADS: Final = 2
 
 _POOL: ThreadPoolExecutor | None = None
+_LOCAL = threading.local()
+
+
+class _InlineBudget:
+    """The loop's shared budget for inline evaluations (a token bucket, loop thread only)."""
+
+    def __init__(self) -> None:
+        self.tokens = INLINE_BUDGET
+        self.at = time.monotonic()
+
+    def take(self) -> float:
+        """Seconds the next inline evaluation may run (0: go to a thread at once)."""
+        now = time.monotonic()
+        self.tokens = min(INLINE_BUDGET, self.tokens + (now - self.at) * INLINE_SHARE)
+        self.at = now
+        return self.tokens if self.tokens >= INLINE_BUDGET / 5 else 0.0
+
+    def spend(self, seconds: float) -> None:
+        self.tokens -= seconds
+
+
+_BUDGET = _InlineBudget()
+#: The kinds of evaluation (``what``) that ran once on a thread. The first of a kind
+#: imports modules (Jinja2's filters, jmespath's functions): an inline budget firing in
+#: the middle of an import would leave it half done, so the first runs on a thread.
+_WARMED: set[str] = set()
+
+
+def off_loop(size: int) -> None:
+    """Called before one operation builds ``size`` bytes: on the loop, a big one moves
+    the evaluation to a thread (:class:`InlineBudgetExceeded`); elsewhere a no-op."""
+    if size > INLINE_BYTES and getattr(_LOCAL, "inline", False):
+        raise InlineBudgetExceeded
+
+
+def op_limit() -> int:
+    """The most one operation may build, in bytes: :data:`OP_BYTES` or the value budget."""
+    from app.value_size import value_limit
+
+    return min(OP_BYTES, value_limit())
 
 
 def eval_timeout(node_timeout: float | None) -> float:
@@ -169,44 +234,133 @@ def _pool() -> ThreadPoolExecutor:
     """Threads for evaluations that outgrew the loop; each stops at its own limit."""
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="conductor-eval")
+        _POOL = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="conductor-eval")
     return _POOL
 
 
-def _limited(fn: Callable[[], T], seconds: float) -> T:
-    with TimeLimit(seconds):
-        return fn()
+def _inline(fn: Callable[[], T], seconds: float) -> T:
+    _LOCAL.inline = True
+    try:
+        with TimeLimit(seconds, InlineBudgetExceeded):
+            return fn()
+    finally:
+        _LOCAL.inline = False
+
+
+class _Job:
+    """One evaluation handed to a pool thread; :meth:`stop` ends it at its next bytecode."""
+
+    __slots__ = ("limit", "stopped")
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self.limit: TimeLimit | None = None
+
+    def stop(self) -> None:
+        # Under the GIL: either the thread sees ``stopped`` after publishing its limit,
+        # or this sees the limit (and the watchdog fires it at its next tick).
+        self.stopped = True
+        if self.limit is not None:
+            self.limit.deadline = 0.0
+
+
+class _CollectorPause:
+    """The cyclic garbage collector off while any evaluation runs on a pool thread.
+
+    A full collection walks every live container, and a hostile evaluation holds lists
+    of millions of references (``[1] * 8000000``, ``[@,@][] | …``): a collection then
+    holds the GIL, and so the loop, for 100-200 ms wherever it is triggered. Cycles
+    made meanwhile are collected after, and an evaluation lasts at most its timeout.
+    The collector is turned back on only if it was on when the first one started.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._was_enabled = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._running == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._running += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._running -= 1
+            if self._running == 0 and self._was_enabled:
+                gc.enable()
+
+
+_COLLECTOR_PAUSE = _CollectorPause()
+
+
+def _drop_locals(exc: BaseException) -> None:
+    """Clear the finished frames of ``exc`` and of its causes: they hold what the
+    evaluation built (lists of millions of items), which a failure's error would keep
+    alive, for the collector to walk on the loop. Tracebacks still format."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__cause__, current.__context__]
+
+
+def _limited(fn: Callable[[], T], deadline: float, job: _Job) -> T:
+    """``fn()`` on a pool thread until ``deadline`` (or until the job is stopped)."""
+    with _COLLECTOR_PAUSE, TimeLimit(deadline - time.monotonic()) as limit:
+        job.limit = limit
+        if job.stopped or time.monotonic() >= deadline:  # cancelled or expired while queued
+            raise EvaluationTimeout
+        try:
+            return fn()
+        except BaseException as exc:
+            _drop_locals(exc)
+            raise
 
 
 async def evaluate(
     fn: Callable[[], T], *, timeout: float, where: str, what: str, inline: bool = True
 ) -> T:
-    """``fn()`` on the loop if it takes under :data:`INLINE_BUDGET`, else on a thread.
+    """``fn()`` on the loop while it is small and quick, else on a thread.
 
     A pure evaluation (a template render, a JMESPath search) is run inline first, the
-    common and cheap case; one that passes the budget is interrupted and run again
-    from the start on a thread, stopped there after ``timeout`` seconds in all (a
-    :class:`~app.errors.TemplateError` naming ``where``). Cancelling the caller leaves
-    the thread to stop at that limit, never later. ``fn`` must have no side effects:
-    it may run twice. ``inline=False`` goes to the thread at once (a caller that
-    knows the work is large).
+    common and cheap case, within the loop's shared budget (:data:`INLINE_BUDGET`,
+    :data:`INLINE_SHARE`); one that passes it, or that is about to build a value over
+    :data:`INLINE_BYTES` (:func:`off_loop`), is interrupted and run again from the
+    start on a thread, stopped there ``timeout`` seconds after it began in all (a
+    :class:`~app.errors.TemplateError` naming ``where``). Cancelling the caller stops
+    the thread at its next bytecode, and one still queued never starts. ``fn`` must
+    have no side effects: it may run twice. ``inline=False`` goes to the thread at
+    once (a caller that knows the work is large).
     """
     started = time.monotonic()
-    if inline:
+    budget = min(_BUDGET.take(), timeout) if inline and what in _WARMED else 0.0
+    if budget > 0:
         try:
-            with TimeLimit(min(INLINE_BUDGET, timeout), InlineBudgetExceeded):
-                return fn()
+            return _inline(fn, budget)
         except InlineBudgetExceeded:
             pass
-    remaining = timeout - (time.monotonic() - started)
+        finally:
+            _BUDGET.spend(time.monotonic() - started)
+    deadline = started + timeout
     loop = asyncio.get_running_loop()
+    job = _Job()
     try:
-        if remaining <= 0:
-            raise EvaluationTimeout
-        return await loop.run_in_executor(_pool(), _limited, fn, remaining)
+        result = await loop.run_in_executor(_pool(), _limited, fn, deadline, job)
+        _WARMED.add(what)
+        return result
     except EvaluationTimeout:
         from app.errors import TemplateError
 
         raise TemplateError(
             f"{what} took longer than {timeout:g} s and was stopped", where=where
         ) from None
+    except asyncio.CancelledError:
+        job.stop()
+        raise

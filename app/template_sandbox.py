@@ -5,11 +5,14 @@ mutation, not size: ``{{ [input] * 10**7 }}`` twice over, ``{% set ns.v = [ns.v,
 ns.v] %}`` in a loop, ``"{:>9999999999}".format(1)`` or ``x|center(10**10)`` each
 take gigabytes, most of it inside one C call that no time limit can interrupt. So
 every place where a template can *build* a value is checked before the value is
-built, against the value budget (:func:`app.value_size.value_limit`, 64 MiB of JSON
-by default): the ``*``, ``+``, ``%`` and ``~`` operators, every value written to the
-output, every filter given a container, and the width-taking methods of ``str``.
-Time is bounded elsewhere (:mod:`app.evaluation_limits`): these checks are what a
-time limit cannot do.
+built: the ``*``, ``+``, ``%`` and ``~`` operators, joins, replaces and the
+width-taking methods of ``str`` against what one operation may build
+(:func:`app.evaluation_limits.op_limit`, 16 MiB: one C call holds the GIL, and so
+the engine's loop, throughout), every value written to the output and every filter
+given a container against the value budget (:func:`app.value_size.value_limit`,
+64 MiB of JSON by default). A big operation on the loop first moves the evaluation
+to a thread (:func:`app.evaluation_limits.off_loop`). Time is bounded elsewhere
+(:mod:`app.evaluation_limits`): these checks are what a time limit cannot do.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from app.evaluation_limits import off_loop, op_limit
+from app.template_pieces import dumps_in_pieces, filter_in_pieces
 from app.value_size import expanded_size, value_limit
 
 #: The largest exponent ``**`` accepts.
@@ -59,6 +64,7 @@ def check_size(value: Any, what: str) -> Any:
     limit = value_limit()
     if size > limit:
         raise SecurityError(f"{what} would be larger than {limit:,} bytes (the value budget)")
+    off_loop(size)
     return value
 
 
@@ -90,11 +96,12 @@ def _check_int_size(operator_: str, left: Any, right: Any) -> None:
 def _bounded_join(items: tuple[Any, ...]) -> str:
     """``a ~ b``: the sizes are checked before anything is turned into text."""
     total = 0
-    limit = value_limit()
+    limit = op_limit()
     for item in items:
         total += len(item) if isinstance(item, str) else expanded_size(item, limit)
         if total > limit:
             raise SecurityError(f"'~' would build more than {limit:,} bytes (the value budget)")
+    off_loop(total)
     return "".join(map(str, items))
 
 
@@ -104,7 +111,7 @@ def _check_join(items: Any, separator: Any, what: str) -> None:
     Joining a string joins its characters: ``s|join(s)`` is ``len(s) ** 2`` characters,
     and three of those nested pass any budget from a 30-character input.
     """
-    limit = value_limit()
+    limit = op_limit()
     if isinstance(items, str):
         count, total = len(items), len(items)
     elif _container(items):
@@ -116,36 +123,96 @@ def _check_join(items: Any, separator: Any, what: str) -> None:
     # A separator that is not text is written out as text (about its JSON size).
     sep = len(separator) if isinstance(separator, str) else expanded_size(separator, limit)
     if total + sep * max(0, count - 1) > limit:
-        raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+        raise SecurityError(f"{what} would build more than {limit:,} bytes")
+    off_loop(total + sep * max(0, count - 1))
 
 
-def _check_replace(text: Any, old: Any, new: Any, what: str) -> None:
-    """``text.replace(old, new)``: refused before the C call builds a value over budget."""
-    if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
-        return
-    if len(new) <= len(old):
-        return
+#: A replace of more matches than this in one C call holds the GIL past ~15 ms: it is
+#: done in pieces instead, or refused for a pattern whose matches can overlap.
+MAX_REPLACE_MATCHES: Final = 1_000_000
+_REPLACE_PIECE: Final = 1 << 18
+
+
+def _overlaps_itself(old: str) -> bool:
+    """True when two matches of ``old`` can overlap (``aa`` in ``aaa``)."""
+    return not old or any(old[:k] == old[-k:] for k in range(1, len(old)))
+
+
+def _in_pieces(text: str, old: str, new: str) -> str:
+    """``text.replace(old, new)`` a quarter MiB at a time, for an ``old`` whose matches
+    never overlap: a cut inside a match moves to the match's end."""
+    pieces: list[str] = []
+    start, end, width = 0, len(text), len(old)
+    while start < end:
+        cut = min(end, start + _REPLACE_PIECE)
+        found = text.find(old, max(start, cut - width + 1), cut + width - 1)
+        if cut < end and found != -1 and found < cut:
+            cut = found + width
+        pieces.append(text[start:cut].replace(old, new))
+        start = cut
+    return "".join(pieces)
+
+
+def _bounded_replace(text: str, old: str, new: str, count: int | None, what: str) -> str:
+    """``text.replace(old, new, count)``: refused before it builds more than one operation
+    may; a replace of many matches is done in pieces, so no C call holds the loop."""
+    off_loop(len(text))
     found = text.count(old)
-    if len(text) + found * (len(new) - len(old)) > value_limit():
-        raise SecurityError(f"{what} would build more than {value_limit():,} bytes")
+    if count is not None and count >= 0:
+        found = min(found, count)
+    size = len(text) + found * (len(new) - len(old))
+    if size > op_limit():
+        raise SecurityError(f"{what} would build more than {op_limit():,} bytes")
+    off_loop(size)
+    if found <= MAX_REPLACE_MATCHES:
+        return text.replace(old, new, -1 if count is None else count)
+    if (count is not None and count >= 0) or _overlaps_itself(old):
+        raise SecurityError(f"{what} of more than {MAX_REPLACE_MATCHES:,} matches is refused")
+    return _in_pieces(text, old, new)
+
+
+def _replace_args(text: Any, old: Any, new: Any, count: Any) -> bool:
+    return all(isinstance(x, str) for x in (text, old, new)) and (
+        count is None or (isinstance(count, int) and not isinstance(count, bool))
+    )
+
+
+def _check_percent(text: Any, args: Any) -> None:
+    """``text % args``: at most every ``%`` writes out the largest argument."""
+    if not isinstance(text, str):
+        return
+    limit = op_limit()
+    values = args.values() if isinstance(args, dict) else args if _container(args) else (args,)
+    largest = max(
+        (len(v) if isinstance(v, str) else expanded_size(v, limit) for v in values), default=0
+    )
+    size = len(text) + text.count("%") * largest
+    if size > limit:
+        raise SecurityError(f"'%' formatting would build more than {limit:,} bytes")
+    off_loop(size)
 
 
 def _bounded_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if name == "replace" and len(args) >= 4:  # (eval_ctx, s, old, new, count=None)
-            _check_replace(args[1], args[2], args[3], "the 'replace' filter")
+            count = args[4] if len(args) > 4 else kwargs.get("count")
+            text, old, new = args[1:4]
+            if _replace_args(text, old, new, count):
+                return _bounded_replace(text, old, new, count, "the 'replace' filter")
         if name == "join":  # (eval_ctx, value, d="", attribute=None)
             separator = args[2] if len(args) > 2 else kwargs.get("d", "")
             _check_join(args[1] if len(args) > 1 else kwargs.get("value"), separator, "join")
         for arg in (*args, *kwargs.values()):
+            if isinstance(arg, str):
+                off_loop(len(arg))
             if _container(arg):
                 check_size(arg, f"the {name!r} filter's input")
-            elif isinstance(arg, int) and not isinstance(arg, bool) and arg > value_limit():
+            elif isinstance(arg, int) and not isinstance(arg, bool) and arg > op_limit():
                 raise SecurityError(f"the {name!r} filter's argument {arg} is too large")
         if name == "format" and args:
             _check_format(args[0], "format")
-        result = fn(*args, **kwargs)
+        result = filter_in_pieces(name, fn, args, kwargs)
         return check_size(result, f"the {name!r} filter's result") if name == "replace" else result
 
     # Jinja2 passes the context or environment to filters marked for it: keep the mark.
@@ -186,6 +253,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
             for name, fn in self.filters.items()
         }
         self.bounded_join = _bounded_join
+        self.policies["json.dumps_function"] = dumps_in_pieces
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
@@ -212,7 +280,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
-        limit = value_limit()
+        limit = op_limit()
         _check_int_size(operator_, left, right)
         if operator_ == "*":
             for seq, count in ((left, right), (right, left)):
@@ -220,6 +288,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
                     size = len(seq) if isinstance(seq, str) else expanded_size(seq, limit)
                     if size * count > limit:
                         raise SecurityError(f"'*' would build more than {limit:,} bytes")
+                    off_loop(size * count)
             return operator.mul(left, right)
         if operator_ == "+":
             if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
@@ -228,9 +297,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 )
                 if size > limit:
                     raise SecurityError(f"'+' would build more than {limit:,} bytes")
+                off_loop(size)
             return operator.add(left, right)
         if operator_ == "%":
             _check_format(left, "'%' formatting")
+            _check_percent(left, right)
             return operator.mod(left, right)
         if isinstance(right, int) and abs(right) > MAX_EXPONENT:
             raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
@@ -252,14 +323,17 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str):
+            off_loop(len(owner))
             name = getattr(__obj, "__name__", "")
-            limit = value_limit()
+            limit = op_limit()
             if name in _WIDTH_METHODS and any(
                 isinstance(a, int) and a > limit for a in (*args, *kwargs.values())
             ):
                 raise SecurityError(f"str.{name} width is larger than {limit:,}")
             if name == "replace" and len(args) >= 2:
-                _check_replace(owner, args[0], args[1], "str.replace")
+                count = args[2] if len(args) > 2 else kwargs.get("count")
+                if _replace_args(owner, args[0], args[1], count):
+                    return _bounded_replace(owner, args[0], args[1], count, "str.replace")
             if name == "join" and args:
                 _check_join(args[0], owner, "str.join")
         return super().call(__context, __obj, *args, **kwargs)

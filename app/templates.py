@@ -179,9 +179,9 @@ def _bounded_concat(parts: Iterator[str]) -> str:
     """The rendered text, refused as soon as it passes the value budget."""
     from jinja2.exceptions import SecurityError
 
-    from app.value_size import value_limit
+    from app.evaluation_limits import off_loop, op_limit
 
-    limit = value_limit()
+    limit = op_limit()
     out: list[str] = []
     size = 0
     for part in parts:
@@ -189,6 +189,7 @@ def _bounded_concat(parts: Iterator[str]) -> str:
         if size > limit:
             raise SecurityError(f"the rendered text would be larger than {limit:,} bytes")
         out.append(part)
+    off_loop(size)
     return "".join(out)
 
 

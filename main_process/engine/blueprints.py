@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sys
 from collections.abc import Iterator, Mapping
 
 from app.blueprint import Blueprint, as_blueprint
@@ -62,6 +63,11 @@ def code_node_types(registry: NodeRegistry) -> Mapping[str, str]:
     return CodeNodeTypes(registry)
 
 
+#: A blueprint whose JSON is larger than this is compiled and validated on a thread:
+#: compiling a 5 MB template holds a thread ~150 ms, which the loop must not wait out.
+INLINE_BLUEPRINT_BYTES = 256 * 1024
+
+
 class BlueprintOps:
     """Validate, list, fetch, save and delete blueprints; describe node types.
 
@@ -82,31 +88,48 @@ class BlueprintOps:
         #: Compiled plans of recent blueprints, by content.
         self.plans = PlanCache(registry, disabled_types=disabled_types)
 
-    def resolve(self, blueprint_id: str | None, blueprint: BlueprintArg | None) -> Blueprint:
-        """The blueprint a call names: given inline, or by id from the library."""
+    async def resolve(self, blueprint_id: str | None, blueprint: BlueprintArg | None) -> Blueprint:
+        """The blueprint a call names: given inline, or by id from the library (read on
+        a thread: a YAML file may take its reading budget, seconds)."""
         if blueprint is not None:
             return as_blueprint(blueprint)
         if blueprint_id is None:
             raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
-        return self.library.load(blueprint_id)
+        return await asyncio.to_thread(self.library.load, blueprint_id)
 
     def plan_for(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
         """The compiled plan, from the cache when this exact content ran before."""
         return self.plans.get(blueprint, engine_json)
 
+    async def plan_off_loop(self, blueprint: Blueprint, engine_json: bytes) -> Plan:
+        """:meth:`plan_for`, compiling a big blueprint on a thread (its templates), and
+        the first one too: it imports Jinja2 and jmespath, ~100 ms of CPU."""
+        if len(engine_json) <= INLINE_BLUEPRINT_BYTES and "app.template_sandbox" in sys.modules:
+            return self.plans.get(blueprint, engine_json)
+        key = self.plans.key(blueprint, engine_json)
+        cached = self.plans.cached(key)
+        if cached is not None:
+            return cached
+        return self.plans.add(key, await asyncio.to_thread(self.plans.compile, blueprint, key))
+
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        return validate_blueprint(blueprint, self.registry, disabled_types=self.disabled_types)
+        """The blueprint's problems; checked on a thread (it compiles every template)."""
+        return await asyncio.to_thread(
+            validate_blueprint, blueprint, self.registry, disabled_types=self.disabled_types
+        )
 
     async def list_blueprints(self) -> list[BlueprintSummary]:
-        return self.library.list()
+        return await asyncio.to_thread(self.library.list)
 
     async def get_blueprint(self, blueprint_id: str) -> Blueprint:
-        return self.library.load(blueprint_id)
+        return await asyncio.to_thread(self.library.load, blueprint_id)
 
     async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
         """Validate and store a blueprint under its id; an invalid one is not saved."""
         model = as_blueprint(blueprint)
-        problems = validate_blueprint(model, self.registry, disabled_types=self.disabled_types)
+        problems = await asyncio.to_thread(
+            validate_blueprint, model, self.registry, disabled_types=self.disabled_types
+        )
         if problems:
             raise BlueprintError(
                 f"blueprint {model.id!r} is invalid: {len(problems)} problem(s); not saved",

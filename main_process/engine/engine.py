@@ -182,10 +182,10 @@ class Engine:
         learns the id only with the result, which is committed by then.
         """
         self._ensure_loop_parts()
-        model = self.blueprint_ops.resolve(blueprint_id, blueprint)
+        model = await self.blueprint_ops.resolve(blueprint_id, blueprint)
         cfg = ExecutionConfig.model_validate(config or {})
         engine_json = model.engine_json()
-        plan = self.blueprint_ops.plan_for(model, engine_json)
+        plan = await self.blueprint_ops.plan_off_loop(model, engine_json)
         resolved = resolve_inputs(model, {} if inputs is None else inputs)
         cfg = with_pins(model, cfg)
         scope = await run_scope(self.states, self.store, self.runs, model, cfg)

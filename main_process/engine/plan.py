@@ -230,16 +230,27 @@ class PlanCache:
         self._plans: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
 
     def get(self, blueprint: Blueprint, engine_json: bytes | None = None) -> Plan:
+        key = self.key(blueprint, engine_json)
+        return self.cached(key) or self.add(key, self.compile(blueprint, key))
+
+    def key(self, blueprint: Blueprint, engine_json: bytes | None = None) -> tuple[Any, ...]:
         content = digest(engine_json if engine_json is not None else blueprint.engine_json())
         functions = tuple(id(n.function) for n in blueprint.nodes if n.function is not None)
-        key = (content, functions)
+        return (content, functions)
+
+    def cached(self, key: tuple[Any, ...]) -> Plan | None:
         plan = self._plans.get(key)
         if plan is not None:
             self._plans.move_to_end(key)
-            return plan
-        plan = compile_plan(
-            blueprint, self.registry, blueprint_hash=content, disabled_types=self.disabled_types
+        return plan
+
+    def compile(self, blueprint: Blueprint, key: tuple[Any, ...]) -> Plan:
+        """Compile without touching the cache: safe on a thread (a big blueprint's)."""
+        return compile_plan(
+            blueprint, self.registry, blueprint_hash=key[0], disabled_types=self.disabled_types
         )
+
+    def add(self, key: tuple[Any, ...], plan: Plan) -> Plan:
         self._plans[key] = plan
         if len(self._plans) > self.size:
             self._plans.popitem(last=False)

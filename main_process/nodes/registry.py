@@ -11,6 +11,7 @@ and skipped: one bad package must not stop the engine.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,6 +35,9 @@ class NodeRegistry:
         self._plugin_errors: list[str] = []
         #: Entry-point groups not scanned yet (see ``defer_entry_points``).
         self._unscanned: list[str] = []
+        #: Loading a lazy type or scanning plugins: big blueprints are compiled and
+        #: validated on threads, beside the loop's own lookups.
+        self._loading = threading.RLock()
         for node_type in types:
             self.register(node_type)
 
@@ -64,9 +68,13 @@ class NodeRegistry:
             self._scan_deferred()
             found = self._types.get(type_name)
         if found is None and type_name in self._pending:
-            found = self._pending[type_name](type_name)
-            del self._pending[type_name]
-            self._types[type_name] = found
+            with self._loading:
+                found = self._types.get(type_name)
+                load = self._pending.get(type_name)
+                if found is None and load is not None:
+                    found = load(type_name)
+                    self._types[type_name] = found
+                    del self._pending[type_name]
         return found
 
     def get(self, type_name: str) -> NodeType:
@@ -140,9 +148,10 @@ class NodeRegistry:
         self._unscanned.append(group)
 
     def _scan_deferred(self) -> None:
-        groups, self._unscanned = self._unscanned, []
-        for group in groups:
-            self.load_entry_points(group)
+        with self._loading:
+            groups, self._unscanned = self._unscanned, []
+            for group in groups:
+                self.load_entry_points(group)
 
     def _register_plugin(self, value: Any) -> None:
         if isinstance(value, NodeType):

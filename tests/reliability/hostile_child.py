@@ -41,7 +41,7 @@ async def _template(text: str, timeout: float) -> dict[str, Any]:
     from app.templates import compile_template
 
     began = time.monotonic()
-    compiled = compile_template(text, "params.value")  # on the loop, as in plan.py
+    compiled = compile_template(text, "params.value")  # timed (the engine: on a thread if big)
     compile_s = time.monotonic() - began
     value = await evaluate(
         lambda: compiled.render(_context()),

@@ -12,8 +12,8 @@ with ``RLIMIT_AS``) and tallies what happened. What is judged, per case:
   the address-space limit, not the value budget, stopped the case;
 * **slow** — a case outlived its timeout (or the YAML budget) by more than a second;
 * **slow compile** (counted apart, not a failure of the bounds here) — compiling a
-  template took over 100 ms: the engine compiles on its loop (``engine/plan.py``),
-  so a template of megabytes holds the loop for as long as it takes to read.
+  template took over 100 ms: the engine compiles a blueprint over 256 KiB on a
+  thread (``engine/blueprints.py``), so this is time, not a stalled loop.
 
 :func:`loop_unavailability` runs hostile blueprints through a real engine while a
 5 ms ticker measures the longest time the loop was unavailable.
@@ -270,10 +270,10 @@ async def loop_unavailability(rounds: int = 1, *, concurrent: bool = False) -> d
     """Hostile blueprints through a real engine, one after another (or all at once);
     the loop's worst stall.
 
-    Measured on two busy cores: ~90 ms for each blueprint alone, but 550-870 ms over
-    the set, and ~800 ms all at once. C calls building values near the 64 MiB budget
-    (``'x' * 60000000``: tens of milliseconds) hold the GIL, and the loop can wait
-    behind several in a row — an open finding, not hidden by this measure.
+    Each evaluation leaves the loop once it passes the loop's shared 15 ms budget or is
+    about to build over 1 MiB, and no single operation builds over 16 MiB (a C call
+    holds the GIL throughout): idle, the worst stall over the set is tens of ms. On a
+    loaded machine it also holds the time the process was not scheduled at all.
     """
     from app.states import ExecutionStatus
     from main_process.engine.engine import Engine
