@@ -204,9 +204,7 @@ class StateManager:
         state manager tracks whatever nodes it is told about). An output that is not
         JSON raises :class:`~app.json_values.NotJson` and changes nothing.
         """
-        state = self._active.get(execution_id)
-        if state is None:
-            state = self.require_active(execution_id)
+        state = self._active.get(execution_id) or self.require_active(execution_id)
         encoded = encoded_output(self._writer, state, node_id, status in _TERMINAL_NODE, output)
         node = state.nodes.get(node_id)
         if node is None:

@@ -47,15 +47,13 @@ MAX_QUEUED_OPS = 20_000
 BUSY_MS = 10_000
 #: Commits between two checkpoints (each commits a few pages: about SQLite's 1,000).
 CHECKPOINT_COMMITS = 250
-#: Backoff between attempts of a failing batch: first, and most.
-RETRY_FIRST, RETRY_MOST = 0.02, 1.0
+RETRY_FIRST, RETRY_MOST = 0.02, 1.0  # backoff between attempts of a failing batch
 
 
 def connect(path: Path, busy_ms: int | None = None, checkpoints: bool = True) -> sqlite3.Connection:
     """A connection in WAL mode, ``synchronous=NORMAL`` (survives a killed process),
     waiting ``busy_ms`` (default :data:`BUSY_MS`) for another process's lock."""
-    if busy_ms is None:
-        busy_ms = BUSY_MS
+    busy_ms = BUSY_MS if busy_ms is None else busy_ms
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000
     )
@@ -80,14 +78,12 @@ class Committer:
         self.interval = flush_interval
         self.batch_size = batch_size
         self.ops: deque[Op] = deque()
-        #: See :data:`MAX_QUEUED_OPS`.
-        self.max_queued_ops = MAX_QUEUED_OPS
+        self.max_queued_ops = MAX_QUEUED_OPS  # see there
         self._wconn = connect(path, checkpoints=False)
         #: For batches applied on a caller's thread (the loop): never waits for another
         #: process's lock; such a batch goes to the writer.
         self._iconn = connect(path, busy_ms=0, checkpoints=False)
-        #: For the writer thread's checkpoints (see :meth:`_maybe_checkpoint`).
-        self._cconn = connect(path)
+        self._cconn = connect(path)  # the writer thread's checkpoints (_maybe_checkpoint)
         self._commits = 0
         #: Held while a batch is applied, by the writer or inline.
         self._wlock = threading.Lock()

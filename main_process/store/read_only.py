@@ -151,5 +151,9 @@ class ReadOnlyWriter:
         future.set_result(None)
         return future
 
+    def commit_now(self) -> asyncio.Future[None] | None:
+        """Nothing is queued: committed already."""
+        return None
+
     def close(self) -> None:
         """Nothing to stop."""
