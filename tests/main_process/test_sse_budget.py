@@ -63,7 +63,9 @@ async def test_stalled_clients_are_dropped_and_resume_without_a_gap(
             crowd = await _crowd(url, eid, 12)
             await engine.wait(eid)
             await wait_until(lambda: budget.dropped > 0)
-            assert budget.held() <= budget.total_bytes
+            # Checked when a chunk is added, the budget can be passed for a moment by the
+            # pages pumps pulled ahead since (one each); dropping brings it back under.
+            await wait_until(lambda: budget.held() <= budget.total_bytes)
             await asyncio.wait_for(asyncio.gather(*(m.drain() for m in crowd)), 60)
             await wait_until(lambda: budget.streams == 0)
         last = (await engine.get_execution(eid)).last_seq
