@@ -126,14 +126,7 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
         case PreviewTemplateRequest():
             from main_process.engine.preview import preview_template
 
-            preview = await preview_template(
-                engine,
-                request.template,
-                execution_id=request.execution_id,
-                node_id=request.node_id,
-                upstream=request.upstream,
-            )
-            return TemplatePreviewReply(result=preview)
+            return TemplatePreviewReply(result=await preview_template(engine, request))
         case _:
             assert_never(request)
 

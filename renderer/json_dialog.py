@@ -67,12 +67,8 @@ class JsonDialog(QDialog):
         self.accept()
 
 
-async def ask_json(
-    parent: QWidget, title: str, prompt: str, initial: Any = None
-) -> tuple[bool, Any]:
-    """Show a :class:`JsonDialog` and wait: ``(True, value)``, or ``(False, None)``."""
-    text = "" if initial is None else json.dumps(initial, indent=2, ensure_ascii=False)
-    dialog = JsonDialog(title, prompt, text, parent)
+async def dialog_result(dialog: QDialog) -> int:
+    """Open ``dialog`` (window-modal, without a nested event loop) and await its code."""
     answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     def finished(code: int) -> None:
@@ -81,8 +77,17 @@ async def ask_json(
 
     dialog.finished.connect(finished)
     dialog.open()
+    return await answered
+
+
+async def ask_json(
+    parent: QWidget, title: str, prompt: str, initial: Any = None
+) -> tuple[bool, Any]:
+    """Show a :class:`JsonDialog` and wait: ``(True, value)``, or ``(False, None)``."""
+    text = "" if initial is None else json.dumps(initial, indent=2, ensure_ascii=False)
+    dialog = JsonDialog(title, prompt, text, parent)
     try:
-        code = await answered
+        code = await dialog_result(dialog)
         if code != QDialog.DialogCode.Accepted:
             return False, None
         return True, dialog.value()

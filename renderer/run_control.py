@@ -36,6 +36,7 @@ from app.partial_runs import dirty_nodes, nodes_to_run
 from app.results import ExecutionResult
 from app.states import ExecutionStatus, NodeStatus
 from renderer.canvas.state_badge import reason_label, shown_state
+from renderer.json_dialog import dialog_result
 from renderer.monitor.monitor_model import ExecutionView
 from renderer.monitor.time_travel import TimeTravel
 from renderer.node_data import NodeData
@@ -126,15 +127,7 @@ class RunControl:
 
     async def _ask_inputs(self, blueprint: Blueprint) -> dict[str, Any] | None:
         dialog = RunDialog(blueprint.inputs, self.window)
-        answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        def finished(code: int) -> None:
-            if not answered.done():
-                answered.set_result(code)
-
-        dialog.finished.connect(finished)
-        dialog.open()
-        code = await answered
+        code = await dialog_result(dialog)
         return dialog.values() if code == QDialog.DialogCode.Accepted else None
 
     def run_from_here(self, node_id: str | None = None) -> asyncio.Future[str | None] | None:

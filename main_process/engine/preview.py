@@ -27,6 +27,7 @@ from app.template_preview import (
 from app.templates import compile_template, is_template
 
 if TYPE_CHECKING:
+    from app.operations import PreviewTemplateRequest
     from app.results import ExecutionResult
     from main_process.engine.engine import Engine
 
@@ -78,15 +79,10 @@ def _shown(value: Any) -> tuple[str, bool]:
     return text, False
 
 
-async def preview_template(
-    engine: Engine,
-    template: str,
-    *,
-    execution_id: str | None = None,
-    node_id: str | None = None,
-    upstream: Sequence[str] = (),
-) -> TemplatePreview:
-    """Render ``template`` against the recorded run (see the module docs)."""
+async def preview_template(engine: Engine, request: PreviewTemplateRequest) -> TemplatePreview:
+    """Render the request's template against the recorded run (see the module docs)."""
+    template, node_id = request.template, request.node_id
+    execution_id, upstream = request.execution_id, request.upstream
     if len(template) > MAX_PREVIEW_TEMPLATE:
         raise ConfigError(
             f"a template to preview is at most {MAX_PREVIEW_TEMPLATE:,} characters",

@@ -216,14 +216,7 @@ def routes(engine: Engine, sse_buffer: int, sse_budget: SseBudget | None = None)
     async def preview(request: PreviewTemplateRequest) -> Response:
         from main_process.engine.preview import preview_template
 
-        shown = await preview_template(
-            engine,
-            request.template,
-            execution_id=request.execution_id,
-            node_id=request.node_id,
-            upstream=request.upstream,
-        )
-        return _json(shown.model_dump_json())
+        return _json((await preview_template(engine, request)).model_dump_json())
 
     @r.get("/executions/{execution_id}/event-page", response_model=EventPage, tags=["executions"])
     async def event_page(execution_id: str, after: int = 0, limit: int = 1000) -> Response:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.blueprint import Blueprint, EdgeSpec
+from app.blueprint import EdgeSpec
 from app.blueprint_files import load_blueprint_file
 from app.errors import Problem
 from app.results import NodeTypeInfo
@@ -38,13 +38,6 @@ DEMO = {
         "positions": {"fetch": [0, 0], "check": [270, 0], "save": [540, -60], "report": [540, 80]}
     },
 }
-
-
-@pytest.fixture
-def doc(qapp: object, node_types: list[NodeTypeInfo]) -> EditorDocument:
-    d = EditorDocument(node_types)
-    d.load(Blueprint.model_validate(DEMO))
-    return d
 
 
 def _dump(doc: EditorDocument) -> str:

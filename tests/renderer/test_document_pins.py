@@ -9,10 +9,10 @@ from pathlib import Path
 from app.blueprint_files import load_blueprint_file
 from renderer.editor.document import EditorDocument
 from renderer.editor.model import UNSET
-from tests.renderer.test_document import _dump, doc  # noqa: F401  (the fixture)
+from tests.renderer.test_document import _dump
 
 
-def test_pin_and_unpin_undo_exactly_and_follow_a_rename(doc: EditorDocument) -> None:  # noqa: F811
+def test_pin_and_unpin_undo_exactly_and_follow_a_rename(doc: EditorDocument) -> None:
     before = _dump(doc)
     doc.set_pin("fetch", {"items": [1, 2]})
     doc.set_pin("check", True)
@@ -32,7 +32,7 @@ def test_pin_and_unpin_undo_exactly_and_follow_a_rename(doc: EditorDocument) -> 
 
 
 def test_pins_are_saved_but_stay_outside_the_hash(
-    doc: EditorDocument,  # noqa: F811
+    doc: EditorDocument,
     tmp_path: Path,
 ) -> None:
     plain = doc.to_blueprint().content_hash()
@@ -43,7 +43,7 @@ def test_pins_are_saved_but_stay_outside_the_hash(
     assert load_blueprint_file(path).ui.pins == {"save": {"written": 3}}
 
 
-def test_disable_is_a_node_field_in_the_hash(doc: EditorDocument, tmp_path: Path) -> None:  # noqa: F811
+def test_disable_is_a_node_field_in_the_hash(doc: EditorDocument, tmp_path: Path) -> None:
     plain = doc.to_blueprint().content_hash()
     doc.set_disabled("report", True)
     assert doc.model.node("report").disabled

@@ -3,42 +3,17 @@ step, saved in ``ui.notes`` (outside the content hash) and reloaded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from app.blueprint import Blueprint
-from app.results import NodeTypeInfo
-from renderer.canvas.scene import BlueprintScene
 from renderer.canvas.view import CanvasView
 from renderer.editor.document import EditorDocument
-from tests.renderer.test_document import DEMO
 
 _NONE = Qt.KeyboardModifier.NoModifier
 _LEFT = Qt.MouseButton.LeftButton
-
-
-@pytest.fixture
-def doc(qapp: object, node_types: list[NodeTypeInfo]) -> EditorDocument:
-    d = EditorDocument(node_types)
-    d.load(Blueprint.model_validate(DEMO))
-    return d
-
-
-@pytest.fixture
-def view(qtbot: QtBot, doc: EditorDocument) -> Iterator[CanvasView]:
-    v = CanvasView(BlueprintScene(doc))
-    qtbot.addWidget(v)
-    v.resize(1200, 700)
-    v.show()
-    qtbot.waitExposed(v)
-    v.centerOn(400, 50)
-    yield v
-    v.close()
 
 
 def _trigger(menu: QMenu, text: str) -> None:

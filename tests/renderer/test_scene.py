@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from app.blueprint import Blueprint
 from app.results import NodeTypeInfo
 from renderer.canvas.edge_item import EdgeItem
 from renderer.canvas.scene import NODE_TYPE_MIME, BlueprintScene
@@ -18,27 +15,6 @@ from renderer.canvas.state_badge import BadgeState
 from renderer.canvas.theme import DARK, LIGHT
 from renderer.canvas.view import CanvasView
 from renderer.editor.document import EditorDocument
-from tests.renderer.test_document import DEMO
-
-
-@pytest.fixture
-def doc(qapp: object, node_types: list[NodeTypeInfo]) -> EditorDocument:
-    d = EditorDocument(node_types)
-    d.load(Blueprint.model_validate(DEMO))
-    return d
-
-
-@pytest.fixture
-def view(qtbot: QtBot, doc: EditorDocument) -> Iterator[CanvasView]:
-    scene = BlueprintScene(doc)
-    v = CanvasView(scene)
-    qtbot.addWidget(v)
-    v.resize(1200, 700)
-    v.show()
-    qtbot.waitExposed(v)
-    v.centerOn(400, 50)
-    yield v
-    v.close()
 
 
 def _scene(view: CanvasView) -> BlueprintScene:
