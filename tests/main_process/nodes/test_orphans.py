@@ -20,19 +20,11 @@ import pytest
 
 from app.states import ExecutionStatus
 from main_process.engine.engine import Engine
+from tests.reliability.orphan_trial import alive, read_pids, shell_blueprint
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie waiting for a reaper counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2] != "Z"
 
 
 async def wait_for(condition: object, what: str, timeout: float = 10.0) -> None:
@@ -41,24 +33,6 @@ async def wait_for(condition: object, what: str, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.02)
-
-
-def read_pids(path: Path) -> list[int]:
-    try:
-        return [int(x) for x in path.read_text().split()]
-    except (OSError, ValueError):
-        return []
-
-
-def shell_blueprint(script: str, timeout: float | None = None) -> dict[str, object]:
-    node: dict[str, object] = {
-        "id": "sh",
-        "type": "shell.command",
-        "params": {"argv": ["sh", "-c", script]},
-    }
-    if timeout is not None:
-        node["timeout"] = timeout
-    return {"id": "orphans", "nodes": [node]}
 
 
 async def test_a_setsid_grandchild_dies_at_the_node_timeout(engine: Engine, tmp_path: Path) -> None:
