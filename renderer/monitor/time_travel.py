@@ -208,7 +208,7 @@ class TimeTravel(QObject):
             slider.setValue(slider.maximum())
         slider.blockSignals(False)
         if self.replay is not None and self.position is None:
-            self.bar.label.setText(label or f"Live · {self.replay.indexed:,} events recorded")
+            self.bar.label.setText(label or f"Live · {self._known:,} events recorded")
 
     # -- positions -----------------------------------------------------------------
 
