@@ -161,7 +161,7 @@ class RunControl:
             }
             will_run = nodes_to_run(current, self._runs[previous][0], completed, node_id)
         else:  # what runs depends on a run only the engine knows: mark nothing, say why
-            will_run = []
+            will_run = set()
             self.window.statusBar().showMessage(
                 f"Run from here: no run of {current.id} is shown, so no node is marked; "
                 "the engine reuses its latest finished run (run it whole first if none)",
