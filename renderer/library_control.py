@@ -94,7 +94,6 @@ class LibraryControl:
 
     def new_document(self) -> None:
         self.window.document.new(self.fresh_untitled_id())
-        self.window.scene.clear_states()
 
     def save_named(self) -> bool:
         """Ask the blueprint's id, name and description and save it to the library."""
@@ -154,8 +153,7 @@ class LibraryControl:
 
         async def load() -> None:
             blueprint = await window.bridge.conductor.get_blueprint(blueprint_id)
-            window.document.load(blueprint)
-            window.scene.clear_states()
+            window.document.load(blueprint)  # its badges: see RunControl._reopened
             window.view.fit_to_view()
 
         return window.bridge.submit(load(), "open blueprint")

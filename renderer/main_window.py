@@ -290,8 +290,7 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_error("Cannot open blueprint", f"{path.name}: {exc.strerror or exc}")
             return False
-        self.scene.clear_states()
-        self.view.fit_to_view()
+        self.view.fit_to_view()  # the run control repainted the badges (document.reset)
         fill_recent(self, self.commands.recent_menu, self.settings.add_recent(path))
         self.settings.set_open_file(path)
         return True

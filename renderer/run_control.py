@@ -86,7 +86,7 @@ class RunControl:
             lambda: self._paint(self.bridge.model.execution(self.current or "")),
         )
         window.document.edited.connect(self.refresh_dirty)
-        window.document.reset.connect(self.refresh_dirty)
+        window.document.reset.connect(self._reopened)
         window.document.reset.connect(window.monitor.data_view.clear)
         for signal in (window.document.edited, window.document.reset):
             signal.connect(self.update_actions)
@@ -153,8 +153,13 @@ class RunControl:
                 if row.status is NodeStatus.COMPLETED
             }
             will_run = nodes_to_run(current, self._runs[previous][0], completed, node_id)
-        else:
-            will_run = nodes_to_run(current, current, {}, node_id)
+        else:  # what runs depends on a run only the engine knows: mark nothing, say why
+            will_run = set()
+            self.window.statusBar().showMessage(
+                f"Run from here: no run of {current.id} is shown, so no node is marked; "
+                "the engine reuses its latest finished run (run it whole first if none)",
+                10000,
+            )
         self.window.scene.set_will_run(will_run)
         inputs = self._runs[previous][1] if previous is not None else None
         return self.run(config, inputs)
@@ -252,6 +257,16 @@ class RunControl:
             self.travel.attach(execution_id, view.blueprint_id, nodes, live_seq=live)
         self._paint(view)
         self.refresh_dirty()
+
+    def _reopened(self) -> None:
+        """A blueprint was opened: its nodes show the shown run's states when that run
+        is of this blueprint, else no badge (they all said "not run" while the monitor
+        still showed this blueprint's last run)."""
+        self.window.scene.clear_states()
+        if self.current is not None:
+            self.show_execution(self.current)  # paints and re-marks the dirty nodes
+        else:
+            self.refresh_dirty()
 
     def refresh_dirty(self) -> None:
         """Mark the nodes changed since the shown run (none when it is not this blueprint's)."""

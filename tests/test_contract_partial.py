@@ -114,6 +114,25 @@ async def test_bad_partial_configs_are_typed_errors(any_conductor: Conductor) ->
         await any_conductor.execute(blueprint=chain(), config={"only": "b", "stop_after": "c"})
 
 
+async def test_reuse_from_another_blueprints_execution_is_a_clear_config_error(
+    any_conductor: Conductor,
+) -> None:
+    """Issue 12 leftover: this was ``ConfigError: 'x'`` (a node id missing from the
+    other blueprint), for start_at as for only."""
+    other = await any_conductor.execute(
+        blueprint={"id": "elsewhere", "nodes": [{"id": "x", "type": "set", "params": {}}]}
+    )
+    assert other.success, other.error
+    for key in ("start_at", "only"):
+        with pytest.raises(ConfigError) as refused:
+            await any_conductor.execute(
+                blueprint=chain(), config={key: "b", "reuse_from": other.execution_id}
+            )
+        message = str(refused.value)
+        assert "reuse_from" in message and other.execution_id in message, message
+        assert "'elsewhere'" in message and "'pinnable'" in message, message
+
+
 async def test_resume_uses_the_pins_the_original_run_used(
     any_conductor: Conductor, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -127,7 +127,7 @@ def reusable_outputs(
                 where="config.reuse_from",
             )
         source = earlier[0].execution_id
-    previous = states.load_execution(source)
+    previous = load_reuse_source(states, model, source)
     recorded = {
         node_id: (node.output, node.port)
         for node_id, node in previous.nodes.items()
@@ -135,6 +135,20 @@ def reusable_outputs(
     }
     run = nodes_to_run(model, previous.blueprint, recorded, start_at)
     return source, {nid: out for nid, out in recorded.items() if nid not in run}
+
+
+def load_reuse_source(states: StateManager, model: Blueprint, source: str) -> ExecutionState:
+    """The execution ``source`` whose outputs a partial run of ``model`` reuses;
+    refused (naming both) when it ran another blueprint, whose nodes are not these."""
+    previous = states.load_execution(source)
+    if previous.blueprint.id != model.id:
+        raise ConfigError(
+            f"reuse_from names execution {source!r} of blueprint "
+            f"{previous.blueprint.id!r}, not of blueprint {model.id!r}: "
+            "outputs are reused only from an execution of the same blueprint",
+            where="config.reuse_from",
+        )
+    return previous
 
 
 async def load_for_resume(

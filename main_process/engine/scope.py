@@ -33,7 +33,7 @@ from app.errors import ConfigError, NodeInputError
 from app.partial_runs import ancestors, upstream_map
 from app.results import ExecutionConfig
 from app.states import NodeReason, NodeStatus
-from main_process.engine.resume import reusable_outputs
+from main_process.engine.resume import load_reuse_source, reusable_outputs
 from main_process.engine.state_manager import StateManager
 from main_process.store import Store
 from main_process.store.serialization import is_unserializable
@@ -106,7 +106,7 @@ def _latest_outputs(
         if not earlier:
             return None, {}
         source = earlier[0].execution_id
-    previous = states.load_execution(source)
+    previous = load_reuse_source(states, model, source)
     return source, {
         node_id: (node.output, node.port)
         for node_id, node in previous.nodes.items()

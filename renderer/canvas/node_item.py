@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QVariantAnimation
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsObject,
@@ -226,6 +226,10 @@ class NodeItem(QGraphicsObject):
             self._dirty = dirty
             self.update()
 
+    @property
+    def will_run(self) -> bool:
+        return self._will_run
+
     def set_will_run(self, will_run: bool) -> None:
         """Highlight the node as part of the next run (e.g. "run from here")."""
         if will_run != self._will_run:
@@ -378,23 +382,12 @@ class NodeItem(QGraphicsObject):
         font.setPointSizeF(8.0)
         painter.setFont(font)
         if self._state is None:
-            painter.setPen(theme.color("muted_text"))
-            painter.setBrush(QBrush())
-            text = "not run"
-            paint_state_icon(
-                painter,
-                QPointF(19, rect.center().y()),
-                BadgeState.PENDING,
-                theme.color("separator"),
-            )
-        else:
-            colour = theme.state_colour(self._state)
-            paint_state_icon(
-                painter, QPointF(19, rect.center().y()), self._state, colour, self._phase
-            )
-            painter.setPen(
-                colour if self._state is not BadgeState.PENDING else theme.color("muted_text")
-            )
-            text = self._label
+            return  # no run shown for this blueprint: no badge ("not run" misled)
+        colour = theme.state_colour(self._state)
+        paint_state_icon(painter, QPointF(19, rect.center().y()), self._state, colour, self._phase)
+        painter.setPen(
+            colour if self._state is not BadgeState.PENDING else theme.color("muted_text")
+        )
+        text = self._label
         elided = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, WIDTH - 44)
         painter.drawText(rect.adjusted(31, 0, -12, 0), Qt.AlignmentFlag.AlignVCenter, elided)

@@ -5,7 +5,7 @@ between them and their positions — so it can be pasted into another blueprint,
 into a text editor, or into a file, and any blueprint JSON or YAML can be pasted
 into the canvas. Pasting never overwrites: a node whose id is taken gets a fresh
 one (``fetch`` → ``fetch_1``), and the pasted edges and the pasted nodes' templates
-follow the new ids.
+follow the new ids. The copied nodes' pins (``ui.pins``) travel with them.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def copy_text(model: EditorModel, node_ids: Iterable[str]) -> str:
         id=model.blueprint_id,
         nodes=nodes,
         edges=None if model.is_sequential else edges,
-        ui=UiSpec(positions=positions),
+        ui=UiSpec(positions=positions, pins={k: v for k, v in model.pins().items() if k in wanted}),
     )
     return dump_blueprint(fragment, "json")
 
@@ -65,10 +65,11 @@ def parse_fragment(text: str) -> Blueprint:
 
 @dataclass(frozen=True, slots=True)
 class PastePlan:
-    """What a paste adds, in order: nodes (with positions), then edges."""
+    """What a paste adds, in order: nodes (with positions), their pins, then edges."""
 
     nodes: tuple[tuple[NodeSpec, Point], ...]
     edges: tuple[EdgeSpec, ...]
+    pins: tuple[tuple[str, Any], ...] = ()
 
     @property
     def node_ids(self) -> list[str]:
@@ -122,4 +123,5 @@ def plan_paste(model: EditorModel, fragment: Blueprint, at: Point | None = None)
         for e in links
         if e.source in renames and e.target in renames
     )
-    return PastePlan(tuple(nodes), edges)
+    pins = tuple((renames[k], v) for k, v in fragment.ui.pins.items() if k in renames)
+    return PastePlan(tuple(nodes), edges, pins)

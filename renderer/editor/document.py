@@ -295,7 +295,10 @@ class EditorDocument(QObject):
         with self.macro(f"Remove {len(nodes)} nodes, {len(edges)} edges"):
             for index in edges:
                 self._stack.push(DisconnectCommand(self._model, index))
+            pins = self._model.pins()
             for node_id in nodes:
+                if node_id in pins:  # a pin of no node would be saved and run
+                    self._stack.push(PinNodeCommand(self._model, node_id, UNSET))
                 self._stack.push(RemoveNodeCommand(self._model, node_id))
 
     def move_nodes(self, moves: Mapping[str, Point | None], drag_id: int | None = None) -> None:
@@ -353,6 +356,8 @@ class EditorDocument(QObject):
                 self._materialise_sequence()  # the existing nodes keep their order
             for spec, pos in plan.nodes:
                 self._stack.push(AddNodeCommand(self._model, spec, pos))
+            for node_id, value in plan.pins:
+                self._stack.push(PinNodeCommand(self._model, node_id, value))
             for edge in plan.edges:
                 try:
                     self._model.check_edge(edge)

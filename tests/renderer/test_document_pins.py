@@ -55,3 +55,39 @@ def test_disable_is_a_node_field_in_the_hash(doc: EditorDocument, tmp_path: Path
     assert doc.to_blueprint().content_hash() == plain
     doc.undo_stack.undo()
     assert doc.model.node("report").disabled
+
+
+def test_deleting_a_pinned_node_removes_its_pin_in_the_same_undo_step(
+    doc: EditorDocument,  # noqa: F811
+) -> None:
+    """Issue 12 leftover: the pin of a deleted node stayed in ``ui.pins``."""
+    doc.set_pin("check", True)
+    doc.set_pin("fetch", {"items": [1]})
+    pinned = _dump(doc)
+    doc.remove_selection(["check"])
+    assert doc.model.pins() == {"fetch": {"items": [1]}}
+    assert doc.to_blueprint().ui.pins == {"fetch": {"items": [1]}}
+    doc.undo_stack.undo()  # one step brings back the node and its pin
+    assert json.loads(_dump(doc)) == json.loads(pinned)  # pins' order may differ
+    assert doc.model.pins() == {"check": True, "fetch": {"items": [1]}}
+    doc.undo_stack.redo()
+    assert doc.model.pins() == {"fetch": {"items": [1]}}
+
+
+def test_copy_paste_carries_the_copied_nodes_pins_under_their_new_ids(
+    doc: EditorDocument,  # noqa: F811
+) -> None:
+    doc.set_pin("fetch", {"items": [1, 2]})
+    doc.set_pin("save", {"written": 3})
+    text = doc.copy(["fetch", "check"])
+    assert json.loads(text)["ui"]["pins"] == {"fetch": {"items": [1, 2]}}
+    before = _dump(doc)
+    pasted = doc.paste(text)
+    assert pasted == ["fetch_1", "check_1"]
+    assert doc.model.pins() == {
+        "fetch": {"items": [1, 2]},
+        "save": {"written": 3},
+        "fetch_1": {"items": [1, 2]},
+    }
+    doc.undo_stack.undo()  # the paste, pins included, is one step
+    assert _dump(doc) == before

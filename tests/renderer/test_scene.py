@@ -294,3 +294,33 @@ def test_copy_cut_and_paste_keys(view: CanvasView, doc: EditorDocument, qtbot: Q
     assert len(scene.selected_node_ids()) == 4
     with qtbot.waitSignal(scene.edit_refused):
         assert view.paste("not a blueprint") == []
+
+
+def _badge_colours(item: object) -> set[int]:
+    """The distinct colours painted inside the node's badge strip."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+    from renderer.canvas.geometry import BADGE_HEIGHT
+    from renderer.canvas.node_item import NodeItem
+
+    assert isinstance(item, NodeItem)
+    width, height = int(item.boundingRect().right()) + 2, int(item.height) + 2
+    image = QImage(width, height, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    item.paint(painter, QStyleOptionGraphicsItem())
+    painter.end()
+    badge_top = int(item.height - BADGE_HEIGHT)
+    return {
+        image.pixel(x, y) for x in range(12, width - 14) for y in range(badge_top + 3, height - 6)
+    }
+
+
+def test_a_node_with_no_run_shown_draws_no_badge(view: CanvasView) -> None:
+    """Issue 12 leftover: with no run shown every node read "not run"."""
+    item = _scene(view).node_item("fetch")
+    assert item is not None and item.state is None
+    assert len(_badge_colours(item)) == 1  # the card's fill only
+    _scene(view).set_node_state("fetch", "completed", 0, "12 ms")
+    assert len(_badge_colours(item)) > 1
