@@ -58,7 +58,7 @@ def test_disable_is_a_node_field_in_the_hash(doc: EditorDocument, tmp_path: Path
 
 
 def test_deleting_a_pinned_node_removes_its_pin_in_the_same_undo_step(
-    doc: EditorDocument,  # noqa: F811
+    doc: EditorDocument,
 ) -> None:
     """Issue 12 leftover: the pin of a deleted node stayed in ``ui.pins``."""
     doc.set_pin("check", True)
@@ -75,7 +75,7 @@ def test_deleting_a_pinned_node_removes_its_pin_in_the_same_undo_step(
 
 
 def test_copy_paste_carries_the_copied_nodes_pins_under_their_new_ids(
-    doc: EditorDocument,  # noqa: F811
+    doc: EditorDocument,
 ) -> None:
     doc.set_pin("fetch", {"items": [1, 2]})
     doc.set_pin("save", {"written": 3})
