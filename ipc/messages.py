@@ -46,7 +46,7 @@ from app.errors import ConductorError, ErrorInfo
 from app.events import Event
 from app.json_values import model_json, validate_json
 from app.operations import AnyReply, AnyRequest, Reply, Request
-from app.shape_problems import unencodable_problems, unwritable_blueprint
+from app.shape_problems import MAX_DEPTH, unencodable_problems, unwritable_blueprint
 from ipc.errors import ProtocolError
 from ipc.frame_errors import diagnose, oversized_error, version_error
 from ipc.protocol import (
@@ -270,6 +270,16 @@ def _unwritable(msg: Message) -> ConductorError:
     )
 
 
+def _too_deep_blueprint(msg: RequestFrame, data: bytes) -> ConductorError | None:
+    """The engine's BlueprintError for a blueprint nested too deeply to check, before
+    the frame goes (the worker could not even read it: a ProtocolError, once). Only
+    a frame with enough brackets to be that deep is walked."""
+    blueprint = getattr(msg.request, "blueprint", None)
+    if not isinstance(blueprint, dict) or data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return None
+    return unwritable_blueprint(blueprint)
+
+
 def encode(msg: Message, *, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     """JSON bytes for one frame; ProtocolError when it would exceed ``max_bytes``, and
     a typed error naming the place when a value cannot be written at all."""
@@ -287,6 +297,8 @@ def encode(msg: Message, *, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
             data = model_json(msg, fallback=_unserializable)
     except (PydanticSerializationError, TypeError):
         raise _unwritable(msg) from None
+    if isinstance(msg, RequestFrame) and (error := _too_deep_blueprint(msg, data)):
+        raise error
     if len(data) > max_bytes:
         raise ProtocolError(
             f"a {msg.kind} message of {len(data):,} bytes exceeds the frame limit of "
