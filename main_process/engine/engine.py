@@ -59,6 +59,7 @@ from main_process.engine.scope import resume_scope, run_scope, with_pins
 from main_process.engine.state_manager import StateManager
 from main_process.events.cursor import EventCursor
 from main_process.file_roots import resolve_roots
+from main_process.heap import freeze_startup_heap
 from main_process.library import BlueprintLibrary
 from main_process.nodes.registry import NodeRegistry, default_registry
 from main_process.runners.process import ProcessPool
@@ -155,6 +156,7 @@ class Engine:
             )
         )
         self._closed = False
+        freeze_startup_heap()  # see there: full collections then skip all of the above
 
     # -- running -------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from jmespath import functions, visitor
-from jmespath.exceptions import JMESPathError
+from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
 from app.evaluation_limits import off_loop
 from app.value_size import expanded_size, value_limit
@@ -63,6 +63,10 @@ def _pieces(items: list[Any]) -> list[list[Any]]:
     return [items[i : i + _PIECE] for i in range(0, len(items), _PIECE)]
 
 
+def _index_pieces(length: int) -> list[range]:
+    return [range(i, min(i + _PIECE, length)) for i in range(0, length, _PIECE)]
+
+
 def _dumps(value: Any) -> str:
     """``to_string``'s ``json.dumps``, a container over a quarter MiB a part at a time (a
     long list in 64 slices, each written the same way)."""
@@ -76,6 +80,10 @@ def _dumps(value: Any) -> str:
     step = -(-len(value) // 64)
     slices = (_dumps(value[i : i + step])[1:-1] for i in range(0, len(value), step))
     return "[" + ",".join(slices) + "]"
+
+
+#: jmespath's own functions, untyped: its stubs do not list the helpers reused here.
+_PLAIN: Any = functions.Functions
 
 
 class _Functions(functions.Functions):
@@ -99,6 +107,41 @@ class _Functions(functions.Functions):
     @functions.signature({"types": ["array-number", "array-string"]})
     def _func_min(self, arg: list[Any]) -> Any:
         return min(min(piece) for piece in _pieces(arg)) if arg else None
+
+    @functions.signature({"types": ["array"]}, {"types": ["expref"]})
+    def _func_sort_by(self, array: list[Any], expref: Any) -> list[Any]:
+        if len(array) <= _PIECE:
+            return _PLAIN._func_sort_by(self, array, expref)  # type: ignore[no-any-return]
+        first = expref.visit(expref.expression, array[0])
+        required = _PLAIN._convert_to_jmespath_type(self, type(first).__name__)
+        if required not in ("number", "string"):
+            raise JMESPathTypeError("sort_by", array[0], required, ["string", "number"])
+        keys = self._keys(array, expref, [required], "sort_by")
+        runs = (sorted(piece, key=keys.__getitem__) for piece in _index_pieces(len(array)))
+        # heapq.merge takes equal keys from earlier runs first: as stable as sorted().
+        return [array[i] for i in heapq.merge(*runs, key=keys.__getitem__)]
+
+    @functions.signature({"types": ["array"]}, {"types": ["expref"]})
+    def _func_max_by(self, array: list[Any], expref: Any) -> Any:
+        if len(array) <= _PIECE:
+            return _PLAIN._func_max_by(self, array, expref)
+        keys = self._keys(array, expref, ["number", "string"], "max_by")
+        firsts = [max(piece, key=keys.__getitem__) for piece in _index_pieces(len(array))]
+        return array[max(firsts, key=keys.__getitem__)]  # the first of equal maxima
+
+    @functions.signature({"types": ["array"]}, {"types": ["expref"]})
+    def _func_min_by(self, array: list[Any], expref: Any) -> Any:
+        if len(array) <= _PIECE:
+            return _PLAIN._func_min_by(self, array, expref)
+        keys = self._keys(array, expref, ["number", "string"], "min_by")
+        firsts = [min(piece, key=keys.__getitem__) for piece in _index_pieces(len(array))]
+        return array[min(firsts, key=keys.__getitem__)]
+
+    def _keys(self, array: list[Any], expref: Any, types: list[str], name: str) -> list[Any]:
+        """Every item's key, computed first (Python calls: the GIL is handed over
+        between them), so that the C calls that compare keys each get one piece."""
+        keyfunc = _PLAIN._create_key_func(self, expref, types, name)
+        return [keyfunc(item) for item in array]
 
     @functions.signature({"types": ["array-number"]})
     def _func_sum(self, arg: list[Any]) -> Any:

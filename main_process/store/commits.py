@@ -32,12 +32,26 @@ from pathlib import Path
 
 from app.errors import StoreError
 from app.limits import setting
-from main_process.store.ops import Flush, FlushCallback, Op, apply_batch, is_transient
+from main_process.store.ops import (
+    Flush,
+    FlushCallback,
+    Op,
+    apply_batch,
+    is_busy,
+    is_transient,
+    settler,
+    store_error,
+    without_waiters,
+)
 
 log = logging.getLogger(__name__)
 
-#: A flush with at most this many operations queued is applied on the caller's thread.
+#: A flush with at most this many operations queued is applied on the caller's thread,
 INLINE_FLUSH_OPS = 2000
+#: and at most this many bytes of values queued: a new execution's 5 MB blueprint
+#: written inline held the loop 100-170 ms, measured; the writer thread writes it in
+#: order while the loop runs (SQLite releases the GIL). See ``Store.enqueue_*``.
+INLINE_FLUSH_BYTES = 256 * 1024
 #: Operations queued at most: beyond this the caller commits the backlog itself. A
 #: producer that never yields the GIL (a node logging in a tight loop) starves the
 #: writer thread, which loses the GIL for ~5 ms each time SQLite releases it: 9,500
@@ -78,6 +92,7 @@ class Committer:
         self.interval = flush_interval
         self.batch_size = batch_size
         self.ops: deque[Op] = deque()
+        self.queued_bytes = 0  # of large values queued since the last drain (the Store's count)
         self.max_queued_ops = MAX_QUEUED_OPS  # see there
         self._wconn = connect(path, checkpoints=False)
         #: For batches applied on a caller's thread (the loop): never waits for another
@@ -105,6 +120,13 @@ class Committer:
         """Have the writer commit now, not at its next interval."""
         with self._cond:
             self._cond.notify()
+
+    def add_bytes(self, size: int) -> None:
+        """Count a large queued value; past :data:`INLINE_FLUSH_BYTES` the writer starts
+        on the backlog now, and no flush commits it on the caller's thread."""
+        self.queued_bytes += size
+        if self.queued_bytes > INLINE_FLUSH_BYTES:
+            self.wake()
 
     def maybe_wake(self) -> None:
         queued = len(self.ops)
@@ -165,7 +187,7 @@ class Committer:
             return None
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self.request_flush(_settler(loop, future))
+        self.request_flush(settler(loop, future))
         return future
 
     def _start_group(self, future: asyncio.Future[None]) -> None:
@@ -175,13 +197,15 @@ class Committer:
             if not future.done():
                 future.set_result(None)
             return
-        self.request_flush(_settler(future.get_loop(), future))
+        self.request_flush(settler(future.get_loop(), future))
 
     def _commit_inline(self) -> bool:
         """Commit a small backlog on the caller's thread when the writer is idle and
         healthy; True when done. Otherwise (or on failure, when the operations go back
         to the head of the queue) the caller hands the work to the writer."""
         if self._failing_since is not None or len(self.ops) > INLINE_FLUSH_OPS:
+            return False
+        if self.queued_bytes > INLINE_FLUSH_BYTES:
             return False
         if not self._wlock.acquire(blocking=False):
             return False
@@ -205,7 +229,7 @@ class Committer:
         if is_transient(error):
             if self._failing_since is None:
                 self._failing_since = time.monotonic()
-            if not _busy(error):
+            if not is_busy(error):
                 self._reopen_writer()
         with self._cond:
             self._cond.notify()
@@ -215,6 +239,7 @@ class Committer:
         """Everything queued so far, in order. Only the holder of ``_wlock`` drains, and
         producers only append, so the length read first can all be taken."""
         ops = self.ops
+        self.queued_bytes = 0  # one counted after this drain costs only one hand-off more
         return [ops.popleft() for _ in range(len(ops))]
 
     def flush_sync(self, timeout: float = 30.0) -> None:
@@ -285,7 +310,7 @@ class Committer:
             self._cconn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error as exc:
             log.debug("checkpoint skipped: %s", exc)
-            if not _busy(exc):  # a full disk can leave the connection in error
+            if not is_busy(exc):  # a full disk can leave the connection in error
                 with contextlib.suppress(sqlite3.Error):
                     self._cconn.close()
                     self._cconn = connect(self.path)
@@ -322,14 +347,14 @@ class Committer:
                 log.error("store write failed, retrying (%d operations): %s", len(ops), error)
             self.write_error = error
             ops.extend(self._drain())
-            if not _busy(error):
+            if not is_busy(error):
                 self._reopen_writer()
             if now - self._failing_since >= self.retry_seconds:
                 failure = StoreError(
                     f"the store could not write for {now - self._failing_since:.0f} s: {error}",
                     where=str(self.path),
                 )
-                ops = _without_waiters(ops, failure)
+                ops = without_waiters(ops, failure)
                 if self._closing:
                     log.error("store closed with %d operations not written: %s", len(ops), error)
                     return
@@ -357,43 +382,4 @@ class Committer:
         dropped, loudly, and its waiters told."""
         self.write_error = error
         log.error("store write failed, not retryable (%d operations): %s", len(ops), error)
-        _without_waiters(ops, error)
-
-
-def _busy(error: BaseException) -> bool:
-    """Another process holds the lock: the connection itself is fine."""
-    code = getattr(error, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def _without_waiters(ops: list[Op], error: BaseException) -> list[Op]:
-    """Tell every flush waiter in ``ops`` of ``error``; the other operations."""
-    kept: list[Op] = []
-    for op in ops:
-        if isinstance(op, Flush):
-            op.callback(error)
-        else:
-            kept.append(op)
-    return kept
-
-
-def _settler(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> FlushCallback:
-    def done(exc: BaseException | None) -> None:
-        loop.call_soon_threadsafe(_settle, future, exc)
-
-    return done
-
-
-def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
-    if future.done():
-        return
-    if exc is None:
-        future.set_result(None)
-    else:
-        future.set_exception(store_error(exc, None))
-
-
-def store_error(exc: BaseException, path: Path | None) -> StoreError:
-    if isinstance(exc, StoreError):
-        return exc
-    return StoreError(f"store write failed: {exc}", where=str(path) if path else None)
+        without_waiters(ops, error)

@@ -11,6 +11,7 @@ operation.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, assert_never
 
+from app.errors import StoreError
 from app.paths import ensure_private_dir, private_file
 from main_process import faults
 from main_process.store.chunks import CHUNK_EVENTS, EventRow, NodeRow, encode_chunk, encode_nodes
@@ -112,6 +114,47 @@ def is_transient(error: BaseException) -> bool:
     error), so the batch is worth retrying; anything else means what was queued is
     malformed and no retry can help."""
     return isinstance(error, sqlite3.OperationalError | OSError)
+
+
+def is_busy(error: BaseException) -> bool:
+    """Another process holds the lock: the connection itself is fine."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def without_waiters(ops: list[Op], error: BaseException) -> list[Op]:
+    """Tell every flush waiter in ``ops`` of ``error``; the other operations."""
+    kept: list[Op] = []
+    for op in ops:
+        if isinstance(op, Flush):
+            op.callback(error)
+        else:
+            kept.append(op)
+    return kept
+
+
+def settler(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> FlushCallback:
+    """A flush callback that settles ``future`` on its loop (from the writer thread)."""
+
+    def done(exc: BaseException | None) -> None:
+        loop.call_soon_threadsafe(_settle, future, exc)
+
+    return done
+
+
+def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(store_error(exc, None))
+
+
+def store_error(exc: BaseException, path: Path | None) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
+    return StoreError(f"store write failed: {exc}", where=str(path) if path else None)
 
 
 def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCallback]) -> bool:

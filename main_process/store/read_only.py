@@ -137,6 +137,9 @@ class ReadOnlyWriter:
     def maybe_wake(self) -> None:
         """Nothing to commit."""
 
+    def add_bytes(self, size: int) -> None:
+        """Nothing to commit."""
+
     async def flush(self) -> None:
         """Nothing is ever queued, so everything queued is committed."""
 

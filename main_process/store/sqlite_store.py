@@ -29,7 +29,7 @@ from typing import Any
 from app.errors import StoreError
 from app.paths import database_path, ensure_private_dir, outputs_dir, private_file
 from main_process.store.chunks import EventRow, NodeRow
-from main_process.store.commits import Committer, connect, store_error
+from main_process.store.commits import Committer, connect
 from main_process.store.ops import (
     FlushCallback,
     WriteCheckpoint,
@@ -37,6 +37,7 @@ from main_process.store.ops import (
     WriteNode,
     WriteSpill,
     WriteVariable,
+    store_error,
 )
 from main_process.store.read_only import (
     ReadOnlyWriter,
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 
 #: Serialised outputs larger than this go to a file under ``outputs/``.
 SPILL_BYTES = 256 * 1024
+#: A queued value over this many bytes is counted towards the committer's
+#: ``INLINE_FLUSH_BYTES`` (smaller ones are not: the hot path stays a bare append).
+SMALL_BYTES = 16 * 1024
 
 
 class Store:
@@ -138,16 +142,24 @@ class Store:
         write instead of three.
         """
         self._ops.append(WriteExecution(execution_id, fields, insert))
+        size = sum(len(v) for v in fields.values() if isinstance(v, bytes | str))
+        if size > SMALL_BYTES:
+            self._writer.add_bytes(size)
         self._maybe_wake()
 
     def enqueue_node(self, execution_id: str, seq: int, row: NodeRow) -> None:
         """Record a node's outcome; ``seq`` is its terminal event's. A later record
         for the same node (from a resumed run) supersedes this one."""
         self._ops.append(WriteNode(execution_id, seq, row))
+        size = len(row.output or b"") + len(row.input or b"")
+        if size > SMALL_BYTES:
+            self._writer.add_bytes(size)
         self._maybe_wake()
 
     def enqueue_variable(self, execution_id: str, key: str, value_json: bytes) -> None:
         self._ops.append(WriteVariable(execution_id, key, value_json))
+        if len(value_json) > SMALL_BYTES:
+            self._writer.add_bytes(len(value_json))
         self._maybe_wake()
 
     def enqueue_checkpoint(
@@ -159,6 +171,8 @@ class Store:
         data_json: bytes,
     ) -> None:
         self._ops.append(WriteCheckpoint(execution_id, checkpoint_id, name, created_at, data_json))
+        if len(data_json) > SMALL_BYTES:
+            self._writer.add_bytes(len(data_json))
         self._maybe_wake()
 
     def enqueue_spill(self, path: Path, data: bytes) -> None:

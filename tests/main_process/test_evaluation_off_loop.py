@@ -10,6 +10,7 @@ import random
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -163,6 +164,66 @@ def test_jmespath_functions_in_pieces_match_jmespath(monkeypatch: pytest.MonkeyP
         expected = jmespath.search(expression, data)
         got = bounded_jmespath.search(jmespath.compile(expression), data)
         assert got == expected, expression
+
+
+def test_jmespath_by_functions_in_pieces_match_jmespath(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sort_by of 1.6 million items held the loop in one C call of sorted(); in pieces
+    # the results must be the same, ties (kept in input order) and errors included.
+    import jmespath
+    from jmespath.exceptions import JMESPathError, JMESPathTypeError
+
+    from main_process.nodes import bounded_jmespath
+
+    monkeypatch.setattr(bounded_jmespath, "_PIECE", 7)
+    longest = [0, 0]  # the longest C call of sorted/max/min, and how many were made
+
+    def spy(builtin: Any) -> Any:
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > 1:  # max(a, b)
+                return builtin(*args, **kwargs)
+            items = list(args[0])
+            longest[:] = [max(longest[0], len(items)), longest[1] + 1]
+            return builtin(items, **kwargs)
+
+        return measured
+
+    for name, builtin in (("sorted", sorted), ("max", max), ("min", min)):
+        monkeypatch.setattr(bounded_jmespath, name, spy(builtin), raising=False)
+    rng = random.Random(13)
+    for trial in range(60):
+        size = rng.randint(0, 120)
+        rows = [
+            {
+                "id": i,
+                "n": rng.randint(-5, 5),
+                "f": rng.choice([0.5, -1, 2, 2.0]),
+                "s": rng.choice("abcé"),
+            }
+            for i in range(size)
+        ]
+        data = {"r": rows}
+        for expression in (
+            "sort_by(r, &n)[].id",
+            "sort_by(r, &s)[].id",
+            "sort_by(r, &f)[].id",
+            "max_by(r, &n).id",
+            "min_by(r, &n).id",
+            "max_by(r, &s).id",
+            "min_by(r, &f).id",
+            "sort_by(r, &n)[?s == 'a'].id",
+        ):
+            expected = jmespath.search(expression, data)
+            got = bounded_jmespath.search(jmespath.compile(expression), data)
+            assert got == expected, (trial, expression)
+    # Every C call got one piece of 7, or the firsts of the (at most 18) pieces.
+    assert 0 < longest[0] <= 18 and longest[1] > 100, longest
+    mixed = {"r": [{"n": 1}] * 20 + [{"n": "x"}] + [{"n": 2}] * 20}
+    for expression in ("sort_by(r, &n)", "max_by(r, &n)", "min_by(r, &n)", "sort_by(r, &m)"):
+        with pytest.raises((JMESPathTypeError, TypeError)) as plain:
+            jmespath.search(expression, mixed)
+        with pytest.raises(JMESPathError) as bounded:  # a TypeError becomes a typed error
+            bounded_jmespath.search(jmespath.compile(expression), mixed)
+        assert plain.type is bounded.type or plain.type is TypeError, expression
 
 
 def test_template_filters_in_pieces_match_jinja(monkeypatch: pytest.MonkeyPatch) -> None:
