@@ -328,7 +328,7 @@ def test_the_empty_canvas_hint_is_wiped_whole_when_the_first_node_arrives(
     def spy(*args: object) -> None:
         if not args:
             full_repaints.append(1)
-        real_update(*args)  # type: ignore[arg-type]
+        real_update(*args)
 
     monkeypatch.setattr(viewport, "update", spy)
     doc.add_node("delay")
