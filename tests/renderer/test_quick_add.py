@@ -335,3 +335,18 @@ def test_the_empty_canvas_hint_is_wiped_whole_when_the_first_node_arrives(
     qtbot.waitUntil(lambda: not view._hint_shown)
     assert full_repaints, "the whole viewport must be repainted once the hint goes"
     view.close()
+
+
+def test_the_picker_opened_near_the_screen_edge_stays_on_screen(
+    view: CanvasView, qtbot: QtBot
+) -> None:
+    """A wire dropped near the right edge opened the picker half off-screen (Xvfb)."""
+    area = view.screen().availableGeometry()
+    corner = QPoint(area.right() - 20, area.bottom() - 20)
+    view.quick_add.open_at(QPointF(0, 0), corner)
+    picker = view.quick_add.picker
+    qtbot.waitUntil(picker.isVisible)
+    shown = picker.frameGeometry()
+    assert area.contains(shown.topLeft()) and area.contains(shown.bottomRight()), (shown, area)
+    QTest.keyClick(picker.filter, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not picker.isVisible())
