@@ -210,3 +210,15 @@ def test_a_very_long_node_id_does_not_widen_the_inspector(panel: InspectorPanel)
     assert panel.node_id == long_id
     assert panel.details.minimumSizeHint().width() <= 400
     assert panel.title.toolTip() == long_id
+
+
+def test_a_very_long_upstream_id_in_the_templates_hint_does_not_widen_it(
+    panel: InspectorPanel,
+) -> None:
+    """The hint lists the nodes in scope: one unbreakable id widened the form too."""
+    long_id = "node_" + "x" * 150
+    panel.document.rename_node("fetch", long_id)
+    panel.show_selection(["report"])
+    QApplication.processEvents()
+    assert long_id in panel.params_form.hint.text()
+    assert panel.details.minimumSizeHint().width() <= 400
