@@ -106,3 +106,17 @@ def test_a_recorded_failure_keeps_its_error_for_the_data_tab() -> None:
     assert view is not None
     row = view.nodes["explode"]
     assert row.error_info is not None and ErrorInfo(**row.error_info) == error
+
+
+def test_duplicate_suggests_a_valid_id_even_for_the_longest_ids() -> None:
+    """A 197-character id got '<id>-copy' (202 characters): the dialog opened refusing it."""
+    from app.blueprint_ids import MAX_ID_LENGTH, id_problem
+    from renderer.library_control import copy_id
+
+    assert copy_id("flow", lambda _id: False) == "flow-copy"
+    assert copy_id("flow", lambda i: i == "flow-copy") == "flow-copy-2"
+    long_id = "branchy-" + "a" * 189
+    for taken in (set[str](), {long_id[:195] + "-copy"}):
+        suggested = copy_id(long_id, taken.__contains__)
+        assert len(suggested) <= MAX_ID_LENGTH and id_problem(suggested) is None
+        assert suggested not in taken
