@@ -120,3 +120,17 @@ def test_duplicate_suggests_a_valid_id_even_for_the_longest_ids() -> None:
         suggested = copy_id(long_id, taken.__contains__)
         assert len(suggested) <= MAX_ID_LENGTH and id_problem(suggested) is None
         assert suggested not in taken
+
+
+def test_library_and_history_rows_keep_long_names_apart() -> None:
+    """Two blueprints with a 200-character name read the same in the Library, and a
+    History row's status was cut off the dock (Xvfb trial)."""
+    from renderer.side_lists import row_label
+
+    name = "Long name " + "word " * 40 + "end"
+    first = row_label(name, "branchy-" + "a" * 189)
+    copy = row_label(name, "branchy-copy")
+    assert first != copy and len(first) <= 80 and len(copy) <= 80
+    assert "branchy-copy" in copy and first.endswith("aaa)")
+    assert row_label("Fan out", "fan") == "Fan out (fan)"
+    assert row_label(None, "fan") == "fan"
