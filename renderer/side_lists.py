@@ -157,7 +157,8 @@ class HistoryList(QListWidget):
         for summary in executions:
             when = time.strftime("%H:%M:%S", time.localtime(summary.created_at))
             row = row_label(summary.blueprint_name, summary.blueprint_id)
-            item = QListWidgetItem(f"{when}  {row}  {summary.status.value}")
+            # The status before the name: a long name pushed it out of the dock.
+            item = QListWidgetItem(f"{when}  {summary.status.value}  {row}")
             item.setData(_ID, summary.execution_id)
             # The row is cut to the dock's width: the tooltip holds all of it.
             shown = history_label(summary)
