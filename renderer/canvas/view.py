@@ -108,9 +108,12 @@ class CanvasView(QGraphicsView):
         self.set_zoom(self.zoom / _STEP)
 
     def fit_to_view(self, max_zoom: float = 1.25) -> None:
-        """Show every node, with a margin; never zoom in past ``max_zoom``."""
+        """Show every node and sticky note, with a margin; never zoom in past ``max_zoom``.
+
+        (Notes count: Fit once left a note half hidden under the minimap.)
+        """
         bounds = QRectF()
-        for item in self._scene.node_items():
+        for item in [*self._scene.node_items(), *self.notes.items()]:
             bounds = bounds.united(item.sceneBoundingRect())
         if bounds.isEmpty():
             self.resetTransform()
