@@ -136,15 +136,16 @@ def test_library_and_history_rows_keep_long_names_apart() -> None:
     assert row_label(None, "fan") == "fan"
 
 
-def test_a_banner_with_a_very_long_id_does_not_widen_the_window(qapp: object) -> None:
+def test_a_banner_with_a_very_long_id_does_not_widen_the_window(qtbot: QtBot) -> None:
     """The recovery offer names the blueprint: a 197-character id widened the window."""
     from renderer.banner import Banner
 
     banner = Banner("#2563eb")
+    qtbot.addWidget(banner)  # closed at teardown: a shown stray window steals shortcuts
     banner.resize(600, 40)
     long_id = "branchy-" + "a" * 189
     text = f"Unsaved work from a session that ended unexpectedly can be recovered: {long_id}"
     banner.show_message(text, {"Recover": lambda: None, "Discard": lambda: None})
     assert banner.minimumSizeHint().width() <= 600
     assert banner.label.toolTip() == text
-    banner.deleteLater()
+    banner.close()
