@@ -3,6 +3,7 @@ gap filling, errors in the Log, and a branch wire beside a port-less edge."""
 
 from __future__ import annotations
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from app.events import EVENT_ADAPTER, Event
@@ -149,3 +150,39 @@ def test_a_banner_with_a_very_long_id_does_not_widen_the_window(qtbot: QtBot) ->
     assert banner.minimumSizeHint().width() <= 600
     assert banner.label.toolTip() == text
     banner.close()
+
+
+def test_a_repeated_run_press_is_the_same_press_only_while_it_matters(
+    qapp: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double-click on Run started the blueprint twice (Xvfb trial)."""
+    import asyncio
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.blueprint import Blueprint
+    from app.states import ExecutionStatus
+    from renderer import run_presses
+
+    model = MonitorModel()
+    presses = run_presses.RunPresses(model)
+    now = [100.0]
+    monkeypatch.setattr(run_presses.time, "monotonic", lambda: now[0])
+    blueprint = Blueprint.model_validate({"id": "b", "nodes": [{"id": "n", "type": "set"}]})
+    loop = asyncio.new_event_loop()
+    try:
+        started: asyncio.Future[str | None] = loop.create_future()
+        presses.pressed((blueprint, {}), started)
+        assert presses.repeat_of((blueprint, {})) is started  # still starting
+        assert presses.repeat_of((blueprint, {"only": "n"})) is None  # another press
+        started.set_result("e1")
+        model.ensure("e1", "b").status = ExecutionStatus.RUNNING
+        now[0] += QApplication.doubleClickInterval() / 2000  # half the interval
+        assert presses.repeat_of((blueprint, {})) is started  # live, within the interval
+        now[0] += 10.0
+        assert presses.repeat_of((blueprint, {})) is None  # a deliberate second run
+        now[0] -= 10.0
+        model.ensure("e1", "b").status = ExecutionStatus.COMPLETED
+        assert presses.repeat_of((blueprint, {})) is None  # that run already ended
+    finally:
+        loop.close()
