@@ -19,6 +19,9 @@ from collections.abc import Mapping
 
 from app.blueprint import Blueprint
 
+#: The longest id (the rule below allows 1 + 199 characters).
+MAX_ID_LENGTH = 200
+
 _SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}\Z")
 
 #: The rule in words, for messages next to an id field.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 
 class Banner(QFrame):
@@ -23,6 +23,9 @@ class Banner(QFrame):
         )
         self.label = QLabel()
         self.label.setWordWrap(True)
+        # A long blueprint id in the recovery offer is one unbreakable word: it once
+        # widened the window past the screen (Xvfb trial). Clip; the tooltip has it all.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(10, 6, 10, 6)
         self._layout.addWidget(self.label, 1)
@@ -30,7 +33,7 @@ class Banner(QFrame):
         self.hide()
 
     def show_message(self, text: str, actions: dict[str, Callable[[], None]]) -> None:
-        self.label.setText(text)
+        self.set_text(text)
         for button in self.buttons.values():
             self._layout.removeWidget(button)
             button.deleteLater()
@@ -44,3 +47,4 @@ class Banner(QFrame):
 
     def set_text(self, text: str) -> None:
         self.label.setText(text)
+        self.label.setToolTip(text)

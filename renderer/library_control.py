@@ -22,11 +22,13 @@ unsaved-changes question is; the worker calls then run as tasks.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QMessageBox
 
+from app.blueprint_ids import MAX_ID_LENGTH
 from app.errors import ConductorError
 from app.paths import EXAMPLES_DIR, blueprints_dir
 from renderer.blueprint_dialog import BlueprintNameDialog
@@ -43,6 +45,19 @@ def _ids_in(folder: Path) -> set[str]:
     if not folder.is_dir():
         return set()
     return {path.stem for path in folder.iterdir() if path.suffix in _SUFFIXES}
+
+
+def copy_id(blueprint_id: str, taken: Callable[[str], bool]) -> str:
+    """The id Duplicate suggests: ``<id>-copy`` (``-copy-2``, …), the id shortened so
+    the suggestion stays a valid id (a 197-character id once got an invalid
+    suggestion, and the dialog opened with OK disabled)."""
+    number = 1
+    while True:
+        suffix = "-copy" if number == 1 else f"-copy-{number}"
+        suggested = blueprint_id[: MAX_ID_LENGTH - len(suffix)].rstrip(".") + suffix
+        if not taken(suggested):
+            return suggested
+        number += 1
 
 
 class LibraryControl:
@@ -196,10 +211,7 @@ class LibraryControl:
         """Copy a blueprint (one of the user's or an example) under a new id."""
         summary = self.window.library.summaries.get(blueprint_id)
         name = (summary.name if summary else None) or blueprint_id
-        number, suggested = 1, f"{blueprint_id}-copy"
-        while self.taken_by(suggested) is not None:
-            number += 1
-            suggested = f"{blueprint_id}-copy-{number}"
+        suggested = copy_id(blueprint_id, lambda taken: self.taken_by(taken) is not None)
         dialog = BlueprintNameDialog(
             f"Duplicate {blueprint_id}",
             blueprint_id=suggested,

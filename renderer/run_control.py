@@ -14,6 +14,9 @@ Separate from the window's layout so the run rules read in one place:
 * **Pins**: every run started here is a manual run, so it uses the blueprint's
   pinned outputs (``use_pins``); a node that ended without running shows why
   (pinned, disabled, not in run) in place of its duration.
+* **One press, one run**: a second press of the same Run while the first is still
+  starting, or within the double-click interval while its run is live, is the same
+  press (a double-click on Run once started the blueprint twice).
 * **Pause**: Pause is enabled while the shown execution runs; a paused execution
   starts no new node and stays followed, and Resume continues it in place.
 * **Crash**: when the worker dies, a banner says so at once; the bridge marks the
@@ -41,6 +44,7 @@ from renderer.monitor.monitor_model import ExecutionView
 from renderer.monitor.time_travel import TimeTravel
 from renderer.node_data import NodeData
 from renderer.run_dialog import RunDialog
+from renderer.run_presses import RunPresses
 
 if TYPE_CHECKING:
     from renderer.actions import Actions
@@ -67,6 +71,8 @@ class RunControl:
         self.current: str | None = None
         self.crashed = False
         self._runs: dict[str, tuple[Blueprint, dict[str, Any]]] = {}
+        #: Tells a repeated Run press (a double-click) from a new one.
+        self.presses = RunPresses(self.bridge.model)
         #: The Data tab's node data (output pages, error, a debug run's input).
         self.data = NodeData(window)
         #: The nodes marked dirty on the canvas (see :meth:`refresh_dirty`).
@@ -96,9 +102,19 @@ class RunControl:
     def run(
         self, config: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None
     ) -> asyncio.Future[str | None]:
-        """Validate and start the document's blueprint; the result is the id (None: not run)."""
+        """Validate and start the document's blueprint; the result is the id (None: not run).
+
+        A repeat of the previous press (see :class:`RunPresses`) starts nothing and
+        returns the previous press's result.
+        """
+        config = config or {}
         blueprint = self.window.document.to_blueprint()
-        return self.bridge.submit(self._run(blueprint, config or {}, inputs), "run")
+        repeat = self.presses.repeat_of((blueprint, config))
+        if repeat is not None:
+            return repeat
+        started = self.bridge.submit(self._run(blueprint, config, inputs), "run")
+        self.presses.pressed((blueprint, config), started)
+        return started
 
     async def _run(
         self, blueprint: Blueprint, config: dict[str, Any], inputs: dict[str, Any] | None

@@ -83,7 +83,7 @@ class LibraryList(QListWidget):
             origin = "mine" if summary.source == "user" else summary.source
             label = summary.name or summary.id
             shown = f"{label} ({summary.id})" if label != summary.id else label
-            item = QListWidgetItem(f"{shown}  ·  {origin}")
+            item = QListWidgetItem(f"{row_label(summary.name, summary.id)}  ·  {origin}")
             item.setData(_ID, summary.id)
             about = f"{shown} · {origin}"
             item.setToolTip(f"{about}\n{summary.description}" if summary.description else about)
@@ -156,7 +156,9 @@ class HistoryList(QListWidget):
         self.clear()
         for summary in executions:
             when = time.strftime("%H:%M:%S", time.localtime(summary.created_at))
-            item = QListWidgetItem(f"{when}  {history_label(summary)}  {summary.status.value}")
+            row = row_label(summary.blueprint_name, summary.blueprint_id)
+            # The status before the name: a long name pushed it out of the dock.
+            item = QListWidgetItem(f"{when}  {summary.status.value}  {row}")
             item.setData(_ID, summary.execution_id)
             # The row is cut to the dock's width: the tooltip holds all of it.
             shown = history_label(summary)
@@ -194,3 +196,24 @@ def history_label(summary: ExecutionSummary) -> str:
     if name and name != summary.blueprint_id:
         return f"{name} ({summary.blueprint_id})"
     return summary.blueprint_id
+
+
+#: How much of a name, and of an id, a Library or History row shows.
+_NAME_SHOWN, _ID_SHOWN = 32, 40
+
+
+def _middle(text: str, limit: int) -> str:
+    """``text`` cut in the middle to ``limit`` characters (both ends tell ids apart)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
+
+
+def row_label(name: str | None, blueprint_id: str) -> str:
+    """A row's ``name (id)``, each part shortened so rows stay told apart in a narrow
+    dock: two blueprints with a long name read the same, and History's status was cut
+    off (Xvfb trial). The tooltip holds the whole text."""
+    if name and name != blueprint_id:
+        return f"{_middle(name, _NAME_SHOWN)} ({_middle(blueprint_id, _ID_SHOWN)})"
+    return _middle(blueprint_id, _ID_SHOWN)

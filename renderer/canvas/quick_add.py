@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QPoint, QPointF
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
 from app.results import NodeTypeInfo
@@ -71,8 +72,21 @@ class QuickAdd(QObject):
         """Show the picker near ``screen_pos``; the node will sit at scene point ``at``."""
         self.picker.set_entries(self.entries(at, source))
         self.picker.open_palette()
-        self.picker.move(screen_pos.x() + 8, screen_pos.y() + 8)
+        self.picker.move(self._on_screen(QPoint(screen_pos.x() + 8, screen_pos.y() + 8)))
         self.picker.filter.setFocus()
+
+    def _on_screen(self, pos: QPoint) -> QPoint:
+        """``pos`` moved left/up as needed so the whole picker is on the screen.
+
+        A wire dropped near the canvas's right edge once opened the picker half
+        off a 1,400 px screen (Xvfb trial), its search results cut off.
+        """
+        screen = QGuiApplication.screenAt(pos) or self.picker.screen()
+        area = screen.availableGeometry()
+        size = self.picker.frameGeometry().size().expandedTo(self.picker.size())
+        x = max(area.left(), min(pos.x(), area.right() + 1 - size.width()))
+        y = max(area.top(), min(pos.y(), area.bottom() + 1 - size.height()))
+        return QPoint(x, y)
 
     def add(self, type_name: str, at: QPointF, source: WireEnd | None = None) -> str | None:
         """Add ``type_name`` at ``at`` (wired from ``source``) as one undo step.

@@ -57,6 +57,10 @@ class CanvasView(QGraphicsView):
         self._scene = scene
         self._pan_from: QPoint | None = None
         self._space = False
+        #: Whether the last paint showed the empty-canvas hint; when that flips, the
+        #: whole viewport is repainted (a partial update once left fragments of it
+        #: behind the first nodes).
+        self._hint_shown = True
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
@@ -104,9 +108,12 @@ class CanvasView(QGraphicsView):
         self.set_zoom(self.zoom / _STEP)
 
     def fit_to_view(self, max_zoom: float = 1.25) -> None:
-        """Show every node, with a margin; never zoom in past ``max_zoom``."""
+        """Show every node and sticky note, with a margin; never zoom in past ``max_zoom``.
+
+        (Notes count: Fit once left a note half hidden under the minimap.)
+        """
         bounds = QRectF()
-        for item in self._scene.node_items():
+        for item in [*self._scene.node_items(), *self.notes.items()]:
             bounds = bounds.united(item.sceneBoundingRect())
         if bounds.isEmpty():
             self.resetTransform()
@@ -158,7 +165,13 @@ class CanvasView(QGraphicsView):
 
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         """On an empty canvas, say how to start (a newcomer once faced a blank grid)."""
-        if self._scene.node_items():
+        show = not self._scene.node_items()
+        if show != self._hint_shown:
+            # Smart updates repaint only dirty rects: without this, pieces of the hint
+            # stayed on screen around the first node added (seen under Xvfb).
+            self._hint_shown = show
+            self.viewport().update()
+        if not show:
             return
         painter.save()
         painter.resetTransform()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -138,6 +139,8 @@ class BlueprintPanel(QWidget):
         self.document = document
         self.title = QLabel(self)
         self.title.setWordWrap(True)
+        # A long id is one unbreakable word: let the title clip rather than widen the dock.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._inputs_grid = QGridLayout()
         self._outputs_grid = QGridLayout()
         for grid in (self._inputs_grid, self._outputs_grid):

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -135,6 +136,9 @@ class InspectorPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() + 3)
         font.setBold(True)
         self.title.setFont(font)
+        # A 155-character node id once made the whole inspector scroll sideways (Xvfb
+        # trial): the title may be narrower than the id, which its tooltip shows whole.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.subtitle = QLabel(self.details)
         self.description = QLabel(self.details)
         self.description.setWordWrap(True)
@@ -227,6 +231,7 @@ class InspectorPanel(QWidget):
             return
         spec = self.document.model.node(self._node_id)
         self.title.setText(spec.name or spec.id)
+        self.title.setToolTip(spec.id)
         if self.id_edit.text() != spec.id:
             self.id_edit.setText(spec.id)
         self.id_message.hide()

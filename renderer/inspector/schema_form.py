@@ -19,7 +19,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from renderer.editor.edit_rules import UNSET
 from renderer.inspector.field_editors import FieldEditor, editor_for, same_value
@@ -101,6 +108,9 @@ class SchemaForm(QWidget):
         self._layout.setSpacing(6)
         self.hint = QLabel(self)
         self.hint.setWordWrap(True)
+        # It names the nodes in scope: one long id is an unbreakable word that once
+        # widened the whole inspector (Xvfb trial); clip it rather than widen.
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.hint.setStyleSheet("color: palette(placeholder-text);")
         self._layout.addWidget(self.hint)
         self._body = QWidget(self)

@@ -8,6 +8,7 @@ model over the view's rows, refreshed in place rather than rebuilt item by item.
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QScrollArea,
+    QSizePolicy,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -38,6 +40,14 @@ from renderer.monitor.log_view import LogView
 from renderer.monitor.monitor_model import ExecutionView, NodeRow
 from renderer.monitor.time_travel import TimeTravelBar
 from renderer.monitor.timeline import TimelineView
+
+#: How much of a blueprint id the status line shows (the tooltip has all of it).
+_ID_SHOWN = 48
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _ID_SHOWN else text[: _ID_SHOWN - 1] + "…"
+
 
 COLUMNS = ("node", "state", "attempts", "start", "duration", "output size")
 _Index = QModelIndex | QPersistentModelIndex
@@ -138,8 +148,15 @@ class MonitorPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.status_label = QLabel("No execution")
+        # A long blueprint id once widened the whole window past the screen (Xvfb
+        # trial): the label may be narrower than its text, the full text is its tooltip.
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status_label.setMinimumWidth(0)
         self.picker = QComboBox()
         self.picker.setMinimumContentsLength(28)
+        self.picker.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.picker.currentIndexChanged.connect(self._picked)
         self.table_model = NodeTableModel()
         self.table = QTableView()
@@ -197,9 +214,10 @@ class MonitorPanel(QWidget):
             self.status_label.setText("No execution")
         else:
             self.status_label.setText(
-                f"exec {view.execution_id[:8]}… {view.blueprint_id}  <b>{view.status}</b>  "
-                f"{view.elapsed():.2f} s  ·  {view.events_seen} events"
+                f"exec {view.execution_id[:8]}… {html.escape(_short(view.blueprint_id))}  "
+                f"<b>{view.status}</b>  {view.elapsed():.2f} s  ·  {view.events_seen} events"
             )
+            self.status_label.setToolTip(f"{view.execution_id}\n{view.blueprint_id}")
         self.table_model.show(view)
         self.timeline.show_execution(view)
         self.log_view.show_execution(view)

@@ -3,6 +3,7 @@ gap filling, errors in the Log, and a branch wire beside a port-less edge."""
 
 from __future__ import annotations
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from app.events import EVENT_ADAPTER, Event
@@ -106,3 +107,82 @@ def test_a_recorded_failure_keeps_its_error_for_the_data_tab() -> None:
     assert view is not None
     row = view.nodes["explode"]
     assert row.error_info is not None and ErrorInfo(**row.error_info) == error
+
+
+def test_duplicate_suggests_a_valid_id_even_for_the_longest_ids() -> None:
+    """A 197-character id got '<id>-copy' (202 characters): the dialog opened refusing it."""
+    from app.blueprint_ids import MAX_ID_LENGTH, id_problem
+    from renderer.library_control import copy_id
+
+    assert copy_id("flow", lambda _id: False) == "flow-copy"
+    assert copy_id("flow", lambda i: i == "flow-copy") == "flow-copy-2"
+    long_id = "branchy-" + "a" * 189
+    for taken in (set[str](), {long_id[:195] + "-copy"}):
+        suggested = copy_id(long_id, taken.__contains__)
+        assert len(suggested) <= MAX_ID_LENGTH and id_problem(suggested) is None
+        assert suggested not in taken
+
+
+def test_library_and_history_rows_keep_long_names_apart() -> None:
+    """Two blueprints with a 200-character name read the same in the Library, and a
+    History row's status was cut off the dock (Xvfb trial)."""
+    from renderer.side_lists import row_label
+
+    name = "Long name " + "word " * 40 + "end"
+    first = row_label(name, "branchy-" + "a" * 189)
+    copy = row_label(name, "branchy-copy")
+    assert first != copy and len(first) <= 80 and len(copy) <= 80
+    assert "branchy-copy" in copy and first.endswith("aaa)")
+    assert row_label("Fan out", "fan") == "Fan out (fan)"
+    assert row_label(None, "fan") == "fan"
+
+
+def test_a_banner_with_a_very_long_id_does_not_widen_the_window(qtbot: QtBot) -> None:
+    """The recovery offer names the blueprint: a 197-character id widened the window."""
+    from renderer.banner import Banner
+
+    banner = Banner("#2563eb")
+    qtbot.addWidget(banner)  # closed at teardown: a shown stray window steals shortcuts
+    banner.resize(600, 40)
+    long_id = "branchy-" + "a" * 189
+    text = f"Unsaved work from a session that ended unexpectedly can be recovered: {long_id}"
+    banner.show_message(text, {"Recover": lambda: None, "Discard": lambda: None})
+    assert banner.minimumSizeHint().width() <= 600
+    assert banner.label.toolTip() == text
+    banner.close()
+
+
+def test_a_repeated_run_press_is_the_same_press_only_while_it_matters(
+    qapp: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double-click on Run started the blueprint twice (Xvfb trial)."""
+    import asyncio
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.blueprint import Blueprint
+    from app.states import ExecutionStatus
+    from renderer import run_presses
+
+    model = MonitorModel()
+    presses = run_presses.RunPresses(model)
+    now = [100.0]
+    monkeypatch.setattr(run_presses.time, "monotonic", lambda: now[0])
+    blueprint = Blueprint.model_validate({"id": "b", "nodes": [{"id": "n", "type": "set"}]})
+    loop = asyncio.new_event_loop()
+    try:
+        started: asyncio.Future[str | None] = loop.create_future()
+        presses.pressed((blueprint, {}), started)
+        assert presses.repeat_of((blueprint, {})) is started  # still starting
+        assert presses.repeat_of((blueprint, {"only": "n"})) is None  # another press
+        started.set_result("e1")
+        model.ensure("e1", "b").status = ExecutionStatus.RUNNING
+        now[0] += QApplication.doubleClickInterval() / 2000  # half the interval
+        assert presses.repeat_of((blueprint, {})) is started  # live, within the interval
+        now[0] += 10.0
+        assert presses.repeat_of((blueprint, {})) is None  # a deliberate second run
+        now[0] -= 10.0
+        model.ensure("e1", "b").status = ExecutionStatus.COMPLETED
+        assert presses.repeat_of((blueprint, {})) is None  # that run already ended
+    finally:
+        loop.close()

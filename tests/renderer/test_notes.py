@@ -84,3 +84,11 @@ def test_a_note_menu_edits_and_deletes(view: CanvasView, doc: EditorDocument) ->
     assert [a.text() for a in menu.actions()] == ["Edit note", "Delete note"]
     _trigger(menu, "Delete note")
     assert view.notes.items() == []
+
+
+def test_fit_shows_the_sticky_notes_too(view: CanvasView) -> None:
+    """Fit framed the nodes only: a note below them ended under the minimap (Xvfb)."""
+    note = view.notes.add(QPointF(300, 1500), "far below the nodes")
+    view.fit_to_view()
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(note.sceneBoundingRect()), (shown, note.sceneBoundingRect())

@@ -199,3 +199,26 @@ def test_the_wheel_over_an_unfocused_choice_changes_nothing(panel: InspectorPane
     if on_error.combo.hasFocus():  # offscreen platforms may refuse focus to a hidden window
         _wheel_down(on_error.combo)
         assert on_error.combo.currentIndex() != before[0]
+
+
+def test_a_very_long_node_id_does_not_widen_the_inspector(panel: InspectorPanel) -> None:
+    """A 155-character id made the inspector scroll sideways, its fields cut (Xvfb)."""
+    long_id = "node_" + "x" * 150
+    panel.document.rename_node("fetch", long_id)
+    panel.show_selection([long_id])
+    QApplication.processEvents()
+    assert panel.node_id == long_id
+    assert panel.details.minimumSizeHint().width() <= 400
+    assert panel.title.toolTip() == long_id
+
+
+def test_a_very_long_upstream_id_in_the_templates_hint_does_not_widen_it(
+    panel: InspectorPanel,
+) -> None:
+    """The hint lists the nodes in scope: one unbreakable id widened the form too."""
+    long_id = "node_" + "x" * 150
+    panel.document.rename_node("fetch", long_id)
+    panel.show_selection(["report"])
+    QApplication.processEvents()
+    assert long_id in panel.params_form.hint.text()
+    assert panel.details.minimumSizeHint().width() <= 400

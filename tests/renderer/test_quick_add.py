@@ -285,3 +285,45 @@ def test_an_empty_canvas_says_how_to_start(qtbot: QtBot, node_types: list[NodeTy
     assert not view.minimap.isVisible()  # nothing to map yet
     doc.add_node("delay", (0.0, 0.0))
     qtbot.waitUntil(view.minimap.isVisible)
+
+
+def test_the_empty_canvas_hint_is_wiped_whole_when_the_first_node_arrives(
+    qtbot: QtBot, node_types: list[NodeTypeInfo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under Xvfb, pieces of the hint stayed around the first node (partial repaint)."""
+    doc = EditorDocument(node_types)
+    view = CanvasView(BlueprintScene(doc))
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view._hint_shown)
+    full_repaints: list[int] = []
+    viewport = view.viewport()
+    real_update = viewport.update
+
+    def spy(*args: object) -> None:
+        if not args:
+            full_repaints.append(1)
+        real_update(*args)
+
+    monkeypatch.setattr(viewport, "update", spy)
+    doc.add_node("delay")
+    qtbot.waitUntil(lambda: not view._hint_shown)
+    assert full_repaints, "the whole viewport must be repainted once the hint goes"
+    view.close()
+
+
+def test_the_picker_opened_near_the_screen_edge_stays_on_screen(
+    view: CanvasView, qtbot: QtBot
+) -> None:
+    """A wire dropped near the right edge opened the picker half off-screen (Xvfb)."""
+    area = view.screen().availableGeometry()
+    corner = QPoint(area.right() - 20, area.bottom() - 20)
+    view.quick_add.open_at(QPointF(0, 0), corner)
+    picker = view.quick_add.picker
+    qtbot.waitUntil(picker.isVisible)
+    shown = picker.frameGeometry()
+    assert area.contains(shown.topLeft()) and area.contains(shown.bottomRight()), (shown, area)
+    QTest.keyClick(picker.filter, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not picker.isVisible())
