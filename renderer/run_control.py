@@ -27,14 +27,11 @@ Separate from the window's layout so the run rules read in one place:
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QDialog
 
 from app.blueprint import Blueprint
-from app.blueprint_files import load_blueprint_file
-from app.errors import ConductorError
 from app.partial_runs import dirty_nodes, nodes_to_run
 from app.results import ExecutionResult
 from app.states import ExecutionStatus, NodeStatus
@@ -43,6 +40,7 @@ from renderer.json_dialog import dialog_result
 from renderer.monitor.monitor_model import ExecutionView
 from renderer.monitor.time_travel import TimeTravel
 from renderer.node_data import NodeData
+from renderer.past_runs import open_execution
 from renderer.run_dialog import RunDialog
 from renderer.run_presses import RunPresses
 
@@ -338,46 +336,11 @@ class RunControl:
             self.window.monitor.select_node(node_ids[0])
 
     def open_execution(self, execution_id: str) -> asyncio.Future[None]:
-        """Show a past execution: the exact blueprint it ran (as recorded with it, not
-        whatever the library holds under that id now) with its final node states.
+        """Show a past execution (see :func:`renderer.past_runs.open_execution`)."""
+        return self.bridge.submit(open_execution(self, execution_id), "open execution")
 
-        The open document stays when it is that blueprint already; a document with
-        unsaved edits is never replaced (the run shows in the monitor only).
-        """
-
-        async def open_it() -> None:
-            conductor = self.bridge.conductor
-            result = await conductor.get_execution(execution_id)
-            ran = await conductor.execution_blueprint(execution_id)
-            document = self.window.document
-            current = document.to_blueprint()
-            same = current.id == ran.id and current.engine_json() == ran.engine_json()
-            if not same and document.is_dirty:
-                self.window.statusBar().showMessage(
-                    "Save or discard your changes before opening another blueprint", 8000
-                )
-            elif not same:
-                document.load(ran, self._file_holding(ran))
-                self.window.view.fit_to_view()
-            self._show_past(execution_id, result, ran, paint=same or not document.is_dirty)
-
-        return self.bridge.submit(open_it(), "open execution")
-
-    def _file_holding(self, ran: Blueprint) -> Path | None:
-        """The library file of ``ran``'s id when it holds what ran (so Save writes it),
-        else None: the run's blueprint opens unsaved, and the file stays as it is."""
-        path = self.window.library_control.user_file(ran.id)
-        try:
-            same = path is not None and load_blueprint_file(path).engine_json() == ran.engine_json()
-        except ConductorError:
-            same = False
-        return path if same else None
-
-    def _show_past(
-        self, execution_id: str, result: ExecutionResult, ran: Blueprint, *, paint: bool = True
-    ) -> None:
-        if paint:
-            self.window.scene.clear_states()
+    def show_past(self, execution_id: str, result: ExecutionResult, ran: Blueprint) -> None:
+        """Follow a past execution's recorded result as the shown one."""
         self._runs.setdefault(execution_id, (ran, result.inputs))  # dirty marks, re-run
         if any(node.input is not None for node in result.nodes.values()):
             self.data.debug.add(execution_id)  # recorded in debug mode
