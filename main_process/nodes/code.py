@@ -228,8 +228,19 @@ async def _reap(process: asyncio.subprocess.Process) -> None:
 
 
 def _output(stdout: bytes) -> Any:
-    """stdout parsed as JSON; else its text without the trailing newline; empty is None."""
-    text = stdout.decode("utf-8", errors="replace")
+    """stdout parsed as JSON; else its text without the trailing newline; empty is None.
+
+    Bytes that are not UTF-8 fail the node, naming the first bad byte: an output is
+    JSON or text, and a silent U+FFFD would change the data unseen (issue 11).
+    """
+    try:
+        text = stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NodeFailedError(
+            f"stdout is not UTF-8 text (byte 0x{stdout[exc.start]:02x} at offset {exc.start:,}); "
+            "a node's output is JSON or text: encode binary output (e.g. base64) in the command",
+            where="output",
+        ) from None
     if not text.strip():
         return None
     try:

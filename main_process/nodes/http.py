@@ -88,7 +88,18 @@ def _is_json(response: httpx.Response) -> bool:
 
 
 def _text(response: httpx.Response, content: bytes) -> str:
-    return content.decode(response.encoding or "utf-8", errors="replace")
+    """The body as text in its declared charset (UTF-8 when none); bytes that do not
+    decode fail the node, naming the first bad one — never a silent U+FFFD."""
+    encoding = response.encoding or "utf-8"
+    try:
+        return content.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        at = exc.start if isinstance(exc, UnicodeDecodeError) else 0
+        raise NodeFailedError(
+            f"the response body ({response.headers.get('content-type', 'no content type')}) "
+            f"is not {encoding} text (at byte {at:,}); a node's output is JSON or text",
+            where="output",
+        ) from None
 
 
 def _body(response: httpx.Response, content: bytes) -> Any:
@@ -173,7 +184,7 @@ async def run_http(params: HttpParams, input: Any, ctx: NodeContext) -> Any:
         ) from exc
 
     if params.raise_for_status and response.is_error:
-        detail = _tail(_text(response, content))
+        detail = _tail(content.decode(response.encoding or "utf-8", errors="replace"))
         raise NodeFailedError(
             f"{request} returned HTTP {response.status_code} {response.reason_phrase}"
             + (f": {detail}" if detail else ""),

@@ -159,6 +159,14 @@ async def test_shell_text_and_empty_output(run_node: RunNode) -> None:
     assert await run_node("shell.command", {"argv": [PY, "-c", "pass"]}) is None
 
 
+async def test_shell_output_that_is_not_utf8_fails_naming_the_byte(run_node: RunNode) -> None:
+    """Never a silent U+FFFD (issue 11): bytes that are not text fail the node."""
+    with pytest.raises(NodeFailedError) as failed:
+        await run_node("shell.command", {"argv": ["printf", "ok\\377\\376"]})
+    assert "byte 0xff at offset 2" in failed.value.message
+    assert failed.value.where is not None and "output" in failed.value.where
+
+
 async def test_shell_cwd_and_env(run_node: RunNode, tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     code = (

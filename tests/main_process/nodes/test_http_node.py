@@ -42,6 +42,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"title": "x"}', "application/problem+json")
         elif url.path == "/text":
             self._send(200, "héllo\n".encode(), "text/plain; charset=utf-8")
+        elif url.path == "/binary":
+            self._send(200, b"\x89PNG\r\n\x1a\n\xff\xfe", "application/octet-stream")
         elif url.path == "/bad-json":
             self._send(200, b"{not json", "application/json")
         elif url.path == "/empty":
@@ -128,6 +130,16 @@ async def test_text_body_is_text(run_node: RunNode, server_url: str) -> None:
 
 async def test_invalid_json_falls_back_to_text(run_node: RunNode, server_url: str) -> None:
     assert await run_node("http.request", {"url": f"{server_url}/bad-json"}) == "{not json"
+
+
+async def test_a_body_that_is_not_text_fails_the_node_naming_the_byte(
+    run_node: RunNode, server_url: str
+) -> None:
+    """Never a silent U+FFFD (issue 11): bytes are a failure, not replaced text."""
+    with pytest.raises(NodeFailedError) as failed:
+        await run_node("http.request", {"url": f"{server_url}/binary"})
+    assert "not utf-8 text (at byte 0)" in failed.value.message.lower()
+    assert "application/octet-stream" in failed.value.message
 
 
 async def test_empty_body_is_none(run_node: RunNode, server_url: str) -> None:
