@@ -21,6 +21,7 @@ Starlette's ``BaseHTTPMiddleware``): it costs a header lookup per request.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -79,19 +80,31 @@ def read_or_create_token_file(path: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning("token file %s was readable by others (mode %o); set to 0600", path, mode)
-            path.chmod(0o600)
-        token = path.read_text(encoding="utf-8").strip()
-        if not token:
-            raise ConfigError(
-                f"the token file {path} is empty; delete it to make a new one", where="token"
-            ) from None
-        return token
+        return _stored_token(path)
+    except OSError as exc:  # a read-only data dir, a full disk: say what to do instead
+        raise ConfigError(
+            f"cannot create the token file {path} ({exc.strerror}); give the server a "
+            f"token with --token or ${TOKEN_ENV}",
+            where="token",
+        ) from None
     token = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(token + "\n")
+    return token
+
+
+def _stored_token(path: Path) -> str:
+    """The token in an existing file (tightened to 0600 when others could read it)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning("token file %s was readable by others (mode %o); set to 0600", path, mode)
+        with contextlib.suppress(OSError):  # a read-only data dir: the warning stands
+            path.chmod(0o600)
+    token = path.read_text(encoding="utf-8").strip()
+    if not token:
+        raise ConfigError(
+            f"the token file {path} is empty; delete it to make a new one", where="token"
+        ) from None
     return token
 
 

@@ -177,3 +177,38 @@ async def test_the_direct_api_reads_a_read_only_data_dir(home: Path, tmp_path: P
                 await conductor.execute(blueprint=BLUEPRINT)
         finally:
             await conductor.close()
+
+
+async def test_serve_reads_a_read_only_data_dir_and_says_it_needs_a_token(
+    tmp_path: Path,
+) -> None:
+    """``serve`` on a read-only data dir once died with a traceback creating its token
+    file; now it says to give a token, and with one it serves the recorded runs."""
+    import httpx
+
+    from tests.reliability.load_server import ServeProcess
+
+    home = tmp_path / "home"
+    execution_id = record_a_run(home, tmp_path)
+    with read_only_view(home) as view:
+        env = {**os.environ, "CONDUCTOR_HOME": str(view), "PYTHONPATH": str(ROOT)}
+        env.pop("CONDUCTOR_TOKEN", None)
+        refused = subprocess.run(
+            [sys.executable, "-m", "app", "serve", "--port", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode == 2, refused.stderr
+        assert "cannot create the token file" in refused.stderr and "--token" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        async with (
+            ServeProcess(view, tmp_path / "work") as server,
+            httpx.AsyncClient(base_url=server.url, headers=server.headers) as http,
+        ):
+            listed = (await http.get("/v1/executions")).json()
+            assert execution_id in {row["execution_id"] for row in listed}
+            shown = await http.get(f"/v1/executions/{execution_id}")
+            assert shown.status_code == 200 and shown.json()["status"] == "completed"
