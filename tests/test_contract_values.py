@@ -117,6 +117,7 @@ PROCESS_CASES = [
     ({"kind": "object"}, "Opaque object, not JSON"),
     ({"kind": "cycle"}, "contains itself"),
     ({"kind": "bigint"}, "an integer of 81 bits"),
+    ({"kind": "intkey"}, "keys must be text"),  # not written as "1" on the way
 ]
 
 

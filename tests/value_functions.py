@@ -37,6 +37,8 @@ def make(spec: Any) -> Any:
         bad.append({"again": bad})
     elif kind == "bigint":
         bad = 2**80
+    elif kind == "intkey":
+        bad = {1: "one"}
     else:
         raise ValueError(f"unknown kind {kind!r}")
     return {"data": {"items": [1, bad]}}

@@ -122,9 +122,9 @@ def encode_done(value: Any, port: str | None) -> bytes:
     turn bytes into text and sets into lists without a word, and stops at 255
     levels. The recursion limit is set for the call so that the writer takes
     :data:`~app.json_shape.MAX_JSON_DEPTH` levels and not one more (past them, or for
-    bytes, sets, objects and cycles, the walk names the place). Keys that are
-    numbers, booleans or null are written as text, as ``json.dumps`` does; NaN and the
-    infinities cross as such and are recorded as null.
+    bytes, sets, objects and cycles, the walk names the place). Keys that are not
+    text fail as on every other runner (``json.dumps`` would write them as text);
+    NaN and the infinities cross as such and are recorded as null.
     """
     body = _json(value)
     if body is None:
@@ -149,12 +149,35 @@ def encode_log(call: int, message: str, level: str, data: dict[str, Any]) -> byt
 
 def _json(value: Any) -> bytes | None:
     """``value`` as JSON bytes when it is JSON by :mod:`app.json_shape`'s rules (but for
-    the keys and NaN noted above), else None."""
+    NaN, noted above), else None."""
     body = _written(value, _depth_slack())
-    if body is not None or find_not_json(value) is not None:
+    if body is not None and not _other_keys(value):
         return body
+    if find_not_json(value) is not None:
+        return None
     # JSON after all, within the limit: the slack was measured on another call path.
     return _written(value, MAX_JSON_DEPTH * 3)
+
+
+def _other_keys(value: Any) -> bool:
+    """True when a dict in ``value`` has a key that is not text: ``json.dumps`` writes
+    numbers, booleans and null keys as text, which every other runner refuses."""
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if not all(type(key) is str for key in item):
+                return True
+            stack.extend(v for v in item.values() if isinstance(v, dict | list | tuple))
+        elif isinstance(item, list | tuple):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(v for v in item if isinstance(v, dict | list | tuple))
+    return False
 
 
 def _written(value: Any, slack: int) -> bytes | None:
