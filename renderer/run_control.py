@@ -43,6 +43,7 @@ from renderer.node_data import NodeData
 from renderer.past_runs import open_execution
 from renderer.run_dialog import RunDialog
 from renderer.run_presses import RunPresses
+from renderer.wire_counts import clear_wire_counts, show_wire_counts
 
 if TYPE_CHECKING:
     from renderer.actions import Actions
@@ -130,6 +131,7 @@ class RunControl:
             if inputs is None:
                 return None
         self.window.scene.clear_states()
+        clear_wire_counts(self.window.scene)
         config = {"use_pins": True, **config}
         self.window.monitor.data_view.clear()
         execution_id = await self.bridge.run(blueprint, inputs, config)
@@ -321,6 +323,7 @@ class RunControl:
     def _finished(self, execution_id: str, result: object) -> None:
         if execution_id == self.current:
             self.travel.index_now()  # the log is complete: read it for the scrubber
+            self.bridge.submit(show_wire_counts(self.window, execution_id), "wire counts")
         if isinstance(result, ExecutionResult) and execution_id == self.current:
             self.window.scene.set_will_run([])
             self.window.statusBar().showMessage(

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from app.blueprint import EdgeSpec
 from renderer.canvas.node_item import NodeItem
@@ -98,6 +103,9 @@ class EdgeItem(_CurveItem):
         self.source = source
         self.target = target
         self.valid = True
+        #: Items that passed along this wire in the shown run (None: not shown).
+        self.count: int | None = None
+        self._count_label: QGraphicsSimpleTextItem | None = None
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.adjust()
@@ -113,7 +121,34 @@ class EdgeItem(_CurveItem):
         problem = "" if self.valid else f" — {self.edge.source!r} has no such port"
         self.setToolTip(f"{self.edge.source}{port} → {self.edge.target}{problem}")
         self.set_ends(start, self.target.input_anchor())
+        self._place_count()
         self.update()
+
+    def set_count(self, items: int | None) -> None:
+        """Show how many items passed along the wire in the shown run (None: nothing)."""
+        self.count = items
+        if items is None:
+            if self._count_label is not None:
+                self._count_label.hide()
+            return
+        if self._count_label is None:
+            self._count_label = QGraphicsSimpleTextItem(self)
+            self._count_label.setBrush(self.theme.color("edge"))
+        self._count_label.setText(f"{items:,} item{'' if items == 1 else 's'}")
+        self._count_label.show()
+        self._place_count()
+
+    @property
+    def count_text(self) -> str | None:
+        """The count shown on the wire, if any (for tests)."""
+        label = self._count_label
+        return label.text() if label is not None and label.isVisible() else None
+
+    def _place_count(self) -> None:
+        label = self._count_label
+        if label is not None:
+            middle, size = self.path.pointAtPercent(0.5), label.boundingRect()
+            label.setPos(middle - QPointF(size.width() / 2, size.height() + 2))
 
     def _pen(self) -> QPen:
         if self.isSelected():

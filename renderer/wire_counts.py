@@ -1,0 +1,45 @@
+"""Item counts on wires after a run, as n8n shows them: "3 items" beside each wire.
+
+A wire's count is the number of items its source node's output holds in the shown
+run (a list's length; an object or a single value is one item; no output, none),
+shown on wires that carried it (a branch node's fired port, or a wire without a
+port). The totals come from ``node_output`` pages of no items — a count, never the
+data — asked once per source node when the run ends or a past run is shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.states import NodeStatus
+
+if TYPE_CHECKING:
+    from renderer.canvas.scene import BlueprintScene
+    from renderer.main_window import MainWindow
+
+
+def clear_wire_counts(scene: BlueprintScene) -> None:
+    for edge in scene.edge_items():
+        edge.set_count(None)
+
+
+async def show_wire_counts(window: MainWindow, execution_id: str) -> None:
+    """Count the items on each wire of ``execution_id`` (when it is this blueprint's)."""
+    view = window.bridge.model.execution(execution_id)
+    if view is None or view.blueprint_id != window.document.model.blueprint_id:
+        return
+    sources = {edge.edge.source for edge in window.scene.edge_items()}
+    counts: dict[str, int] = {}
+    for node_id in sources:
+        row = view.nodes.get(node_id)
+        if row is None or row.status is not NodeStatus.COMPLETED:
+            continue
+        page = await window.bridge.conductor.node_output(execution_id, node_id, limit=0)
+        counts[node_id] = page.total if page.kind == "list" else int(page.kind != "none")
+    if window.runs.current != execution_id:
+        return  # another run was chosen meanwhile
+    for edge in window.scene.edge_items():
+        row = view.nodes.get(edge.edge.source)
+        port = edge.edge.source_port
+        fired = row is not None and (port is None or row.port == port)
+        edge.set_count(counts.get(edge.edge.source) if fired else None)
