@@ -31,12 +31,20 @@ CANVAS_GESTURES: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Names Qt gives the dedicated keys of some keyboards (media and office keys).
+_DEDICATED_KEYS = frozenset(
+    {"New", "Open", "Save", "Undo", "Redo", "Copy", "Paste", "Cut", "Close", "Find", "Help"}
+)
+
+
 def action_shortcuts(window: QWidget) -> list[tuple[str, str]]:
     """(shortcut, action text) for every action of ``window`` that has a shortcut."""
     rows: dict[tuple[str, str], None] = {}
     for action in window.findChildren(QAction):
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
-        keys = [k for k in keys if k]
+        # Standard keys also bind the keyboard's dedicated keys ("New", "Shift+Save"):
+        # listing those beside Ctrl+N reads as noise.
+        keys = [k for k in keys if k and k.rsplit("+", 1)[-1] not in _DEDICATED_KEYS]
         if keys:
             text = action.text().replace("&", "").strip()
             rows[(", ".join(keys), text)] = None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QPainter
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -41,8 +42,21 @@ async def test_node_menu_offers_run_from_here_and_help_lists_shortcuts(
     assert window.commands.run_from_here.text() in texts
     assert {"Rename…", "Duplicate", "Delete", "Open editor…"} <= set(texts)
 
+    from tests.renderer.window.test_window_run import SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    menu.popup(window.view.viewport().mapToGlobal(local))
+    await until(menu.isVisible, what="node menu shown")
+    picture = window.grab()
+    painter = QPainter(picture)
+    painter.drawPixmap(window.mapFromGlobal(menu.mapToGlobal(QPoint(0, 0))), menu.grab())
+    painter.end()
+    assert picture.save(str(SHOTS / "window-node-menu.png"))
+    menu.close()
+
     dialog = show_shortcuts(window)
     await until(dialog.isVisible, what="shortcuts shown")
+    assert dialog.grab().save(str(SHOTS / "window-shortcuts.png"))
     rows = {does: keys for keys, does in dialog.rows()}
     assert rows["▶ Run"] == window.commands.run.shortcut().toString(
         window.commands.run.shortcut().SequenceFormat.NativeText
