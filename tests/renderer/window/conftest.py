@@ -17,7 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 import qasync
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from renderer.main_window import MainWindow
@@ -46,6 +46,19 @@ async def until(condition: Callable[[], object], timeout: float = 30.0, what: st
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         await asyncio.sleep(0.02)
+
+
+async def activate(window: QWidget) -> None:
+    """Make ``window`` the active window, as a user's click on it would, before a key
+    shortcut: window shortcuts fire only in the active window. On the offscreen
+    platform a popup (a completer's list, shown and hidden while typing) takes the
+    activation when its queued window-system events are processed, which under load
+    is after the typing is done, and leaves no window active once hidden."""
+    QApplication.processEvents()  # deliver those queued activations now
+    await until(lambda: QApplication.activePopupWidget() is None, what="popups closed")
+    if QApplication.activeWindow() is not window:
+        window.activateWindow()
+    await until(lambda: QApplication.activeWindow() is window, what="the window active")
 
 
 @pytest.fixture(autouse=True)

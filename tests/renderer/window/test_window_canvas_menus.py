@@ -9,13 +9,13 @@ from PySide6.QtWidgets import QApplication
 
 from renderer.actions import show_shortcuts
 from renderer.main_window import MainWindow
-from tests.renderer.window.conftest import until
+from tests.renderer.window.conftest import activate, until
 
 
 async def test_tab_on_an_empty_canvas_adds_a_node_from_the_worker_catalog(
     window: MainWindow,
 ) -> None:
-    window.activateWindow()
+    await activate(window)
     window.view.setFocus()
     QTest.keyClick(window.view, Qt.Key.Key_Tab)
     picker = window.view.quick_add.picker

@@ -10,12 +10,12 @@ from PySide6.QtTest import QTest
 from app.blueprint import Blueprint
 from renderer.canvas.state_badge import BadgeState
 from renderer.main_window import MainWindow
-from tests.renderer.window.conftest import until
+from tests.renderer.window.conftest import activate, until
 from tests.renderer.window.test_window_run import badge, build_fan
 
 
 async def test_ctrl_k_palette_runs_actions_and_adds_nodes(window: MainWindow) -> None:
-    window.activateWindow()
+    await activate(window)
     palette = window.commands.palette
     assert window.commands.command_palette.shortcut().toString() == "Ctrl+K"
     window.commands.command_palette.trigger()

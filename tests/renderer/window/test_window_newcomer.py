@@ -27,7 +27,7 @@ from renderer.canvas.node_item import NodeItem
 from renderer.canvas.state_badge import BadgeState
 from renderer.inspector.field_editors import JsonEditor, LineEditor
 from renderer.main_window import MainWindow
-from tests.renderer.window.conftest import until
+from tests.renderer.window.conftest import activate, until
 from tests.renderer.window.dialog_driver import fill_name_dialog
 from tests.renderer.window.test_window_run import badge
 
@@ -138,6 +138,7 @@ async def test_a_newcomer_builds_saves_and_runs_a_branch(
     seen: list[str] = []
     # Save names a new blueprint (id, name) and keeps it in the library.
     fill_name_dialog(seen, [], "first-branch", name="First branch")
+    await activate(window)
     QTimer.singleShot(
         0, lambda: QTest.keyClick(window.view, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     )
