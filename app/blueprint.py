@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic_core import PydanticSerializationError
 
+from app.automation_spec import ConcurrencySpec, TriggerSpec
+
 
 class JoinRule(StrEnum):
     """When a node with upstreams runs once all of them are finished."""
@@ -123,6 +125,10 @@ class UiSpec(BaseModel):
     pins: dict[str, Any] = Field(default_factory=dict, exclude_if=lambda value: not value)
 
 
+#: Fields the engine's content hash leaves out: layout and what starts an execution.
+_NOT_HASHED = {"ui", "triggers"}
+
+
 class Blueprint(_Model):
     """A workflow: nodes, optional edges (else a sequence), inputs and outputs."""
 
@@ -135,6 +141,12 @@ class Blueprint(_Model):
     edges: list[EdgeSpec] | None = None
     outputs: dict[str, Any] | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
+    #: Schedules, webhooks and file watches that start this blueprint (outside the
+    #: content hash, like ``ui``); left out of the JSON while empty.
+    triggers: list[TriggerSpec] = Field(default_factory=list, exclude_if=lambda value: not value)
+    concurrency: ConcurrencySpec | None = None
+    #: A blueprint id started with the failure when an execution of this one fails.
+    error_handler: str | None = None
     ui: UiSpec = Field(default_factory=UiSpec)
 
     @property
@@ -143,18 +155,21 @@ class Blueprint(_Model):
         return self.edges is None
 
     def engine_json(self) -> bytes:
-        """Everything the engine reads, as JSON (``ui`` excluded): what the hash covers.
+        """Everything the engine reads, as JSON (``ui`` and ``triggers`` excluded): what
+        the hash covers.
 
         Raises BlueprintError, naming each place, when a value cannot be written as
         JSON (text that is not valid Unicode passes the ``Any`` fields' validation).
         """
         try:
-            return self.__pydantic_serializer__.to_json(self, exclude={"ui"}, exclude_none=True)
+            return self.__pydantic_serializer__.to_json(
+                self, exclude=_NOT_HASHED, exclude_none=True
+            )
         except PydanticSerializationError as exc:
             from app.errors import BlueprintError
             from app.shape_problems import unwritable_blueprint
 
-            data = self.model_dump(exclude={"ui"}, exclude_none=True)
+            data = self.model_dump(exclude=_NOT_HASHED, exclude_none=True)
             error = unwritable_blueprint(data)
             if error is None:
                 error = BlueprintError(
