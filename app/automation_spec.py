@@ -57,6 +57,10 @@ class WebhookAuth(StrEnum):
     PATH_TOKEN = "path_token"  # a secret as the route's last segment
 
 
+HookMethod = Literal["GET", "POST"]
+FileEvent = Literal["created", "modified"]
+
+
 class _TriggerBase(_Spec):
     name: str = Field(pattern=TRIGGER_NAME_PATTERN)
     description: str = ""
@@ -83,7 +87,7 @@ class WebhookTrigger(_TriggerBase):
     kind: Literal["webhook"] = "webhook"
     #: The route's last part; the trigger's name when not given.
     path: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,128}$")
-    methods: list[Literal["GET", "POST"]] = Field(default_factory=lambda: ["POST"])
+    methods: list[HookMethod] = Field(default_factory=lambda: list[HookMethod](["POST"]))
     respond: WebhookRespond = WebhookRespond.WHEN_FINISHED
     auth: WebhookAuth = WebhookAuth.TOKEN
     #: For ``hmac`` and ``path_token``: the NAME of a secret (``conductor secrets``)
@@ -101,8 +105,8 @@ class FileTrigger(_TriggerBase):
     folder: str
     glob: str = "*"
     recursive: bool = False
-    events: list[Literal["created", "modified"]] = Field(
-        default_factory=lambda: ["created", "modified"]
+    events: list[FileEvent] = Field(
+        default_factory=lambda: list[FileEvent](["created", "modified"])
     )
 
 
