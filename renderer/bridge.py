@@ -109,6 +109,9 @@ class Bridge(QObject):
         task = asyncio.ensure_future(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        # A task cancelled before it first ran (the window closing) never awaited
+        # ``coro``: close it, or Python warns "coroutine ... was never awaited".
+        task.add_done_callback(lambda _task: coro.close())
         return task
 
     def _task_done(self, task: asyncio.Future[Any]) -> None:

@@ -115,10 +115,13 @@ from pathlib import Path
 from main_process.store.owner_lock import OwnerLock
 
 lock = OwnerLock(Path(sys.argv[1]), "holder")
+started, ready = os.pipe()
 child = os.fork()
 if child == 0:  # a bare fork: must not keep the lock once its parent is gone
+    os.write(ready, b"x")  # the fork hooks have run: the child's first own step
     time.sleep(60)
     os._exit(0)
+os.read(started, 1)  # under load the child may not have run at all yet
 print(child, flush=True)
 time.sleep(60)
 """
