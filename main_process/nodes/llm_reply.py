@@ -89,11 +89,7 @@ class Reply:
     def output(self, as_json: bool, node_id: str) -> dict[str, Any]:
         ended = time.perf_counter()
         text = self.text
-        body: dict[str, Any]
-        if as_json:
-            body = {"json": parse_json(text, node_id)}
-        else:
-            body = {"text": text}
+        body = {"json": parse_json(text, node_id)} if as_json else {"text": text}
         usage = self.usage or {}
         first = self.first_token_at if self.first_token_at is not None else ended
         return {
@@ -135,9 +131,9 @@ def error_text(error: Any) -> str:
     or FastAPI's ``{"detail": …}``)."""
     if isinstance(error, dict):
         for key in ("message", "detail", "error"):
-            if key in error and error[key]:
+            if error.get(key):
                 return error_text(error[key])
-        return json.dumps(error)[:_QUOTE * 2]
+        return json.dumps(error)[: _QUOTE * 2]
     return str(error)
 
 
