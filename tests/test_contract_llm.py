@@ -149,3 +149,20 @@ async def test_bad_params_are_validation_problems(conductor: Conductor) -> None:
     problems = await conductor.validate(bp)
     places = {problem.where for problem in problems}
     assert {"nodes[0].params.temperature", "nodes[0].params.messages"} <= places
+
+
+async def test_the_llm_triage_example_runs(any_conductor: Conductor, llm: LlmServer) -> None:
+    llm.key = None  # the example sends no key (a hosted endpoint's comes from secrets)
+    base = {"base_url": llm.url, "model": "triage"}
+    urgent = await any_conductor.execute(blueprint_id="llm-triage", inputs=base)
+    assert urgent.success, urgent.error
+    tokens = urgent.outputs.pop("tokens")
+    assert urgent.outputs == {"action": "page the on-call team", "category": "billing"}
+    assert tokens == urgent.nodes["classify"].output["usage"]["total_tokens"] > 0
+    assert urgent.nodes["queue"].status.value == "skipped"
+    calm = await any_conductor.execute(
+        blueprint_id="llm-triage", inputs={**base, "message": "How do I change my avatar?"}
+    )
+    assert calm.outputs["action"] == "add to the support queue"
+    assert calm.outputs["category"] == "other"
+    assert llm.requests[-1]["temperature"] == 0

@@ -8,6 +8,8 @@ port of 127.0.0.1 in the test's own loop. The model name picks a behaviour:
 * ``echo`` (any other name too): replies ``echo: <last message>``, streamed a few
   characters per chunk, usage in a last chunk when ``stream_options.include_usage``;
 * ``json``: replies ``{"answer": <last message>}`` (inside a code fence with ``fenced``);
+* ``triage``: classifies the last message as ``{"category", "urgent"}`` JSON (for
+  the ``llm-triage`` example: "invoice" is billing, "urgent" is urgent);
 * ``prose``: replies text that is not JSON;
 * ``no-done``: streams and closes without ``data: [DONE]``;
 * ``plain``: answers one JSON body even though a stream was asked for;
@@ -53,6 +55,10 @@ def _reply_text(model: str, last: str) -> str:
         return json.dumps({"answer": last})
     if model == "fenced":
         return "```json\n" + json.dumps({"answer": last}) + "\n```"
+    if model == "triage":
+        words = last.lower()
+        category = "billing" if "invoice" in words else "other"
+        return json.dumps({"category": category, "urgent": "urgent" in words})
     if model == "prose":
         return "Sure! Here is the answer you asked for."
     return f"echo: {last}"
