@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -141,6 +142,18 @@ async def test_a_reply_past_the_value_limit_fails_typed(
     assert "CONDUCTOR_MAX_VALUE_BYTES" in message
     fits = await conductor.execute(blueprint=big, inputs={"question": "100"})
     assert fits.success and len(fits.nodes["ask"].output["text"]) == 100_000
+
+
+async def test_a_stalled_stream_ends_at_the_nodes_timeout(
+    conductor: Conductor, llm: LlmServer
+) -> None:
+    stalled = chat(llm.url, "stall")
+    stalled["nodes"][0]["timeout"] = 0.5
+    started = time.monotonic()
+    run = await conductor.execute(blueprint=stalled)
+    kind, message = failure(run)
+    assert kind == "NodeTimeoutError" and "0.5 s" in message
+    assert time.monotonic() - started < 20
 
 
 async def test_bad_params_are_validation_problems(conductor: Conductor) -> None:

@@ -158,11 +158,14 @@ async def bounded_chunks(chunks: AsyncIterator[bytes], cap: int) -> AsyncIterato
 async def sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
     """The ``data`` of each server-sent event (several ``data:`` lines of one event
     joined by newlines, as the SSE format says); comments and other fields skipped."""
-    buffer = b""
+    buffer = bytearray()  # appended in place: a long line costs its length, not its square
     data: list[str] = []
     async for chunk in chunks:
         buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
+        if b"\n" not in chunk:
+            continue
+        *lines, rest = buffer.split(b"\n")
+        buffer = bytearray(rest)
         for raw in lines:
             line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
             if not line:
@@ -172,7 +175,7 @@ async def sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
             elif line.startswith("data:"):
                 value = line[5:]
                 data.append(value[1:] if value.startswith(" ") else value)
-    tail = buffer.rstrip(b"\r").decode("utf-8", errors="replace")
+    tail = bytes(buffer).rstrip(b"\r").decode("utf-8", errors="replace")
     if tail.startswith("data:"):
         data.append(tail[5:].lstrip(" "))
     if data:

@@ -15,6 +15,7 @@ port of 127.0.0.1 in the test's own loop. The model name picks a behaviour:
 * ``plain``: answers one JSON body even though a stream was asked for;
 * ``boom``: HTTP 500 with an OpenAI-style error body;
 * ``mid-error``: streams a chunk, then an ``{"error": …}`` chunk;
+* ``stall``: sends the first chunk, then nothing for a minute;
 * ``huge``: streams ``N`` (the last message, a number) chunks of 1,000 characters.
 
 With ``key`` set, a request without ``Authorization: Bearer <key>`` gets a 401 whose
@@ -86,6 +87,8 @@ def _usage(prompt: str, text: str) -> dict[str, int]:
 
 async def _stream(model: str, text: str, prompt: str, usage: bool) -> AsyncIterator[str]:
     yield _chunk(model, None)  # the role chunk servers send first, no content
+    if model == "stall":
+        await asyncio.sleep(60)
     if model == "huge":
         for _ in range(int(prompt)):
             yield _chunk(model, "x" * 1000)
