@@ -103,3 +103,16 @@ async def test_bad_injections_are_typed_errors(any_conductor: Conductor) -> None
             await any_conductor.execute(blueprint=pipeline(), config={"inject": {"save": bad}})
         assert spec.value.where is not None and spec.value.where.startswith("config.inject")
     assert await any_conductor.list_executions(blueprint_id="inject-me") == []
+
+
+async def test_a_resume_applies_the_recorded_faults_again(any_conductor: Conductor) -> None:
+    """The faults are part of the run's config: resuming re-runs the failed node with
+    them (a simulated failure is not healed by resuming)."""
+    run = await any_conductor.execute(blueprint=pipeline(), config={"inject": {"save": "error"}})
+    assert run.nodes["fetch"].status.value == "completed"
+    resumed = await any_conductor.resume(run.execution_id)
+    assert resumed.execution_id == run.execution_id and not resumed.success
+    save = resumed.nodes["save"]
+    assert save.error is not None and save.error.type == "InjectedFaultError"
+    assert resumed.nodes["fetch"].attempts == 1  # not re-run
+    assert resumed.config["inject"] == {"save": "error"}
