@@ -74,6 +74,19 @@ async def test_a_streamed_reply_is_assembled(any_conductor: Conductor, llm: LlmS
     assert KEY not in json.dumps(run.model_dump(mode="json"))
 
 
+async def test_on_the_process_runner_the_key_arrives_whole(
+    conductor: Conductor, llm: LlmServer
+) -> None:
+    bp = chat(llm.url, temperature=0.2, max_tokens=50)
+    bp["nodes"][0]["runner"] = "process"
+    bp["nodes"][0]["params"]["base_url"] = llm.url  # static params: validated once, sent as JSON
+    bp["nodes"][0]["params"]["messages"] = [{"role": "user", "content": "hi"}]
+    run = await conductor.execute(blueprint=bp)
+    assert run.success, run.error
+    assert run.nodes["ask"].output["text"] == "echo: hi"
+    assert llm.headers[-1]["authorization"] == f"Bearer {KEY}"
+
+
 async def test_json_replies_are_parsed(any_conductor: Conductor, llm: LlmServer) -> None:
     for model in ("json", "fenced"):
         run = await any_conductor.execute(blueprint=chat(llm.url, model, response_format="json"))

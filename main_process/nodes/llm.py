@@ -23,7 +23,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import (
     LlmConnectionError,
@@ -87,10 +87,14 @@ class LlmParams(BaseModel):
         title="Response format",
         description="json: ask for a JSON object and output it parsed (fails if it is not).",
     )
-    api_key: SecretStr = Field(
-        default=SecretStr(""),
+    # A plain string, not SecretStr: the process runner sends params to its worker as
+    # JSON, where a SecretStr would arrive as "**********". Keys stay out of messages
+    # by _Hider instead.
+    api_key: str = Field(
+        default="",
         title="API key",
         description="Sent as a bearer token; use {{ secrets.NAME }}. Empty: none sent.",
+        json_schema_extra={"format": "password", "writeOnly": True},
     )
     max_tokens: int | None = Field(
         default=None, ge=1, title="Max tokens", description="Most tokens to generate."
@@ -136,7 +140,7 @@ async def run_llm(params: LlmParams, input: Any, ctx: NodeContext) -> dict[str, 
     token counts and timing."""
     import httpx
 
-    key = params.api_key.get_secret_value()
+    key = params.api_key
     hide = _Hider(key)
     url = endpoint(params.base_url)
     what = f"{params.model} at {url}"
