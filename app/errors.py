@@ -168,6 +168,46 @@ class NodeTimeoutError(ConductorError):
     type_name = "NodeTimeoutError"
 
 
+class InjectedFaultError(NodeFailedError):
+    """A failure the run asked for (``config.inject`` / ``--inject node=error``): the
+    node raised it instead of running, so its error paths can be tried on demand."""
+
+    type_name = "InjectedFaultError"
+
+
+class LlmError(NodeFailedError):
+    """An ``llm.chat`` node's call failed; the subclasses say how. Messages never hold
+    the node's API key (it is replaced by ``••••`` wherever a server echoes it)."""
+
+    type_name = "LlmError"
+
+
+class LlmConnectionError(LlmError):
+    """The endpoint could not be reached (refused, DNS, TLS, no answer in time)."""
+
+    type_name = "LlmConnectionError"
+
+
+class LlmHttpError(LlmError):
+    """The endpoint answered 4xx/5xx, or reported an error inside its stream; the
+    message carries the server's own error message."""
+
+    type_name = "LlmHttpError"
+
+
+class LlmStreamError(LlmError):
+    """The streamed reply was malformed or ended before its ``data: [DONE]``."""
+
+    type_name = "LlmStreamError"
+
+
+class LlmReplyError(LlmError):
+    """The reply cannot be the node's output: not JSON when ``response_format`` is
+    ``json``, not a chat completion, or larger than the value limit."""
+
+    type_name = "LlmReplyError"
+
+
 class ExecutionCancelledError(ConductorError):
     """The execution was cancelled before it finished."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import ConfigError, ErrorInfo
 from app.states import ExecutionStatus, NodeStatus
@@ -34,6 +34,9 @@ class ExecutionConfig(BaseModel):
     ``use_pins`` uses the blueprint's ``ui.pins`` (or the ``pins`` given) as those
     nodes' outputs (they do not run); the engine records the pins it used in
     ``pins``, so a resume uses the same ones whatever the blueprint says by then.
+
+    ``inject`` makes nodes fail on purpose: ``{node_id: "error" | "timeout" |
+    "slow:2.5"}`` (see :mod:`app.fault_injection`).
     """
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -49,6 +52,17 @@ class ExecutionConfig(BaseModel):
     node_input: Any = None
     use_pins: bool = False
     pins: dict[str, Any] | None = None
+    inject: dict[str, str] | None = None
+
+    @field_validator("inject")
+    @classmethod
+    def _faults(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        """Each fault in its canonical spelling (``SLOW:2.50`` → ``slow:2.5``)."""
+        from app.fault_injection import parse_injection
+
+        if value is None:
+            return None
+        return {node_id: parse_injection(spec).spec for node_id, spec in value.items()}
 
 
 class NodeResult(BaseModel):
@@ -119,6 +133,8 @@ class ExecutionSummary(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     error: ErrorInfo | None = None
+    #: The run's ``config.inject`` (faults injected on purpose), when it had one.
+    inject: dict[str, str] | None = None
 
 
 class BlueprintSummary(BaseModel):

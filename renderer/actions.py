@@ -106,6 +106,7 @@ def build_actions(window: MainWindow) -> Actions:
     debug.setToolTip("Run, recording every node's input as well as its output")
     run_menu.addActions([run, debug, cancel, pause, resume, here, node.run_node, node.run_up_to])
     run_menu.addAction(rerun)
+    run_menu.addAction(node.simulate.action)
 
     view = bar.addMenu("&View")
     for dock in window.docks:
@@ -129,7 +130,7 @@ def build_actions(window: MainWindow) -> Actions:
     window.view.menus.node_extras.extend(
         [here, node.run_node, node.run_up_to, node.pin, node.pin_json, node.unpin]
     )
-    window.view.menus.node_extras.append(node.toggle_disabled)
+    window.view.menus.node_extras.extend([node.toggle_disabled, node.simulate.action])
     window.scene.node_activated.connect(lambda node_id: open_node_editor(window, node_id))
 
     toolbar = window.addToolBar("Run")

@@ -15,6 +15,8 @@ taking an explicit ``node_id`` for callers that know the node (a right-click):
   Pinned nodes carry a pin mark on the canvas.
 * **Disable / Enable node**: the node's ``disabled`` field (part of the hash); a
   disabled node is drawn dimmed, and runs pass its input through.
+* **Simulate failure** (a submenu, :mod:`renderer.simulate_failure`): run with the
+  node failing on purpose.
 
 Every change goes through the document (undoable); nothing here writes the scene
 except the pin marks, which mirror the model after each change.
@@ -34,6 +36,7 @@ from app.partial_runs import ancestors
 from app.states import NodeStatus
 from renderer.editor.model import UNSET
 from renderer.json_dialog import ask_json
+from renderer.simulate_failure import FailureSimulation
 
 if TYPE_CHECKING:
     from renderer.main_window import MainWindow
@@ -65,6 +68,7 @@ class NodeActions:
         self.pin_json = self._action("Pin output as JSON…", self.pin_typed)
         self.unpin = self._action("Unpin output", self.unpin_output)
         self.toggle_disabled = self._action("Disable node", self.toggle_disable, "Ctrl+Shift+D")
+        self.simulate = FailureSimulation(window, self._reused)
         document = window.document
         document.reset.connect(self._refresh)
         document.node_inserted.connect(self._refresh_node)

@@ -21,11 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.fault_injection import inject_text
 from app.results import BlueprintSummary, ExecutionSummary
 
 _ID = Qt.ItemDataRole.UserRole
 #: The text the History filter matches: blueprint id, name and status.
 _SEARCH = Qt.ItemDataRole.UserRole + 1
+#: What a History row adds after the status of a run with injected faults.
+SIMULATED = " (simulated)"
 
 
 class LibraryList(QListWidget):
@@ -158,12 +161,18 @@ class HistoryList(QListWidget):
             when = time.strftime("%H:%M:%S", time.localtime(summary.created_at))
             row = row_label(summary.blueprint_name, summary.blueprint_id)
             # The status before the name: a long name pushed it out of the dock.
-            item = QListWidgetItem(f"{when}  {summary.status.value}  {row}")
+            # A run with injected faults says so: its failure was asked for.
+            simulated = SIMULATED if summary.inject else ""
+            item = QListWidgetItem(f"{when}  {summary.status.value}{simulated}  {row}")
             item.setData(_ID, summary.execution_id)
             # The row is cut to the dock's width: the tooltip holds all of it.
             shown = history_label(summary)
-            item.setToolTip(f"{shown}\n{summary.status.value} · {when}\n{summary.execution_id}")
-            search = (summary.blueprint_id, summary.blueprint_name or "", summary.status.value)
+            tip = f"{shown}\n{summary.status.value} · {when}\n{summary.execution_id}"
+            if summary.inject:
+                tip += f"\nsimulated failures: {inject_text(summary.inject)}"
+            item.setToolTip(tip)
+            search = [summary.blueprint_id, summary.blueprint_name or "", summary.status.value]
+            search += [SIMULATED.strip(" ()")] if summary.inject else []
             item.setData(_SEARCH, " ".join(search).casefold())
             self.addItem(item)
         self._apply_filter(self.filter_edit.text())

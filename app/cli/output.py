@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from app.fault_injection import inject_text
+
 if TYPE_CHECKING:
     from app.errors import ConductorError, ErrorInfo, Problem
     from app.results import ExecutionResult, ExecutionSummary, NodeTypeInfo
@@ -126,6 +128,9 @@ def node_types_table(types: Sequence[NodeTypeInfo]) -> str:
 
 
 def history_table(executions: Sequence[ExecutionSummary]) -> str:
+    """One row per execution; an INJECTED column (its simulated faults) when any run
+    of the listing had ``config.inject``."""
+    injected = any(e.inject for e in executions)
     rows = []
     for e in executions:
         ms = None
@@ -138,9 +143,11 @@ def history_table(executions: Sequence[ExecutionSummary]) -> str:
                 e.status.value,
                 time_text(e.created_at),
                 duration_text(ms),
+                *([inject_text(e.inject) or "-"] if injected else []),
             ]
         )
-    return table(["EXECUTION", "BLUEPRINT", "STATUS", "CREATED", "DURATION"], rows)
+    headers = ["EXECUTION", "BLUEPRINT", "STATUS", "CREATED", "DURATION"]
+    return table([*headers, *(["INJECTED"] if injected else [])], rows)
 
 
 def execution_text(result: ExecutionResult) -> str:
@@ -154,6 +161,8 @@ def execution_text(result: ExecutionResult) -> str:
     ]
     if result.error is not None:
         lines.append(f"error      {error_info_text(result.error)}")
+    if result.config.get("inject"):
+        lines.append(f"injected   {inject_text(result.config['inject'])} (simulated failures)")
     lines.append("")
     lines.append(nodes_table(result))
     return "\n".join(lines)

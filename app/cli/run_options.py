@@ -5,7 +5,8 @@ so the CLI runs what the app and every transport run: ``--use-pins`` uses the
 blueprint's ``ui.pins``; ``--only NODE`` runs one node, fed by the latest run's
 recorded outputs, pins or ``--node-input``; ``--stop-after NODE`` runs a node and
 its upstream; ``--start-at NODE`` runs from a node, reusing ``--reuse-from``'s (or
-the latest run's) outputs.
+the latest run's) outputs. ``--inject NODE=FAULT`` (repeatable) makes a node fail on
+purpose (:mod:`app.fault_injection`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from app.errors import ConfigError
+from app.fault_injection import parse_inject_flag
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +30,12 @@ _OPTIONS = (
     click.option("--reuse-from", metavar="EXECUTION", help="The execution whose outputs to reuse."),
     click.option(
         "--node-input", metavar="JSON", help="The --only node's input, when nothing records one."
+    ),
+    click.option(
+        "--inject",
+        multiple=True,
+        metavar="NODE=FAULT",
+        help="Make NODE fail on purpose: error, timeout or slow:SECONDS (repeatable).",
     ),
 )
 
@@ -47,6 +55,7 @@ def partial_config(
     start_at: str | None,
     reuse_from: str | None,
     node_input: str | None,
+    inject: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The config keys these flags set (none when none is given)."""
     config: dict[str, Any] = {}
@@ -68,4 +77,6 @@ def partial_config(
                 f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
                 where="--node-input",
             ) from None
+    if inject:
+        config["inject"] = dict(parse_inject_flag(value) for value in inject)
     return config

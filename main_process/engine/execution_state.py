@@ -152,6 +152,7 @@ def summaries(
             started_at=s.started_at,
             finished_at=s.finished_at,
             error=s.error,
+            inject=s.config.get("inject"),
         )
         for s in reversed(list(states))
         if (status is None or s.status == status)

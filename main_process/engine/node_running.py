@@ -23,9 +23,11 @@ from pydantic import ValidationError
 from app.blueprint import Runner
 from app.errors import ConductorError, ErrorInfo, NodeFailedError, NodeTimeoutError, TemplateError
 from app.evaluation_limits import eval_timeout, evaluate
+from app.fault_injection import Injection
 from app.json_values import NotJson, loggable, output_error
 from app.states import NodeStatus
 from main_process import faults
+from main_process.engine import injection
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
 from main_process.engine.limiter import Limiter
@@ -58,6 +60,8 @@ class NodeEnv:
     debug: bool = False
     #: A resumed run (recorded completions were handed in); fault points use it.
     resumed: bool = False
+    #: ``config.inject``: faults to apply by node id (None: none, the usual case).
+    inject: dict[str, Injection] | None = None
 
 
 class NodeRunContext:
@@ -258,6 +262,9 @@ class NodeRunner:
     async def _call(
         self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
     ) -> Any:
+        inject = self.env.inject
+        if inject is not None and (fault := inject.get(node.id)) is not None:
+            await injection.apply(fault, node, attempt, self.env.states, self.execution_id)
         if node.runner is Runner.PROCESS:
             return await self._call_in_process(node, value, upstream, attempt)
         fn = node.function

@@ -19,6 +19,7 @@ from app.results import ExecutionConfig, ExecutionResult
 from main_process.engine.driver import ExecutionDriver
 from main_process.engine.endings import CancelReason
 from main_process.engine.execution_state import ExecutionState
+from main_process.engine.injection import injections
 from main_process.engine.limiter import Limiter
 from main_process.engine.node_running import NodeEnv
 from main_process.engine.plan import Plan
@@ -88,6 +89,7 @@ class Runs:
             process_pool=self._process_pool,
             debug=cfg.debug_mode,
             resumed=resumed,
+            inject=injections(cfg),
         )
         driver = ExecutionDriver(
             plan,

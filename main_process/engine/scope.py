@@ -33,6 +33,7 @@ from app.errors import ConfigError, NodeInputError
 from app.partial_runs import ancestors, upstream_map
 from app.results import ExecutionConfig
 from app.states import NodeReason, NodeStatus
+from main_process.engine.injection import check_injections
 from main_process.engine.resume import load_reuse_source, reusable_outputs
 from main_process.engine.state_manager import StateManager
 from main_process.store import Store
@@ -76,6 +77,7 @@ def with_pins(model: Blueprint, cfg: ExecutionConfig) -> ExecutionConfig:
 
 
 def _check_names(model: Blueprint, cfg: ExecutionConfig) -> None:
+    check_injections(model, cfg)
     for key in ("only", "stop_after"):
         node_id = getattr(cfg, key)
         if node_id is not None and model.node(node_id) is None:

@@ -34,6 +34,7 @@ BUILTIN_MODULES: dict[str, tuple[str, str]] = {
     "sqlite.write": ("main_process.nodes.sql", "SQL_TYPES"),
     "python.function": ("main_process.nodes.code", "CODE_TYPES"),
     "shell.command": ("main_process.nodes.code", "CODE_TYPES"),
+    "llm.chat": ("main_process.nodes.llm", "LLM_TYPES"),
 }
 
 

@@ -287,7 +287,10 @@ def list_executions(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = store.query(
         "SELECT id, blueprint_id, blueprint_name, status, created_at, started_at,"
-        f" finished_at, error_json FROM executions {where}"
+        " finished_at, error_json,"
+        # Only the config's injected faults, not its (possibly large) pins or inputs.
+        " json_extract(CAST(config_json AS TEXT), '$.inject') AS inject"
+        f" FROM executions {where}"
         " ORDER BY created_at DESC LIMIT ?",
         (*params, max(1, min(limit, 10_000))),
     )
@@ -304,6 +307,7 @@ def list_executions(
                 started_at=live.started_at if live else r["started_at"],
                 finished_at=r["finished_at"],
                 error=_error(r["error_json"]),
+                inject=loads(r["inject"]) if r["inject"] else None,
             )
         )
     return summaries

@@ -3,7 +3,7 @@
 Colours are kept as ``#rrggbb`` strings so a theme is a plain frozen value; items
 make QColors when they paint. Category colours give each kind of node a stable
 identity across themes (HTTP blue, Data teal, Flow violet, Files/SQL amber, Code
-green); state colours follow the usual traffic-light reading, so a glance at the
+green, AI pink); state colours follow the usual traffic-light reading, so a glance at the
 canvas during a run says what is going on.
 """
 
@@ -90,6 +90,7 @@ LIGHT = CanvasTheme(
             "Flow": "#7c3aed",
             "Files/SQL": "#d97706",
             "Code": "#16a34a",
+            "AI": "#db2777",
             "": "#64748b",
         }
     ),
@@ -120,6 +121,7 @@ DARK = CanvasTheme(
             "Flow": "#a78bfa",
             "Files/SQL": "#fbbf24",
             "Code": "#4ade80",
+            "AI": "#f472b6",
             "": "#94a3b8",
         }
     ),

@@ -17,7 +17,7 @@ from app.results import NodeTypeInfo
 from app.templates import is_template
 
 #: Categories in the order the palette shows them; others follow alphabetically.
-CATEGORY_ORDER = ("HTTP", "Data", "Flow", "Files/SQL", "Code")
+CATEGORY_ORDER = ("HTTP", "Data", "Flow", "Files/SQL", "Code", "AI")
 #: The port a dynamic-port node sends to when no case matches.
 DEFAULT_PORT = "default"
 _WORD = re.compile(r"[^A-Za-z0-9_]+")

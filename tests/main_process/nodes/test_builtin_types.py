@@ -29,6 +29,7 @@ DESIGN_TYPES = {
     "file.write",
     "python.function",
     "shell.command",
+    "llm.chat",
 }
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -49,7 +50,7 @@ def test_params_model_has_a_json_schema(node_type: NodeType) -> None:
     for name, prop in schema.get("properties", {}).items():
         assert prop.get("description"), f"{node_type.type}.{name} has no description"
     assert node_type.title
-    assert node_type.category in {"HTTP", "Data", "Flow", "Files/SQL", "Code"}
+    assert node_type.category in {"HTTP", "Data", "Flow", "Files/SQL", "Code", "AI"}
     assert node_type.description
 
 
