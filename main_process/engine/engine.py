@@ -67,6 +67,7 @@ from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
 from main_process.store.control import ControlAction
 from main_process.store.owner_lock import take_owner_lock
+from main_process.triggers.operations import TriggerOps
 from main_process.store.recovery import (
     HOST,
     LIVE_OWNERS,
@@ -155,6 +156,8 @@ class Engine:
                 resume=functools.partial(self.resume, wait=False),
             )
         )
+        #: Trigger operations; ``serve`` and the app's worker also start its runtime.
+        self.triggers = TriggerOps(self)
         self._closed = False
         freeze_startup_heap()  # see there: full collections then skip all of the above
 
@@ -321,6 +324,7 @@ class Engine:
         ``paused``), commit, and close the store."""
         if self._closed:
             return
+        await self.triggers.close()  # first: no fire may start while runs shut down
         await self.runs.shut_down()
         if self._control is not None:
             await self._control.stop()
