@@ -96,7 +96,9 @@ def glob_problems(spec: FileTrigger) -> list[Problem]:
         problems.append(Problem(where=_where(spec.name, "glob"), message=why, code="trigger"))
     if not spec.folder.strip():
         problems.append(
-            Problem(where=_where(spec.name, "folder"), message="the folder is empty", code="trigger")
+            Problem(
+                where=_where(spec.name, "folder"), message="the folder is empty", code="trigger"
+            )
         )
     return problems
 

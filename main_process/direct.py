@@ -30,10 +30,15 @@ from app.operations import (
     ExecutionBlueprintRequest,
     ExecutionReply,
     ExecutionsReply,
+    FireReply,
+    FireTriggerRequest,
     GetBlueprintRequest,
     GetExecutionRequest,
+    HeldFiresReply,
+    HeldFiresRequest,
     ListBlueprintsRequest,
     ListExecutionsRequest,
+    ListTriggersRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -45,9 +50,13 @@ from app.operations import (
     ResumeRequest,
     SaveBlueprintRequest,
     SavedBlueprintReply,
+    SettleHeldFireRequest,
+    SetTriggerStateRequest,
     StartReply,
     StartRequest,
     TemplatePreviewReply,
+    TriggerReply,
+    TriggersReply,
     ValidateRequest,
     WaitRequest,
 )
@@ -127,6 +136,18 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
             from main_process.engine.preview import preview_template
 
             return TemplatePreviewReply(result=await preview_template(engine, request))
+        case ListTriggersRequest():
+            return TriggersReply(result=await engine.triggers.list())
+        case SetTriggerStateRequest():
+            info = await engine.triggers.set_state(request.trigger_id, request.state)
+            return TriggerReply(result=info)
+        case FireTriggerRequest():
+            return FireReply(result=await engine.triggers.fire(request.trigger_id))
+        case HeldFiresRequest():
+            return HeldFiresReply(result=await engine.triggers.held(request.trigger_id))
+        case SettleHeldFireRequest():
+            fired = await engine.triggers.settle_held(request.held_id, request.action)
+            return FireReply(method="settle_held_fire", result=fired)
         case _:
             assert_never(request)
 

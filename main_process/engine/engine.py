@@ -67,13 +67,13 @@ from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
 from main_process.store.control import ControlAction
 from main_process.store.owner_lock import take_owner_lock
-from main_process.triggers.operations import TriggerOps
 from main_process.store.recovery import (
     HOST,
     LIVE_OWNERS,
     ensure_paused_claimable,
     recover_orphans,
 )
+from main_process.triggers.operations import TriggerOps
 
 
 class Engine:

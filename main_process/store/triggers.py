@@ -92,9 +92,7 @@ def set_state(store: Store, trigger_id: str, state: TriggerState, now: float) ->
     fell while it was disabled were never owed, so no catch-up runs them."""
 
     def work(conn: sqlite3.Connection) -> None:
-        row = conn.execute(
-            "SELECT state FROM trigger_state WHERE id = ?", (trigger_id,)
-        ).fetchone()
+        row = conn.execute("SELECT state FROM trigger_state WHERE id = ?", (trigger_id,)).fetchone()
         if row is None:
             conn.execute(
                 "INSERT INTO trigger_state (id, state, since, updated_at) VALUES (?, ?, ?, ?)",
@@ -159,9 +157,7 @@ def record_fire(store: Store, fire: FireInfo) -> None:
 
 def set_next_fire(store: Store, trigger_id: str, moment: float | None) -> None:
     def work(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "UPDATE trigger_state SET next_fire_at = ? WHERE id = ?", (moment, trigger_id)
-        )
+        conn.execute("UPDATE trigger_state SET next_fire_at = ? WHERE id = ?", (moment, trigger_id))
 
     store.transaction(work)
 

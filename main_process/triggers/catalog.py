@@ -79,7 +79,9 @@ def declared_triggers(folder: Path, home: Path) -> list[Declared]:
                 if error is None and isinstance(spec, FileTrigger):
                     missing = folder_problem(spec, home)
                     error = None if missing is None else str(missing)
-                result.append(Declared(trigger_id(blueprint_id, spec.name), blueprint_id, spec, error))
+                result.append(
+                    Declared(trigger_id(blueprint_id, spec.name), blueprint_id, spec, error)
+                )
     return result
 
 

@@ -123,7 +123,13 @@ async def fire(
             ),
         )
     return await start(
-        engine, blueprint_id, tid, ctx, run_inputs, scheduled_at=scheduled_at, fired_at=when,
+        engine,
+        blueprint_id,
+        tid,
+        ctx,
+        run_inputs,
+        scheduled_at=scheduled_at,
+        fired_at=when,
         detail=detail,
     )
 

@@ -11,6 +11,7 @@ everything they read and write is in the store; the process that fires a trigger
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,7 @@ class TriggerOps:
             raise ConfigError("this engine records nothing, so it keeps no triggers")
         return store
 
-    async def _declared(self) -> list[Declared]:
+    async def _declared(self) -> builtins.list[Declared]:
         engine = self._engine
         return await asyncio.to_thread(declared_triggers, engine.library.user_dir, engine.home)
 
@@ -69,7 +70,7 @@ class TriggerOps:
             where="trigger_id",
         )
 
-    async def list(self) -> list[TriggerInfo]:
+    async def list(self) -> builtins.list[TriggerInfo]:
         store = self._store()
         declared = await self._declared()
         now = time.time()
@@ -132,7 +133,7 @@ class TriggerOps:
             detail="fired by hand",
         )
 
-    async def held(self, trigger_id: str | None = None) -> list[HeldFire]:
+    async def held(self, trigger_id: str | None = None) -> builtins.list[HeldFire]:
         if trigger_id is not None:
             await self._find(trigger_id)
         return await asyncio.to_thread(trigger_store.held_fires, self._store(), trigger_id)

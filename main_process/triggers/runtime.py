@@ -182,7 +182,9 @@ class TriggerRuntime:
             await asyncio.to_thread(trigger_store.set_next_fire, store, declared.id, upcoming)
             await self.clock.sleep_until(upcoming)
 
-    async def _settle(self, declared: Declared, spec: ScheduleTrigger, due: Due, now: float) -> None:
+    async def _settle(
+        self, declared: Declared, spec: ScheduleTrigger, due: Due, now: float
+    ) -> None:
         """Fire what is due now, and apply the missed policy to what is late."""
         on_time = [t for t in due.times if now - t <= GRACE_SECONDS]
         late = [t for t in due.times if now - t > GRACE_SECONDS]
@@ -226,4 +228,3 @@ class TriggerRuntime:
                 context={"catch_up": False},
                 fired_at=self.clock.now(),
             )
-
