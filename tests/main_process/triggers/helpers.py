@@ -13,7 +13,9 @@ from main_process.engine.engine import Engine
 from main_process.store import triggers as trigger_store
 
 
-def write_blueprint(home: Path, blueprint_id: str, triggers: list[dict[str, Any]], **extra: Any) -> Path:
+def write_blueprint(
+    home: Path, blueprint_id: str, triggers: list[dict[str, Any]], **extra: Any
+) -> Path:
     """A user blueprint (in ``blueprints/``) whose one node echoes the trigger context."""
     folder = home / "blueprints"
     folder.mkdir(parents=True, exist_ok=True)

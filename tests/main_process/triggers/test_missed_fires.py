@@ -18,7 +18,9 @@ T0 = 1_800_000_000.0
 TID = "nightly:tick"
 
 
-async def _run_after_a_pause(home: Path, policy: str, expected: int) -> tuple[Engine, ManualClock, list[FireInfo]]:
+async def _run_after_a_pause(
+    home: Path, policy: str, expected: int
+) -> tuple[Engine, ManualClock, list[FireInfo]]:
     write_blueprint(
         home,
         "nightly",

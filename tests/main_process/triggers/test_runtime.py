@@ -4,6 +4,7 @@ firing process per trigger, and file triggers on a watched temporary folder."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
@@ -108,7 +109,7 @@ async def test_two_engines_on_one_data_dir_fire_each_time_once(home: Path) -> No
         fires = await wait_fires(second, "shared:t", 10)
         times = [f.scheduled_at for f in fires if f.outcome is FireOutcome.STARTED]
         assert len(times) == len(set(times)), "a scheduled time fired twice"
-        assert all(b > a for a, b in zip(times, times[1:], strict=False))
+        assert all(b > a for a, b in itertools.pairwise(times))
     finally:
         await first.close()
         await second.close()

@@ -49,7 +49,11 @@ def test_cron_missed_fires_are_bounded_but_counted() -> None:
 
 def _problems(triggers: list[dict[str, object]]) -> dict[str, str]:
     bp = Blueprint.model_validate(
-        {"id": "b", "nodes": [{"id": "n", "type": "set", "params": {"value": 1}}], "triggers": triggers}
+        {
+            "id": "b",
+            "nodes": [{"id": "n", "type": "set", "params": {"value": 1}}],
+            "triggers": triggers,
+        }
     )
     return {p.where: p.message for p in validate_blueprint(bp, default_registry(plugins=False))}
 
@@ -57,11 +61,27 @@ def _problems(triggers: list[dict[str, object]]) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("trigger", "where", "text"),
     [
-        ({"kind": "schedule", "name": "a", "cron": "61 * * * *"}, "triggers[a].cron", "invalid cron"),
-        ({"kind": "schedule", "name": "a", "every": 5, "timezone": "Mars/Base"}, "triggers[a].timezone", "unknown time zone"),
-        ({"kind": "schedule", "name": "a", "every": 5, "cron": "* * * * *"}, "triggers[a].cron", "exactly one"),
+        (
+            {"kind": "schedule", "name": "a", "cron": "61 * * * *"},
+            "triggers[a].cron",
+            "invalid cron",
+        ),
+        (
+            {"kind": "schedule", "name": "a", "every": 5, "timezone": "Mars/Base"},
+            "triggers[a].timezone",
+            "unknown time zone",
+        ),
+        (
+            {"kind": "schedule", "name": "a", "every": 5, "cron": "* * * * *"},
+            "triggers[a].cron",
+            "exactly one",
+        ),
         ({"kind": "schedule", "name": "a"}, "triggers[a].cron", "exactly one"),
-        ({"kind": "file", "name": "f", "folder": "in", "glob": "../*.csv"}, "triggers[f].glob", "inside the folder"),
+        (
+            {"kind": "file", "name": "f", "folder": "in", "glob": "../*.csv"},
+            "triggers[f].glob",
+            "inside the folder",
+        ),
         ({"kind": "file", "name": "f", "folder": "in", "glob": ""}, "triggers[f].glob", "empty"),
     ],
 )
@@ -74,17 +94,34 @@ def test_a_trigger_that_cannot_run_is_a_problem_naming_its_field(
 
 
 def test_valid_triggers_have_no_problems() -> None:
-    assert _problems(
-        [
-            {"kind": "schedule", "name": "a", "cron": "*/5 9-17 * * 1-5", "timezone": "America/New_York"},
-            {"kind": "schedule", "name": "b", "every": 0.5},
-            {"kind": "file", "name": "c", "folder": "inbox", "glob": "**/*.csv", "recursive": True},
-        ]
-    ) == {}
+    assert (
+        _problems(
+            [
+                {
+                    "kind": "schedule",
+                    "name": "a",
+                    "cron": "*/5 9-17 * * 1-5",
+                    "timezone": "America/New_York",
+                },
+                {"kind": "schedule", "name": "b", "every": 0.5},
+                {
+                    "kind": "file",
+                    "name": "c",
+                    "folder": "inbox",
+                    "glob": "**/*.csv",
+                    "recursive": True,
+                },
+            ]
+        )
+        == {}
+    )
 
 
 def test_duplicate_names_are_a_problem() -> None:
     problems = _problems(
-        [{"kind": "schedule", "name": "a", "every": 1}, {"kind": "schedule", "name": "a", "every": 2}]
+        [
+            {"kind": "schedule", "name": "a", "every": 1},
+            {"kind": "schedule", "name": "a", "every": 2},
+        ]
     )
     assert "duplicate" in problems["triggers[a].name"]
