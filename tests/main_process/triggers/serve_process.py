@@ -78,4 +78,3 @@ def read_log(proc_log: Path) -> str:
     return proc_log.read_text(errors="replace")
 
 
-__all__ = ["AUTH", "IO", "ROOT", "TOKEN", "Served", "read_log", "serving", "wait"]
