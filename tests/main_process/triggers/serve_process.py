@@ -76,5 +76,3 @@ def wait(condition: object, timeout: float = 30.0, what: str = "condition") -> N
 
 def read_log(proc_log: Path) -> str:
     return proc_log.read_text(errors="replace")
-
-
