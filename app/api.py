@@ -36,15 +36,10 @@ from app.operations import (
     ExecutionBlueprintRequest,
     ExecutionReply,
     ExecutionsReply,
-    FireReply,
-    FireTriggerRequest,
     GetBlueprintRequest,
     GetExecutionRequest,
-    HeldFiresReply,
-    HeldFiresRequest,
     ListBlueprintsRequest,
     ListExecutionsRequest,
-    ListTriggersRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -56,13 +51,9 @@ from app.operations import (
     ResumeRequest,
     SaveBlueprintRequest,
     SavedBlueprintReply,
-    SettleHeldFireRequest,
-    SetTriggerStateRequest,
     StartReply,
     StartRequest,
     TemplatePreviewReply,
-    TriggerReply,
-    TriggersReply,
     ValidateRequest,
     WaitRequest,
 )
@@ -77,7 +68,7 @@ from app.results import (
 )
 from app.template_preview import TemplatePreview
 from app.transport import BlueprintData, Transport
-from app.triggers import FireInfo, HeldAction, HeldFire, TriggerInfo, TriggerState
+from app.trigger_api import TriggersApi
 
 R = TypeVar("R", bound=AnyReply)
 TransportName = Literal["auto", "direct", "ipc", "http"]
@@ -163,6 +154,8 @@ class Conductor:
         self.transport = transport
         self.concurrency = concurrency
         self.timeout = timeout
+        #: Triggers: list, enable/disable/suspend, fire now, held fires.
+        self.triggers = TriggersApi(self._ask)
 
     def _config(self, config: ExecutionConfig | dict[str, Any] | None) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -296,31 +289,6 @@ class Conductor:
             template=template, execution_id=execution_id, node_id=node_id, upstream=upstream or []
         )
         return (await self._ask(request, TemplatePreviewReply)).result
-
-    # -- triggers ------------------------------------------------------------------
-
-    async def list_triggers(self) -> list[TriggerInfo]:
-        """The triggers of the data dir's blueprints: state, next fire, last run."""
-        return (await self._ask(ListTriggersRequest(), TriggersReply)).result
-
-    async def set_trigger_state(self, trigger_id: str, state: TriggerState | str) -> TriggerInfo:
-        """Enable, disable or suspend a trigger (``<blueprint_id>:<name>``)."""
-        request = SetTriggerStateRequest(trigger_id=trigger_id, state=TriggerState(state))
-        return (await self._ask(request, TriggerReply)).result
-
-    async def fire_trigger(self, trigger_id: str) -> FireInfo:
-        """Fire a trigger now, whatever its state; the fire, with its execution id."""
-        return (await self._ask(FireTriggerRequest(trigger_id=trigger_id), FireReply)).result
-
-    async def held_fires(self, trigger_id: str | None = None) -> list[HeldFire]:
-        """The fires suspended triggers kept for review."""
-        request = HeldFiresRequest(trigger_id=trigger_id)
-        return (await self._ask(request, HeldFiresReply)).result
-
-    async def settle_held_fire(self, held_id: int, action: HeldAction | str) -> FireInfo:
-        """Release (run now) or discard a held fire."""
-        request = SettleHeldFireRequest(held_id=held_id, action=HeldAction(action))
-        return (await self._ask(request, FireReply)).result
 
     async def event_page(
         self, execution_id: str, *, after_seq: int = 0, limit: int = 1000

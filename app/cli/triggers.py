@@ -72,7 +72,7 @@ def list_triggers(ctx: click.Context, json_mode: bool = False) -> None:
     options = options_of(ctx)
 
     async def work(c: Conductor) -> list[TriggerInfo]:
-        return await c.list_triggers()
+        return await c.triggers.list()
 
     rows = call(options, _with(options, work), json_mode=json_mode)
     if json_mode:
@@ -87,7 +87,7 @@ def _set_state(ctx: click.Context, trigger_id: str, state: TriggerState, json_mo
     options = options_of(ctx)
 
     async def work(c: Conductor) -> TriggerInfo:
-        return await c.set_trigger_state(trigger_id, state)
+        return await c.triggers.set_state(trigger_id, state)
 
     info = call(options, _with(options, work), json_mode=json_mode)
     if json_mode:
@@ -141,7 +141,7 @@ def fire(ctx: click.Context, trigger_id: str, json_mode: bool) -> None:
     options = options_of(ctx)
 
     async def work(c: Conductor) -> tuple[FireInfo, bool]:
-        fired = await c.fire_trigger(trigger_id)
+        fired = await c.triggers.fire(trigger_id)
         if fired.execution_id is None:
             return fired, fired.outcome is not FireOutcome.FAILED
         if options.remote:
@@ -165,7 +165,7 @@ def held(ctx: click.Context, trigger_id: str | None, json_mode: bool) -> None:
     options = options_of(ctx)
 
     async def work(c: Conductor) -> Any:
-        return await c.held_fires(trigger_id)
+        return await c.triggers.held(trigger_id)
 
     rows = call(options, _with(options, work), json_mode=json_mode)
     if json_mode:
@@ -191,7 +191,9 @@ def _settle(ctx: click.Context, held_id: int, action: HeldAction, json_mode: boo
     options = options_of(ctx)
 
     async def work(c: Conductor) -> FireInfo:
-        return await c.settle_held_fire(held_id, action)
+        if action is HeldAction.RELEASE:
+            return await c.triggers.release(held_id)
+        return await c.triggers.discard(held_id)
 
     fired = call(options, _with(options, work), json_mode=json_mode)
     if json_mode:
