@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import TypeAdapter
 from starlette.responses import Response
 
 from app.triggers import FireInfo, HeldAction, HeldFire, TriggerInfo, TriggerState
 from main_process.engine.engine import Engine
 from main_process.http.errors import ErrorBody
+from main_process.http.schema import known_query_only
 
 _JSON = "application/json"
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -32,7 +33,12 @@ def _json(data: bytes | str) -> Response:
 
 def trigger_routes(engine: Engine) -> APIRouter:
     """The ``/v1/triggers`` and ``/v1/held-fires`` routes over one engine."""
-    r = APIRouter(prefix="/v1", responses=_ERRORS, tags=["triggers"])
+    r = APIRouter(
+        prefix="/v1",
+        responses=_ERRORS,
+        tags=["triggers"],
+        dependencies=[Depends(known_query_only)],
+    )
 
     @r.get("/triggers", response_model=list[TriggerInfo])
     async def list_triggers() -> Response:
@@ -64,7 +70,7 @@ def trigger_routes(engine: Engine) -> APIRouter:
         return _json(_HELD.dump_json(await engine.triggers.held(trigger_id)))
 
     @r.post("/held-fires/{held_id}/{action}", response_model=FireInfo)
-    async def settle(held_id: int, action: HeldAction) -> Response:
+    async def settle(held_id: Annotated[int, Path(ge=1, le=2**62)], action: HeldAction) -> Response:
         return _json((await engine.triggers.settle_held(held_id, action)).model_dump_json())
 
     return r
