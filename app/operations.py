@@ -33,7 +33,17 @@ from app.results import (
     OutputPage,
 )
 from app.template_preview import TemplatePreview
-from app.triggers import FireInfo, HeldAction, HeldFire, TriggerInfo, TriggerState
+from app.trigger_operations import (
+    FireReply,
+    FireTriggerRequest,
+    HeldFiresReply,
+    HeldFiresRequest,
+    ListTriggersRequest,
+    SettleHeldFireRequest,
+    SetTriggerStateRequest,
+    TriggerReply,
+    TriggersReply,
+)
 
 
 def _blueprint_arg(value: Any) -> Blueprint | dict[str, Any]:
@@ -198,42 +208,6 @@ class PreviewTemplateRequest(_Operation):
     upstream: list[str] = Field(default_factory=list)
 
 
-class ListTriggersRequest(_Operation):
-    """The triggers of the data dir's blueprints, with their state and fires."""
-
-    method: Literal["list_triggers"] = "list_triggers"
-
-
-class SetTriggerStateRequest(_Operation):
-    """Enable, disable or suspend a trigger (runtime state, not in the file)."""
-
-    method: Literal["set_trigger_state"] = "set_trigger_state"
-    trigger_id: str
-    state: TriggerState
-
-
-class FireTriggerRequest(_Operation):
-    """Fire a trigger now, whatever its state; the fire (with its execution id)."""
-
-    method: Literal["fire_trigger"] = "fire_trigger"
-    trigger_id: str
-
-
-class HeldFiresRequest(_Operation):
-    """The held fires of suspended triggers (of one trigger when given)."""
-
-    method: Literal["held_fires"] = "held_fires"
-    trigger_id: str | None = None
-
-
-class SettleHeldFireRequest(_Operation):
-    """Release (run now) or discard one held fire."""
-
-    method: Literal["settle_held_fire"] = "settle_held_fire"
-    held_id: int
-    action: HeldAction
-
-
 #: Every request as a plain union (the pipe adds its event subscription to it).
 AnyRequest = (
     ExecuteRequest
@@ -339,26 +313,6 @@ class EventPageReply(_Operation):
 class TemplatePreviewReply(_Operation):
     method: Literal["preview_template"] = "preview_template"
     result: TemplatePreview
-
-
-class TriggersReply(_Operation):
-    method: Literal["list_triggers"] = "list_triggers"
-    result: list[TriggerInfo]
-
-
-class TriggerReply(_Operation):
-    method: Literal["set_trigger_state"] = "set_trigger_state"
-    result: TriggerInfo
-
-
-class FireReply(_Operation):
-    method: Literal["fire_trigger", "settle_held_fire"] = "fire_trigger"
-    result: FireInfo
-
-
-class HeldFiresReply(_Operation):
-    method: Literal["held_fires"] = "held_fires"
-    result: list[HeldFire]
 
 
 AnyReply = (

@@ -16,6 +16,8 @@ from typing import Any
 
 from app.operations import (
     AnyRequest,
+)
+from app.trigger_operations import (
     FireReply,
     FireTriggerRequest,
     HeldFiresReply,

@@ -40,15 +40,10 @@ from app.operations import (
     ExecutionBlueprintRequest,
     ExecutionReply,
     ExecutionsReply,
-    FireReply,
-    FireTriggerRequest,
     GetBlueprintRequest,
     GetExecutionRequest,
-    HeldFiresReply,
-    HeldFiresRequest,
     ListBlueprintsRequest,
     ListExecutionsRequest,
-    ListTriggersRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -60,13 +55,9 @@ from app.operations import (
     ResumeRequest,
     SaveBlueprintRequest,
     SavedBlueprintReply,
-    SettleHeldFireRequest,
-    SetTriggerStateRequest,
     StartReply,
     StartRequest,
     TemplatePreviewReply,
-    TriggerReply,
-    TriggersReply,
     ValidateRequest,
 )
 from app.results import (
@@ -78,6 +69,17 @@ from app.results import (
 )
 from app.template_preview import TemplatePreview
 from app.transport import BlueprintArg, BlueprintData
+from app.trigger_operations import (
+    FireReply,
+    FireTriggerRequest,
+    HeldFiresReply,
+    HeldFiresRequest,
+    ListTriggersRequest,
+    SettleHeldFireRequest,
+    SetTriggerStateRequest,
+    TriggerReply,
+    TriggersReply,
+)
 from app.triggers import FireInfo, HeldFire, TriggerInfo, TriggerState
 
 _SUMMARIES: TypeAdapter[list[ExecutionSummary]] = TypeAdapter(list[ExecutionSummary])

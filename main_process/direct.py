@@ -30,15 +30,10 @@ from app.operations import (
     ExecutionBlueprintRequest,
     ExecutionReply,
     ExecutionsReply,
-    FireReply,
-    FireTriggerRequest,
     GetBlueprintRequest,
     GetExecutionRequest,
-    HeldFiresReply,
-    HeldFiresRequest,
     ListBlueprintsRequest,
     ListExecutionsRequest,
-    ListTriggersRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -50,17 +45,24 @@ from app.operations import (
     ResumeRequest,
     SaveBlueprintRequest,
     SavedBlueprintReply,
-    SettleHeldFireRequest,
-    SetTriggerStateRequest,
     StartReply,
     StartRequest,
     TemplatePreviewReply,
-    TriggerReply,
-    TriggersReply,
     ValidateRequest,
     WaitRequest,
 )
 from app.transport import Transport
+from app.trigger_operations import (
+    FireReply,
+    FireTriggerRequest,
+    HeldFiresReply,
+    HeldFiresRequest,
+    ListTriggersRequest,
+    SettleHeldFireRequest,
+    SetTriggerStateRequest,
+    TriggerReply,
+    TriggersReply,
+)
 from main_process.engine.engine import Engine
 
 
