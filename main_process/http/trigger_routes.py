@@ -21,7 +21,7 @@ from main_process.http.schema import known_query_only
 
 _JSON = "application/json"
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 404, 409, 422, 500)
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 500)
 }
 _TRIGGERS: TypeAdapter[list[TriggerInfo]] = TypeAdapter(list[TriggerInfo])
 _HELD: TypeAdapter[list[HeldFire]] = TypeAdapter(list[HeldFire])

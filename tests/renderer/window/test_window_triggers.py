@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from app.triggers import FireOutcome, TriggerState
 from tests.renderer.window.conftest import open_window, until
+from tests.renderer.window.test_window_run import shot
 
 TID = "nightly:three"
 
@@ -42,6 +43,8 @@ async def test_the_triggers_panel_lists_switches_and_fires(qtbot: QtBot, home: P
                 await asyncio.sleep(0.3)
         assert panel.item(row, 3).text() != "-"  # type: ignore[union-attr]
 
+        control.dock.raise_()
+        shot(window, "window-triggers.png")
         switch.setCheckState(Qt.CheckState.Unchecked)  # as a click does
         await until(lambda: panel.triggers[TID].state is TriggerState.DISABLED, what="turned off")
         listed = await window.bridge.conductor.triggers.list()
