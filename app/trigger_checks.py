@@ -2,7 +2,8 @@
 
 Each problem is named ``triggers[<name>].<field>``: a cron expression that does not
 parse, an unknown time zone, both or neither of ``cron`` and ``every``, a glob that
-is empty or leaves its folder, a duplicate name. These are checked with every
+is empty or leaves its folder, a duplicate name, an input the blueprint does not
+declare. These are checked with every
 blueprint validation. Whether a file trigger's folder exists depends on the machine
 that runs it, not on the file, so :func:`folder_problem` is asked by the runtime
 when it arms the trigger (the trigger then lists that error and does not fire)
@@ -37,6 +38,17 @@ def trigger_problems(blueprint: Blueprint) -> list[Problem]:
                 )
             )
         seen.add(spec.name)
+        if blueprint.inputs:
+            for key in spec.inputs:
+                if key not in blueprint.inputs:
+                    declared = ", ".join(blueprint.inputs)
+                    problems.append(
+                        Problem(
+                            where=_where(spec.name, f"inputs.{key}"),
+                            message=f"unknown input {key!r} (declared: {declared})",
+                            code="trigger",
+                        )
+                    )
         if isinstance(spec, ScheduleTrigger):
             problems.extend(schedule_problems(spec))
         elif isinstance(spec, FileTrigger):

@@ -125,3 +125,16 @@ def test_duplicate_names_are_a_problem() -> None:
         ]
     )
     assert "duplicate" in problems["triggers[a].name"]
+
+
+def test_a_trigger_input_the_blueprint_does_not_declare_is_a_problem() -> None:
+    bp = Blueprint.model_validate(
+        {
+            "id": "b",
+            "inputs": {"limit": {"type": "integer", "default": 1}},
+            "nodes": [{"id": "n", "type": "set", "params": {"value": 1}}],
+            "triggers": [{"kind": "schedule", "name": "a", "every": 5, "inputs": {"limt": 3}}],
+        }
+    )
+    problems = {p.where: p.message for p in validate_blueprint(bp, default_registry(plugins=False))}
+    assert "unknown input 'limt'" in problems["triggers[a].inputs.limt"]
