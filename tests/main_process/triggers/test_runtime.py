@@ -130,27 +130,42 @@ async def test_a_file_trigger_fires_once_per_saved_file(home: Path, tmp_path: Pa
         runtime = engine.triggers.runtime
         assert runtime is not None
         await wait_for(lambda: runtime.armed == ["ingest:csv"])
-        await asyncio.sleep(0.5)  # the watcher is set up in its own thread
+        base = await _watcher_ready(engine, inbox / "probe.csv")
         (inbox / "ignored.txt").write_text("no")
         target = inbox / "rows.csv"
         with target.open("w") as handle:  # one save, several writes
             handle.write("a,b\n")
             handle.flush()
             handle.write("1,2\n")
-        fires = await wait_fires(engine, "ingest:csv", 1)
+        await wait_fires(engine, "ingest:csv", base + 1)
         await asyncio.sleep(2.5)  # a second fire for the same save would have come by now
-        fires = trigger_store.fires(engine.store, "ingest:csv")  # type: ignore[arg-type]
+        fires = trigger_store.fires(engine.store, "ingest:csv")[base:]  # type: ignore[arg-type]
         assert len(fires) == 1, fires
         result = await engine.wait(fires[0].execution_id or "")
         assert result.outputs["path"] == str(target.resolve())
         assert result.outputs["event"] == "created"
         assert result.inputs["path"] == str(target.resolve())
         target.write_text("a,b\n3,4\n")  # a change is a new fire
-        fires = await wait_fires(engine, "ingest:csv", 2)
-        changed = await engine.wait(fires[1].execution_id or "")
+        fires = await wait_fires(engine, "ingest:csv", base + 2)
+        changed = await engine.wait(fires[base + 1].execution_id or "")
         assert changed.outputs["event"] == "modified"
     finally:
         await engine.close()
+
+
+async def _watcher_ready(engine: Engine, probe: Path) -> int:
+    """Save a probe file until the watcher (started on its own thread) reports it,
+    then let its events settle; the number of fires so far."""
+    assert engine.store is not None
+    store = engine.store
+    async with asyncio.timeout(60):
+        attempt = 0
+        while not trigger_store.fires(store, "ingest:csv"):
+            attempt += 1
+            probe.write_text(f"probe {attempt}\n")
+            await asyncio.sleep(0.5)
+    await asyncio.sleep(2.5)
+    return len(trigger_store.fires(store, "ingest:csv"))
 
 
 async def test_a_missing_folder_is_listed_as_the_triggers_error(home: Path, tmp_path: Path) -> None:
