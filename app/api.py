@@ -68,6 +68,7 @@ from app.results import (
 )
 from app.template_preview import TemplatePreview
 from app.transport import BlueprintData, Transport
+from app.trigger_api import TriggersApi
 
 R = TypeVar("R", bound=AnyReply)
 TransportName = Literal["auto", "direct", "ipc", "http"]
@@ -153,6 +154,8 @@ class Conductor:
         self.transport = transport
         self.concurrency = concurrency
         self.timeout = timeout
+        #: Triggers: list, enable/disable/suspend, fire now, held fires.
+        self.triggers = TriggersApi(self._ask)
 
     def _config(self, config: ExecutionConfig | dict[str, Any] | None) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -4,8 +4,10 @@ Shape only, like the rest of :mod:`app.blueprint`; meaning (a cron expression th
 parses, a glob, a handler blueprint that exists) is checked by validation, which names
 the trigger (``triggers[<name>].cron``). Triggers are outside the content hash: adding a
 schedule to a blueprint never blocks resuming its recorded executions. Whether a
-trigger is enabled is runtime state kept in the store, never in the file, so a file
-copied between machines does not start firing by itself.
+trigger is enabled is runtime state kept in the store, never in the file: a trigger
+is enabled when first seen in the data dir's ``blueprints/`` folder (putting it
+there installs it; see :mod:`app.triggers`), and disabling it there survives every
+edit of the file.
 
 A trigger's id is ``<blueprint_id>:<name>``.
 """

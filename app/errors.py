@@ -130,6 +130,12 @@ class ExecutionNotFoundError(ConductorError):
     type_name = "ExecutionNotFoundError"
 
 
+class TriggerNotFoundError(ConductorError):
+    """No trigger with this id among the data dir's blueprints, or no such held fire."""
+
+    type_name = "TriggerNotFoundError"
+
+
 class CheckpointNotFoundError(ConductorError):
     """No checkpoint with this id or index in the execution."""
 

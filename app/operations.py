@@ -33,6 +33,17 @@ from app.results import (
     OutputPage,
 )
 from app.template_preview import TemplatePreview
+from app.trigger_operations import (
+    FireReply,
+    FireTriggerRequest,
+    HeldFiresReply,
+    HeldFiresRequest,
+    ListTriggersRequest,
+    SettleHeldFireRequest,
+    SetTriggerStateRequest,
+    TriggerReply,
+    TriggersReply,
+)
 
 
 def _blueprint_arg(value: Any) -> Blueprint | dict[str, Any]:
@@ -218,6 +229,11 @@ AnyRequest = (
     | NodeOutputRequest
     | EventPageRequest
     | PreviewTemplateRequest
+    | ListTriggersRequest
+    | SetTriggerStateRequest
+    | FireTriggerRequest
+    | HeldFiresRequest
+    | SettleHeldFireRequest
 )
 Request = Annotated[AnyRequest, Field(discriminator="method")]
 
@@ -314,6 +330,10 @@ AnyReply = (
     | NodeOutputReply
     | EventPageReply
     | TemplatePreviewReply
+    | TriggersReply
+    | TriggerReply
+    | FireReply
+    | HeldFiresReply
 )
 Reply = Annotated[AnyReply, Field(discriminator="method")]
 

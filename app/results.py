@@ -52,6 +52,10 @@ class ExecutionConfig(BaseModel):
     node_input: Any = None
     use_pins: bool = False
     pins: dict[str, Any] | None = None
+    #: The trigger that started this run (``<blueprint_id>:<name>``), and what its
+    #: templates see as ``{{ trigger.* }}`` (see main_process.triggers.firing).
+    triggered_by: str | None = None
+    trigger: dict[str, Any] | None = None
     inject: dict[str, str] | None = None
 
     @field_validator("inject")

@@ -368,6 +368,10 @@ def validate_blueprint(
         except BlueprintError as exc:
             return list(exc.problems)
     problems = _Validator(blueprint, catalog, disabled_types or {}).run()
+    if blueprint.triggers:
+        from app.trigger_checks import trigger_problems
+
+        problems.extend(trigger_problems(blueprint))
     try:
         blueprint.engine_json()  # text no JSON writer takes (lone surrogates) cannot run
     except BlueprintError as exc:

@@ -69,11 +69,31 @@ from app.results import (
 )
 from app.template_preview import TemplatePreview
 from app.transport import BlueprintArg, BlueprintData
+from app.trigger_operations import (
+    FireReply,
+    FireTriggerRequest,
+    HeldFiresReply,
+    HeldFiresRequest,
+    ListTriggersRequest,
+    SettleHeldFireRequest,
+    SetTriggerStateRequest,
+    TriggerReply,
+    TriggersReply,
+)
+from app.triggers import FireInfo, HeldFire, TriggerInfo, TriggerState
 
 _SUMMARIES: TypeAdapter[list[ExecutionSummary]] = TypeAdapter(list[ExecutionSummary])
 _BLUEPRINTS: TypeAdapter[list[BlueprintSummary]] = TypeAdapter(list[BlueprintSummary])
 _NODE_TYPES: TypeAdapter[list[NodeTypeInfo]] = TypeAdapter(list[NodeTypeInfo])
 _PROBLEMS: TypeAdapter[list[Problem]] = TypeAdapter(list[Problem])
+_TRIGGERS: TypeAdapter[list[TriggerInfo]] = TypeAdapter(list[TriggerInfo])
+_HELD: TypeAdapter[list[HeldFire]] = TypeAdapter(list[HeldFire])
+#: The route verb for each trigger state.
+_STATE_VERBS = {
+    TriggerState.ENABLED: "enable",
+    TriggerState.DISABLED: "disable",
+    TriggerState.SUSPENDED: "suspend",
+}
 
 
 def wire_blueprint(blueprint: BlueprintArg) -> BlueprintData:
@@ -235,5 +255,31 @@ ROUTES: dict[type[Any], Route] = {
         "GET",
         lambda r: "/v1/node-types",
         lambda r, c: NodeTypesReply(result=_NODE_TYPES.validate_json(c)),
+    ),
+    ListTriggersRequest: Route(
+        "GET",
+        lambda r: "/v1/triggers",
+        lambda r, c: TriggersReply(result=_TRIGGERS.validate_json(c)),
+    ),
+    SetTriggerStateRequest: Route(
+        "POST",
+        lambda r: f"/v1/triggers/{_q(r.trigger_id)}/{_STATE_VERBS[r.state]}",
+        lambda r, c: TriggerReply(result=TriggerInfo.model_validate_json(c)),
+    ),
+    FireTriggerRequest: Route(
+        "POST",
+        lambda r: f"/v1/triggers/{_q(r.trigger_id)}/fire",
+        lambda r, c: FireReply(result=FireInfo.model_validate_json(c)),
+    ),
+    HeldFiresRequest: Route(
+        "GET",
+        lambda r: "/v1/held-fires",
+        lambda r, c: HeldFiresReply(result=_HELD.validate_json(c)),
+        params=lambda r: {} if r.trigger_id is None else {"trigger_id": r.trigger_id},
+    ),
+    SettleHeldFireRequest: Route(
+        "POST",
+        lambda r: f"/v1/held-fires/{r.held_id}/{r.action.value}",
+        lambda r, c: FireReply(method="settle_held_fire", result=FireInfo.model_validate_json(c)),
     ),
 }

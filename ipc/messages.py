@@ -241,6 +241,8 @@ class WorkerConfig(BaseModel):
     #: Folders file and SQLite nodes may use; None: the engine's default.
     file_roots: list[str] | None = None
     max_frame_bytes: int = Field(default=MAX_FRAME_BYTES, ge=1024)
+    #: Fire the data dir's schedule and file triggers while the app is open.
+    triggers: bool = True
 
 
 # -- encoding --------------------------------------------------------------------------

@@ -52,6 +52,17 @@ from app.operations import (
     WaitRequest,
 )
 from app.transport import Transport
+from app.trigger_operations import (
+    FireReply,
+    FireTriggerRequest,
+    HeldFiresReply,
+    HeldFiresRequest,
+    ListTriggersRequest,
+    SettleHeldFireRequest,
+    SetTriggerStateRequest,
+    TriggerReply,
+    TriggersReply,
+)
 from main_process.engine.engine import Engine
 
 
@@ -127,6 +138,18 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
             from main_process.engine.preview import preview_template
 
             return TemplatePreviewReply(result=await preview_template(engine, request))
+        case ListTriggersRequest():
+            return TriggersReply(result=await engine.triggers.list())
+        case SetTriggerStateRequest():
+            info = await engine.triggers.set_state(request.trigger_id, request.state)
+            return TriggerReply(result=info)
+        case FireTriggerRequest():
+            return FireReply(result=await engine.triggers.fire(request.trigger_id))
+        case HeldFiresRequest():
+            return HeldFiresReply(result=await engine.triggers.held(request.trigger_id))
+        case SettleHeldFireRequest():
+            fired = await engine.triggers.settle_held(request.held_id, request.action)
+            return FireReply(method="settle_held_fire", result=fired)
         case _:
             assert_never(request)
 

@@ -114,6 +114,8 @@ async def _main(conn: Connection, config: WorkerConfig) -> None:
         conn.send_bytes(encode(ErrorReply(id=None, error=_error_info(exc))))
         raise
     worker = Worker(engine, writer, config.max_frame_bytes)
+    if config.triggers:
+        engine.triggers.start_runtime()  # stopped by engine.close
     reader = start_reader(
         conn,
         loop,

@@ -46,6 +46,7 @@ from renderer.problems_list import ProblemsList
 from renderer.run_control import RunControl
 from renderer.settings import AppSettings
 from renderer.side_lists import HistoryList, LibraryList
+from renderer.triggers_panel import TriggersControl
 from renderer.unsaved import may_discard
 
 _WORKER_TEXT = {
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self._revalidate.setInterval(600)
         self._revalidate.timeout.connect(self.validate)
         self._build_layout()
+        self.triggers_control = TriggersControl(self)
         self.commands = build_actions(self)
         self._connect()
         self.autosaver = Autosaver(self.document, self.home / "autosave", autosave_ms, self)

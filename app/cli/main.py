@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import click
 
 from app.cli import executions, output
+from app.cli import triggers as triggers_cli
 from app.cli.arguments import parse_inputs, resolve_target
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, call, fail, json_option, options_of
 from app.cli.limit_options import limit_option, limit_options
@@ -141,6 +142,12 @@ def gui(ctx: click.Context, file: str | None) -> None:
     help="A folder file and SQLite nodes may use (repeatable). "
     "Default: the working directory and your home directory.",
 )
+@click.option(
+    "--triggers/--no-triggers",
+    "run_triggers",
+    default=True,
+    help="Fire the schedule and file triggers of the data dir's blueprints (default: on).",
+)
 @limit_option("sse_buffer_bytes")
 @click.pass_context
 def serve(
@@ -150,6 +157,7 @@ def serve(
     serve_token: str | None,
     code_nodes: bool | None,
     file_roots: tuple[Path, ...],
+    run_triggers: bool,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) until Ctrl-C or SIGTERM.
 
@@ -171,6 +179,7 @@ def serve(
             code_nodes=code_nodes,
             file_roots=list(file_roots),
             echo=lambda line: click.echo(line, err=True),
+            triggers=run_triggers,
         )
     except ConductorError as exc:
         fail(output.error_text(exc))
@@ -321,6 +330,7 @@ def nodes(ctx: click.Context, json_mode: bool) -> None:
 
 for _command in (executions.pause, executions.cancel, executions.history, executions.show):
     cli.add_command(_command)
+cli.add_command(triggers_cli.triggers)
 
 
 def main(args: list[str] | None = None) -> None:

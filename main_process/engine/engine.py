@@ -73,6 +73,7 @@ from main_process.store.recovery import (
     ensure_paused_claimable,
     recover_orphans,
 )
+from main_process.triggers.operations import TriggerOps
 
 
 class Engine:
@@ -155,6 +156,8 @@ class Engine:
                 resume=functools.partial(self.resume, wait=False),
             )
         )
+        #: Trigger operations; ``serve`` and the app's worker also start its runtime.
+        self.triggers = TriggerOps(self)
         self._closed = False
         freeze_startup_heap()  # see there: full collections then skip all of the above
 
@@ -321,6 +324,7 @@ class Engine:
         ``paused``), commit, and close the store."""
         if self._closed:
             return
+        await self.triggers.close()  # first: no fire may start while runs shut down
         await self.runs.shut_down()
         if self._control is not None:
             await self._control.stop()

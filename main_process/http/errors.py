@@ -42,6 +42,7 @@ from app.errors import (
     StoreError,
     TemplateError,
     TransportError,
+    TriggerNotFoundError,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ STATUS_BY_TYPE: dict[type[ConductorError], int] = {
     BlueprintNotFoundError: 404,
     BlueprintConflictError: 409,
     ExecutionNotFoundError: 404,
+    TriggerNotFoundError: 404,
     ResumeError: 409,
     StoreError: 503,
     OutputUnavailableError: 410,  # the file is gone: asking again will not help

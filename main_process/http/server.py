@@ -63,6 +63,7 @@ from main_process.http.schema import (
     openapi_builder,
 )
 from main_process.http.sse_budget import SseBudget
+from main_process.http.trigger_routes import trigger_routes
 
 
 def create_app(
@@ -91,6 +92,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(routes(engine, sse_buffer, sse_budget))
+    app.include_router(trigger_routes(engine))
     app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
@@ -165,6 +167,7 @@ async def serve_async(
     file_roots: Sequence[Path | str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     echo: Callable[[str], None] = _stdout,
+    triggers: bool = True,
 ) -> None:
     """Serve until SIGTERM/SIGINT, on the running loop (see :func:`serve`)."""
     code_nodes = code_nodes_allowed(host, code_nodes)
@@ -182,6 +185,8 @@ async def serve_async(
         await engine.close()
         raise
     app = create_app(engine, source.token, max_body_bytes=max_body_bytes)
+    if triggers:
+        engine.triggers.start_runtime()
     config = server_config(app)
     server = ConductorServer(config, engine)
     bound_host, bound_port = sock.getsockname()[:2]
@@ -209,6 +214,7 @@ def serve(
     file_roots: Sequence[Path | str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     echo: Callable[[str], None] = _stdout,
+    triggers: bool = True,
 ) -> None:
     """Run ``conductor serve`` in the foreground until SIGTERM or Ctrl-C.
 
@@ -218,7 +224,8 @@ def serve(
     listening when the settings cannot work. ``code_nodes`` (default: on for a
     loopback host only) allows blueprints with code nodes; ``file_roots`` (default:
     the working directory and home, or only the working directory when code nodes
-    are off) bound the files blueprints may read and write.
+    are off) bound the files blueprints may read and write. ``triggers`` (default
+    on) fires the schedule and file triggers of the data dir's blueprints.
     """
     asyncio.run(
         serve_async(
@@ -230,5 +237,6 @@ def serve(
             file_roots=file_roots,
             max_body_bytes=max_body_bytes,
             echo=echo,
+            triggers=triggers,
         )
     )

@@ -91,6 +91,41 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE executions ADD COLUMN owner_lock TEXT;
     """,
+    # 4 (triggers): each trigger's runtime state (enabled/disabled/suspended, the
+    # catch-up anchor, its last and next fire), every fire and what it became, and
+    # the held fires of suspended triggers. See main_process.store.triggers.
+    """
+    CREATE TABLE trigger_state (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        since REAL NOT NULL,
+        last_scheduled_at REAL,
+        last_fire_at REAL,
+        last_execution_id TEXT,
+        last_outcome TEXT,
+        next_fire_at REAL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE trigger_fires (
+        id INTEGER PRIMARY KEY,
+        trigger_id TEXT NOT NULL,
+        scheduled_at REAL,
+        fired_at REAL NOT NULL,
+        execution_id TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX trigger_fires_trigger ON trigger_fires(trigger_id, id);
+    CREATE TABLE held_fires (
+        id INTEGER PRIMARY KEY,
+        trigger_id TEXT NOT NULL,
+        scheduled_at REAL,
+        held_at REAL NOT NULL,
+        context_json BLOB NOT NULL,
+        inputs_json BLOB NOT NULL
+    );
+    CREATE INDEX held_fires_trigger ON held_fires(trigger_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
