@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 #: The top-level names a template may use.
-TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution"})
+#: ``item`` and ``index`` are a loop body's (None elsewhere).
+TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution", "item", "index"})
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

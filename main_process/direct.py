@@ -28,12 +28,16 @@ from app.operations import (
     EventPageRequest,
     ExecuteRequest,
     ExecutionBlueprintRequest,
+    ExecutionLinksReply,
+    ExecutionLinksRequest,
     ExecutionReply,
     ExecutionsReply,
     GetBlueprintRequest,
     GetExecutionRequest,
+    IterationPageReply,
     ListBlueprintsRequest,
     ListExecutionsRequest,
+    ListIterationsRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -127,6 +131,18 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
             from main_process.engine.preview import preview_template
 
             return TemplatePreviewReply(result=await preview_template(engine, request))
+        case ExecutionLinksRequest():
+            return ExecutionLinksReply(result=await engine.subflows.links(request.execution_id))
+        case ListIterationsRequest():
+            iterations = await engine.subflows.iterations(
+                request.execution_id,
+                request.node_id,
+                offset=request.offset,
+                limit=request.limit,
+                status=request.status,
+                output_index=request.output_index,
+            )
+            return IterationPageReply(result=iterations)
         case _:
             assert_never(request)
 

@@ -40,6 +40,9 @@ from main_process.runners.tracebacks import format_traceback
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
 
+#: The limit a node that only waits for child runs takes (never full).
+_NO_LIMIT = Limiter(1 << 30)
+
 #: A node's outcome: ``completed`` (output, port) or ``failed`` (its error record).
 Outcome = tuple[NodeStatus, Any, str | None]
 
@@ -58,6 +61,12 @@ class NodeEnv:
     debug: bool = False
     #: A resumed run (recorded completions were handed in); fault points use it.
     resumed: bool = False
+    #: What ``blueprint.call`` and ``loop`` nodes start child runs through
+    #: (:class:`~main_process.engine.subflows.Subflows`); None: not available here.
+    subflows: Any = None
+    #: A loop body's ``item`` and ``index`` (templates see them; None elsewhere).
+    item: Any = None
+    index: int | None = None
 
 
 class NodeRunContext:
@@ -89,6 +98,11 @@ class NodeRunContext:
         return self._env.state.inputs
 
     @property
+    def env(self) -> NodeEnv:
+        """The execution's environment (for nodes that start child runs)."""
+        return self._env
+
+    @property
     def base_dir(self) -> Path:
         return self._env.base_dir
 
@@ -106,6 +120,13 @@ class NodeRunContext:
 
     def set_variable(self, key: str, value: Any) -> None:
         self._env.states.set_variable(self._env.state.execution_id, key, value)
+
+
+def node_env(ctx: object) -> NodeEnv:
+    """The environment behind a node's context (nodes that start child runs need it)."""
+    if not isinstance(ctx, NodeRunContext):
+        raise NodeFailedError("this node needs the engine's own node context")
+    return ctx.env
 
 
 class NodesView(Mapping[str, dict[str, Any]]):
@@ -164,7 +185,8 @@ class NodeRunner:
             else:
                 states.update_node_state(eid, node.id, _RUNNING, attempt=attempt)
             try:
-                limit = env.global_limit
+                # A node that waits for child runs holds no slot: their nodes take them.
+                limit = _NO_LIMIT if node.waits_for_children else env.global_limit
                 if not limit.try_acquire():
                     await limit.acquire()
                 try:
@@ -309,6 +331,8 @@ class NodeRunner:
             "input": value,
             "vars": self.env.state.variables,
             "execution": self._execution_info,
+            "item": self.env.item,
+            "index": self.env.index,
         }
 
     async def _params(self, node: PlanNode, value: Any) -> Any:

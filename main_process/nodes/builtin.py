@@ -34,6 +34,8 @@ BUILTIN_MODULES: dict[str, tuple[str, str]] = {
     "sqlite.write": ("main_process.nodes.sql", "SQL_TYPES"),
     "python.function": ("main_process.nodes.code", "CODE_TYPES"),
     "shell.command": ("main_process.nodes.code", "CODE_TYPES"),
+    "blueprint.call": ("main_process.nodes.subflow", "SUBFLOW_TYPES"),
+    "loop": ("main_process.nodes.subflow", "SUBFLOW_TYPES"),
 }
 
 
