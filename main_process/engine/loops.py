@@ -1,8 +1,9 @@
 """Running a ``loop`` node: its body once per item, each iteration recorded.
 
 Decision (measured, see ``bench/automation_loop.py``): an iteration is **not** a
-full execution. A recorded execution per item costs a row, events and a commit
-each, ~1 ms, and 10,000 of them blow the 5 s budget; so each iteration runs the
+full execution. A recorded execution of a one-node blueprint costs ~0.7 ms here (a
+row, its events and its commits), so 10,000 of them take ~7 s, over the 5 s budget,
+and leave 10,000 executions in History; so each iteration runs the
 body's compiled plan on an in-memory driver (a :class:`StateManager` without a
 store, released as soon as the iteration ends), and its outcome — index, status,
 output, error — is a row of ``loop_iterations``, written in batches (at most
@@ -10,6 +11,9 @@ output, error — is a row of ``loop_iterations``, written in batches (at most
 Resume (and a retry of the node) reuses the iterations recorded ``completed`` and
 re-runs only the others; a killed process loses at most the last unwritten batch,
 which is then run again.
+
+Measured: 10,000 iterations of a one-node body in ~0.6 s (~60 µs each) with a peak
+resident increase of ~6 MB (``python bench/automation.py --only loop``).
 
 Memory: the results list holds each output once; the serialised copy for the
 store lives only until its batch is written. The total size of the results is
