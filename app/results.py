@@ -97,6 +97,9 @@ class ExecutionResult(BaseModel):
     #: The seq of the last event recorded so far: follow ``events(id, last_seq)`` from
     #: here to see only what happens next.
     last_seq: int | None = None
+    #: A sub-blueprint's run: the execution and ``blueprint.call`` node that started it.
+    parent_execution_id: str | None = None
+    parent_node_id: str | None = None
 
     @property
     def duration_ms(self) -> float | None:

@@ -21,7 +21,9 @@ async def test_call_example_links_parent_and_child(any_conductor: Conductor) -> 
     assert child.status is ExecutionStatus.COMPLETED
     up = await any_conductor.subflows.execution_links(child.execution_id)
     assert up.parent_execution_id == result.execution_id and up.parent_node_id == "price"
-    assert (await any_conductor.get_execution(child.execution_id)).outputs == {"gross": 50.0}
+    got = await any_conductor.get_execution(child.execution_id)
+    assert got.outputs == {"gross": 50.0}
+    assert (got.parent_execution_id, got.parent_node_id) == (result.execution_id, "price")
 
 
 async def test_loop_example_records_its_iterations(any_conductor: Conductor) -> None:

@@ -207,8 +207,10 @@ class Engine:
             blueprint_json=engine_json,
             source="id" if blueprint is None else "inline",
         )
-        if parent is not None and self.store is not None:
-            link_parent(self.store, state.execution_id, *parent)
+        if parent is not None:
+            state.parent = parent
+            if self.store is not None:
+                link_parent(self.store, state.execution_id, *parent)
         self.runs.launch(plan, state, cfg, scope=scope, child=parent is not None)
         if durable and self.store is not None:
             await self.store.flush()

@@ -77,8 +77,10 @@ class _Recorder:
         self.rows: list[rows.IterationRow] = []
         self.first_at = 0.0
         self.bytes = 0
+        self.counts = {_COMPLETED: 0, _FAILED: 0}
 
     def add(self, index: int, status: NodeStatus, output: Any, error: ErrorInfo | None) -> None:
+        self.counts[status] += 1
         out = dumps(output) if status is _COMPLETED else None
         if out is not None:
             self.bytes += len(out)
@@ -207,6 +209,20 @@ async def run_loop(engine: Engine, ctx: NodeContext, params: LoopParams) -> Any:
                 )
             if recorder.due:
                 await recorder.write()
+                progress()
+
+    def progress() -> None:
+        """A log event per written batch: the monitor's cue to read the iterations."""
+        done, failed = recorder.counts[_COMPLETED], recorder.counts[_FAILED]
+        ctx.log(
+            f"{done + failed} of {len(todo)} iterations run ({failed} failed)",
+            loop={
+                "done": done,
+                "failed": failed,
+                "total": len(items),
+                "reused": len(items) - len(todo),
+            },
+        )
 
     width = max(1, min(params.concurrency, limit("loop_concurrency"), len(todo) or 1))
     try:
@@ -217,6 +233,7 @@ async def run_loop(engine: Engine, ctx: NodeContext, params: LoopParams) -> Any:
                 for _ in range(width):
                     group.create_task(worker())
         await recorder.write()
+        progress()
     except BaseException:
         recorder.write_now()
         raise

@@ -92,6 +92,8 @@ async def test_call_runs_a_linked_child_and_outputs_its_outputs(engine: Engine, 
     assert (back.parent_execution_id, back.parent_node_id) == (result.execution_id, "c")
     child_result = await engine.get_execution(child.execution_id)
     assert child_result.outputs == {"y": 42}
+    assert child_result.parent_execution_id == result.execution_id
+    assert child_result.parent_node_id == "c"
     logs = [e async for e in engine.events(result.execution_id) if e.kind == "log"]
     assert any(e.data and e.data.get("child_execution_id") == child.execution_id for e in logs)
 
@@ -252,3 +254,6 @@ async def test_resume_reruns_only_iterations_without_a_completion(
     assert all(runs[i] == 1 for i in range(7000))
     assert runs[7000] == 2
     assert all(runs[i] == 1 for i in range(7001, 10_000))
+    logs = [e async for e in engine.events(first.execution_id) if e.kind == "log"]
+    assert logs[-1].data is not None
+    assert logs[-1].data["loop"] == {"done": 3000, "failed": 0, "total": 10_000, "reused": 7000}
