@@ -87,7 +87,7 @@ SUBFLOW_TYPES: list[NodeType] = [
     NodeType(
         type="blueprint.call",
         title="Call blueprint",
-        category="flow",
+        category="Flow",
         params_model=CallParams,
         run=run_call,
         runs_code=False,
@@ -96,7 +96,7 @@ SUBFLOW_TYPES: list[NodeType] = [
     NodeType(
         type="loop",
         title="Loop",
-        category="flow",
+        category="Flow",
         params_model=LoopParams,
         run=run_loop,
         runs_code=False,

@@ -29,6 +29,8 @@ DESIGN_TYPES = {
     "file.write",
     "python.function",
     "shell.command",
+    "blueprint.call",
+    "loop",
 }
 
 ROOT = Path(__file__).resolve().parents[3]
