@@ -152,4 +152,7 @@ def loop_item(value: Any) -> Any:
     marker = os.environ.get("CONDUCTOR_TEST_FAIL")
     if marker and Path(marker).exists() and Path(marker).read_text().strip() == str(index):
         raise RuntimeError(f"item {index} fails while {marker} names it")
+    block = os.environ.get("CONDUCTOR_TEST_BLOCK")
+    while block and Path(block).exists() and Path(block).read_text().strip() == str(index):
+        time.sleep(0.01)
     return value["item"] * 2
