@@ -132,7 +132,7 @@ class Subflows:
                 node_id=ctx.node_id,
             )
         depth = limit("subflow_depth")
-        if len(chain) >= depth:
+        if len(chain) > depth:
             raise SubflowRecursionError(
                 f"sub-blueprints nest deeper than the limit of {depth} (--max-subflow-depth)",
                 node_id=ctx.node_id,

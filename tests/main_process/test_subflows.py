@@ -172,6 +172,7 @@ async def test_depth_beyond_the_limit_is_a_problem(
     save(home, DOUBLE | {"id": "d5"})
     [problem] = await engine.validate({"id": "top", "nodes": [call("go", "d1")]})
     assert "deeper than the limit of 3" in problem.message
+    assert await engine.validate({"id": "top", "nodes": [call("go", "d3")]}) == []  # depth 3
 
 
 async def test_templated_recursion_is_a_typed_failure_at_run_time(
@@ -257,3 +258,39 @@ async def test_resume_reruns_only_iterations_without_a_completion(
     logs = [e async for e in engine.events(first.execution_id) if e.kind == "log"]
     assert logs[-1].data is not None
     assert logs[-1].data["loop"] == {"done": 3000, "failed": 0, "total": 10_000, "reused": 7000}
+
+
+async def test_templated_nesting_past_the_limit_fails_typed(
+    engine: Engine, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONDUCTOR_MAX_SUBFLOW_DEPTH", "3")
+    for level in range(1, 6):
+        save(home, {"id": f"t{level}", "nodes": [call("next", f"{{{{ 't{level + 1}' }}}}")]})
+    result = await engine.execute(blueprint_id="t1")
+    assert result.status is ExecutionStatus.FAILED
+    chain = [result.execution_id]
+    while True:
+        children = (await engine.subflows.links(chain[-1])).children
+        if not children:
+            break
+        chain.append(children[0].execution_id)
+    assert len(chain) == 4  # t1 → t2 → t3 → t4 (depth 3); t4's call is refused
+    deepest = await engine.get_execution(chain[-1])
+    assert deepest.error is not None and deepest.error.type == "SubflowRecursionError"
+    assert "deeper than the limit of 3" in deepest.error.message
+
+
+async def test_cancelling_a_loop_keeps_the_iterations_it_finished(
+    engine: Engine, home: Path
+) -> None:
+    save(home, {"id": "nap", "nodes": [{"id": "d", "type": "delay", "params": {"seconds": 0.02}}]})
+    eid = await engine.start(blueprint=loop_bp(list(range(2000)), body="nap", concurrency=4))
+    async for event in engine.events(eid):
+        if event.kind == "log" and event.data and event.data["loop"]["done"] > 0:
+            break
+    assert await engine.cancel(eid)
+    result = await engine.wait(eid)
+    assert result.status is ExecutionStatus.CANCELLED
+    assert result.nodes["each"].status is NodeStatus.CANCELLED
+    counts = (await engine.subflows.links(eid)).loops["each"]
+    assert 0 < counts.completed < 2000 and counts.failed == 0
