@@ -122,6 +122,8 @@ class ExecutionSummary(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     error: ErrorInfo | None = None
+    #: A sub-blueprint's run: the execution whose ``blueprint.call`` node started it.
+    parent_execution_id: str | None = None
 
 
 class BlueprintSummary(BaseModel):

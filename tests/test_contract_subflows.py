@@ -24,6 +24,9 @@ async def test_call_example_links_parent_and_child(any_conductor: Conductor) -> 
     got = await any_conductor.get_execution(child.execution_id)
     assert got.outputs == {"gross": 50.0}
     assert (got.parent_execution_id, got.parent_node_id) == (result.execution_id, "price")
+    listed = {s.execution_id: s for s in await any_conductor.list_executions()}
+    assert listed[child.execution_id].parent_execution_id == result.execution_id
+    assert listed[result.execution_id].parent_execution_id is None
 
 
 async def test_loop_example_records_its_iterations(any_conductor: Conductor) -> None:

@@ -156,6 +156,7 @@ def summaries(
             started_at=s.started_at,
             finished_at=s.finished_at,
             error=s.error,
+            parent_execution_id=None if s.parent is None else s.parent[0],
         )
         for s in reversed(list(states))
         if (status is None or s.status == status)

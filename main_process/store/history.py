@@ -292,7 +292,7 @@ def list_executions(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = store.query(
         "SELECT id, blueprint_id, blueprint_name, status, created_at, started_at,"
-        f" finished_at, error_json FROM executions {where}"
+        f" finished_at, error_json, parent_execution_id FROM executions {where}"
         " ORDER BY created_at DESC LIMIT ?",
         (*params, max(1, min(limit, 10_000))),
     )
@@ -309,6 +309,7 @@ def list_executions(
                 started_at=live.started_at if live else r["started_at"],
                 finished_at=r["finished_at"],
                 error=_error(r["error_json"]),
+                parent_execution_id=r["parent_execution_id"],
             )
         )
     return summaries
