@@ -37,7 +37,15 @@ def preview_context(
 ) -> dict[str, Any]:
     """The names a template of ``node_id`` sees, as recorded by ``result``."""
     if result is None:
-        return {"inputs": {}, "nodes": {}, "input": None, "vars": {}, "execution": {}}
+        return {
+            "inputs": {},
+            "nodes": {},
+            "input": None,
+            "vars": {},
+            "execution": {},
+            "item": None,
+            "index": None,
+        }
     nodes = {
         nid: {"output": node.output, "status": node.status.value, "port": node.port}
         for nid, node in result.nodes.items()
@@ -54,6 +62,9 @@ def preview_context(
         "input": value,
         "vars": {},
         "execution": {"id": result.execution_id, "blueprint_id": result.blueprint_id},
+        # A loop body's names: None outside a loop's iteration, as in a run.
+        "item": None,
+        "index": None,
     }
 
 
