@@ -156,7 +156,8 @@ class _Iterations:
             self.states.release(state.execution_id)
         if done.status is ExecutionStatus.COMPLETED:
             return _COMPLETED, done.outputs, None
-        return _FAILED, None, done.error
+        ended = f"the body's run ended {done.status.value}"
+        return _FAILED, None, done.error or ErrorInfo(type="LoopIterationError", message=ended)
 
 
 async def run_loop(engine: Engine, ctx: NodeContext, params: LoopParams) -> Any:
@@ -197,8 +198,7 @@ async def run_loop(engine: Engine, ctx: NodeContext, params: LoopParams) -> Any:
             recorder.add(index, status, output, error)
             if status is _COMPLETED:
                 results[index] = output
-            else:
-                assert error is not None
+            elif error is not None:
                 if mode is OnItemError.FAIL:
                     failure.append((index, error))
                 elif mode is OnItemError.COLLECT:
