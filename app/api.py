@@ -66,6 +66,7 @@ from app.results import (
     OutputPage,
     check_page,
 )
+from app.subflow_api import SubflowReads
 from app.template_preview import TemplatePreview
 from app.transport import BlueprintData, Transport
 from app.trigger_api import TriggersApi
@@ -152,6 +153,8 @@ class Conductor:
         timeout: float | None = None,
     ) -> None:
         self.transport = transport
+        #: Child executions, parent links and loop iterations (issue 13).
+        self.subflows = SubflowReads(transport)
         self.concurrency = concurrency
         self.timeout = timeout
         #: Triggers: list, enable/disable/suspend, fire now, held fires.

@@ -28,7 +28,10 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}\Z")
 ID_RULE = "letters, digits, '_', '-' and '.' (at most 200, not starting with '.', no '..')"
 
 #: Node type → the params that hold the id of a blueprint the node runs.
-REFERENCING_PARAMS: Mapping[str, tuple[str, ...]] = {"blueprint.call": ("blueprint_id",)}
+REFERENCING_PARAMS: Mapping[str, tuple[str, ...]] = {
+    "blueprint.call": ("blueprint_id",),
+    "loop": ("body",),
+}
 
 
 def id_problem(blueprint_id: str) -> str | None:

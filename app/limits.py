@@ -80,6 +80,20 @@ LIMITS: Final = {
             "seconds a failing store write (disk full, database locked) is retried before"
             " the executions waiting for it end with a StoreError",
         ),
+        Limit(
+            "subflow_depth",
+            "CONDUCTOR_MAX_SUBFLOW_DEPTH",
+            "--max-subflow-depth",
+            16,
+            "deepest nesting of blueprint.call and loop bodies (child executions)",
+        ),
+        Limit(
+            "loop_concurrency",
+            "CONDUCTOR_MAX_LOOP_CONCURRENCY",
+            "--max-loop-concurrency",
+            64,
+            "most iterations of one loop node that run at once",
+        ),
     )
 }
 

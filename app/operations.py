@@ -32,6 +32,7 @@ from app.results import (
     NodeTypeInfo,
     OutputPage,
 )
+from app.subflow_results import ExecutionLinks, IterationPage
 from app.template_preview import TemplatePreview
 from app.trigger_operations import (
     FireReply,
@@ -208,6 +209,26 @@ class PreviewTemplateRequest(_Operation):
     upstream: list[str] = Field(default_factory=list)
 
 
+class ExecutionLinksRequest(_Operation):
+    """An execution's parent link, child executions and loop iteration counts."""
+
+    method: Literal["execution_links"] = "execution_links"
+    execution_id: str
+
+
+class ListIterationsRequest(_Operation):
+    """A page of a loop node's recorded iterations (``output_index``: also send that
+    iteration's output); bounds are checked by the engine."""
+
+    method: Literal["list_iterations"] = "list_iterations"
+    execution_id: str
+    node_id: str
+    offset: int = 0
+    limit: int = 100
+    status: str | None = None
+    output_index: int | None = None
+
+
 #: Every request as a plain union (the pipe adds its event subscription to it).
 AnyRequest = (
     ExecuteRequest
@@ -234,6 +255,8 @@ AnyRequest = (
     | FireTriggerRequest
     | HeldFiresRequest
     | SettleHeldFireRequest
+    | ExecutionLinksRequest
+    | ListIterationsRequest
 )
 Request = Annotated[AnyRequest, Field(discriminator="method")]
 
@@ -315,6 +338,16 @@ class TemplatePreviewReply(_Operation):
     result: TemplatePreview
 
 
+class ExecutionLinksReply(_Operation):
+    method: Literal["execution_links"] = "execution_links"
+    result: ExecutionLinks
+
+
+class IterationPageReply(_Operation):
+    method: Literal["list_iterations"] = "list_iterations"
+    result: IterationPage
+
+
 AnyReply = (
     ExecutionReply
     | StartReply
@@ -334,6 +367,8 @@ AnyReply = (
     | TriggerReply
     | FireReply
     | HeldFiresReply
+    | ExecutionLinksReply
+    | IterationPageReply
 )
 Reply = Annotated[AnyReply, Field(discriminator="method")]
 

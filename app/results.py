@@ -115,6 +115,9 @@ class ExecutionResult(BaseModel):
     #: The seq of the last event recorded so far: follow ``events(id, last_seq)`` from
     #: here to see only what happens next.
     last_seq: int | None = None
+    #: A sub-blueprint's run: the execution and ``blueprint.call`` node that started it.
+    parent_execution_id: str | None = None
+    parent_node_id: str | None = None
 
     @property
     def duration_ms(self) -> float | None:
@@ -139,6 +142,8 @@ class ExecutionSummary(BaseModel):
     error: ErrorInfo | None = None
     #: The run's ``config.inject`` (faults injected on purpose), when it had one.
     inject: dict[str, str] | None = None
+    #: A sub-blueprint's run: the execution whose ``blueprint.call`` node started it.
+    parent_execution_id: str | None = None
 
 
 class BlueprintSummary(BaseModel):

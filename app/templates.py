@@ -48,7 +48,11 @@ __all__ = [
 ]
 
 #: The top-level names a template may use.
-TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution", "trigger"})
+#: ``item`` and ``index`` are a loop body's (None elsewhere); ``trigger`` is what
+#: started the run (empty for a manual run).
+TEMPLATE_NAMES = frozenset(
+    {"inputs", "nodes", "input", "vars", "execution", "trigger", "item", "index"}
+)
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

@@ -38,12 +38,16 @@ from app.operations import (
     EventPageRequest,
     ExecuteRequest,
     ExecutionBlueprintRequest,
+    ExecutionLinksReply,
+    ExecutionLinksRequest,
     ExecutionReply,
     ExecutionsReply,
     GetBlueprintRequest,
     GetExecutionRequest,
+    IterationPageReply,
     ListBlueprintsRequest,
     ListExecutionsRequest,
+    ListIterationsRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -67,6 +71,7 @@ from app.results import (
     NodeTypeInfo,
     OutputPage,
 )
+from app.subflow_results import ExecutionLinks, IterationPage
 from app.template_preview import TemplatePreview
 from app.transport import BlueprintArg, BlueprintData
 from app.trigger_operations import (
@@ -153,6 +158,15 @@ class Route:
     long: Callable[[Any], bool] = lambda _request: False
 
 
+def _iteration_params(request: ListIterationsRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {"offset": request.offset, "limit": request.limit}
+    if request.status is not None:
+        params["status"] = request.status
+    if request.output_index is not None:
+        params["output_index"] = request.output_index
+    return params
+
+
 ROUTES: dict[type[Any], Route] = {
     ExecuteRequest: Route(
         "POST",
@@ -192,6 +206,17 @@ ROUTES: dict[type[Any], Route] = {
         lambda r: f"/v1/executions/{_q(r.execution_id)}/nodes/{_q(r.node_id)}/output",
         lambda r, c: NodeOutputReply(result=validate_json(OutputPage, c)),
         params=lambda r: {"offset": r.offset, "limit": r.limit},
+    ),
+    ExecutionLinksRequest: Route(
+        "GET",
+        lambda r: f"/v1/executions/{_q(r.execution_id)}/links",
+        lambda r, c: ExecutionLinksReply(result=validate_json(ExecutionLinks, c)),
+    ),
+    ListIterationsRequest: Route(
+        "GET",
+        lambda r: f"/v1/executions/{_q(r.execution_id)}/nodes/{_q(r.node_id)}/iterations",
+        lambda r, c: IterationPageReply(result=validate_json(IterationPage, c)),
+        params=_iteration_params,
     ),
     PreviewTemplateRequest: Route(
         "POST",

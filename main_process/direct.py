@@ -28,12 +28,16 @@ from app.operations import (
     EventPageRequest,
     ExecuteRequest,
     ExecutionBlueprintRequest,
+    ExecutionLinksReply,
+    ExecutionLinksRequest,
     ExecutionReply,
     ExecutionsReply,
     GetBlueprintRequest,
     GetExecutionRequest,
+    IterationPageReply,
     ListBlueprintsRequest,
     ListExecutionsRequest,
+    ListIterationsRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -150,6 +154,18 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
         case SettleHeldFireRequest():
             fired = await engine.triggers.settle_held(request.held_id, request.action)
             return FireReply(method="settle_held_fire", result=fired)
+        case ExecutionLinksRequest():
+            return ExecutionLinksReply(result=await engine.subflows.links(request.execution_id))
+        case ListIterationsRequest():
+            iterations = await engine.subflows.iterations(
+                request.execution_id,
+                request.node_id,
+                offset=request.offset,
+                limit=request.limit,
+                status=request.status,
+                output_index=request.output_index,
+            )
+            return IterationPageReply(result=iterations)
         case _:
             assert_never(request)
 

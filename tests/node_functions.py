@@ -139,3 +139,20 @@ async def slow_to_cancel(value: Any) -> Any:
         await asyncio.sleep(float(value.get("cleanup", 0.3)))
         raise
     return value
+
+
+def loop_item(value: Any) -> Any:
+    """A loop body's step: note the index in the test log; fail at the index named by
+    the file ``CONDUCTOR_TEST_FAIL`` while it exists; output the item doubled."""
+    log = os.environ.get("CONDUCTOR_TEST_LOG")
+    index = value["index"]
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{index}\n")
+    marker = os.environ.get("CONDUCTOR_TEST_FAIL")
+    if marker and Path(marker).exists() and Path(marker).read_text().strip() == str(index):
+        raise RuntimeError(f"item {index} fails while {marker} names it")
+    block = os.environ.get("CONDUCTOR_TEST_BLOCK")
+    while block and Path(block).exists() and Path(block).read_text().strip() == str(index):
+        time.sleep(0.01)
+    return value["item"] * 2

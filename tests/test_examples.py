@@ -35,6 +35,10 @@ EXPECTED_IDS = {
     "fan-out-fan-in",
     "branch",
     "large-items",
+    "subflow-parent",
+    "subflow-child",
+    "loop-items",
+    "loop-body",
 }
 
 ITEMS = [

@@ -95,12 +95,20 @@ def history(
 @json_option
 @click.pass_context
 def show(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
-    """Show one execution with a table of its nodes."""
+    """Show one execution with a table of its nodes, its parent and child executions
+    (sub-blueprints) and its loops' iteration counts."""
     from app.cli import session
 
     options = options_of(ctx)
-    result = call(options, session.get_execution(execution_id, options), json_mode=json_mode)
+    result, links = call(
+        options, session.get_execution_links(execution_id, options), json_mode=json_mode
+    )
     if json_mode:
-        output.print_json(result)
+        output.print_json(
+            {**result.model_dump(mode="json"), "links": links.model_dump(mode="json")}
+        )
     else:
         click.echo(output.execution_text(result))
+        extra = output.links_text(links)
+        if extra:
+            click.echo(extra)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.fault_injection import inject_text
+from app.subflow_results import ExecutionLinks
 
 if TYPE_CHECKING:
     from app.errors import ConductorError, ErrorInfo, Problem
@@ -194,3 +195,19 @@ def summary_line(result: ExecutionResult) -> str:
         f"{result.blueprint_id}: {result.status.value} in {duration_text(result.duration_ms)}"
         f" ({tally}); execution {result.execution_id}"
     )
+
+
+def links_text(links: ExecutionLinks) -> str:
+    """``show``'s lines on sub-blueprints: the parent, the children, the loops."""
+    lines = []
+    if links.parent_execution_id is not None:
+        lines.append(f"parent     {links.parent_execution_id} (node {links.parent_node_id})")
+    for node_id, counts in links.loops.items():
+        lines.append(f"loop {node_id}: {counts.completed} done, {counts.failed} failed")
+    if links.children:
+        rows = [
+            [c.execution_id, c.parent_node_id or "", c.blueprint_id, c.status.value]
+            for c in links.children
+        ]
+        lines += ["", table(["CHILD EXECUTION", "NODE", "BLUEPRINT", "STATUS"], rows)]
+    return "\n".join(["", *lines]) if lines else ""

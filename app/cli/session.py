@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from app.cli.arguments import Target, resolve_target
 from app.cli.progress import ProgressView, make_view
 from app.errors import BlueprintError, ConductorError, Problem
+from app.subflow_results import ExecutionLinks
 
 if TYPE_CHECKING:
     from app.api import Conductor
@@ -235,5 +236,17 @@ async def get_execution(execution_id: str, options: Options) -> ExecutionResult:
     conductor = open_conductor(options)
     try:
         return await conductor.get_execution(execution_id)
+    finally:
+        await conductor.close()
+
+
+async def get_execution_links(
+    execution_id: str, options: Options
+) -> tuple[ExecutionResult, ExecutionLinks]:
+    """An execution and its sub-blueprint links and loop counts (``show``)."""
+    conductor = open_conductor(options)
+    try:
+        result = await conductor.get_execution(execution_id)
+        return result, await conductor.subflows.execution_links(execution_id)
     finally:
         await conductor.close()

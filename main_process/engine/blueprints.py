@@ -10,11 +10,13 @@ import sys
 from collections.abc import Iterator, Mapping
 
 from app.blueprint import Blueprint, as_blueprint
+from app.blueprint_ids import REFERENCING_PARAMS
 from app.errors import BlueprintError, ConfigError, Problem
 from app.results import BlueprintSummary, NodeTypeInfo
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
 from main_process.engine.plan import Plan, PlanCache
+from main_process.engine.subflow_checks import subflow_problems
 from main_process.library import BlueprintLibrary
 from main_process.nodes.registry import NodeRegistry
 
@@ -113,10 +115,26 @@ class BlueprintOps:
         return self.plans.add(key, await asyncio.to_thread(self.plans.compile, blueprint, key))
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        """The blueprint's problems; checked on a thread (it compiles every template)."""
-        return await asyncio.to_thread(
-            validate_blueprint, blueprint, self.registry, disabled_types=self.disabled_types
-        )
+        """The blueprint's problems; checked on a thread (it compiles every template),
+        with its sub-blueprint references checked against the library."""
+        return await asyncio.to_thread(self._all_problems, blueprint)
+
+    def _all_problems(self, blueprint: BlueprintArg) -> list[Problem]:
+        problems = validate_blueprint(blueprint, self.registry, disabled_types=self.disabled_types)
+        if problems:
+            return problems
+        return subflow_problems(as_blueprint(blueprint), self.library)
+
+    async def check_subflows(self, blueprint: Blueprint) -> None:
+        """Refuse (BlueprintError, every problem) a blueprint whose ``blueprint.call``
+        or ``loop`` nodes name unknown blueprints, recurse or nest too deep."""
+        if not any(node.type in REFERENCING_PARAMS for node in blueprint.nodes):
+            return
+        problems = await asyncio.to_thread(subflow_problems, blueprint, self.library)
+        if problems:
+            raise BlueprintError(
+                f"blueprint {blueprint.id!r} is invalid: {problems[0]}", problems=problems
+            )
 
     async def list_blueprints(self) -> list[BlueprintSummary]:
         return await asyncio.to_thread(self.library.list)
@@ -127,9 +145,7 @@ class BlueprintOps:
     async def save_blueprint(self, blueprint: BlueprintArg) -> BlueprintSummary:
         """Validate and store a blueprint under its id; an invalid one is not saved."""
         model = as_blueprint(blueprint)
-        problems = await asyncio.to_thread(
-            validate_blueprint, model, self.registry, disabled_types=self.disabled_types
-        )
+        problems = await asyncio.to_thread(self._all_problems, model)
         if problems:
             raise BlueprintError(
                 f"blueprint {model.id!r} is invalid: {len(problems)} problem(s); not saved",

@@ -47,7 +47,8 @@ from main_process.engine.endings import ENDINGS, CancelReason
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
 from main_process.engine.limiter import Limiter
-from main_process.engine.node_running import NodeEnv, NodeRunner, NodesView, Outcome
+from main_process.engine.node_running import NodeEnv, NodeRunner, Outcome
+from main_process.engine.nodes_view import NodesView
 from main_process.engine.outputs import execution_outputs
 from main_process.engine.plan import Plan
 from main_process.engine.scope import RunScope

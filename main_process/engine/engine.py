@@ -1,10 +1,9 @@
 """The engine: one object that owns the registry, store, state manager and runs.
 
-Every transport ends here. ``DirectTransport`` calls it in-process; the pipe
-worker and the HTTP server call the same methods on their own engine. All
-methods are coroutines on one asyncio loop; blocking work (node functions on the
-``thread`` runner, SQLite commits) happens on threads; nodes on the ``process``
-runner run in up to ``max_processes`` worker processes, killed at their timeout.
+Every transport ends here: ``DirectTransport`` in-process, the pipe worker and the
+HTTP server on their own engine. All methods are coroutines on one asyncio loop;
+blocking work (``thread`` runner nodes, SQLite commits) happens on threads; ``process``
+runner nodes run in up to ``max_processes`` worker processes, killed at their timeout.
 
 Shape: the engine holds parts and delegates to them: blueprint and node type
 operations (:class:`~main_process.engine.blueprints.BlueprintOps`), the read side
@@ -57,6 +56,7 @@ from main_process.engine.resume import ensure_resumable, load_for_resume, take_o
 from main_process.engine.runs import Runs
 from main_process.engine.scope import resume_scope, run_scope, with_pins
 from main_process.engine.state_manager import StateManager
+from main_process.engine.subflows import Subflows
 from main_process.events.cursor import EventCursor
 from main_process.file_roots import resolve_roots
 from main_process.heap import freeze_startup_heap
@@ -73,6 +73,7 @@ from main_process.store.recovery import (
     ensure_paused_claimable,
     recover_orphans,
 )
+from main_process.store.subflows import link_parent
 from main_process.triggers.operations import TriggerOps
 
 
@@ -144,6 +145,8 @@ class Engine:
             base_dir=self.base_dir,
             file_roots=self.file_roots,
         )
+        self.subflows = Subflows(self)
+        self.runs.subflows = self.subflows
         self._control = (
             None
             if self.store is None
@@ -178,19 +181,23 @@ class Engine:
         inputs: dict[str, Any] | None = None,
         config: dict[str, Any] | None = None,
         durable: bool = True,
+        parent: tuple[str, str] | None = None,
     ) -> str:
         """Check everything, record the execution, start it, and return its id.
 
         The id is returned only once the execution's record is committed, so an id a
         caller holds always names an execution that survives a crash (it would be
         ``interrupted``, and resumable). ``execute`` skips that wait: its caller
-        learns the id only with the result, which is committed by then.
+        learns the id only with the result, which is committed by then. ``parent``
+        (execution, node): a ``blueprint.call`` child, linked and run under its
+        parent's slot (see :mod:`main_process.engine.subflows`).
         """
         self._ensure_loop_parts()
         model = await self.blueprint_ops.resolve(blueprint_id, blueprint)
         cfg = ExecutionConfig.model_validate(config or {})
         engine_json = model.engine_json()
         plan = await self.blueprint_ops.plan_off_loop(model, engine_json)
+        await self.blueprint_ops.check_subflows(model)
         resolved = resolve_inputs(model, {} if inputs is None else inputs)
         cfg = with_pins(model, cfg)
         scope = await run_scope(self.states, self.store, self.runs, model, cfg)
@@ -202,7 +209,11 @@ class Engine:
             blueprint_json=engine_json,
             source="id" if blueprint is None else "inline",
         )
-        self.runs.launch(plan, state, cfg, scope=scope)
+        if parent is not None:
+            state.parent = parent
+            if self.store is not None:
+                link_parent(self.store, state.execution_id, *parent)
+        self.runs.launch(plan, state, cfg, scope=scope, child=parent is not None)
         if durable and self.store is not None:
             await self.store.flush()
         return state.execution_id
@@ -284,10 +295,13 @@ class Engine:
 
     # -- resume --------------------------------------------------------------------
 
-    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
+    async def resume(
+        self, execution_id: str, *, wait: bool = True, child: bool = False
+    ) -> ExecutionResult:
         """Go on with an execution: a paused one of this engine in place; otherwise
         (interrupted, failed, cancelled, or paused by a process that is gone) re-run
-        the nodes that have no recorded completion."""
+        the nodes that have no recorded completion. ``child``: a ``blueprint.call``
+        child resumed by its parent's node, under the parent's slot."""
         self._ensure_loop_parts()
         driver = self.runs.get(execution_id)
         if driver is not None:
@@ -312,7 +326,7 @@ class Engine:
         faults.fault_point("resume.before_run")
         cfg = ExecutionConfig.model_validate(state.config)
         scope = resume_scope(plan.blueprint, cfg, completed)
-        self.runs.launch(plan, state, cfg, scope=scope, resumed=True)
+        self.runs.launch(plan, state, cfg, scope=scope, resumed=True, child=child)
         if not wait:
             return state.to_result()
         return await self.wait(execution_id)
@@ -378,8 +392,7 @@ class Engine:
         return await self.records.recorded_events(execution_id, after_seq, limit)
 
     async def cursor(self, execution_id: str, after_seq: int = 0) -> EventCursor:
-        """The one pull-based cursor on an execution's events (SSE, the pipe and
-        in-process followers all read through it)."""
+        """The one pull cursor on an execution's events (SSE, pipe, in-process)."""
         return await self.records.cursor(execution_id, after_seq)
 
     def events(self, execution_id: str, after_seq: int = 0) -> AsyncIterator[Event]:

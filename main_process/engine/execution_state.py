@@ -117,6 +117,8 @@ class ExecutionState:
     committed_seq: int = 0
     #: A commit notice for ``committed_seq`` is on its way.
     commit_watch: bool = False
+    #: A ``blueprint.call`` child's (parent execution, parent node); None otherwise.
+    parent: tuple[str, str] | None = None
 
     def to_result(self) -> ExecutionResult:
         return ExecutionResult(
@@ -134,6 +136,8 @@ class ExecutionState:
             blueprint_hash=self.blueprint_hash,
             config=self.config,
             last_seq=self.seq,
+            parent_execution_id=None if self.parent is None else self.parent[0],
+            parent_node_id=None if self.parent is None else self.parent[1],
         )
 
 
@@ -153,6 +157,7 @@ def summaries(
             finished_at=s.finished_at,
             error=s.error,
             inject=s.config.get("inject"),
+            parent_execution_id=None if s.parent is None else s.parent[0],
         )
         for s in reversed(list(states))
         if (status is None or s.status == status)

@@ -5,14 +5,15 @@ engine's pools and limits) and a view of the other nodes' outputs for templates;
 it knows nothing of the graph or of scheduling. :meth:`NodeRunner.run` records
 every transition of the node (``running``, ``retrying``, its outcome) and returns
 the outcome for the driver to tell the graph. Node code gets a
-:class:`NodeRunContext`; templates see ``nodes.<id>`` through :class:`NodesView`.
+:class:`NodeRunContext`; templates see ``nodes.<id>`` through
+:class:`~main_process.engine.nodes_view.NodesView`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,8 @@ from app.states import NodeStatus
 from main_process import faults
 from main_process.engine import injection
 from main_process.engine.execution_state import ExecutionState
-from main_process.engine.graph import ExecutionGraph
 from main_process.engine.limiter import Limiter
-from main_process.engine.plan import Plan, PlanNode
+from main_process.engine.plan import PlanNode
 from main_process.engine.state_manager import StateManager
 from main_process.nodes.base import PortOutput
 from main_process.runners.process import ProcessPool
@@ -41,6 +41,9 @@ from main_process.runners.tracebacks import format_traceback
 
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
+
+#: The limit a node that only waits for child runs takes (never full).
+_NO_LIMIT = Limiter(1 << 30)
 
 #: A node's outcome: ``completed`` (output, port) or ``failed`` (its error record).
 Outcome = tuple[NodeStatus, Any, str | None]
@@ -62,6 +65,12 @@ class NodeEnv:
     resumed: bool = False
     #: ``config.inject``: faults to apply by node id (None: none, the usual case).
     inject: dict[str, Injection] | None = None
+    #: What ``blueprint.call`` and ``loop`` nodes start child runs through
+    #: (:class:`~main_process.engine.subflows.Subflows`); None: not available here.
+    subflows: Any = None
+    #: A loop body's ``item`` and ``index`` (templates see them; None elsewhere).
+    item: Any = None
+    index: int | None = None
 
 
 class NodeRunContext:
@@ -93,6 +102,11 @@ class NodeRunContext:
         return self._env.state.inputs
 
     @property
+    def env(self) -> NodeEnv:
+        """The execution's environment (for nodes that start child runs)."""
+        return self._env
+
+    @property
     def base_dir(self) -> Path:
         return self._env.base_dir
 
@@ -112,30 +126,11 @@ class NodeRunContext:
         self._env.states.set_variable(self._env.state.execution_id, key, value)
 
 
-class NodesView(Mapping[str, dict[str, Any]]):
-    """``nodes.<id>`` in templates: output and port of each node so far (from the
-    graph), and its recorded status (so ``retrying`` shows too)."""
-
-    __slots__ = ("_graph", "_plan", "_state")
-
-    def __init__(self, plan: Plan, graph: ExecutionGraph, state: ExecutionState) -> None:
-        self._plan = plan
-        self._graph = graph
-        self._state = state
-
-    def __getitem__(self, node_id: str) -> dict[str, Any]:
-        i = self._plan.by_id[node_id].index
-        return {
-            "output": self._graph.outputs[i],
-            "status": self._state.nodes[node_id].status.value,
-            "port": self._graph.ports[i],
-        }
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._plan.by_id)
-
-    def __len__(self) -> int:
-        return len(self._plan.nodes)
+def node_env(ctx: object) -> NodeEnv:
+    """The environment behind a node's context (nodes that start child runs need it)."""
+    if not isinstance(ctx, NodeRunContext):
+        raise NodeFailedError("this node needs the engine's own node context")
+    return ctx.env
 
 
 class NodeRunner:
@@ -176,7 +171,8 @@ class NodeRunner:
             else:
                 states.update_node_state(eid, node.id, _RUNNING, attempt=attempt)
             try:
-                limit = env.global_limit
+                # A node that waits for child runs holds no slot: their nodes take them.
+                limit = _NO_LIMIT if node.waits_for_children else env.global_limit
                 if not limit.try_acquire():
                     await limit.acquire()
                 try:
@@ -325,6 +321,8 @@ class NodeRunner:
             "vars": self.env.state.variables,
             "execution": self._execution_info,
             "trigger": self._trigger,
+            "item": self.env.item,
+            "index": self.env.index,
         }
 
     async def _params(self, node: PlanNode, value: Any) -> Any:

@@ -52,6 +52,9 @@ class PlanNode:
     #: type the params model it validates with (see :mod:`main_process.runners.process`).
     process_target: str | None = None
     process_params_model: str | None = None
+    #: The node only waits for child runs (``blueprint.call``, ``loop``): it takes no
+    #: slot of the engine-wide node limit, or its children could never get one.
+    waits_for_children: bool = False
 
 
 OutputKind = Literal["node", "template", "literal"]
@@ -133,6 +136,7 @@ def _compile_node(index: int, spec: NodeSpec, registry: NodeRegistry) -> PlanNod
         continue_on_error=spec.on_error is OnError.CONTINUE,
         process_target=target,
         process_params_model=model,
+        waits_for_children=node_type is not None and node_type.waits_for_children,
     )
 
 

@@ -44,6 +44,8 @@ def preview_context(
             "vars": {},
             "execution": {},
             "trigger": {},
+            "item": None,
+            "index": None,
         }
     nodes = {
         nid: {"output": node.output, "status": node.status.value, "port": node.port}
@@ -62,6 +64,9 @@ def preview_context(
         "vars": {},
         "execution": {"id": result.execution_id, "blueprint_id": result.blueprint_id},
         "trigger": (result.config or {}).get("trigger") or {},
+        # A loop body's names: None outside a loop's iteration, as in a run.
+        "item": None,
+        "index": None,
     }
 
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 from app.errors import StoreError
 from app.results import ExecutionConfig, ExecutionResult
@@ -58,6 +59,8 @@ class Runs:
         self._base_dir = base_dir
         self._file_roots = file_roots
         self._drivers: dict[str, ExecutionDriver] = {}
+        #: What ``blueprint.call``/``loop`` nodes start child runs through (the engine's).
+        self.subflows: Any = None
         self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
 
     def __contains__(self, execution_id: object) -> bool:
@@ -77,8 +80,10 @@ class Runs:
         *,
         scope: RunScope | None = None,
         resumed: bool = False,
+        child: bool = False,
     ) -> ExecutionDriver:
-        """Start driving one execution on the running loop."""
+        """Start driving one execution on the running loop (a ``child`` execution runs
+        under its parent's slot: it takes none of its own)."""
         env = NodeEnv(
             states=self.states,
             state=state,
@@ -90,12 +95,13 @@ class Runs:
             debug=cfg.debug_mode,
             resumed=resumed,
             inject=injections(cfg),
+            subflows=self.subflows,
         )
         driver = ExecutionDriver(
             plan,
             env,
             concurrency=1 if not cfg.parallel else (cfg.concurrency or self.concurrency),
-            slots=self.slots,
+            slots=None if child else self.slots,
             scope=scope,
         )
         eid = driver.execution_id

@@ -27,6 +27,7 @@ from app.results import (
     OutputPage,
 )
 from app.states import ExecutionStatus
+from app.subflow_results import ExecutionLinks, IterationPage
 from app.template_preview import TemplatePreview
 from main_process.engine.engine import Engine
 from main_process.http.errors import ErrorBody
@@ -222,6 +223,34 @@ def routes(engine: Engine, sse_buffer: int, sse_budget: SseBudget | None = None)
     async def event_page(execution_id: str, after: int = 0, limit: int = 1000) -> Response:
         # Bounds are the engine's to check, so the error matches the other transports'.
         page = await engine.records.event_page(execution_id, after_seq=after, limit=limit)
+        return _json(model_json(page))
+
+    @r.get("/executions/{execution_id}/links", response_model=ExecutionLinks, tags=["executions"])
+    async def execution_links(execution_id: str) -> Response:
+        return _json(model_json(await engine.subflows.links(execution_id)))
+
+    @r.get(
+        "/executions/{execution_id}/nodes/{node_id}/iterations",
+        response_model=IterationPage,
+        tags=["executions"],
+    )
+    async def iterations(
+        execution_id: str,
+        node_id: str,
+        offset: int = 0,
+        limit: int = 100,
+        status: str | None = None,
+        output_index: int | None = None,
+    ) -> Response:
+        # Bounds are the engine's to check, so the error matches the other transports'.
+        page = await engine.subflows.iterations(
+            execution_id,
+            node_id,
+            offset=offset,
+            limit=limit,
+            status=status,
+            output_index=output_index,
+        )
         return _json(model_json(page))
 
     @r.get(

@@ -129,6 +129,9 @@ class NodeType:
     ports: tuple[str, ...] = ()
     port_names: Callable[[dict[str, Any]], list[str]] | None = None
     runs_code: bool | None = None
+    #: Only waits for child runs (``blueprint.call``, ``loop``): holds no slot of the
+    #: engine-wide node limit while it waits (see :class:`~main_process.engine.plan.PlanNode`).
+    waits_for_children: bool = False
     is_async: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:

@@ -35,6 +35,8 @@ BUILTIN_MODULES: dict[str, tuple[str, str]] = {
     "python.function": ("main_process.nodes.code", "CODE_TYPES"),
     "shell.command": ("main_process.nodes.code", "CODE_TYPES"),
     "llm.chat": ("main_process.nodes.llm", "LLM_TYPES"),
+    "blueprint.call": ("main_process.nodes.subflow", "SUBFLOW_TYPES"),
+    "loop": ("main_process.nodes.subflow", "SUBFLOW_TYPES"),
 }
 
 

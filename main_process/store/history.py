@@ -42,6 +42,9 @@ class ExecutionRow(NamedTuple):
     owner_pid: int | None
     owner_host: str | None
     lease_until: float | None
+    #: A ``blueprint.call`` child's parent execution and node (None otherwise).
+    parent_execution_id: str | None
+    parent_node_id: str | None
 
 
 _EXECUTION_COLUMNS = ", ".join(ExecutionRow._fields)
@@ -177,6 +180,8 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
         node.input = record.input
         node.input_json = None if node.input is None else dumps(node.input)
         node.error = None if record.error is None else ErrorInfo(**record.error)
+    if row.parent_execution_id is not None:
+        state.parent = (row.parent_execution_id, row.parent_node_id or "")
     state.variables.update(variables(store, execution_id))
     state.seq = last_seq(store, execution_id)
     return state
@@ -287,7 +292,7 @@ def list_executions(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = store.query(
         "SELECT id, blueprint_id, blueprint_name, status, created_at, started_at,"
-        " finished_at, error_json,"
+        " finished_at, error_json, parent_execution_id,"
         # Only the config's injected faults, not its (possibly large) pins or inputs.
         " json_extract(CAST(config_json AS TEXT), '$.inject') AS inject"
         f" FROM executions {where}"
@@ -308,6 +313,7 @@ def list_executions(
                 finished_at=r["finished_at"],
                 error=_error(r["error_json"]),
                 inject=loads(r["inject"]) if r["inject"] else None,
+                parent_execution_id=r["parent_execution_id"],
             )
         )
     return summaries

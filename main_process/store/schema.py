@@ -126,6 +126,25 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX held_fires_trigger ON held_fires(trigger_id);
     """,
+    # 5 (sub-blueprints and loops): a child execution started by a
+    # ``blueprint.call`` node names its parent execution and node; a ``loop`` node's
+    # iterations are rows of their own (a full execution per item costs too much for
+    # 10,000 items), written in batches, one per (execution, node, index).
+    """
+    ALTER TABLE executions ADD COLUMN parent_execution_id TEXT;
+    ALTER TABLE executions ADD COLUMN parent_node_id TEXT;
+    CREATE INDEX executions_parent ON executions(parent_execution_id, parent_node_id);
+    CREATE TABLE loop_iterations (
+        execution_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        output_json BLOB,
+        error_json BLOB,
+        finished_at REAL NOT NULL,
+        PRIMARY KEY (execution_id, node_id, idx)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -44,7 +44,16 @@ def test_is_template() -> None:
     assert is_template("a {% if x %}b{% endif %}")
     assert not is_template("plain { text }")
     assert not is_template("{# only a comment #}")
-    assert sorted(TEMPLATE_NAMES) == ["execution", "input", "inputs", "nodes", "trigger", "vars"]
+    assert sorted(TEMPLATE_NAMES) == [
+        "execution",
+        "index",
+        "input",
+        "inputs",
+        "item",
+        "nodes",
+        "trigger",
+        "vars",
+    ]
 
 
 @pytest.mark.parametrize(

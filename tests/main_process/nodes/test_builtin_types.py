@@ -30,6 +30,8 @@ DESIGN_TYPES = {
     "python.function",
     "shell.command",
     "llm.chat",
+    "blueprint.call",
+    "loop",
 }
 
 ROOT = Path(__file__).resolve().parents[3]
