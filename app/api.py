@@ -66,6 +66,7 @@ from app.results import (
     OutputPage,
     check_page,
 )
+from app.secrets_api import SecretsApi
 from app.template_preview import TemplatePreview
 from app.transport import BlueprintData, Transport
 
@@ -153,6 +154,8 @@ class Conductor:
         self.transport = transport
         self.concurrency = concurrency
         self.timeout = timeout
+        #: List, set and delete the engine process's secrets (names only come back).
+        self.secrets = SecretsApi(self._ask)
 
     def _config(self, config: ExecutionConfig | dict[str, Any] | None) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -197,6 +197,26 @@ class PreviewTemplateRequest(_Operation):
     upstream: list[str] = Field(default_factory=list)
 
 
+class ListSecretsRequest(_Operation):
+    """The names of the engine process's secrets (never a value)."""
+
+    method: Literal["list_secrets"] = "list_secrets"
+
+
+class SetSecretRequest(_Operation):
+    """Set a secret in the engine process's vault (:mod:`main_process.secrets`)."""
+
+    method: Literal["set_secret"] = "set_secret"
+    name: str
+    #: Kept out of the model's repr, so no log line or error quoting a request shows it.
+    value: str = Field(repr=False)
+
+
+class DeleteSecretRequest(_Operation):
+    method: Literal["delete_secret"] = "delete_secret"
+    name: str
+
+
 #: Every request as a plain union (the pipe adds its event subscription to it).
 AnyRequest = (
     ExecuteRequest
@@ -218,6 +238,9 @@ AnyRequest = (
     | NodeOutputRequest
     | EventPageRequest
     | PreviewTemplateRequest
+    | ListSecretsRequest
+    | SetSecretRequest
+    | DeleteSecretRequest
 )
 Request = Annotated[AnyRequest, Field(discriminator="method")]
 
@@ -299,6 +322,19 @@ class TemplatePreviewReply(_Operation):
     result: TemplatePreview
 
 
+class SecretNamesReply(_Operation):
+    method: Literal["list_secrets", "set_secret"] = "list_secrets"
+    #: Every secret's name after the operation, sorted.
+    result: list[str]
+
+
+class SecretDeletedReply(_Operation):
+    """True when the secret existed."""
+
+    method: Literal["delete_secret"] = "delete_secret"
+    result: bool
+
+
 AnyReply = (
     ExecutionReply
     | StartReply
@@ -314,6 +350,8 @@ AnyReply = (
     | NodeOutputReply
     | EventPageReply
     | TemplatePreviewReply
+    | SecretNamesReply
+    | SecretDeletedReply
 )
 Reply = Annotated[AnyReply, Field(discriminator="method")]
 

@@ -24,6 +24,7 @@ from app.operations import (
     CopyBlueprintRequest,
     DeleteBlueprintRequest,
     DeletedBlueprintReply,
+    DeleteSecretRequest,
     EventPageReply,
     EventPageRequest,
     ExecuteRequest,
@@ -34,6 +35,7 @@ from app.operations import (
     GetExecutionRequest,
     ListBlueprintsRequest,
     ListExecutionsRequest,
+    ListSecretsRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -45,6 +47,9 @@ from app.operations import (
     ResumeRequest,
     SaveBlueprintRequest,
     SavedBlueprintReply,
+    SecretDeletedReply,
+    SecretNamesReply,
+    SetSecretRequest,
     StartReply,
     StartRequest,
     TemplatePreviewReply,
@@ -127,6 +132,13 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
             from main_process.engine.preview import preview_template
 
             return TemplatePreviewReply(result=await preview_template(engine, request))
+        case ListSecretsRequest():
+            return SecretNamesReply(result=await engine.secrets.names())
+        case SetSecretRequest():
+            await engine.secrets.set(request.name, request.value)
+            return SecretNamesReply(method="set_secret", result=await engine.secrets.names())
+        case DeleteSecretRequest():
+            return SecretDeletedReply(result=await engine.secrets.delete(request.name))
         case _:
             assert_never(request)
 

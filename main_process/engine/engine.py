@@ -28,8 +28,9 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, as_blueprint
 from app.errors import (
+    ConductorError,
     EngineClosedError,
     ExecutionNotFoundError,
     Problem,
@@ -56,6 +57,7 @@ from main_process.engine.records import Records
 from main_process.engine.resume import ensure_resumable, load_for_resume, take_over
 from main_process.engine.runs import Runs
 from main_process.engine.scope import resume_scope, run_scope, with_pins
+from main_process.engine.secret_ops import SecretOps
 from main_process.engine.state_manager import StateManager
 from main_process.events.cursor import EventCursor
 from main_process.file_roots import resolve_roots
@@ -132,6 +134,7 @@ class Engine:
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
         self.blueprint_ops = BlueprintOps(self.registry, self.library, self.disabled_types)
+        self.secrets = SecretOps(self.home)
         self.records = Records(self.store, self.states, self.get_execution)
         self.runs = Runs(
             self.states,
@@ -142,6 +145,7 @@ class Engine:
             process_pool=self.processes,
             base_dir=self.base_dir,
             file_roots=self.file_roots,
+            secrets=self.secrets.view,
         )
         self._control = (
             None
@@ -188,6 +192,7 @@ class Engine:
         cfg = ExecutionConfig.model_validate(config or {})
         engine_json = model.engine_json()
         plan = await self.blueprint_ops.plan_off_loop(model, engine_json)
+        await self.secrets.check(model, engine_json)
         resolved = resolve_inputs(model, {} if inputs is None else inputs)
         cfg = with_pins(model, cfg)
         scope = await run_scope(self.states, self.store, self.runs, model, cfg)
@@ -337,7 +342,12 @@ class Engine:
     # -- blueprints and node types (see BlueprintOps) ------------------------------
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        return await self.blueprint_ops.validate(blueprint)
+        problems = await self.blueprint_ops.validate(blueprint)
+        try:
+            model = as_blueprint(blueprint)
+        except ConductorError:  # a document that does not parse names no secret
+            return problems
+        return problems + await self.secrets.problems(model)
 
     async def list_blueprints(self) -> list[BlueprintSummary]:
         return await self.blueprint_ops.list_blueprints()

@@ -36,6 +36,7 @@ from main_process.runners.process import ProcessPool
 from main_process.runners.sync_calls import may_inline, run_plain
 from main_process.runners.threads import current_pool, run_in_pool
 from main_process.runners.tracebacks import format_traceback
+from main_process.secrets.template_view import SecretsView
 
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
@@ -58,6 +59,8 @@ class NodeEnv:
     debug: bool = False
     #: A resumed run (recorded completions were handed in); fault points use it.
     resumed: bool = False
+    #: ``secrets`` in templates: a lookup into the engine's vault (None: no vault).
+    secrets: SecretsView | None = None
 
 
 class NodeRunContext:
@@ -309,6 +312,7 @@ class NodeRunner:
             "input": value,
             "vars": self.env.state.variables,
             "execution": self._execution_info,
+            "secrets": self.env.secrets,
         }
 
     async def _params(self, node: PlanNode, value: Any) -> Any:

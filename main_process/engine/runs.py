@@ -25,6 +25,7 @@ from main_process.engine.plan import Plan
 from main_process.engine.scope import RunScope
 from main_process.engine.state_manager import StateManager
 from main_process.runners.process import ProcessPool
+from main_process.secrets.template_view import SecretsView
 from main_process.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Runs:
         process_pool: ProcessPool | None,
         base_dir: Path,
         file_roots: tuple[Path, ...],
+        secrets: SecretsView | None = None,
     ) -> None:
         self.store: Store | None = states.store
         self.states = states
@@ -56,6 +58,7 @@ class Runs:
         self._process_pool = process_pool
         self._base_dir = base_dir
         self._file_roots = file_roots
+        self._secrets = secrets
         self._drivers: dict[str, ExecutionDriver] = {}
         self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
 
@@ -88,6 +91,7 @@ class Runs:
             process_pool=self._process_pool,
             debug=cfg.debug_mode,
             resumed=resumed,
+            secrets=self._secrets,
         )
         driver = ExecutionDriver(
             plan,
