@@ -9,6 +9,7 @@ fails before it travels; values are checked by the engine, which never echoes on
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import builtins
 from typing import Any
 
 from app.operations import (
@@ -38,7 +39,7 @@ class SecretsApi:
         reply: SecretNamesReply = await self._ask(ListSecretsRequest(), SecretNamesReply)
         return reply.result
 
-    async def set(self, name: str, value: str) -> list[str]:
+    async def set(self, name: str, value: str) -> builtins.list[str]:
         """Set (or replace) a secret; returns every name. SecretError for a bad name or
         a value shorter than 4 characters."""
         request = SetSecretRequest(name=check_name(name), value=check_value(value))

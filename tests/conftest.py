@@ -11,6 +11,8 @@ import pytest
 from app import Conductor, create_conductor
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Secrets go to the data dir's encrypted file, never to the machine's keyring.
+os.environ.setdefault("CONDUCTOR_SECRETS_BACKEND", "file")
 
 
 @pytest.fixture
