@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from jinja2 import nodes as jnodes
 
 __all__ = [
+    "KNOWN_NAMES",
     "TEMPLATE_NAMES",
     "CompiledTemplate",
     "ValueTemplate",
@@ -46,8 +47,11 @@ __all__ = [
     "join_path",
 ]
 
-#: The top-level names a template may use.
-TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution", "secrets"})
+#: The top-level names of a run's data a template may use.
+TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution"})
+#: Every top-level name a template may use: the run's data and ``secrets`` (the engine
+#: process's vault, looked up by name; :mod:`main_process.secrets`).
+KNOWN_NAMES = TEMPLATE_NAMES | {"secrets"}
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

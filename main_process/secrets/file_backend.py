@@ -102,7 +102,6 @@ class FileBackend:
         except FileNotFoundError:
             if not create:
                 return None
-            self.home.mkdir(parents=True, exist_ok=True)
             key = Fernet.generate_key()
             try:
                 fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -178,12 +177,15 @@ class FileBackend:
             return sorted(self._load())
 
     def set(self, name: str, value: str) -> None:
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock, _file_lock(self.lock_path):
             values = dict(self._load())
             values[name] = value
             self._save(values)
 
     def delete(self, name: str) -> bool:
+        if not self.data_path.exists():
+            return False
         with self._lock, _file_lock(self.lock_path):
             values = dict(self._load())
             if values.pop(name, None) is None:
