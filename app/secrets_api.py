@@ -8,8 +8,8 @@ fails before it travels; values are checked by the engine, which never echoes on
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import builtins
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.operations import (

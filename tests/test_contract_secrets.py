@@ -70,7 +70,10 @@ def leaky(echo_url: str) -> dict[str, Any]:
                 "id": "build",
                 "type": "set",
                 "params": {
-                    "value": {"token": "{{ secrets.TOKEN }}", "header": "Bearer {{ secrets.TOKEN }}"}
+                    "value": {
+                        "token": "{{ secrets.TOKEN }}",
+                        "header": "Bearer {{ secrets.TOKEN }}",
+                    }
                 },
             },
             {"id": "say", "type": "log", "params": {"message": "using {{ secrets.TOKEN }}"}},

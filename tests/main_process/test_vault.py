@@ -136,7 +136,9 @@ def test_keyring_backend_when_one_is_usable(tmp_path: Path) -> None:
         assert not (tmp_path / "a").exists()  # nothing written to the data dir
         keyring.set_keyring(fail.Keyring())
         assert usable_keyring() is None
-        assert Vault(tmp_path / "c", backend="auto").backend_name == "file"  # the fallback, no prompt
+        assert (
+            Vault(tmp_path / "c", backend="auto").backend_name == "file"
+        )  # the fallback, no prompt
         with pytest.raises(Exception, match="no usable OS keyring"):
             _ = Vault(tmp_path / "d", backend="keyring").backend
     finally:
