@@ -107,11 +107,11 @@ class SecretsDialog(QDialog):
         self._submit(saved(), "saving the secret")
 
     def delete_selected(self) -> None:
-        item = self.names.currentItem()
-        if item is None:
+        row = self.names.currentRow()
+        if row < 0:
             self.status.setText("Select a secret to delete.")
             return
-        name = item.text()
+        name = self.names.item(row).text()
 
         async def deleted() -> None:
             await self.window_.bridge.conductor.secrets.delete(name)
