@@ -27,12 +27,12 @@ MIN_VALUE_LENGTH: Final = 4
 #: The longest value: a credential, not a document.
 MAX_VALUE_LENGTH: Final = 64 * 1024
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def check_name(name: str) -> str:
     """``name`` itself, or SecretError when it is not a secret's name."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         shown = name[:80] if isinstance(name, str) else type(name).__name__
         raise SecretError(
             f"{shown!r} is not a secret name: a letter or '_', then letters, digits or '_', "
@@ -56,6 +56,12 @@ def check_value(value: str) -> str:
         raise SecretError(
             f"a secret's value is at most {MAX_VALUE_LENGTH:,} characters", where="value"
         )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SecretError(
+            "a secret's value is text (it holds a lone surrogate)", where="value"
+        ) from None
     if MASK in value:
         raise SecretError(f"a secret's value may not contain the mask {MASK!r}", where="value")
     return value

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from app.errors import BlueprintError, ConductorError, SecretError
-from app.redaction import REDACTOR
 from app.secret_rules import MASK
 from main_process.engine.engine import Engine
 from tests.main_process.http_harness import AUTH, TOKEN, open_conductor, running_server
@@ -51,13 +50,6 @@ def echo_url() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-@pytest.fixture(autouse=True)
-def _forget_values() -> Iterator[None]:
-    """This process's redactor learns the planted value; later tests start clean."""
-    yield
-    REDACTOR.forget_all()
 
 
 def leaky(echo_url: str) -> dict[str, Any]:

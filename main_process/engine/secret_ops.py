@@ -9,7 +9,6 @@ backend decrypts), so every operation here runs them on a thread.
 from __future__ import annotations
 
 import asyncio
-import functools
 from pathlib import Path
 
 from app.blueprint import Blueprint
@@ -21,10 +20,9 @@ from main_process.secrets.vault import Vault
 __all__ = ["SecretOps"]
 
 
-@functools.lru_cache(maxsize=256)
 def _reads_secrets(engine_json: bytes) -> bool:
-    """Whether a blueprint's JSON mentions ``secrets`` at all (cached by content): a
-    blueprint without the word is never walked again."""
+    """Whether a blueprint's JSON mentions ``secrets`` at all (one C-speed search): a
+    blueprint without the word is not walked, and the vault is not touched."""
     return b"secrets" in engine_json
 
 

@@ -8,7 +8,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,6 @@ from main_process.secrets.file_backend import DATA_FILE, KEY_FILE
 from main_process.secrets.keyring_backend import service_name, usable_keyring
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _forget_values() -> Iterator[None]:
-    yield
-    REDACTOR.forget_all()
 
 
 class MemoryKeyring(KeyringBase):
