@@ -23,6 +23,8 @@ import threading
 import traceback
 from typing import Any
 
+import orjson
+
 from app.errors import ErrorInfo
 from app.secret_rules import MASK, MIN_VALUE_LENGTH
 
@@ -69,10 +71,24 @@ class Redactor:
 
     def value(self, value: Any) -> Any:
         """``value`` with every string inside (keys too) masked; the same object when
-        nothing changed, so an unredacted record costs no copy."""
+        nothing changed, so an unredacted record costs no copy.
+
+        A container is first written as JSON (orjson, C speed) and searched for each
+        value's JSON form (escaping is per character, so a string holding the value
+        holds its escaped form): only one that holds a value is walked.
+        """
         if not self.active:
             return value
-        return self._walk(value, self._values)
+        values = self._values
+        if isinstance(value, dict | list | tuple):
+            try:
+                blob = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+            except (TypeError, orjson.JSONEncodeError):  # not JSON: walk it
+                pass
+            else:
+                if not any(orjson.dumps(v)[1:-1] in blob for v in values):
+                    return value
+        return self._walk(value, values)
 
     def _walk(self, value: Any, values: tuple[str, ...]) -> Any:
         if isinstance(value, str):
