@@ -66,6 +66,7 @@ from app.results import (
     OutputPage,
     check_page,
 )
+from app.secrets_api import SecretsApi
 from app.subflow_api import SubflowReads
 from app.template_preview import TemplatePreview
 from app.transport import BlueprintData, Transport
@@ -153,12 +154,13 @@ class Conductor:
         timeout: float | None = None,
     ) -> None:
         self.transport = transport
-        #: Child executions, parent links and loop iterations (issue 13).
-        self.subflows = SubflowReads(transport)
         self.concurrency = concurrency
         self.timeout = timeout
-        #: Triggers: list, enable/disable/suspend, fire now, held fires.
+        # Families of operations: child executions, parent links and loop iterations;
+        # triggers and their held fires; the engine process's secrets (names only).
+        self.subflows = SubflowReads(transport)
         self.triggers = TriggersApi(self._ask)
+        self.secrets = SecretsApi(self._ask)
 
     def _config(self, config: ExecutionConfig | dict[str, Any] | None) -> dict[str, Any]:
         data: dict[str, Any] = {}

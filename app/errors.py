@@ -259,6 +259,19 @@ class NodeInputError(ConfigError):
     type_name = "NodeInputError"
 
 
+class SecretError(ConfigError):
+    """A secret's name or value was refused (see :mod:`app.secret_rules`), or the
+    secret store could not be read or written."""
+
+    type_name = "SecretError"
+
+
+class SecretNotFoundError(ConductorError):
+    """A secret is not set (``conductor secrets set NAME`` sets it)."""
+
+    type_name = "SecretNotFoundError"
+
+
 class TransportError(ConductorError):
     """A transport failed to reach the engine."""
 

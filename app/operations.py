@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+from pydantic import Field, PlainSerializer, PlainValidator
 
 from app.blueprint import Blueprint
 from app.errors import Problem
 from app.event_page import EventPage
+from app.operation_base import Operation as _Operation
 from app.results import (
     BlueprintSummary,
     ExecutionResult,
@@ -32,7 +33,19 @@ from app.results import (
     NodeTypeInfo,
     OutputPage,
 )
-from app.subflow_results import ExecutionLinks, IterationPage
+from app.secret_operations import (
+    DeleteSecretRequest,
+    ListSecretsRequest,
+    SecretDeletedReply,
+    SecretNamesReply,
+    SetSecretRequest,
+)
+from app.subflow_operations import (
+    ExecutionLinksReply,
+    ExecutionLinksRequest,
+    IterationPageReply,
+    ListIterationsRequest,
+)
 from app.template_preview import TemplatePreview
 from app.trigger_operations import (
     FireReply,
@@ -65,11 +78,6 @@ BlueprintValue = Annotated[
     PlainValidator(_blueprint_arg),
     PlainSerializer(_blueprint_wire),
 ]
-
-
-class _Operation(BaseModel):
-    # Built on first use: a process builds only the operations it carries.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- requests --------------------------------------------------------------------------
@@ -209,26 +217,6 @@ class PreviewTemplateRequest(_Operation):
     upstream: list[str] = Field(default_factory=list)
 
 
-class ExecutionLinksRequest(_Operation):
-    """An execution's parent link, child executions and loop iteration counts."""
-
-    method: Literal["execution_links"] = "execution_links"
-    execution_id: str
-
-
-class ListIterationsRequest(_Operation):
-    """A page of a loop node's recorded iterations (``output_index``: also send that
-    iteration's output); bounds are checked by the engine."""
-
-    method: Literal["list_iterations"] = "list_iterations"
-    execution_id: str
-    node_id: str
-    offset: int = 0
-    limit: int = 100
-    status: str | None = None
-    output_index: int | None = None
-
-
 #: Every request as a plain union (the pipe adds its event subscription to it).
 AnyRequest = (
     ExecuteRequest
@@ -257,6 +245,9 @@ AnyRequest = (
     | SettleHeldFireRequest
     | ExecutionLinksRequest
     | ListIterationsRequest
+    | ListSecretsRequest
+    | SetSecretRequest
+    | DeleteSecretRequest
 )
 Request = Annotated[AnyRequest, Field(discriminator="method")]
 
@@ -338,16 +329,6 @@ class TemplatePreviewReply(_Operation):
     result: TemplatePreview
 
 
-class ExecutionLinksReply(_Operation):
-    method: Literal["execution_links"] = "execution_links"
-    result: ExecutionLinks
-
-
-class IterationPageReply(_Operation):
-    method: Literal["list_iterations"] = "list_iterations"
-    result: IterationPage
-
-
 AnyReply = (
     ExecutionReply
     | StartReply
@@ -369,6 +350,8 @@ AnyReply = (
     | HeldFiresReply
     | ExecutionLinksReply
     | IterationPageReply
+    | SecretNamesReply
+    | SecretDeletedReply
 )
 Reply = Annotated[AnyReply, Field(discriminator="method")]
 

@@ -12,6 +12,8 @@ from app.errors import TransportError
 from app.operations import (
     AnyReply,
     AnyRequest,
+)
+from app.subflow_operations import (
     ExecutionLinksReply,
     ExecutionLinksRequest,
     IterationPageReply,

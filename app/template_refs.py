@@ -26,7 +26,7 @@ class TemplateRefs:
     """What a template refers to, for validation before anything runs.
 
     ``names`` are the free top-level names (Jinja globals such as ``range`` left out);
-    ``nodes`` and ``inputs`` hold the constant key chains read under those names,
+    ``nodes``, ``inputs`` and ``secrets`` hold the constant key chains read under those names,
     e.g. ``("fetch", "output")`` for ``nodes.fetch.output``. A dynamic key
     (``nodes[name]``) ends a chain, so only its constant prefix is kept.
     """
@@ -34,6 +34,8 @@ class TemplateRefs:
     names: frozenset[str]
     nodes: tuple[Chain, ...]
     inputs: tuple[Chain, ...]
+    #: Chains under ``secrets`` (``("TOKEN",)`` for ``secrets.TOKEN``).
+    secrets: tuple[Chain, ...] = ()
 
 
 def _chains(ast: jnodes.Template, root: str) -> tuple[Chain, ...]:
@@ -76,6 +78,7 @@ def _references(source: str) -> TemplateRefs:
         names=names,
         nodes=_chains(compiled.ast, "nodes") if "nodes" in names else (),
         inputs=_chains(compiled.ast, "inputs") if "inputs" in names else (),
+        secrets=_chains(compiled.ast, "secrets") if "secrets" in names else (),
     )
 
 

@@ -1,7 +1,8 @@
 """Templates in node params and blueprint outputs, rendered by Jinja2's sandbox.
 
 Params may hold ``{{ inputs.url }}``, ``{{ nodes.fetch.output }}``, ``{{ input }}``,
-``{{ vars.k }}``, ``{{ execution.id }}`` or, in a run a trigger started,
+``{{ vars.k }}``, ``{{ execution.id }}``, ``{{ secrets.NAME }}`` (the engine
+process's vault, :mod:`main_process.secrets`) or, in a run a trigger started,
 ``{{ trigger.name }}`` (``trigger.scheduled_at``, ``trigger.path`` ...). A string
 that is exactly one ``{{ … }}``
 (surrounding whitespace allowed) yields the expression's **native** value, so a list
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from jinja2 import nodes as jnodes
 
 __all__ = [
+    "KNOWN_NAMES",
     "TEMPLATE_NAMES",
     "CompiledTemplate",
     "ValueTemplate",
@@ -53,6 +55,9 @@ __all__ = [
 TEMPLATE_NAMES = frozenset(
     {"inputs", "nodes", "input", "vars", "execution", "trigger", "item", "index"}
 )
+#: Every top-level name a template may use: the run's data and ``secrets`` (the engine
+#: process's vault, looked up by name; :mod:`main_process.secrets`).
+KNOWN_NAMES = TEMPLATE_NAMES | {"secrets"}
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

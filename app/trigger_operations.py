@@ -6,13 +6,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from app.operation_base import Operation as _Operation
 from app.triggers import FireInfo, HeldAction, HeldFire, TriggerInfo, TriggerState
-
-
-class _Operation(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ListTriggersRequest(_Operation):

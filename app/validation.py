@@ -41,7 +41,7 @@ from app.blueprint_files import parse_blueprint_data, problems_from_errors
 from app.catalog import CatalogEntry, NodeCatalog
 from app.errors import BlueprintError, Problem, TemplateError
 from app.template_refs import template_references
-from app.templates import TEMPLATE_NAMES, is_template, join_path
+from app.templates import KNOWN_NAMES, is_template, join_path
 
 __all__ = ["TEMPLATE_FORBIDDEN", "check_blueprint", "validate_blueprint"]
 
@@ -197,8 +197,8 @@ class _Validator:
         except TemplateError as exc:
             self.add(where, exc.message, "template")
             return
-        for name in sorted(refs.names - TEMPLATE_NAMES):
-            known = ", ".join(sorted(TEMPLATE_NAMES))
+        for name in sorted(refs.names - KNOWN_NAMES):
+            known = ", ".join(sorted(KNOWN_NAMES))
             self.add(where, f"unknown template name {name!r} (known: {known})", "template_name")
         for head in dict.fromkeys(chain[0] for chain in refs.nodes):
             if head not in self.first:

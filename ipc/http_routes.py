@@ -38,16 +38,12 @@ from app.operations import (
     EventPageRequest,
     ExecuteRequest,
     ExecutionBlueprintRequest,
-    ExecutionLinksReply,
-    ExecutionLinksRequest,
     ExecutionReply,
     ExecutionsReply,
     GetBlueprintRequest,
     GetExecutionRequest,
-    IterationPageReply,
     ListBlueprintsRequest,
     ListExecutionsRequest,
-    ListIterationsRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -70,6 +66,19 @@ from app.results import (
     ExecutionSummary,
     NodeTypeInfo,
     OutputPage,
+)
+from app.secret_operations import (
+    DeleteSecretRequest,
+    ListSecretsRequest,
+    SecretDeletedReply,
+    SecretNamesReply,
+    SetSecretRequest,
+)
+from app.subflow_operations import (
+    ExecutionLinksReply,
+    ExecutionLinksRequest,
+    IterationPageReply,
+    ListIterationsRequest,
 )
 from app.subflow_results import ExecutionLinks, IterationPage
 from app.template_preview import TemplatePreview
@@ -306,5 +315,21 @@ ROUTES: dict[type[Any], Route] = {
         "POST",
         lambda r: f"/v1/held-fires/{r.held_id}/{r.action.value}",
         lambda r, c: FireReply(method="settle_held_fire", result=FireInfo.model_validate_json(c)),
+    ),
+    ListSecretsRequest: Route(
+        "GET",
+        lambda r: "/v1/secrets",
+        lambda r, c: SecretNamesReply(result=orjson.loads(c)["names"]),
+    ),
+    SetSecretRequest: Route(
+        "PUT",
+        lambda r: f"/v1/secrets/{_q(r.name)}",
+        lambda r, c: SecretNamesReply(method="set_secret", result=orjson.loads(c)["names"]),
+        body=lambda r: {"value": r.value},
+    ),
+    DeleteSecretRequest: Route(
+        "DELETE",
+        lambda r: f"/v1/secrets/{_q(r.name)}",
+        lambda r, c: SecretDeletedReply(result=bool(orjson.loads(c)["deleted"])),
     ),
 }

@@ -28,16 +28,12 @@ from app.operations import (
     EventPageRequest,
     ExecuteRequest,
     ExecutionBlueprintRequest,
-    ExecutionLinksReply,
-    ExecutionLinksRequest,
     ExecutionReply,
     ExecutionsReply,
     GetBlueprintRequest,
     GetExecutionRequest,
-    IterationPageReply,
     ListBlueprintsRequest,
     ListExecutionsRequest,
-    ListIterationsRequest,
     NodeOutputReply,
     NodeOutputRequest,
     NodeTypesReply,
@@ -54,6 +50,19 @@ from app.operations import (
     TemplatePreviewReply,
     ValidateRequest,
     WaitRequest,
+)
+from app.secret_operations import (
+    DeleteSecretRequest,
+    ListSecretsRequest,
+    SecretDeletedReply,
+    SecretNamesReply,
+    SetSecretRequest,
+)
+from app.subflow_operations import (
+    ExecutionLinksReply,
+    ExecutionLinksRequest,
+    IterationPageReply,
+    ListIterationsRequest,
 )
 from app.transport import Transport
 from app.trigger_operations import (
@@ -166,6 +175,13 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
                 output_index=request.output_index,
             )
             return IterationPageReply(result=iterations)
+        case ListSecretsRequest():
+            return SecretNamesReply(result=await engine.secrets.names())
+        case SetSecretRequest():
+            await engine.secrets.set(request.name, request.value)
+            return SecretNamesReply(method="set_secret", result=await engine.secrets.names())
+        case DeleteSecretRequest():
+            return SecretDeletedReply(result=await engine.secrets.delete(request.name))
         case _:
             assert_never(request)
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from app.errors import ConductorError, ErrorInfo
+from app.redaction import REDACTOR
 from ipc.errors import ProtocolError
 from ipc.framing import FrameWriter, shutdown_both, start_reader
 from ipc.messages import (
@@ -138,13 +139,16 @@ async def _main(conn: Connection, config: WorkerConfig) -> None:
 
 
 def _error_info(exc: BaseException) -> ErrorInfo:
+    """The error reply's record, secret values masked (:mod:`app.redaction`)."""
     if isinstance(exc, ConductorError):
-        return exc.to_info()
-    return ErrorInfo(
-        type=type(exc).__name__,
-        message=str(exc) or type(exc).__name__,
-        traceback="".join(traceback.format_exception(exc)),
-    )
+        info = exc.to_info()
+    else:
+        info = ErrorInfo(
+            type=type(exc).__name__,
+            message=str(exc) or type(exc).__name__,
+            traceback="".join(traceback.format_exception(exc)),
+        )
+    return REDACTOR.error(info) or info
 
 
 class Worker:

@@ -20,6 +20,7 @@ from renderer.command_palette import CommandPalette
 from renderer.node_actions import NodeActions
 from renderer.node_editor import open_node_editor
 from renderer.palette_commands import open_command_palette
+from renderer.secrets_dialog import show_secrets
 from renderer.shortcuts_dialog import ShortcutsDialog
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ def build_actions(window: MainWindow) -> Actions:
     commands.setShortcut(QKeySequence("Ctrl+K"))
     commands.triggered.connect(lambda: open_command_palette(window, palette, commands))
     view.addAction(commands)
+
+    tools = bar.addMenu("&Tools")
+    tools.addAction(_action(window, "&Secrets…", lambda: show_secrets(window)))
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(window, "&Keyboard shortcuts", lambda: show_shortcuts(window)))

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from app import Conductor, create_conductor
+from app.redaction import REDACTOR
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Secrets go to the data dir's encrypted file, never to the machine's keyring.
+os.environ.setdefault("CONDUCTOR_SECRETS_BACKEND", "file")
+
+
+@pytest.fixture(autouse=True)
+def _forget_secret_values() -> Iterator[None]:
+    """Secret values this process learned (an in-process engine's) stay masked for
+    the process's life: a later test starts with none."""
+    yield
+    REDACTOR.forget_all()
 
 
 @pytest.fixture

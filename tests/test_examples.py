@@ -25,6 +25,7 @@ import pytest
 from app import Conductor, ExecutionResult
 from app.blueprint_files import load_blueprint_file
 from app.paths import EXAMPLES_DIR
+from app.secret_refs import secret_references
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.json"))
@@ -106,6 +107,8 @@ async def test_example_is_valid_named_and_laid_out(path: Path, conductor: Conduc
     assert blueprint.id == path.stem
     assert blueprint.name
     assert blueprint.description
+    for ref in secret_references(blueprint):  # an example's secrets are the user's to set
+        await conductor.secrets.set(ref.name, "example-secret-value")
     assert await conductor.validate(blueprint) == []
     positions = blueprint.ui.positions
     assert set(positions) == {node.id for node in blueprint.nodes}

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import click
 
 from app.cli import executions, output
+from app.cli import secrets as secrets_cli
 from app.cli import triggers as triggers_cli
 from app.cli.arguments import parse_inputs, resolve_target
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, call, fail, json_option, options_of
@@ -331,6 +332,7 @@ def nodes(ctx: click.Context, json_mode: bool) -> None:
 for _command in (executions.pause, executions.cancel, executions.history, executions.show):
     cli.add_command(_command)
 cli.add_command(triggers_cli.triggers)
+cli.add_command(secrets_cli.secrets)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -55,6 +54,7 @@ from main_process.engine.records import Records
 from main_process.engine.resume import ensure_resumable, load_for_resume, take_over
 from main_process.engine.runs import Runs
 from main_process.engine.scope import resume_scope, run_scope, with_pins
+from main_process.engine.secret_ops import SecretOps
 from main_process.engine.state_manager import StateManager
 from main_process.engine.subflows import Subflows
 from main_process.events.cursor import EventCursor
@@ -66,9 +66,8 @@ from main_process.runners.process import ProcessPool
 from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
 from main_process.store.control import ControlAction
-from main_process.store.owner_lock import take_owner_lock
+from main_process.store.owner_lock import owner_identity
 from main_process.store.recovery import (
-    HOST,
     LIVE_OWNERS,
     ensure_paused_claimable,
     recover_orphans,
@@ -110,15 +109,9 @@ class Engine:
         self.registry = registry if registry is not None else default_registry(plugins=plugins)
         self.owner_id = str(uuid.uuid4())
         LIVE_OWNERS[self.owner_id] = self
-        #: Held until :meth:`close`: what tells other processes this engine is alive.
-        self.owner_lock = None if self.store is None else take_owner_lock(self.home, self.owner_id)
-        #: This engine as an execution row's owner.
-        self.owner_fields: dict[str, Any] = {
-            "owner_id": self.owner_id,
-            "owner_pid": os.getpid(),
-            "owner_host": HOST,
-            "owner_lock": None if self.owner_lock is None else self.owner_lock.name,
-        }
+        #: ``owner_lock``, held until :meth:`close`, tells other processes this engine
+        #: is alive; ``owner_fields``: this engine as an execution row's owner.
+        self.owner_lock, self.owner_fields = owner_identity(self.home, self.store, self.owner_id)
         self.states = StateManager(self.store, **self.owner_fields)
         self.library = BlueprintLibrary(self.home)
         self.concurrency = concurrency
@@ -134,6 +127,7 @@ class Engine:
         self._pool = NodeThreadPool(max_threads, name="conductor-node")
         self.processes = ProcessPool(max_processes)
         self.blueprint_ops = BlueprintOps(self.registry, self.library, self.disabled_types)
+        self.secrets = SecretOps(self.home)
         self.records = Records(self.store, self.states, self.get_execution)
         self.runs = Runs(
             self.states,
@@ -144,6 +138,7 @@ class Engine:
             process_pool=self.processes,
             base_dir=self.base_dir,
             file_roots=self.file_roots,
+            secrets=self.secrets.view,
         )
         self.subflows = Subflows(self)
         self.runs.subflows = self.subflows
@@ -198,6 +193,7 @@ class Engine:
         engine_json = model.engine_json()
         plan = await self.blueprint_ops.plan_off_loop(model, engine_json)
         await self.blueprint_ops.check_subflows(model)
+        await self.secrets.check(model, engine_json)
         resolved = resolve_inputs(model, {} if inputs is None else inputs)
         cfg = with_pins(model, cfg)
         scope = await run_scope(self.states, self.store, self.runs, model, cfg)
@@ -355,7 +351,8 @@ class Engine:
     # -- blueprints and node types (see BlueprintOps) ------------------------------
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        return await self.blueprint_ops.validate(blueprint)
+        found = await self.blueprint_ops.validate(blueprint)
+        return await self.secrets.with_problems(blueprint, found)
 
     async def list_blueprints(self) -> list[BlueprintSummary]:
         return await self.blueprint_ops.list_blueprints()

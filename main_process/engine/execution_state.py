@@ -15,6 +15,7 @@ from typing import Any
 from app.blueprint import Blueprint
 from app.errors import ErrorInfo
 from app.events import Event, make_event
+from app.redaction import REDACTOR
 from app.results import ExecutionResult, ExecutionSummary, NodeResult
 from app.states import ExecutionStatus, NodeStatus
 from main_process.store.chunks import EventRow
@@ -129,12 +130,12 @@ class ExecutionState:
             outputs=self.outputs,
             error=self.error,
             nodes={nid: node.to_result() for nid, node in self.nodes.items()},
-            inputs=self.inputs,
+            inputs=REDACTOR.value(self.inputs),
             created_at=self.created_at,
             started_at=self.started_at,
             finished_at=self.finished_at,
             blueprint_hash=self.blueprint_hash,
-            config=self.config,
+            config=REDACTOR.value(self.config),
             last_seq=self.seq,
             parent_execution_id=None if self.parent is None else self.parent[0],
             parent_node_id=None if self.parent is None else self.parent[1],

@@ -38,6 +38,7 @@ from main_process.runners.process import ProcessPool
 from main_process.runners.sync_calls import may_inline, run_plain
 from main_process.runners.threads import current_pool, run_in_pool
 from main_process.runners.tracebacks import format_traceback
+from main_process.secrets.template_view import SecretsView
 
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
@@ -71,6 +72,8 @@ class NodeEnv:
     #: A loop body's ``item`` and ``index`` (templates see them; None elsewhere).
     item: Any = None
     index: int | None = None
+    #: ``secrets`` in templates: a lookup into the engine's vault (None: no vault).
+    secrets: SecretsView | None = None
 
 
 class NodeRunContext:
@@ -323,6 +326,7 @@ class NodeRunner:
             "trigger": self._trigger,
             "item": self.env.item,
             "index": self.env.index,
+            "secrets": self.env.secrets,
         }
 
     async def _params(self, node: PlanNode, value: Any) -> Any:

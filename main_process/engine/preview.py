@@ -6,7 +6,8 @@ sandbox and bounds as a run (:func:`app.evaluation_limits.evaluate`: a time limi
 the value size limit), never in the GUI. The context is rebuilt from the recorded
 execution: ``inputs``, ``nodes.<id>.output|status|port``, ``input`` (the node's
 recorded input in a debug run, else its upstream outputs as a run would pass them)
-and ``execution``; ``vars`` are empty (variables are not part of the record).
+and ``execution``; ``vars`` are empty (variables are not part of the record);
+``secrets.NAME`` shows the mask ``••••`` for a secret that is set.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import orjson
 
 from app.errors import ConductorError, ConfigError
 from app.evaluation_limits import eval_timeout, evaluate
+from app.secret_rules import MASK
 from app.template_preview import (
     MAX_PREVIEW_TEMPLATE,
     PREVIEW_CHARS,
@@ -104,6 +106,10 @@ async def preview_template(engine: Engine, request: PreviewTemplateRequest) -> T
     result = await engine.get_execution(execution_id) if execution_id else None
     context = preview_context(result, node_id, upstream)
     scope = scope_names(context)
+    if "secrets" in template:  # names only: a preview shows the mask, never a value
+        names = await engine.secrets.names()
+        context["secrets"] = dict.fromkeys(names, MASK)
+        scope += [f"secrets.{name}" for name in names]
     if not is_template(template):
         text, cut = _shown(template)
         return TemplatePreview(ok=True, text=text, kind="string", truncated=cut, scope=scope)

@@ -4,13 +4,16 @@ The state manager changes state in memory and emits events; when it has a store,
 this object turns each change into the store's queued writes (rows, spills,
 variables, checkpoints) and reads back what only the store still holds. An
 in-memory state manager simply has none. All writes are queued to the store's
-writer thread: nothing here waits for a disk.
+writer thread: nothing here waits for a disk. What the state manager did not
+redact already (inputs, config, variables, checkpoints) is masked here
+(:mod:`app.redaction`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from app.redaction import REDACTOR
 from main_process.engine.execution_state import Checkpoint, ExecutionState, NodeState
 from main_process.store import Store, history
 from main_process.store.chunks import NodeRow
@@ -72,8 +75,8 @@ class RecordWriter:
                 ),
                 "ui_json": dumps(ui) if any(ui.values()) else None,
                 "source": source,
-                "inputs_json": dumps(state.inputs),
-                "config_json": dumps(state.config),
+                "inputs_json": dumps(REDACTOR.value(state.inputs)),
+                "config_json": dumps(REDACTOR.value(state.config)),
                 "status": state.status.value,
                 "created_at": state.created_at,
                 "owner_id": self.owner_id,
@@ -158,7 +161,7 @@ class RecordWriter:
         return encoded is not None
 
     def variable(self, execution_id: str, key: str, value: Any) -> None:
-        self.store.enqueue_variable(execution_id, key, dumps(value))
+        self.store.enqueue_variable(execution_id, key, dumps(REDACTOR.value(value)))
 
     def stored_variable(self, execution_id: str, key: str, default: Any) -> Any:
         return history.variable(self.store, execution_id, key, default)
@@ -169,7 +172,7 @@ class RecordWriter:
             checkpoint.checkpoint_id,
             checkpoint.name,
             checkpoint.created_at,
-            dumps(checkpoint.snapshot),
+            dumps(REDACTOR.value(checkpoint.snapshot)),
         )
 
     def stored_checkpoint(self, execution_id: str, checkpoint_id: str) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from main_process.engine.plan import Plan
 from main_process.engine.scope import RunScope
 from main_process.engine.state_manager import StateManager
 from main_process.runners.process import ProcessPool
+from main_process.secrets.template_view import SecretsView
 from main_process.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Runs:
         process_pool: ProcessPool | None,
         base_dir: Path,
         file_roots: tuple[Path, ...],
+        secrets: SecretsView | None = None,
     ) -> None:
         self.store: Store | None = states.store
         self.states = states
@@ -58,6 +60,7 @@ class Runs:
         self._process_pool = process_pool
         self._base_dir = base_dir
         self._file_roots = file_roots
+        self._secrets = secrets
         self._drivers: dict[str, ExecutionDriver] = {}
         #: What ``blueprint.call``/``loop`` nodes start child runs through (the engine's).
         self.subflows: Any = None
@@ -96,6 +99,7 @@ class Runs:
             resumed=resumed,
             inject=injections(cfg),
             subflows=self.subflows,
+            secrets=self._secrets,
         )
         driver = ExecutionDriver(
             plan,

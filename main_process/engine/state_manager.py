@@ -1,23 +1,20 @@
 """The state manager: one place that changes execution and node state.
 
-It is the engine's recorder; the seed's ``StateManager`` (:mod:`main_process.seed`)
-is a facade over it. Every change becomes an event with the execution's next
-``seq`` (gap-free, from 1; a resumed execution continues where its log ended).
-Active executions live in memory, so the executor's hot path touches no disk: a
-:class:`RecordWriter` queues rows and events to the store's writer thread.
+It is the engine's recorder (the seed's ``StateManager`` is a facade over it). Each
+change becomes an event with the execution's next gap-free ``seq`` (a resumed one
+continues its log). Active executions live in memory, so the hot path touches no
+disk: a :class:`RecordWriter` queues rows and events to the store's writer thread.
 
-An execution's terminal event is *held* until the engine has seen the store
-commit it (:meth:`StateManager.release`): nobody hears "finished" about a run
-whose record could still be lost.
+An execution's terminal event is *held* until the store has committed it
+(:meth:`StateManager.release`): nobody hears "finished" of a run it could lose.
 
-Subscribers are plain callables; there is no Qt here. A subscriber that raises
-is logged and kept out of the executor's way. Sequencing, delivery and
-subscriptions are the :class:`~main_process.events.log.EventLog`'s; the state
-manager owns one and shares its table of active executions.
+Subscribers are plain callables (no Qt); one that raises is logged and kept out of
+the executor's way. Sequencing, delivery and subscriptions are the
+:class:`~main_process.events.log.EventLog`'s. Secret values are masked
+(:mod:`app.redaction`) before anything is kept, written or sent.
 
 With no store (``store=None``) it works in memory only: the same transitions and
-events, nothing written, and an execution it forgets is gone: the seed's
-``StateManager()`` and an ``Engine(persist=False)``.
+events, nothing written (the seed's ``StateManager()``, ``Engine(persist=False)``).
 """
 
 from __future__ import annotations
@@ -31,6 +28,7 @@ from typing import Any
 from app.blueprint import Blueprint
 from app.errors import CheckpointNotFoundError, ErrorInfo, ExecutionNotFoundError
 from app.events import Event
+from app.redaction import REDACTOR
 from app.results import ExecutionSummary
 from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.checkpoints import apply_snapshot, take_checkpoint
@@ -138,8 +136,7 @@ class StateManager:
         return state
 
     def hold(self, state: ExecutionState) -> None:
-        """Keep an execution loaded from the store in memory, as it is, without taking
-        ownership or writing anything (the seed's ``load_execution_states``)."""
+        """Keep a stored execution in memory as is, not owned (``load_execution_states``)."""
         self._active.setdefault(state.execution_id, state)
 
     def adopt_execution(self, state: ExecutionState) -> None:
@@ -161,6 +158,8 @@ class StateManager:
         """Change an execution's status. A terminal one stamps ``finished_at`` (now,
         unless given) and its event is held until the store has committed it."""
         state = self.require_active(execution_id)
+        if REDACTOR.active:  # a secret's value is masked before it is kept or sent
+            error, outputs, data = REDACTOR.values(error, outputs, data)
         now = time.time()
         state.status = status
         terminal = status.is_terminal
@@ -205,6 +204,8 @@ class StateManager:
         JSON raises :class:`~app.json_values.NotJson` and changes nothing.
         """
         state = self._active.get(execution_id) or self.require_active(execution_id)
+        if REDACTOR.active:  # a secret's value is masked before it is kept or sent
+            error, output, input, data = REDACTOR.values(error, output, input, data)
         encoded = encoded_output(self._writer, state, node_id, status in _TERMINAL_NODE, output)
         node = state.nodes.get(node_id)
         if node is None:
@@ -266,7 +267,7 @@ class StateManager:
         node = state.nodes.get(node_id)
         if node is None:
             node = state.nodes[node_id] = NodeState(node_id)
-        node.error = ErrorInfo(type="NodeError", message=message, node_id=node_id)
+        node.error = ErrorInfo(type="NodeError", message=REDACTOR.text(message), node_id=node_id)
         node.retry_count += 1
         data = {"error": node.error.model_dump(exclude_none=True)}
         self._emit(state, "node", node_id, node.status, None, data, time.time())
@@ -275,7 +276,7 @@ class StateManager:
         self, execution_id: str, node_id: str | None, message: str, level: str, **extra: Any
     ) -> None:
         state = self.require_active(execution_id)
-        data = {"level": level, "message": message, **extra}
+        data = REDACTOR.value({"level": level, "message": message, **extra})
         self._emit(state, "log", node_id, None, None, data, time.time())
 
     # -- variables and checkpoints ------------------------------------------------
@@ -329,8 +330,7 @@ class StateManager:
         return snapshot
 
     def forget(self, execution_id: str) -> bool:
-        """Drop an execution from memory (its record, if any, stays in the store);
-        False when it was not active here."""
+        """Drop an execution from memory (its record stays); False if not active here."""
         return self.release(execution_id) is not None
 
     # -- getters -------------------------------------------------------------------

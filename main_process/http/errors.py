@@ -39,11 +39,13 @@ from app.errors import (
     NodeTypeError,
     OutputUnavailableError,
     ResumeError,
+    SecretNotFoundError,
     StoreError,
     TemplateError,
     TransportError,
     TriggerNotFoundError,
 )
+from app.redaction import REDACTOR
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ STATUS_BY_TYPE: dict[type[ConductorError], int] = {
     BlueprintConflictError: 409,
     ExecutionNotFoundError: 404,
     TriggerNotFoundError: 404,
+    SecretNotFoundError: 404,
     ResumeError: 409,
     StoreError: 503,
     OutputUnavailableError: 410,  # the file is gone: asking again will not help
@@ -82,7 +85,9 @@ def status_for(exc: ConductorError) -> int:
 
 
 def error_bytes(info: ErrorInfo) -> bytes:
-    """The JSON error document; ``where`` is always present, empty extras are left out."""
+    """The JSON error document; ``where`` is always present, empty extras are left out.
+    Secret values are masked (:mod:`app.redaction`)."""
+    info = REDACTOR.error(info) or info
     data: dict[str, Any] = {"type": info.type, "message": info.message, "where": info.where}
     if info.node_id is not None:
         data["node_id"] = info.node_id

@@ -31,6 +31,7 @@ import re
 import time
 import weakref
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -217,3 +218,20 @@ def take_owner_lock(root: Path, owner_id: str) -> OwnerLock | None:
         return None
     sweep_dead_locks(root)
     return lock
+
+
+def owner_identity(
+    root: Path, store: object | None, owner_id: str
+) -> tuple[OwnerLock | None, dict[str, Any]]:
+    """An engine's lock (none without a store: it records nothing) and the owner
+    fields its execution rows carry."""
+    from main_process.store.recovery import HOST
+
+    lock = None if store is None else take_owner_lock(root, owner_id)
+    fields: dict[str, Any] = {
+        "owner_id": owner_id,
+        "owner_pid": os.getpid(),
+        "owner_host": HOST,
+        "owner_lock": None if lock is None else lock.name,
+    }
+    return lock, fields

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.errors import TemplateError
 from app.template_refs import template_references
-from app.templates import TEMPLATE_NAMES, is_template
+from app.templates import KNOWN_NAMES, is_template
 
 _ORDER = ("inputs", "nodes", "input", "vars", "execution")
 
@@ -82,7 +82,7 @@ def check_template(text: str, scope: TemplateScope) -> TemplateIssue | None:
         refs = template_references(text)
     except TemplateError as exc:
         return TemplateIssue(exc.message, True)
-    unknown = sorted(refs.names - TEMPLATE_NAMES)
+    unknown = sorted(refs.names - KNOWN_NAMES)
     if unknown:
         name = unknown[0]
         listed = ", ".join(_ORDER)

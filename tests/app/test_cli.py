@@ -305,6 +305,10 @@ def test_validate_reports_every_problem_of_every_file(home: Path, tmp_path: Path
 
 def test_validate_all_examples(home: Path) -> None:
     examples = sorted(str(p) for p in (REPO / "resources" / "examples").glob("*.json"))
+    # The secret-header example reads a secret: set, as its description asks.
+    assert (
+        conductor("secrets", "set", "API_TOKEN", "--value", "example-1", home=home).returncode == 0
+    )
     done = conductor("validate", *examples, home=home)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count(": valid") == len(examples)

@@ -270,7 +270,8 @@ def test_templates_in_params_and_outputs(catalog: NodeCatalog) -> None:
                 "a",
                 "http.request",
                 url="{{ inputs.ur }}",
-                headers={"Authorization": "Bearer {{ secrets.token }}"},
+                # (``secrets`` became a known name with issue 13: another unknown one)
+                headers={"Authorization": "Bearer {{ credentials.token }}"},
             ),
             node("b", "if", condition="{{ nodes.aa.output }}"),
             node("c", "if", condition="ok\n{% if x %}never closed"),
@@ -283,7 +284,7 @@ def test_templates_in_params_and_outputs(catalog: NodeCatalog) -> None:
     problems = places(validate_blueprint(bp, catalog))
     assert problems.pop("nodes[0].params.url") == "unknown input 'ur' (did you mean 'url'?)"
     assert problems.pop("nodes[0].params.headers.Authorization").startswith(
-        "unknown template name 'secrets'"
+        "unknown template name 'credentials'"
     )
     assert problems.pop("nodes[1].params.condition") == (
         "unknown node 'aa' in template (did you mean 'a'?)"
