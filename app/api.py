@@ -1,10 +1,9 @@
 """The unified API: ``create_conductor`` and the :class:`Conductor` facade.
 
 One set of async methods, whichever way the engine is reached. The facade turns
-arguments into their wire form (blueprint models into dicts, config defaults),
-checks them once, and hands them to a :class:`~app.transport.Transport` that it
-resolves **by dotted name** — ``app`` never imports the engine, the pipe client
-or the HTTP client until a transport of that kind is asked for.
+arguments into their wire form (blueprint models into dicts, config defaults), checks
+them once, and hands them to a :class:`~app.transport.Transport` resolved **by dotted
+name** — ``app`` never imports the engine, the pipe or the HTTP client until asked.
 """
 
 from __future__ import annotations
