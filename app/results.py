@@ -49,6 +49,10 @@ class ExecutionConfig(BaseModel):
     node_input: Any = None
     use_pins: bool = False
     pins: dict[str, Any] | None = None
+    #: What started the run when a trigger did (a webhook's ``body``, ``query``,
+    #: ``headers``, ``method``, and the trigger's ``id``): templates read it as
+    #: ``{{ trigger.… }}``. Kept in the recorded config, so a resume sees the same.
+    trigger: dict[str, Any] | None = None
 
 
 class NodeResult(BaseModel):

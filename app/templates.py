@@ -1,7 +1,8 @@
 """Templates in node params and blueprint outputs, rendered by Jinja2's sandbox.
 
 Params may hold ``{{ inputs.url }}``, ``{{ nodes.fetch.output }}``, ``{{ input }}``,
-``{{ vars.k }}`` or ``{{ execution.id }}``. A string that is exactly one ``{{ … }}``
+``{{ vars.k }}``, ``{{ execution.id }}`` or ``{{ trigger.body }}`` (what a trigger
+brought; empty for a manual run). A string that is exactly one ``{{ … }}``
 (surrounding whitespace allowed) yields the expression's **native** value, so a list
 stays a list and a number a number; any other template renders to a string.
 
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 #: The top-level names a template may use.
-TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution"})
+TEMPLATE_NAMES = frozenset({"inputs", "nodes", "input", "vars", "execution", "trigger"})
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

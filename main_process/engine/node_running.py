@@ -137,13 +137,21 @@ class NodesView(Mapping[str, dict[str, Any]]):
 class NodeRunner:
     """Runs single nodes of one execution and records their transitions."""
 
-    __slots__ = ("_execution_info", "_nodes_view", "_resume_fault_passed", "env", "execution_id")
+    __slots__ = (
+        "_execution_info",
+        "_nodes_view",
+        "_resume_fault_passed",
+        "_trigger",
+        "env",
+        "execution_id",
+    )
 
     def __init__(self, env: NodeEnv, nodes: Mapping[str, dict[str, Any]]) -> None:
         self.env = env
         self.execution_id = env.state.execution_id
         self._nodes_view = nodes
         self._execution_info = {"id": self.execution_id, "blueprint_id": env.state.blueprint.id}
+        self._trigger = env.state.config.get("trigger") or {}
         self._resume_fault_passed = False
 
     def record(self, node: PlanNode, status: NodeStatus) -> None:
@@ -309,6 +317,7 @@ class NodeRunner:
             "input": value,
             "vars": self.env.state.variables,
             "execution": self._execution_info,
+            "trigger": self._trigger,
         }
 
     async def _params(self, node: PlanNode, value: Any) -> Any:

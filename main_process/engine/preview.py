@@ -37,7 +37,14 @@ def preview_context(
 ) -> dict[str, Any]:
     """The names a template of ``node_id`` sees, as recorded by ``result``."""
     if result is None:
-        return {"inputs": {}, "nodes": {}, "input": None, "vars": {}, "execution": {}}
+        return {
+            "inputs": {},
+            "nodes": {},
+            "input": None,
+            "vars": {},
+            "execution": {},
+            "trigger": {},
+        }
     nodes = {
         nid: {"output": node.output, "status": node.status.value, "port": node.port}
         for nid, node in result.nodes.items()
@@ -54,6 +61,7 @@ def preview_context(
         "input": value,
         "vars": {},
         "execution": {"id": result.execution_id, "blueprint_id": result.blueprint_id},
+        "trigger": result.config.get("trigger") or {},
     }
 
 

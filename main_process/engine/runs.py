@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app.errors import StoreError
 from app.results import ExecutionConfig, ExecutionResult
+from main_process.engine.blueprint_limit import SlotGate
 from main_process.engine.driver import ExecutionDriver
 from main_process.engine.endings import CancelReason
 from main_process.engine.execution_state import ExecutionState
@@ -76,6 +77,7 @@ class Runs:
         *,
         scope: RunScope | None = None,
         resumed: bool = False,
+        gate: SlotGate | None = None,
     ) -> ExecutionDriver:
         """Start driving one execution on the running loop."""
         env = NodeEnv(
@@ -95,6 +97,7 @@ class Runs:
             concurrency=1 if not cfg.parallel else (cfg.concurrency or self.concurrency),
             slots=self.slots,
             scope=scope,
+            gate=gate,
         )
         eid = driver.execution_id
         self._drivers[eid] = driver
@@ -134,6 +137,8 @@ class Runs:
                     where=error.where,
                 )
         finally:
+            if driver.gate is not None:
+                driver.gate.release()
             self.states.release(eid)
             self._tasks.pop(eid, None)
         return state.to_result()
