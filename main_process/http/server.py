@@ -63,6 +63,7 @@ from main_process.http.schema import (
     openapi_builder,
 )
 from main_process.http.sse_budget import SseBudget
+from main_process.http.webhooks import webhook_routes
 
 
 def create_app(
@@ -91,6 +92,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(routes(engine, sse_buffer, sse_budget))
+    app.include_router(webhook_routes(engine, token))
     app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
