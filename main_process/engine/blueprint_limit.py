@@ -10,7 +10,8 @@ data dir share the limit; this module is the engine's side of them:
   ``cancel_oldest`` takes over the oldest running execution's slot and cancels that
   execution (which may still be finishing while the new one starts); ``queue`` lines
   the execution up.
-* :meth:`SlotGate.acquire` is awaited by the driver before it runs anything: a queued
+* :meth:`SlotGate.acquire` is awaited by the driver before it runs anything (through
+  :class:`GatedSlots`, the engine's execution slots behind the gate): a queued
   execution waits there, ``pending``. A slot freed in this process wakes its waiters
   at once; one freed in another process is seen by polling (20 ms, backing off to
   half a second), since SQLite has no cross-process notification.
@@ -27,6 +28,7 @@ from collections.abc import Awaitable, Callable
 
 from app.blueprint import Blueprint
 from app.errors import ConcurrencyLimitError, ConductorError
+from main_process.engine.limiter import Limiter
 from main_process.store import Store, slots
 from main_process.store.slots import Owner, SlotState
 
@@ -119,3 +121,26 @@ class SlotGate:
             with contextlib.suppress(ConductorError):  # a closed store: the owner lock goes too
                 slots.leave(store, self.execution_id)
         self._limits.notify(self.blueprint_id)
+
+
+class GatedSlots:
+    """The engine's execution slots behind a blueprint's gate, as the driver takes
+    them (``try_acquire``/``acquire``/``release``): the gate first, then an engine slot.
+    Only the engine slot is given back by :meth:`release` (a paused execution keeps its
+    blueprint slot); the gate is released when the run ends (:class:`Runs`)."""
+
+    __slots__ = ("gate", "slots")
+
+    def __init__(self, gate: SlotGate, slots: Limiter) -> None:
+        self.gate = gate
+        self.slots = slots
+
+    def try_acquire(self) -> bool:
+        return self.gate.held and self.slots.try_acquire()
+
+    async def acquire(self) -> None:
+        await self.gate.acquire()
+        await self.slots.acquire()
+
+    def release(self) -> None:
+        self.slots.release()

@@ -43,7 +43,7 @@ from app.errors import (
     StoreError,
 )
 from app.states import ExecutionStatus, NodeReason, NodeStatus
-from main_process.engine.blueprint_limit import SlotGate
+from main_process.engine.blueprint_limit import GatedSlots
 from main_process.engine.endings import ENDINGS, CancelReason
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
@@ -84,9 +84,8 @@ class ExecutionDriver:
         env: NodeEnv,
         *,
         concurrency: int,
-        slots: Limiter | None = None,
+        slots: Limiter | GatedSlots | None = None,
         scope: RunScope | None = None,
-        gate: SlotGate | None = None,
     ) -> None:
         self.plan = plan
         self.states = env.states
@@ -94,8 +93,6 @@ class ExecutionDriver:
         self.execution_id = env.state.execution_id
         self.concurrency = max(1, concurrency)
         self.slots = slots
-        #: The blueprint's own limit (``concurrency``), waited for before ``slots``.
-        self.gate = gate
         self.scope = scope = scope or RunScope()
         by_id = plan.by_id
         self.graph = ExecutionGraph(
@@ -223,12 +220,6 @@ class ExecutionDriver:
         a cancel meanwhile ends it with :meth:`cancel`'s CancelledError."""
         self.phase = Phase.QUEUED
         slots = self.slots
-        if self.gate is not None and not self.gate.held:
-            self.queued = True
-            try:
-                await self.gate.acquire()  # released by the run's owner (Runs), always
-            finally:
-                self.queued = False
         while True:
             while self.paused:
                 await self._sleep()

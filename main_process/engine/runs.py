@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.errors import StoreError
 from app.results import ExecutionConfig, ExecutionResult
-from main_process.engine.blueprint_limit import SlotGate
+from main_process.engine.blueprint_limit import GatedSlots, SlotGate
 from main_process.engine.driver import ExecutionDriver
 from main_process.engine.endings import CancelReason
 from main_process.engine.execution_state import ExecutionState
@@ -95,17 +95,18 @@ class Runs:
             plan,
             env,
             concurrency=1 if not cfg.parallel else (cfg.concurrency or self.concurrency),
-            slots=self.slots,
+            slots=self.slots if gate is None else GatedSlots(gate, self.slots),
             scope=scope,
-            gate=gate,
         )
         eid = driver.execution_id
         self._drivers[eid] = driver
-        task = asyncio.get_running_loop().create_task(self._drive(driver, cfg.timeout))
+        task = asyncio.get_running_loop().create_task(self._drive(driver, cfg.timeout, gate))
         self._tasks[eid] = task
         return driver
 
-    async def _drive(self, driver: ExecutionDriver, timeout: float | None) -> ExecutionResult:
+    async def _drive(
+        self, driver: ExecutionDriver, timeout: float | None, gate: SlotGate | None
+    ) -> ExecutionResult:
         loop = asyncio.get_running_loop()
         timer = loop.call_later(timeout, driver.cancel, CancelReason.TIMEOUT) if timeout else None
         eid = driver.execution_id
@@ -137,8 +138,8 @@ class Runs:
                     where=error.where,
                 )
         finally:
-            if driver.gate is not None:
-                driver.gate.release()
+            if gate is not None:
+                gate.release()
             self.states.release(eid)
             self._tasks.pop(eid, None)
         return state.to_result()

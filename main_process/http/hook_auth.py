@@ -14,8 +14,9 @@ A webhook trigger says how (``auth``):
 For ``hmac`` and ``path_token`` the trigger's ``secret`` is the NAME of a secret
 (``conductor secrets``), never the value: :func:`webhook_key` reads it from the data
 dir's vault, else from ``$CONDUCTOR_SECRET_<NAME>`` (the fallback for a server
-without a vault, and for tests). Missing credentials are 401, wrong ones 403; a key
-that is not set anywhere is the server's misconfiguration (503), never "anyone may".
+without a vault, and for tests). Missing credentials are 401, wrong ones 403 (a
+wrong bearer token is 401, as on every route); a key that is not set anywhere is the
+server's misconfiguration (503), never "anyone may".
 """
 
 from __future__ import annotations
@@ -106,11 +107,17 @@ def check_hook_auth(
                 raise HookRefused(403, "the path token is wrong", "path")
 
 
-def _check_bearer(authorization: Sequence[str], token: str) -> None:
+def bearer_ok(authorization: Sequence[str], token: str) -> bool:
+    """One ``Authorization: Bearer <token>`` header with the server's token (the scheme
+    in any case), compared in constant time, as :class:`RequestGuard` does."""
     if len(authorization) != 1:
-        raise HookRefused(401, "missing or invalid bearer token", "Authorization")
+        return False
     scheme, _, credentials = authorization[0].encode().partition(b" ")
-    if scheme.lower() != b"bearer" or not hmac.compare_digest(credentials.strip(), token.encode()):
+    return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), token.encode())
+
+
+def _check_bearer(authorization: Sequence[str], token: str) -> None:
+    if not bearer_ok(authorization, token):
         raise HookRefused(401, "missing or invalid bearer token", "Authorization")
 
 

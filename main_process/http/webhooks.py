@@ -11,8 +11,9 @@ recorded; ``when_finished`` → 200 with the execution's outputs as the body, or
 with a typed error naming the execution (it failed or was cancelled), or 202
 ``{"execution_id", "status"}`` when it outlives ``wait_timeout`` (it goes on).
 The execution id is in the ``X-Conductor-Execution-Id`` header of each. Unknown hook
-404, wrong method 405, missing credentials 401, wrong ones 403, an input of the wrong
-type 422 naming it, ``on_limit: skip`` at the blueprint's limit 429. A request that
+404 (401 without the server's token: only its holder learns which hooks exist), wrong
+method 405, missing credentials 401, wrong ones 403, an input of the wrong type 422
+naming it, ``on_limit: skip`` at the blueprint's limit 429. A request that
 starts nothing is recorded (:mod:`main_process.store.hook_fires`), without its body.
 """
 
@@ -32,7 +33,7 @@ from app.errors import AuthError, ConcurrencyLimitError, ConductorError, ErrorIn
 from app.results import ExecutionResult
 from main_process.engine.engine import Engine
 from main_process.http.errors import ErrorBody, error_bytes, status_for
-from main_process.http.hook_auth import HookRefused, check_hook_auth
+from main_process.http.hook_auth import HookRefused, bearer_ok, check_hook_auth
 from main_process.http.hook_requests import (
     Hook,
     HookTable,
@@ -82,6 +83,10 @@ def webhook_routes(engine: Engine, token: str) -> APIRouter:
     ) -> Response:
         hook = await asyncio.to_thread(table.find, blueprint_id, path)
         if hook is None:
+            # Only a caller holding the server's token learns which hooks do not exist.
+            if not bearer_ok(request.headers.getlist("authorization"), token):
+                message = "missing or invalid bearer token"
+                return _error(401, AuthError(message, where="Authorization").to_info())
             info = TransportError(
                 f"no webhook {path!r} on a user blueprint {blueprint_id!r}", where="path"
             ).to_info()

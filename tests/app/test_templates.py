@@ -44,7 +44,7 @@ def test_is_template() -> None:
     assert is_template("a {% if x %}b{% endif %}")
     assert not is_template("plain { text }")
     assert not is_template("{# only a comment #}")
-    assert sorted(TEMPLATE_NAMES) == ["execution", "input", "inputs", "nodes", "vars"]
+    assert sorted(TEMPLATE_NAMES) == ["execution", "input", "inputs", "nodes", "trigger", "vars"]
 
 
 @pytest.mark.parametrize(

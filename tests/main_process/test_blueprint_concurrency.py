@@ -161,8 +161,9 @@ def _kill_server(home: Path) -> None:
     for lock in (home / "locks").glob("*.lock"):
         text = lock.read_text().strip()
         if text and int(text) != os.getpid():
-            os.kill(int(text), signal.SIGKILL)
-            wait_for(lambda pid=int(text): not _alive(pid))
+            pid = int(text)
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: not _alive(pid))
             return
     raise AssertionError("no other owner lock")
 

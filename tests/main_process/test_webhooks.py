@@ -142,6 +142,8 @@ def test_the_token_is_needed_and_unknown_hooks_are_404(client: httpx.Client) -> 
     _error(client.post("/v1/hooks/plain/go", json={}, headers=wrong), 401)
     _error(client.post("/v1/hooks/plain/nothing", json={}, headers=AUTH), 404)
     _error(client.post("/v1/hooks/missing/go", json={}, headers=AUTH), 404)
+    # Without the token nobody learns which hooks exist.
+    _error(client.post("/v1/hooks/missing/go", json={}), 401)
     _error(client.post("/v1/hooks/plain/go/extra-token", json={}, headers=AUTH), 404)
 
 
