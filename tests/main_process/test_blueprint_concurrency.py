@@ -158,14 +158,14 @@ async def test_a_killed_owner_frees_its_slot(home: Path, tmp_path: Path) -> None
 
 def _kill_server(home: Path) -> None:
     """``kill -9`` the serve process owning ``home``'s other lock file."""
-    for lock in (home / "locks").glob("*.lock"):
-        text = lock.read_text().strip()
-        if text and int(text) != os.getpid():
-            pid = int(text)
-            os.kill(pid, signal.SIGKILL)
-            wait_for(lambda: not _alive(pid))
-            return
-    raise AssertionError("no other owner lock")
+    pids = {
+        int(text) for lock in (home / "locks").glob("*.lock") if (text := lock.read_text().strip())
+    }
+    others = pids - {os.getpid()}
+    assert len(others) == 1, pids
+    pid = others.pop()
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not _alive(pid))
 
 
 def _alive(pid: int) -> bool:
