@@ -42,6 +42,7 @@ from app.catalog import CatalogEntry, NodeCatalog
 from app.errors import BlueprintError, Problem, TemplateError
 from app.template_refs import template_references
 from app.templates import TEMPLATE_NAMES, is_template, join_path
+from app.webhook_validation import webhook_problems
 
 __all__ = ["TEMPLATE_FORBIDDEN", "check_blueprint", "validate_blueprint"]
 
@@ -368,6 +369,7 @@ def validate_blueprint(
         except BlueprintError as exc:
             return list(exc.problems)
     problems = _Validator(blueprint, catalog, disabled_types or {}).run()
+    problems.extend(webhook_problems(blueprint))
     try:
         blueprint.engine_json()  # text no JSON writer takes (lone surrogates) cannot run
     except BlueprintError as exc:

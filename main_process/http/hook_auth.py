@@ -24,12 +24,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import logging
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from app.automation_spec import WebhookAuth, WebhookTrigger
+
+log = logging.getLogger(__name__)
 
 #: The environment variable that holds secret NAME when the vault does not.
 SECRET_ENV_PREFIX = "CONDUCTOR_SECRET_"
@@ -53,13 +56,14 @@ def webhook_key(data_dir: Path, name: str) -> str | None:
     installed), else ``$CONDUCTOR_SECRET_<NAME>`` (non-alphanumerics as ``_``,
     upper-cased); None when neither has it."""
     try:
-        secrets = importlib.import_module("main_process.secrets")
+        value = importlib.import_module("main_process.secrets").Vault(data_dir).get(name)
     except ImportError:
-        secrets = None
-    if secrets is not None:
-        value = secrets.Vault(data_dir).get(name)
-        if value:
-            return str(value)
+        value = None
+    except Exception as exc:  # a vault that cannot be read: the env fallback, and say why
+        log.warning("cannot read secret %r from the vault: %s", name, exc)
+        value = None
+    if value:
+        return str(value)
     value = os.environ.get(SECRET_ENV_PREFIX + _ENV_NAME.sub("_", name).upper())
     return value or None
 
