@@ -10,6 +10,8 @@ data dir share the limit; this module is the engine's side of them:
   ``cancel_oldest`` takes over the oldest running execution's slot and cancels that
   execution (which may still be finishing while the new one starts); ``queue`` lines
   the execution up.
+  A resume takes a slot too (``skip`` waits in line instead: the execution is
+  taken over by then).
 * :meth:`SlotGate.acquire` is awaited by the driver before it runs anything (through
   :class:`GatedSlots`, the engine's execution slots behind the gate): a queued
   execution waits there, ``pending``. A slot freed in this process wakes its waiters
@@ -26,6 +28,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
+from app.automation_spec import OnLimit
 from app.blueprint import Blueprint
 from app.errors import ConcurrencyLimitError, ConductorError
 from main_process.engine.limiter import Limiter
@@ -45,16 +48,23 @@ class BlueprintLimits:
         self._freed: dict[str, asyncio.Event] = {}
 
     async def enter(
-        self, model: Blueprint, execution_id: str, cancel: Callable[[str], Awaitable[bool]]
+        self,
+        model: Blueprint,
+        execution_id: str,
+        cancel: Callable[[str], Awaitable[bool]],
+        *,
+        resuming: bool = False,
     ) -> SlotGate | None:
         """The execution's gate (None: the blueprint has no limit); raises
-        ConcurrencyLimitError for ``on_limit: skip`` at the limit."""
+        ConcurrencyLimitError for ``on_limit: skip`` at the limit. A resume is never
+        skipped (it has taken the execution over already): it waits in line."""
         spec = model.concurrency
         store = self.store
         if spec is None or store is None:
             return None
+        on_limit = OnLimit.QUEUE if resuming and spec.on_limit is OnLimit.SKIP else spec.on_limit
         entry = await asyncio.to_thread(
-            slots.enter, store, model.id, execution_id, self.owner, spec.limit, spec.on_limit
+            slots.enter, store, model.id, execution_id, self.owner, spec.limit, on_limit
         )
         if entry.state is None:
             raise ConcurrencyLimitError(

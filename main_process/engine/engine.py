@@ -322,7 +322,7 @@ class Engine:
         faults.fault_point("resume.before_run")
         cfg = ExecutionConfig.model_validate(state.config)
         scope = resume_scope(plan.blueprint, cfg, completed)
-        gate = await self.limits.enter(plan.blueprint, execution_id, self.cancel)
+        gate = await self.limits.enter(plan.blueprint, execution_id, self.cancel, resuming=True)
         self.runs.launch(plan, state, cfg, scope=scope, resumed=True, gate=gate)
         if not wait:
             return state.to_result()

@@ -4,6 +4,7 @@ an engine in this process, on the same store."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -189,5 +190,31 @@ async def test_queue_in_one_engine_runs_in_arrival_order(tmp_path: Path) -> None
             assert sum(1 for s, e in spans if s <= moment < e) <= 2, spans
         starts = [s for s, _ in spans]
         assert starts == sorted(starts)
+    finally:
+        await engine.close()
+
+
+async def test_a_resume_waits_in_line_instead_of_being_skipped(tmp_path: Path) -> None:
+    engine = Engine(tmp_path / "home", base_dir=tmp_path, plugins=False)
+    try:
+        blueprint = limited("resumed", "skip", 30)
+        earlier = await engine.start(blueprint=blueprint)
+        assert await engine.cancel(earlier)
+        assert (await engine.wait(earlier)).status == "cancelled"
+        holder = await engine.start(blueprint=blueprint)
+        with pytest.raises(ConcurrencyLimitError):
+            await engine.start(blueprint=blueprint)
+        resumed = await engine.resume(earlier, wait=False)
+        assert resumed.status == "pending"
+        async with asyncio.timeout(30):
+            while engine.queue_position(earlier) != 1:  # its task waits for the slot
+                await asyncio.sleep(0.01)
+        assert (await engine.get_execution(earlier)).status == "pending"
+        assert await engine.cancel(holder)
+        async with asyncio.timeout(30):
+            while (await engine.get_execution(earlier)).status != "running":
+                await asyncio.sleep(0.02)
+        assert await engine.cancel(earlier)
+        await engine.wait(earlier)
     finally:
         await engine.close()
