@@ -117,6 +117,8 @@ class Runs:
                 if timer is not None:
                     timer.cancel()
                 self._drivers.pop(eid, None)
+                if gate is not None:  # before the terminal event is delivered (on commit)
+                    gate.release()
             try:
                 if self.store is not None:
                     await self.store.flush()
@@ -138,8 +140,6 @@ class Runs:
                     where=error.where,
                 )
         finally:
-            if gate is not None:
-                gate.release()
             self.states.release(eid)
             self._tasks.pop(eid, None)
         return state.to_result()

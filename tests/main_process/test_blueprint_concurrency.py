@@ -22,6 +22,7 @@ from main_process.engine.engine import Engine
 from main_process.store import Store
 from main_process.store.hook_fires import FireOutcome, recent_fires
 from main_process.store.slots import slot_count
+from tests.main_process.http_harness import open_conductor
 from tests.main_process.serve_process import serve_process
 
 TOKEN = "limit-token"
@@ -218,3 +219,17 @@ async def test_a_resume_waits_in_line_instead_of_being_skipped(tmp_path: Path) -
         await engine.wait(earlier)
     finally:
         await engine.close()
+
+
+@pytest.mark.parametrize("transport", ["direct", "ipc", "http"])
+async def test_skip_is_a_typed_refusal_on_every_transport(transport: str, tmp_path: Path) -> None:
+    blueprint = limited("every-transport", "skip", 30)
+    async with open_conductor(transport, tmp_path / "home", tmp_path) as conductor:
+        running = await conductor.start(blueprint=blueprint)
+        with pytest.raises(ConcurrencyLimitError, match="concurrency limit of 1"):
+            await conductor.execute(blueprint=blueprint)
+        assert await conductor.cancel(running)
+        async for _event in conductor.events(running):
+            pass  # until its terminal event: its slot is free by then
+        result = await conductor.execute(blueprint=limited("every-transport", "skip", 0.01))
+        assert result.success, result.error
