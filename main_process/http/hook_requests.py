@@ -1,7 +1,8 @@
 """Which webhook a request names, and what of the request an execution gets.
 
 Only blueprints in the data dir's ``blueprints/`` answer: a bundled example's
-triggers are off until the example is copied there (issue 13's decision). A
+triggers are off until the example is copied there (issue 13's decision), and an
+invalid file's are off until it is fixed (a warning in the server's log says so). A
 blueprint file is parsed once per change (cached by path, mtime and size), so a busy
 hook costs a ``stat``, not a parse, per request.
 
@@ -19,6 +20,7 @@ The request becomes two things:
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -30,8 +32,10 @@ import orjson
 from app.automation_spec import WebhookTrigger, trigger_id
 from app.blueprint import Blueprint
 from app.blueprint_files import load_blueprint_file
-from app.errors import ConfigError
+from app.errors import BlueprintError, BlueprintNotFoundError, ConfigError
 from main_process.library import BlueprintLibrary
+
+log = logging.getLogger(__name__)
 
 #: Headers never recorded, whatever the trigger says (plus its signature header).
 DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -63,11 +67,15 @@ class HookTable:
         Blocks (a stat, a parse after a change): run it in a thread."""
         try:
             found = self._library.find(blueprint_id)
-        except ConfigError:
+        except (BlueprintNotFoundError, ConfigError):  # not an id at all
             return None
         if found is None or found[1] != "user":
             return None
-        blueprint = self._load(found[0])
+        try:
+            blueprint = self._load(found[0])
+        except BlueprintError as exc:  # an invalid file's hooks do not answer
+            log.warning("webhooks of %s are off: the file is invalid: %s", found[0], exc)
+            return None
         for trigger in blueprint.triggers:
             if isinstance(trigger, WebhookTrigger) and (trigger.path or trigger.name) == path:
                 return Hook(blueprint, trigger)

@@ -87,6 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     folder.mkdir()
     for bp_id, blueprint in HOOKS.items():
         (folder / f"{bp_id}.json").write_text(json.dumps(blueprint))
+    (folder / "invalid.json").write_text('{"id": "invalid", "triggers": [{"kind": "webhook"}]}')
     env = {"CONDUCTOR_SECRET_HOOK_KEY": KEY, "CONDUCTOR_SECRET_HOOK_PATH": PATH_TOKEN}
     with serve_process(home, TOKEN, env=env) as url:
         yield url, home
@@ -144,6 +145,9 @@ def test_the_token_is_needed_and_unknown_hooks_are_404(client: httpx.Client) -> 
     _error(client.post("/v1/hooks/missing/go", json={}, headers=AUTH), 404)
     # Without the token nobody learns which hooks exist.
     _error(client.post("/v1/hooks/missing/go", json={}), 401)
+    _error(client.post("/v1/hooks/.hidden/go", json={}, headers=AUTH), 404)
+    _error(client.post("/v1/hooks/.hidden/go", json={}), 401)
+    _error(client.post("/v1/hooks/invalid/go", json={}, headers=AUTH), 404)
     _error(client.post("/v1/hooks/plain/go/extra-token", json={}, headers=AUTH), 404)
 
 
