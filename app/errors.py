@@ -284,6 +284,13 @@ class AuthError(TransportError):
     type_name = "AuthError"
 
 
+class ConcurrencyLimitError(ConductorError):
+    """A blueprint with ``concurrency: {on_limit: skip}`` is at its limit: the new
+    execution was refused (nothing recorded); the message names the limit."""
+
+    type_name = "ConcurrencyLimitError"
+
+
 class EngineClosedError(ConductorError):
     """The engine was asked to work after it was closed (shutting down)."""
 

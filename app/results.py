@@ -53,7 +53,10 @@ class ExecutionConfig(BaseModel):
     use_pins: bool = False
     pins: dict[str, Any] | None = None
     #: The trigger that started this run (``<blueprint_id>:<name>``), and what its
-    #: templates see as ``{{ trigger.* }}`` (see main_process.triggers.firing).
+    #: templates see as ``{{ trigger.* }}``: a schedule's ``scheduled_at``, a file's
+    #: ``path``, a webhook's ``body``, ``query``, ``headers`` and ``method`` (see
+    #: main_process.triggers.firing and main_process.http.webhooks). Kept in the
+    #: recorded config, so a resume sees the same.
     triggered_by: str | None = None
     trigger: dict[str, Any] | None = None
     inject: dict[str, str] | None = None

@@ -3,7 +3,8 @@
 Params may hold ``{{ inputs.url }}``, ``{{ nodes.fetch.output }}``, ``{{ input }}``,
 ``{{ vars.k }}``, ``{{ execution.id }}``, ``{{ secrets.NAME }}`` (the engine
 process's vault, :mod:`main_process.secrets`) or, in a run a trigger started,
-``{{ trigger.name }}`` (``trigger.scheduled_at``, ``trigger.path`` ...). A string
+``{{ trigger.name }}`` (``trigger.scheduled_at``, ``trigger.path``, ``trigger.body``
+...). A string
 that is exactly one ``{{ … }}``
 (surrounding whitespace allowed) yields the expression's **native** value, so a list
 stays a list and a number a number; any other template renders to a string.

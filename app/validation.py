@@ -42,6 +42,7 @@ from app.catalog import CatalogEntry, NodeCatalog
 from app.errors import BlueprintError, Problem, TemplateError
 from app.template_refs import template_references
 from app.templates import KNOWN_NAMES, is_template, join_path
+from app.webhook_validation import webhook_problems
 
 __all__ = ["TEMPLATE_FORBIDDEN", "check_blueprint", "validate_blueprint"]
 
@@ -372,6 +373,7 @@ def validate_blueprint(
         from app.trigger_checks import trigger_problems
 
         problems.extend(trigger_problems(blueprint))
+        problems.extend(webhook_problems(blueprint))
     try:
         blueprint.engine_json()  # text no JSON writer takes (lone surrogates) cannot run
     except BlueprintError as exc:

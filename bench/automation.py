@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHONPATH", str(ROOT))
 
 #: Section name → module under ``bench/`` with ``run() -> dict[str, float]``.
-SECTIONS: list[str] = ["llm", "schedule", "loop", "secrets"]
+SECTIONS: list[str] = ["llm", "schedule", "loop", "secrets", "webhook"]
 
 
 def main() -> int:

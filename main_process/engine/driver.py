@@ -43,6 +43,7 @@ from app.errors import (
     StoreError,
 )
 from app.states import ExecutionStatus, NodeReason, NodeStatus
+from main_process.engine.blueprint_limit import GatedSlots
 from main_process.engine.endings import ENDINGS, CancelReason
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
@@ -84,7 +85,7 @@ class ExecutionDriver:
         env: NodeEnv,
         *,
         concurrency: int,
-        slots: Limiter | None = None,
+        slots: Limiter | GatedSlots | None = None,
         scope: RunScope | None = None,
     ) -> None:
         self.plan = plan

@@ -46,6 +46,7 @@ from app.results import (
 from app.states import ExecutionStatus
 from app.transport import BlueprintArg
 from main_process import faults
+from main_process.engine.blueprint_limit import BlueprintLimits
 from main_process.engine.blueprints import BlueprintOps, code_node_types
 from main_process.engine.control_watch import ControlWatcher, ask_owner
 from main_process.engine.endings import CancelReason
@@ -72,6 +73,7 @@ from main_process.store.recovery import (
     ensure_paused_claimable,
     recover_orphans,
 )
+from main_process.store.slots import Owner
 from main_process.store.subflows import link_parent
 from main_process.triggers.operations import TriggerOps
 
@@ -129,6 +131,9 @@ class Engine:
         self.blueprint_ops = BlueprintOps(self.registry, self.library, self.disabled_types)
         self.secrets = SecretOps(self.home)
         self.records = Records(self.store, self.states, self.get_execution)
+        self.limits = BlueprintLimits(
+            self.store, Owner(self.owner_id, self.owner_fields["owner_lock"])
+        )
         self.runs = Runs(
             self.states,
             concurrency=concurrency,
@@ -197,19 +202,27 @@ class Engine:
         resolved = resolve_inputs(model, {} if inputs is None else inputs)
         cfg = with_pins(model, cfg)
         scope = await run_scope(self.states, self.store, self.runs, model, cfg)
-        state = self.states.initialize_execution(
-            model,
-            resolved,
-            cfg.model_dump(exclude_defaults=True),
-            blueprint_hash=plan.blueprint_hash,
-            blueprint_json=engine_json,
-            source="id" if blueprint is None else "inline",
-        )
-        if parent is not None:
-            state.parent = parent
-            if self.store is not None:
-                link_parent(self.store, state.execution_id, *parent)
-        self.runs.launch(plan, state, cfg, scope=scope, child=parent is not None)
+        eid = str(uuid.uuid4())
+        gate = await self.limits.enter(model, eid, self.cancel)  # blueprint's concurrency
+        try:
+            state = self.states.initialize_execution(
+                model,
+                resolved,
+                cfg.model_dump(exclude_defaults=True),
+                blueprint_hash=plan.blueprint_hash,
+                blueprint_json=engine_json,
+                execution_id=eid,
+                source="id" if blueprint is None else "inline",
+            )
+            if parent is not None:
+                state.parent = parent
+                if self.store is not None:
+                    link_parent(self.store, eid, *parent)
+            self.runs.launch(plan, state, cfg, scope=scope, gate=gate, child=parent is not None)
+        except BaseException:
+            if gate is not None:
+                gate.release()
+            raise
         if durable and self.store is not None:
             await self.store.flush()
         return state.execution_id
@@ -322,7 +335,8 @@ class Engine:
         faults.fault_point("resume.before_run")
         cfg = ExecutionConfig.model_validate(state.config)
         scope = resume_scope(plan.blueprint, cfg, completed)
-        self.runs.launch(plan, state, cfg, scope=scope, resumed=True, child=child)
+        gate = await self.limits.enter(plan.blueprint, execution_id, self.cancel, resuming=True)
+        self.runs.launch(plan, state, cfg, scope=scope, resumed=True, gate=gate, child=child)
         if not wait:
             return state.to_result()
         return await self.wait(execution_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.errors import StoreError
 from app.results import ExecutionConfig, ExecutionResult
+from main_process.engine.blueprint_limit import GatedSlots, SlotGate
 from main_process.engine.driver import ExecutionDriver
 from main_process.engine.endings import CancelReason
 from main_process.engine.execution_state import ExecutionState
@@ -29,6 +30,9 @@ from main_process.engine.state_manager import StateManager
 from main_process.runners.process import ProcessPool
 from main_process.secrets.template_view import SecretsView
 from main_process.store import Store
+
+#: The engine slots of a child execution that still waits for its blueprint's gate.
+_UNLIMITED = Limiter(1 << 30)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,7 @@ class Runs:
         scope: RunScope | None = None,
         resumed: bool = False,
         child: bool = False,
+        gate: SlotGate | None = None,
     ) -> ExecutionDriver:
         """Start driving one execution on the running loop (a ``child`` execution runs
         under its parent's slot: it takes none of its own)."""
@@ -105,16 +110,26 @@ class Runs:
             plan,
             env,
             concurrency=1 if not cfg.parallel else (cfg.concurrency or self.concurrency),
-            slots=None if child else self.slots,
+            slots=self._slots_for(child, gate),
             scope=scope,
         )
         eid = driver.execution_id
         self._drivers[eid] = driver
-        task = asyncio.get_running_loop().create_task(self._drive(driver, cfg.timeout))
+        task = asyncio.get_running_loop().create_task(self._drive(driver, cfg.timeout, gate))
         self._tasks[eid] = task
         return driver
 
-    async def _drive(self, driver: ExecutionDriver, timeout: float | None) -> ExecutionResult:
+    def _slots_for(self, child: bool, gate: SlotGate | None) -> Limiter | GatedSlots | None:
+        """A child execution takes no engine slot (it runs under its parent's); a
+        blueprint with a concurrency limit waits for its gate first."""
+        slots = None if child else self.slots
+        if gate is None:
+            return slots
+        return GatedSlots(gate, _UNLIMITED if slots is None else slots)
+
+    async def _drive(
+        self, driver: ExecutionDriver, timeout: float | None, gate: SlotGate | None
+    ) -> ExecutionResult:
         loop = asyncio.get_running_loop()
         timer = loop.call_later(timeout, driver.cancel, CancelReason.TIMEOUT) if timeout else None
         eid = driver.execution_id
@@ -125,6 +140,8 @@ class Runs:
                 if timer is not None:
                     timer.cancel()
                 self._drivers.pop(eid, None)
+                if gate is not None:  # before the terminal event is delivered (on commit)
+                    gate.release()
             try:
                 if self.store is not None:
                     await self.store.flush()

@@ -3,7 +3,8 @@
 The API runs blueprints, and blueprints run code (``python.function``,
 ``shell.command``), so reaching it is as good as a shell on the machine. Hence:
 
-* A bearer token on every route but ``/v1/health`` and ``/openapi.json``. It comes
+* A bearer token on every route but ``/v1/health``, ``/openapi.json`` and the
+  webhooks under ``/v1/hooks/``, which check their trigger's own auth. It comes
   from the ``serve`` argument, else ``$CONDUCTOR_TOKEN``, else the data dir's
   ``token`` file, which the first serve creates with mode 0600 (so only this
   user's processes — the CLI, scripts — can read it). Tokens are compared as bytes
@@ -46,6 +47,9 @@ TOKEN_ENV = "CONDUCTOR_TOKEN"
 #: Routes anyone may call: liveness checks and the schema that describes the rest.
 PUBLIC_PATHS = frozenset({"/v1/health", "/openapi.json"})
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+#: Webhook routes check their own trigger's auth (the bearer token, a signature or a
+#: path token: :mod:`main_process.http.hook_auth`); the body limit still applies.
+HOOKS_PREFIX = "/v1/hooks/"
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,12 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if scope["path"] not in PUBLIC_PATHS and not self._authorized(headers):
+        path: str = scope["path"]
+        if (
+            path not in PUBLIC_PATHS
+            and not path.startswith(HOOKS_PREFIX)
+            and not self._authorized(headers)
+        ):
             await _reply(
                 send,
                 401,

@@ -31,6 +31,7 @@ from app.errors import (
     BlueprintConflictError,
     BlueprintError,
     BlueprintNotFoundError,
+    ConcurrencyLimitError,
     ConductorError,
     ConfigError,
     EngineClosedError,
@@ -64,6 +65,7 @@ STATUS_BY_TYPE: dict[type[ConductorError], int] = {
     StoreError: 503,
     OutputUnavailableError: 410,  # the file is gone: asking again will not help
     EngineClosedError: 503,
+    ConcurrencyLimitError: 429,
     AuthError: 401,
     TransportError: 502,
 }

@@ -24,7 +24,7 @@ from app.blueprint import Blueprint, as_blueprint
 from app.errors import ConfigError, Problem
 from app.json_values import validate_json
 from app.results import ExecutionConfig
-from main_process.http.auth import PUBLIC_PATHS
+from main_process.http.auth import HOOKS_PREFIX, PUBLIC_PATHS
 
 _REF = "#/components/schemas/{model}"
 
@@ -119,7 +119,13 @@ def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
         models["ExecuteRequest"] = body
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
-                operation["security"] = [] if path in PUBLIC_PATHS else [{"bearer": []}]
+                operation["security"] = (
+                    []
+                    if path in PUBLIC_PATHS
+                    else [{"bearer": []}, {}]  # the trigger's own auth may need no token
+                    if path.startswith(HOOKS_PREFIX)
+                    else [{"bearer": []}]
+                )
                 if path == "/v1/executions" and method == "post":
                     operation["requestBody"] = {
                         "required": True,

@@ -65,6 +65,7 @@ from main_process.http.schema import (
 from main_process.http.secret_routes import secret_routes
 from main_process.http.sse_budget import SseBudget
 from main_process.http.trigger_routes import trigger_routes
+from main_process.http.webhooks import webhook_routes
 
 
 def create_app(
@@ -95,6 +96,7 @@ def create_app(
     app.include_router(routes(engine, sse_buffer, sse_budget))
     app.include_router(trigger_routes(engine))
     app.include_router(secret_routes(engine))
+    app.include_router(webhook_routes(engine, token))
     app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app

@@ -145,6 +145,31 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (execution_id, node_id, idx)
     ) WITHOUT ROWID;
     """,
+    # 6 (per-blueprint concurrency and webhooks): the slots of blueprints with a
+    # ``concurrency`` limit (held or waited for, by whom), shared by every process on
+    # the data dir (main_process.store.slots); and webhook requests that started no
+    # execution (skipped at the limit, refused, invalid), kept for the user to see.
+    """
+    CREATE TABLE blueprint_slots (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        execution_id TEXT NOT NULL UNIQUE,
+        blueprint_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        owner_id TEXT NOT NULL,
+        owner_lock TEXT,
+        since REAL NOT NULL
+    );
+    CREATE INDEX blueprint_slots_blueprint ON blueprint_slots(blueprint_id, seq);
+    CREATE TABLE webhook_fires (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        trigger_id TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        outcome TEXT NOT NULL,
+        status_code INTEGER NOT NULL,
+        message TEXT
+    );
+    CREATE INDEX webhook_fires_trigger ON webhook_fires(trigger_id, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
