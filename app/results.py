@@ -97,6 +97,10 @@ class ExecutionResult(BaseModel):
     #: The seq of the last event recorded so far: follow ``events(id, last_seq)`` from
     #: here to see only what happens next.
     last_seq: int | None = None
+    #: A failed execution of a blueprint with an ``error_handler``: the handler's
+    #: execution it started; on a handler execution, the failed one it handles.
+    error_handler_execution_id: str | None = None
+    handler_for: str | None = None
 
     @property
     def duration_ms(self) -> float | None:
@@ -119,6 +123,9 @@ class ExecutionSummary(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     error: ErrorInfo | None = None
+    #: See :attr:`ExecutionResult.error_handler_execution_id` and ``handler_for``.
+    error_handler_execution_id: str | None = None
+    handler_for: str | None = None
 
 
 class BlueprintSummary(BaseModel):

@@ -14,6 +14,7 @@ from app.errors import BlueprintError, ConfigError, Problem
 from app.results import BlueprintSummary, NodeTypeInfo
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
+from main_process.engine.error_handlers import handler_problems
 from main_process.engine.plan import Plan, PlanCache
 from main_process.library import BlueprintLibrary
 from main_process.nodes.registry import NodeRegistry
@@ -113,10 +114,26 @@ class BlueprintOps:
         return self.plans.add(key, await asyncio.to_thread(self.plans.compile, blueprint, key))
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
-        """The blueprint's problems; checked on a thread (it compiles every template)."""
-        return await asyncio.to_thread(
+        """The blueprint's problems; checked on a thread (it compiles every template).
+        An ``error_handler`` naming no library blueprint is one (this is where the
+        library is known)."""
+        problems = await asyncio.to_thread(
             validate_blueprint, blueprint, self.registry, disabled_types=self.disabled_types
         )
+        try:
+            model = as_blueprint(blueprint)
+        except BlueprintError:
+            return problems  # its shape problems are listed already
+        return [*problems, *handler_problems(model, self.library)]
+
+    def check_handler(self, blueprint: Blueprint) -> None:
+        """Raise BlueprintError when ``error_handler`` names no library blueprint."""
+        problems = handler_problems(blueprint, self.library)
+        if problems:
+            raise BlueprintError(
+                f"blueprint {blueprint.id!r} is invalid: {problems[0].message}",
+                problems=problems,
+            )
 
     async def list_blueprints(self) -> list[BlueprintSummary]:
         return await asyncio.to_thread(self.library.list)

@@ -37,13 +37,10 @@ from collections import deque
 from enum import Enum
 from typing import Any
 
-from app.errors import (
-    ConductorError,
-    ErrorInfo,
-    StoreError,
-)
+from app.errors import ConductorError, ErrorInfo, StoreError
 from app.states import ExecutionStatus, NodeReason, NodeStatus
 from main_process.engine.endings import ENDINGS, CancelReason
+from main_process.engine.error_handlers import assign_handler
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
 from main_process.engine.limiter import Limiter
@@ -363,11 +360,14 @@ class ExecutionDriver:
             self.nodes.record(self.plan.nodes[index], _CANCELLED)
         if self._reason is not None:
             status, error_type, message = ENDINGS[self._reason]
+            assign_handler(self.state, status)
             states.update_execution_state(eid, status, error=error_type(message).to_info())
         elif self._error is not None:
+            assign_handler(self.state, ExecutionStatus.FAILED)
             states.update_execution_state(eid, ExecutionStatus.FAILED, error=self._error)
         elif graph.failure is not None:
             error = self.state.nodes[self.plan.nodes[graph.failure].id].error
+            assign_handler(self.state, ExecutionStatus.FAILED)
             states.update_execution_state(eid, ExecutionStatus.FAILED, error=error)
         else:
             try:
@@ -379,6 +379,7 @@ class ExecutionDriver:
                     self.state.inputs,
                 )
             except ConductorError as exc:
+                assign_handler(self.state, ExecutionStatus.FAILED)
                 states.update_execution_state(eid, ExecutionStatus.FAILED, error=exc.to_info())
                 return
             states.update_execution_state(eid, ExecutionStatus.COMPLETED, outputs=outputs)

@@ -51,6 +51,7 @@ from main_process import faults
 from main_process.engine.blueprints import BlueprintOps, code_node_types
 from main_process.engine.control_watch import ControlWatcher, ask_owner
 from main_process.engine.endings import CancelReason
+from main_process.engine.error_handlers import ErrorHandlers
 from main_process.engine.inputs import resolve_inputs
 from main_process.engine.records import Records
 from main_process.engine.resume import ensure_resumable, load_for_resume, take_over
@@ -155,6 +156,8 @@ class Engine:
                 resume=functools.partial(self.resume, wait=False),
             )
         )
+        self.handlers = ErrorHandlers(self)
+        self.runs.on_failed = self.handlers.start
         self._closed = False
         freeze_startup_heap()  # see there: full collections then skip all of the above
 
@@ -185,6 +188,8 @@ class Engine:
         """
         self._ensure_loop_parts()
         model = await self.blueprint_ops.resolve(blueprint_id, blueprint)
+        await self.handlers.sweep()
+        self.blueprint_ops.check_handler(model)
         cfg = ExecutionConfig.model_validate(config or {})
         engine_json = model.engine_json()
         plan = await self.blueprint_ops.plan_off_loop(model, engine_json)
@@ -276,6 +281,7 @@ class Engine:
             return result
         if self.store is not None:
             await asyncio.to_thread(recover_orphans, self.store, self.owner_id, execution_id)
+            await self.handlers.sweep(execution_id)
         state = await asyncio.to_thread(self.states.load_execution, execution_id)
         return state.to_result()
 
@@ -364,6 +370,8 @@ class Engine:
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
     ) -> list[ExecutionSummary]:
+        if not self._closed:
+            await self.handlers.sweep()  # owed handlers start before they are listed
         return await self.records.list_executions(
             limit=limit, status=status, blueprint_id=blueprint_id
         )

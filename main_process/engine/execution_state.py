@@ -98,6 +98,10 @@ class ExecutionState:
     outputs: Any = None
     nodes: dict[str, NodeState] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    #: The error handler execution this failed one started (see
+    #: :mod:`main_process.engine.error_handlers`), and the one a handler handles.
+    error_handler_execution: str | None = None
+    handler_for: str | None = None
     #: Checkpoints taken while the execution was active here, oldest first.
     checkpoints: list[Checkpoint] = field(default_factory=list)
     seq: int = 0
@@ -134,6 +138,8 @@ class ExecutionState:
             blueprint_hash=self.blueprint_hash,
             config=self.config,
             last_seq=self.seq,
+            error_handler_execution_id=self.error_handler_execution,
+            handler_for=self.handler_for,
         )
 
 
@@ -152,6 +158,8 @@ def summaries(
             started_at=s.started_at,
             finished_at=s.finished_at,
             error=s.error,
+            error_handler_execution_id=s.error_handler_execution,
+            handler_for=s.handler_for,
         )
         for s in reversed(list(states))
         if (status is None or s.status == status)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from pathlib import Path
 
 from app.errors import StoreError
 from app.results import ExecutionConfig, ExecutionResult
+from app.states import ExecutionStatus
 from main_process.engine.driver import ExecutionDriver
 from main_process.engine.endings import CancelReason
 from main_process.engine.execution_state import ExecutionState
@@ -58,6 +60,10 @@ class Runs:
         self._file_roots = file_roots
         self._drivers: dict[str, ExecutionDriver] = {}
         self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
+        #: Starts the error handler a failed execution owes, once its failure is
+        #: committed (see :mod:`main_process.engine.error_handlers`).
+        self.on_failed: Callable[[ExecutionState], Awaitable[object]] | None = None
+        self.closing = False
 
     def __contains__(self, execution_id: object) -> bool:
         return execution_id in self._drivers
@@ -133,6 +139,9 @@ class Runs:
                     f"execution {eid!r} ended: the store could not record it: {error.message}",
                     where=error.where,
                 )
+            if state.error_handler_execution is not None and self.on_failed is not None:
+                if state.status is ExecutionStatus.FAILED and not self.closing:
+                    await self.on_failed(state)
         finally:
             self.states.release(eid)
             self._tasks.pop(eid, None)
@@ -164,6 +173,7 @@ class Runs:
 
     async def shut_down(self) -> None:
         """Stop every run (``interrupted``; paused ones stay ``paused``) and wait."""
+        self.closing = True
         for driver in list(self._drivers.values()):
             driver.cancel(CancelReason.SHUTDOWN)
         tasks = list(self._tasks.values())

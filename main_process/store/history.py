@@ -42,6 +42,8 @@ class ExecutionRow(NamedTuple):
     owner_pid: int | None
     owner_host: str | None
     lease_until: float | None
+    error_handler_execution: str | None
+    handler_for: str | None
 
 
 _EXECUTION_COLUMNS = ", ".join(ExecutionRow._fields)
@@ -163,6 +165,8 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
         error=_error(row.error_json),
         outputs=loads(row.outputs_json),
         nodes={spec.id: NodeState(spec.id) for spec in blueprint.nodes},
+        error_handler_execution=row.error_handler_execution,
+        handler_for=row.handler_for,
     )
     for node_id, record in node_outcomes(store, execution_id).items():
         node = state.nodes.get(node_id) or NodeState(node_id)
@@ -287,7 +291,7 @@ def list_executions(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = store.query(
         "SELECT id, blueprint_id, blueprint_name, status, created_at, started_at,"
-        f" finished_at, error_json FROM executions {where}"
+        f" finished_at, error_json, error_handler_execution, handler_for FROM executions {where}"
         " ORDER BY created_at DESC LIMIT ?",
         (*params, max(1, min(limit, 10_000))),
     )
@@ -304,6 +308,8 @@ def list_executions(
                 started_at=live.started_at if live else r["started_at"],
                 finished_at=r["finished_at"],
                 error=_error(r["error_json"]),
+                error_handler_execution_id=r["error_handler_execution"],
+                handler_for=r["handler_for"],
             )
         )
     return summaries
