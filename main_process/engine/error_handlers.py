@@ -6,7 +6,8 @@ its own execution with the failure as its input::
 
     {"execution_id", "blueprint_id", "node_id", "error": {"type", "message"}, "inputs"}
 
-(a handler declaring ``inputs`` gets only the keys it declares). A ``cancelled``
+(a handler declaring ``inputs`` gets only the keys it declares, a ``None`` left to
+the input's default). A ``cancelled``
 execution starts none, nor does an ``interrupted`` one: it is resumable, and only if
 its resume fails does the handler start. A handler execution that fails starts no
 handler (no loops). Pins are never used by a handler run.
@@ -97,7 +98,12 @@ def handler_inputs(handler: Blueprint, failure: dict[str, Any]) -> dict[str, Any
     """The failure as ``handler``'s inputs: all of it, or the keys it declares."""
     if not handler.inputs:
         return failure
-    return {name: value for name, value in failure.items() if name in handler.inputs}
+    # A missing value (no failed node) leaves the declared input to its default.
+    return {
+        name: value
+        for name, value in failure.items()
+        if name in handler.inputs and value is not None
+    }
 
 
 class ErrorHandlers:

@@ -139,9 +139,9 @@ class Runs:
                     f"execution {eid!r} ended: the store could not record it: {error.message}",
                     where=error.where,
                 )
-            if state.error_handler_execution is not None and self.on_failed is not None:
-                if state.status is ExecutionStatus.FAILED and not self.closing:
-                    await self.on_failed(state)
+            owed = state.error_handler_execution is not None and not self.closing
+            if owed and self.on_failed is not None and state.status is ExecutionStatus.FAILED:
+                await self.on_failed(state)
         finally:
             self.states.release(eid)
             self._tasks.pop(eid, None)
