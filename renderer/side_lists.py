@@ -158,11 +158,13 @@ class HistoryList(QListWidget):
             when = time.strftime("%H:%M:%S", time.localtime(summary.created_at))
             row = row_label(summary.blueprint_name, summary.blueprint_id)
             # The status before the name: a long name pushed it out of the dock.
-            item = QListWidgetItem(f"{when}  {summary.status.value}  {row}")
+            link, link_tip = _handler_link(summary)
+            item = QListWidgetItem(f"{when}  {summary.status.value}  {row}{link}")
             item.setData(_ID, summary.execution_id)
             # The row is cut to the dock's width: the tooltip holds all of it.
             shown = history_label(summary)
-            item.setToolTip(f"{shown}\n{summary.status.value} · {when}\n{summary.execution_id}")
+            tip = f"{shown}\n{summary.status.value} · {when}\n{summary.execution_id}{link_tip}"
+            item.setToolTip(tip)
             search = (summary.blueprint_id, summary.blueprint_name or "", summary.status.value)
             item.setData(_SEARCH, " ".join(search).casefold())
             self.addItem(item)
@@ -187,6 +189,16 @@ class HistoryList(QListWidget):
 
     def _activated(self, item: QListWidgetItem) -> None:
         self.execution_open_requested.emit(str(item.data(_ID)))
+
+
+def _handler_link(summary: ExecutionSummary) -> tuple[str, str]:
+    """A History row's error-handler mark and its tooltip line (empty without one)."""
+    if summary.error_handler_execution_id is not None:
+        handler = summary.error_handler_execution_id
+        return "  → handler", f"\nstarted error handler run {handler} (open it from the monitor)"
+    if summary.handler_for is not None:
+        return "  (error handler)", f"\nerror handler of {summary.handler_for}"
+    return "", ""
 
 
 def history_label(summary: ExecutionSummary) -> str:

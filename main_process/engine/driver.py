@@ -360,15 +360,17 @@ class ExecutionDriver:
             self.nodes.record(self.plan.nodes[index], _CANCELLED)
         if self._reason is not None:
             status, error_type, message = ENDINGS[self._reason]
-            assign_handler(self.state, status)
-            states.update_execution_state(eid, status, error=error_type(message).to_info())
+            owed = assign_handler(self.state, status)
+            states.update_execution_state(
+                eid, status, error=error_type(message).to_info(), data=owed
+            )
         elif self._error is not None:
-            assign_handler(self.state, ExecutionStatus.FAILED)
-            states.update_execution_state(eid, ExecutionStatus.FAILED, error=self._error)
+            owed = assign_handler(self.state, ExecutionStatus.FAILED)
+            states.update_execution_state(eid, ExecutionStatus.FAILED, error=self._error, data=owed)
         elif graph.failure is not None:
             error = self.state.nodes[self.plan.nodes[graph.failure].id].error
-            assign_handler(self.state, ExecutionStatus.FAILED)
-            states.update_execution_state(eid, ExecutionStatus.FAILED, error=error)
+            owed = assign_handler(self.state, ExecutionStatus.FAILED)
+            states.update_execution_state(eid, ExecutionStatus.FAILED, error=error, data=owed)
         else:
             try:
                 outputs = execution_outputs(
@@ -379,15 +381,15 @@ class ExecutionDriver:
                     self.state.inputs,
                 )
             except ConductorError as exc:
-                assign_handler(self.state, ExecutionStatus.FAILED)
-                states.update_execution_state(eid, ExecutionStatus.FAILED, error=exc.to_info())
+                owed = assign_handler(self.state, ExecutionStatus.FAILED)
+                error = exc.to_info()
+                states.update_execution_state(eid, ExecutionStatus.FAILED, error=error, data=owed)
                 return
             states.update_execution_state(eid, ExecutionStatus.COMPLETED, outputs=outputs)
 
 
 def _store_error(exc: BaseException) -> StoreError | None:
-    """The :class:`StoreError` that ended the run, also from inside a task group's
-    exception group (a node awaiting its completion's commit raised it)."""
+    """The StoreError that ended the run, also inside a task group's exception group."""
     if isinstance(exc, StoreError):
         return exc
     if isinstance(exc, BaseExceptionGroup):

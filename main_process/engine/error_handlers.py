@@ -51,9 +51,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def assign_handler(state: ExecutionState, status: ExecutionStatus) -> None:
+def assign_handler(state: ExecutionState, status: ExecutionStatus) -> dict[str, Any] | None:
     """Decide the handler execution's id of an execution about to be recorded with
-    ``status``, when it is owed one (its record then carries it)."""
+    ``status``, when it is owed one (its record then carries it); returns the
+    terminal event's data naming it (so a live monitor shows the link), or None."""
     if (
         status is ExecutionStatus.FAILED
         and state.blueprint.error_handler
@@ -61,6 +62,9 @@ def assign_handler(state: ExecutionState, status: ExecutionStatus) -> None:
         and state.error_handler_execution is None
     ):
         state.error_handler_execution = str(uuid.uuid4())
+    if status is ExecutionStatus.FAILED and state.error_handler_execution is not None:
+        return {"error_handler_execution": state.error_handler_execution}
+    return None
 
 
 def handler_problems(blueprint: Blueprint, library: BlueprintLibrary) -> list[Problem]:

@@ -29,6 +29,7 @@ DESIGN_TYPES = {
     "file.write",
     "python.function",
     "shell.command",
+    "catch",
 }
 
 ROOT = Path(__file__).resolve().parents[3]
