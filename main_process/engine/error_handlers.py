@@ -36,7 +36,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from app.blueprint import Blueprint
-from app.errors import ConductorError, Problem
+from app.errors import ConductorError, Problem, StoreError
 from app.results import ExecutionConfig
 from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.execution_state import ExecutionState
@@ -123,12 +123,19 @@ class ErrorHandlers:
         name = failed.blueprint.error_handler
         if handler_id is None or name is None or failed.status is not ExecutionStatus.FAILED:
             return None
+        try:
+            return await self._start(failed, name, handler_id)
+        except Exception:  # never let a handler's start change how the failed run ends
+            log.exception("cannot start error handler %r of %s", name, failed.execution_id)
+            return None
+
+    async def _start(self, failed: ExecutionState, name: str, handler_id: str) -> str | None:
         engine = self.engine
         store = engine.store
         if engine.states.get_active(handler_id) is not None:
-            return handler_id
+            return handler_id  # started here already
         if store is not None and await asyncio.to_thread(execution_exists, store, handler_id):
-            return handler_id
+            return handler_id  # its record is the proof it started
         try:
             engine._ensure_loop_parts()
             model = await engine.blueprint_ops.resolve(name, None)
@@ -167,9 +174,18 @@ class ErrorHandlers:
             self._swept = True
         engine = self.engine
         started = []
-        for owed in await asyncio.to_thread(owed_handlers, store, engine.owner_id, only):
-            if not await asyncio.to_thread(claim_owed, store, owed, engine.owner_fields):
-                continue  # another process took it over
+        try:
+            found = await asyncio.to_thread(owed_handlers, store, engine.owner_id, only)
+        except StoreError as exc:  # reading must not depend on it: a later sweep retries
+            log.warning("cannot look for owed error handlers: %s", exc)
+            return []
+        for owed in found:
+            try:
+                if not await asyncio.to_thread(claim_owed, store, owed, engine.owner_fields):
+                    continue  # another process took it over
+            except StoreError as exc:
+                log.warning("cannot take over %s's error handler: %s", owed.owner.id, exc)
+                continue
             failed = await asyncio.to_thread(engine.states.load_execution, owed.owner.id)
             handler_id = await self.start(failed)
             if handler_id is not None:
