@@ -74,7 +74,7 @@ def test_a_caught_failure_skips_its_downstream_but_not_its_neighbours() -> None:
     )
     graph = ExecutionGraph(p.nodes, sequential=False)
     graph.start()
-    start, risky, nxt, side, x = range(5)
+    start, risky, _next, side, x = range(5)
     assert graph.ready() == [start]
     graph.mark(start, C, 1)
     assert sorted(graph.ready()) == [risky, side]
