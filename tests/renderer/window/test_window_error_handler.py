@@ -43,6 +43,18 @@ async def test_failed_run_links_to_its_error_handler_run(window: MainWindow) -> 
         )
     )
     assert window.scene.node_item("guard") is not None  # a catch draws like any node
+    field = window.blueprint_panel.error_handler
+    assert field.text() == "on-failure"  # the Blueprint tab shows it, and edits it:
+    field.setText("not an id!")
+    field.editingFinished.emit()
+    assert window.blueprint_panel.error_handler_message.text()
+    assert window.document.to_blueprint().error_handler == "on-failure"
+    field.setText("")
+    field.editingFinished.emit()
+    assert window.document.to_blueprint().error_handler is None
+    window.document.undo_stack.undo()
+    assert window.document.to_blueprint().error_handler == "on-failure"
+    assert field.text() == "on-failure"
     failed_id = await window.runs.run()
     assert failed_id is not None
     monitor = window.monitor
