@@ -44,8 +44,8 @@ def id_problem(blueprint_id: str) -> str | None:
 
 
 def referenced_ids(blueprint: Blueprint) -> set[str]:
-    """The ids of the blueprints that ``blueprint``'s nodes run."""
-    found: set[str] = set()
+    """The ids of the blueprints that ``blueprint``'s nodes run, and its error handler."""
+    found: set[str] = {blueprint.error_handler} if blueprint.error_handler else set()
     for node in blueprint.nodes:
         for param in REFERENCING_PARAMS.get(node.type, ()):
             value = node.params.get(param)

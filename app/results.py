@@ -121,6 +121,10 @@ class ExecutionResult(BaseModel):
     #: A sub-blueprint's run: the execution and ``blueprint.call`` node that started it.
     parent_execution_id: str | None = None
     parent_node_id: str | None = None
+    #: A failed execution of a blueprint with an ``error_handler``: the handler's
+    #: execution it started; on a handler execution, the failed one it handles.
+    error_handler_execution_id: str | None = None
+    handler_for: str | None = None
 
     @property
     def duration_ms(self) -> float | None:
@@ -147,6 +151,9 @@ class ExecutionSummary(BaseModel):
     inject: dict[str, str] | None = None
     #: A sub-blueprint's run: the execution whose ``blueprint.call`` node started it.
     parent_execution_id: str | None = None
+    #: See :attr:`ExecutionResult.error_handler_execution_id` and ``handler_for``.
+    error_handler_execution_id: str | None = None
+    handler_for: str | None = None
 
 
 class BlueprintSummary(BaseModel):

@@ -39,6 +39,7 @@ from pydantic_core import ErrorDetails
 from app.blueprint import Blueprint, as_blueprint
 from app.blueprint_files import parse_blueprint_data, problems_from_errors
 from app.catalog import CatalogEntry, NodeCatalog
+from app.catch_scope import catch_problems
 from app.errors import BlueprintError, Problem, TemplateError
 from app.template_refs import template_references
 from app.templates import KNOWN_NAMES, is_template, join_path
@@ -158,6 +159,7 @@ class _Validator:
             self.check_node(index)
         if self.bp.edges is not None:
             self.check_edges()
+        self.problems.extend(catch_problems(self.bp))
         self.check_outputs()
         return self.problems
 

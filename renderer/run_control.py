@@ -81,6 +81,7 @@ class RunControl:
         self.bridge.execution_finished.connect(self._finished)
         window.monitor.execution_chosen.connect(self.show_execution)
         window.monitor.node_data_requested.connect(self.show_node_data)
+        window.monitor.execution_link_requested.connect(self.open_execution)
         #: The scrubber over the shown execution's recorded events.
         self.travel = TimeTravel(
             window.monitor.time_travel_bar,

@@ -163,11 +163,12 @@ class HistoryList(QListWidget):
             # The status before the name: a long name pushed it out of the dock.
             # A run with injected faults says so: its failure was asked for.
             simulated = SIMULATED if summary.inject else ""
-            item = QListWidgetItem(f"{when}  {summary.status.value}{simulated}  {row}")
+            link, link_tip = _handler_link(summary)
+            item = QListWidgetItem(f"{when}  {summary.status.value}{simulated}  {row}{link}")
             item.setData(_ID, summary.execution_id)
             # The row is cut to the dock's width: the tooltip holds all of it.
             shown = history_label(summary)
-            tip = f"{shown}\n{summary.status.value} · {when}\n{summary.execution_id}"
+            tip = f"{shown}\n{summary.status.value} · {when}\n{summary.execution_id}{link_tip}"
             if summary.inject:
                 tip += f"\nsimulated failures: {inject_text(summary.inject)}"
             item.setToolTip(tip)
@@ -196,6 +197,16 @@ class HistoryList(QListWidget):
 
     def _activated(self, item: QListWidgetItem) -> None:
         self.execution_open_requested.emit(str(item.data(_ID)))
+
+
+def _handler_link(summary: ExecutionSummary) -> tuple[str, str]:
+    """A History row's error-handler mark and its tooltip line (empty without one)."""
+    if summary.error_handler_execution_id is not None:
+        handler = summary.error_handler_execution_id
+        return "  → handler", f"\nstarted error handler run {handler} (open it from the monitor)"
+    if summary.handler_for is not None:
+        return "  (error handler)", f"\nerror handler of {summary.handler_for}"
+    return "", ""
 
 
 def history_label(summary: ExecutionSummary) -> str:

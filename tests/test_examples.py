@@ -40,6 +40,9 @@ EXPECTED_IDS = {
     "subflow-child",
     "loop-items",
     "loop-body",
+    "catch-failures",
+    "nightly-sync",
+    "notify-failure",
 }
 
 ITEMS = [
@@ -245,3 +248,48 @@ async def test_large_items_filters_and_sums(conductor: Conductor) -> None:
     assert result.success, result.error
     assert result.outputs == {"generated": count, "kept": len(kept), "total": sum(kept)}
     assert len(result.nodes["generate"].output) == count
+
+
+async def test_catch_failures_falls_back_and_completes(conductor: Conductor) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/items"
+    result = await conductor.execute(blueprint_id="catch-failures", inputs={"url": url})
+    assert result.success, result.error
+    assert statuses(result) == {
+        "start": "completed",
+        "fetch": "failed",
+        "parse": "skipped",
+        "audit": "completed",
+        "caught": "completed",
+        "fallback": "completed",
+    }
+    assert result.outputs["fallback"]["failed_node"] == "fetch"
+    assert url in result.outputs["fallback"]["reason"]
+    assert result.outputs["audited"] == "completed"
+
+
+async def test_catch_failures_skips_the_catch_when_the_fetch_works(
+    conductor: Conductor, items_url: str
+) -> None:
+    result = await conductor.execute(blueprint_id="catch-failures", inputs={"url": items_url})
+    assert result.success, result.error
+    assert result.nodes["caught"].status.value == "skipped"
+    assert result.nodes["parse"].output == {"items": ITEMS}
+
+
+async def test_nightly_sync_failure_starts_notify_failure(conductor: Conductor) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/items"
+    failed = await conductor.execute(blueprint_id="nightly-sync", inputs={"url": url})
+    assert failed.status.value == "failed"
+    assert failed.error_handler_execution_id is not None
+    handled = await conductor.wait(failed.error_handler_execution_id)
+    assert handled.success, handled.error
+    assert handled.blueprint_id == "notify-failure"
+    assert handled.handler_for == failed.execution_id
+    assert handled.outputs == {
+        "summary": {
+            "failed": failed.execution_id,
+            "blueprint": "nightly-sync",
+            "node": "fetch",
+            "error": failed.error.type if failed.error else None,
+        }
+    }

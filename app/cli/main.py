@@ -258,6 +258,9 @@ def _report_result(result: Any, json_mode: bool) -> NoReturn:
         click.echo(output.summary_line(result), err=True)
         if result.error is not None:
             click.echo(f"error: {output.error_info_text(result.error)}", err=True)
+        if result.error_handler_execution_id is not None:
+            handler = result.error_handler_execution_id
+            click.echo(f"error handler: {handler} (conductor show {handler})", err=True)
     sys.exit(EXIT_OK if result.success else EXIT_FAILED)
 
 

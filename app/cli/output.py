@@ -128,10 +128,22 @@ def node_types_table(types: Sequence[NodeTypeInfo]) -> str:
     return table(["TYPE", "CATEGORY", "DESCRIPTION"], rows)
 
 
+def link_text(handler: str | None, handles: str | None) -> str:
+    """An execution's error-handler link: the handler it started, or the failed
+    execution it handles; empty without one."""
+    if handler is not None:
+        return f"error handler {handler}"
+    if handles is not None:
+        return f"handles {handles}"
+    return ""
+
+
 def history_table(executions: Sequence[ExecutionSummary]) -> str:
     """One row per execution; an INJECTED column (its simulated faults) when any run
-    of the listing had ``config.inject``."""
+    of the listing had ``config.inject``, a LINK column when some row has an
+    error-handler link."""
     injected = any(e.inject for e in executions)
+    links = [link_text(e.error_handler_execution_id, e.handler_for) for e in executions]
     rows = []
     for e in executions:
         ms = None
@@ -148,7 +160,11 @@ def history_table(executions: Sequence[ExecutionSummary]) -> str:
             ]
         )
     headers = ["EXECUTION", "BLUEPRINT", "STATUS", "CREATED", "DURATION"]
-    return table([*headers, *(["INJECTED"] if injected else [])], rows)
+    headers += ["INJECTED"] if injected else []
+    if any(links):
+        headers.append("LINK")
+        rows = [[*row, link] for row, link in zip(rows, links, strict=True)]
+    return table(headers, rows)
 
 
 def execution_text(result: ExecutionResult) -> str:
@@ -164,6 +180,10 @@ def execution_text(result: ExecutionResult) -> str:
         lines.append(f"error      {error_info_text(result.error)}")
     if result.config.get("inject"):
         lines.append(f"injected   {inject_text(result.config['inject'])} (simulated failures)")
+    if result.error_handler_execution_id is not None:
+        lines.append(f"handler    {result.error_handler_execution_id} (its error handler's run)")
+    if result.handler_for is not None:
+        lines.append(f"handles    {result.handler_for} (the failed execution)")
     lines.append("")
     lines.append(nodes_table(result))
     return "\n".join(lines)

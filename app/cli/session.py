@@ -130,7 +130,12 @@ async def run_target(
         except BlueprintError as exc:
             raise _in_file(exc, target) from None
         options.execution_id = execution_id
-        return await _follow(conductor, execution_id, _view(options, target.label))
+        result = await _follow(conductor, execution_id, _view(options, target.label))
+        if result.error_handler_execution_id is not None and not options.remote:
+            # In-process: the engine closes with this command, so let the error
+            # handler it started run to its end first (a server keeps running it).
+            await conductor.wait(result.error_handler_execution_id)
+        return result
     finally:
         await conductor.close()
 

@@ -15,6 +15,7 @@ from app.errors import BlueprintError, ConfigError, Problem
 from app.results import BlueprintSummary, NodeTypeInfo
 from app.transport import BlueprintArg
 from app.validation import validate_blueprint
+from main_process.engine.error_handlers import handler_problems
 from main_process.engine.plan import Plan, PlanCache
 from main_process.engine.subflow_checks import subflow_problems
 from main_process.library import BlueprintLibrary
@@ -116,14 +117,19 @@ class BlueprintOps:
 
     async def validate(self, blueprint: BlueprintArg) -> list[Problem]:
         """The blueprint's problems; checked on a thread (it compiles every template),
-        with its sub-blueprint references checked against the library."""
-        return await asyncio.to_thread(self._all_problems, blueprint)
+        with its sub-blueprint references and ``error_handler`` checked against the
+        library (this is where the library is known)."""
+        return await asyncio.to_thread(self._all_problems, blueprint, True)
 
-    def _all_problems(self, blueprint: BlueprintArg) -> list[Problem]:
+    def _all_problems(self, blueprint: BlueprintArg, handler: bool = False) -> list[Problem]:
         problems = validate_blueprint(blueprint, self.registry, disabled_types=self.disabled_types)
-        if problems:
-            return problems
-        return subflow_problems(as_blueprint(blueprint), self.library)
+        try:
+            model = as_blueprint(blueprint)
+        except BlueprintError:
+            return problems  # its shape problems are listed already
+        if not problems:
+            problems = subflow_problems(model, self.library)
+        return [*problems, *handler_problems(model, self.library)] if handler else problems
 
     async def check_subflows(self, blueprint: Blueprint) -> None:
         """Refuse (BlueprintError, every problem) a blueprint whose ``blueprint.call``
@@ -134,6 +140,15 @@ class BlueprintOps:
         if problems:
             raise BlueprintError(
                 f"blueprint {blueprint.id!r} is invalid: {problems[0]}", problems=problems
+            )
+
+    def check_handler(self, blueprint: Blueprint) -> None:
+        """Raise BlueprintError when ``error_handler`` names no library blueprint."""
+        problems = handler_problems(blueprint, self.library)
+        if problems:
+            raise BlueprintError(
+                f"blueprint {blueprint.id!r} is invalid: {problems[0].message}",
+                problems=problems,
             )
 
     async def list_blueprints(self) -> list[BlueprintSummary]:

@@ -19,15 +19,14 @@ got its slot yet does not start until resumed. An engine shutting down leaves a
 paused execution ``paused`` (running nodes end ``cancelled``), so it can be
 resumed later, in another process.
 
-Speed: a lone ready node with nothing running is awaited directly instead of
-through a task (the common case of chains); finished tasks report through a
-callback into a deque, so a wide fan-out costs O(1) per completion.
+Speed: a lone ready node with nothing running is awaited directly, not through a
+task (chains); finished tasks report through a callback into a deque (O(1) each).
 
-Assumptions: node code is trusted to return; a blocking function on the
-``thread`` runner that ignores its timeout keeps its thread busy, but the node is
-reported failed at the timeout and never holds the execution open (see
-:mod:`main_process.runners.threads`); on the ``process`` runner the worker running
-it is killed instead. An execution ``timeout`` keeps counting while paused.
+Assumptions: node code is trusted to return; a blocking ``thread`` runner function
+that ignores its timeout keeps its thread busy, but the node fails at the timeout
+and never holds the execution open (:mod:`main_process.runners.threads`); a
+``process`` runner worker is killed instead. An execution ``timeout`` counts on
+while paused.
 """
 
 from __future__ import annotations
@@ -37,14 +36,11 @@ from collections import deque
 from enum import Enum
 from typing import Any
 
-from app.errors import (
-    ConductorError,
-    ErrorInfo,
-    StoreError,
-)
+from app.errors import ConductorError, ErrorInfo, StoreError
 from app.states import ExecutionStatus, NodeReason, NodeStatus
 from main_process.engine.blueprint_limit import GatedSlots
 from main_process.engine.endings import ENDINGS, CancelReason
+from main_process.engine.error_handlers import assign_handler
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
 from main_process.engine.limiter import Limiter
@@ -348,7 +344,7 @@ class ExecutionDriver:
 
     def _finish(self) -> None:
         """Record the terminal transition (synchronous: nothing can interrupt it)."""
-        graph, states, eid = self.graph, self.states, self.execution_id
+        graph = self.graph
         if self._inline is not None:  # cancelled while awaited directly
             self._cancelled(self._inline)
             self._inline = None
@@ -365,30 +361,35 @@ class ExecutionDriver:
             self.nodes.record(self.plan.nodes[index], _CANCELLED)
         if self._reason is not None:
             status, error_type, message = ENDINGS[self._reason]
-            states.update_execution_state(eid, status, error=error_type(message).to_info())
-        elif self._error is not None:
-            states.update_execution_state(eid, ExecutionStatus.FAILED, error=self._error)
-        elif graph.failure is not None:
-            error = self.state.nodes[self.plan.nodes[graph.failure].id].error
-            states.update_execution_state(eid, ExecutionStatus.FAILED, error=error)
+            self._end(status, error_type(message).to_info())
+        elif self._error is not None or graph.failure is not None:
+            self._end(ExecutionStatus.FAILED, self._error or self._node_error(graph.failure))
         else:
             try:
                 outputs = execution_outputs(
                     self.plan,
-                    self.graph,
+                    graph,
                     self.scope.target,
                     self.nodes.template_context,
                     self.state.inputs,
                 )
             except ConductorError as exc:
-                states.update_execution_state(eid, ExecutionStatus.FAILED, error=exc.to_info())
+                self._end(ExecutionStatus.FAILED, exc.to_info())
                 return
-            states.update_execution_state(eid, ExecutionStatus.COMPLETED, outputs=outputs)
+            eid = self.execution_id
+            self.states.update_execution_state(eid, ExecutionStatus.COMPLETED, outputs=outputs)
+
+    def _node_error(self, index: int | None) -> ErrorInfo | None:
+        return None if index is None else self.state.nodes[self.plan.nodes[index].id].error
+
+    def _end(self, status: ExecutionStatus, error: ErrorInfo | None) -> None:
+        """Record an unsuccessful end and, in the same write, the handler it owes."""
+        owed = assign_handler(self.state, status)
+        self.states.update_execution_state(self.execution_id, status, error=error, data=owed)
 
 
 def _store_error(exc: BaseException) -> StoreError | None:
-    """The :class:`StoreError` that ended the run, also from inside a task group's
-    exception group (a node awaiting its completion's commit raised it)."""
+    """The StoreError that ended the run, also inside a task group's exception group."""
     if isinstance(exc, StoreError):
         return exc
     if isinstance(exc, BaseExceptionGroup):

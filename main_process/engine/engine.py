@@ -43,18 +43,17 @@ from app.results import (
     NodeTypeInfo,
     OutputPage,
 )
-from app.states import ExecutionStatus
 from app.transport import BlueprintArg
-from main_process import faults
 from main_process.engine.blueprint_limit import BlueprintLimits
 from main_process.engine.blueprints import BlueprintOps, code_node_types
 from main_process.engine.control_watch import ControlWatcher, ask_owner
 from main_process.engine.endings import CancelReason
+from main_process.engine.error_handlers import ErrorHandlers
 from main_process.engine.inputs import resolve_inputs
 from main_process.engine.records import Records
-from main_process.engine.resume import ensure_resumable, load_for_resume, take_over
+from main_process.engine.resuming import resume_recorded
 from main_process.engine.runs import Runs
-from main_process.engine.scope import resume_scope, run_scope, with_pins
+from main_process.engine.scope import run_scope, with_pins
 from main_process.engine.secret_ops import SecretOps
 from main_process.engine.state_manager import StateManager
 from main_process.engine.subflows import Subflows
@@ -70,7 +69,6 @@ from main_process.store.control import ControlAction
 from main_process.store.owner_lock import owner_identity
 from main_process.store.recovery import (
     LIVE_OWNERS,
-    ensure_paused_claimable,
     recover_orphans,
 )
 from main_process.store.slots import Owner
@@ -161,6 +159,8 @@ class Engine:
         )
         #: Trigger operations; ``serve`` and the app's worker also start its runtime.
         self.triggers = TriggerOps(self)
+        self.handlers = ErrorHandlers(self)
+        self.runs.on_failed = self.handlers.start
         self._closed = False
         freeze_startup_heap()  # see there: full collections then skip all of the above
 
@@ -194,6 +194,8 @@ class Engine:
         """
         self._ensure_loop_parts()
         model = await self.blueprint_ops.resolve(blueprint_id, blueprint)
+        await self.handlers.sweep()
+        self.blueprint_ops.check_handler(model)
         cfg = ExecutionConfig.model_validate(config or {})
         engine_json = model.engine_json()
         plan = await self.blueprint_ops.plan_off_loop(model, engine_json)
@@ -299,6 +301,7 @@ class Engine:
             return result
         if self.store is not None:
             await asyncio.to_thread(recover_orphans, self.store, self.owner_id, execution_id)
+            await self.handlers.sweep(execution_id)
         state = await asyncio.to_thread(self.states.load_execution, execution_id)
         return state.to_result()
 
@@ -319,27 +322,8 @@ class Engine:
                     f"execution {execution_id!r} is still running", where="execution_id"
                 )
             return await self.wait(execution_id) if wait else driver.state.to_result()
-        store = self.store
-        if store is None:
-            raise ResumeError("this engine keeps no record to resume from", where="execution_id")
-        state, seen = await load_for_resume(store, self.states, self.owner_id, execution_id)
-        if state.status is ExecutionStatus.PAUSED:
-            if await self._ask_owner(execution_id, ControlAction.RESUME):
-                return state.to_result()  # paused in another live process: its owner resumes
-            await asyncio.to_thread(ensure_paused_claimable, store, execution_id, self.owner_id)
-        else:
-            ensure_resumable(state)
-        plan, completed = await take_over(
-            store, self.states, self.blueprint_ops, state, seen, self.owner_fields
-        )
-        faults.fault_point("resume.before_run")
-        cfg = ExecutionConfig.model_validate(state.config)
-        scope = resume_scope(plan.blueprint, cfg, completed)
-        gate = await self.limits.enter(plan.blueprint, execution_id, self.cancel, resuming=True)
-        self.runs.launch(plan, state, cfg, scope=scope, resumed=True, gate=gate, child=child)
-        if not wait:
-            return state.to_result()
-        return await self.wait(execution_id)
+        state, here = await resume_recorded(self, execution_id, self._ask_owner, child=child)
+        return await self.wait(execution_id) if wait and here else state.to_result()
 
     # -- housekeeping --------------------------------------------------------------
 
@@ -393,6 +377,8 @@ class Engine:
     async def list_executions(
         self, *, limit: int = 50, status: str | None = None, blueprint_id: str | None = None
     ) -> list[ExecutionSummary]:
+        if not self._closed:
+            await self.handlers.sweep()  # owed handlers start before they are listed
         return await self.records.list_executions(
             limit=limit, status=status, blueprint_id=blueprint_id
         )

@@ -99,6 +99,10 @@ class ExecutionState:
     outputs: Any = None
     nodes: dict[str, NodeState] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    #: The error handler execution this failed one started (see
+    #: :mod:`main_process.engine.error_handlers`), and the one a handler handles.
+    error_handler_execution: str | None = None
+    handler_for: str | None = None
     #: Checkpoints taken while the execution was active here, oldest first.
     checkpoints: list[Checkpoint] = field(default_factory=list)
     seq: int = 0
@@ -139,6 +143,8 @@ class ExecutionState:
             last_seq=self.seq,
             parent_execution_id=None if self.parent is None else self.parent[0],
             parent_node_id=None if self.parent is None else self.parent[1],
+            error_handler_execution_id=self.error_handler_execution,
+            handler_for=self.handler_for,
         )
 
 
@@ -159,6 +165,8 @@ def summaries(
             error=s.error,
             inject=s.config.get("inject"),
             parent_execution_id=None if s.parent is None else s.parent[0],
+            error_handler_execution_id=s.error_handler_execution,
+            handler_for=s.handler_for,
         )
         for s in reversed(list(states))
         if (status is None or s.status == status)

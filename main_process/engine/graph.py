@@ -23,6 +23,13 @@ Semantics (the design's ★ contract):
 * A node that fails without ``on_error: continue`` is the execution's
   :attr:`ExecutionGraph.failure`: nothing more is ready (fast failure), and
   :meth:`ExecutionGraph.cancel_rest` ends every unfinished node ``cancelled``.
+* **catch**: a node in a catch node's scope (``caught``) that fails without
+  ``on_error: continue`` is not a fast failure: it ends ``failed``, its outgoing
+  edges count as skipped (its downstream is skipped as usual), and the rest of the
+  execution goes on. A catch node waits for every node in its scope (the plan adds
+  an edge from each) and runs when one of them failed, else it is skipped; its
+  input is ``{"node_id", "error", "failures"}``: the first failure in plan order,
+  and all of them (:meth:`ExecutionGraph.input_for`).
 * **Precompleted** nodes (resume, run from a node, pinned outputs) start
   ``completed`` with their recorded output and port, are never ready and never
   change: their outgoing edges are decided from the start, as if they had just
@@ -75,6 +82,10 @@ class GraphNode(Protocol):
     def when(self) -> JoinRule: ...
     @property
     def continue_on_error(self) -> bool: ...
+    @property
+    def catch_scope(self) -> frozenset[int] | None: ...
+    @property
+    def caught(self) -> bool: ...
 
 
 # Module-level aliases: the hot path compares by identity, without Enum attribute lookups.
@@ -217,7 +228,8 @@ class ExecutionGraph:
                 return _SUCCESS
             return _SKIPPED_EDGE
         if status is _FAILED:
-            return _FAILED_EDGE
+            # A caught failure (not continued) releases its downstream as skipped.
+            return _FAILED_EDGE if self._nodes[source].continue_on_error else _SKIPPED_EDGE
         if source in self._passed and (port is None or self._sequential):
             return _SUCCESS
         return _SKIPPED_EDGE
@@ -225,6 +237,10 @@ class ExecutionGraph:
     def should_run(self, index: int) -> bool:
         """The node's ``when`` rule over its (all finished) incoming edges."""
         node = self._nodes[index]
+        scope = node.catch_scope
+        if scope is not None:
+            status = self.status
+            return any(status[member] is _FAILED for member in scope)
         success = failed = skipped = 0
         for source, port in node.upstream:
             state = self.edge_state(source, port)
@@ -250,6 +266,8 @@ class ExecutionGraph:
         """The node's input and its ``{upstream_id: output}`` of upstreams that ran
         (``any_success`` leaves failed-but-continued upstreams out)."""
         node = self._nodes[index]
+        if node.catch_scope is not None:
+            return self._caught_failures(node.catch_scope), {}
         if not node.upstream:
             return self.inputs, {}
         accept_failed = node.when is not _ANY_SUCCESS
@@ -261,6 +279,17 @@ class ExecutionGraph:
         if len(upstream) == 1:
             return next(iter(upstream.values())), upstream
         return upstream, upstream
+
+    def _caught_failures(self, scope: frozenset[int]) -> dict[str, Any]:
+        """A catch node's input: the first failure in its scope (plan order) and all."""
+        failures = []
+        for member in sorted(scope):
+            if self.status[member] is _FAILED:
+                record = self.outputs[member]
+                error = record.get("error") if isinstance(record, dict) else record
+                failures.append({"node_id": self._nodes[member].id, "error": error})
+        first = failures[0] if failures else {"node_id": None, "error": None}
+        return {"node_id": first["node_id"], "error": first["error"], "failures": failures}
 
     # -- telling ---------------------------------------------------------------------
 
@@ -282,7 +311,8 @@ class ExecutionGraph:
             self.outputs[index], self.ports[index] = output, port
         elif status is _FAILED:
             self.outputs[index] = output
-            if not self._nodes[index].continue_on_error:
+            node = self._nodes[index]
+            if not node.continue_on_error and not node.caught:
                 if self.failure is None:
                     self.failure = index
                 return _NOTHING

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from app.blueprint import Blueprint, JoinRule, NodeSpec, OnError, Runner, digest
+from app.catch_scope import catch_scopes
 from app.errors import BlueprintError, Problem
 from app.templates import ValueTemplate, compile_value
 from app.validation import check_blueprint
@@ -55,6 +56,10 @@ class PlanNode:
     #: The node only waits for child runs (``blueprint.call``, ``loop``): it takes no
     #: slot of the engine-wide node limit, or its children could never get one.
     waits_for_children: bool = False
+    #: A ``catch`` node: the indices of the nodes in its scope (None: not a catch).
+    catch_scope: frozenset[int] | None = None
+    #: Whether some catch node has this node in its scope (its failure is caught).
+    caught: bool = False
 
 
 OutputKind = Literal["node", "template", "literal"]
@@ -191,6 +196,7 @@ def compile_plan(
             src, dst = by_id[edge.source], by_id[edge.target]
             src.downstream.append((dst.index, edge.source_port))
             dst.upstream.append((src.index, edge.source_port))
+        _wire_catches(blueprint, nodes)
     outputs: list[tuple[str, OutputKind, Any]] | None = None
     if blueprint.outputs is not None:
         outputs = []
@@ -211,6 +217,20 @@ def compile_plan(
         sequential=blueprint.edges is None,
         outputs=outputs,
     )
+
+
+def _wire_catches(blueprint: Blueprint, nodes: list[PlanNode]) -> None:
+    """A catch node waits for every node in its scope (an implicit edge from each
+    one it is not wired to), and those nodes' failures are caught."""
+    for index, scope in catch_scopes(blueprint).items():
+        catch = nodes[index]
+        catch.catch_scope = scope
+        wired = {source for source, _port in catch.upstream}
+        for member in sorted(scope):
+            nodes[member].caught = True
+            if member not in wired:
+                nodes[member].downstream.append((index, None))
+                catch.upstream.append((member, None))
 
 
 class PlanCache:

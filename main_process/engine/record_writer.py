@@ -109,6 +109,8 @@ class RecordWriter:
             fields["finished_at"] = state.finished_at
             fields["error_json"] = None if state.error is None else dumps(state.error.model_dump())
             fields["outputs_json"] = None if state.outputs is None else dumps(state.outputs)
+            if state.error_handler_execution is not None:  # in the failure's own write
+                fields["error_handler_execution"] = state.error_handler_execution
         self.store.enqueue_execution(state.execution_id, fields)
 
     def encode_output(self, state: ExecutionState, node_id: str, output: Any) -> Encoded:

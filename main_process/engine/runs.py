@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from app.errors import StoreError
 from app.results import ExecutionConfig, ExecutionResult
+from app.states import ExecutionStatus
 from main_process.engine.blueprint_limit import GatedSlots, SlotGate
 from main_process.engine.driver import ExecutionDriver
 from main_process.engine.endings import CancelReason
@@ -69,6 +71,10 @@ class Runs:
         #: What ``blueprint.call``/``loop`` nodes start child runs through (the engine's).
         self.subflows: Any = None
         self._tasks: dict[str, asyncio.Task[ExecutionResult]] = {}
+        #: Starts the error handler a failed execution owes, once its failure is
+        #: committed (see :mod:`main_process.engine.error_handlers`).
+        self.on_failed: Callable[[ExecutionState], Awaitable[object]] | None = None
+        self.closing = False
 
     def __contains__(self, execution_id: object) -> bool:
         return execution_id in self._drivers
@@ -162,6 +168,9 @@ class Runs:
                     f"execution {eid!r} ended: the store could not record it: {error.message}",
                     where=error.where,
                 )
+            owed = state.error_handler_execution is not None and not self.closing
+            if owed and self.on_failed is not None and state.status is ExecutionStatus.FAILED:
+                await self.on_failed(state)
         finally:
             self.states.release(eid)
             self._tasks.pop(eid, None)
@@ -193,6 +202,7 @@ class Runs:
 
     async def shut_down(self) -> None:
         """Stop every run (``interrupted``; paused ones stay ``paused``) and wait."""
+        self.closing = True
         for driver in list(self._drivers.values()):
             driver.cancel(CancelReason.SHUTDOWN)
         tasks = list(self._tasks.values())

@@ -28,6 +28,7 @@ BUILTIN_MODULES: dict[str, tuple[str, str]] = {
     "merge": ("main_process.nodes.flow", "FLOW_TYPES"),
     "delay": ("main_process.nodes.flow", "FLOW_TYPES"),
     "log": ("main_process.nodes.flow", "FLOW_TYPES"),
+    "catch": ("main_process.nodes.catch", "CATCH_TYPES"),
     "file.read": ("main_process.nodes.files", "FILE_TYPES"),
     "file.write": ("main_process.nodes.files", "FILE_TYPES"),
     "sqlite.query": ("main_process.nodes.sql", "SQL_TYPES"),

@@ -45,6 +45,8 @@ class ExecutionRow(NamedTuple):
     #: A ``blueprint.call`` child's parent execution and node (None otherwise).
     parent_execution_id: str | None
     parent_node_id: str | None
+    error_handler_execution: str | None
+    handler_for: str | None
 
 
 _EXECUTION_COLUMNS = ", ".join(ExecutionRow._fields)
@@ -166,6 +168,8 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
         error=_error(row.error_json),
         outputs=loads(row.outputs_json),
         nodes={spec.id: NodeState(spec.id) for spec in blueprint.nodes},
+        error_handler_execution=row.error_handler_execution,
+        handler_for=row.handler_for,
     )
     for node_id, record in node_outcomes(store, execution_id).items():
         node = state.nodes.get(node_id) or NodeState(node_id)
@@ -292,7 +296,8 @@ def list_executions(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = store.query(
         "SELECT id, blueprint_id, blueprint_name, status, created_at, started_at,"
-        " finished_at, error_json, parent_execution_id,"
+        " finished_at, error_json, parent_execution_id, error_handler_execution,"
+        " handler_for,"
         # Only the config's injected faults, not its (possibly large) pins or inputs.
         " json_extract(CAST(config_json AS TEXT), '$.inject') AS inject"
         f" FROM executions {where}"
@@ -314,6 +319,8 @@ def list_executions(
                 error=_error(r["error_json"]),
                 inject=loads(r["inject"]) if r["inject"] else None,
                 parent_execution_id=r["parent_execution_id"],
+                error_handler_execution_id=r["error_handler_execution"],
+                handler_for=r["handler_for"],
             )
         )
     return summaries

@@ -170,6 +170,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webhook_fires_trigger ON webhook_fires(trigger_id, id);
     """,
+    # 7 (error handlers): the failed execution names the handler execution
+    # it owes (decided in the same write as the failure, so it is started exactly
+    # once), and a handler execution names the execution it handles.
+    """
+    ALTER TABLE executions ADD COLUMN error_handler_execution TEXT;
+    ALTER TABLE executions ADD COLUMN handler_for TEXT;
+    CREATE INDEX executions_error_handler ON executions(error_handler_execution)
+        WHERE error_handler_execution IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -62,7 +62,16 @@ FieldPath = tuple[str | int, ...]
 Listener = Callable[[Fact], None]
 
 #: Blueprint-level fields :meth:`EditorModel.set_blueprint_field` may change.
-BLUEPRINT_FIELDS = ("id", "name", "description", "version", "inputs", "outputs", "vars")
+BLUEPRINT_FIELDS = (
+    "id",
+    "name",
+    "description",
+    "version",
+    "inputs",
+    "outputs",
+    "vars",
+    "error_handler",
+)
 
 
 class EditorModel:

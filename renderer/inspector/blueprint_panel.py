@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.blueprint import InputSpec
+from app.blueprint_ids import id_problem
 from renderer.editor.document import EditorDocument
 from renderer.editor.errors import EditError
 from renderer.inspector.schema_form import ERROR_COLOUR
@@ -165,6 +166,16 @@ class BlueprintPanel(QWidget):
             box.addWidget(label)
             box.addLayout(grid)
             box.addWidget(button)
+        label = QLabel("ERROR HANDLER  (blueprint id, runs when an execution fails)", self)
+        label.setStyleSheet("color: palette(placeholder-text); padding-top: 8px;")
+        #: The ``error_handler`` field: a library blueprint id, empty for none.
+        self.error_handler = QLineEdit(self)
+        self.error_handler.setPlaceholderText("none")
+        self.error_handler.editingFinished.connect(self._check_error_handler)
+        self.error_handler_message = QLabel(self)
+        box.addWidget(label)
+        box.addWidget(self.error_handler)
+        box.addWidget(self.error_handler_message)
         box.addStretch(1)
         document.reset.connect(self.reload)
         document.blueprint_changed.connect(lambda _name: self.reload())
@@ -180,6 +191,7 @@ class BlueprintPanel(QWidget):
         self.title.setText(f"<b>{name or model.blueprint_id}</b> · {model.blueprint_id}")
         if self._committing:  # the rows show what was just set; keep the user's focus
             return
+        self.error_handler.setText(model.blueprint_field("error_handler") or "")
         for row in self.inputs + self.outputs:
             row.dispose()
         self.inputs, self.outputs = [], []
@@ -299,6 +311,26 @@ class BlueprintPanel(QWidget):
         old = model.blueprint_field("outputs")
         new = value or None
         return ok and commit and self._commit("outputs", new, old, self.outputs)
+
+    def _check_error_handler(self) -> bool:
+        """Set ``error_handler`` (empty: none); an impossible id is said under it
+        (whether the library holds it is the engine's validation to say)."""
+        text = self.error_handler.text().strip()
+        problem = id_problem(text) if text else None
+        _say(self.error_handler_message, problem or "")
+        if problem is not None:
+            return False
+        old = self.document.model.blueprint_field("error_handler")
+        self._committing = True
+        try:
+            if (text or None) != old:
+                self.document.set_blueprint_field("error_handler", text or None)
+        except EditError as exc:
+            _say(self.error_handler_message, str(exc))
+            return False
+        finally:
+            self._committing = False
+        return True
 
     def _commit(self, field: str, value: Any, old: Any, rows: list[_Row]) -> bool:
         if value == old:

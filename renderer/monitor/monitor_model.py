@@ -75,6 +75,10 @@ class ExecutionView:
     skipped: int = 0
     #: Bumped when older events were put into ``log`` (a gap read back from the store).
     log_version: int = 0
+    #: The error handler run this failed execution started, or (on a handler run)
+    #: the failed execution it handles.
+    error_handler_execution: str | None = None
+    handler_for: str | None = None
 
     def elapsed(self, now: float | None = None) -> float:
         """Seconds since it started; frozen once it finished."""
@@ -142,6 +146,9 @@ class MonitorModel:
                     view.finished_at = None
                 elif event.is_terminal:
                     view.finished_at = event.ts
+                    handler = (event.data or {}).get("error_handler_execution")
+                    if isinstance(handler, str):
+                        view.error_handler_execution = handler
             case NodeEvent():
                 self._apply_node(view.row(event.node_id), event)
             case _:
@@ -181,6 +188,8 @@ class MonitorModel:
         view.status = result.status
         view.started_at = result.started_at or result.created_at
         view.finished_at = result.finished_at
+        view.error_handler_execution = result.error_handler_execution_id
+        view.handler_for = result.handler_for
         pinned = result.config.get("pins") or {} if result.config.get("use_pins") else {}
         for node_id, node in result.nodes.items():
             row = view.row(node_id)

@@ -144,6 +144,8 @@ class MonitorPanel(QWidget):
     execution_chosen = Signal(str)
     #: The user selected a node: show its data (execution_id, node_id).
     node_data_requested = Signal(str, str)
+    #: The user followed the error-handler link: open that execution.
+    execution_link_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,6 +154,11 @@ class MonitorPanel(QWidget):
         # trial): the label may be narrower than its text, the full text is its tooltip.
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status_label.setMinimumWidth(0)
+        #: The error-handler link of the shown execution (hidden without one).
+        self.link_label = QLabel()
+        self.link_label.setTextFormat(Qt.TextFormat.RichText)
+        self.link_label.linkActivated.connect(self.execution_link_requested)
+        self.link_label.hide()
         self.picker = QComboBox()
         self.picker.setMinimumContentsLength(28)
         self.picker.setSizeAdjustPolicy(
@@ -181,6 +188,7 @@ class MonitorPanel(QWidget):
         self.tabs.addTab(self.log_view, "Log")
         top = QHBoxLayout()
         top.addWidget(self.status_label, 1)
+        top.addWidget(self.link_label)
         top.addWidget(QLabel("Execution:"))
         top.addWidget(self.picker)
         layout = QVBoxLayout(self)
@@ -218,9 +226,26 @@ class MonitorPanel(QWidget):
                 f"<b>{view.status}</b>  {view.elapsed():.2f} s  ·  {view.events_seen} events"
             )
             self.status_label.setToolTip(f"{view.execution_id}\n{view.blueprint_id}")
+        self._show_link(view)
         self.table_model.show(view)
         self.timeline.show_execution(view)
         self.log_view.show_execution(view)
+
+    def _show_link(self, view: ExecutionView | None) -> None:
+        """``error handler run ▸ id`` on a failed execution that started one,
+        ``handles ▸ id`` on a handler's run: each a link that opens the other."""
+        linked, words = None, ""
+        if view is not None and view.error_handler_execution is not None:
+            linked, words = view.error_handler_execution, "error handler run"
+        elif view is not None and view.handler_for is not None:
+            linked, words = view.handler_for, "handles"
+        if linked is None:
+            self.link_label.hide()
+            return
+        target = html.escape(linked, quote=True)
+        self.link_label.setText(f'{words} <a href="{target}">{html.escape(linked[:8])}…</a>')
+        self.link_label.setToolTip(f"{words}: {linked} (click to open)")
+        self.link_label.show()
 
     def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and self._view is not None:

@@ -26,6 +26,8 @@ class Node:
     id: str
     when: JoinRule = JoinRule.ALL_SUCCESS
     continue_on_error: bool = False
+    catch_scope: frozenset[int] | None = None
+    caught: bool = False
     upstream: list[tuple[int, str | None]] = field(default_factory=list)
     downstream: list[tuple[int, str | None]] = field(default_factory=list)
 

@@ -32,6 +32,7 @@ DESIGN_TYPES = {
     "llm.chat",
     "blueprint.call",
     "loop",
+    "catch",
 }
 
 ROOT = Path(__file__).resolve().parents[3]
