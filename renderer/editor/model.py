@@ -71,6 +71,10 @@ BLUEPRINT_FIELDS = (
     "outputs",
     "vars",
     "error_handler",
+    # Kept through an edit though the editor has no form for them yet: a blueprint
+    # opened and saved in the app must not lose its triggers or its limit.
+    "triggers",
+    "concurrency",
 )
 
 

@@ -75,6 +75,31 @@ def test_round_trip_keeps_the_blueprint(model: EditorModel) -> None:
     assert model.to_blueprint() == _bp()
 
 
+def test_automation_fields_survive_an_edit(node_types: list[NodeTypeInfo]) -> None:
+    """Triggers, the concurrency limit and the error handler have no form in the
+    editor; opening, editing and saving a blueprint keeps them (they were dropped)."""
+    m = EditorModel(NodeTypeCatalog(node_types))
+    bp = Blueprint.model_validate(
+        {
+            "id": "auto",
+            "nodes": [{"id": "a", "type": "set"}],
+            "triggers": [
+                {"kind": "schedule", "name": "nightly", "cron": "0 3 * * *", "missed": "run_once"},
+                {"kind": "webhook", "name": "hook", "respond": "at_once"},
+            ],
+            "concurrency": {"limit": 2, "on_limit": "skip"},
+            "error_handler": "notify",
+        }
+    )
+    m.from_blueprint(bp)
+    m.set_blueprint_field("description", "edited")
+    saved = Blueprint.model_validate_json(m.to_blueprint().model_dump_json())
+    assert saved.triggers == bp.triggers
+    assert saved.concurrency == bp.concurrency
+    assert saved.error_handler == "notify"
+    assert saved.description == "edited"
+
+
 def test_sequential_blueprints_stay_sequential(node_types: list[NodeTypeInfo]) -> None:
     m = EditorModel(NodeTypeCatalog(node_types))
     bp = Blueprint.model_validate(
