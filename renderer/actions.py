@@ -150,8 +150,9 @@ def build_actions(window: MainWindow) -> Actions:
 
 
 def _activated(window: MainWindow, sub: SubBlueprints, node_id: str) -> None:
-    """A double-click opens a call node's sub-blueprint, any other node's editor."""
-    if sub.is_call(node_id):
+    """A double-click opens a call node's sub-blueprint, any other node's editor (and a
+    call's whose child is not named yet, to name it)."""
+    if sub.call_target(node_id) is not None:
         sub.open_sub_blueprint(node_id)
     else:
         open_node_editor(window, node_id)

@@ -87,7 +87,7 @@ class SubBlueprints:
             return  # the window is being torn down (its scene tells of the last items)
         selected = self.window.scene.selected_node_ids()
         self.make.setEnabled(bool(selected))
-        self.open.setEnabled(self._call_target(None) is not None)
+        self.open.setEnabled(self.call_target(None) is not None)
         self.back.setEnabled(bool(self.trail.frames))
 
     def _tell(self, message: str) -> None:
@@ -143,7 +143,7 @@ class SubBlueprints:
 
     # -- open ---------------------------------------------------------------------------
 
-    def _call_target(self, node_id: str | None) -> str | None:
+    def call_target(self, node_id: str | None) -> str | None:
         """The child id of ``node_id`` (else the one selected node) when it is a call."""
         model = self.window.document.model
         if node_id is None:
@@ -157,13 +157,9 @@ class SubBlueprints:
             return None
         return None if is_template(child) else child
 
-    def is_call(self, node_id: str) -> bool:
-        model = self.window.document.model
-        return model.has_node(node_id) and model.node(node_id).type == CALL_TYPE
-
     def open_sub_blueprint(self, node_id: str | None = None) -> bool:
         """Open the child of the call node (given or selected) with breadcrumbs back."""
-        child_id = self._call_target(node_id)
+        child_id = self.call_target(node_id)
         if child_id is None:
             self._tell("Select a sub-blueprint call node with a blueprint id to open it")
             return False
