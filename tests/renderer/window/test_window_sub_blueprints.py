@@ -95,7 +95,7 @@ async def test_make_open_nest_and_come_back(window: MainWindow, home: Path) -> N
     assert _promoted(window, "call_1") == {"b": "{{ nodes.b.output }}", "k": "{{ inputs.k }}"}
     window.resize(1280, 860)
     window.docks[-1].hide()  # the monitor: no run here, room for the canvas
-    await until(lambda: window.view.height() > 600, what="the window resized")
+    await until(lambda: window.view.height() > 400, what="the window resized")
     scroll = window.inspector.findChild(QScrollArea)
     assert scroll is not None
     scroll.ensureWidgetVisible(window.inspector.params_form, 0, 0)
