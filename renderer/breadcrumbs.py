@@ -5,8 +5,9 @@ keeps the parent as it stands — its blueprint, file and whether it had unsaved
 edits — and loads the child in its place; a crumb (``parent > child``) or Back
 puts a parent back, unsaved edits and all (its undo history starts afresh: the
 commands were made on the model the child now fills). Leaving a child with unsaved
-edits asks Save / Discard / Cancel, as closing a document does. Opening another
-document by other means (New, Open, the Library) ends the trail.
+edits asks Save / Discard / Cancel, as closing a document does. New, Open, the
+Library and closing the window first go back up the trail the same way, so no
+parent's unsaved edits are dropped without asking.
 
 The crumbs sit above the canvas and are hidden while no sub-blueprint is open.
 A blueprint already on the trail is not opened again inside itself (recursion).
@@ -22,7 +23,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.blueprint import Blueprint
-from renderer.unsaved import may_discard
+from renderer.unsaved import guard_replacement, may_discard_document
 
 if TYPE_CHECKING:
     from renderer.main_window import MainWindow
@@ -94,6 +95,7 @@ class SubBlueprintTrail:
         self.bar.back_requested.connect(self.back_to)
         self._moving = False
         window.document.reset.connect(self._document_replaced)
+        guard_replacement(window, lambda: self.back_to(0))
 
     def open_child(self, child: Blueprint, path: Path | None) -> bool:
         """Show ``child`` (from ``path``, or an unsaved copy) with the current document
@@ -116,7 +118,7 @@ class SubBlueprintTrail:
         """Go back to the parent at ``depth`` (0: the first); False when the user
         cancelled leaving a blueprint with unsaved edits."""
         while len(self.frames) > depth:
-            if not may_discard(self.window, self.window):
+            if not may_discard_document(self.window, self.window):
                 return False
             frame = self.frames.pop()
             self._swap(frame.blueprint, frame.path, dirty=frame.dirty)

@@ -127,3 +127,28 @@ async def test_a_selection_that_cannot_be_extracted_says_why(window: MainWindow)
     assert not window.commands.sub.make_sub_blueprint("never")
     assert "'b' depends on the selection and feeds it" in window.last_error
     assert window.document.undo_stack.count() == 0
+
+
+async def test_new_from_a_child_asks_about_its_parents_first(
+    window: MainWindow, home: Path
+) -> None:
+    document = window.document
+    document.load(Blueprint.model_validate(PARENT))
+    window.scene.select_nodes(["b"])
+    assert window.commands.sub.make_sub_blueprint("twice", "Twice")
+    assert window.commands.sub.open_sub_blueprint("call_1")  # the parent is unsaved
+    assert document.model.blueprint_id == "twice"
+    document.add_node("delay", node_id="later", params={"seconds": 0})
+    answers: list[str] = []
+    # the child's edit is discarded; at the parent's, Cancel (the second box asked)
+    click_box(QMessageBox.StandardButton.Discard, answers)
+    QTimer.singleShot(0, window.new_document)
+    await until(lambda: len(answers) == 1, what="the child asked")
+    click_box(QMessageBox.StandardButton.Cancel, answers)
+    await until(lambda: len(answers) == 2, what="both asked")
+    assert answers[0].startswith("twice.json has unsaved changes")
+    assert answers[1].startswith("parent has unsaved changes")
+    # cancelled at the parent: it stays shown, with its edit; no New
+    await until(lambda: document.model.blueprint_id == "parent", what="the parent shown")
+    assert document.is_dirty and document.model.has_node("call_1")
+    assert not window.commands.sub.trail.bar.isVisible()
