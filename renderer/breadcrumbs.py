@@ -108,9 +108,8 @@ class SubBlueprintTrail:
                 f"{child.id} is already open above this one: a blueprint cannot call itself.",
             )
             return False
-        frame = Frame(document.to_blueprint(), document.path, document.is_dirty)
-        self._swap(child, path, dirty=False)
-        self.frames.append(frame)
+        self.frames.append(Frame(document.to_blueprint(), document.path, document.is_dirty))
+        self._swap(child, path, dirty=False)  # the frame first: views reading the trail see it
         self._show()
         return True
 

@@ -87,6 +87,7 @@ async def test_make_open_nest_and_come_back(window: MainWindow, home: Path) -> N
     await until(lambda: document.model.blueprint_id == "doubler", what="the child open")
     bar = window.commands.sub.trail.bar
     assert bar.isVisible() and bar.text() == "Main flow \u203a Doubler"
+    assert window.commands.sub.back.isEnabled()
     assert document.path == child_file and not document.is_dirty
 
     # nesting: make a sub-blueprint inside the child; its call shows its own inputs
@@ -113,7 +114,7 @@ async def test_make_open_nest_and_come_back(window: MainWindow, home: Path) -> N
     )
     await until(lambda: document.model.blueprint_id == "main-flow", what="the parent back")
     assert answers == ["doubler.json has unsaved changes. Save them first?"]
-    assert not bar.isVisible()
+    assert not bar.isVisible() and not window.commands.sub.back.isEnabled()
     assert document.is_dirty and document.path == home / "blueprints" / "main-flow.json"
     assert document.model.node("a").params["value"] == "{{ inputs.n + 2 }}"
     saved_child = json.loads(child_file.read_text())
