@@ -22,6 +22,7 @@ from renderer.node_editor import open_node_editor
 from renderer.palette_commands import open_command_palette
 from renderer.secrets_dialog import show_secrets
 from renderer.shortcuts_dialog import ShortcutsDialog
+from renderer.sub_blueprints import SubBlueprints
 
 if TYPE_CHECKING:
     from renderer.main_window import MainWindow
@@ -47,6 +48,8 @@ class Actions:
     palette: CommandPalette
     #: Run this node / up to here, pins, disable (also for context menus).
     node: NodeActions
+    #: Make / open sub-blueprints, and the breadcrumbs back.
+    sub: SubBlueprints
 
 
 def _action(
@@ -92,6 +95,9 @@ def build_actions(window: MainWindow) -> Actions:
     node = NodeActions(window)
     edit.addSeparator()
     edit.addActions([node.toggle_disabled, node.pin, node.pin_json, node.unpin])
+    sub = SubBlueprints(window)
+    edit.addSeparator()
+    edit.addActions([sub.make, sub.open, sub.back])
 
     run_menu = bar.addMenu("&Run")
     run = _action(window, "▶ Run", window.runs.run, "Ctrl+R")
@@ -134,17 +140,28 @@ def build_actions(window: MainWindow) -> Actions:
     window.view.menus.node_extras.extend(
         [here, node.run_node, node.run_up_to, node.pin, node.pin_json, node.unpin]
     )
-    window.view.menus.node_extras.extend([node.toggle_disabled, node.simulate.action])
-    window.scene.node_activated.connect(lambda node_id: open_node_editor(window, node_id))
+    menus = window.view.menus
+    menus.node_extras.extend([node.toggle_disabled, node.simulate.action, sub.make, sub.open])
+    menus.open_editor = lambda node_id: open_node_editor(window, node_id)
+    window.scene.node_activated.connect(lambda node_id: _activated(window, sub, node_id))
 
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run-toolbar")
     toolbar.addActions([run, cancel, pause, resume, here, node.run_node, node.run_up_to])
     actions = Actions(
-        run, cancel, pause, resume, here, rerun, recent, debug, commands, palette, node
+        run, cancel, pause, resume, here, rerun, recent, debug, commands, palette, node, sub
     )
     window.runs.update_actions(actions)
     return actions
+
+
+def _activated(window: MainWindow, sub: SubBlueprints, node_id: str) -> None:
+    """A double-click opens a call node's sub-blueprint, any other node's editor (and a
+    call's whose child is not named yet, to name it)."""
+    if sub.call_target(node_id) is not None:
+        sub.open_sub_blueprint(node_id)
+    else:
+        open_node_editor(window, node_id)
 
 
 def show_shortcuts(window: MainWindow) -> ShortcutsDialog:

@@ -53,6 +53,7 @@ class NodeEditor(QDialog):
         self.inputs = QTabWidget()
         self.output = DataView()
         self.form = InspectorPanel(window.document)
+        self.form.child_resolver = window.inspector.child_resolver
         self.form.edit_refused.connect(window.statusBar().showMessage)
         self.preview_title = QLabel("Preview: click into a field with a template {{ … }}")
         self.preview = QPlainTextEdit()

@@ -53,6 +53,8 @@ class CanvasMenus(QObject):
         self.node_extras: list[QAction] = []
         #: The menu shown last (tests find and trigger its entries).
         self.last: QMenu | None = None
+        #: Opens the node editor for "Open editor…" (a double-click may do otherwise).
+        self.open_editor: Callable[[str], object] = self._scene.node_activated.emit
         #: The rename dialog while it is open.
         self.rename_dialog: QInputDialog | None = None
 
@@ -91,7 +93,7 @@ class CanvasMenus(QObject):
     def _fill_node(self, menu: QMenu, node_id: str) -> None:
         chosen = self._scene.selected_node_ids()
         many = len(chosen) > 1
-        menu.addAction("Open editor…", lambda: self._scene.node_activated.emit(node_id))
+        menu.addAction("Open editor…", lambda: self.open_editor(node_id))
         rename = menu.addAction("Rename…", lambda: self.ask_rename(node_id))
         rename.setEnabled(not many)
         count = f" {len(chosen)} nodes" if many else ""

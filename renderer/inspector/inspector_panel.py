@@ -29,6 +29,7 @@ from app.blueprint import NodeSpec
 from app.errors import Problem
 from renderer.editor.document import EditorDocument
 from renderer.editor.errors import EditError
+from renderer.inspector.call_inputs import ChildResolver, call_params_schema, is_call
 from renderer.inspector.schema_form import ERROR_COLOUR, Path, SchemaForm
 from renderer.inspector.template_check import TemplateScope
 
@@ -98,6 +99,9 @@ class InspectorPanel(QWidget):
         self.document = document
         self._node_id: str | None = None
         self._type: str | None = None
+        #: Finds a call node's child blueprint, for its promoted inputs (the window sets it).
+        self.child_resolver: ChildResolver | None = None
+        self._child: object = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea(self)
@@ -217,10 +221,15 @@ class InspectorPanel(QWidget):
         spec = self.document.model.node(self._node_id)
         self._type = spec.type
         info = self.document.catalog.get(spec.type)
-        self.params_form.set_schema(info.params_schema if info else {})
+        schema = info.params_schema if info else {}
+        self._child = spec.params.get("blueprint_id") if is_call(spec) else None
+        if is_call(spec):
+            schema = call_params_schema(spec, schema, self.child_resolver)
+        self.params_form.set_schema(schema)
         self.params_section.setVisible(bool(self.params_form.fields))
         self.params_form.setVisible(bool(self.params_form.fields))
-        self.description.setText(info.description if info else "Unknown node type.")
+        unknown = "Runs another blueprint as a child." if is_call(spec) else "Unknown node type."
+        self.description.setText(info.description if info else unknown)
         category = self.document.catalog.category(spec.type)
         title = self.document.catalog.title(spec.type)
         self.subtitle.setText(f"{title} · {spec.type}" + (f" · {category}" if category else ""))
@@ -319,7 +328,11 @@ class InspectorPanel(QWidget):
 
     def _on_node_changed(self, index: int, node_id: str) -> None:
         if node_id == self._node_id:
-            self._fill()
+            spec = self.document.model.node(node_id)
+            if is_call(spec) and spec.params.get("blueprint_id") != self._child:
+                self._rebuild_params()  # another child: other promoted inputs
+            else:
+                self._fill()
 
     def _on_node_renamed(self, index: int, old_id: str, new_id: str) -> None:
         if old_id == self._node_id:
