@@ -117,6 +117,7 @@ async def _main(conn: Connection, config: WorkerConfig) -> None:
     worker = Worker(engine, writer, config.max_frame_bytes)
     if config.triggers:
         engine.triggers.start_runtime()  # stopped by engine.close
+    engine.handlers.sweep_soon()  # handlers owed by runs of owners that died
     reader = start_reader(
         conn,
         loop,

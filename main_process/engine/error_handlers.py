@@ -116,6 +116,19 @@ class ErrorHandlers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._swept = False
+        self._boot: asyncio.Task[None] | None = None
+
+    def sweep_soon(self) -> None:
+        """At a server's or worker's start: start the handlers owed by failed runs of
+        dead owners now, not at the first start, list or read of an execution."""
+
+        async def sweep() -> None:
+            try:
+                await self.sweep()
+            except Exception:  # the engine closing meanwhile, a store fault: logged
+                log.exception("cannot start the error handlers owed at start-up")
+
+        self._boot = asyncio.get_running_loop().create_task(sweep())
 
     async def start(self, failed: ExecutionState) -> str | None:
         """Start the handler ``failed`` owes unless it has started; its id, or None."""

@@ -191,6 +191,7 @@ async def serve_async(
     app = create_app(engine, source.token, max_body_bytes=max_body_bytes)
     if triggers:
         engine.triggers.start_runtime()
+    engine.handlers.sweep_soon()  # handlers owed by runs of owners that died
     config = server_config(app)
     server = ConductorServer(config, engine)
     bound_host, bound_port = sock.getsockname()[:2]

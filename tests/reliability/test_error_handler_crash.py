@@ -10,12 +10,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from app.states import ExecutionStatus
 from main_process.engine.engine import Engine
+from tests.main_process.serve_process import serve_process
 
 HOST = "tests.reliability.handler_host"
 
@@ -74,3 +76,21 @@ async def test_a_handler_owed_by_a_killed_owner_starts_exactly_once(tmp_path: Pa
         assert sum(1 for s in listed if s.blueprint_id == "on-failure") == 1
     finally:
         await engine.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_serve_starts_an_owed_handler_at_start_up_unasked(tmp_path: Path) -> None:
+    """A server started on the data dir starts the handler a killed owner owed, with
+    no request of anyone (it used to wait for a first start, list or read)."""
+    home = tmp_path / "home"
+    proc = _run("fail", home)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err.decode()
+    [(failed_id, _bp, _status, handler_id, _for)] = _rows(home)
+    with serve_process(home, "t" * 32):
+        deadline = time.monotonic() + 60
+        while not [r for r in _rows(home) if r[0] == handler_id]:
+            assert time.monotonic() < deadline, "the owed handler never started"
+            time.sleep(0.05)
+    [handler] = [r for r in _rows(home) if r[0] == handler_id]
+    assert handler[4] == failed_id
