@@ -155,6 +155,21 @@ def record_fire(store: Store, fire: FireInfo) -> None:
     store.transaction(work)
 
 
+def started_for(store: Store, trigger_id: str, scheduled_at: float) -> str | None:
+    """The execution a fire of ``trigger_id`` scheduled at ``scheduled_at`` already
+    started, if any: a process killed after starting it but before recording the
+    fire leaves one (its config names the trigger and the time). Only executions
+    created from a minute before that time on are read (``executions_created``)."""
+    row = store.query_one(
+        "SELECT id FROM executions WHERE created_at >= ?"
+        " AND json_extract(CAST(config_json AS TEXT), '$.triggered_by') = ?"
+        " AND json_extract(CAST(config_json AS TEXT), '$.trigger.scheduled_at') = ?"
+        " LIMIT 1",
+        (scheduled_at - 60.0, trigger_id, scheduled_at),
+    )
+    return None if row is None else str(row["id"])
+
+
 def set_next_fire(store: Store, trigger_id: str, moment: float | None) -> None:
     def work(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE trigger_state SET next_fire_at = ? WHERE id = ?", (moment, trigger_id))

@@ -14,7 +14,9 @@ trigger context as ``{{ trigger.* }}``: ``id``, ``name``, ``kind``,
 run sees the same context.
 
 A fire is recorded once its execution's record is committed; a process killed in
-between fires that time again from its successor (at least once, never lost).
+between leaves the execution without its fire, and its successor records that fire
+with the execution it finds (by trigger and scheduled time) instead of starting a
+second one.
 """
 
 from __future__ import annotations
@@ -145,7 +147,25 @@ async def start(
     fired_at: float,
     detail: str | None = None,
 ) -> FireInfo:
-    """Start the execution of one fire and record it (``started`` or ``failed``)."""
+    """Start the execution of one fire and record it (``started`` or ``failed``).
+
+    A scheduled fire whose execution a killed process started but never recorded is
+    recorded now with that execution, not started twice (exactly once per time)."""
+    if scheduled_at is not None:
+        store = _store(engine)
+        earlier = await asyncio.to_thread(trigger_store.started_for, store, tid, scheduled_at)
+        if earlier is not None:
+            return await record(
+                engine,
+                FireInfo(
+                    trigger_id=tid,
+                    outcome=FireOutcome.STARTED,
+                    scheduled_at=scheduled_at,
+                    fired_at=fired_at,
+                    execution_id=earlier,
+                    detail="started before its process died; recorded on taking over",
+                ),
+            )
     try:
         execution_id = await engine.start(
             blueprint_id=blueprint_id,

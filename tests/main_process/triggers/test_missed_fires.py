@@ -4,6 +4,7 @@ real engine with a manual clock: an hour of a minute schedule runs in a moment."
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,34 @@ async def _next_fire_is_on_time(engine: Engine, clock: ManualClock) -> None:
     assert last.outcome is FireOutcome.STARTED
     assert last.scheduled_at == T0 + 660
     assert last.fired_at - T0 - 660 == pytest.approx(0.2)
+
+
+async def test_a_fire_started_but_not_recorded_is_not_started_again(home: Path) -> None:
+    """A process killed after starting a fire's execution, before recording the fire:
+    its successor's catch-up finds that execution by trigger and scheduled time and
+    records the fire with it, instead of running the same time twice."""
+    write_blueprint(home, "nightly", [{"kind": "schedule", "name": "tick", "every": 60}])
+    engine = Engine(home, plugins=False)
+    assert engine.store is not None
+    due = float(int(time.time()))  # real time: executions are created on the real clock
+    last = due - 60
+    trigger_store.record_fire(
+        engine.store,
+        FireInfo(trigger_id=TID, outcome=FireOutcome.STARTED, scheduled_at=last, fired_at=last),
+    )
+    # What the killed process left: the execution of the fire due at T0 + 60, no fire.
+    orphan = await engine.start(
+        blueprint_id="nightly",
+        config={"triggered_by": TID, "trigger": {"id": TID, "scheduled_at": due}},
+    )
+    await engine.wait(orphan)
+    engine.triggers.start_runtime(clock=ManualClock(due + 0.5), rescan_seconds=0.05)
+    try:
+        fires = await wait_fires(engine, TID, 2)
+        assert [(f.outcome, f.scheduled_at, f.execution_id) for f in fires[1:]] == [
+            (FireOutcome.STARTED, due, orphan)
+        ]
+        listed = await engine.list_executions(blueprint_id="nightly")
+        assert [s.execution_id for s in listed] == [orphan]  # no second run of that time
+    finally:
+        await engine.close()
