@@ -17,6 +17,7 @@ import pytest
 
 from app.paths import EXAMPLES_DIR
 from main_process.http.hook_auth import sign
+from main_process.secrets import Vault
 from tests.main_process.serve_process import serve_process
 
 TOKEN = "hook-test-token"
@@ -88,7 +89,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     for bp_id, blueprint in HOOKS.items():
         (folder / f"{bp_id}.json").write_text(json.dumps(blueprint))
     (folder / "invalid.json").write_text('{"id": "invalid", "triggers": [{"kind": "webhook"}]}')
-    env = {"CONDUCTOR_SECRET_HOOK_KEY": KEY, "CONDUCTOR_SECRET_HOOK_PATH": PATH_TOKEN}
+    # The hmac key from the server's vault (as `conductor secrets set` keeps it), the
+    # path token from the documented environment fallback.
+    Vault(home).set("HOOK_KEY", KEY)
+    env = {"CONDUCTOR_SECRET_HOOK_PATH": PATH_TOKEN}
     with serve_process(home, TOKEN, env=env) as url:
         yield url, home
 
