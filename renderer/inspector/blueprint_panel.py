@@ -166,13 +166,16 @@ class BlueprintPanel(QWidget):
             box.addWidget(label)
             box.addLayout(grid)
             box.addWidget(button)
-        label = QLabel("ERROR HANDLER  (blueprint id, runs when an execution fails)", self)
+        # Short, or its width widens the whole Inspector dock and narrows the canvas.
+        label = QLabel("ERROR HANDLER", self)
+        label.setToolTip("A blueprint id, started when an execution of this one fails")
         label.setStyleSheet("color: palette(placeholder-text); padding-top: 8px;")
         #: The ``error_handler`` field: a library blueprint id, empty for none.
         self.error_handler = QLineEdit(self)
-        self.error_handler.setPlaceholderText("none")
+        self.error_handler.setPlaceholderText("none (a blueprint id)")
         self.error_handler.editingFinished.connect(self._check_error_handler)
         self.error_handler_message = QLabel(self)
+        self.error_handler_message.setWordWrap(True)  # a long message must not widen the dock
         box.addWidget(label)
         box.addWidget(self.error_handler)
         box.addWidget(self.error_handler_message)
