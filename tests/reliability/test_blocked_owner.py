@@ -17,6 +17,9 @@ from tests.reliability.blocked_owner import blocked_owner_trial, killed_owner_tr
 pytestmark = pytest.mark.timeout(300)
 
 
+# A long trial (10-20 s): kept out of .ci/run for its 10-minute budget; its figures
+# come from bench/reliability.py and `pytest -m slow tests/reliability`.
+@pytest.mark.slow
 async def test_a_blocked_loop_keeps_its_execution(tmp_path: Path) -> None:
     """The owner's loop is blocked 20 s; past the old 15 s lease, ``history`` runs and
     ``resume`` is asked beside it: the execution stays ``running``, resume is refused

@@ -44,6 +44,9 @@ async def test_kills_of_the_pipe_worker_at_every_fault_point(tmp_path: Path) -> 
     assert set(report["worker"]["kills_by_fault_point"]) == set(POINTS)
 
 
+# A long trial (10-20 s): kept out of .ci/run for its 10-minute budget; its figures
+# come from bench/reliability.py and `pytest -m slow tests/reliability`.
+@pytest.mark.slow
 async def test_kills_of_conductor_serve(tmp_path: Path) -> None:
     points = ("node.after_run", "store.after_completion_write", "resume.after_first_node")
     report = await run_crash_suite(

@@ -61,6 +61,9 @@ async def test_a_burst_through_the_pipe(tmp_path: Path) -> None:
     check_burst(await load_ipc(CI_EXECUTIONS, tmp_path), CI_EXECUTIONS)
 
 
+# A long trial (10-20 s): kept out of .ci/run for its 10-minute budget; its figures
+# come from bench/reliability.py and `pytest -m slow tests/reliability`.
+@pytest.mark.slow
 async def test_a_stalled_sse_client_does_not_grow_the_server(tmp_path: Path) -> None:
     check_stalled(await stalled_sse(300_000, tmp_path), MAX_STALLED_GROWTH_MB)
 

@@ -34,6 +34,9 @@ def check_crowd(figures: dict[str, Any]) -> None:
     assert figures["clients_complete"] == CLIENTS and figures["gaps"] == 0, figures  # ...losslessly
 
 
+# A long trial (10-20 s): kept out of .ci/run for its 10-minute budget; its figures
+# come from bench/reliability.py and `pytest -m slow tests/reliability`.
+@pytest.mark.slow
 async def test_200_stalled_sse_clients_cost_the_server_at_most_its_budget(tmp_path: Path) -> None:
     check_crowd(await stalled_crowd(CLIENTS, 2_000, tmp_path))
 

@@ -54,7 +54,9 @@ async def activate(window: QWidget) -> None:
     platform a popup (a completer's list, shown and hidden while typing) takes the
     activation when its queued window-system events are processed, which under load
     is after the typing is done, and leaves no window active once hidden."""
-    QApplication.processEvents()  # deliver those queued activations now
+    for _ in range(3):  # yield to the loop: the queued activations arrive meanwhile
+        await asyncio.sleep(0.02)  # (never QApplication.processEvents() in a coroutine:
+        # re-entered, qasync stopped running callbacks and a test's teardown hung)
     await until(lambda: QApplication.activePopupWidget() is None, what="popups closed")
     if QApplication.activeWindow() is not window:
         window.activateWindow()

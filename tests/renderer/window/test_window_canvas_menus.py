@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from renderer.actions import show_shortcuts
 from renderer.main_window import MainWindow
@@ -64,7 +63,7 @@ async def test_node_menu_offers_run_from_here_and_help_lists_shortcuts(
     assert "Tab" in {keys for keys, _does in dialog.rows()}
     assert all(keys for keys, _does in dialog.rows())
     dialog.close()
-    QApplication.processEvents()
+    await until(lambda: not dialog.isVisible(), what="shortcuts closed")
 
 
 async def test_quick_add_notes_and_minimap_shown_together(window: MainWindow) -> None:
