@@ -61,21 +61,11 @@ __all__ = [
 FieldPath = tuple[str | int, ...]
 Listener = Callable[[Fact], None]
 
-#: Blueprint-level fields :meth:`EditorModel.set_blueprint_field` may change.
-BLUEPRINT_FIELDS = (
-    "id",
-    "name",
-    "description",
-    "version",
-    "inputs",
-    "outputs",
-    "vars",
-    "error_handler",
-    # Kept through an edit though the editor has no form for them yet: a blueprint
-    # opened and saved in the app must not lose its triggers or its limit.
-    "triggers",
-    "concurrency",
-)
+#: Blueprint-level fields :meth:`EditorModel.set_blueprint_field` may change; every
+#: field is kept through an edit (``triggers`` and ``concurrency`` have no form yet,
+#: and a blueprint opened and saved in the app must not lose them).
+BLUEPRINT_FIELDS: tuple[str, ...] = ("id", "name", "description", "version", "inputs")
+BLUEPRINT_FIELDS += ("outputs", "vars", "error_handler", "triggers", "concurrency")
 
 
 class EditorModel:
