@@ -48,24 +48,22 @@ def click_row(panel: IterationsPanel, row: int) -> None:
     index = panel.model.index(row, 0)
     panel.table.scrollTo(index)
     rect = panel.table.visualRect(index)
-    QTest.mouseClick(
-        panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center()
-    )
+    QTest.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
 def rows(panel: IterationsPanel) -> list[tuple[str, str, str]]:
     model = panel.model
-    return [
-        (model.cell(r, 0), model.cell(r, 1), model.cell(r, 2)) for r in range(model.rowCount())
-    ]
+    return [(model.cell(r, 0), model.cell(r, 1), model.cell(r, 2)) for r in range(model.rowCount())]
 
 
 async def run_to_end(window: MainWindow, inputs: dict[str, object] | None = None) -> str:
     execution_id = await window.runs.run(inputs=inputs)
     assert execution_id is not None
     await until(
-        lambda: (view := window.bridge.model.execution(execution_id)) is not None
-        and view.status.is_terminal,
+        lambda: (
+            (view := window.bridge.model.execution(execution_id)) is not None
+            and view.status.is_terminal
+        ),
         what="the run ended",
     )
     return execution_id
@@ -94,7 +92,7 @@ async def test_loop_iterations_counts_table_and_data(window: MainWindow) -> None
     assert window.runs.subflows.pending is not None
     await window.runs.subflows.pending
     await until(lambda: '"lamp"' in texts(panel.data_view), what="iteration 2's output")
-    assert "40" in texts(panel.data_view)  # its total: 40 × 1
+    assert "40" in texts(panel.data_view)  # its total: 40 * 1
     shot(window, "window-loop-iterations.png")
 
     click_row(panel, 1)  # a failed one: its error, no output
@@ -200,7 +198,7 @@ async def test_ten_thousand_iterations_are_read_by_page(window: MainWindow) -> N
 
 async def test_call_node_opens_its_child_run_and_back(window: MainWindow) -> None:
     window.document.load(load_blueprint_file(EXAMPLES_DIR / "subflow-parent.json"))
-    parent_id = await run_to_end(window)
+    parent_id = await run_to_end(window, {"net": 40})
     monitor, child = window.monitor, window.runs.subflows.child
     assert monitor.parent_link.isHidden()
     window.show_node("price")
@@ -217,5 +215,5 @@ async def test_call_node_opens_its_child_run_and_back(window: MainWindow) -> Non
     assert window.document.model.blueprint_id == "subflow-child"
     monitor.parent_link.linkActivated.emit(parent_id)  # as a click on the link
     await until(lambda: monitor.execution_id == parent_id, what="the parent shown again")
-    await until(lambda: monitor.parent_link.isHidden(), what="no parent of the parent")
+    await until(monitor.parent_link.isHidden, what="no parent of the parent")
     assert window.document.model.blueprint_id == "subflow-parent"
