@@ -243,6 +243,7 @@ class SubflowMonitor:
             fetch = memory_fetcher(found.output) if found.has_output else None
             view.set_source(fetch, title=title, error=found.error)
             await view.settled()
+            view.tree.expandToDepth(0)  # one item's output: its first level at a glance
 
         self.pending = self.bridge.submit(show(), "iteration data")
         return self.pending

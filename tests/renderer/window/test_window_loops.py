@@ -93,6 +93,7 @@ async def test_loop_iterations_counts_table_and_data(window: MainWindow) -> None
     await window.runs.subflows.pending
     await until(lambda: '"lamp"' in texts(panel.data_view), what="iteration 2's output")
     assert "40" in texts(panel.data_view)  # its total: 40 * 1
+    window.view.fit_to_view()
     shot(window, "window-loop-iterations.png")
 
     click_row(panel, 1)  # a failed one: its error, no output
