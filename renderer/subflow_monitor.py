@@ -81,11 +81,10 @@ class SubflowMonitor:
         if execution_id != self.execution_id:
             self._select(execution_id, None, None)
         self.monitor.show_parent(None, None)
-        generation = self._generation
 
         async def links() -> None:
             found = await self.bridge.conductor.subflows.execution_links(execution_id)
-            if self.monitor.execution_id == execution_id and generation == self._generation:
+            if self.monitor.execution_id == execution_id:  # still the one shown
                 self.monitor.show_parent(found.parent_execution_id, found.parent_node_id)
 
         self.bridge.submit(links(), "execution links")
@@ -201,7 +200,8 @@ class SubflowMonitor:
                     status=self._status(),
                 )
             except BaseException:
-                model.page_failed(number)
+                if generation == self._generation:
+                    model.page_failed(number)
                 raise
             if generation == self._generation:
                 model.set_page(number, page.items)
