@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.states import NodeStatus
 from app.subflow_results import Iteration, IterationCounts
 from renderer.data_view import DataView
 
@@ -143,7 +144,7 @@ class IterationsPanel(QWidget):
         self.title = QLabel()
         self.counts_label = QLabel()
         self.filter_box = QComboBox()
-        self.filter_box.addItems(["all", "failed"])
+        self.filter_box.addItems(["all", NodeStatus.FAILED.value])
         self.filter_box.currentIndexChanged.connect(lambda _i: self.filter_changed.emit())
         self.model = IterationTableModel()
         self.table = QTableView()
