@@ -43,6 +43,7 @@ from renderer.node_data import NodeData
 from renderer.past_runs import open_execution
 from renderer.run_dialog import RunDialog
 from renderer.run_presses import RunPresses
+from renderer.subflow_monitor import SubflowMonitor
 from renderer.wire_counts import clear_wire_counts, show_wire_counts
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ class RunControl:
             self._paint_states,
             lambda: self._paint(self.bridge.model.execution(self.current or "")),
         )
+        #: The selected loop node's iterations, the selected call node's child run.
+        self.subflows = SubflowMonitor(self)
         window.document.edited.connect(self.refresh_dirty)
         window.document.reset.connect(self._reopened)
         window.document.reset.connect(window.monitor.data_view.clear)
@@ -265,6 +268,7 @@ class RunControl:
         if execution_id != self.current:
             self.window.monitor.data_view.clear()  # another execution's data
         self.current = execution_id
+        self.subflows.execution_shown(execution_id)
         view = self.bridge.model.execution(execution_id)
         if view is not None:
             model = self.window.document.model

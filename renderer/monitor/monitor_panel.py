@@ -159,6 +159,11 @@ class MonitorPanel(QWidget):
         self.link_label.setTextFormat(Qt.TextFormat.RichText)
         self.link_label.linkActivated.connect(self.execution_link_requested)
         self.link_label.hide()
+        #: ``child of ▸ id`` on a child execution (a link that opens its parent run).
+        self.parent_link = QLabel()
+        self.parent_link.setTextFormat(Qt.TextFormat.RichText)
+        self.parent_link.linkActivated.connect(self.execution_link_requested)
+        self.parent_link.hide()
         self.picker = QComboBox()
         self.picker.setMinimumContentsLength(28)
         self.picker.setSizeAdjustPolicy(
@@ -189,6 +194,7 @@ class MonitorPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.status_label, 1)
         top.addWidget(self.link_label)
+        top.addWidget(self.parent_link)
         top.addWidget(QLabel("Execution:"))
         top.addWidget(self.picker)
         layout = QVBoxLayout(self)
@@ -246,6 +252,19 @@ class MonitorPanel(QWidget):
         self.link_label.setText(f'{words} <a href="{target}">{html.escape(linked[:8])}…</a>')
         self.link_label.setToolTip(f"{words}: {linked} (click to open)")
         self.link_label.show()
+
+    def show_parent(self, parent_id: str | None, node_id: str | None) -> None:
+        """Link a child execution (a ``blueprint.call`` node's run) to its parent run."""
+        if parent_id is None:
+            self.parent_link.hide()
+            return
+        target = html.escape(parent_id, quote=True)
+        node = f" · {html.escape(node_id)}" if node_id else ""
+        self.parent_link.setText(
+            f'child of <a href="{target}">{html.escape(parent_id[:8])}…</a>{node}'
+        )
+        self.parent_link.setToolTip(f"parent run: {parent_id} (click to open)")
+        self.parent_link.show()
 
     def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and self._view is not None:
