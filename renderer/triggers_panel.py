@@ -74,25 +74,33 @@ class TriggersPanel(QTableWidget):
             self.triggers = {t.id: t for t in triggers}
             self.setRowCount(len(triggers))
             for row, info in enumerate(triggers):
-                switch = QTableWidgetItem()
+                # Items are updated in place: a refresh must not delete the item a
+                # click (or a caller) holds.
+                switch = self._cell(row, 0)
                 switch.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
                 switch.setCheckState(_CHECKS[info.state])
                 switch.setData(_ID, info.id)
                 switch.setToolTip(info.state.value)
-                self.setItem(row, 0, switch)
                 last = "-"
                 if info.last_outcome is not None:
                     last = f"{_when(info.last_fire_at)} {info.last_outcome.value}"
                 texts = [info.id, info.kind, _when(info.next_fire_at), last]
                 for column, text in enumerate(texts, start=1):
-                    cell = QTableWidgetItem(text)
+                    cell = self._cell(row, column)
+                    cell.setText(text)
                     cell.setData(_ID, info.id)
                     cell.setToolTip(info.error or info.describe)
-                    self.setItem(row, column, cell)
                 if info.id == selected:
                     self.selectRow(row)
         finally:
             self._filling = False
+
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        item = self.item(row, column)
+        if item is None:
+            item = QTableWidgetItem()
+            self.setItem(row, column, item)
+        return item
 
     def selected_id(self) -> str | None:
         item = self.currentItem()
