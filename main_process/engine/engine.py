@@ -20,6 +20,7 @@ ones stay paused, and :meth:`Engine.resume` takes them over once their owner is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -28,6 +29,7 @@ from typing import Any
 
 from app.blueprint import Blueprint
 from app.errors import (
+    ConductorError,
     EngineClosedError,
     ExecutionNotFoundError,
     Problem,
@@ -80,12 +82,11 @@ class Engine:
     """Runs blueprints and answers every question about them.
 
     ``file_roots`` bound the files ``file.*``/``sqlite.*`` nodes may use (default:
-    ``base_dir`` and the user's home, see :mod:`main_process.file_roots`);
-    ``allow_code_nodes=False`` refuses blueprints with node types that run code, as
-    invalid, before anything starts (``conductor serve --no-code-nodes``).
-    ``persist=False`` records nothing: no store is opened and nothing is written to
-    the data dir; an execution is known only while it runs (the seed's
-    ``SimpleExecutor`` runs on such an engine), and nothing can be resumed.
+    ``base_dir`` and the user's home, :mod:`main_process.file_roots`);
+    ``allow_code_nodes=False`` refuses blueprints with node types that run code
+    (``conductor serve --no-code-nodes``). ``persist=False`` records nothing (no
+    store, nothing in the data dir): an execution is known only while it runs (the
+    seed's ``SimpleExecutor``), and nothing can be resumed.
     """
 
     def __init__(
@@ -295,6 +296,10 @@ class Engine:
 
     async def get_execution(self, execution_id: str) -> ExecutionResult:
         state = self.states.get_active(execution_id)
+        if state is not None and state.status.is_terminal:  # ended, its record committing:
+            with contextlib.suppress(ConductorError):  # answer once it is committed
+                if (done := await self.runs.wait(execution_id)) is not None:
+                    return done
         if state is not None:
             result = state.to_result()
             result.queue_position = self.queue_position(execution_id)
@@ -318,9 +323,7 @@ class Engine:
         driver = self.runs.get(execution_id)
         if driver is not None:
             if not driver.resume():
-                raise ResumeError(
-                    f"execution {execution_id!r} is still running", where="execution_id"
-                )
+                raise ResumeError(f"execution {execution_id!r} is running", where="execution_id")
             return await self.wait(execution_id) if wait else driver.state.to_result()
         state, here = await resume_recorded(self, execution_id, self._ask_owner, child=child)
         return await self.wait(execution_id) if wait and here else state.to_result()

@@ -180,7 +180,7 @@ class Runs:
         """The result of an execution run here, once it ends; None when it is not run
         here, or its task was cancelled from outside (its record says how it ended)."""
         task = self._tasks.get(execution_id)
-        if task is None:
+        if task is None or task is asyncio.current_task():  # never wait for oneself
             return None
         try:
             return await asyncio.shield(task)
