@@ -33,7 +33,7 @@ from app.errors import ConductorError
 from app.states import ExecutionStatus
 from ipc.errors import WorkerDiedError
 from ipc.process import WorkerState, WorkerStatus
-from renderer.monitor.monitor_model import MonitorModel
+from renderer.monitor.monitor_model import LOG_LIMIT, MonitorModel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -208,6 +208,23 @@ class Bridge(QObject):
         self.model.load_result(result)
         self.flush()
         self.execution_finished.emit(execution_id, result)
+
+    def load_past_log(self, execution_id: str, last_seq: int) -> None:
+        """A past run never followed here (a trigger's, a child's, another process's):
+        read its recorded log tail (at most ``LOG_LIMIT`` events) so the monitor shows
+        what happened, not "0 events"."""
+        view = self.model.ensure(execution_id)
+        if view.log or last_seq <= 0 or execution_id in self._following:
+            return
+
+        async def read() -> None:
+            await self._fill_log(execution_id, max(0, last_seq - LOG_LIMIT), last_seq)
+            view.events_seen = max(view.events_seen, last_seq)
+            view.last_seq = max(view.last_seq, last_seq)
+            self.model.mark_dirty(execution_id)
+            self.flush()
+
+        self.submit(read(), "events")
 
     async def _fill_log(self, execution_id: str, after: int, upto: int) -> None:
         """Read the events ``after < seq <= upto`` a catch-up jumped over into the log.

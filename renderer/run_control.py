@@ -353,6 +353,7 @@ class RunControl:
         if any(node.input is not None for node in result.nodes.values()):
             self.data.debug.add(execution_id)  # recorded in debug mode
         self.bridge.model.load_result(result)
+        self.bridge.load_past_log(execution_id, result.last_seq or 0)
         self._started(execution_id)
         if result.status is ExecutionStatus.INTERRUPTED:
             self.window.crash_banner.show_message(

@@ -175,3 +175,23 @@ async def test_run_from_here_highlights_and_reuses(window: MainWindow) -> None:
     assert view is not None
     await until(lambda: view.status == "completed", what="partial run completed")
     assert window.runs.current == second
+
+
+async def test_a_run_started_elsewhere_opens_with_its_log(window: MainWindow) -> None:
+    """A run the window never followed (a trigger's, a child's, another process's)
+    opened from History shows its recorded log, not "0 events"."""
+    blueprint = {
+        "id": "elsewhere",
+        "nodes": [
+            {"id": "a", "type": "set", "params": {"value": 1}},
+            {"id": "b", "type": "log", "params": {"message": "hello from elsewhere"}},
+        ],
+    }
+    result = await window.bridge.conductor.execute(blueprint=blueprint)  # not followed
+    assert result.last_seq is not None and result.last_seq > 4
+    await window.runs.open_execution(result.execution_id)
+    view = window.bridge.model.execution(result.execution_id)
+    assert view is not None
+    await until(lambda: len(view.log) == result.last_seq, what="the recorded log read back")
+    assert [event.seq for event in view.log] == list(range(1, result.last_seq + 1))
+    assert view.events_seen == result.last_seq
