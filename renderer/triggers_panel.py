@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.states import ExecutionStatus
 from app.triggers import TriggerInfo, TriggerState
 from ipc.process import WorkerState
 
@@ -145,6 +146,7 @@ class TriggersControl:
         if isinstance(monitor, QDockWidget):
             window.tabifyDockWidget(monitor, self.dock)
             monitor.raise_()
+        self._newest: list[tuple[str, ExecutionStatus]] | None = None
         self.timer = QTimer(window)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -162,6 +164,14 @@ class TriggersControl:
 
         async def read() -> None:
             self.panel.set_triggers(await bridge.conductor.triggers.list())
+            # Runs the window did not start (a trigger's, another process's) show in
+            # History without waiting for one it starts: the newest one is compared.
+            newest = await bridge.conductor.list_executions(limit=1)
+            seen = [(e.execution_id, e.status) for e in newest]
+            if seen != self._newest:
+                if self._newest is not None:
+                    self.window.refresh_lists()
+                self._newest = seen
 
         bridge.submit(read(), "list triggers")
 
@@ -186,5 +196,6 @@ class TriggersControl:
             shown = fired.execution_id or fired.outcome.value
             self.window.statusBar().showMessage(f"{trigger_id} fired: {shown}", 8000)
             self.panel.set_triggers(await bridge.conductor.triggers.list())
+            self.window.refresh_lists()  # the run it started shows in History
 
         bridge.submit(fire(), "fire a trigger")

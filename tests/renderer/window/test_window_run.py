@@ -195,3 +195,16 @@ async def test_a_run_started_elsewhere_opens_with_its_log(window: MainWindow) ->
     await until(lambda: len(view.log) == result.last_seq, what="the recorded log read back")
     assert [event.seq for event in view.log] == list(range(1, result.last_seq + 1))
     assert view.events_seen == result.last_seq
+
+
+async def test_history_shows_runs_the_window_did_not_start(window: MainWindow) -> None:
+    """A trigger's run or another process's appears in History on the next refresh of
+    the Triggers panel (every few seconds), not only after the window's next run."""
+    control = window.triggers_control
+    control.refresh()
+    await until(lambda: control._newest is not None, what="the first look")
+    blueprint = {"id": "unseen", "nodes": [{"id": "a", "type": "set", "params": {"value": 1}}]}
+    result = await window.bridge.conductor.execute(blueprint=blueprint)  # not followed
+    assert result.execution_id not in window.history.execution_ids()
+    control.refresh()  # what its timer does
+    await until(lambda: result.execution_id in window.history.execution_ids(), what="listed")
