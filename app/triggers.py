@@ -64,6 +64,9 @@ class TriggerInfo(_Model):
     last_fire_at: float | None = None
     last_execution_id: str | None = None
     last_outcome: FireOutcome | None = None
+    #: How the last fire's execution stands now (``completed``, ``failed`` ...): the
+    #: outcome says only that it ``started``.
+    last_status: str | None = None
     held: int = 0
     #: Why it cannot run (a missing folder), when it cannot.
     error: str | None = None

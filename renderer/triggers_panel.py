@@ -84,7 +84,9 @@ class TriggersPanel(QTableWidget):
                 switch.setToolTip(info.state.value)
                 last = "-"
                 if info.last_outcome is not None:
-                    last = f"{_when(info.last_fire_at)} {info.last_outcome.value}"
+                    last = (
+                        f"{_when(info.last_fire_at)} {info.last_status or info.last_outcome.value}"
+                    )
                 texts = [info.id, info.kind, _when(info.next_fire_at), last]
                 for column, text in enumerate(texts, start=1):
                     cell = self._cell(row, column)

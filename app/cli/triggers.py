@@ -41,7 +41,7 @@ def _table(rows: list[TriggerInfo]) -> str:
     for t in rows:
         last = "-"
         if t.last_outcome is not None:
-            last = f"{output.time_text(t.last_fire_at)} {t.last_outcome.value}"
+            last = f"{output.time_text(t.last_fire_at)} {t.last_status or t.last_outcome.value}"
         state = t.state.value if t.error is None else f"{t.state.value} (error)"
         cells.append(
             [

@@ -240,6 +240,16 @@ def held_fires(store: Store, trigger_id: str | None = None) -> list[HeldFire]:
     return [_held(r) for r in rows]
 
 
+def execution_statuses(store: Store, execution_ids: Iterable[str]) -> dict[str, str]:
+    """The recorded status of each of these executions (unknown ones left out)."""
+    wanted = sorted(set(execution_ids))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    rows = store.query(f"SELECT id, status FROM executions WHERE id IN ({marks})", wanted)
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
 def held_counts(store: Store) -> dict[str, int]:
     rows = store.query("SELECT trigger_id, COUNT(*) FROM held_fires GROUP BY trigger_id")
     return {r[0]: int(r[1]) for r in rows}

@@ -78,6 +78,8 @@ class TriggerOps:
             trigger_store.ensure_states, store, [d.id for d in declared], now
         )
         held = await asyncio.to_thread(trigger_store.held_counts, store)
+        last_runs = [r.last_execution_id for r in states.values() if r.last_execution_id]
+        statuses = await asyncio.to_thread(trigger_store.execution_statuses, store, last_runs)
         result = []
         for d in declared:
             row = states.get(d.id)
@@ -97,6 +99,7 @@ class TriggerOps:
                     last_fire_at=row.last_fire_at if row else None,
                     last_execution_id=row.last_execution_id if row else None,
                     last_outcome=row.last_outcome if row else None,
+                    last_status=statuses.get(row.last_execution_id or "") if row else None,
                     held=held.get(d.id, 0),
                     error=d.error,
                 )

@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTableWidgetItem
 from pytestqt.qtbot import QtBot
 
+from app.states import ExecutionStatus
 from app.triggers import FireOutcome, TriggerState
 from tests.renderer.window.conftest import open_window, until
 from tests.renderer.window.test_window_run import shot
@@ -54,5 +56,14 @@ async def test_the_triggers_panel_lists_switches_and_fires(qtbot: QtBot, home: P
         control.fire_button.click()
         await until(lambda: panel.triggers[TID].last_outcome is FireOutcome.STARTED, what="a fire")
         assert "fired" in window.statusBar().currentMessage()
+        done = ExecutionStatus.COMPLETED.value  # "Last run" says how the run ended
+        for _ in range(150):
+            if panel.triggers[TID].last_status == done:
+                break
+            control.refresh()  # what its timer does every few seconds
+            await asyncio.sleep(0.1)
+        assert panel.triggers[TID].last_status == done
+        row = panel.row_of(TID)
+        assert row is not None and done in (panel.item(row, 4) or QTableWidgetItem()).text()
     finally:
         await window.shutdown()
