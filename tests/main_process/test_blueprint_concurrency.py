@@ -192,7 +192,7 @@ async def test_queue_in_one_engine_runs_in_arrival_order(tmp_path: Path) -> None
         starts = [s for s, _ in spans]
         # In arrival order; two granted in the same turn of the loop (both slots freed
         # at once) stamp their start a few microseconds apart in either order.
-        assert all(later >= earlier - 0.005 for earlier, later in zip(starts, starts[1:]))
+        assert all(later >= earlier - 0.005 for earlier, later in itertools.pairwise(starts))
     finally:
         await engine.close()
 
