@@ -157,7 +157,7 @@ class Conductor:
         self.timeout = timeout
         # Families of operations: child executions, parent links and loop iterations;
         # triggers and their held fires; the engine process's secrets (names only).
-        self.subflows = SubflowReads(transport)
+        self.subflows = SubflowReads(self._ask)
         self.triggers = TriggersApi(self._ask)
         self.secrets = SecretsApi(self._ask)
 

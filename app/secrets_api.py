@@ -9,9 +9,8 @@ fails before it travels; values are checked by the engine, which never echoes on
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable
-from typing import Any
 
+from app.operation_base import Ask
 from app.secret_operations import (
     DeleteSecretRequest,
     ListSecretsRequest,
@@ -22,8 +21,6 @@ from app.secret_operations import (
 from app.secret_rules import check_name, check_value
 
 __all__ = ["SecretsApi"]
-
-Ask = Callable[[Any, type[Any]], Awaitable[Any]]
 
 
 class SecretsApi:

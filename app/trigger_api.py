@@ -11,12 +11,8 @@ conductor's transport), so every transport offers the same calls::
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from app.operations import (
-    AnyRequest,
-)
+from app.operation_base import Ask
 from app.trigger_operations import (
     FireReply,
     FireTriggerRequest,
@@ -29,8 +25,6 @@ from app.trigger_operations import (
     TriggersReply,
 )
 from app.triggers import FireInfo, HeldAction, HeldFire, TriggerInfo, TriggerState
-
-Ask = Callable[[AnyRequest, type[Any]], Awaitable[Any]]
 
 
 class TriggersApi:
