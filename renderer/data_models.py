@@ -50,11 +50,15 @@ _TEXT_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole)
 def preview(value: Any) -> str:
     """A one-line rendering: containers by size, strings quoted, long text cut."""
     if isinstance(value, dict):
-        return f"{{{len(value):,} keys}}"
+        return f"{{{_count(len(value), 'key')}}}"
     if isinstance(value, list):
-        return f"[{len(value):,} items]"
+        return f"[{_count(len(value), 'item')}]"
     text = json.dumps(value, ensure_ascii=False, default=repr)
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def tooltip(value: Any) -> str:

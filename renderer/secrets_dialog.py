@@ -5,7 +5,9 @@ Values are typed into a password field and sent to the worker
 names only. Secrets belong to the worker's engine (its data dir's OS keyring, else
 its encrypted file), the same ones ``conductor secrets`` manages on that data dir.
 A name or value the rules refuse (:mod:`app.secret_rules`) is explained in the
-dialog before anything is sent.
+dialog before anything is sent. Deleting asks first, in the dialog itself (the
+button becomes "Confirm delete NAME" until the selection changes): a secret's value
+cannot be read back, so a slip of the mouse must not lose it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -53,6 +56,10 @@ class SecretsDialog(QDialog):
         self.status = QLabel(
             "Use a secret in any param as {{ secrets.NAME }}; runs show its value as ••••."
         )
+        self.close_buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.close_buttons.rejected.connect(self.close)
+        #: The name a first click on Delete asked about (a second click deletes it).
+        self.confirming: str | None = None
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
@@ -66,6 +73,8 @@ class SecretsDialog(QDialog):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        layout.addWidget(self.close_buttons)
+        self.names.currentRowChanged.connect(lambda _row: self._unconfirm())
         self.save_button.clicked.connect(self.save)
         self.delete_button.clicked.connect(self.delete_selected)
         self.value.returnPressed.connect(self.save)
@@ -112,6 +121,15 @@ class SecretsDialog(QDialog):
             self.status.setText("Select a secret to delete.")
             return
         name = self.names.item(row).text()
+        if self.confirming != name:
+            self.confirming = name
+            self.delete_button.setText(f"Confirm delete {name}")
+            self.status.setText(
+                f"Delete {name}? Its value cannot be recovered; blueprints using it will"
+                " fail validation. Click again to delete."
+            )
+            return
+        self._unconfirm()
 
         async def deleted() -> None:
             await self.window_.bridge.conductor.secrets.delete(name)
@@ -119,6 +137,10 @@ class SecretsDialog(QDialog):
             self.status.setText(f"Secret {name} deleted.")
 
         self._submit(deleted(), "deleting the secret")
+
+    def _unconfirm(self) -> None:
+        self.confirming = None
+        self.delete_button.setText("Delete selected")
 
 
 def show_secrets(window: MainWindow) -> SecretsDialog:

@@ -35,7 +35,8 @@ async def show_wire_counts(window: MainWindow, execution_id: str) -> None:
         if row is None or row.status is not NodeStatus.COMPLETED:
             continue
         page = await window.bridge.conductor.node_output(execution_id, node_id, limit=0)
-        counts[node_id] = page.total if page.kind == "list" else int(page.kind != "none")
+        if page.kind != "none":  # a node that gave nothing shows no count, not "0 items"
+            counts[node_id] = page.total if page.kind == "list" else 1
     if window.runs.current != execution_id:
         return  # another run was chosen meanwhile
     for edge in window.scene.edge_items():

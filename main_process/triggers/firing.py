@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app.automation_spec import TriggerSpec, trigger_id
@@ -58,7 +59,8 @@ def trigger_context(
     fired_at: float,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What ``{{ trigger.* }}`` holds for one fire."""
+    """What ``{{ trigger.* }}`` holds for one fire: the times as epoch seconds (for
+    arithmetic) and as ISO-8601 UTC text (for people: a report said "due 1733540400.0")."""
     return {
         "id": trigger_id(blueprint_id, spec.name),
         "name": spec.name,
@@ -66,6 +68,8 @@ def trigger_context(
         "blueprint_id": blueprint_id,
         "scheduled_at": scheduled_at,
         "fired_at": fired_at,
+        "scheduled_time": None if scheduled_at is None else _iso(scheduled_at),
+        "fired_time": _iso(fired_at),
         **(extra or {}),
     }
 
@@ -209,3 +213,7 @@ async def release(engine: Engine, held: HeldFire, blueprint_id: str) -> FireInfo
         fired_at=time.time(),
         detail=f"released held fire {held.id}",
     )
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

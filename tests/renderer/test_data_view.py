@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from app.errors import ErrorInfo
 from app.results import OutputPage
-from renderer.data_models import CHILD_BATCH
+from renderer.data_models import CHILD_BATCH, preview
 from renderer.data_view import DataView
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +105,7 @@ async def test_the_tree_builds_children_only_when_expanded(qtbot: QtBot) -> None
     assert model.rowCount() == 100  # not 100,000
     item = model.index(3, 0)
     assert model.data(item) == "[3]" and model.data(model.index(3, 1)) == "{2 keys}"
+    assert preview({"a": 1}) == "{1 key}" and preview([0]) == "[1 item]"
     assert model.hasChildren(item) and model.rowCount(item) == 0
     view.tree.expand(item)
     QApplication.processEvents()

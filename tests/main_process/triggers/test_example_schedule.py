@@ -44,7 +44,7 @@ async def test_the_copied_example_fires_on_its_cron(home: Path) -> None:
         assert result.outputs == {
             "service": "billing-api",
             "trigger": "every-5-min",
-            "due": BOUNDARY,
+            "due": "2027-01-15T08:00:00+00:00",  # BOUNDARY as a person reads it
         }
         assert result.nodes["report"].status.value == "completed"
     finally:

@@ -3,7 +3,7 @@ values never shown, and a run that reads the secret shows its output masked."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
 
 from app.secret_rules import MASK
 from renderer.main_window import MainWindow
@@ -43,9 +43,19 @@ async def test_add_use_and_delete_a_secret(window: MainWindow) -> None:
     assert result.success and result.outputs == MASK
 
     dialog.names.setCurrentRow(0)
+    dialog.delete_selected()  # the first click asks
+    assert dialog.delete_button.text() == "Confirm delete API_TOKEN"
+    assert "Click again" in dialog.status.text()
+    # A delete sent by the first click would reach the worker before this question.
+    assert await window.bridge.conductor.secrets.list() == ["API_TOKEN"]
+    dialog.names.setCurrentRow(-1)
+    dialog.names.setCurrentRow(0)  # a changed selection forgets the question
+    assert dialog.delete_button.text() == "Delete selected"
     dialog.delete_selected()
+    dialog.delete_selected()  # asked and confirmed
     await until(lambda: _names(dialog) == [], what="the secret deleted")
     assert "deleted" in dialog.status.text()
     texts = [dialog.status.text(), *(w.text() for w in dialog.findChildren(QLineEdit))]
     assert all(PLANTED not in text for text in texts)
-    dialog.close()
+    dialog.close_buttons.button(QDialogButtonBox.StandardButton.Close).click()
+    await until(lambda: not dialog.isVisible(), what="Close closed the dialog")

@@ -30,12 +30,16 @@ async def test_wires_show_how_many_items_passed_after_a_run(window: MainWindow) 
                     {"id": "many", "type": "log", "params": {"message": "many"}},
                     {"id": "few", "type": "log", "params": {"message": "few"}},
                     {"id": "one", "type": "set", "params": {"value": {"n": 1}}},
+                    {"id": "blank", "type": "set", "params": {"value": None}},
+                    {"id": "after", "type": "log", "params": {"message": "after"}},
                 ],
                 "edges": [
                     {"source": "rows", "target": "check"},
                     {"source": "check", "target": "many", "source_port": "true"},
                     {"source": "check", "target": "few", "source_port": "false"},
                     {"source": "rows", "target": "one"},
+                    {"source": "one", "target": "blank"},
+                    {"source": "blank", "target": "after"},
                 ],
             }
         )
@@ -53,6 +57,8 @@ async def test_wires_show_how_many_items_passed_after_a_run(window: MainWindow) 
     assert counts[("rows", "one")] == "3 items"
     assert counts[("check", "many")] == "3 items"  # the fired port carried the input on
     assert counts[("check", "few")] is None  # the untaken port carried nothing
+    assert counts[("one", "blank")] == "1 item"
+    assert counts[("blank", "after")] is None  # a null output: no count, not "0 items"
     shot(window, "window-wire-counts.png")
     window.document.set_node_field("rows", ("params", "value"), [1])
     second = await window.runs.run()
