@@ -9,7 +9,8 @@ computation the selection ran in place:
 * **Values flowing in** become the child's declared ``inputs`` and the call node's
   ``inputs`` mapping. An upstream node ``u`` wired into the selection becomes an
   input named after it (``"{{ nodes.u.output }}"`` in the call) and, inside the
-  child, a ``set`` node *with the same id* ``u`` reading ``{{ inputs.u }}``: the
+  child, a ``set`` node *with the same id* ``u`` (named "Input u (from the
+  parent)") reading ``{{ inputs.u }}``: the
   selected nodes keep their wires, so their implicit input (one upstream's output,
   or ``{upstream_id: output}``) is what it was. A node only read by a template
   (``{{ nodes.w.output }}``) becomes an input too, the template reading
@@ -229,7 +230,11 @@ def plan_extraction(
     wired = list(dict.fromkeys(e.source for e in entering))
     for node_id in wired:
         value = f"{{{{ inputs.{input_of[node_id]} }}}}"
-        child_nodes.append(NodeSpec(id=node_id, type=PROXY_TYPE, params={"value": value}))
+        # Named for what it is: on the child's canvas it looked like a copy of ``u``.
+        name = f"Input {input_of[node_id]} (from the parent)"
+        child_nodes.append(
+            NodeSpec(id=node_id, type=PROXY_TYPE, name=name, params={"value": value})
+        )
     for node_id in order:
         params = specs[node_id].params
         for ref in sorted(external_refs - set(wired)):

@@ -59,6 +59,7 @@ async def test_the_child_runs_what_the_selection_ran(conductor: Conductor) -> No
         "inputs": {"a": "{{ nodes.a.output }}", "k": "{{ nodes.k.output }}"},
     }
     assert [n.id for n in child.nodes] == ["a", "b", "c"]  # a proxy keeps b's wire
+    assert child.nodes[0].name == "Input a (from the parent)"  # not a copy of a
     assert child.outputs == {"c": "{{ nodes.c.output }}"}
     assert plan.incoming == (
         EdgeSpec(source="a", target="call_1"),
