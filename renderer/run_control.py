@@ -276,6 +276,9 @@ class RunControl:
             live = None if view.status.is_terminal else view.last_seq
             nodes = model.node_ids() if same else []
             self.travel.attach(execution_id, view.blueprint_id, nodes, live_seq=live)
+            if not same:  # another blueprint's run: the canvas must not keep old badges
+                self.window.scene.clear_states()
+                clear_wire_counts(self.window.scene)
         self._paint(view)
         self.refresh_dirty()
 

@@ -208,3 +208,24 @@ async def test_history_shows_runs_the_window_did_not_start(window: MainWindow) -
     assert result.execution_id not in window.history.execution_ids()
     control.refresh()  # what its timer does
     await until(lambda: result.execution_id in window.history.execution_ids(), what="listed")
+
+
+async def test_showing_another_blueprints_run_clears_the_canvas_badges(
+    window: MainWindow,
+) -> None:
+    """With unsaved edits the canvas keeps its blueprint while History shows another
+    blueprint's run: its badges (of this blueprint's last run) must go, not stay beside
+    a monitor that shows the other run."""
+    build_fan(window, seconds=0.05)
+    first = await window.runs.run()
+    assert first is not None
+    await until(lambda: badge(window, "join") == BadgeState.COMPLETED, what="first run")
+    window.document.set_node_field("quick", ("params", "value"), "{{ input }} edited")
+    assert window.document.is_dirty
+    other = await window.bridge.conductor.execute(
+        blueprint={"id": "other", "nodes": [{"id": "join", "type": "set", "params": {"value": 1}}]}
+    )
+    await window.runs.open_execution(other.execution_id)
+    assert window.document.model.blueprint_id == "fan"  # unsaved edits: not replaced
+    assert window.monitor.execution_id == other.execution_id
+    assert badge(window, "join") is None and badge(window, "start") is None
