@@ -35,6 +35,7 @@ from main_process.engine.plan import PlanNode
 from main_process.engine.state_manager import StateManager
 from main_process.nodes.base import PortOutput
 from main_process.runners.process import ProcessPool
+from main_process.runners.straight_line import trust
 from main_process.runners.sync_calls import may_inline, run_plain
 from main_process.runners.threads import current_pool, run_in_pool
 from main_process.runners.tracebacks import format_traceback
@@ -127,6 +128,10 @@ class NodeRunContext:
 
     def set_variable(self, key: str, value: Any) -> None:
         self._env.states.set_variable(self._env.state.execution_id, key, value)
+
+
+# Its quick properties may run under a plain function called on the loop (sync_calls).
+trust(NodeRunContext, ("execution_id", "inputs", "env", "base_dir", "file_roots"))
 
 
 def node_env(ctx: object) -> NodeEnv:

@@ -1,5 +1,6 @@
-"""The default runner of plain ``def`` node code: on a node thread, with the loop
-waiting for it synchronously, for a short while, once it has shown itself fast.
+"""The default runner of plain ``def`` node code: on the loop when it is straight-line
+code; otherwise on a node thread, with the loop waiting for it synchronously, for a
+short while, once it has shown itself fast.
 
 Handing a call to a thread and back *through the event loop* costs ~50-100 µs on
 CPython 3.11 (``call_soon_threadsafe``, a self-pipe write, an ``epoll`` wake-up and
@@ -9,8 +10,16 @@ Running it on the loop thread itself would be free, but a function that blocks
 (a sync HTTP call, ``time.sleep``) would stall every other execution and the event
 stream for as long as it blocks, and nothing can take a running call off a thread.
 
-So :func:`run_plain` decides per function, from what it measured:
+So :func:`run_plain` decides per function, first from its code, then from what it
+measured:
 
+* a function whose bytecode calls nothing and has no loop (``value[k] = v; return
+  value``, the README's ``lambda x: {"n": x["n"] * 2}``) cannot wait or run long by
+  itself: it is called on the loop, from its first call, under a profile hook
+  (:mod:`~main_process.runners.straight_line` gives the argument). One that runs
+  Python code it does not show (a property or ``__getitem__`` of an object it
+  reads) or takes over ``BLOCKED_S`` finishes that call on the loop and goes to the
+  thread paths below for good;
 * a function is called on the engine's node threads (:func:`run_in_pool`, the loop
   free meanwhile) until ``TRUST_AFTER`` calls in a row took under ``FAST_S`` each,
   hop included;
@@ -28,11 +37,13 @@ So :func:`run_plain` decides per function, from what it measured:
   than waits), and one that blocks from its first call never does
   (``bench/engine.py``'s ``sync_stall`` measures both; the bar is 50 ms).
 
-Code runs on a node thread either way, so it may block, call ``asyncio.run`` or wait
-on the engine's own loop (``run_coroutine_threadsafe(...).result()``: the hand-off
-frees the loop to serve it). ``runner: thread`` always takes the plain thread path,
-and a node with a ``timeout`` too, so its timeout can fire. The caller decides which
-calls are eligible; this module only measures.
+Code that calls anything runs on a node thread either way, so it may block, call
+``asyncio.run`` or wait on the engine's own loop
+(``run_coroutine_threadsafe(...).result()``: the hand-off frees the loop to serve
+it). ``runner: thread`` always takes the plain thread path, and a node with a
+``timeout`` too, so its timeout can fire (straight-line code included), as does any
+call while a profiler is installed (the hook would replace it). The caller decides
+which calls are eligible; this module only measures.
 """
 
 from __future__ import annotations
@@ -40,12 +51,14 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import sys
 import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
+from main_process.runners.straight_line import call_guarded, straight_line
 from main_process.runners.threads import await_in_pool, current_pool, run_blocking, run_in_pool
 
 log = logging.getLogger(__name__)
@@ -71,12 +84,26 @@ FORGIVE_AFTER = 100
 class _Record:
     """What the calls of one function have shown."""
 
-    __slots__ = ("blocked", "fast", "handoffs")
+    __slots__ = ("blocked", "fast", "handoffs", "name", "straight")
 
-    def __init__(self) -> None:
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self.fast = 0
         self.handoffs = 0
         self.blocked = False
+        #: Straight-line code (:mod:`~main_process.runners.straight_line`), called on
+        #: the loop; False once a call strayed.
+        self.straight = straight_line(fn)
+        self.name = getattr(fn, "__qualname__", repr(fn))
+
+    def strayed(self) -> None:
+        """A call on the loop ran foreign Python code or took long: threads from now on."""
+        self.straight = False
+        log.info(
+            "%s ran other Python code or took over %.0f ms on the engine loop; it runs on "
+            "node threads from now on",
+            self.name,
+            BLOCKED_S * 1000,
+        )
 
 
 _records: weakref.WeakKeyDictionary[Callable[..., Any], _Record] = weakref.WeakKeyDictionary()
@@ -88,7 +115,7 @@ def _record(fn: Callable[..., Any]) -> _Record | None:
     try:
         record = _records.get(fn)
         if record is None:
-            record = _records[fn] = _Record()
+            record = _records[fn] = _Record(fn)
     except TypeError:  # not hashable, or no weak references
         return None
     return record
@@ -104,12 +131,24 @@ def runs_inline(fn: Callable[..., Any]) -> bool:
     return record is not None and not record.blocked and record.fast >= TRUST_AFTER
 
 
+def on_loop(fn: Callable[..., Any]) -> bool:
+    """Whether :func:`run_plain` would call ``fn`` on the loop itself now (for tests)."""
+    try:
+        record = _records.get(fn)
+    except TypeError:
+        return False
+    return record is not None and record.straight
+
+
 async def run_plain(pool: Executor, fn: Callable[..., T], *args: Any) -> T:
-    """Await ``fn(*args)`` on ``pool``: waited for in place when ``fn`` has shown
-    itself fast, else through the loop (see the module docstring)."""
+    """Await ``fn(*args)``: on the loop when it is straight-line code, else on ``pool``,
+    waited for in place when ``fn`` has shown itself fast, else through the loop (see
+    the module docstring)."""
     record = _record(fn)
     if record is None:
         return await run_in_pool(pool, fn, *args)
+    if record.straight and sys.getprofile() is None:  # a profiler's hook is not replaced
+        return call_guarded(fn, args, BLOCKED_S, record.strayed)
     if record.fast >= TRUST_AFTER and not record.blocked:
         future = pool.submit(contextvars.copy_context().run, functools.partial(fn, *args))
         start = time.perf_counter()
