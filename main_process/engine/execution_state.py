@@ -56,7 +56,7 @@ class NodeState:
     retry_count: int = 0
 
     def to_result(self) -> NodeResult:
-        return NodeResult(
+        result = NodeResult(
             node_id=self.node_id,
             status=self.status,
             attempts=self.attempts,
@@ -67,6 +67,9 @@ class NodeState:
             error=self.error,
             port=self.port,
         )
+        if self.output_size is not None:  # recorded: decides on a handle unmeasured
+            result._output_size = self.output_size
+        return result
 
 
 @dataclass(slots=True, frozen=True)
