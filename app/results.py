@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import ConfigError, ErrorInfo
 from app.output_handles import OutputValue
@@ -89,9 +89,9 @@ class NodeResult(BaseModel):
     input: Any = None
     error: ErrorInfo | None = None
     port: str | None = None
-    #: The recorded output's size in bytes of JSON, where the engine built this result
-    #: (not carried on a wire): what decides on a handle without measuring again.
-    _output_size: int | None = PrivateAttr(default=None)
+    #: Bytes of the recorded output's JSON (as a node event's ``output_size``); None
+    #: before the node ends, or when nothing is recorded. What decides on a handle.
+    output_size: int | None = None
 
     @property
     def duration_ms(self) -> float | None:

@@ -7,7 +7,8 @@ blueprint of ``python.function`` nodes (``bench.engine_workloads``' functions, s
 can cross a process), run through ``direct``, the pipe (``create_conductor("ipc")``,
 a spawned worker) and HTTP (a ``conductor serve`` subprocess on 127.0.0.1).
 
-Each measurement runs in a fresh subprocess (``--one TRANSPORT``): the client's
+Each measurement runs in a fresh subprocess (``--one TRANSPORT``; the median of
+three): the client's
 "peak RSS increase" is its peak RSS (``VmHWM``: ``ru_maxrss`` without what Linux
 carries over exec from the parent) after the run minus its RSS after imports,
 conductor creation and one warm-up call (issue 14's definition); the engine side's
@@ -26,6 +27,7 @@ import asyncio
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,8 @@ os.environ.setdefault("PYTHONPATH", str(ROOT))
 
 TOKEN = "bench-token"
 TRANSPORTS = ("direct", "ipc", "http")
+#: Fresh client processes per figure (the median is reported).
+REPEAT = 3
 
 
 def w5_blueprint() -> dict[str, Any]:
@@ -124,6 +128,17 @@ def _one(transport: str, inline: bool, home: str, url: str | None, follow: bool)
 
 def _fresh(
     transport: str, inline: bool, home: str, url: str | None, follow: bool = False
+) -> dict[str, Any]:
+    """The median of :data:`REPEAT` fresh client processes' figures."""
+    runs = [_fresh_once(transport, inline, home, url, follow) for _ in range(REPEAT)]
+    return {
+        key: statistics.median(r[key] for r in runs) if runs[0][key] is not None else None
+        for key in runs[0]
+    }
+
+
+def _fresh_once(
+    transport: str, inline: bool, home: str, url: str | None, follow: bool
 ) -> dict[str, Any]:
     argv = [sys.executable, __file__, "--one", transport, "--home", home]
     if follow:

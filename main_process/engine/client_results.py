@@ -29,7 +29,7 @@ from main_process.store.recovery import recover_orphans
 
 def with_handles(result: ExecutionResult, limit: int) -> ExecutionResult:
     """``result`` with its outputs over ``limit`` bytes as handles (a copy when any is;
-    ``result`` itself when none is, the common case, which costs a dict lookup a node).
+    ``result`` itself when none is: the common case, an attribute read a node).
 
     Sizes recorded by the engine decide without measuring; a value that is both a
     node's output and the execution's ``outputs`` (a sequential run's last node) is
@@ -41,10 +41,7 @@ def with_handles(result: ExecutionResult, limit: int) -> ExecutionResult:
     changed: dict[str, NodeResult] = {}
     outputs_shown: Any = outputs
     for node_id, node in result.nodes.items():
-        # Private attributes read straight from their dict: pydantic's __getattr__
-        # fallback costs microseconds a node, on every result of every run.
-        private = node.__pydantic_private__
-        size = private.get("_output_size") if private else None
+        size = node.output_size  # recorded: no measuring again
         value = node.output
         if value is outputs and value is not None:
             outputs_size = size

@@ -56,7 +56,7 @@ class NodeState:
     retry_count: int = 0
 
     def to_result(self) -> NodeResult:
-        result = NodeResult(
+        return NodeResult(
             node_id=self.node_id,
             status=self.status,
             attempts=self.attempts,
@@ -66,10 +66,8 @@ class NodeState:
             input=self.input,
             error=self.error,
             port=self.port,
+            output_size=self.output_size,
         )
-        if self.output_size is not None:  # recorded: decides on a handle unmeasured
-            result._output_size = self.output_size
-        return result
 
 
 @dataclass(slots=True, frozen=True)
