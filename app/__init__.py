@@ -27,6 +27,7 @@ if _typing.TYPE_CHECKING:
         ResumeError,
     )
     from app.events import Event
+    from app.output_handles import OutputHandle
     from app.results import ExecutionConfig, ExecutionResult, NodeResult
     from app.simple_nodes import create_simple_node
     from app.states import ExecutionStatus, NodeStatus
@@ -51,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "Problem": "app.errors",
     "ResumeError": "app.errors",
     "Event": "app.events",
+    "OutputHandle": "app.output_handles",
     "ExecutionConfig": "app.results",
     "ExecutionResult": "app.results",
     "NodeResult": "app.results",
@@ -77,6 +79,7 @@ __all__ = [
     "NodeSpec",
     "NodeStatus",
     "NodeTimeoutError",
+    "OutputHandle",
     "Problem",
     "ResumeError",
     "RetryPolicy",

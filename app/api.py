@@ -8,13 +8,19 @@ name** — ``app`` never imports the engine, the pipe or the HTTP client until a
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
+from app.api_args import (
+    TRANSPORTS,
+    checked_blueprint,
+    checked_inputs,
+    load_object,
+    resolve_transport_name,
+)
 from app.blueprint import Blueprint
 from app.errors import BlueprintError, ConfigError, Problem, TransportError
 from app.event_page import EventPage, check_event_page
@@ -56,7 +62,10 @@ from app.operations import (
     ValidateRequest,
     WaitRequest,
 )
+from app.output_handles import OutputHandle
+from app.output_paging import fetch_output, output_pages
 from app.results import (
+    MAX_PAGE_LIMIT,
     BlueprintSummary,
     ExecutionConfig,
     ExecutionResult,
@@ -73,69 +82,6 @@ from app.trigger_api import TriggersApi
 
 R = TypeVar("R", bound=AnyReply)
 TransportName = Literal["auto", "direct", "ipc", "http"]
-
-#: Where each transport lives; resolved only when that transport is created.
-TRANSPORTS: dict[str, str] = {
-    "direct": "main_process.direct:DirectTransport",
-    "ipc": "ipc.client:IpcTransport",
-    "http": "ipc.http_client:HttpTransport",
-}
-
-#: Set by the GUI before it creates its conductor, so ``auto`` picks ``ipc`` there.
-IN_GUI_ENV = "CONDUCTOR_IN_GUI"
-
-
-def resolve_transport_name(name: str) -> str:
-    """Apply the ``auto`` rule: ipc in the GUI, http with CONDUCTOR_API_URL, else direct."""
-    if name != "auto":
-        if name not in TRANSPORTS:
-            raise ConfigError(
-                f"unknown transport {name!r}; choose one of auto, {', '.join(TRANSPORTS)}",
-                where="transport",
-            )
-        return name
-    if os.environ.get(IN_GUI_ENV):
-        return "ipc"
-    if os.environ.get("CONDUCTOR_API_URL"):
-        return "http"
-    return "direct"
-
-
-def load_object(dotted: str) -> Any:
-    """Import ``"package.module:attribute"``."""
-    module_name, _, attr = dotted.partition(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, attr) if attr else module
-
-
-def _checked_blueprint(
-    blueprint: Blueprint | BlueprintData | None, *, required: bool = False
-) -> Blueprint | BlueprintData | None:
-    """Models pass through untouched (code-defined nodes carry functions that a dict
-    would lose); a transport that crosses a process turns them into dicts itself."""
-    if blueprint is None and required:
-        raise ConfigError("a blueprint is required, not None", where="blueprint")
-    if blueprint is None or isinstance(blueprint, dict | Blueprint):
-        return blueprint
-    raise ConfigError(
-        f"blueprint must be a Blueprint or a dict, not {type(blueprint).__name__}",
-        where="blueprint",
-    )
-
-
-def _checked_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``None`` means no inputs; a mapping is copied as it is (an empty one stays
-    empty); anything else — ``0``, ``""``, ``[]`` included — is refused, never
-    quietly turned into ``{}``. The same check on every transport, before any
-    request leaves the process."""
-    if inputs is None:
-        return {}
-    if isinstance(inputs, Mapping):
-        return dict(inputs)
-    raise ConfigError(
-        f"inputs must be a mapping of input names to values, not {type(inputs).__name__}",
-        where="inputs",
-    )
 
 
 class Conductor:
@@ -184,7 +130,7 @@ class Conductor:
     ) -> tuple[str | None, Blueprint | BlueprintData | None]:
         if (blueprint_id is None) == (blueprint is None):
             raise ConfigError("give exactly one of blueprint_id and blueprint", where="blueprint")
-        return blueprint_id, _checked_blueprint(blueprint)
+        return blueprint_id, checked_blueprint(blueprint)
 
     async def _ask(self, request: AnyRequest, reply_type: type[R]) -> R:
         """The transport's reply to ``request``, which must be a ``reply_type``."""
@@ -203,15 +149,21 @@ class Conductor:
         blueprint: Blueprint | BlueprintData | None = None,
         inputs: Mapping[str, Any] | None = None,
         config: ExecutionConfig | dict[str, Any] | None = None,
+        include_node_outputs: bool = False,
     ) -> ExecutionResult:
         """Run a blueprint to the end. A failed run is a result with ``success=False``;
-        only a blueprint that cannot start (invalid, unknown) raises."""
+        only a blueprint that cannot start (invalid, unknown) raises.
+
+        An output over the inline limit (1 MiB) comes as an
+        :class:`~app.output_handles.OutputHandle`, read with :meth:`fetch_output` or
+        :meth:`node_output`; ``include_node_outputs`` carries every one inline."""
         bp_id, bp = self._target(blueprint_id, blueprint)
         request = ExecuteRequest(
             blueprint_id=bp_id,
             blueprint=bp,
-            inputs=_checked_inputs(inputs),
+            inputs=checked_inputs(inputs),
             config=self._config(config),
+            include_node_outputs=include_node_outputs,
         )
         return (await self._ask(request, ExecutionReply)).result
 
@@ -228,7 +180,7 @@ class Conductor:
         request = StartRequest(
             blueprint_id=bp_id,
             blueprint=bp,
-            inputs=_checked_inputs(inputs),
+            inputs=checked_inputs(inputs),
             config=self._config(config),
         )
         return (await self._ask(request, StartReply)).result
@@ -241,9 +193,13 @@ class Conductor:
         """
         return self.transport.events(execution_id, after_seq)
 
-    async def wait(self, execution_id: str) -> ExecutionResult:
-        """The result once the execution is terminal (``paused`` is not: it keeps waiting)."""
-        return (await self._ask(WaitRequest(execution_id=execution_id), ExecutionReply)).result
+    async def wait(
+        self, execution_id: str, *, include_node_outputs: bool = False
+    ) -> ExecutionResult:
+        """The result once the execution is terminal (``paused`` is not: it keeps waiting);
+        large outputs as handles, as for :meth:`execute`."""
+        request = WaitRequest(execution_id=execution_id, include_node_outputs=include_node_outputs)
+        return (await self._ask(request, ExecutionReply)).result
 
     async def cancel(self, execution_id: str) -> bool:
         """Stop an execution (running, pending or paused); False when it had already ended."""
@@ -254,14 +210,23 @@ class Conductor:
         until :meth:`resume` continues it in place. False when it was not running."""
         return (await self._ask(PauseRequest(execution_id=execution_id), PauseReply)).result
 
-    async def resume(self, execution_id: str, *, wait: bool = True) -> ExecutionResult:
+    async def resume(
+        self, execution_id: str, *, wait: bool = True, include_node_outputs: bool = False
+    ) -> ExecutionResult:
         """Continue a paused execution, or re-run the nodes of an unfinished one that
         did not complete; with ``wait`` the final result, else the state at once."""
-        request = ResumeRequest(execution_id=execution_id, wait=wait)
+        request = ResumeRequest(
+            execution_id=execution_id, wait=wait, include_node_outputs=include_node_outputs
+        )
         return (await self._ask(request, ExecutionReply)).result
 
-    async def get_execution(self, execution_id: str) -> ExecutionResult:
-        request = GetExecutionRequest(execution_id=execution_id)
+    async def get_execution(
+        self, execution_id: str, *, include_node_outputs: bool = False
+    ) -> ExecutionResult:
+        """The execution as it is now; large outputs as handles, as for :meth:`execute`."""
+        request = GetExecutionRequest(
+            execution_id=execution_id, include_node_outputs=include_node_outputs
+        )
         return (await self._ask(request, ExecutionReply)).result
 
     async def node_output(
@@ -277,6 +242,20 @@ class Conductor:
             execution_id=execution_id, node_id=node_id, offset=offset, limit=limit
         )
         return (await self._ask(request, NodeOutputReply)).result
+
+    def output_pages(
+        self, handle: OutputHandle, *, page: int = MAX_PAGE_LIMIT
+    ) -> AsyncIterator[OutputPage]:
+        """The pages of the value ``handle`` stands for, in order (``page`` items each)."""
+        return output_pages(self.node_output, handle, page)
+
+    async def fetch_output(self, handle: OutputHandle | Any) -> Any:
+        """The whole value a handle stands for, read page by page (a value that is not
+        a handle is returned as is). Only for values this process can hold: a large
+        one is better read with :meth:`output_pages`."""
+        if not isinstance(handle, OutputHandle):
+            return handle
+        return await fetch_output(self.node_output, handle)
 
     async def preview_template(
         self,
@@ -319,7 +298,7 @@ class Conductor:
         return Blueprint.model_validate(data)
 
     async def save_blueprint(self, blueprint: Blueprint | BlueprintData) -> BlueprintSummary:
-        data = _checked_blueprint(blueprint, required=True)
+        data = checked_blueprint(blueprint, required=True)
         assert data is not None
         request = SaveBlueprintRequest(blueprint=data)
         return (await self._ask(request, SavedBlueprintReply)).result
@@ -354,7 +333,7 @@ class Conductor:
     async def validate(self, blueprint: Blueprint | BlueprintData) -> list[Problem]:
         """Every problem, each with its place. A blueprint that cannot even be sent
         (text no JSON writer takes) has that as its problem, not as an error."""
-        data = _checked_blueprint(blueprint, required=True)
+        data = checked_blueprint(blueprint, required=True)
         assert data is not None
         try:
             return (await self._ask(ValidateRequest(blueprint=data), ProblemsReply)).result

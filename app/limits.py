@@ -51,6 +51,14 @@ LIMITS: Final = {
             "most a shell.command node's program may write to stdout (and to stderr)",
         ),
         Limit(
+            "inline_output_bytes",
+            "CONDUCTOR_MAX_INLINE_OUTPUT_BYTES",
+            "--max-inline-output-bytes",
+            1024 * 1024,
+            "largest node output (bytes of JSON) a result carries inline; a larger one comes"
+            " as a handle whose pages node_output fetches (see app.output_handles)",
+        ),
+        Limit(
             "eval_timeout",
             "CONDUCTOR_EVAL_TIMEOUT",
             "--eval-timeout",

@@ -94,6 +94,9 @@ class ExecuteRequest(_RunParams):
     """Run to a terminal state; the result (a failed run is a result, not an error)."""
 
     method: Literal["execute"] = "execute"
+    #: Carry every node output inline, however large (else large ones come as
+    #: handles: see :mod:`app.output_handles`).
+    include_node_outputs: bool = False
 
 
 class StartRequest(_RunParams):
@@ -105,6 +108,9 @@ class StartRequest(_RunParams):
 class WaitRequest(_Operation):
     method: Literal["wait"] = "wait"
     execution_id: str
+    #: Carry every node output inline, however large (else large ones come as
+    #: handles: see :mod:`app.output_handles`).
+    include_node_outputs: bool = False
 
 
 class CancelRequest(_Operation):
@@ -124,11 +130,17 @@ class ResumeRequest(_Operation):
     method: Literal["resume"] = "resume"
     execution_id: str
     wait: bool = True
+    #: Carry every node output inline, however large (else large ones come as
+    #: handles: see :mod:`app.output_handles`).
+    include_node_outputs: bool = False
 
 
 class GetExecutionRequest(_Operation):
     method: Literal["get_execution"] = "get_execution"
     execution_id: str
+    #: Carry every node output inline, however large (else large ones come as
+    #: handles: see :mod:`app.output_handles`).
+    include_node_outputs: bool = False
 
 
 class ListExecutionsRequest(_Operation):

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import ConfigError, ErrorInfo
+from app.output_handles import OutputValue
 from app.states import ExecutionStatus, NodeStatus
 
 
@@ -82,10 +83,15 @@ class NodeResult(BaseModel):
     attempts: int = 0
     started_at: float | None = None
     finished_at: float | None = None
-    output: Any = None
+    #: The output, or an :class:`~app.output_handles.OutputHandle` when it is over the
+    #: inline limit (page it with ``node_output``; see :mod:`app.output_handles`).
+    output: OutputValue = None
     input: Any = None
     error: ErrorInfo | None = None
     port: str | None = None
+    #: Bytes of the recorded output's JSON (as a node event's ``output_size``); None
+    #: before the node ends, or when nothing is recorded. What decides on a handle.
+    output_size: int | None = None
 
     @property
     def duration_ms(self) -> float | None:
@@ -103,7 +109,9 @@ class ExecutionResult(BaseModel):
     blueprint_id: str
     status: ExecutionStatus
     success: bool
-    outputs: Any = None
+    #: The outputs, or an :class:`~app.output_handles.OutputHandle` (node id ``""``)
+    #: when they are over the inline limit.
+    outputs: OutputValue = None
     error: ErrorInfo | None = None
     nodes: dict[str, NodeResult] = Field(default_factory=dict)
     inputs: dict[str, Any] = Field(default_factory=dict)

@@ -196,7 +196,8 @@ class HttpTransport(Transport):
         """Send ``request`` by its route in :data:`~ipc.http_routes.ROUTES`; ``wait``
         follows the events to the end instead (see the module docstring)."""
         if isinstance(request, WaitRequest):
-            return ExecutionReply(method="wait", result=await self._wait(request.execution_id))
+            result = await self._wait(request.execution_id, request.include_node_outputs)
+            return ExecutionReply(method="wait", result=result)
         route = ROUTES[type(request)]
         response = await self._request(
             route.verb,
@@ -249,21 +250,22 @@ class HttpTransport(Transport):
                 raise TransportError(message, where=f"{self.api_url}{path}")
             await asyncio.sleep(min(0.05 * 2 ** (failures - 1), 2.0))
 
-    async def _wait(self, execution_id: str) -> ExecutionResult:
-        result = await self._get_execution(execution_id)
+    async def _wait(self, execution_id: str, inline: bool = False) -> ExecutionResult:
+        result = await self._get_execution(execution_id, inline)
         if result.status.is_terminal:
             return result
         async for _event in self.events(execution_id):
             pass
-        result = await self._get_execution(execution_id)
+        result = await self._get_execution(execution_id, inline)
         if not result.status.is_terminal:
             raise ExecutionNotFoundError(
                 f"execution {execution_id!r} is running in another process", where="execution_id"
             )
         return result
 
-    async def _get_execution(self, execution_id: str) -> ExecutionResult:
-        reply = await self.handle(GetExecutionRequest(execution_id=execution_id))
+    async def _get_execution(self, execution_id: str, inline: bool = False) -> ExecutionResult:
+        request = GetExecutionRequest(execution_id=execution_id, include_node_outputs=inline)
+        reply = await self.handle(request)
         assert isinstance(reply, ExecutionReply)
         return reply.result
 

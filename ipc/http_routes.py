@@ -60,6 +60,7 @@ from app.operations import (
     TemplatePreviewReply,
     ValidateRequest,
 )
+from app.output_handles import EXECUTION_OUTPUTS
 from app.results import (
     BlueprintSummary,
     ExecutionResult,
@@ -130,6 +131,8 @@ def _q(value: str) -> str:
 
 def _run_body(request: ExecuteRequest | StartRequest, *, wait: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"inputs": request.inputs, "config": request.config, "wait": wait}
+    if isinstance(request, ExecuteRequest) and request.include_node_outputs:
+        body["include_node_outputs"] = True
     if request.blueprint is not None:
         body["blueprint"] = wire_blueprint(request.blueprint)
     else:
@@ -152,6 +155,14 @@ def _execution(method: str) -> Callable[[Any, bytes], AnyReply]:
         return ExecutionReply(method=method, result=result)
 
     return reply
+
+
+def _node_output_path(request: NodeOutputRequest) -> str:
+    """A node's output route; the execution's ``outputs`` (node id ``""``) has its own."""
+    eid = _q(request.execution_id)
+    if request.node_id == EXECUTION_OUTPUTS:
+        return f"/v1/executions/{eid}/outputs"
+    return f"/v1/executions/{eid}/nodes/{_q(request.node_id)}/output"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,15 +215,18 @@ ROUTES: dict[type[Any], Route] = {
         "POST",
         lambda r: f"/v1/executions/{_q(r.execution_id)}/resume",
         _execution("resume"),
-        body=lambda r: {"wait": r.wait},
+        body=lambda r: {"wait": r.wait, "include_node_outputs": r.include_node_outputs},
         long=lambda r: bool(r.wait),
     ),
     GetExecutionRequest: Route(
-        "GET", lambda r: f"/v1/executions/{_q(r.execution_id)}", _execution("get_execution")
+        "GET",
+        lambda r: f"/v1/executions/{_q(r.execution_id)}",
+        _execution("get_execution"),
+        params=lambda r: {"include_node_outputs": "true"} if r.include_node_outputs else {},
     ),
     NodeOutputRequest: Route(
         "GET",
-        lambda r: f"/v1/executions/{_q(r.execution_id)}/nodes/{_q(r.node_id)}/output",
+        _node_output_path,
         lambda r, c: NodeOutputReply(result=validate_json(OutputPage, c)),
         params=lambda r: {"offset": r.offset, "limit": r.limit},
     ),

@@ -76,6 +76,7 @@ from app.trigger_operations import (
     TriggerReply,
     TriggersReply,
 )
+from main_process.engine.client_results import client_execution, client_result, client_wait
 from main_process.engine.engine import Engine
 
 
@@ -89,6 +90,7 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
                 inputs=request.inputs,
                 config=request.config,
             )
+            result = client_result(engine, result, request.include_node_outputs)
             return ExecutionReply(method="execute", result=result)
         case StartRequest():
             execution_id = await engine.start(
@@ -99,16 +101,19 @@ async def dispatch(engine: Engine, request: AnyRequest) -> AnyReply:
             )
             return StartReply(result=execution_id)
         case WaitRequest():
-            return ExecutionReply(method="wait", result=await engine.wait(request.execution_id))
+            result = await client_wait(engine, request.execution_id, request.include_node_outputs)
+            return ExecutionReply(method="wait", result=result)
         case CancelRequest():
             return CancelReply(result=await engine.cancel(request.execution_id))
         case PauseRequest():
             return PauseReply(result=await engine.pause(request.execution_id))
         case ResumeRequest():
             result = await engine.resume(request.execution_id, wait=request.wait)
+            result = client_result(engine, result, request.include_node_outputs)
             return ExecutionReply(method="resume", result=result)
         case GetExecutionRequest():
-            result = await engine.get_execution(request.execution_id)
+            inline = request.include_node_outputs
+            result = await client_execution(engine, request.execution_id, inline)
             return ExecutionReply(method="get_execution", result=result)
         case ListExecutionsRequest():
             rows = await engine.list_executions(

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.api import IN_GUI_ENV
+from app.api_args import IN_GUI_ENV
 
 
 def display_problem() -> str | None:

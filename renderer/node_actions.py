@@ -32,6 +32,7 @@ import shiboken6
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.errors import NodeInputError
+from app.output_handles import OutputHandle
 from app.partial_runs import ancestors
 from app.states import NodeStatus
 from renderer.editor.model import UNSET
@@ -201,6 +202,9 @@ class NodeActions:
         node = result.nodes.get(node_id)
         if node is None or node.status is not NodeStatus.COMPLETED:
             return False, missing
+        if isinstance(node.output, OutputHandle):  # over the result's inline limit
+            size = node.output.size_bytes
+            return False, f"The output of {node_id!r} is too large to pin ({size} B)"
         return True, node.output
 
     def pin_output(self, node_id: str | None = None) -> asyncio.Future[bool] | None:

@@ -1,4 +1,5 @@
-"""Commands about recorded executions: ``pause``, ``cancel``, ``history``, ``show``."""
+"""Commands about recorded executions: ``pause``, ``cancel``, ``history``, ``show``,
+``output``."""
 
 from __future__ import annotations
 
@@ -112,3 +113,24 @@ def show(ctx: click.Context, execution_id: str, json_mode: bool) -> None:
         extra = output.links_text(links)
         if extra:
             click.echo(extra)
+
+
+@click.command("output")
+@click.argument("execution_id")
+@click.argument("node_id", required=False, default="")
+@click.option("--offset", type=click.IntRange(0), default=None, help="Print only this page.")
+@click.option("--limit", type=click.IntRange(0, 10_000), default=100, show_default=True)
+@click.pass_context
+def output_command(
+    ctx: click.Context, execution_id: str, node_id: str, offset: int | None, limit: int
+) -> None:
+    """Print a node's recorded output, or with no NODE the execution's outputs, as JSON.
+
+    Read page by page (what 'conductor run' shows as a handle when it is over the
+    inline limit); with --offset only that page (items, total) is printed.
+    """
+    from app.cli import session
+
+    options = options_of(ctx)
+    page = None if offset is None else (offset, limit)
+    call(options, session.write_output(execution_id, node_id, page, options))

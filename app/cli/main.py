@@ -102,7 +102,7 @@ def cli(
     ctx.obj = Options(home=home, remote=remote, token=token, file_roots=file_roots)
     ctx.obj.export_file_roots()
     if ctx.invoked_subcommand is None:
-        from app.api import load_object
+        from app.api_args import load_object
 
         ctx.exit(load_object("renderer.app_main:main")([], home=home))
 
@@ -112,7 +112,7 @@ def cli(
 @click.pass_context
 def gui(ctx: click.Context, file: str | None) -> None:
     """Open the desktop app (with FILE, a blueprint file, open)."""
-    from app.api import load_object
+    from app.api_args import load_object
 
     main = load_object("renderer.app_main:main")
     sys.exit(main([file] if file else [], home=options_of(ctx).home))
@@ -167,7 +167,7 @@ def serve(
     else the data dir's 'token' file (created 0600 on first serve). A host other than loopback needs
     an explicit token, and refuses code nodes unless --code-nodes is given.
     """
-    from app.api import load_object
+    from app.api_args import load_object
 
     options = options_of(ctx)
     run_server = load_object("main_process.http.server:serve")
@@ -201,6 +201,12 @@ def serve(
 )
 @click.option("--debug", is_flag=True, help="Record every node's input as well as its output.")
 @click.option("--sequential", is_flag=True, help="Run one node at a time.")
+@click.option(
+    "--include-node-outputs",
+    "include_outputs",
+    is_flag=True,
+    help="Print outputs over the inline limit whole (else a handle with a preview).",
+)
 @click.option("--remote", metavar="URL", help="Run on a 'conductor serve' at URL.")
 @run_options
 @json_option
@@ -215,6 +221,7 @@ def run(
     inputs_json: str | None,
     debug: bool,
     sequential: bool,
+    include_outputs: bool,
     json_mode: bool,
     **partial: Any,
 ) -> None:
@@ -243,6 +250,7 @@ def run(
     if sequential:
         config["parallel"] = False
     options.progress = None if json_mode else sys.stderr
+    options.include_node_outputs = include_outputs
     result = call(
         options, session.run_target(resolved, inputs, config, options), json_mode=json_mode
     )
@@ -255,6 +263,9 @@ def _report_result(result: Any, json_mode: bool) -> NoReturn:
     else:
         if result.success:
             output.print_json(result.outputs)
+            hint = output.handle_hint(result)
+            if hint is not None:
+                click.echo(hint, err=True)
         click.echo(output.summary_line(result), err=True)
         if result.error is not None:
             click.echo(f"error: {output.error_info_text(result.error)}", err=True)
@@ -332,7 +343,13 @@ def nodes(ctx: click.Context, json_mode: bool) -> None:
         click.echo(output.node_types_table(types))
 
 
-for _command in (executions.pause, executions.cancel, executions.history, executions.show):
+for _command in (
+    executions.pause,
+    executions.cancel,
+    executions.history,
+    executions.show,
+    executions.output_command,
+):
     cli.add_command(_command)
 cli.add_command(triggers_cli.triggers)
 cli.add_command(secrets_cli.secrets)

@@ -19,6 +19,7 @@ from app.fault_injection import inject_text
 from app.subflow_results import ExecutionLinks
 
 if TYPE_CHECKING:
+    from app.api import Conductor
     from app.errors import ConductorError, ErrorInfo, Problem
     from app.results import ExecutionResult, ExecutionSummary, NodeTypeInfo
 
@@ -51,6 +52,55 @@ def print_json(data: Any, stream: TextIO | None = None) -> None:
     out.write(text)
     out.write("\n")
     out.flush()
+
+
+def handle_hint(result: ExecutionResult) -> str | None:
+    """For outputs that came as a handle (over the inline limit): what they are and
+    how to read them whole; None when they came inline."""
+    from app.output_handles import OutputHandle
+
+    handle = result.outputs
+    if not isinstance(handle, OutputHandle):
+        return None
+    unit = "items" if handle.value_type == "list" else "keys"
+    what = f"{handle.count:,} {unit}, " if handle.count is not None else ""
+    return (
+        f"outputs: {what}{handle.size_bytes:,} bytes of JSON, over the inline limit: the "
+        f"preview is above; all of it with: conductor output {result.execution_id} "
+        "(one node's: conductor output ID NODE), or run with --include-node-outputs"
+    )
+
+
+async def write_paged_value(
+    conductor: Conductor, execution_id: str, node_id: str, out: TextIO | None = None
+) -> None:
+    """Write a node's output (``node_id`` ``""``: the execution's outputs) as one JSON
+    document, a page at a time, so a 10-million-item list is never held whole here."""
+    from app.json_values import dumps
+
+    stream = out or sys.stdout
+    offset, kind = 0, "none"
+    while True:
+        page = await conductor.node_output(execution_id, node_id, offset=offset, limit=10_000)
+        kind = page.kind
+        if kind in ("none", "scalar"):
+            stream.write(dumps(page.items[0] if page.items else None).decode() + "\n")
+            return
+        opener, closer = ("[", "]") if kind == "list" else ("{", "}")
+        if offset == 0:
+            stream.write(opener)
+        for index, item in enumerate(page.items):
+            sep = "" if offset + index == 0 else ","
+            if kind == "list":
+                stream.write(f"{sep}\n  {dumps(item).decode()}")
+            else:
+                key, value = item
+                stream.write(f"{sep}\n  {dumps(str(key)).decode()}: {dumps(value).decode()}")
+        offset += len(page.items)
+        if offset >= page.total or not page.items:
+            stream.write(f"\n{closer}\n" if offset else f"{closer}\n")
+            stream.flush()
+            return
 
 
 def error_text(exc: ConductorError) -> str:

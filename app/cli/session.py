@@ -39,6 +39,8 @@ class Options:
     progress: TextIO | None = None
     #: The execution being run, once known, so Ctrl-C can say how to resume it.
     execution_id: str | None = field(default=None)
+    #: Ask for every output inline (``run --include-node-outputs``), not as handles.
+    include_node_outputs: bool = False
 
     def export_file_roots(self) -> None:
         """Put ``file_roots`` in ``$CONDUCTOR_FILE_ROOTS`` too, for the engines this
@@ -52,7 +54,8 @@ class Options:
 
 def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
     """A conductor on ``auto``; ``home`` and ``base_dir`` apply to an in-process engine only."""
-    from app.api import create_conductor, resolve_transport_name
+    from app.api import create_conductor
+    from app.api_args import resolve_transport_name
     from app.errors import ConfigError
 
     if options.remote:
@@ -77,7 +80,12 @@ def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
 
 
 async def _follow(
-    conductor: Conductor, execution_id: str, view: ProgressView | None, after_seq: int = 0
+    conductor: Conductor,
+    execution_id: str,
+    view: ProgressView | None,
+    after_seq: int = 0,
+    *,
+    inline: bool = False,
 ) -> ExecutionResult:
     if view is not None:
         try:
@@ -86,7 +94,7 @@ async def _follow(
                 view.event(event)
         finally:
             view.end()
-    return await conductor.wait(execution_id)
+    return await conductor.wait(execution_id, include_node_outputs=inline)
 
 
 def _view(options: Options, title: str) -> ProgressView | None:
@@ -130,7 +138,8 @@ async def run_target(
         except BlueprintError as exc:
             raise _in_file(exc, target) from None
         options.execution_id = execution_id
-        result = await _follow(conductor, execution_id, _view(options, target.label))
+        view = _view(options, target.label)
+        result = await _follow(conductor, execution_id, view, inline=options.include_node_outputs)
         if result.error_handler_execution_id is not None and not options.remote:
             # In-process: the engine closes with this command, so let the error
             # handler it started run to its end first (a server keeps running it).
@@ -146,12 +155,17 @@ async def resume_execution(execution_id: str, options: Options) -> ExecutionResu
     try:
         options.execution_id = execution_id
         if options.progress is None:
-            return await conductor.resume(execution_id)
+            return await conductor.resume(
+                execution_id, include_node_outputs=options.include_node_outputs
+            )
         # Follow from the last recorded event on (a paused execution's stream has
         # no end to read up to).
         last = (await conductor.get_execution(execution_id)).last_seq or 0
         await conductor.resume(execution_id, wait=False)
-        return await _follow(conductor, execution_id, _view(options, execution_id), last)
+        view = _view(options, execution_id)
+        return await _follow(
+            conductor, execution_id, view, last, inline=options.include_node_outputs
+        )
     finally:
         await conductor.close()
 
@@ -241,6 +255,25 @@ async def get_execution(execution_id: str, options: Options) -> ExecutionResult:
     conductor = open_conductor(options)
     try:
         return await conductor.get_execution(execution_id)
+    finally:
+        await conductor.close()
+
+
+async def write_output(
+    execution_id: str, node_id: str, page: tuple[int, int] | None, options: Options
+) -> None:
+    """Print a node's output (or the execution's ``outputs``) as JSON, read page by
+    page; with ``page`` (offset, limit) that one page's document instead."""
+    from app.cli.output import print_json, write_paged_value
+
+    conductor = open_conductor(options)
+    try:
+        if page is not None:
+            print_json(
+                await conductor.node_output(execution_id, node_id, offset=page[0], limit=page[1])
+            )
+            return
+        await write_paged_value(conductor, execution_id, node_id)
     finally:
         await conductor.close()
 

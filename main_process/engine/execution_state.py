@@ -66,6 +66,7 @@ class NodeState:
             input=self.input,
             error=self.error,
             port=self.port,
+            output_size=self.output_size,
         )
 
 

@@ -17,13 +17,14 @@ from typing import Any
 from app.errors import ExecutionNotFoundError
 from app.event_page import EventPage, check_event_page
 from app.events import Event
+from app.output_handles import EXECUTION_OUTPUTS
 from app.results import ExecutionResult, ExecutionSummary, OutputPage, check_page
 from main_process.engine.execution_state import event_from_row
 from main_process.engine.state_manager import StateManager
 from main_process.events.cursor import EventCursor
 from main_process.events.follow import follow
 from main_process.store import Store, history
-from main_process.store.history import stored_node_output, unknown_node
+from main_process.store.history import stored_node_output, stored_outputs, unknown_node
 
 
 class Records:
@@ -50,7 +51,9 @@ class Records:
         else from the store (only that node's outcome is read)."""
         check_page(offset, limit)
         state = self.states.get_active(execution_id)
-        if state is not None:
+        if node_id == EXECUTION_OUTPUTS:  # the execution's outputs (see app.output_handles)
+            value, size = await self._outputs(execution_id)
+        elif state is not None:
             node = state.nodes.get(node_id)
             if node is None:
                 raise unknown_node(execution_id, node_id)
@@ -65,6 +68,16 @@ class Records:
         return OutputPage.of(
             execution_id, node_id, value, offset=offset, limit=limit, size_bytes=size
         )
+
+    async def _outputs(self, execution_id: str) -> tuple[Any, int | None]:
+        state = self.states.get_active(execution_id)
+        if state is not None:
+            return state.outputs, None
+        if self.store is None:
+            await self.get_execution(execution_id)  # raises: only active runs exist
+            raise AssertionError("unreachable: get_execution raised")
+        await self.store.flush()
+        return await asyncio.to_thread(stored_outputs, self.store, execution_id)
 
     async def execution_blueprint(self, execution_id: str) -> dict[str, Any]:
         """The exact blueprint an execution ran (its ``ui`` too), as recorded with it;

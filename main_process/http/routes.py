@@ -19,6 +19,7 @@ from app.event_page import EventPage
 from app.events import Event
 from app.json_values import model_json
 from app.operations import PreviewTemplateRequest
+from app.output_handles import EXECUTION_OUTPUTS
 from app.results import (
     BlueprintSummary,
     ExecutionResult,
@@ -29,6 +30,7 @@ from app.results import (
 from app.states import ExecutionStatus
 from app.subflow_results import ExecutionLinks, IterationPage
 from app.template_preview import TemplatePreview
+from main_process.engine.client_results import client_execution, client_result, client_wait
 from main_process.engine.engine import Engine
 from main_process.http.errors import ErrorBody
 from main_process.http.events import (
@@ -140,7 +142,8 @@ def routes(engine: Engine, sse_buffer: int, sse_budget: SseBudget | None = None)
         )
         if not request.wait:
             return _json(b'{"execution_id":"%s"}' % execution_id.encode(), 202)
-        return _json(model_json(await engine.wait(execution_id)))
+        result = await client_wait(engine, execution_id, request.include_node_outputs)
+        return _json(model_json(result))
 
     @r.get("/executions", response_model=list[ExecutionSummary], tags=["executions"])
     async def list_executions(
@@ -198,7 +201,8 @@ def routes(engine: Engine, sse_buffer: int, sse_budget: SseBudget | None = None)
     )
     async def resume(execution_id: str, request: ResumeRequest | None = None) -> Response:
         wait = request is not None and request.wait
-        result = await engine.resume(execution_id, wait=wait)
+        inline = request is not None and request.include_node_outputs
+        result = client_result(engine, await engine.resume(execution_id, wait=wait), inline)
         return _json(model_json(result), 200 if wait else 202)
 
     @r.get(
@@ -211,6 +215,12 @@ def routes(engine: Engine, sse_buffer: int, sse_budget: SseBudget | None = None)
     ) -> Response:
         # Bounds are the engine's to check, so the error matches the other transports'.
         page = await engine.node_output(execution_id, node_id, offset=offset, limit=limit)
+        return _json(model_json(page))
+
+    @r.get("/executions/{execution_id}/outputs", response_model=OutputPage, tags=["executions"])
+    async def outputs_page(execution_id: str, offset: int = 0, limit: int = 100) -> Response:
+        """The execution's ``outputs`` paged, as ``node_output`` with node id ``""``."""
+        page = await engine.node_output(execution_id, EXECUTION_OUTPUTS, offset=offset, limit=limit)
         return _json(model_json(page))
 
     @r.post("/templates/preview", response_model=TemplatePreview, tags=["blueprints"])
@@ -260,7 +270,8 @@ def routes(engine: Engine, sse_buffer: int, sse_budget: SseBudget | None = None)
         return _json(orjson.dumps(await engine.records.execution_blueprint(execution_id)))
 
     @r.get("/executions/{execution_id:path}", response_model=ExecutionResult, tags=["executions"])
-    async def get_execution(execution_id: str) -> Response:
-        return _json(model_json(await engine.get_execution(execution_id)))
+    async def get_execution(execution_id: str, include_node_outputs: bool = False) -> Response:
+        result = await client_execution(engine, execution_id, include_node_outputs)
+        return _json(model_json(result))
 
     return r

@@ -40,6 +40,9 @@ class ExecuteRequest(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     config: ExecutionConfig = Field(default_factory=ExecutionConfig)
     wait: bool = False
+    #: With ``wait``: carry every node output inline (else outputs over the inline
+    #: limit come as handles; see :mod:`app.output_handles`).
+    include_node_outputs: bool = False
 
 
 class ResumeRequest(BaseModel):
@@ -48,6 +51,7 @@ class ResumeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     wait: bool = False
+    include_node_outputs: bool = False
 
 
 class CopyBlueprintBody(BaseModel):

@@ -6,6 +6,7 @@ reads rows that the writer has committed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -65,8 +66,24 @@ def execution_source(store: Store, execution_id: str) -> str | None:
     return None if row is None else row["source"]
 
 
-def node_outcomes(store: Store, execution_id: str) -> dict[str, NodeOutcome]:
-    """The latest recorded outcome of each node (spilled outputs read back)."""
+@dataclass(frozen=True, slots=True)
+class SpilledOutput:
+    """A recorded output left in its spill file by ``load_execution(spilled=False)``:
+    whoever needs the value reads it (one node at a time), see
+    :mod:`main_process.engine.client_results`."""
+
+    record: NodeOutcome
+
+    def read(self) -> Any:
+        """The value (OutputUnavailableError when its file is missing or unreadable)."""
+        return _read_spilled(self.record)
+
+
+def node_outcomes(
+    store: Store, execution_id: str, *, spilled: bool = True
+) -> dict[str, NodeOutcome]:
+    """The latest recorded outcome of each node (spilled outputs read back, unless
+    ``spilled`` is False: then their ``output`` stays None)."""
     outcomes: dict[str, NodeOutcome] = {}
     for row in store.query(
         "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq",
@@ -74,6 +91,8 @@ def node_outcomes(store: Store, execution_id: str) -> dict[str, NodeOutcome]:
     ):
         for record in decode_outcomes(row["chunk"]):
             outcomes[record.node_id] = record
+    if not spilled:
+        return outcomes
     for node_id, record in outcomes.items():
         if record.output_path is not None and record.output is None:
             try:
@@ -146,8 +165,9 @@ def recorded_blueprint(store: Store, execution_id: str) -> dict[str, Any] | None
     return data
 
 
-def load_execution(store: Store, execution_id: str) -> ExecutionState:
-    """An execution as recorded, with node outputs (spilled ones read from their files)."""
+def load_execution(store: Store, execution_id: str, *, spilled: bool = True) -> ExecutionState:
+    """An execution as recorded, with node outputs (spilled ones read from their files;
+    with ``spilled=False`` left there, each output a :class:`SpilledOutput`)."""
     row = execution_row(store, execution_id)
     if row is None:
         raise ExecutionNotFoundError(f"no execution {execution_id!r}", where="execution_id")
@@ -171,7 +191,7 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
         error_handler_execution=row.error_handler_execution,
         handler_for=row.handler_for,
     )
-    for node_id, record in node_outcomes(store, execution_id).items():
+    for node_id, record in node_outcomes(store, execution_id, spilled=spilled).items():
         node = state.nodes.get(node_id) or NodeState(node_id)
         state.nodes[node_id] = node
         node.status = NodeStatus(record.status)
@@ -180,6 +200,8 @@ def load_execution(store: Store, execution_id: str) -> ExecutionState:
         node.finished_at = record.finished_at
         node.port = record.port
         node.output = record.output
+        if record.output_path is not None and record.output is None and not spilled:
+            node.output = SpilledOutput(record)
         node.output_size = record.output_size
         node.input = record.input
         node.input_json = None if node.input is None else dumps(node.input)
@@ -223,6 +245,16 @@ def stored_node_output(store: Store, execution_id: str, node_id: str) -> tuple[A
     if record.output_path is not None and record.output is None:
         return _read_spilled(record), record.output_size
     return record.output, record.output_size
+
+
+def stored_outputs(store: Store, execution_id: str) -> tuple[Any, int | None]:
+    """An execution's recorded ``(outputs, size in bytes)``; ``(None, None)`` before it
+    ends. Raises ExecutionNotFoundError for an unknown execution."""
+    row = store.query_one("SELECT outputs_json FROM executions WHERE id = ?", (execution_id,))
+    if row is None:
+        raise ExecutionNotFoundError(f"no execution {execution_id!r}", where="execution_id")
+    data = row["outputs_json"]
+    return (None, None) if data is None else (loads(data), len(data))
 
 
 #: The last recorded seq, read from the newest chunk through the primary key.

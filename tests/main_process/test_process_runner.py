@@ -135,7 +135,8 @@ async def test_megabytes_cross_both_ways(conductor: Conductor) -> None:
             {"id": "big", "type": "set", "params": {"value": "{{ 'x' * 5000000 }}"}},
             builtin("copy", "str"),
             builtin("size", "len"),
-        )
+        ),
+        include_node_outputs=True,  # 5 MB: over the result's inline limit
     )
     assert result.success, result.error
     assert result.outputs == 5_000_000
