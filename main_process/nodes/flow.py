@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.stream_roles import flagged_role
 from main_process.nodes.base import NodeContext, NodeType, PortOutput
 
 #: Strings that read as "no" in a condition. A template mixed with text renders
@@ -40,6 +41,10 @@ class SetParams(BaseModel):
     value: Any = Field(
         default=None,
         description="Any JSON value; templates inside it are rendered. Becomes the output.",
+    )
+    per_item: bool = Field(
+        default=False,
+        description="Build one value per item of a stream (or list): {{ input }} is the item.",
     )
 
 
@@ -194,7 +199,7 @@ def run_log(params: LogParams, input: Any, ctx: NodeContext) -> Any:
 
 
 FLOW_TYPES: list[NodeType] = [
-    NodeType("set", "Set value", "Data", SetParams, run_set),
+    NodeType("set", "Set value", "Data", SetParams, run_set, streams=flagged_role),
     NodeType("if", "If", "Flow", IfParams, run_if, ports=("true", "false")),
     NodeType("switch", "Switch", "Flow", SwitchParams, run_switch, port_names=switch_ports),
     NodeType("merge", "Merge", "Flow", MergeParams, run_merge),

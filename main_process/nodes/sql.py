@@ -35,6 +35,7 @@ from pydantic_core import PydanticCustomError
 
 from app.blueprint import Runner
 from app.errors import NodeFailedError
+from app.stream_roles import StreamRole
 from app.templates import is_template
 from app.validation import TEMPLATE_FORBIDDEN
 from main_process.file_roots import confined_path
@@ -258,6 +259,14 @@ SQL_TYPES: list[NodeType] = [
         "sqlite.query", "SQLite query", "Files/SQL", QueryParams, run_query, runner=Runner.THREAD
     ),
     NodeType(
-        "sqlite.write", "SQLite write", "Files/SQL", WriteParams, run_write, runner=Runner.THREAD
+        "sqlite.write",
+        "SQLite write",
+        "Files/SQL",
+        WriteParams,
+        run_write,
+        runner=Runner.THREAD,
+        # A stream is written a chunk per transaction (executemany), the counts summed.
+        streams=StreamRole.COLLECTS,
+        combine=lambda a, b: {"written": a["written"] + b["written"]},
     ),
 ]

@@ -1,0 +1,86 @@
+"""The streams of one execution: opened by producing nodes, seen by the driver.
+
+A producing node's run opens its stream here (:meth:`ExecutionStreams.open`) while
+it keeps running; the driver takes each opened stream (:meth:`ExecutionStreams.take`)
+and tells the graph (:meth:`~main_process.engine.graph.ExecutionGraph.open_stream`),
+which decides the producer's outgoing edges at once, so its consumers start while it
+produces. A node that ends without reading (skipped) releases its place in every
+stream (:meth:`ExecutionStreams.settled`), so no producer waits for it.
+
+Only a plan with stream roles gets one (``NodeEnv.streams``): a plan without them
+pays nothing.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from app.limits import limit
+from app.states import NodeStatus
+from main_process.streams.channel import Stream
+
+if TYPE_CHECKING:
+    from main_process.engine.graph import ExecutionGraph
+    from main_process.engine.plan import Plan, PlanNode
+
+#: The most items one chunk carries between nodes.
+MAX_CHUNK = 1000
+
+
+def chunk_size(capacity: int) -> int:
+    """Items per chunk for a buffer of ``capacity`` items: half of it (so a producer
+    fills one chunk while a consumer works on another), at most :data:`MAX_CHUNK`."""
+    return max(1, min(MAX_CHUNK, capacity // 2))
+
+
+class ExecutionStreams:
+    """Open streams of one execution (see the module docs)."""
+
+    __slots__ = ("_graph", "_opened", "_plan", "_streams", "_wake", "capacity", "chunk")
+
+    def __init__(self, plan: Plan, graph: ExecutionGraph, wake: Callable[[], None]) -> None:
+        self._plan = plan
+        self._graph = graph
+        self._wake = wake
+        self._opened: deque[tuple[int, Stream]] = deque()
+        self._streams: list[Stream] = []
+        #: Items a stream buffers between a producer and its slowest consumer.
+        self.capacity = limit("stream_buffer_items")
+        self.chunk = chunk_size(self.capacity)
+
+    def open(self, node: PlanNode) -> Stream | None:
+        """Open ``node``'s stream for its pending consumers; None when it has none (its
+        items are only recorded)."""
+        graph, nodes = self._graph, self._plan.nodes
+        consumers = list(
+            dict.fromkeys(
+                nodes[target].id
+                for target, _port in node.downstream
+                if graph.status[target] is NodeStatus.PENDING
+            )
+        )
+        if not consumers:
+            return None
+        stream = Stream(node.id, consumers, self.capacity)
+        self._streams.append(stream)
+        self._opened.append((node.index, stream))
+        self._wake()
+        return stream
+
+    @property
+    def pending(self) -> bool:
+        """Whether a stream opened that the driver has not taken yet."""
+        return bool(self._opened)
+
+    def take(self) -> list[tuple[int, Stream]]:
+        """The streams opened since the last call, for the graph."""
+        taken = list(self._opened)
+        self._opened.clear()
+        return taken
+
+    def settled(self, node_id: str) -> None:
+        """``node_id`` will read no stream (it was skipped or ended)."""
+        for stream in self._streams:
+            stream.release(node_id)
