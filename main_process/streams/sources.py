@@ -42,38 +42,53 @@ def failed_at(index: int, exc: BaseException) -> StreamError:
     return StreamError(f"the stream failed at item {index}: {type(exc).__name__}: {detail}")
 
 
-def _pull(items: Iterator[Any], size: int, chunk: list[Any]) -> None:
-    # list.extend keeps the items taken before an error, so the failing index is known.
-    chunk.extend(islice(items, size))
+def _pull(source: IteratorSource, size: int, chunk: list[Any]) -> None:
+    """Take up to ``size`` items (on a node thread, or in place). ``list.extend`` keeps
+    the items taken before an error, so the failing index is known. A source closed
+    while this ran (a cancelled consumer) is closed here, once its generator is free."""
+    source.busy = True
+    try:
+        chunk.extend(islice(source.items, size))
+    finally:
+        source.busy = False
+        if source.closed:
+            source.close_now()
 
 
 class IteratorSource:
     """A plain generator (or any iterable), pulled a chunk at a time."""
 
-    __slots__ = ("_items", "_iterable", "_pool", "index")
+    __slots__ = ("_iterable", "_pool", "busy", "closed", "index", "items")
 
     def __init__(self, iterable: Any, pool: Executor | None) -> None:
         self._iterable = iterable
-        self._items: Iterator[Any] = iter(iterable)
+        self.items: Iterator[Any] = iter(iterable)
         self._pool = pool
         self.index = 0
+        self.busy = False
+        self.closed = False
 
     async def next(self, size: int) -> list[Any] | None:
         chunk: list[Any] = []
         try:
             if self._pool is None:
-                _pull(self._items, size, chunk)
+                _pull(self, size, chunk)
             else:
-                await run_plain(self._pool, _pull, self._items, size, chunk)
+                await run_plain(self._pool, _pull, self, size, chunk)
         except Exception as exc:
             raise failed_at(self.index + len(chunk), exc) from exc
         self.index += len(chunk)
         return chunk or None
 
     async def close(self) -> None:
+        self.closed = True
+        if not self.busy:  # else the pull still running on its thread closes it
+            self.close_now()
+
+    def close_now(self) -> None:
         close = getattr(self._iterable, "close", None)
         if close is not None:
-            with contextlib.suppress(ValueError):  # still running on a thread (cancelled mid-chunk)
+            with contextlib.suppress(ValueError):  # running: the pull closes it after
                 close()
 
 
