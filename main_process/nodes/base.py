@@ -143,6 +143,9 @@ class NodeType:
     #: transaction each) fold their chunk outputs with this; None: ``run`` is handed
     #: the stream's reader (:mod:`main_process.streams.items`).
     combine: Callable[[Any, Any], Any] | None = None
+    #: Collecting types that read a stream their own way (``file.write``):
+    #: ``consume(params, reader, ctx)``, awaited on the loop; used before ``combine``.
+    consume: Callable[[Any, Any, NodeContext], Awaitable[Any]] | None = None
     is_async: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:

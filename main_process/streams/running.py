@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.blueprint import Runner
 from app.stream_roles import StreamRole
+from main_process.engine.node_context import NodeRunContext
 from main_process.streams.channel import Reader, Stream, StreamError
 from main_process.streams.recording import StreamRecord
 from main_process.streams.sources import (
@@ -67,7 +68,18 @@ async def run_stream_node(
     if role is _COLLECTS:
         readers = _readers(node, value)
         try:
-            combine = node.node_type.combine if node.node_type is not None else None
+            node_type = node.node_type
+            combine = node_type.combine if node_type is not None else None
+            if (
+                node_type is not None
+                and node_type.consume is not None
+                and isinstance(readers, Reader)
+            ):
+                params = (
+                    node.params if node.params is not None else await runner._params(node, None)
+                )
+                ctx = NodeRunContext(runner.env, node.id, attempt, upstream, node.timeout)
+                return await node_type.consume(params, readers, ctx)
             if combine is not None and isinstance(readers, Reader):
                 return await _per_chunk(runner, node, readers, upstream, attempt, combine)
             return await runner.invoke(node, readers, upstream, attempt)
@@ -125,8 +137,6 @@ def _mapper(
     runner: NodeRunner, node: PlanNode, upstream: dict[str, Any], attempt: int
 ) -> ChunkMapper:
     """What a per-item node does to each item of a chunk."""
-    from main_process.engine.node_context import NodeRunContext
-
     ctx = NodeRunContext(runner.env, node.id, attempt, upstream, node.timeout)
     fn = node.function
     if fn is not None:

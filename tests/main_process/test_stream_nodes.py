@@ -1,0 +1,101 @@
+"""Built-in nodes on streams, on a real engine: file.read of CSV / JSON Lines with
+``stream: true``, file.write of a stream, sqlite.query with ``stream: true``,
+python.function per item, reduce, and collect of a join."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from app import Blueprint, EdgeSpec, NodeSpec
+from main_process.engine.engine import Engine
+
+
+def add_tax(item: dict[str, Any]) -> dict[str, Any]:
+    """A per-item python.function."""
+    return {**item, "gross": round(float(item["price"]) * 1.2, 2)}
+
+
+async def test_csv_stream_to_jsonl_file(engine: Engine, tmp_path: Path) -> None:
+    rows = "".join(f"{i},item {i},{i % 7}\n" for i in range(3000))
+    (tmp_path / "in.csv").write_text("id,name,price\n" + rows)
+    bp = Blueprint(
+        id="csv-to-jsonl",
+        nodes=[
+            NodeSpec(id="read", type="file.read", params={"path": "in.csv", "stream": True}),
+            NodeSpec(
+                id="tax",
+                type="python.function",
+                params={
+                    "function": "tests.main_process.test_stream_nodes:add_tax",
+                    "per_item": True,
+                },
+            ),
+            NodeSpec(id="write", type="file.write", params={"path": "out.jsonl"}),
+        ],
+    )
+    result = await engine.execute(blueprint=bp)
+    assert result.success, result.error
+    assert result.outputs["items"] == 3000
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert len(lines) == 3000
+    assert json.loads(lines[10]) == {"id": "10", "name": "item 10", "price": "3", "gross": 3.6}
+
+
+async def test_jsonl_stream_to_csv_and_a_bad_line_names_its_number(
+    engine: Engine, tmp_path: Path
+) -> None:
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"n": i}) + "\n" for i in range(50)))
+    bp = Blueprint(
+        id="jsonl-to-csv",
+        nodes=[
+            NodeSpec(id="read", type="file.read", params={"path": "in.jsonl", "stream": True}),
+            NodeSpec(id="write", type="file.write", params={"path": "out.csv"}),
+        ],
+    )
+    result = await engine.execute(blueprint=bp)
+    assert result.success, result.error
+    assert (tmp_path / "out.csv").read_text().splitlines()[:3] == ["n", "0", "1"]
+
+    (tmp_path / "in.jsonl").write_text('{"n": 0}\n{"n": 1}\nnot json\n')
+    failed = await engine.execute(blueprint=bp)
+    assert failed.error is not None and failed.error.node_id == "read"
+    assert "line 3" in failed.error.message and "item 2" in failed.error.message
+    assert (tmp_path / "out.csv").read_text().splitlines()[:3] == ["n", "0", "1"]  # kept
+
+
+async def test_sqlite_query_stream_reduce_and_a_join_of_two_streams(
+    engine: Engine, tmp_path: Path
+) -> None:
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        conn.execute("CREATE TABLE t (n INTEGER)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(4000)])
+    bp = Blueprint(
+        id="query-stream",
+        nodes=[
+            NodeSpec(
+                id="rows",
+                type="sqlite.query",
+                params={"database": "db.sqlite", "sql": "SELECT n FROM t", "stream": True},
+            ),
+            NodeSpec(id="more", type="generate", params={"count": 3}),
+            NodeSpec(
+                id="total",
+                type="reduce",
+                params={"expression": "sum([acc, item.n])", "initial": 0},
+            ),
+            NodeSpec(id="both", type="collect"),
+        ],
+        edges=[
+            EdgeSpec(source="rows", target="total"),
+            EdgeSpec(source="rows", target="both"),
+            EdgeSpec(source="more", target="both"),
+        ],
+    )
+    result = await engine.execute(blueprint=bp)
+    assert result.success, result.error
+    assert result.outputs["total"] == sum(range(4000))
+    both = result.outputs["both"]
+    assert both["more"] == [0, 1, 2] and len(both["rows"]) == 4000
