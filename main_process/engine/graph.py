@@ -233,9 +233,9 @@ class ExecutionGraph:
         if status is _FAILED:
             # A caught failure (not continued) releases its downstream as skipped.
             return _FAILED_EDGE if self._nodes[source].continue_on_error else _SKIPPED_EDGE
-        if (source in self._passed or source in self._streaming) and (
-            port is None or self._sequential
-        ):
+        if source in self._streaming:  # every port of a per-item branch gets a stream
+            return _SUCCESS
+        if source in self._passed and (port is None or self._sequential):
             return _SUCCESS
         return _SKIPPED_EDGE
 

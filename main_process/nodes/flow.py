@@ -63,6 +63,10 @@ class IfParams(BaseModel):
             'and "" take the false port.'
         ),
     )
+    per_item: bool = Field(
+        default=False,
+        description="Route each item of a stream: each port gets a stream of its items.",
+    )
 
 
 def run_if(params: IfParams, input: Any, ctx: NodeContext) -> PortOutput:
@@ -83,6 +87,10 @@ class SwitchParams(BaseModel):
             "Case names; each is an output port. The input leaves through the case "
             'equal to the value, else through "default".'
         ),
+    )
+    per_item: bool = Field(
+        default=False,
+        description="Route each item of a stream: each port gets a stream of its items.",
     )
 
     @field_validator("cases")
@@ -200,8 +208,16 @@ def run_log(params: LogParams, input: Any, ctx: NodeContext) -> Any:
 
 FLOW_TYPES: list[NodeType] = [
     NodeType("set", "Set value", "Data", SetParams, run_set, streams=flagged_role),
-    NodeType("if", "If", "Flow", IfParams, run_if, ports=("true", "false")),
-    NodeType("switch", "Switch", "Flow", SwitchParams, run_switch, port_names=switch_ports),
+    NodeType("if", "If", "Flow", IfParams, run_if, ports=("true", "false"), streams=flagged_role),
+    NodeType(
+        "switch",
+        "Switch",
+        "Flow",
+        SwitchParams,
+        run_switch,
+        port_names=switch_ports,
+        streams=flagged_role,
+    ),
     NodeType("merge", "Merge", "Flow", MergeParams, run_merge),
     NodeType("delay", "Delay", "Flow", DelayParams, run_delay),
     NodeType("log", "Log", "Flow", LogParams, run_log),

@@ -79,6 +79,11 @@ class Stream:
         """Consumers still reading."""
         return len(self._next)
 
+    @property
+    def consumer_ids(self) -> list[str]:
+        """The consumers still reading, by id."""
+        return list(self._next)
+
     # -- the producer ----------------------------------------------------------------
 
     async def wait_space(self, items: int) -> bool:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from app.limits import limit
 from app.states import NodeStatus
 from main_process.streams.channel import Stream
+from main_process.streams.ports import PortStreams
 
 if TYPE_CHECKING:
     from main_process.engine.graph import ExecutionGraph
@@ -44,37 +45,38 @@ class ExecutionStreams:
         self._plan = plan
         self._graph = graph
         self._wake = wake
-        self._opened: deque[tuple[int, Stream]] = deque()
+        self._opened: deque[tuple[int, Stream | PortStreams]] = deque()
         self._streams: list[Stream] = []
         #: Items a stream buffers between a producer and its slowest consumer.
         self.capacity = limit("stream_buffer_items")
         self.chunk = chunk_size(self.capacity)
 
-    def open(self, node: PlanNode) -> Stream | None:
+    def open(self, node: PlanNode, *, ports: bool = False) -> Stream | PortStreams | None:
         """Open ``node``'s stream for its pending consumers; None when it has none (its
-        items are only recorded)."""
+        items are only recorded). ``ports``: a branch node's streams, one per port."""
         graph, nodes = self._graph, self._plan.nodes
-        consumers = list(
-            dict.fromkeys(
-                nodes[target].id
-                for target, _port in node.downstream
-                if graph.status[target] is NodeStatus.PENDING
-            )
-        )
-        if not consumers:
+        by_port: dict[str | None, list[str]] = {}
+        for target, port in node.downstream:
+            if graph.status[target] is NodeStatus.PENDING:
+                by_port.setdefault(port if ports else None, []).append(nodes[target].id)
+        if not by_port:
             return None
-        stream = Stream(node.id, consumers, self.capacity)
-        self._streams.append(stream)
-        self._opened.append((node.index, stream))
+        streams = {
+            port: Stream(node.id, dict.fromkeys(ids), self.capacity)
+            for port, ids in by_port.items()
+        }
+        self._streams.extend(streams.values())
+        opened: Stream | PortStreams = PortStreams(node.id, streams) if ports else streams[None]
+        self._opened.append((node.index, opened))
         self._wake()
-        return stream
+        return opened
 
     @property
     def pending(self) -> bool:
         """Whether a stream opened that the driver has not taken yet."""
         return bool(self._opened)
 
-    def take(self) -> list[tuple[int, Stream]]:
+    def take(self) -> list[tuple[int, Stream | PortStreams]]:
         """The streams opened since the last call, for the graph."""
         taken = list(self._opened)
         self._opened.clear()

@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 from app.blueprint import Runner
 from app.stream_roles import StreamRole
 from main_process.engine.node_context import NodeRunContext
+from main_process.nodes.base import PortOutput
 from main_process.streams.channel import Reader, Stream, StreamError
+from main_process.streams.ports import PortStreams
 from main_process.streams.recording import StreamRecord
 from main_process.streams.sources import (
     ChunkMapper,
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
     from main_process.engine.node_running import NodeRunner
     from main_process.engine.plan import PlanNode
 
+#: What a producing node's output is while it streams.
+_STREAMS = (Stream, PortStreams)
+
 _PRODUCES, _PER_ITEM, _COLLECTS = StreamRole.PRODUCES, StreamRole.PER_ITEM, StreamRole.COLLECTS
 
 
@@ -54,7 +59,7 @@ async def run_stream_node(
         result = await runner.invoke(node, value, upstream, attempt)
         return await pump(runner, node, source_of(result, _pool(runner, node)))
     if role is _PER_ITEM:
-        if isinstance(value, Stream):
+        if isinstance(value, _STREAMS):
             reader = value.reader(node.id)
             try:
                 mapper = _mapper(runner, node, upstream, attempt)
@@ -62,7 +67,7 @@ async def run_stream_node(
             finally:
                 reader.close()
         _refuse(node, value, "works on one stream at a time")
-        if isinstance(value, list):
+        if isinstance(value, list) and not _branches(node):  # a branch routes whole values
             return await _mapper(runner, node, upstream, attempt)(value, 0)
         return await runner.invoke(node, value, upstream, attempt)
     if role is _COLLECTS:
@@ -100,7 +105,8 @@ async def pump(runner: NodeRunner, node: PlanNode, source: ChunkSource) -> dict[
     streams = env.streams
     full = node.spec.record == "full"
     record = StreamRecord(_chunk_sink(runner, node) if full else None)
-    stream = streams.open(node)
+    ports = _branches(node)
+    stream = streams.open(node, ports=ports)
     size = streams.chunk
     stopped = False
     try:
@@ -113,7 +119,9 @@ async def pump(runner: NodeRunner, node: PlanNode, source: ChunkSource) -> dict[
                 if stream is not None:
                     stream.put([], size)
                 break
-            record.add(chunk)
+            record.add(
+                [r.value if isinstance(r, PortOutput) else r for r in chunk] if ports else chunk
+            )
             if stream is not None:
                 stream.put(chunk, size)
     except BaseException as exc:
@@ -126,6 +134,12 @@ async def pump(runner: NodeRunner, node: PlanNode, source: ChunkSource) -> dict[
     if stream is not None:
         stream.end()
     return record.summary(full=full, stopped=stopped)
+
+
+def _branches(node: PlanNode) -> bool:
+    """Whether the node has named output ports (``if``, ``switch``)."""
+    node_type = node.node_type
+    return node_type is not None and bool(node_type.ports or node_type.port_names)
 
 
 def _pool(runner: NodeRunner, node: PlanNode) -> Any:
@@ -198,10 +212,10 @@ async def _per_chunk(
 
 def _readers(node: PlanNode, value: Any) -> Any:
     """The input with each stream replaced by this node's reader of it."""
-    if isinstance(value, Stream):
+    if isinstance(value, _STREAMS):
         return value.reader(node.id)
-    if isinstance(value, dict) and any(isinstance(v, Stream) for v in value.values()):
-        return {k: v.reader(node.id) if isinstance(v, Stream) else v for k, v in value.items()}
+    if isinstance(value, dict) and any(isinstance(v, _STREAMS) for v in value.values()):
+        return {k: v.reader(node.id) if isinstance(v, _STREAMS) else v for k, v in value.items()}
     return value
 
 
@@ -216,9 +230,9 @@ def _close(value: Any) -> None:
 
 def _refuse(node: PlanNode, value: Any, why: str) -> None:
     """A StreamError naming both nodes when a stream reaches a node that cannot take it."""
-    streams = [value] if isinstance(value, Stream) else []
+    streams: list[Stream | PortStreams] = [value] if isinstance(value, _STREAMS) else []
     if isinstance(value, dict):
-        streams = [v for v in value.values() if isinstance(v, Stream)]
+        streams = [v for v in value.values() if isinstance(v, _STREAMS)]
     if streams:
         producer = streams[0].producer_id
         for stream in streams:

@@ -99,3 +99,41 @@ async def test_sqlite_query_stream_reduce_and_a_join_of_two_streams(
     assert result.outputs["total"] == sum(range(4000))
     both = result.outputs["both"]
     assert both["more"] == [0, 1, 2] and len(both["rows"]) == 4000
+
+
+async def test_if_per_item_gives_each_port_a_stream(engine: Engine) -> None:
+    bp = Blueprint(
+        id="route",
+        nodes=[
+            NodeSpec(id="gen", type="generate", params={"count": 1001, "field": "n"}),
+            NodeSpec(
+                id="even",
+                type="if",
+                params={"condition": "{{ input.n % 2 == 0 }}", "per_item": True},
+            ),
+            NodeSpec(id="evens", type="count"),
+            NodeSpec(id="odds", type="sum", params={"field": "n"}),
+            NodeSpec(
+                id="kind",
+                type="switch",
+                params={
+                    "value": "{{ 'big' if input.n > 990 else 'small' }}",
+                    "cases": ["big"],
+                    "per_item": True,
+                },
+            ),
+            NodeSpec(id="bigs", type="collect"),
+        ],
+        edges=[
+            EdgeSpec(source="gen", target="even"),
+            EdgeSpec(source="even", target="evens", source_port="true"),
+            EdgeSpec(source="even", target="odds", source_port="false"),
+            EdgeSpec(source="gen", target="kind"),
+            EdgeSpec(source="kind", target="bigs", source_port="big"),
+        ],
+    )
+    result = await engine.execute(blueprint=bp)
+    assert result.success, result.error
+    assert result.outputs["evens"] == 501
+    assert result.outputs["odds"] == sum(range(1, 1001, 2))
+    assert result.outputs["bigs"] == [{"n": n} for n in range(991, 1001)]
