@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +139,37 @@ async def test_if_per_item_gives_each_port_a_stream(engine: Engine) -> None:
     assert result.outputs["evens"] == 501
     assert result.outputs["odds"] == sum(range(1, 1001, 2))
     assert result.outputs["bigs"] == [{"n": n} for n in range(991, 1001)]
+
+
+class _Lines(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.end_headers()
+        for i in range(5000):
+            self.wfile.write(json.dumps({"i": i}).encode() + b"\n")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+async def test_http_request_streams_json_lines(engine: Engine) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Lines)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/lines"
+        bp = Blueprint(
+            id="ndjson",
+            nodes=[
+                NodeSpec(id="get", type="http.request", params={"url": url, "stream": True}),
+                NodeSpec(id="total", type="sum", params={"field": "i"}),
+            ],
+        )
+        result = await engine.execute(blueprint=bp)
+        assert result.success, result.error
+        assert result.outputs == sum(range(5000))
+        assert result.nodes["get"].output["stream"]["items"] == 5000
+    finally:
+        server.shutdown()
+        server.server_close()
