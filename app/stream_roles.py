@@ -110,6 +110,19 @@ def stream_problems(blueprint: Blueprint, catalog: NodeCatalog) -> list[Problem]
         return []
     streaming = streaming_nodes(blueprint, roles)
     problems: list[Problem] = []
+    for index, (spec, role) in enumerate(zip(nodes, roles, strict=True)):
+        runner = spec.runner.value if spec.runner is not None else None
+        if role is not StreamRole.WHOLE and runner in ("process", "dask"):
+            problems.append(
+                Problem(
+                    where=f"nodes[{index}].runner",
+                    message=(
+                        f"node {spec.id!r} works on a stream of items, which does not cross "
+                        f"to runner {runner}: use thread or inline"
+                    ),
+                    code="stream",
+                )
+            )
     for source, target, where in _flows(blueprint):
         if streaming[source] and roles[target] is StreamRole.WHOLE:
             problems.append(

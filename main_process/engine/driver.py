@@ -51,7 +51,7 @@ from main_process.engine.plan import Plan
 from main_process.engine.scope import RunScope
 from main_process.engine.store_errors import store_error as _store_error
 from main_process.runners.tracebacks import format_traceback
-from main_process.streams.execution import ExecutionStreams
+from main_process.streams.execution import ExecutionStreams, settled_output
 
 _COMPLETED, _CANCELLED, _SKIPPED = NodeStatus.COMPLETED, NodeStatus.CANCELLED, NodeStatus.SKIPPED
 
@@ -333,7 +333,7 @@ class ExecutionDriver:
                 self.execution_id,
                 node.id,
                 _SKIPPED,
-                output=graph.outputs[index],
+                output=settled_output(graph.outputs[index]),
                 data={"reason": NodeReason.DISABLED.value},
             )
         elif graph.outside(index):

@@ -53,6 +53,7 @@ class Stream:
         "held",
         "items",
         "producer_id",
+        "summary",
     )
 
     def __init__(self, producer_id: str, consumers: Iterable[str], capacity: int) -> None:
@@ -70,6 +71,8 @@ class Stream:
         self._error: str | None = None
         self._data: asyncio.Future[None] | None = None
         self._space: asyncio.Future[None] | None = None
+        #: The producer's recorded summary, once its stream ended.
+        self.summary: Any = None
 
     def __repr__(self) -> str:  # shown if a template ever names a running stream
         return f"<stream of {self.producer_id!r}: {self.items} items so far>"

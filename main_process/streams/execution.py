@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.limits import limit
 from app.states import NodeStatus
@@ -28,6 +28,15 @@ if TYPE_CHECKING:
 
 #: The most items one chunk carries between nodes.
 MAX_CHUNK = 1000
+
+
+def settled_output(value: Any) -> Any:
+    """A node's output as templates, records and execution outputs see it: a stream's
+    recorded summary once it ended, ``{"stream": {"of": producer, "flowing": true}}``
+    while it flows (never the items)."""
+    if isinstance(value, Stream | PortStreams):
+        return value.summary or {"stream": {"of": value.producer_id, "flowing": True}}
+    return value
 
 
 def chunk_size(capacity: int) -> int:
@@ -54,11 +63,10 @@ class ExecutionStreams:
     def open(self, node: PlanNode, *, ports: bool = False) -> Stream | PortStreams | None:
         """Open ``node``'s stream for its pending consumers; None when it has none (its
         items are only recorded). ``ports``: a branch node's streams, one per port."""
-        graph, nodes = self._graph, self._plan.nodes
         by_port: dict[str | None, list[str]] = {}
         for target, port in node.downstream:
-            if graph.status[target] is NodeStatus.PENDING:
-                by_port.setdefault(port if ports else None, []).append(nodes[target].id)
+            for consumer in self._readers_behind(target):
+                by_port.setdefault(port if ports else None, []).append(consumer)
         if not by_port:
             return None
         streams = {
@@ -70,6 +78,17 @@ class ExecutionStreams:
         self._opened.append((node.index, opened))
         self._wake()
         return opened
+
+    def _readers_behind(self, target: int) -> list[str]:
+        """The pending node ids that will read through an edge to ``target``: itself, or
+        for a disabled node (which passes the stream on) the readers behind it."""
+        graph, nodes = self._graph, self._plan.nodes
+        if graph.status[target] is not NodeStatus.PENDING:
+            return []
+        node = nodes[target]
+        if not node.spec.disabled:
+            return [node.id]
+        return [c for after, _port in node.downstream for c in self._readers_behind(after)]
 
     @property
     def pending(self) -> bool:

@@ -19,11 +19,13 @@ from main_process.streams.channel import Reader, Stream, StreamError
 class PortStreams:
     """The streams of one branch node, by port (see the module docs)."""
 
-    __slots__ = ("_by_consumer", "by_port", "producer_id")
+    __slots__ = ("_by_consumer", "by_port", "producer_id", "summary")
 
     def __init__(self, producer_id: str, by_port: dict[str | None, Stream]) -> None:
         self.producer_id = producer_id
         self.by_port = by_port
+        #: The node's recorded summary, once its streams ended.
+        self.summary: Any = None
         self._by_consumer: dict[str, Stream] = {}
         for stream in by_port.values():
             for consumer in stream.consumer_ids:

@@ -131,9 +131,11 @@ async def pump(runner: NodeRunner, node: PlanNode, source: ChunkSource) -> dict[
         raise
     finally:
         await source.close()
+    summary = record.summary(full=full, stopped=stopped)
     if stream is not None:
+        stream.summary = summary
         stream.end()
-    return record.summary(full=full, stopped=stopped)
+    return summary
 
 
 def _branches(node: PlanNode) -> bool:

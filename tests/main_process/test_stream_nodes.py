@@ -173,3 +173,35 @@ async def test_http_request_streams_json_lines(engine: Engine) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_a_disabled_stage_passes_the_stream_on_and_outputs_show_summaries(
+    engine: Engine,
+) -> None:
+    bp = Blueprint(
+        id="bypass",
+        nodes=[
+            NodeSpec(id="gen", type="generate", params={"count": 2000}),
+            NodeSpec(
+                id="off",
+                type="json.transform",
+                params={"expression": "@", "per_item": True},
+                disabled=True,
+            ),
+            NodeSpec(id="n", type="count"),
+        ],
+        outputs={"generated": "gen", "count": "n"},
+    )
+    result = await engine.execute(blueprint=bp)
+    assert result.success, result.error
+    assert result.outputs["count"] == 2000
+    assert result.outputs["generated"]["stream"]["items"] == 2000
+
+
+async def test_a_stream_on_a_process_runner_is_a_validation_problem(engine: Engine) -> None:
+    bp = Blueprint(
+        id="no-process",
+        nodes=[NodeSpec(id="gen", type="generate", params={"count": 2}, runner="process")],
+    )
+    problems = await engine.validate(bp)
+    assert [p.where for p in problems] == ["nodes[0].runner"]
