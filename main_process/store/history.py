@@ -342,3 +342,12 @@ def stream_items(
         chunk = loads(row["data"])
         items.extend(chunk[max(0, offset - first) : end - first])
     return items
+
+
+def stream_chunk(store: Store, execution_id: str, node_id: str, seq: int) -> list[Any] | None:
+    """Chunk ``seq`` of a ``record: full`` stream; None past its last."""
+    row = store.query_one(
+        "SELECT data FROM stream_chunks WHERE execution_id = ? AND node_id = ? AND seq = ?",
+        (execution_id, node_id, seq),
+    )
+    return None if row is None else loads(row["data"])

@@ -3,8 +3,9 @@
 A streamed output is recorded as its summary (count, bytes, preview), which is no
 input for a consumer: resume re-runs a streaming node from its start whenever a node
 it feeds runs again (and so on upstream, through per-item stages). A streaming node
-whose consumers all completed keeps its recorded summary. (Chunks recorded with
-``record: full`` are kept for the data tab; resume does not replay them yet.)
+whose consumers all completed keeps its recorded summary. One recorded with
+``record: full`` is not run again: its recorded chunks flow instead
+(:mod:`main_process.streams.replay`).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from main_process.nodes.base import PortOutput
 from main_process.streams.channel import Reader, Stream, StreamError
 from main_process.streams.ports import PortStreams
 from main_process.streams.recording import StreamRecord
+from main_process.streams.replay import ReplaySource, replay_source
 from main_process.streams.sources import (
     ChunkMapper,
     ChunkSource,
@@ -56,6 +57,9 @@ async def run_stream_node(
     """One attempt of ``node`` in a plan with streams (see the module docs)."""
     role = node.stream_role
     if role is _PRODUCES:
+        replay = replay_source(runner, node)
+        if replay is not None:  # fully recorded earlier: the same items again
+            return await pump(runner, node, replay)
         result = await runner.invoke(node, value, upstream, attempt)
         return await pump(runner, node, source_of(result, _pool(runner, node)))
     if role is _PER_ITEM:
@@ -104,7 +108,8 @@ async def pump(runner: NodeRunner, node: PlanNode, source: ChunkSource) -> dict[
     env = runner.env
     streams = env.streams
     full = node.spec.record == "full"
-    record = StreamRecord(_chunk_sink(runner, node) if full else None)
+    replaying = isinstance(source, ReplaySource)
+    record = StreamRecord(_chunk_sink(runner, node) if full and not replaying else None)
     ports = _branches(node)
     stream = streams.open(node, ports=ports)
     size = streams.chunk
@@ -131,7 +136,11 @@ async def pump(runner: NodeRunner, node: PlanNode, source: ChunkSource) -> dict[
         raise
     finally:
         await source.close()
-    summary = record.summary(full=full, stopped=stopped)
+    summary = (
+        source.summary
+        if isinstance(source, ReplaySource)
+        else record.summary(full=full, stopped=stopped)
+    )
     if stream is not None:
         stream.summary = summary
         stream.end()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -310,3 +312,59 @@ async def test_the_streaming_example_blueprint_runs(engine: Engine) -> None:
     result = await engine.execute(blueprint_id="streaming-items")
     assert result.success, result.error
     assert result.outputs == {"total": 99990000, "items": 10000}
+
+
+CALLS: list[str] = []
+DONE = threading.Event()
+FAIL_LAST = threading.Event()
+
+
+def counted(value: Any) -> Iterator[dict[str, int]]:
+    """A recorded-full producer: how often it runs is what the replay test checks."""
+    CALLS.append("run")
+    yield from ({"n": i} for i in range(300))
+    DONE.set()
+
+
+def fail_last_once(item: dict[str, int]) -> dict[str, int]:
+    """Fails on the last item (once the producer ended) while FAIL_LAST is set."""
+    if item["n"] == 299 and FAIL_LAST.is_set():
+        DONE.wait(10)
+        time.sleep(0.2)  # the producer's completion is recorded meanwhile
+        raise ValueError("not yet")
+    return item
+
+
+async def test_resume_replays_a_fully_recorded_stream(engine: Engine) -> None:
+    CALLS.clear()
+    DONE.clear()
+    FAIL_LAST.set()
+    fn = "tests.main_process.test_streams"
+    bp = Blueprint(
+        id="replay",
+        nodes=[
+            NodeSpec(
+                id="gen",
+                type="python.function",
+                params={"function": f"{fn}:counted", "stream": True},
+                record="full",
+            ),
+            NodeSpec(
+                id="check",
+                type="python.function",
+                params={"function": f"{fn}:fail_last_once", "per_item": True},
+            ),
+            NodeSpec(id="total", type="sum", params={"field": "n"}),
+        ],
+    )
+    await engine.save_blueprint(bp)
+    failed = await engine.execute(blueprint_id="replay")
+    assert failed.error is not None and failed.error.node_id == "check"
+    assert failed.nodes["gen"].status is NodeStatus.COMPLETED
+    FAIL_LAST.clear()
+    resumed = await engine.resume(failed.execution_id)
+    assert resumed.success, resumed.error
+    assert resumed.outputs == sum(range(300))
+    assert CALLS == ["run"]  # the recorded chunks flowed again, not the generator
+    page = await engine.node_output(failed.execution_id, "gen", offset=295, limit=10)
+    assert page.total == 300 and page.items == [{"n": n} for n in range(295, 300)]
