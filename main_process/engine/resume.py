@@ -138,7 +138,10 @@ def reusable_outputs(
         if reusable(node)
     }
     run = nodes_to_run(model, previous.blueprint, recorded, start_at)
-    return source, {nid: out for nid, out in recorded.items() if nid not in run}
+    lent = {nid: out for nid, out in recorded.items() if nid not in run}
+    for node_id in stream_reruns(model, lent):  # a stream's summary feeds no consumer
+        del lent[node_id]
+    return source, lent
 
 
 def load_reuse_source(states: StateManager, model: Blueprint, source: str) -> ExecutionState:

@@ -205,3 +205,18 @@ async def test_a_stream_on_a_process_runner_is_a_validation_problem(engine: Engi
     )
     problems = await engine.validate(bp)
     assert [p.where for p in problems] == ["nodes[0].runner"]
+
+
+async def test_run_from_a_stream_consumer_runs_its_producer_again(engine: Engine) -> None:
+    bp = Blueprint(
+        id="from-here",
+        nodes=[
+            NodeSpec(id="gen", type="generate", params={"count": 100}),
+            NodeSpec(id="total", type="sum"),
+        ],
+    )
+    first = await engine.execute(blueprint=bp)
+    assert first.success and first.outputs == 4950
+    again = await engine.execute(blueprint=bp, config={"start_at": "total"})
+    assert again.success, again.error
+    assert again.outputs == 4950
