@@ -31,7 +31,7 @@ from main_process.engine.node_context import NodeRunContext
 from main_process.nodes.base import PortOutput
 from main_process.streams.channel import Reader, Stream, StreamError
 from main_process.streams.ports import PortStreams
-from main_process.streams.recording import StreamRecord
+from main_process.streams.recording import StreamRecord, is_stream_summary
 from main_process.streams.replay import ReplaySource, replay_source
 from main_process.streams.sources import (
     ChunkMapper,
@@ -62,6 +62,7 @@ async def run_stream_node(
             return await pump(runner, node, replay)
         result = await runner.invoke(node, value, upstream, attempt)
         return await pump(runner, node, source_of(result, _pool(runner, node)))
+    _recorded_only(node, upstream)
     if role is _PER_ITEM:
         if isinstance(value, _STREAMS):
             reader = value.reader(node.id)
@@ -237,6 +238,18 @@ def _close(value: Any) -> None:
         for item in value.values():
             if isinstance(item, Reader):
                 item.close()
+
+
+def _recorded_only(node: PlanNode, upstream: dict[str, Any]) -> None:
+    """A StreamError when an upstream's stream is lent as its recorded summary (a run of
+    this node alone, ``only``): the items themselves are not there to read."""
+    for upstream_id, output in upstream.items():
+        if is_stream_summary(output):
+            raise StreamError(
+                f"node {upstream_id!r} streams its items, and only their summary was "
+                f"recorded: run it too (start at {upstream_id!r}, not only {node.id!r})",
+                where=node.where,
+            )
 
 
 def _refuse(node: PlanNode, value: Any, why: str) -> None:

@@ -220,3 +220,6 @@ async def test_run_from_a_stream_consumer_runs_its_producer_again(engine: Engine
     again = await engine.execute(blueprint=bp, config={"start_at": "total"})
     assert again.success, again.error
     assert again.outputs == 4950
+    only = await engine.execute(blueprint=bp, config={"only": "total"})
+    assert only.error is not None and only.error.type == "StreamError"
+    assert "start at 'gen'" in only.error.message
