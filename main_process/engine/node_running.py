@@ -42,6 +42,7 @@ from main_process.runners.threads import current_pool, run_in_pool
 from main_process.runners.tracebacks import format_traceback
 from main_process.secrets.template_view import SecretsView
 from main_process.streams.channel import StreamError
+from main_process.streams.execution import settled_input
 
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
@@ -122,7 +123,8 @@ class NodeRunner:
         attempt = 1
         while True:
             if env.debug and attempt == 1:
-                states.update_node_state(eid, node.id, _RUNNING, attempt=1, input=value)
+                shown = value if env.streams is None else settled_input(value)
+                states.update_node_state(eid, node.id, _RUNNING, attempt=1, input=shown)
             else:
                 states.update_node_state(eid, node.id, _RUNNING, attempt=attempt)
             try:

@@ -39,6 +39,14 @@ def settled_output(value: Any) -> Any:
     return value
 
 
+def settled_input(value: Any) -> Any:
+    """A node's input as a debug run records it: streams as :func:`settled_output`
+    shows them (alone, or among a join's ``{upstream_id: input}``)."""
+    if isinstance(value, dict):
+        return {key: settled_output(item) for key, item in value.items()}
+    return settled_output(value)
+
+
 def chunk_size(capacity: int) -> int:
     """Items per chunk for a buffer of ``capacity`` items: half of it (so a producer
     fills one chunk while a consumer works on another), at most :data:`MAX_CHUNK`."""

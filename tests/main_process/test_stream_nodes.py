@@ -223,3 +223,16 @@ async def test_run_from_a_stream_consumer_runs_its_producer_again(engine: Engine
     only = await engine.execute(blueprint=bp, config={"only": "total"})
     assert only.error is not None and only.error.type == "StreamError"
     assert "start at 'gen'" in only.error.message
+
+
+async def test_a_debug_run_records_a_stream_input_as_a_marker(engine: Engine) -> None:
+    bp = Blueprint(
+        id="debug-stream",
+        nodes=[
+            NodeSpec(id="gen", type="generate", params={"count": 50}),
+            NodeSpec(id="n", type="count"),
+        ],
+    )
+    result = await engine.execute(blueprint=bp, config={"debug_mode": True})
+    assert result.success, result.error
+    assert result.nodes["n"].input == {"stream": {"of": "gen", "flowing": True}}
