@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -315,30 +314,33 @@ async def test_the_streaming_example_blueprint_runs(engine: Engine) -> None:
 
 
 CALLS: list[str] = []
-DONE = threading.Event()
 FAIL_LAST = threading.Event()
+ENGINES: list[Engine] = []
 
 
 def counted(value: Any) -> Iterator[dict[str, int]]:
     """A recorded-full producer: how often it runs is what the replay test checks."""
     CALLS.append("run")
     yield from ({"n": i} for i in range(300))
-    DONE.set()
 
 
-def fail_last_once(item: dict[str, int]) -> dict[str, int]:
-    """Fails on the last item (once the producer ended) while FAIL_LAST is set."""
+async def fail_last_once(item: dict[str, int], ctx: Any) -> dict[str, int]:
+    """Fails on the last item, once the producer's completion is recorded, while
+    FAIL_LAST is set."""
     if item["n"] == 299 and FAIL_LAST.is_set():
-        DONE.wait(10)
-        time.sleep(0.2)  # the producer's completion is recorded meanwhile
+        state = ENGINES[0].states.require_active(ctx.execution_id)
+        for _ in range(2000):
+            if state.nodes["gen"].status is NodeStatus.COMPLETED:
+                break
+            await asyncio.sleep(0.005)
         raise ValueError("not yet")
     return item
 
 
 async def test_resume_replays_a_fully_recorded_stream(engine: Engine) -> None:
     CALLS.clear()
-    DONE.clear()
     FAIL_LAST.set()
+    ENGINES[:] = [engine]
     fn = "tests.main_process.test_streams"
     bp = Blueprint(
         id="replay",
