@@ -7,9 +7,10 @@
 against the list-based W5 of ``bench/engine_workloads.py`` (``items_blueprint``:
 each node returns a whole list) measured in the same sitting.
 
-* **Peak RSS increase**: each figure comes from a FRESH subprocess: ``ru_maxrss``
-  at the end minus the process's RSS after imports, engine creation and one warm-up
-  run of 1,000 items (which loads what a first run imports lazily), taken before
+* **Peak RSS increase**: each figure comes from a FRESH subprocess: its maximum RSS
+  at the end (``VmHWM``: Linux's ``ru_maxrss`` of a child starts at its parent's RSS
+  at fork, see :func:`_peak_bytes`) minus the process's RSS after imports, engine
+  creation and one warm-up run of 1,000 items (which loads what a first run imports lazily), taken before
   the measured run. Target for streamed W5: <= 4.26 MB.
 * **Time**: streamed and list-based W5 alternately in one process, medians of
   ``--runs`` each after a warm-up; the ratio streamed / list (target <= 1.2x).
@@ -86,6 +87,22 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _peak_bytes() -> int:
+    """This process's maximum RSS. ``ru_maxrss`` on Linux keeps the parent's RSS at
+    fork across exec (a child of a 97 MB parent reports >= 97 MB), so the high-water
+    mark of this process's own memory map (``VmHWM``, new at exec) is read instead;
+    elsewhere ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
 def _conductor(folder: Path) -> Conductor:
     return create_conductor("direct", home=folder / "home", base_dir=folder, plugins=False)
 
@@ -104,7 +121,7 @@ async def _child(kind: str, items: int) -> dict[str, Any]:
         start = time.perf_counter()
         result = await c.execute(blueprint=blueprint)
         elapsed = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = _peak_bytes()
     finally:
         await c.close()
     assert result.success, result.error
