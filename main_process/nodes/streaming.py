@@ -139,14 +139,28 @@ async def run_sum(params: SumParams, input: Any, ctx: NodeContext) -> Any:
     """Add up a stream's items (or a field or expression of each)."""
     pick = _picker(params.field, params.expression)
 
+    # A plain key (or none) is summed at C speed; a dotted path or an expression per item.
+    key = params.field if params.expression is None and "." not in (params.field or ".") else None
+    fast = pick is None or key is not None
+
+    def careful(chunk: list[Any]) -> int | float:
+        values = chunk if pick is None else map(pick, chunk)
+        try:
+            total: int | float = sum(v for v in values if v is not None)
+            return total
+        except TypeError as exc:
+            raise NodeFailedError(f"cannot add the items: {exc}", where="params") from None
+
     async def fold(chunks: AsyncIterator[list[Any]]) -> int | float:
         total: int | float = 0
         async for chunk in chunks:
-            values = chunk if pick is None else map(pick, chunk)
-            try:
-                total += sum(v for v in values if v is not None)
-            except TypeError as exc:
-                raise NodeFailedError(f"cannot add the items: {exc}", where="params") from None
+            if not fast:
+                total += careful(chunk)
+                continue
+            try:  # the usual case: every item is a number, or an object holding one
+                total += sum(chunk) if key is None else sum([i[key] for i in chunk])
+            except (KeyError, TypeError):  # missing keys, nulls, non-objects: item by item
+                total += careful(chunk)
         return total
 
     return await fold_each(input, fold)

@@ -237,3 +237,22 @@ async def test_a_debug_run_records_a_stream_input_as_a_marker_or_summary(engine:
     assert result.success, result.error
     shown = result.nodes["n"].input["stream"]  # flowing, or its summary if it had ended
     assert shown == {"of": "gen", "flowing": True} or shown["items"] == 50
+
+
+async def test_sum_skips_missing_values_and_refuses_text(engine: Engine) -> None:
+    def bp(items: list[Any], **params: Any) -> Blueprint:
+        return Blueprint(
+            id="sums",
+            nodes=[
+                NodeSpec(id="v", type="set", params={"value": items}),
+                NodeSpec(id="s", type="sum", params=params),
+            ],
+        )
+
+    mixed = [{"a": 1}, {"b": 2}, {"a": None}, {"a": 2.5}, 7]
+    assert (await engine.execute(blueprint=bp(mixed, field="a"))).outputs == 3.5
+    nested = [{"a": {"b": 1}}, {"a": {"b": 2}}, {"a": 3}]
+    assert (await engine.execute(blueprint=bp(nested, field="a.b"))).outputs == 3
+    assert (await engine.execute(blueprint=bp([1, None, 2]))).outputs == 3
+    text = await engine.execute(blueprint=bp([{"a": "x"}], field="a"))
+    assert text.error is not None and "cannot add" in text.error.message
