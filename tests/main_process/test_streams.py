@@ -370,3 +370,39 @@ async def test_resume_replays_a_fully_recorded_stream(engine: Engine) -> None:
     assert CALLS == ["run"]  # the recorded chunks flowed again, not the generator
     page = await engine.node_output(failed.execution_id, "gen", offset=295, limit=10)
     assert page.total == 300 and page.items == [{"n": n} for n in range(295, 300)]
+
+
+async def test_cancelling_the_execution_closes_every_generator(engine: Engine) -> None:
+    closed = asyncio.Event()
+    flowing = asyncio.Event()
+
+    async def produce(value: Any) -> AsyncIterator[int]:
+        try:
+            n = 0
+            while True:
+                n += 1
+                if n == 5000:
+                    flowing.set()
+                yield n
+        finally:
+            closed.set()
+
+    async def slow(item: int) -> int:
+        await asyncio.sleep(0)
+        return item
+
+    bp = Blueprint(
+        id="cancel-stream",
+        nodes=[
+            create_simple_node("produce", "produce", produce),
+            create_simple_node("slow", "slow", slow, per_item=True),
+            NodeSpec(id="n", type="count"),
+        ],
+    )
+    eid = await engine.start(blueprint=bp)
+    await asyncio.wait_for(flowing.wait(), 30)
+    assert await engine.cancel(eid)
+    result = await asyncio.wait_for(engine.wait(eid), 30)
+    assert result.status is ExecutionStatus.CANCELLED
+    await asyncio.wait_for(closed.wait(), 10)
+    assert {node.status for node in result.nodes.values()} == {NodeStatus.CANCELLED}
