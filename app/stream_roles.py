@@ -123,6 +123,7 @@ def stream_problems(blueprint: Blueprint, catalog: NodeCatalog) -> list[Problem]
                     code="stream",
                 )
             )
+    problems.extend(_waits_on_itself(blueprint, streaming))
     for source, target, where in _flows(blueprint):
         if streaming[source] and roles[target] is StreamRole.WHOLE:
             problems.append(
@@ -147,3 +148,44 @@ def flagged_role(params: dict[str, Any]) -> StreamRole:
     if params.get("per_item") is True:
         return StreamRole.PER_ITEM
     return StreamRole.WHOLE
+
+
+def _waits_on_itself(blueprint: Blueprint, streaming: list[bool]) -> list[Problem]:
+    """A stream read directly by a node that also waits for a node collecting that
+    same stream (A→C collect→D, A→D): D starts only once C has read all of A, and A
+    waits for D to read once its buffer is full — a deadlock, refused up front."""
+    nodes = blueprint.nodes
+    flows = list(_flows(blueprint))
+    after: list[list[int]] = [[] for _ in nodes]
+    for source, target, _where in flows:
+        after[source].append(target)
+
+    def below(start: int) -> set[int]:
+        seen: set[int] = set()
+        stack = list(after[start])
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(after[current])
+        return seen
+
+    problems: list[Problem] = []
+    for source, target, where in flows:
+        if not streaming[source]:
+            continue
+        collectors = [n for n in below(source) if not streaming[n] and n != target]
+        if any(target in below(n) for n in collectors):
+            problems.append(
+                Problem(
+                    where=where,
+                    message=(
+                        f"node {nodes[target].id!r} reads the stream of "
+                        f"{nodes[source].id!r} and also waits for a node that collects it "
+                        "first: it could never start; collect the stream before "
+                        f"{nodes[target].id!r} instead"
+                    ),
+                    code="stream",
+                )
+            )
+    return problems

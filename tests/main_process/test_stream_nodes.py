@@ -256,3 +256,22 @@ async def test_sum_skips_missing_values_and_refuses_text(engine: Engine) -> None
     assert (await engine.execute(blueprint=bp([1, None, 2]))).outputs == 3
     text = await engine.execute(blueprint=bp([{"a": "x"}], field="a"))
     assert text.error is not None and "cannot add" in text.error.message
+
+
+async def test_a_join_waiting_on_a_collect_of_its_own_stream_is_refused(engine: Engine) -> None:
+    bp = Blueprint(
+        id="would-deadlock",
+        nodes=[
+            NodeSpec(id="a", type="generate", params={"count": 10}),
+            NodeSpec(id="c", type="count"),
+            NodeSpec(id="d", type="collect"),
+        ],
+        edges=[
+            EdgeSpec(source="a", target="c"),
+            EdgeSpec(source="c", target="d"),
+            EdgeSpec(source="a", target="d"),
+        ],
+    )
+    problems = await engine.validate(bp)
+    assert [p.where for p in problems] == ["edges[2]"]
+    assert "'d'" in problems[0].message and "'a'" in problems[0].message
