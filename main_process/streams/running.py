@@ -22,6 +22,7 @@ source is closed (its generator's ``finally`` runs).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 #: What a producing node's output is while it streams.
 _STREAMS = (Stream, PortStreams)
+
+#: Seconds between a streaming node's progress notes (a ``log`` event with ``items``).
+PROGRESS_S = 2.0
 
 _PRODUCES, _PER_ITEM, _COLLECTS = StreamRole.PRODUCES, StreamRole.PER_ITEM, StreamRole.COLLECTS
 
@@ -115,6 +119,7 @@ async def pump(runner: NodeRunner, node: PlanNode, source: ChunkSource) -> dict[
     stream = streams.open(node, ports=ports)
     size = streams.chunk
     stopped = False
+    next_note = time.monotonic() + PROGRESS_S
     try:
         while True:
             if stream is not None and not await stream.wait_space(size):
@@ -130,6 +135,15 @@ async def pump(runner: NodeRunner, node: PlanNode, source: ChunkSource) -> dict[
             )
             if stream is not None:
                 stream.put(chunk, size)
+            if time.monotonic() >= next_note:  # a few progress notes, never items
+                next_note = time.monotonic() + PROGRESS_S
+                env.states.log_message(
+                    runner.execution_id,
+                    node.id,
+                    f"{record.items:,} items so far",
+                    "debug",
+                    items=record.items,
+                )
     except BaseException as exc:
         if stream is not None:
             reason = "was cancelled" if not isinstance(exc, Exception) else f"failed: {exc}"

@@ -406,3 +406,24 @@ async def test_cancelling_the_execution_closes_every_generator(engine: Engine) -
     assert result.status is ExecutionStatus.CANCELLED
     await asyncio.wait_for(closed.wait(), 10)
     assert {node.status for node in result.nodes.values()} == {NodeStatus.CANCELLED}
+
+
+async def test_progress_notes_count_items_and_carry_none(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from main_process.streams import running
+
+    monkeypatch.setattr(running, "PROGRESS_S", 0.0)  # a note per chunk
+    bp = Blueprint(
+        id="progress",
+        nodes=[
+            NodeSpec(id="gen", type="generate", params={"count": 2000, "field": "n"}),
+            NodeSpec(id="n", type="count"),
+        ],
+    )
+    result = await engine.execute(blueprint=bp)
+    assert result.success, result.error
+    events = await engine.records.recorded_events(result.execution_id)
+    notes = [e.data for e in events if e.kind == "log" and e.node_id == "gen"]
+    assert [note["items"] for note in notes if note] == [500, 1000, 1500, 2000]
+    assert all(set(note) == {"level", "message", "items"} for note in notes if note)
