@@ -10,10 +10,13 @@ each node returns a whole list) measured in the same sitting.
 * **Peak RSS increase**: each figure comes from a FRESH subprocess: its maximum RSS
   at the end (``VmHWM``: Linux's ``ru_maxrss`` of a child starts at its parent's RSS
   at fork, see :func:`_peak_bytes`) minus the process's RSS after imports, engine
-  creation and one warm-up run of 1,000 items (which loads what a first run imports lazily), taken before
-  the measured run. Target for streamed W5: <= 4.26 MB.
+  creation and one warm-up run of 1,000 items (which loads what a first run imports
+  lazily), taken before the measured run. Target for streamed W5: <= 4.26 MB.
 * **Time**: streamed and list-based W5 alternately in one process, medians of
-  ``--runs`` each after a warm-up; the ratio streamed / list (target <= 1.2x).
+  ``--runs`` each after a warm-up; the ratio streamed / list (target <= 1.2x), with
+  the streamed functions on the loop as the list W5's ``async def`` nodes are
+  (``ratio_*``) and on node threads, the default for plain ``def`` code
+  (``ratio_threads_*``: a thread hand-off per chunk and node), in wall and CPU time.
 * ``--big``: the streamed peak at 10,000,000 items too (slow: tens of seconds), as
   a ratio to the 100,000-item peak (target <= 2x).
 
@@ -50,8 +53,10 @@ from app import Blueprint, Conductor, NodeSpec, create_conductor, create_simple_
 SECTIONS = ("scale_dask", "scale_transports")
 
 
-def streamed_blueprint(items: int) -> Blueprint:
-    """W5 as a stream: a generator, a per-item map, a sum node."""
+def streamed_blueprint(items: int, runner: str | None = None) -> Blueprint:
+    """W5 as a stream: a generator, a per-item map, a sum node. ``runner``: where the
+    plain functions run (default: node threads; ``inline``: the loop, as the list
+    W5's ``async def`` nodes do)."""
 
     def produce(value: Any) -> Iterator[dict[str, Any]]:
         for i in range(items):
@@ -63,8 +68,8 @@ def streamed_blueprint(items: int) -> Blueprint:
     return Blueprint(
         id=f"w5-stream-{items}",
         nodes=[
-            create_simple_node("produce", "produce", produce),
-            create_simple_node("map", "double", double, per_item=True),
+            create_simple_node("produce", "produce", produce, runner=runner),
+            create_simple_node("map", "double", double, per_item=True, runner=runner),
             NodeSpec(id="sum", type="sum", params={"field": "double"}),
         ],
     )
@@ -153,30 +158,40 @@ def fresh(*args: str, timeout: float = 1800) -> dict[str, Any]:
 
 
 async def _times(items: int, runs: int) -> dict[str, Any]:
-    """Streamed and list-based W5 alternately in one process (medians, ratio)."""
+    """Streamed W5 (its plain functions on the loop like the list W5's ``async def``
+    nodes, and on node threads, the default) and list-based W5, alternately in one
+    process: medians of wall time and of CPU time (all threads; steadier on a loaded
+    machine), and their ratios to the list W5."""
     folder = Path(tempfile.mkdtemp(prefix="conductor-scale-"))
     c = _conductor(folder)
-    stream, whole = streamed_blueprint(items), list_blueprint(items)
-    samples: dict[str, list[float]] = {"stream": [], "list": []}
+    variants = {
+        "stream": streamed_blueprint(items, "inline"),
+        "stream_threads": streamed_blueprint(items),
+        "list": list_blueprint(items),
+    }
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     try:
         for round_ in range(runs + 1):
-            for name, blueprint in (("stream", stream), ("list", whole)):
+            for name, blueprint in variants.items():
                 gc.collect()
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 result = await c.execute(blueprint=blueprint)
-                elapsed = time.perf_counter() - start
+                elapsed, used = time.perf_counter() - start, time.process_time() - start_cpu
                 assert result.success and result.outputs == expected_sum(items), result.error
                 if round_:  # the first round warms up
-                    samples[name].append(elapsed)
+                    wall[name].append(elapsed)
+                    cpu[name].append(used)
     finally:
         await c.close()
-    s, w = statistics.median(samples["stream"]), statistics.median(samples["list"])
-    return {
-        "stream_ms": round(s * 1000, 1),
-        "list_ms": round(w * 1000, 1),
-        "ratio": round(s / w, 2),
-        "runs": runs,
-    }
+    report: dict[str, Any] = {"runs": runs}
+    for kind, samples in (("wall", wall), ("cpu", cpu)):
+        medians = {name: statistics.median(values) for name, values in samples.items()}
+        for name, value in medians.items():
+            report[f"{name}_{kind}_ms"] = round(value * 1000, 1)
+        report[f"ratio_{kind}"] = round(medians["stream"] / medians["list"], 2)
+        report[f"ratio_threads_{kind}"] = round(medians["stream_threads"] / medians["list"], 2)
+    return report
 
 
 def w5(items: int, runs: int, big: bool) -> dict[str, Any]:
