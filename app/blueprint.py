@@ -91,10 +91,17 @@ class NodeSpec(_Model):
     #: reason ``disabled``). Part of the hash; left out of the JSON while false, so
     #: enabling a node gives back the hash it had before.
     disabled: bool = Field(default=False, exclude_if=lambda value: not value)
+    #: A streamed output's record: ``summary`` (count, bytes, first items) or ``full``
+    #: (every chunk, paged in the data tab and used by resume). Left out while unset.
+    record: Literal["summary", "full"] | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
 
     #: A Python callable for code-defined nodes (``create_simple_node``); never serialised,
     #: so such a blueprint runs only in the process that built it.
     _function: Callable[..., Any] | None = PrivateAttr(default=None)
+    #: A code-defined node called once per item of a stream (``create_simple_node(per_item=True)``).
+    _per_item: bool = PrivateAttr(default=False)
 
     @property
     def function(self) -> Callable[..., Any] | None:

@@ -102,6 +102,14 @@ LIMITS: Final = {
             64,
             "most iterations of one loop node that run at once",
         ),
+        Limit(
+            "stream_buffer_items",
+            "CONDUCTOR_STREAM_BUFFER_ITEMS",
+            "--stream-buffer-items",
+            1000,
+            "items a stream buffers between a producing node and its slowest consumer"
+            " (back-pressure: the producer waits beyond it)",
+        ),
     )
 }
 

@@ -28,10 +28,16 @@ def create_simple_node(
     fn: Callable[..., Any],
     *,
     runner: Runner | str | None = None,
+    per_item: bool = False,
     **spec: Any,
 ) -> NodeSpec:
     """A node spec whose work is ``fn``; extra keywords are NodeSpec fields
-    (``retry``, ``timeout``, ``when``, ``on_error``, ``params``)."""
+    (``retry``, ``timeout``, ``when``, ``on_error``, ``params``, ``record``).
+
+    A generator function (``def`` with ``yield``, or ``async def`` with ``yield``)
+    makes the node produce a stream of items; ``per_item=True`` calls ``fn`` once
+    per item of a stream (or list) it is fed (see :mod:`app.stream_roles`)."""
     node = NodeSpec(id=id, type=type, runner=Runner(runner) if runner else None, **spec)
     node._function = fn
+    node._per_item = per_item
     return node

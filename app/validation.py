@@ -39,8 +39,8 @@ from pydantic_core import ErrorDetails
 from app.blueprint import Blueprint, as_blueprint
 from app.blueprint_files import parse_blueprint_data, problems_from_errors
 from app.catalog import CatalogEntry, NodeCatalog
-from app.catch_scope import catch_problems
 from app.errors import BlueprintError, Problem, TemplateError
+from app.flow_problems import flow_problems
 from app.template_refs import template_references
 from app.templates import KNOWN_NAMES, is_template, join_path
 from app.webhook_validation import webhook_problems
@@ -159,7 +159,7 @@ class _Validator:
             self.check_node(index)
         if self.bp.edges is not None:
             self.check_edges()
-        self.problems.extend(catch_problems(self.bp))
+        self.problems.extend(flow_problems(self.bp, self.catalog))
         self.check_outputs()
         return self.problems
 

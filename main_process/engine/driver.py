@@ -36,7 +36,7 @@ from collections import deque
 from enum import Enum
 from typing import Any
 
-from app.errors import ConductorError, ErrorInfo, StoreError
+from app.errors import ConductorError, ErrorInfo
 from app.states import ExecutionStatus, NodeReason, NodeStatus
 from main_process.engine.blueprint_limit import GatedSlots
 from main_process.engine.endings import ENDINGS, CancelReason
@@ -49,7 +49,9 @@ from main_process.engine.nodes_view import NodesView
 from main_process.engine.outputs import execution_outputs
 from main_process.engine.plan import Plan
 from main_process.engine.scope import RunScope
+from main_process.engine.store_errors import store_error as _store_error
 from main_process.runners.tracebacks import format_traceback
+from main_process.streams.execution import ExecutionStreams, settled_output
 
 _COMPLETED, _CANCELLED, _SKIPPED = NodeStatus.COMPLETED, NodeStatus.CANCELLED, NodeStatus.SKIPPED
 
@@ -100,6 +102,9 @@ class ExecutionDriver:
             disabled=[node.index for node in plan.nodes if node.spec.disabled],
             selected=None if scope.selected is None else [by_id[n].index for n in scope.selected],
         )
+        if plan.streams:  # a stream's stages run at once, each waiting on the next
+            env.streams = ExecutionStreams(plan, self.graph, self._wake)
+            self.concurrency = max(self.concurrency, len(plan.nodes))
         self.nodes = NodeRunner(env, NodesView(plan, self.graph, env.state))
         #: True while the execution waits for a free execution slot (state ``pending``).
         self.queued = False
@@ -270,13 +275,17 @@ class ExecutionDriver:
     async def _schedule(self, group: asyncio.TaskGroup) -> None:
         graph, nodes, runner = self.graph, self.plan.nodes, self.nodes
         running, finished = self._running, self._finished
-        limit = self.concurrency
+        limit, streams = self.concurrency, runner.env.streams
         for index in graph.start():
             self._skip(index)
         while self._reason is None:
+            if streams is not None and streams.pending:  # consumers may start now
+                for index, stream in streams.take():
+                    for skipped in graph.open_stream(index, stream):
+                        self._skip(skipped)
             if not self.paused and len(running) < limit:
                 batch = graph.ready(limit - len(running))
-                if len(batch) == 1 and not running:
+                if len(batch) == 1 and not running and streams is None:
                     index = batch[0]
                     value, upstream = graph.input_for(index)
                     self._inline = index
@@ -293,7 +302,7 @@ class ExecutionDriver:
                 return
             if not running and graph.done:
                 return
-            if not finished:
+            if not finished and not (streams is not None and streams.pending):
                 await self._sleep()
             while finished:
                 task = finished.popleft()
@@ -317,12 +326,14 @@ class ExecutionDriver:
     def _skip(self, index: int) -> None:
         """Record a node the graph skipped, saying why when it is not its join rule."""
         graph, node = self.graph, self.plan.nodes[index]
+        if self.nodes.env.streams is not None:  # it reads no stream: none waits for it
+            self.nodes.env.streams.settled(node.id)
         if graph.passed(index):
             self.states.update_node_state(
                 self.execution_id,
                 node.id,
                 _SKIPPED,
-                output=graph.outputs[index],
+                output=settled_output(graph.outputs[index]),
                 data={"reason": NodeReason.DISABLED.value},
             )
         elif graph.outside(index):
@@ -386,15 +397,3 @@ class ExecutionDriver:
         """Record an unsuccessful end and, in the same write, the handler it owes."""
         owed = assign_handler(self.state, status)
         self.states.update_execution_state(self.execution_id, status, error=error, data=owed)
-
-
-def _store_error(exc: BaseException) -> StoreError | None:
-    """The StoreError that ended the run, also inside a task group's exception group."""
-    if isinstance(exc, StoreError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found = _store_error(inner)
-            if found is not None:
-                return found
-    return None

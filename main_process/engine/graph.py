@@ -116,6 +116,7 @@ class ExecutionGraph:
         "_ready",
         "_running",
         "_sequential",
+        "_streaming",
         "_waiting",
         "failure",
         "inputs",
@@ -156,6 +157,8 @@ class ExecutionGraph:
         self._passed: set[int] = set()
         self._ready: deque[int] = deque()
         self._running = 0
+        #: Producers whose stream opened: running, their edges decided (open_stream).
+        self._streaming: set[int] = set()
         #: The node whose failure ends the execution (fast failure), once one failed.
         self.failure: int | None = None
 
@@ -230,6 +233,8 @@ class ExecutionGraph:
         if status is _FAILED:
             # A caught failure (not continued) releases its downstream as skipped.
             return _FAILED_EDGE if self._nodes[source].continue_on_error else _SKIPPED_EDGE
+        if source in self._streaming:  # every port of a per-item branch gets a stream
+            return _SUCCESS
         if source in self._passed and (port is None or self._sequential):
             return _SUCCESS
         return _SKIPPED_EDGE
@@ -307,6 +312,11 @@ class ExecutionGraph:
             raise ValueError(f"node {index} was not running (it is {self.status[index]})")
         self._running -= 1
         self.status[index] = status
+        if index in self._streaming:  # its edges were decided when its stream opened
+            node = self._nodes[index]
+            if status is _FAILED and not (node.continue_on_error or node.caught):
+                self.failure = index if self.failure is None else self.failure
+            return _NOTHING
         if status is _COMPLETED:
             self.outputs[index], self.ports[index] = output, port
         elif status is _FAILED:
@@ -322,6 +332,19 @@ class ExecutionGraph:
             raise ValueError(f"{status} is not the outcome of a run")
         if not self._nodes[index].downstream:
             return _NOTHING
+        skipped: list[int] = []
+        self._release(index, skipped)
+        return skipped
+
+    def open_stream(self, index: int, stream: Any) -> list[int]:
+        """Running producer ``index`` opened its ``stream``: it is the node's output, and
+        its outgoing edges count as succeeded now, so consumers start while it runs
+        (it stays running until marked; that mark releases nothing more). Returns
+        the nodes this skipped, like :meth:`mark`."""
+        if self.status[index] is not _RUNNING:
+            raise ValueError(f"node {index} was not running (it is {self.status[index]})")
+        self.outputs[index] = stream
+        self._streaming.add(index)
         skipped: list[int] = []
         self._release(index, skipped)
         return skipped

@@ -40,7 +40,8 @@ from app.subflow_errors import LoopItemsError, LoopIterationError
 from app.value_size import value_limit
 from main_process.engine.driver import ExecutionDriver
 from main_process.engine.inputs import resolve_inputs
-from main_process.engine.node_running import NodeEnv, node_env
+from main_process.engine.node_context import node_env
+from main_process.engine.node_running import NodeEnv
 from main_process.engine.plan import Plan
 from main_process.engine.state_manager import StateManager
 from main_process.store import subflows as rows

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from types import AsyncGeneratorType, GeneratorType
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,27 +26,32 @@ from app.blueprint import Runner
 from app.errors import ConductorError, ErrorInfo, NodeFailedError, NodeTimeoutError, TemplateError
 from app.evaluation_limits import eval_timeout, evaluate
 from app.fault_injection import Injection
-from app.json_values import NotJson, loggable, output_error
+from app.json_values import NotJson, output_error
 from app.states import NodeStatus
 from main_process import faults
 from main_process.engine import injection
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.limiter import Limiter
+from main_process.engine.node_context import NodeRunContext
 from main_process.engine.plan import PlanNode
 from main_process.engine.state_manager import StateManager
 from main_process.nodes.base import PortOutput
 from main_process.runners.process import ProcessPool
-from main_process.runners.straight_line import trust
 from main_process.runners.sync_calls import may_inline, run_plain
 from main_process.runners.threads import current_pool, run_in_pool
 from main_process.runners.tracebacks import format_traceback
 from main_process.secrets.template_view import SecretsView
+from main_process.streams.channel import StreamError
+from main_process.streams.execution import settled_input
 
 _RUNNING, _RETRYING = NodeStatus.RUNNING, NodeStatus.RETRYING
 _COMPLETED, _FAILED, _CANCELLED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.CANCELLED
 
 #: The limit a node that only waits for child runs takes (never full).
 _NO_LIMIT = Limiter(1 << 30)
+
+#: What a node returns that only a declared stream may (never an output itself).
+_GENERATORS = frozenset({GeneratorType, AsyncGeneratorType})
 
 #: A node's outcome: ``completed`` (output, port) or ``failed`` (its error record).
 Outcome = tuple[NodeStatus, Any, str | None]
@@ -75,76 +81,16 @@ class NodeEnv:
     index: int | None = None
     #: ``secrets`` in templates: a lookup into the engine's vault (None: no vault).
     secrets: SecretsView | None = None
-
-
-class NodeRunContext:
-    """The :class:`~main_process.nodes.base.NodeContext` a node's code receives."""
-
-    __slots__ = ("_env", "attempt", "node_id", "timeout", "upstream")
-
-    def __init__(
-        self,
-        env: NodeEnv,
-        node_id: str,
-        attempt: int,
-        upstream: dict[str, Any],
-        timeout: float | None = None,
-    ) -> None:
-        self._env = env
-        self.node_id = node_id
-        self.attempt = attempt
-        self.upstream = upstream
-        #: The node's timeout per attempt (evaluations inside the node stop there too).
-        self.timeout = timeout
-
-    @property
-    def execution_id(self) -> str:
-        return self._env.state.execution_id
-
-    @property
-    def inputs(self) -> dict[str, Any]:
-        return self._env.state.inputs
-
-    @property
-    def env(self) -> NodeEnv:
-        """The execution's environment (for nodes that start child runs)."""
-        return self._env
-
-    @property
-    def base_dir(self) -> Path:
-        return self._env.base_dir
-
-    @property
-    def file_roots(self) -> tuple[Path, ...]:
-        return self._env.file_roots
-
-    def log(self, message: str, level: str = "info", **data: Any) -> None:
-        env = self._env
-        data = loggable(data)
-        env.states.log_message(env.state.execution_id, self.node_id, message, level, **data)
-
-    def get_variable(self, key: str, default: Any = None) -> Any:
-        return self._env.state.variables.get(key, default)
-
-    def set_variable(self, key: str, value: Any) -> None:
-        self._env.states.set_variable(self._env.state.execution_id, key, value)
-
-
-# Its quick properties may run under a plain function called on the loop (sync_calls).
-trust(NodeRunContext, ("execution_id", "inputs", "env", "base_dir", "file_roots"))
-
-
-def node_env(ctx: object) -> NodeEnv:
-    """The environment behind a node's context (nodes that start child runs need it)."""
-    if not isinstance(ctx, NodeRunContext):
-        raise NodeFailedError("this node needs the engine's own node context")
-    return ctx.env
+    #: The execution's streams (:class:`~main_process.streams.execution.ExecutionStreams`);
+    #: None when its plan has no stream roles.
+    streams: Any = None
 
 
 class NodeRunner:
     """Runs single nodes of one execution and records their transitions."""
 
     __slots__ = (
+        "_call",
         "_execution_info",
         "_nodes_view",
         "_resume_fault_passed",
@@ -160,6 +106,8 @@ class NodeRunner:
         self._execution_info = {"id": self.execution_id, "blueprint_id": env.state.blueprint.id}
         self._trigger = env.state.config.get("trigger") or {}
         self._resume_fault_passed = False
+        #: One attempt's call: through the stream roles when the plan has them.
+        self._call = self.invoke if env.streams is None else self._streamed
 
     def record(self, node: PlanNode, status: NodeStatus) -> None:
         """Record an outcome decided without running the node (skipped, cancelled)."""
@@ -175,7 +123,8 @@ class NodeRunner:
         attempt = 1
         while True:
             if env.debug and attempt == 1:
-                states.update_node_state(eid, node.id, _RUNNING, attempt=1, input=value)
+                shown = value if env.streams is None else settled_input(value)
+                states.update_node_state(eid, node.id, _RUNNING, attempt=1, input=shown)
             else:
                 states.update_node_state(eid, node.id, _RUNNING, attempt=attempt)
             try:
@@ -191,12 +140,14 @@ class NodeRunner:
                         result = await self._attempt(node, value, upstream, attempt)
                 finally:
                     limit.release()
+                if type(result) in _GENERATORS:
+                    raise undeclared_stream(node)
             except asyncio.CancelledError:
                 states.update_node_state(eid, node.id, _CANCELLED, attempt=attempt)
                 raise
             except Exception as exc:
                 error = self._error_info(node, exc)
-                retryable = not isinstance(exc, TemplateError | ParamsError) and (
+                retryable = not isinstance(exc, TemplateError | ParamsError | StreamError) and (
                     error.type != "NodeOutputError"  # from a process worker: the same again
                 )
                 if attempt < node.max_attempts and retryable:
@@ -271,9 +222,17 @@ class NodeRunner:
                 ) from None
             raise
 
-    async def _call(
+    async def _streamed(
         self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
     ) -> Any:
+        from main_process.streams.running import run_stream_node
+
+        return await run_stream_node(self, node, value, upstream, attempt)
+
+    async def invoke(
+        self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
+    ) -> Any:
+        """One call of the node's code (or type) with ``value``: its result as returned."""
         inject = self.env.inject
         if inject is not None and (fault := inject.get(node.id)) is not None:
             await injection.apply(fault, node, attempt, self.env.states, self.execution_id)
@@ -379,6 +338,17 @@ class NodeRunner:
             node_id=node.id,
             traceback=format_traceback(exc),
         )
+
+
+def undeclared_stream(node: PlanNode) -> StreamError:
+    """A generator from a node that does not declare a stream (see :mod:`app.stream_roles`)."""
+    return StreamError(
+        f"node {node.id!r} returned a generator but does not declare a stream: give "
+        "python.function 'stream: true' (or make the function a generator function), or "
+        "return a list",
+        where=node.where,
+        node_id=node.id,
+    )
 
 
 class ParamsError(NodeFailedError):

@@ -8,6 +8,7 @@ from typing import Any
 from main_process.engine.execution_state import ExecutionState
 from main_process.engine.graph import ExecutionGraph
 from main_process.engine.plan import Plan
+from main_process.streams.execution import settled_output
 
 
 class NodesView(Mapping[str, dict[str, Any]]):
@@ -24,7 +25,7 @@ class NodesView(Mapping[str, dict[str, Any]]):
     def __getitem__(self, node_id: str) -> dict[str, Any]:
         i = self._plan.by_id[node_id].index
         return {
-            "output": self._graph.outputs[i],
+            "output": settled_output(self._graph.outputs[i]),
             "status": self._state.nodes[node_id].status.value,
             "port": self._graph.ports[i],
         }

@@ -14,6 +14,7 @@ from typing import Any
 from app.states import NodeStatus
 from main_process.engine.graph import ExecutionGraph
 from main_process.engine.plan import Plan
+from main_process.streams.execution import settled_output
 
 _COMPLETED, _FAILED = NodeStatus.COMPLETED, NodeStatus.FAILED
 
@@ -27,12 +28,12 @@ def execution_outputs(
 ) -> Any:
     """The outputs; a template that fails raises its ConductorError."""
     if target is not None:
-        return {target: graph.outputs[plan.by_id[target].index]}
+        return {target: settled_output(graph.outputs[plan.by_id[target].index])}
     if plan.outputs is None:
         if plan.sequential:
-            return graph.outputs[-1] if graph.outputs else None
+            return settled_output(graph.outputs[-1]) if graph.outputs else None
         return {
-            plan.nodes[i].id: graph.outputs[i]
+            plan.nodes[i].id: settled_output(graph.outputs[i])
             for i in plan.sinks
             if graph.status[i] is _COMPLETED or graph.status[i] is _FAILED
         }
@@ -40,7 +41,7 @@ def execution_outputs(
     result: dict[str, Any] = {}
     for name, kind, spec in plan.outputs:
         if kind == "node":
-            result[name] = graph.outputs[plan.by_id[spec].index]
+            result[name] = settled_output(graph.outputs[plan.by_id[spec].index])
         elif kind == "template":
             result[name] = spec.render(context)
         else:

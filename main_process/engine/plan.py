@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from app.blueprint import Blueprint, JoinRule, NodeSpec, OnError, Runner, digest
 from app.catch_scope import catch_scopes
 from app.errors import BlueprintError, Problem
+from app.stream_roles import StreamRole, node_role
 from app.templates import ValueTemplate, compile_value
 from app.validation import check_blueprint
 from main_process.nodes.base import NodeType
@@ -60,6 +61,8 @@ class PlanNode:
     catch_scope: frozenset[int] | None = None
     #: Whether some catch node has this node in its scope (its failure is caught).
     caught: bool = False
+    #: Its part in streams of items (:mod:`app.stream_roles`; ``whole``: none).
+    stream_role: StreamRole = StreamRole.WHOLE
 
 
 OutputKind = Literal["node", "template", "literal"]
@@ -75,6 +78,8 @@ class Plan:
     by_id: dict[str, PlanNode]
     sequential: bool
     outputs: list[tuple[str, OutputKind, Any]] | None
+    #: Some node produces, maps or collects a stream (:mod:`main_process.streams`).
+    streams: bool = False
 
     @property
     def roots(self) -> list[int]:
@@ -120,6 +125,7 @@ def _compile_node(index: int, spec: NodeSpec, registry: NodeRegistry) -> PlanNod
         # A plain call on the loop cannot be interrupted, so its timeout could never
         # fire (and it would stall every other run): honour the timeout on a thread.
         runner = Runner.THREAD
+    role = node_role(spec, node_type)
     target, model = None, None
     if runner is Runner.PROCESS:
         target, model = _process_names(where, spec, node_type)
@@ -141,7 +147,12 @@ def _compile_node(index: int, spec: NodeSpec, registry: NodeRegistry) -> PlanNod
         continue_on_error=spec.on_error is OnError.CONTINUE,
         process_target=target,
         process_params_model=model,
-        waits_for_children=node_type is not None and node_type.waits_for_children,
+        # A stream's producer and per-item stages wait on each other: none holds a slot
+        # of the engine-wide node limit, or a pipeline longer than it could never flow.
+        waits_for_children=(node_type is not None and node_type.waits_for_children)
+        or role is StreamRole.PRODUCES
+        or role is StreamRole.PER_ITEM,
+        stream_role=role,
     )
 
 
@@ -216,6 +227,7 @@ def compile_plan(
         by_id=by_id,
         sequential=blueprint.edges is None,
         outputs=outputs,
+        streams=any(node.stream_role is not StreamRole.WHOLE for node in nodes),
     )
 
 

@@ -25,6 +25,7 @@ from main_process.events.cursor import EventCursor
 from main_process.events.follow import follow
 from main_process.store import Store, history
 from main_process.store.history import stored_node_output, stored_outputs, unknown_node
+from main_process.streams.pages import stream_page
 
 
 class Records:
@@ -65,6 +66,9 @@ class Records:
             value, size = await asyncio.to_thread(
                 stored_node_output, self.store, execution_id, node_id
             )
+        page = await stream_page(self.store, execution_id, node_id, value, offset, limit)
+        if page is not None:
+            return page
         return OutputPage.of(
             execution_id, node_id, value, offset=offset, limit=limit, size_bytes=size
         )

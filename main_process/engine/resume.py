@@ -23,6 +23,7 @@ from main_process.engine.execution_state import ExecutionState, NodeState
 from main_process.engine.plan import Plan
 from main_process.engine.state_manager import StateManager
 from main_process.store.recovery import OwnerRow, claim_execution, owner_of, recover_orphans
+from main_process.streams.resuming import stream_reruns
 
 if TYPE_CHECKING:
     from main_process.engine.blueprints import BlueprintOps
@@ -92,7 +93,10 @@ def take_recorded_outcomes(state: ExecutionState) -> dict[str, tuple[Any, str | 
     for node_id, node in state.nodes.items():
         if reusable(node):
             completed[node_id] = (node.output, node.port)
-        else:
+    for node_id in stream_reruns(state.blueprint, completed):  # re-run from the start
+        del completed[node_id]
+    for node_id, node in state.nodes.items():
+        if node_id not in completed:
             node.status, node.error, node.finished_at = NodeStatus.PENDING, None, None
     state.status, state.error, state.outputs, state.finished_at = (
         ExecutionStatus.PENDING,
@@ -134,7 +138,10 @@ def reusable_outputs(
         if reusable(node)
     }
     run = nodes_to_run(model, previous.blueprint, recorded, start_at)
-    return source, {nid: out for nid, out in recorded.items() if nid not in run}
+    lent = {nid: out for nid, out in recorded.items() if nid not in run}
+    for node_id in stream_reruns(model, lent):  # a stream's summary feeds no consumer
+        del lent[node_id]
+    return source, lent
 
 
 def load_reuse_source(states: StateManager, model: Blueprint, source: str) -> ExecutionState:

@@ -37,7 +37,7 @@ from app.subflow_results import (
     IterationPage,
 )
 from main_process.engine.endings import CancelReason
-from main_process.engine.node_running import node_env
+from main_process.engine.node_context import node_env
 from main_process.store import subflows as rows
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from app.blueprint import Runner
+from app.stream_roles import StreamRole
 
 _ROLE = re.compile(r":[a-z]+:`~?(?:[^`<]*<)?([^`>]+?)>?`")
 
@@ -132,12 +133,30 @@ class NodeType:
     #: Only waits for child runs (``blueprint.call``, ``loop``): holds no slot of the
     #: engine-wide node limit while it waits (see :class:`~main_process.engine.plan.PlanNode`).
     waits_for_children: bool = False
+    #: The type's part in streams of items (:class:`~app.stream_roles.StreamRole`): a
+    #: fixed role, or one computed from raw params (``python.function``'s ``stream``).
+    streams: StreamRole | Callable[[dict[str, Any]], StreamRole] = StreamRole.WHOLE
+    #: Per-item types: ``item_function(params, ctx)`` gives the function applied to each
+    #: item (sync or async); None: ``run(params, item, ctx)`` is called per item.
+    item_function: Callable[[Any, NodeContext], Callable[[Any], Any]] | None = None
+    #: Collecting types that run once per chunk of a stream (``sqlite.write``: one
+    #: transaction each) fold their chunk outputs with this; None: ``run`` is handed
+    #: the stream's reader (:mod:`main_process.streams.items`).
+    combine: Callable[[Any, Any], Any] | None = None
+    #: Collecting types that read a stream their own way (``file.write``):
+    #: ``consume(params, reader, ctx)``, awaited on the loop; used before ``combine``.
+    consume: Callable[[Any, Any, NodeContext], Awaitable[Any]] | None = None
     is_async: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.run)
         if not self.description:
             self.description = user_summary(self.run.__doc__ or "")
+
+    def stream_role(self, params: dict[str, Any]) -> StreamRole:
+        """This node's role for its raw params (see :mod:`app.stream_roles`)."""
+        streams = self.streams
+        return streams if isinstance(streams, StreamRole) else streams(params)
 
     def output_ports(self, params: dict[str, Any]) -> list[str] | None:
         if self.port_names is not None:

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
 from app.limits import LIMITS, limit
+from app.stream_roles import flagged_role
 from main_process.nodes.base import NodeContext, NodeType
 from main_process.nodes.files import resolve_path
 from main_process.runners.process_tree import kill_tree
@@ -58,6 +59,13 @@ class FunctionParams(BaseModel):
     function: str = Field(
         description="module:function to call with the input; sync or async.",
         examples=["mypackage.tasks:clean_rows"],
+    )
+    stream: bool = Field(
+        default=False,
+        description="The function is a generator: its items stream to the next nodes.",
+    )
+    per_item: bool = Field(
+        default=False, description="Call the function once per item of a stream (or list)."
     )
 
     @field_validator("function")
@@ -173,6 +181,20 @@ async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> 
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+def item_function(params: FunctionParams, ctx: NodeContext) -> Callable[[Any], Any]:
+    """``per_item``: the function, called with each item (and the context, if it takes it)."""
+    fn = resolve_function(params.function, ctx.base_dir)
+    if not _takes_context(fn):
+        return fn
+    if _is_async(fn):
+
+        async def with_context(item: Any) -> Any:
+            return await fn(item, ctx)
+
+        return with_context
+    return lambda item: fn(item, ctx)
 
 
 class ShellParams(BaseModel):
@@ -344,7 +366,14 @@ async def run_shell(params: ShellParams, input: Any, ctx: NodeContext) -> Any:
 
 CODE_TYPES: list[NodeType] = [
     NodeType(
-        "python.function", "Python function", "Code", FunctionParams, run_function, runs_code=True
+        "python.function",
+        "Python function",
+        "Code",
+        FunctionParams,
+        run_function,
+        runs_code=True,
+        streams=flagged_role,
+        item_function=item_function,
     ),
     NodeType("shell.command", "Shell command", "Code", ShellParams, run_shell, runs_code=True),
 ]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
 from app.evaluation_limits import eval_timeout, evaluate
+from app.stream_roles import flagged_role
 from main_process.nodes.base import NodeContext, NodeType
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ class TransformParams(BaseModel):
         min_length=1,
         description="JMESPath expression applied to the input, e.g. items[?price > `0`].name",
         examples=["items[?price > `0`]", "{names: people[].name}"],
+    )
+    per_item: bool = Field(
+        default=False, description="Apply the expression to each item of a stream (or list)."
     )
 
     @field_validator("expression")
@@ -116,5 +120,13 @@ def _search(params: TransformParams, input: Any) -> Any:
 
 
 DATA_TYPES: list[NodeType] = [
-    NodeType("json.transform", "JSON transform", "Data", TransformParams, run_transform),
+    NodeType(
+        "json.transform",
+        "JSON transform",
+        "Data",
+        TransformParams,
+        run_transform,
+        streams=flagged_role,
+        item_function=lambda params, ctx: lambda item: _search(params, item),
+    ),
 ]

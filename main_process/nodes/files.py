@@ -30,13 +30,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.blueprint import Runner
 from app.errors import NodeFailedError
+from app.stream_roles import StreamRole, flagged_role
 from main_process.file_roots import absolute_path, confined_path
 from main_process.nodes.base import NodeContext, NodeType
+from main_process.nodes.file_streams import _json_lines, json_lines, read_items, write_stream
 
-Format = Literal["json", "csv", "text"]
+Format = Literal["json", "csv", "text", "jsonl"]
 
 _FORMAT_DESCRIPTION = (
-    "json, csv or text. Empty: from the file's extension (.json, .csv, else text)."
+    "json, csv, jsonl (JSON Lines) or text. Empty: from the file's extension (.json, .csv,"
+    " .jsonl/.ndjson, else text)."
 )
 
 
@@ -54,6 +57,8 @@ def _format_of(path: Path, format: Format | None) -> Format:
         return "json"
     if suffix == ".csv":
         return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
     return "text"
 
 
@@ -75,6 +80,10 @@ class ReadParams(BaseModel):
 
     path: str = Field(min_length=1, description="File to read, relative to the blueprint's folder.")
     format: Format | None = Field(default=None, description=_FORMAT_DESCRIPTION)
+    stream: bool = Field(
+        default=False,
+        description="csv or jsonl: stream the rows to the next nodes, a few at a time.",
+    )
 
 
 def _parse(text: str, format: Format, path: Path) -> Any:
@@ -86,6 +95,8 @@ def _parse(text: str, format: Format, path: Path) -> Any:
                 f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                 where="params.path",
             ) from exc
+    if format == "jsonl":
+        return list(_json_lines(io.StringIO(text), path))
     if format == "csv":
         try:
             return list(csv.DictReader(io.StringIO(text, newline=""), restkey="_extra"))
@@ -98,6 +109,8 @@ def run_read(params: ReadParams, input: Any, ctx: NodeContext) -> Any:
     """Read a file; output its content (parsed JSON, CSV rows as objects, or text)."""
     path = confined_path(params.path, ctx.base_dir, ctx.file_roots, "params.path")
     fmt = _format_of(path, params.format)
+    if params.stream:
+        return read_items(path, fmt)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -167,6 +180,8 @@ def _encode(content: Any, format: Format) -> bytes:
         return _csv_text(content).encode()
     if format == "text" and isinstance(content, str):
         return content.encode()
+    if format == "jsonl":
+        return json_lines(content)
     try:
         return (json.dumps(content, ensure_ascii=False, indent=2) + "\n").encode()
     except (TypeError, ValueError) as exc:
@@ -211,6 +226,23 @@ def run_write(params: WriteParams, input: Any, ctx: NodeContext) -> dict[str, An
 
 
 FILE_TYPES: list[NodeType] = [
-    NodeType("file.read", "Read file", "Files/SQL", ReadParams, run_read, runner=Runner.THREAD),
-    NodeType("file.write", "Write file", "Files/SQL", WriteParams, run_write, runner=Runner.THREAD),
+    NodeType(
+        "file.read",
+        "Read file",
+        "Files/SQL",
+        ReadParams,
+        run_read,
+        runner=Runner.THREAD,
+        streams=flagged_role,
+    ),
+    NodeType(
+        "file.write",
+        "Write file",
+        "Files/SQL",
+        WriteParams,
+        run_write,
+        runner=Runner.THREAD,
+        streams=StreamRole.COLLECTS,  # a stream is written as it flows (jsonl, csv)
+        consume=write_stream,
+    ),
 ]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.stream_roles import flagged_role
 from main_process.nodes.base import NodeContext, NodeType, PortOutput
 
 #: Strings that read as "no" in a condition. A template mixed with text renders
@@ -41,6 +42,10 @@ class SetParams(BaseModel):
         default=None,
         description="Any JSON value; templates inside it are rendered. Becomes the output.",
     )
+    per_item: bool = Field(
+        default=False,
+        description="Build one value per item of a stream (or list): {{ input }} is the item.",
+    )
 
 
 def run_set(params: SetParams, input: Any, ctx: NodeContext) -> Any:
@@ -57,6 +62,10 @@ class IfParams(BaseModel):
             'Falsy values and the strings "false", "0", "no", "off", "none", "null" '
             'and "" take the false port.'
         ),
+    )
+    per_item: bool = Field(
+        default=False,
+        description="Route each item of a stream: each port gets a stream of its items.",
     )
 
 
@@ -78,6 +87,10 @@ class SwitchParams(BaseModel):
             "Case names; each is an output port. The input leaves through the case "
             'equal to the value, else through "default".'
         ),
+    )
+    per_item: bool = Field(
+        default=False,
+        description="Route each item of a stream: each port gets a stream of its items.",
     )
 
     @field_validator("cases")
@@ -194,9 +207,17 @@ def run_log(params: LogParams, input: Any, ctx: NodeContext) -> Any:
 
 
 FLOW_TYPES: list[NodeType] = [
-    NodeType("set", "Set value", "Data", SetParams, run_set),
-    NodeType("if", "If", "Flow", IfParams, run_if, ports=("true", "false")),
-    NodeType("switch", "Switch", "Flow", SwitchParams, run_switch, port_names=switch_ports),
+    NodeType("set", "Set value", "Data", SetParams, run_set, streams=flagged_role),
+    NodeType("if", "If", "Flow", IfParams, run_if, ports=("true", "false"), streams=flagged_role),
+    NodeType(
+        "switch",
+        "Switch",
+        "Flow",
+        SwitchParams,
+        run_switch,
+        port_names=switch_ports,
+        streams=flagged_role,
+    ),
     NodeType("merge", "Merge", "Flow", MergeParams, run_merge),
     NodeType("delay", "Delay", "Flow", DelayParams, run_delay),
     NodeType("log", "Log", "Flow", LogParams, run_log),

@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import NodeFailedError
 from app.limits import LIMITS, limit
+from app.stream_roles import flagged_role
 from main_process.nodes.base import NodeContext, NodeType
+from main_process.nodes.http_stream import json_lines
 
 if TYPE_CHECKING:
     import ssl
@@ -65,6 +67,10 @@ class HttpParams(BaseModel):
         default=True,
         title="Fail on 4xx/5xx",
         description="Fail the node when the response status is 4xx or 5xx.",
+    )
+    stream: bool = Field(
+        default=False,
+        description="JSON Lines (NDJSON) body: stream its lines as items to the next nodes.",
     )
 
     @field_validator("method", mode="before")
@@ -151,6 +157,8 @@ async def run_http(params: HttpParams, input: Any, ctx: NodeContext) -> Any:
     """Send an HTTP request; output the response body (parsed JSON, else text)."""
     import httpx
 
+    if params.stream:
+        return json_lines(params, _ssl_context())
     request = f"{params.method} {params.url}"
     try:
         async with httpx.AsyncClient(
@@ -194,5 +202,5 @@ async def run_http(params: HttpParams, input: Any, ctx: NodeContext) -> Any:
 
 
 HTTP_TYPES: list[NodeType] = [
-    NodeType("http.request", "HTTP request", "HTTP", HttpParams, run_http),
+    NodeType("http.request", "HTTP request", "HTTP", HttpParams, run_http, streams=flagged_role),
 ]

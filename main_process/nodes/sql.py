@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from itertools import chain
 from operator import itemgetter
@@ -37,6 +38,7 @@ from pydantic_core import PydanticCustomError
 
 from app.blueprint import Runner
 from app.errors import NodeFailedError
+from app.stream_roles import StreamRole, flagged_role
 from app.templates import is_template
 from app.validation import TEMPLATE_FORBIDDEN
 from main_process.file_roots import confined_path
@@ -103,17 +105,26 @@ def _values(rows: list[dict[str, Any]], columns: list[str]) -> list[tuple[Any, .
     return [tuple(map(_bindable, row)) for row in values]
 
 
-def _connect(database: str, ctx: NodeContext, *, create: bool) -> tuple[sqlite3.Connection, str]:
+def _connect(
+    database: str, ctx: NodeContext, *, create: bool, any_thread: bool = False
+) -> tuple[sqlite3.Connection, str]:
     """Open ``database`` (relative to the blueprint's folder, inside the file roots) with
-    ATTACH disabled; returns the connection and its path."""
+    ATTACH disabled; returns the connection and its path. ``any_thread``: a stream's
+    rows are fetched on whichever node thread pulls the next chunk."""
     if database == ":memory:":
-        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=not any_thread)
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         return conn, database
     path = confined_path(database, ctx.base_dir, ctx.file_roots, "params.database")
     uri = f"{path.as_uri()}?mode={'rwc' if create else 'rw'}"
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT, isolation_level=None)
+        conn = sqlite3.connect(
+            uri,
+            uri=True,
+            timeout=_BUSY_TIMEOUT,
+            isolation_level=None,
+            check_same_thread=not any_thread,
+        )
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     except sqlite3.Error as exc:
         if not create and not path.exists():
@@ -149,6 +160,9 @@ class QueryParams(BaseModel):
         title="Parameters",
         description="Values for the placeholders: a list for ?, an object for :name.",
     )
+    stream: bool = Field(
+        default=False, description="Stream the rows to the next nodes instead of one list."
+    )
 
     @field_validator("sql")
     @classmethod
@@ -169,6 +183,9 @@ def run_query(params: QueryParams, input: Any, ctx: NodeContext) -> list[dict[st
         bound = {key: _bindable(value) for key, value in params.params.items()}
     else:
         bound = [_bindable(value) for value in params.params]
+    if params.stream:
+        conn, path = _connect(params.database, ctx, create=False, any_thread=True)
+        return _stream_rows(conn, path, params.sql, bound)  # type: ignore[return-value]
     conn, path = _connect(params.database, ctx, create=False)
     with closing(conn):
         try:
@@ -182,6 +199,25 @@ def run_query(params: QueryParams, input: Any, ctx: NodeContext) -> list[dict[st
                 conn.execute("ROLLBACK")
             raise _failed(exc, path, "params.sql") from exc
     return rows
+
+
+def _stream_rows(conn: sqlite3.Connection, path: str, sql: str, bound: Any) -> Iterator[Any]:
+    """The rows as a generator, in one read transaction, fetched a few hundred at a time;
+    closing it (the stream ended, failed or was cancelled) closes the connection."""
+    with closing(conn):
+        try:
+            conn.execute("BEGIN")
+            cursor = conn.execute(sql, bound)
+            names = [column[0] for column in cursor.description or ()]
+            while rows := cursor.fetchmany(500):
+                for row in rows:
+                    yield dict(zip(names, row, strict=True))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _failed(exc, path, "params.sql") from exc
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
 
 class WriteParams(BaseModel):
@@ -285,9 +321,23 @@ def run_write(params: WriteParams, input: Any, ctx: NodeContext) -> dict[str, in
 
 SQL_TYPES: list[NodeType] = [
     NodeType(
-        "sqlite.query", "SQLite query", "Files/SQL", QueryParams, run_query, runner=Runner.THREAD
+        "sqlite.query",
+        "SQLite query",
+        "Files/SQL",
+        QueryParams,
+        run_query,
+        runner=Runner.THREAD,
+        streams=flagged_role,
     ),
     NodeType(
-        "sqlite.write", "SQLite write", "Files/SQL", WriteParams, run_write, runner=Runner.THREAD
+        "sqlite.write",
+        "SQLite write",
+        "Files/SQL",
+        WriteParams,
+        run_write,
+        runner=Runner.THREAD,
+        # A stream is written a chunk per transaction (executemany), the counts summed.
+        streams=StreamRole.COLLECTS,
+        combine=lambda a, b: {"written": a["written"] + b["written"]},
     ),
 ]

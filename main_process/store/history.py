@@ -356,3 +356,30 @@ def list_executions(
             )
         )
     return summaries
+
+
+def stream_items(
+    store: Store, execution_id: str, node_id: str, offset: int, limit: int
+) -> list[Any]:
+    """Items ``[offset, offset + limit)`` of a ``record: full`` stream, read only from
+    the chunks that hold them."""
+    end = offset + limit
+    items: list[Any] = []
+    for row in store.query(
+        "SELECT first_item, data FROM stream_chunks WHERE execution_id = ? AND node_id = ?"
+        " AND first_item < ? AND first_item + items > ? ORDER BY seq",
+        (execution_id, node_id, end, offset),
+    ):
+        first = row["first_item"]
+        chunk = loads(row["data"])
+        items.extend(chunk[max(0, offset - first) : end - first])
+    return items
+
+
+def stream_chunk(store: Store, execution_id: str, node_id: str, seq: int) -> list[Any] | None:
+    """Chunk ``seq`` of a ``record: full`` stream; None past its last."""
+    row = store.query_one(
+        "SELECT data FROM stream_chunks WHERE execution_id = ? AND node_id = ? AND seq = ?",
+        (execution_id, node_id, seq),
+    )
+    return None if row is None else loads(row["data"])

@@ -70,6 +70,17 @@ class WriteCheckpoint(NamedTuple):
     data_json: bytes
 
 
+class WriteStreamChunk(NamedTuple):
+    """One chunk of a ``record: full`` stream; ``seq`` 0 replaces an earlier run's."""
+
+    execution_id: str
+    node_id: str
+    seq: int
+    first_item: int
+    items: int
+    data: bytes
+
+
 class Flush(NamedTuple):
     """Call ``callback(error)`` once everything queued before it is committed."""
 
@@ -77,7 +88,16 @@ class Flush(NamedTuple):
 
 
 #: One queued operation.
-Op = EventRow | WriteExecution | WriteNode | WriteSpill | WriteVariable | WriteCheckpoint | Flush
+Op = (
+    EventRow
+    | WriteExecution
+    | WriteNode
+    | WriteSpill
+    | WriteVariable
+    | WriteCheckpoint
+    | WriteStreamChunk
+    | Flush
+)
 
 
 def apply_batch(
@@ -190,6 +210,18 @@ def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCal
                 )
             case WriteSpill():
                 _write_file(op.path, op.data)
+            case WriteStreamChunk():
+                if op.seq == 0:  # a re-run (resume) records its stream afresh
+                    conn.execute(
+                        "DELETE FROM stream_chunks WHERE execution_id = ? AND node_id = ?",
+                        (op.execution_id, op.node_id),
+                    )
+                conn.execute(
+                    "INSERT OR REPLACE INTO stream_chunks"
+                    " (execution_id, node_id, seq, first_item, items, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (op.execution_id, op.node_id, op.seq, op.first_item, op.items, op.data),
+                )
             case Flush():
                 callbacks.append(op.callback)
             case _:

@@ -179,6 +179,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX executions_error_handler ON executions(error_handler_execution)
         WHERE error_handler_execution IS NOT NULL;
     """,
+    # 8 (streaming items): every chunk of a ``record: full`` stream, paged by item
+    # index in the data tab (main_process.streams.pages).
+    """
+    CREATE TABLE stream_chunks (
+        execution_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        first_item INTEGER NOT NULL,
+        items INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (execution_id, node_id, seq)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

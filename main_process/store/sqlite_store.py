@@ -36,6 +36,7 @@ from main_process.store.ops import (
     WriteExecution,
     WriteNode,
     WriteSpill,
+    WriteStreamChunk,
     WriteVariable,
     store_error,
 )
@@ -173,6 +174,14 @@ class Store:
         self._ops.append(WriteCheckpoint(execution_id, checkpoint_id, name, created_at, data_json))
         if len(data_json) > SMALL_BYTES:
             self._writer.add_bytes(len(data_json))
+        self._maybe_wake()
+
+    def enqueue_stream_chunk(
+        self, execution_id: str, node_id: str, seq: int, first_item: int, items: int, data: bytes
+    ) -> None:
+        """Queue one chunk of a ``record: full`` stream (see :mod:`main_process.streams`)."""
+        self._ops.append(WriteStreamChunk(execution_id, node_id, seq, first_item, items, data))
+        self._writer.add_bytes(len(data))
         self._maybe_wake()
 
     def enqueue_spill(self, path: Path, data: bytes) -> None:

@@ -15,6 +15,11 @@ from main_process.nodes.builtin import BUILTIN_TYPES
 from main_process.nodes.registry import NodeRegistry, default_registry
 
 DESIGN_TYPES = {
+    "generate",
+    "collect",
+    "count",
+    "sum",
+    "reduce",
     "http.request",
     "json.transform",
     "set",
