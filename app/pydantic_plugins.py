@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 import types
 from collections.abc import Iterable
 from typing import Any
@@ -29,10 +30,14 @@ _LOADER = "pydantic.plugin._loader"
 _ALL_DISABLED = ("__all__", "1", "true")
 
 
+_swap = threading.Lock()
+
+
 def _real_loader() -> types.ModuleType:
-    if isinstance(sys.modules.get(_LOADER), _StandIn):
-        del sys.modules[_LOADER]
-    return importlib.import_module(_LOADER)
+    with _swap:  # two threads asking at once: one swaps, both get the real one
+        if isinstance(sys.modules.get(_LOADER), _StandIn):
+            del sys.modules[_LOADER]
+        return importlib.import_module(_LOADER)
 
 
 class _StandIn(types.ModuleType):

@@ -206,9 +206,9 @@ def _wire() -> _Wire:
 
 
 def prepare_decoding() -> None:
-    """Make the wire's classes and validator now. The process handle calls it right
-    after spawning a worker, so the client builds them while the worker starts
-    (on the other core) rather than when the worker's hello arrives."""
+    """Make the wire's classes and validator now: the process handle's reader
+    thread does, so the client builds them while its worker starts (on the other
+    core) rather than when the worker's hello arrives."""
     _wire()[0].rebuild()
 
 

@@ -44,7 +44,7 @@ from app.errors import TransportError
 from ipc.bootstrap import run_entry_point
 from ipc.errors import ProtocolError, WorkerDiedError
 from ipc.framing import FrameWriter, shutdown_both, shutdown_write, start_reader
-from ipc.messages import ErrorReply, Hello, Message, WorkerConfig, prepare_decoding
+from ipc.messages import ErrorReply, Hello, Message, WorkerConfig
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,6 @@ class WorkerProcess:
         with _parent_main_hidden():
             process.start()
         child.close()  # else EOF never comes: this process would hold the child's end
-        prepare_decoding()  # while the worker starts, not once its hello is here
         life = _Life(
             process=process,
             conn=parent,
@@ -292,6 +291,7 @@ class WorkerProcess:
             sentinel=process.sentinel,
             before_eof=reap,
             name="conductor-client-reader",
+            prepare=True,  # the decoder is built while the worker starts
         )
         return life
 
