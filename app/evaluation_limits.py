@@ -26,7 +26,6 @@ Assumptions and limits:
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
 import sys
 import threading
@@ -71,6 +70,8 @@ def _raise_in(thread_id: int, exc_type: type[BaseException] | None) -> None:
     ``None`` goes to C as NULL (no ``argtypes`` is declared, on purpose: a declared
     ``py_object`` would pass ``Py_None`` instead of NULL).
     """
+    import ctypes  # here: only a limit that fires needs it, and it is not a cheap import
+
     exc = ctypes.py_object(exc_type) if exc_type is not None else None
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exc)
 

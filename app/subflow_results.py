@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import ErrorInfo
 from app.states import ExecutionStatus, NodeStatus
@@ -14,6 +14,8 @@ from app.states import ExecutionStatus, NodeStatus
 
 class ChildExecution(BaseModel):
     """A child execution a ``blueprint.call`` node started."""
+
+    model_config = ConfigDict(defer_build=True)
 
     execution_id: str
     parent_node_id: str | None = None
@@ -26,12 +28,16 @@ class ChildExecution(BaseModel):
 class IterationCounts(BaseModel):
     """How far a loop node got: iterations recorded per outcome."""
 
+    model_config = ConfigDict(defer_build=True)
+
     completed: int = 0
     failed: int = 0
 
 
 class ExecutionLinks(BaseModel):
     """Where an execution sits among sub-blueprints, and its loops' progress."""
+
+    model_config = ConfigDict(defer_build=True)
 
     execution_id: str
     parent_execution_id: str | None = None
@@ -44,6 +50,8 @@ class ExecutionLinks(BaseModel):
 class Iteration(BaseModel):
     """One recorded iteration of a loop node."""
 
+    model_config = ConfigDict(defer_build=True)
+
     index: int
     status: NodeStatus
     error: ErrorInfo | None = None
@@ -55,6 +63,8 @@ class Iteration(BaseModel):
 
 class IterationPage(BaseModel):
     """A page of a loop node's iterations, in index order."""
+
+    model_config = ConfigDict(defer_build=True)
 
     execution_id: str
     node_id: str

@@ -10,10 +10,14 @@
 
 Each is measured alternately with ``python -c pass`` in the same run (after one
 warm-up of each, so the page cache and bytecode are warm); medians are reported
-with the ratio (target <= 5x each). ``CONDUCTOR_BENCH_SRC`` (with ``PYTHONPATH``)
-points the bench at another checkout; ``--baseline DIR`` runs that checkout's
-``conductor run`` and worker in the same loop (conductor, baseline, python, in turn),
-so a shared, loaded machine slows all three alike.
+with the ratio (target <= 5x each). ``cli_run_w1`` also reports
+``dependencies_ms``: a process that only imports what any run needs from outside
+Conductor (asyncio, sqlite3, click, pydantic's ``BaseModel``), timed in the same
+loop — the part of the figure that lazy imports of our own code cannot remove.
+``CONDUCTOR_BENCH_SRC`` (with ``PYTHONPATH``) points the bench at another checkout;
+``--baseline DIR`` runs that checkout's ``conductor run`` and worker in the same
+loop (conductor, baseline, python, in turn), so a shared, loaded machine slows all
+three alike.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ sys.path.insert(0, str(ROOT))
 from ipc.client import IpcTransport  # noqa: E402
 
 PASS = [sys.executable, "-c", "pass"]
+DEPENDENCIES = [
+    sys.executable,
+    "-c",
+    "import asyncio, sqlite3, click; from pydantic import BaseModel",
+]
 
 
 def w1_file(folder: Path) -> Path:
@@ -82,6 +91,7 @@ def cli_run(folder: Path, runs: int, baseline: Path | None) -> dict[str, float]:
     checkouts = [ROOT] if baseline is None else [ROOT, baseline]
     times: dict[Path, list[float]] = {src: [] for src in checkouts}
     theirs: list[float] = []
+    floor: list[float] = []
     for i in range(runs + 1):
         for src in checkouts:
             env = {
@@ -93,9 +103,13 @@ def cli_run(folder: Path, runs: int, baseline: Path | None) -> dict[str, float]:
             if i:  # the first run warms the page cache and compiles bytecode
                 times[src].append(elapsed)
         base = timed_process(PASS, {"PATH": "/usr/bin:/bin"})
+        deps = timed_process(DEPENDENCIES, {"PATH": "/usr/bin:/bin"})
         if i:
             theirs.append(base)
+            floor.append(deps)
     figures = summary(times[ROOT], theirs)
+    figures["dependencies_ms"] = round(statistics.median(floor) * 1000, 1)
+    figures["dependencies_ratio"] = round(figures["dependencies_ms"] / figures["python_pass_ms"], 2)
     return with_baseline(figures, times[ROOT], times[baseline] if baseline else [])
 
 

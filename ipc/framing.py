@@ -38,7 +38,7 @@ from multiprocessing.connection import Connection
 
 from ipc.errors import ProtocolError
 from ipc.frame_errors import oversized_error
-from ipc.messages import Message, decode
+from ipc.messages import Message, decode, prepare_decoding
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +124,16 @@ def start_reader(
     sentinel: int | None = None,
     before_eof: Callable[[], None] | None = None,
     name: str = "conductor-pipe-reader",
+    prepare: bool = False,
 ) -> threading.Thread:
     """Read and decode frames on a thread, handing each to the loop in order.
 
     A frame that does not decode goes to ``on_bad_frame`` and reading goes on; a
     corrupt header (the stream is out of step) ends reading like EOF does.
     ``before_eof`` runs on the thread first (the process handle reaps the child
-    there, so the exit code is known when ``on_eof`` runs).
+    there, so the exit code is known when ``on_eof`` runs). ``prepare``: build the
+    decoder before the first frame comes (the process handle's reader, while its
+    worker starts) rather than when it comes.
     """
     reader = FrameReader(conn, max_bytes, sentinel)
 
@@ -142,6 +145,9 @@ def start_reader(
         return True
 
     def run() -> None:
+        if prepare:
+            with contextlib.suppress(Exception):  # else built, and reported, on first use
+                prepare_decoding()
         while True:
             try:
                 frame = reader.read()

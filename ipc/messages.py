@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import threading
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -182,36 +183,59 @@ def _flat_frame(model: type[BaseModel], kind: str) -> type[BaseModel]:
     )
 
 
-_FLAT_REQUESTS = {_flat_frame(model, "request"): model for model in get_args(AnyRequest)}
-_FLAT_REPLIES = {_flat_frame(model, "result"): model for model in get_args(AnyReply)}
-#: Flat frame class → the operation (request or reply) model it carries.
-_CARRIED: dict[type[BaseModel], type[BaseModel]] = {**_FLAT_REQUESTS, **_FLAT_REPLIES}
-
-
 def _union(*members: Any) -> Any:
     return functools.reduce(operator.or_, members)
 
 
-_WIRE_TYPE: Any = Annotated[
-    _union(
-        Annotated[_union(*_FLAT_REQUESTS, EventsRequest), Field(discriminator="method")],
-        Annotated[_union(*_FLAT_REPLIES, EventsEndReply), Field(discriminator="method")],
-        ErrorReply,
-        EventBatch,
-        Credit,
-        Abandon,
-        Hello,
-        Heartbeat,
-    ),
-    Field(discriminator="kind"),
-]
-_WIRE: TypeAdapter[Any] = TypeAdapter(_WIRE_TYPE, config=ConfigDict(defer_build=True))
+#: The wire's adapter and, per flat frame class, the operation model it carries.
+_Wire = tuple[TypeAdapter[Any], dict[type[BaseModel], type[BaseModel]]]
+_wire_lock = threading.Lock()
+_wire_made: list[_Wire] = []
 
 
-def _unflatten(flat: Any) -> Message:
+def _wire() -> _Wire:
+    """Made at the first decode, not at import: the ~100 frame classes cost the pipe
+    worker's start-up ~10 ms, and a worker says hello before it reads any frame.
+    Made once under a lock (reader threads decode): a frame decoded by one adapter
+    must be looked up among that adapter's classes."""
+    if not _wire_made:
+        with _wire_lock:
+            if not _wire_made:
+                _wire_made.append(_make_wire())
+    return _wire_made[0]
+
+
+def prepare_decoding() -> None:
+    """Make the wire's classes and validator now: the process handle's reader
+    thread does, so the client builds them while its worker starts (on the other
+    core) rather than when the worker's hello arrives."""
+    _wire()[0].rebuild()
+
+
+def _make_wire() -> _Wire:
+    flat_requests = {_flat_frame(model, "request"): model for model in get_args(AnyRequest)}
+    flat_replies = {_flat_frame(model, "result"): model for model in get_args(AnyReply)}
+    wire_type: Any = Annotated[
+        _union(
+            Annotated[_union(*flat_requests, EventsRequest), Field(discriminator="method")],
+            Annotated[_union(*flat_replies, EventsEndReply), Field(discriminator="method")],
+            ErrorReply,
+            EventBatch,
+            Credit,
+            Abandon,
+            Hello,
+            Heartbeat,
+        ),
+        Field(discriminator="kind"),
+    ]
+    adapter: TypeAdapter[Any] = TypeAdapter(wire_type, config=ConfigDict(defer_build=True))
+    return adapter, {**flat_requests, **flat_replies}
+
+
+def _unflatten(flat: Any, carried_by: dict[type[BaseModel], type[BaseModel]]) -> Message:
     """The frame the code handles for a decoded flat one. The operation is validated
     again from values already checked (cheap: models pass through as they are)."""
-    carried = _CARRIED.get(type(flat))
+    carried = carried_by.get(type(flat))
     if carried is None:
         message: Message = flat
         return message
@@ -315,12 +339,13 @@ def decode(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Message:
     """The message in one frame; ProtocolError, saying what is wrong, for anything else."""
     if len(data) > max_bytes:
         raise oversized_error(len(data), data[:128], max_bytes)
+    wire, carried_by = _wire()
     try:
-        flat = validate_json(_WIRE, data)  # past pydantic's ~200 levels too
+        flat = validate_json(wire, data)  # past pydantic's ~200 levels too
     except ValidationError as exc:
         raise diagnose(data, exc) from None
     if flat.v != PROTOCOL_VERSION or "v" not in flat.model_fields_set:
         raise version_error(
             flat.v if "v" in flat.model_fields_set else None, getattr(flat, "id", None)
         )
-    return _unflatten(flat)
+    return _unflatten(flat, carried_by)

@@ -291,6 +291,7 @@ class WorkerProcess:
             sentinel=process.sentinel,
             before_eof=reap,
             name="conductor-client-reader",
+            prepare=True,  # the decoder is built while the worker starts
         )
         return life
 

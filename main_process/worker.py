@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from app.errors import ConductorError, ErrorInfo
+from app.gc_pause import collector_paused
+from app.pydantic_plugins import skip_plugin_discovery
 from app.redaction import REDACTOR
 from ipc.errors import ProtocolError
 from ipc.framing import FrameWriter, shutdown_both, start_reader
@@ -71,9 +73,9 @@ def serve(conn: Connection, options: dict[str, Any]) -> None:
     stopped) would hold the process open. The engine is closed and its store
     committed by then, so the process leaves with ``os._exit``.
     """
-    # Our own process: no pydantic plugins, so its first model build does not scan
-    # every installed distribution's entry points (see app.cli.main.main).
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Our own process: no pydantic plugins, so its first model build neither imports
+    # importlib.metadata nor scans every installed distribution's entry points.
+    skip_plugin_discovery()
     code = 0
     loop = asyncio.new_event_loop()
     try:
@@ -110,7 +112,8 @@ async def _main(conn: Connection, config: WorkerConfig) -> None:
     loop = asyncio.get_running_loop()
     writer = FrameWriter(conn, loop, name="conductor-worker-writer")
     try:
-        engine = _engine(config)
+        with collector_paused():  # opening: long-lived objects only (see app.gc_pause)
+            engine = _engine(config)
     except Exception as exc:  # say why before exiting: the handle reports it
         conn.send_bytes(encode(ErrorReply(id=None, error=_error_info(exc))))
         raise

@@ -14,7 +14,6 @@ imports only click and :mod:`app`'s light models; the engine arrives through
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,6 +29,7 @@ from app.cli.limit_options import limit_option, limit_options
 from app.cli.run_options import partial_config, run_options
 from app.cli.session import Options
 from app.errors import ConductorError
+from app.pydantic_plugins import skip_plugin_discovery
 
 
 class _BriefFormatter(logging.Formatter):
@@ -359,9 +359,10 @@ def main(args: list[str] | None = None) -> None:
     """The ``conductor`` console script.
 
     Pydantic plugins are off in this process unless asked for
-    (``PYDANTIC_DISABLE_PLUGINS`` set): looking for them scans the entry points of
-    every installed distribution at the first model build, a noticeable part of a
-    short command's start-up, and Conductor's commands use none.
+    (``PYDANTIC_DISABLE_PLUGINS`` set): looking for them imports
+    :mod:`importlib.metadata` and scans the entry points of every installed
+    distribution at the first model build, a noticeable part of a short command's
+    start-up, and Conductor's commands use none (see :mod:`app.pydantic_plugins`).
     """
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    skip_plugin_discovery()
     cli.main(args=args, prog_name="conductor")

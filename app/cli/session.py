@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from app.cli.arguments import Target, resolve_target
 from app.cli.progress import ProgressView, make_view
 from app.errors import BlueprintError, ConductorError, Problem
+from app.gc_pause import collector_paused
 from app.subflow_results import ExecutionLinks
 
 if TYPE_CHECKING:
@@ -70,7 +71,8 @@ def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
         if options.file_roots:
             extra["file_roots"] = [base_dir or Path.cwd(), Path.home(), *options.file_roots]
     try:
-        return create_conductor("auto", **extra)
+        with collector_paused():  # the engine's imports and opening; it freezes them
+            return create_conductor("auto", **extra)
     except ImportError as exc:
         hint = " (CONDUCTOR_API_URL is set)" if name == "http" else ""
         raise ConfigError(
