@@ -3,7 +3,8 @@
     python bench/scale_dask.py [--json] [--items N] [--item-ms MS] [--latency-runs K]
 
 * ``map``: one ``python.function`` node with ``per_item: true`` over N items (default
-  10,000), each ~``--item-ms`` (10) ms of pure-Python work (:func:`spin`), on
+  10,000), each ~``--item-ms`` (10) ms of pure-Python work (:func:`spin`, a step count
+  measured here first), on
   ``runner: thread`` (one thread), ``runner: process`` (one worker process) and
   ``runner: dask`` (a ``distributed.LocalCluster(processes=True, n_workers=2,
   threads_per_worker=1)`` started here): seconds each, and the speed-ups. On this
@@ -38,13 +39,26 @@ sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
-def spin(item: float) -> int:
-    """About ``item`` milliseconds of pure-Python work (holds the GIL throughout)."""
-    deadline = time.perf_counter() + item / 1000.0
-    n = 0
-    while time.perf_counter() < deadline:
-        n += 1
-    return n
+def spin(n: int) -> int:
+    """``n`` steps of pure-Python work (holds the GIL throughout): a fixed amount of
+    work, not a fixed time, so CPU shared with other processes shows in the figures."""
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def steps_for(ms: float) -> int:
+    """How many :func:`spin` steps take ``ms`` milliseconds here (best of five)."""
+    probe = 200_000
+    best = min(_timed_spin(probe) for _ in range(5))
+    return max(1, round(probe * ms / 1000.0 / best))
+
+
+def _timed_spin(n: int) -> float:
+    started = time.perf_counter()
+    spin(n)
+    return time.perf_counter() - started
 
 
 def nothing(value: Any) -> Any:
@@ -52,7 +66,7 @@ def nothing(value: Any) -> Any:
     return value
 
 
-def _map_blueprint(runner: str, items: list[float]) -> dict[str, Any]:
+def _map_blueprint(runner: str, items: list[int]) -> dict[str, Any]:
     return {
         "id": f"scale-dask-map-{runner}",
         "nodes": [
@@ -101,17 +115,22 @@ async def _measure(
     try:
         # Warm every runner (worker process start-up, the client's connection, imports).
         for runner in ("thread", "process", "dask"):
-            await _timed(conductor, _map_blueprint(runner, [0.0] * 10), {})
-        items = [item_ms] * n_items
+            await _timed(conductor, _map_blueprint(runner, [0] * 10), {})
+        steps = steps_for(item_ms)
+        report["steps_per_item"] = steps
+        items = [steps] * n_items
         seconds = {}
         for runner in ("dask", "thread", "process"):
             seconds[runner] = await _timed(conductor, _map_blueprint(runner, items), {})
-        ideal = n_items * item_ms / 1000.0 / 2  # two workers, no overhead at all
+        ideal = seconds["thread"] / 2  # two workers, nothing but the work
         report["map_seconds"] = {k: round(v, 2) for k, v in seconds.items()}
         report["speedup_vs_thread"] = round(seconds["thread"] / seconds["dask"], 2)
         report["speedup_vs_process"] = round(seconds["process"] / seconds["dask"], 2)
-        report["dask_over_ideal_ms_per_item"] = round((seconds["dask"] - ideal) * 1000 / n_items, 3)
-        empty = await _timed(conductor, _map_blueprint("dask", [0.0] * n_items), {})
+        # What Dask adds per item over the thread run's work split across two workers.
+        report["dask_over_half_thread_ms_per_item"] = round(
+            (seconds["dask"] - ideal) * 1000 / n_items, 3
+        )
+        empty = await _timed(conductor, _map_blueprint("dask", [0] * n_items), {})
         report["per_item_overhead_ms"] = round(empty * 1000 / n_items, 4)
         report["latency"] = await _latency(conductor, runs, gap)
     finally:

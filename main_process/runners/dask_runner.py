@@ -274,8 +274,9 @@ class DaskCluster:
             answer = json.loads(raw)
             if "error" in answer:
                 error = answer["error"]
-                index = start + max(0, error.pop("index"))
-                error["message"] = f"item {index}: {error['message']}"
+                index = error.pop("index")
+                if index >= 0:  # else the batch as a whole (its function did not import)
+                    error["message"] = f"item {start + index}: {error['message']}"
                 raise RemoteNodeError(RemoteError.model_validate(error))
             results.extend(answer["results"])
         return results

@@ -220,3 +220,32 @@ def test_a_run_without_runner_dask_does_not_import_dask(tmp_path: Path, home: Pa
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_the_dask_bench_runs_small() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "scale_dask.py"),
+            "--json",
+            "--items",
+            "40",
+            "--item-ms",
+            "1",
+            "--latency-runs",
+            "3",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["items"] == 40
+    assert set(report["map_seconds"]) == {"thread", "process", "dask"}
+    assert report["per_item_overhead_ms"] > 0
+    assert "added_ms" in report["latency"]
