@@ -132,13 +132,13 @@ async def _measure(
         )
         empty = await _timed(conductor, _map_blueprint("dask", [0] * n_items), {})
         report["per_item_overhead_ms"] = round(empty * 1000 / n_items, 4)
-        report["latency"] = await _latency(conductor, runs, gap)
+        report["latency"] = await _latency(conductor, address, runs, gap)
     finally:
         await conductor.close()
     return report
 
 
-async def _latency(conductor: Any, runs: int, gap: float) -> dict[str, float]:
+async def _latency(conductor: Any, address: str, runs: int, gap: float) -> dict[str, float]:
     times: dict[str, list[float]] = {"process": [], "dask": [], "dask_b2b": [], "process_b2b": []}
     for runner in ("process", "dask"):
         await _timed(conductor, _one_node(runner), {})
@@ -149,13 +149,30 @@ async def _latency(conductor: Any, runs: int, gap: float) -> dict[str, float]:
     for _ in range(runs):
         for runner in ("process", "dask"):
             times[f"{runner}_b2b"].append(await _timed(conductor, _one_node(runner), {}))
+    times["raw"] = await _raw_round_trips(address, runs, gap)
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
     return {
         "process_ms": round(med["process"], 2),
         "dask_ms": round(med["dask"], 2),
         "added_ms": round(med["dask"] - med["process"], 2),
         "added_back_to_back_ms": round(med["dask_b2b"] - med["process_b2b"], 2),
+        # Dask's own floor: submit + result of a no-op task on a plain client.
+        "raw_dask_round_trip_ms": round(med["raw"], 2),
     }
+
+
+async def _raw_round_trips(address: str, runs: int, gap: float) -> list[float]:
+    from distributed import Client
+
+    async with Client(address, asynchronous=True, set_as_default=False) as client:
+        await client.submit(nothing, 0, pure=False)
+        times = []
+        for _ in range(runs):
+            await asyncio.sleep(gap)
+            started = time.perf_counter()
+            await client.submit(nothing, 0, pure=False)
+            times.append(time.perf_counter() - started)
+    return times
 
 
 def run(
