@@ -37,12 +37,14 @@ class OnError(StrEnum):
 
 
 class Runner(StrEnum):
-    """Where a node's code runs: on the engine loop, on a worker thread, or in a
-    worker process (killed at the node's timeout, so blocking code really stops)."""
+    """Where a node's code runs: on the engine loop, on a worker thread, in a worker
+    process (killed at the node's timeout, so blocking code really stops), or on a
+    Dask distributed cluster (``--dask-scheduler``; see :mod:`main_process.runners.dask_runner`)."""
 
     INLINE = "inline"
     THREAD = "thread"
     PROCESS = "process"
+    DASK = "dask"
 
 
 class _Model(BaseModel):

@@ -100,7 +100,14 @@ class HttpTransport(Transport):
         *,
         max_reconnects: int = 5,
         transport: httpx.AsyncBaseTransport | None = None,
+        dask_scheduler: str | None = None,
     ) -> None:
+        if dask_scheduler is not None:  # the server's engine runs the nodes
+            raise ConfigError(
+                "an http client does not choose the Dask scheduler: the server's own does "
+                "(conductor serve --dask-scheduler)",
+                where="dask_scheduler",
+            )
         self.api_url = api_url.rstrip("/")
         self.max_reconnects = max_reconnects
         token = token or _stored_token()

@@ -267,6 +267,8 @@ class WorkerConfig(BaseModel):
     max_frame_bytes: int = Field(default=MAX_FRAME_BYTES, ge=1024)
     #: Fire the data dir's schedule and file triggers while the app is open.
     triggers: bool = True
+    #: Where ``runner: dask`` nodes run (None: ``$CONDUCTOR_DASK_SCHEDULER``, else nowhere).
+    dask_scheduler: str | None = None
 
 
 # -- encoding --------------------------------------------------------------------------

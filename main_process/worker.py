@@ -97,6 +97,7 @@ def _engine(config: WorkerConfig) -> Engine:
         "max_executions",
         "max_threads",
         "max_processes",
+        "dask_scheduler",
     ):
         value = getattr(config, key)
         if value is not None:

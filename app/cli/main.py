@@ -14,6 +14,7 @@ imports only click and :mod:`app`'s light models; the engine arrives through
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -82,6 +83,20 @@ def _configure_logging(verbose: bool) -> None:
     help="A folder file and SQLite nodes may use besides the blueprint's folder and your "
     "home (repeatable).",
 )
+@click.option(
+    "--dask-scheduler",
+    metavar="ADDRESS",
+    help="Run 'runner: dask' nodes on the Dask cluster at ADDRESS (tcp://host:8786; "
+    "default: $CONDUCTOR_DASK_SCHEDULER).",
+)
+@click.option(
+    "--dask-upload",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A .py/.zip/.egg file sent to the Dask workers with Client.upload_file "
+    "(repeatable; for modules not installed there).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show the engine's log, with tracebacks.")
 @limit_options
 @click.version_option(package_name="conductor", prog_name="conductor")
@@ -92,6 +107,8 @@ def cli(
     remote: str | None,
     token: str | None,
     file_roots: tuple[Path, ...],
+    dask_scheduler: str | None,
+    dask_upload: tuple[Path, ...],
     verbose: bool,
 ) -> None:
     """Build, run and watch workflow blueprints.
@@ -99,8 +116,19 @@ def cli(
     Exit codes: 0 success, 1 the execution failed, 2 bad usage or invalid blueprint.
     """
     _configure_logging(verbose)
-    ctx.obj = Options(home=home, remote=remote, token=token, file_roots=file_roots)
+    ctx.obj = Options(
+        home=home,
+        remote=remote,
+        token=token,
+        file_roots=file_roots,
+        dask_scheduler=dask_scheduler,
+    )
     ctx.obj.export_file_roots()
+    # Read by the engine wherever this command starts one (the app's worker process too).
+    if dask_scheduler:
+        os.environ["CONDUCTOR_DASK_SCHEDULER"] = dask_scheduler
+    if dask_upload:
+        os.environ["CONDUCTOR_DASK_UPLOAD"] = os.pathsep.join(str(p.resolve()) for p in dask_upload)
     if ctx.invoked_subcommand is None:
         from app.api_args import load_object
 
@@ -149,6 +177,13 @@ def gui(ctx: click.Context, file: str | None) -> None:
     default=True,
     help="Fire the schedule and file triggers of the data dir's blueprints (default: on).",
 )
+@click.option(
+    "--dask-scheduler",
+    "serve_dask",
+    metavar="ADDRESS",
+    help="Run 'runner: dask' nodes on the Dask cluster at ADDRESS (default: the global "
+    "--dask-scheduler, else $CONDUCTOR_DASK_SCHEDULER).",
+)
 @limit_option("sse_buffer_bytes")
 @click.pass_context
 def serve(
@@ -159,6 +194,7 @@ def serve(
     code_nodes: bool | None,
     file_roots: tuple[Path, ...],
     run_triggers: bool,
+    serve_dask: str | None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) until Ctrl-C or SIGTERM.
 
@@ -181,6 +217,7 @@ def serve(
             file_roots=list(file_roots),
             echo=lambda line: click.echo(line, err=True),
             triggers=run_triggers,
+            dask_scheduler=serve_dask or options.dask_scheduler,
         )
     except ConductorError as exc:
         fail(output.error_text(exc))

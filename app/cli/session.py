@@ -37,6 +37,9 @@ class Options:
     #: Folders ``file.*``/``sqlite.*`` nodes may also use (``--file-root``), beside
     #: the blueprint's folder and the home folder.
     file_roots: tuple[Path, ...] = ()
+    #: Where ``runner: dask`` nodes run (``--dask-scheduler``; None: the engine reads
+    #: ``$CONDUCTOR_DASK_SCHEDULER``). A ``--remote`` server uses its own.
+    dask_scheduler: str | None = None
     progress: TextIO | None = None
     #: The execution being run, once known, so Ctrl-C can say how to resume it.
     execution_id: str | None = field(default=None)
@@ -59,10 +62,12 @@ def open_conductor(options: Options, base_dir: Path | None = None) -> Conductor:
     from app.api_args import resolve_transport_name
     from app.errors import ConfigError
 
-    if options.remote:
-        return create_conductor("http", api_url=options.remote, token=options.token)
-    name = resolve_transport_name("auto")
     extra: dict[str, Any] = {}
+    if options.dask_scheduler:  # an http client refuses it (the server chooses)
+        extra["dask_scheduler"] = options.dask_scheduler
+    if options.remote:
+        return create_conductor("http", api_url=options.remote, token=options.token, **extra)
+    name = resolve_transport_name("auto")
     if name == "direct":
         if options.home is not None:
             extra["home"] = options.home

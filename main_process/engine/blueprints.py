@@ -20,6 +20,7 @@ from main_process.engine.plan import Plan, PlanCache
 from main_process.engine.subflow_checks import subflow_problems
 from main_process.library import BlueprintLibrary
 from main_process.nodes.registry import NodeRegistry
+from main_process.runners.dask_runner import dask_problems
 
 #: Why a code node is refused by an engine that allows none.
 CODE_NODES_OFF = "it runs code, and code nodes are turned off (conductor serve --no-code-nodes)"
@@ -84,8 +85,12 @@ class BlueprintOps:
         registry: NodeRegistry,
         library: BlueprintLibrary,
         disabled_types: Mapping[str, str],
+        *,
+        dask: bool = False,
     ) -> None:
         self.registry = registry
+        #: Whether ``runner: dask`` can run here (the engine was given a scheduler).
+        self.dask = dask
         self.library = library
         self.disabled_types = disabled_types
         #: Compiled plans of recent blueprints, by content.
@@ -106,7 +111,16 @@ class BlueprintOps:
 
     async def plan_off_loop(self, blueprint: Blueprint, engine_json: bytes) -> Plan:
         """:meth:`plan_for`, compiling a big blueprint on a thread (its templates), and
-        the first one too: it imports Jinja2 and jmespath, ~100 ms of CPU."""
+        the first one too: it imports Jinja2 and jmespath, ~100 ms of CPU. A
+        ``runner: dask`` node on an engine without a scheduler is refused here."""
+        plan = await self._plan_off_loop(blueprint, engine_json)
+        if not self.dask and (problems := dask_problems(blueprint, False)):
+            raise BlueprintError(
+                f"blueprint {blueprint.id!r} is invalid: {problems[0]}", problems=problems
+            )
+        return plan
+
+    async def _plan_off_loop(self, blueprint: Blueprint, engine_json: bytes) -> Plan:
         if len(engine_json) <= INLINE_BLUEPRINT_BYTES and "app.template_sandbox" in sys.modules:
             return self.plans.get(blueprint, engine_json)
         key = self.plans.key(blueprint, engine_json)
@@ -122,6 +136,8 @@ class BlueprintOps:
         return await asyncio.to_thread(self._all_problems, blueprint, True)
 
     def _all_problems(self, blueprint: BlueprintArg, handler: bool = False) -> list[Problem]:
+        """Every problem; ``handler`` (validate, not save): also the references to the
+        library's error handler and ``runner: dask`` nodes this engine cannot run."""
         problems = validate_blueprint(blueprint, self.registry, disabled_types=self.disabled_types)
         try:
             model = as_blueprint(blueprint)
@@ -129,7 +145,13 @@ class BlueprintOps:
             return problems  # its shape problems are listed already
         if not problems:
             problems = subflow_problems(model, self.library)
-        return [*problems, *handler_problems(model, self.library)] if handler else problems
+        if not handler:
+            return problems
+        return [
+            *problems,
+            *dask_problems(model, self.dask),
+            *handler_problems(model, self.library),
+        ]
 
     async def check_subflows(self, blueprint: Blueprint) -> None:
         """Refuse (BlueprintError, every problem) a blueprint whose ``blueprint.call``

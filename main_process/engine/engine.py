@@ -69,10 +69,7 @@ from main_process.runners.threads import NodeThreadPool
 from main_process.store import Store
 from main_process.store.control import ControlAction
 from main_process.store.owner_lock import owner_identity
-from main_process.store.recovery import (
-    LIVE_OWNERS,
-    recover_orphans,
-)
+from main_process.store.recovery import LIVE_OWNERS, recover_orphans
 from main_process.store.slots import Owner
 from main_process.store.subflows import link_parent
 from main_process.triggers.operations import TriggerOps
@@ -104,6 +101,7 @@ class Engine:
         file_roots: Iterable[Path | str] | None = None,
         allow_code_nodes: bool = True,
         persist: bool = True,
+        dask_scheduler: str | None = None,
     ) -> None:
         self.home = Path(home) if home is not None else data_dir()
         self.store: Store | None = Store(self.home) if persist else None
@@ -140,10 +138,12 @@ class Engine:
             max_executions=max_executions,
             thread_pool=self._pool,
             process_pool=self.processes,
+            dask_scheduler=dask_scheduler,  # else $CONDUCTOR_DASK_SCHEDULER; see runs.py
             base_dir=self.base_dir,
             file_roots=self.file_roots,
             secrets=self.secrets.view,
         )
+        self.blueprint_ops.dask = self.runs.dask is not None  # runner dask is valid here
         self.subflows = Subflows(self)
         self.runs.subflows = self.subflows
         self._control = (

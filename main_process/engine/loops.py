@@ -148,6 +148,7 @@ class _Iterations:
                 base_dir=env.base_dir,
                 file_roots=env.file_roots,
                 process_pool=env.process_pool,
+                dask=env.dask,
                 item=item,
                 index=index,
             )

@@ -36,6 +36,7 @@ from main_process.engine.node_context import NodeRunContext
 from main_process.engine.plan import PlanNode
 from main_process.engine.state_manager import StateManager
 from main_process.nodes.base import PortOutput
+from main_process.runners.dask_runner import DaskCluster, DaskUnavailableError
 from main_process.runners.process import ProcessPool
 from main_process.runners.sync_calls import may_inline, run_plain
 from main_process.runners.threads import current_pool, run_in_pool
@@ -68,6 +69,8 @@ class NodeEnv:
     base_dir: Path
     file_roots: tuple[Path, ...]
     process_pool: ProcessPool | None = None
+    #: ``runner: dask``'s cluster (None: the engine was given no scheduler).
+    dask: DaskCluster | None = None
     debug: bool = False
     #: A resumed run (recorded completions were handed in); fault points use it.
     resumed: bool = False
@@ -236,7 +239,7 @@ class NodeRunner:
         inject = self.env.inject
         if inject is not None and (fault := inject.get(node.id)) is not None:
             await injection.apply(fault, node, attempt, self.env.states, self.execution_id)
-        if node.runner is Runner.PROCESS:
+        if node.runner is Runner.PROCESS or node.runner is Runner.DASK:
             return await self._call_in_process(node, value, upstream, attempt)
         fn = node.function
         if fn is not None:
@@ -269,9 +272,13 @@ class NodeRunner:
     async def _call_in_process(
         self, node: PlanNode, value: Any, upstream: dict[str, Any], attempt: int
     ) -> Any:
-        """One attempt in a worker process, killed if this await is cancelled."""
-        pool = self.env.process_pool
-        if pool is None:
+        """One attempt in a worker process, killed if this await is cancelled (or on the
+        Dask cluster, its futures cancelled)."""
+        pool: ProcessPool | DaskCluster | None = self.env.process_pool
+        if node.runner is Runner.DASK:
+            if (pool := self.env.dask) is None:
+                raise DaskUnavailableError("runner dask: no Dask scheduler", node_id=node.id)
+        elif pool is None:
             raise NodeFailedError("runner process is not available in this engine", node_id=node.id)
         params = None
         if node.node_type is not None:

@@ -50,7 +50,7 @@ class PlanNode:
     timeout: float | None = None
     when: JoinRule = JoinRule.ALL_SUCCESS
     continue_on_error: bool = False
-    #: ``runner: process``: the ``module:qualname`` a worker calls, and for a node
+    #: ``runner: process``/``dask``: the ``module:qualname`` a worker calls, and for a node
     #: type the params model it validates with (see :mod:`main_process.runners.process`).
     process_target: str | None = None
     process_params_model: str | None = None
@@ -127,8 +127,8 @@ def _compile_node(index: int, spec: NodeSpec, registry: NodeRegistry) -> PlanNod
         runner = Runner.THREAD
     role = node_role(spec, node_type)
     target, model = None, None
-    if runner is Runner.PROCESS:
-        target, model = _process_names(where, spec, node_type)
+    if runner is Runner.PROCESS or runner is Runner.DASK:
+        target, model = _process_names(where, spec, node_type, runner)
     return PlanNode(
         index=index,
         id=spec.id,
@@ -157,10 +157,11 @@ def _compile_node(index: int, spec: NodeSpec, registry: NodeRegistry) -> PlanNod
 
 
 def _process_names(
-    where: str, spec: NodeSpec, node_type: NodeType | None
+    where: str, spec: NodeSpec, node_type: NodeType | None, runner: Runner
 ) -> tuple[str, str | None]:
-    """What a worker process imports to run this node; a BlueprintError naming the node
-    when its code cannot cross a process (a closure, a lambda, a ``__main__`` function)."""
+    """What a worker process (or Dask worker) imports to run this node; a BlueprintError
+    naming the node when its code cannot cross a process (a closure, a lambda, a
+    ``__main__`` function)."""
     if node_type is not None:
         target = importable_name(node_type.run)
         model = importable_name(node_type.params_model)
@@ -174,7 +175,7 @@ def _process_names(
         name = getattr(spec.function, "__qualname__", repr(spec.function))
         what = f"function {name!r} is not"
     message = (
-        f"node {spec.id!r}: runner process needs an importable function; {what} "
+        f"node {spec.id!r}: runner {runner.value} needs an importable function; {what} "
         "importable by module and name (a closure, lambda or __main__ function cannot "
         "cross to a worker process)"
     )

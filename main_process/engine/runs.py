@@ -29,6 +29,7 @@ from main_process.engine.node_running import NodeEnv
 from main_process.engine.plan import Plan
 from main_process.engine.scope import RunScope
 from main_process.engine.state_manager import StateManager
+from main_process.runners.dask_runner import DaskCluster
 from main_process.runners.process import ProcessPool
 from main_process.secrets.template_view import SecretsView
 from main_process.store import Store
@@ -54,6 +55,7 @@ class Runs:
         thread_pool: Executor,
         process_pool: ProcessPool | None,
         base_dir: Path,
+        dask_scheduler: str | None = None,
         file_roots: tuple[Path, ...],
         secrets: SecretsView | None = None,
     ) -> None:
@@ -64,6 +66,9 @@ class Runs:
         self.node_limit = Limiter(global_concurrency)
         self._thread_pool = thread_pool
         self._process_pool = process_pool
+        #: ``runner: dask``'s cluster: ``dask_scheduler``, else ``$CONDUCTOR_DASK_SCHEDULER``
+        #: (None: neither; such nodes are then validation problems). Closed by :meth:`shut_down`.
+        self.dask = DaskCluster.configured(dask_scheduler)
         self._base_dir = base_dir
         self._file_roots = file_roots
         self._secrets = secrets
@@ -106,6 +111,7 @@ class Runs:
             base_dir=self._base_dir,
             file_roots=self._file_roots,
             process_pool=self._process_pool,
+            dask=self.dask,
             debug=cfg.debug_mode,
             resumed=resumed,
             inject=injections(cfg),
@@ -208,3 +214,5 @@ class Runs:
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self.dask is not None:  # no node is left to use it
+            await self.dask.close()

@@ -172,13 +172,19 @@ async def serve_async(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     echo: Callable[[str], None] = _stdout,
     triggers: bool = True,
+    dask_scheduler: str | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT, on the running loop (see :func:`serve`)."""
     code_nodes = code_nodes_allowed(host, code_nodes)
     chosen = bool(file_roots)
     if not file_roots and not code_nodes:
         file_roots = [Path.cwd()]
-    engine = Engine(home, file_roots=file_roots or None, allow_code_nodes=code_nodes)
+    engine = Engine(
+        home,
+        file_roots=file_roots or None,
+        allow_code_nodes=code_nodes,
+        dask_scheduler=dask_scheduler,
+    )
     try:
         if not code_nodes:
             check_roots_without_code(engine.file_roots, engine.home, chosen=chosen)
@@ -220,6 +226,7 @@ def serve(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     echo: Callable[[str], None] = _stdout,
     triggers: bool = True,
+    dask_scheduler: str | None = None,
 ) -> None:
     """Run ``conductor serve`` in the foreground until SIGTERM or Ctrl-C.
 
@@ -231,6 +238,7 @@ def serve(
     the working directory and home, or only the working directory when code nodes
     are off) bound the files blueprints may read and write. ``triggers`` (default
     on) fires the schedule and file triggers of the data dir's blueprints.
+    ``dask_scheduler`` (else ``$CONDUCTOR_DASK_SCHEDULER``) runs ``runner: dask`` nodes.
     """
     asyncio.run(
         serve_async(
@@ -243,5 +251,6 @@ def serve(
             max_body_bytes=max_body_bytes,
             echo=echo,
             triggers=triggers,
+            dask_scheduler=dask_scheduler,
         )
     )

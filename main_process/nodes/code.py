@@ -65,7 +65,11 @@ class FunctionParams(BaseModel):
         description="The function is a generator: its items stream to the next nodes.",
     )
     per_item: bool = Field(
-        default=False, description="Call the function once per item of a stream (or list)."
+        default=False,
+        title="Per item",
+        description="Call the function once per item of its input (a stream or a list, "
+        "with the item only): a stream in gives a stream out, a list the list of results. "
+        "With runner dask the items are spread over the cluster's workers in batches.",
     )
 
     @field_validator("function")
@@ -160,12 +164,20 @@ class _ThreadContext:
 
 async def run_function(params: FunctionParams, input: Any, ctx: NodeContext) -> Any:
     """Call a Python function with the input (and the node context, when it takes a
-    second argument); output its return value."""
+    second argument); output its return value. ``per_item``: the function is called
+    with each item of the input list, and the results are the output."""
     module_name = params.function.partition(":")[0]
     if module_name in sys.modules:
         fn = resolve_function(params.function, ctx.base_dir)
     else:  # a first import may do blocking work of its own
         fn = await run_blocking(resolve_function, params.function, ctx.base_dir)
+    if params.per_item:
+        if not isinstance(input, list):
+            raise NodeFailedError(
+                f"per_item needs a list as input, got {type(input).__name__}",
+                where="params.per_item",
+            )
+        return [await _call_one(fn, item) for item in input]
     with_context = _takes_context(fn)
     if _is_async(fn):
         result = await (fn(input, ctx) if with_context else fn(input))
@@ -195,6 +207,14 @@ def item_function(params: FunctionParams, ctx: NodeContext) -> Callable[[Any], A
 
         return with_context
     return lambda item: fn(item, ctx)
+
+
+async def _call_one(fn: Callable[..., Any], item: Any) -> Any:
+    """One item's call of a ``per_item`` function (sync ones off the loop, as usual)."""
+    result = await fn(item) if _is_async(fn) else await run_user_function(fn, item)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 class ShellParams(BaseModel):

@@ -87,6 +87,45 @@ class RemoteNodeError(NodeFailedError):
         return info
 
 
+def call_request(
+    call: int,
+    node: PlanNode,
+    params: BaseModel | None,
+    value: Any,
+    ctx: NodeContext,
+    variables: dict[str, Any],
+) -> bytes:
+    """The JSON request for one attempt of ``node`` (a worker process's or a Dask
+    task's); a NodeFailedError naming the node when a value cannot cross as JSON."""
+    assert node.process_target is not None
+    request = CallRequest(
+        call=call,
+        target=node.process_target,
+        params_model=node.process_params_model,
+        params=None if params is None else params.model_dump(mode="json", by_alias=True),
+        input=value,
+        with_context=node.takes_context,
+        context=CallContext(
+            execution_id=ctx.execution_id,
+            node_id=node.id,
+            attempt=ctx.attempt,
+            inputs=ctx.inputs,
+            upstream=ctx.upstream,
+            variables=variables,
+            base_dir=str(ctx.base_dir),
+            file_roots=[str(root) for root in ctx.file_roots],
+            timeout=node.timeout,
+        ),
+    )
+    try:
+        return encode(request)
+    except PydanticSerializationError as exc:
+        raise NodeFailedError(
+            f"node {node.id!r}: its input, params or context cannot be sent to a worker "
+            f"as JSON: {exc}"
+        ) from None
+
+
 class _Worker:
     """One worker process and the engine's end of its socket.
 
@@ -190,34 +229,8 @@ class ProcessPool:
 
         Cancelling this (timeout, cancel, shutdown) kills the worker at once.
         """
-        assert node.process_target is not None
         call = next(self._calls)
-        request = CallRequest(
-            call=call,
-            target=node.process_target,
-            params_model=node.process_params_model,
-            params=None if params is None else params.model_dump(mode="json", by_alias=True),
-            input=value,
-            with_context=node.takes_context,
-            context=CallContext(
-                execution_id=ctx.execution_id,
-                node_id=node.id,
-                attempt=ctx.attempt,
-                inputs=ctx.inputs,
-                upstream=ctx.upstream,
-                variables=variables,
-                base_dir=str(ctx.base_dir),
-                file_roots=[str(root) for root in ctx.file_roots],
-                timeout=node.timeout,
-            ),
-        )
-        try:
-            data = encode(request)
-        except PydanticSerializationError as exc:
-            raise NodeFailedError(
-                f"node {node.id!r}: its input, params or context cannot be sent to a worker "
-                f"process as JSON: {exc}"
-            ) from None
+        data = call_request(call, node, params, value, ctx, variables)
         worker = await self._acquire()
         finished = False
         try:

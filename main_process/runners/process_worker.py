@@ -28,6 +28,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, assert_never
@@ -55,6 +56,9 @@ _ERRORS, _NODE_BASE = "app.errors", "main_process.nodes.base"
 #: How often the stuck-call watcher checks that the engine is still there.
 _PARENT_CHECK_SECONDS = 1.0
 
+#: Where a call's messages (its log lines) go: the socket here, a list on a Dask worker.
+Send = Callable[[bytes], None]
+
 
 class _Sender:
     """Sends whole messages; a lock, because node code may log from its own threads."""
@@ -78,7 +82,7 @@ class WorkerContext:
     #: Usable from any thread as it is (``python.function`` then skips its loop hand-off).
     thread_safe = True
 
-    def __init__(self, snapshot: CallContext, send: _Sender, call: int = 0) -> None:
+    def __init__(self, snapshot: CallContext, send: Send, call: int = 0) -> None:
         self.call = call
         self.execution_id = snapshot.execution_id
         self.node_id = snapshot.node_id
@@ -122,7 +126,7 @@ def _remote_error(exc: BaseException) -> RemoteError:
     )
 
 
-async def _call(request: CallRequest, send: _Sender) -> Any:
+async def _call(request: CallRequest, send: Send) -> Any:
     target = resolve_name(request.target)
     ctx = WorkerContext(request.context, send, request.call)
     if request.params_model is not None:
@@ -137,7 +141,7 @@ async def _call(request: CallRequest, send: _Sender) -> Any:
     return result
 
 
-async def run_call(request: CallRequest, send: _Sender) -> bytes:
+async def run_call(request: CallRequest, send: Send) -> bytes:
     """The encoded answer to one request: done, or failed with the error."""
     try:
         result = await _call(request, send)
