@@ -26,10 +26,17 @@ from main_process.store.chunks import CHUNK_EVENTS, EventRow, NodeRow, encode_ch
 
 FlushCallback = Callable[[BaseException | None], None]
 
-_CHUNK_SQL = (
-    "INSERT OR REPLACE INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)"
-)
-_NODES_SQL = "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk) VALUES (?, ?, ?)"
+#: A chunk's key is its execution's ``runs.number`` * 2**32 + its first seq (see
+#: migration 8 in schema.py); the number is given on the execution's first write, so
+#: the running execution's rows append at the right edge of their B-trees (a rowid
+#: table: SQLite's quick balance, one new page when a leaf is full). Once the
+#: execution has a number, RUN_SQL finds it and writes nothing.
+RUN_SQL = "INSERT OR IGNORE INTO runs (id) VALUES (?)"
+_KEY = "(SELECT number FROM runs WHERE id = ?) * 4294967296 + ?"
+#: Joins ``runs r`` to a chunk table ``c``: the chunks of run r, in key (= seq) order.
+RUN_CHUNKS = "c.key BETWEEN r.number * 4294967296 AND r.number * 4294967296 + 4294967295"
+CHUNK_SQL = f"INSERT OR REPLACE INTO event_chunks (key, last_seq, chunk) VALUES ({_KEY}, ?, ?)"
+NODES_SQL = f"INSERT OR REPLACE INTO node_chunks (key, chunk) VALUES ({_KEY}, ?)"
 
 
 class WriteExecution(NamedTuple):
@@ -196,8 +203,10 @@ def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCal
                 assert_never(op)
     for execution_id, (insert, fields) in executions.items():
         _write_execution(conn, execution_id, insert, fields)
+    if nodes or events:
+        conn.executemany(RUN_SQL, [(eid,) for eid in nodes.keys() | events.keys()])
     if nodes:
-        conn.executemany(_NODES_SQL, [encode_nodes(e, rows) for e, rows in nodes.items()])
+        conn.executemany(NODES_SQL, [encode_nodes(e, rows) for e, rows in nodes.items()])
     if events:
         chunks = [
             encode_chunk(rows[i : i + CHUNK_EVENTS])
@@ -205,10 +214,10 @@ def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCal
             for i in range(0, len(rows), CHUNK_EVENTS)
         ]
         if faults.armed():
-            conn.executemany(_CHUNK_SQL, chunks[:1])
+            conn.executemany(CHUNK_SQL, chunks[:1])
             faults.fault_point("store.mid_event_batch")
             chunks = chunks[1:]
-        conn.executemany(_CHUNK_SQL, chunks)
+        conn.executemany(CHUNK_SQL, chunks)
     return bool(nodes)
 
 
