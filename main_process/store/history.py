@@ -223,12 +223,13 @@ def stored_node_output(store: Store, execution_id: str, node_id: str) -> tuple[A
 
 #: An execution's node outcome chunks, in order.
 NODE_CHUNKS_SQL = (
-    f"SELECT c.chunk FROM runs r JOIN node_chunks c ON {RUN_CHUNKS} WHERE r.id = ? ORDER BY c.key"
+    f"SELECT c.chunk FROM runs r JOIN chunks c ON {RUN_CHUNKS}"
+    " WHERE r.id = ? AND c.key % 2 = 1 ORDER BY c.key"
 )
 #: The last recorded seq, read from the newest chunk through the primary key.
 LAST_SEQ_SQL = (
-    f"SELECT c.last_seq AS seq FROM runs r JOIN event_chunks c ON {RUN_CHUNKS}"
-    " WHERE r.id = ? ORDER BY c.key DESC LIMIT 1"
+    f"SELECT c.last_seq AS seq FROM runs r JOIN chunks c ON {RUN_CHUNKS}"
+    " WHERE r.id = ? AND c.key % 2 = 0 ORDER BY c.key DESC LIMIT 1"
 )
 
 
@@ -246,18 +247,18 @@ def event_rows(
     # seq + 1 is the last one starting at or before it. (A filter on last_seq would
     # read every chunk of the execution, blobs included, for each page.)
     sql = (
-        "SELECT c.chunk FROM runs r JOIN event_chunks c"
-        " ON c.key BETWEEN r.number * 4294967296 + ? AND r.number * 4294967296 + 4294967295"
-        " WHERE r.id = ? ORDER BY c.key LIMIT ?"
+        "SELECT c.chunk FROM runs r JOIN chunks c"
+        " ON c.key BETWEEN r.number * 8589934592 + ? * 2 AND r.number * 8589934592 + 8589934591"
+        " WHERE r.id = ? AND c.key % 2 = 0 ORDER BY c.key LIMIT ?"
     )
     # Enough chunks for the page (chunks hold at most CHUNK_EVENTS), not a fixed many.
     batch = 16 if limit is None else 2 + limit // CHUNK_EVENTS
     seq = after_seq
     while True:
         start = store.query_one(
-            "SELECT c.key - r.number * 4294967296 FROM runs r JOIN event_chunks c"
-            " ON c.key BETWEEN r.number * 4294967296 AND r.number * 4294967296 + ?"
-            " WHERE r.id = ? ORDER BY c.key DESC LIMIT 1",
+            "SELECT (c.key - r.number * 8589934592) / 2 FROM runs r JOIN chunks c"
+            " ON c.key BETWEEN r.number * 8589934592 AND r.number * 8589934592 + ? * 2"
+            " WHERE r.id = ? AND c.key % 2 = 0 ORDER BY c.key DESC LIMIT 1",
             (seq + 1, execution_id),
         )
         rows = store.query(sql, (start[0] if start else 0, execution_id, batch))

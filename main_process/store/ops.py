@@ -26,17 +26,18 @@ from main_process.store.chunks import CHUNK_EVENTS, EventRow, NodeRow, encode_ch
 
 FlushCallback = Callable[[BaseException | None], None]
 
-#: A chunk's key is its execution's ``runs.number`` * 2**32 + its first seq (see
-#: migration 8 in schema.py); the number is given on the execution's first write, so
-#: the running execution's rows append at the right edge of their B-trees (a rowid
-#: table: SQLite's quick balance, one new page when a leaf is full). Once the
-#: execution has a number, RUN_SQL finds it and writes nothing.
+#: A chunk's key is its execution's ``runs.number`` * 2**33 + its first seq * 2 + its
+#: kind (0 events, 1 node outcomes; see migration 8 in schema.py). The number is given
+#: on the execution's first write, so a running execution's chunks append at the right
+#: edge of one rowid table (SQLite's quick balance: a new page when a leaf is full),
+#: a commit's event and node chunks side by side. Once the execution has a number,
+#: RUN_SQL finds it and writes nothing.
 RUN_SQL = "INSERT OR IGNORE INTO runs (id) VALUES (?)"
-_KEY = "(SELECT number FROM runs WHERE id = ?) * 4294967296 + ?"
-#: Joins ``runs r`` to a chunk table ``c``: the chunks of run r, in key (= seq) order.
-RUN_CHUNKS = "c.key BETWEEN r.number * 4294967296 AND r.number * 4294967296 + 4294967295"
-CHUNK_SQL = f"INSERT OR REPLACE INTO event_chunks (key, last_seq, chunk) VALUES ({_KEY}, ?, ?)"
-NODES_SQL = f"INSERT OR REPLACE INTO node_chunks (key, chunk) VALUES ({_KEY}, ?)"
+_BASE = "(SELECT number FROM runs WHERE id = ?) * 8589934592"
+CHUNK_SQL = f"INSERT OR REPLACE INTO chunks (key, last_seq, chunk) VALUES ({_BASE} + ? * 2, ?, ?)"
+NODES_SQL = f"INSERT OR REPLACE INTO chunks (key, chunk) VALUES ({_BASE} + ? * 2 + 1, ?)"
+#: Joins ``runs r`` to ``chunks c``: the chunks of run r (both kinds), in seq order.
+RUN_CHUNKS = "c.key BETWEEN r.number * 8589934592 AND r.number * 8589934592 + 8589934591"
 
 
 class WriteExecution(NamedTuple):
