@@ -187,7 +187,8 @@ MIGRATIONS: list[str] = [
     # ``runs.number`` (given to an execution id on its first write, in order) * 2**33
     # + first_seq * 2 + kind (0 events, 1 node outcomes): a running execution appends
     # at the right edge, its event and node chunks of one commit side by side on one
-    # page. The old names stay as views (execution_id, first_seq, ...) for readers.
+    # page (an execution's seqs stay under 2**32). The old names stay as views
+    # (execution_id, first_seq, ...) for readers.
     """
     CREATE TABLE runs (
         number INTEGER PRIMARY KEY,
