@@ -18,6 +18,7 @@ from app.states import ExecutionStatus, NodeStatus
 from main_process.engine.execution_state import EventRow, ExecutionState, NodeState, event_from_row
 from main_process.store import Store
 from main_process.store.chunks import CHUNK_EVENTS, NodeOutcome, decode_chunk, decode_outcomes
+from main_process.store.ops import RUN_CHUNKS
 from main_process.store.serialization import dumps, loads
 
 
@@ -85,10 +86,7 @@ def node_outcomes(
     """The latest recorded outcome of each node (spilled outputs read back, unless
     ``spilled`` is False: then their ``output`` stays None)."""
     outcomes: dict[str, NodeOutcome] = {}
-    for row in store.query(
-        "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq",
-        (execution_id,),
-    ):
+    for row in store.query(NODE_CHUNKS_SQL, (execution_id,)):
         for record in decode_outcomes(row["chunk"]):
             outcomes[record.node_id] = record
     if not spilled:
@@ -234,9 +232,7 @@ def stored_node_output(store: Store, execution_id: str, node_id: str) -> tuple[A
     if not any(node.get("id") == node_id for node in nodes):
         raise unknown_node(execution_id, node_id)
     record: NodeOutcome | None = None
-    for chunk in store.query(
-        "SELECT chunk FROM node_runs WHERE execution_id = ? ORDER BY first_seq", (execution_id,)
-    ):
+    for chunk in store.query(NODE_CHUNKS_SQL, (execution_id,)):
         for candidate in decode_outcomes(chunk["chunk"]):
             if candidate.node_id == node_id:
                 record = candidate
@@ -257,9 +253,15 @@ def stored_outputs(store: Store, execution_id: str) -> tuple[Any, int | None]:
     return (None, None) if data is None else (loads(data), len(data))
 
 
+#: An execution's node outcome chunks, in order.
+NODE_CHUNKS_SQL = (
+    f"SELECT c.chunk FROM runs r JOIN chunks c ON {RUN_CHUNKS}"
+    " WHERE r.id = ? AND c.key % 2 = 1 ORDER BY c.key"
+)
 #: The last recorded seq, read from the newest chunk through the primary key.
 LAST_SEQ_SQL = (
-    "SELECT last_seq AS seq FROM events WHERE execution_id = ? ORDER BY first_seq DESC LIMIT 1"
+    f"SELECT c.last_seq AS seq FROM runs r JOIN chunks c ON {RUN_CHUNKS}"
+    " WHERE r.id = ? AND c.key % 2 = 0 ORDER BY c.key DESC LIMIT 1"
 )
 
 
@@ -273,23 +275,25 @@ def event_rows(
 ) -> list[EventRow]:
     """Recorded event rows after ``after_seq`` (at most ``limit``), read chunk by chunk."""
     events: list[EventRow] = []
-    # Both queries walk the primary key (execution_id, first_seq): the chunk holding
+    # Both queries walk the chunks' key (run number, first_seq): the chunk holding
     # seq + 1 is the last one starting at or before it. (A filter on last_seq would
     # read every chunk of the execution, blobs included, for each page.)
     sql = (
-        "SELECT chunk FROM events WHERE execution_id = ? AND first_seq >= ?"
-        " ORDER BY first_seq LIMIT ?"
+        "SELECT c.chunk FROM runs r JOIN chunks c"
+        " ON c.key BETWEEN r.number * 8589934592 + ? * 2 AND r.number * 8589934592 + 8589934591"
+        " WHERE r.id = ? AND c.key % 2 = 0 ORDER BY c.key LIMIT ?"
     )
     # Enough chunks for the page (chunks hold at most CHUNK_EVENTS), not a fixed many.
     batch = 16 if limit is None else 2 + limit // CHUNK_EVENTS
     seq = after_seq
     while True:
         start = store.query_one(
-            "SELECT first_seq FROM events WHERE execution_id = ? AND first_seq <= ?"
-            " ORDER BY first_seq DESC LIMIT 1",
-            (execution_id, seq + 1),
+            "SELECT (c.key - r.number * 8589934592) / 2 FROM runs r JOIN chunks c"
+            " ON c.key BETWEEN r.number * 8589934592 AND r.number * 8589934592 + ? * 2"
+            " WHERE r.id = ? AND c.key % 2 = 0 ORDER BY c.key DESC LIMIT 1",
+            (seq + 1, execution_id),
         )
-        rows = store.query(sql, (execution_id, start[0] if start else 0, batch))
+        rows = store.query(sql, (start[0] if start else 0, execution_id, batch))
         for r in rows:
             for row in decode_chunk(execution_id, r["chunk"]):
                 if row[1] > seq:

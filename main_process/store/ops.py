@@ -26,10 +26,18 @@ from main_process.store.chunks import CHUNK_EVENTS, EventRow, NodeRow, encode_ch
 
 FlushCallback = Callable[[BaseException | None], None]
 
-_CHUNK_SQL = (
-    "INSERT OR REPLACE INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)"
-)
-_NODES_SQL = "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk) VALUES (?, ?, ?)"
+#: A chunk's key is its execution's ``runs.number`` * 2**33 + its first seq * 2 + its
+#: kind (0 events, 1 node outcomes; see migration 8 in schema.py). The number is given
+#: on the execution's first write, so a running execution's chunks append at the right
+#: edge of one rowid table (SQLite's quick balance: a new page when a leaf is full),
+#: a commit's event and node chunks side by side. Once the execution has a number,
+#: RUN_SQL finds it and writes nothing.
+RUN_SQL = "INSERT OR IGNORE INTO runs (id) VALUES (?)"
+_BASE = "(SELECT number FROM runs WHERE id = ?) * 8589934592"
+CHUNK_SQL = f"INSERT OR REPLACE INTO chunks (key, last_seq, chunk) VALUES ({_BASE} + ? * 2, ?, ?)"
+NODES_SQL = f"INSERT OR REPLACE INTO chunks (key, chunk) VALUES ({_BASE} + ? * 2 + 1, ?)"
+#: Joins ``runs r`` to ``chunks c``: the chunks of run r (both kinds), in seq order.
+RUN_CHUNKS = "c.key BETWEEN r.number * 8589934592 AND r.number * 8589934592 + 8589934591"
 
 
 class WriteExecution(NamedTuple):
@@ -228,8 +236,10 @@ def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCal
                 assert_never(op)
     for execution_id, (insert, fields) in executions.items():
         _write_execution(conn, execution_id, insert, fields)
+    if nodes or events:
+        conn.executemany(RUN_SQL, [(eid,) for eid in nodes.keys() | events.keys()])
     if nodes:
-        conn.executemany(_NODES_SQL, [encode_nodes(e, rows) for e, rows in nodes.items()])
+        conn.executemany(NODES_SQL, [encode_nodes(e, rows) for e, rows in nodes.items()])
     if events:
         chunks = [
             encode_chunk(rows[i : i + CHUNK_EVENTS])
@@ -237,10 +247,10 @@ def _apply_ops(conn: sqlite3.Connection, ops: list[Op], callbacks: list[FlushCal
             for i in range(0, len(rows), CHUNK_EVENTS)
         ]
         if faults.armed():
-            conn.executemany(_CHUNK_SQL, chunks[:1])
+            conn.executemany(CHUNK_SQL, chunks[:1])
             faults.fault_point("store.mid_event_batch")
             chunks = chunks[1:]
-        conn.executemany(_CHUNK_SQL, chunks)
+        conn.executemany(CHUNK_SQL, chunks)
     return bool(nodes)
 
 

@@ -44,6 +44,7 @@ from main_process.store.chunks import (
     encode_chunk,
     encode_nodes,
 )
+from main_process.store.ops import CHUNK_SQL, NODES_SQL, RUN_SQL
 from main_process.store.owner_lock import lock_held
 
 log = logging.getLogger(__name__)
@@ -178,16 +179,10 @@ def mark_interrupted(store: Store, execution_id: str, expected_owner: str | None
                 {"error": error.model_dump(exclude_none=True)},
             )
         )
-        conn.execute(
-            "INSERT INTO events (execution_id, first_seq, last_seq, chunk) VALUES (?, ?, ?, ?)",
-            encode_chunk(rows),
-        )
+        conn.execute(RUN_SQL, (execution_id,))
+        conn.execute(CHUNK_SQL, encode_chunk(rows))
         if outcomes:
-            conn.execute(
-                "INSERT OR REPLACE INTO node_runs (execution_id, first_seq, chunk)"
-                " VALUES (?, ?, ?)",
-                encode_nodes(execution_id, outcomes),
-            )
+            conn.execute(NODES_SQL, encode_nodes(execution_id, outcomes))
         return True
 
     return bool(store.transaction(work))

@@ -177,7 +177,7 @@ async def test_a_store_that_refuses_writes_is_reported_not_hidden(
     before = await conductor.execute(blueprint=ok_blueprint())
     conn = sqlite3.connect(home / "conductor.db")
     conn.execute(
-        "CREATE TRIGGER refuse BEFORE INSERT ON node_runs"
+        "CREATE TRIGGER refuse BEFORE INSERT ON chunks WHEN NEW.key % 2 = 1"  # node outcomes
         " BEGIN SELECT RAISE(ABORT, 'simulated full disk'); END"
     )
     conn.commit()
