@@ -29,6 +29,21 @@ def _counts(window: MainWindow) -> dict[tuple[str, str], str | None]:
     return {(e.edge.source, e.edge.target): e.count_text for e in window.scene.edge_items()}
 
 
+async def test_the_palette_lists_the_stream_node_types(window: MainWindow) -> None:
+    palette = window.palette_panel
+    for type_name in ("generate", "collect", "count", "sum", "reduce"):
+        item = palette.item_for(type_name)
+        assert item is not None, type_name
+        assert item.parent() is not None and item.parent().text(0) == "Data"
+        assert "stream" in item.toolTip(0)
+    palette.set_filter("stream")  # their descriptions say so: a search finds them
+    assert {"generate", "collect", "count", "sum", "reduce"} <= set(palette.visible_types())
+    catalog = window.document.catalog
+    assert catalog.get("generate") is not None and catalog.get("generate").streams == "produces"
+    assert catalog.get("json.transform") is not None
+    assert catalog.get("json.transform").streams == "params"
+
+
 async def test_the_streaming_example_runs_and_shows_its_streams(window: MainWindow) -> None:
     window.resize(1400, 900)
     window.document.load(Blueprint.model_validate_json(EXAMPLE.read_text(encoding="utf-8")))
