@@ -15,8 +15,15 @@ The execution's ``outputs`` is paged with the node id :data:`EXECUTION_OUTPUTS`
 (``""``, which no node can have). An engine that records nothing (``persist=False``)
 has nowhere to page from once a run ends: its results stay inline.
 
-A streaming node's recorded output is a summary (count, bytes, the first items):
-:meth:`OutputHandle.of_summary` makes its handle without the items.
+A streaming node's recorded output is a summary (:func:`stream_record`: count, bytes,
+the first items): in a result it is always a handle (:func:`stream_handle`), however
+small, so a client tells a stream from a list of its first items. Its ``record`` says
+how it was recorded and ``complete`` whether its pages are every item (``record:
+"full"`` on the node) or only the first ones kept for display. ``include_node_outputs``
+carries the summary itself. An execution's ``outputs`` that is one node's stream is
+that node's stream handle (its ``node_id`` names the node, so the pages are the
+stream's); ``outputs`` naming several values of which some are streams is a handle of
+``outputs`` whose preview shows each stream as a short summary.
 """
 
 from __future__ import annotations
@@ -33,8 +40,12 @@ __all__ = [
     "OutputHandle",
     "OutputValue",
     "inline_limit",
+    "is_stream_summary",
     "json_size",
     "make_handle",
+    "stream_brief",
+    "stream_handle",
+    "stream_record",
 ]
 
 #: The node id under which ``node_output`` pages an execution's ``outputs``.
@@ -63,6 +74,11 @@ class OutputHandle(BaseModel):
     ``value_type`` says how it pages (as :class:`~app.results.OutputPage` ``kind``):
     list items, object entries, or one scalar; ``count`` is the items or keys
     (None for a scalar); ``preview`` the first few items, each cut short.
+
+    A streamed output's handle has ``record`` set (``"summary"`` or ``"full"``, as
+    the node recorded it): ``count`` is the items that flowed, ``size_bytes`` their
+    JSON as one list. ``complete`` is False when the pages hold only the first items
+    (a summary keeps the first 1,000 for display): page totals then say how many.
     """
 
     model_config = ConfigDict(frozen=True, defer_build=True)
@@ -74,6 +90,10 @@ class OutputHandle(BaseModel):
     value_type: Literal["list", "object", "scalar"]
     count: int | None = None
     preview: Any = None
+    #: A streamed output: how its node recorded it; None for any other output.
+    record: Literal["summary", "full"] | None = None
+    #: Whether paging gives the whole value (False: only a stream's first items).
+    complete: bool = True
 
     @classmethod
     def of_summary(
@@ -84,8 +104,9 @@ class OutputHandle(BaseModel):
         count: int,
         size_bytes: int,
         preview: list[Any],
+        record: Literal["summary", "full"] = "summary",
     ) -> OutputHandle:
-        """The handle of a streamed output recorded as a summary."""
+        """The handle of a streamed output recorded as a summary (or in full)."""
         return cls(
             execution_id=execution_id,
             node_id=node_id,
@@ -93,7 +114,14 @@ class OutputHandle(BaseModel):
             value_type="list",
             count=count,
             preview=[shorten(item, 1) for item in preview[:PREVIEW_ITEMS]],
+            record=record,
+            complete=record == "full" or count <= len(preview),
         )
+
+    @property
+    def is_stream(self) -> bool:
+        """True for a streamed output (see the class docs)."""
+        return self.record is not None
 
     @property
     def is_outputs(self) -> bool:
@@ -187,3 +215,46 @@ def make_handle(
         count=count,
         preview=shorten(value),
     )
+
+
+def stream_record(value: Any) -> dict[str, Any] | None:
+    """The record of a streamed node's recorded output ``{"stream": {"items", "bytes",
+    "chunks", "record", "preview"}}`` (the inner mapping); None for any other value."""
+    if isinstance(value, dict) and len(value) == 1:
+        record = value.get("stream")
+        if isinstance(record, dict) and "preview" in record:
+            return record
+    return None
+
+
+def is_stream_summary(value: Any) -> bool:
+    """Whether a recorded output is a stream's summary."""
+    return stream_record(value) is not None
+
+
+def stream_handle(execution_id: str, node_id: str, value: Any) -> OutputHandle | None:
+    """The handle of a streamed output's summary ``value``; None when it is none."""
+    record = stream_record(value)
+    if record is None:
+        return None
+    preview = record.get("preview")
+    return OutputHandle.of_summary(
+        execution_id,
+        node_id,
+        count=int(record.get("items") or 0),
+        size_bytes=int(record.get("bytes") or 0),
+        preview=preview if isinstance(preview, list) else [],
+        record="full" if record.get("record") == "full" else "summary",
+    )
+
+
+def stream_brief(value: Any) -> Any:
+    """A stream summary cut for a preview (its counts and first items); any other value
+    as :func:`shorten` cuts it one level down."""
+    record = stream_record(value)
+    if record is None:
+        return shorten(value, 1)
+    brief = {k: v for k, v in record.items() if k not in ("preview", "chunks")}
+    preview = record.get("preview")
+    brief["preview"] = [shorten(item, 2) for item in (preview or [])[:PREVIEW_ITEMS]]
+    return {"stream": brief}

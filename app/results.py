@@ -191,6 +191,9 @@ class NodeTypeInfo(BaseModel):
     ports: list[str] = Field(default_factory=list)
     dynamic_ports: bool = False
     runner: str = "inline"
+    #: The type's part in streams of items (a :class:`~app.stream_roles.StreamRole`
+    #: value), or ``"params"`` when its params decide (``stream`` / ``per_item``).
+    streams: str = "whole"
 
 
 #: The most items one :class:`OutputPage` may hold: a page is for showing, not exporting.
@@ -220,6 +223,7 @@ class OutputPage(BaseModel):
     ``items`` holds the slice: list items, ``[key, value]`` pairs in key order, or
     ``[value]`` for a scalar on the first page. ``size_bytes`` is the whole output's
     serialised size as the store recorded it (0 when nothing was recorded).
+    A streamed output's pages say how many items flowed in ``stream_items``.
     """
 
     #: Not on the start path of a run: built on first use.
@@ -233,6 +237,15 @@ class OutputPage(BaseModel):
     limit: int
     items: list[Any] = Field(default_factory=list)
     size_bytes: int = 0
+    #: A streamed output's item count (``total`` is the items its pages hold: all of
+    #: them when the node recorded it in full, else the first ones kept for display);
+    #: None for any other output.
+    stream_items: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the pages hold the whole value (not only a stream's first items)."""
+        return self.stream_items is None or self.total >= self.stream_items
 
     @classmethod
     def of(

@@ -101,7 +101,8 @@ class PageSource(QObject):
 
     ``items`` are list items, ``[key, value]`` pairs of an object, or ``[value]`` for a
     scalar (see :class:`~app.results.OutputPage`); ``total`` is None until the first
-    page arrives.
+    page arrives. ``stream_items`` is a streamed output's item count (its pages may
+    hold only the first items: ``total`` of them).
     """
 
     #: Items ``[first, first + count)`` arrived (``count`` may be 0 on the first page).
@@ -118,6 +119,7 @@ class PageSource(QObject):
         self.kind = "none"
         self.total: int | None = None
         self.size_bytes = 0
+        self.stream_items: int | None = None
         self.items: list[Any] = []
         self.pending: asyncio.Future[None] | None = None
         self._closed = False
@@ -143,6 +145,7 @@ class PageSource(QObject):
         if self._closed:
             return
         self.kind, self.size_bytes = page.kind, page.size_bytes
+        self.stream_items = page.stream_items
         first = len(self.items)
         self.items.extend(page.items)
         # An empty page ends paging even if ``total`` says more: never loop on it.

@@ -46,6 +46,15 @@ def _size_text(size: int) -> str:
     return f"{size / 1024:,.1f} KB" if size < 1024**2 else f"{size / 1024**2:,.1f} MB"
 
 
+def stream_header(source: PageSource) -> str:
+    """A streamed output's header: ``stream · 10,000 items · 247.4 KB · first 1,000
+    shown`` (only the first items were kept) or ``… · all recorded`` (every item)."""
+    items = source.stream_items or 0
+    total = source.total or 0
+    kept = "all recorded" if total >= items else f"first {total:,} shown"
+    return f"stream · {items:,} items · {_size_text(source.size_bytes)} · {kept}"
+
+
 class DataView(QWidget):
     """One node's output (tree, and table for records), its input and its error, in tabs."""
 
@@ -160,6 +169,8 @@ class DataView(QWidget):
             self.header.setText(f"{self.title} — no output")
         elif source.total is None:
             self.header.setText(f"{self.title} — loading…")
+        elif source.stream_items is not None:
+            self.header.setText(f"{self.title} — {stream_header(source)}")
         else:
             count = {"list": "items", "object": "keys"}.get(source.kind)
             what = f"{source.total:,} {count}" if count else source.kind

@@ -202,6 +202,9 @@ class NodeActions:
         node = result.nodes.get(node_id)
         if node is None or node.status is not NodeStatus.COMPLETED:
             return False, missing
+        if isinstance(node.output, OutputHandle) and node.output.is_stream:
+            count = f"{node.output.count or 0:,}"
+            return False, f"The output of {node_id!r} is a stream of {count} items: pin JSON"
         if isinstance(node.output, OutputHandle):  # over the result's inline limit
             size = node.output.size_bytes
             return False, f"The output of {node_id!r} is too large to pin ({size} B)"

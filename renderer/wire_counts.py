@@ -3,7 +3,8 @@
 A wire's count is the number of items its source node's output holds in the shown
 run (a list's length; an object or a single value is one item; no output, none),
 shown on wires that carried it (a branch node's fired port, or a wire without a
-port). The totals come from ``node_output`` pages of no items — a count, never the
+port). A stream's count is the items that flowed, however few were kept. The
+totals come from ``node_output`` pages of no items — a count, never the
 data — asked once per source node when the run ends or a past run is shown.
 """
 
@@ -35,7 +36,9 @@ async def show_wire_counts(window: MainWindow, execution_id: str) -> None:
         if row is None or row.status is not NodeStatus.COMPLETED:
             continue
         page = await window.bridge.conductor.node_output(execution_id, node_id, limit=0)
-        if page.kind != "none":  # a node that gave nothing shows no count, not "0 items"
+        if page.stream_items is not None:  # a stream: the items that flowed, not those kept
+            counts[node_id] = page.stream_items
+        elif page.kind != "none":  # a node that gave nothing shows no count, not "0 items"
             counts[node_id] = page.total if page.kind == "list" else 1
     if window.runs.current != execution_id:
         return  # another run was chosen meanwhile

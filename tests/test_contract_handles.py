@@ -52,6 +52,8 @@ async def test_a_large_output_comes_as_a_handle_whose_pages_are_the_value(
         "value_type": "list",
         "count": len(ITEMS),
         "preview": ITEMS[:5],
+        "record": None,
+        "complete": True,
     }
     assert handle.execution_id == result.execution_id
     assert result.nodes["count"].output == len(ITEMS)  # small: inline as before
@@ -100,6 +102,37 @@ async def test_small_outputs_stay_inline_and_events_carry_no_items(
     assert made and made[0].data is not None and "output" not in made[0].data
     result = await any_conductor.wait(eid)
     assert isinstance(result.nodes["make"].output, OutputHandle)
+
+
+async def test_a_streamed_output_is_a_handle_however_small(any_conductor: Conductor) -> None:
+    blueprint = {
+        "id": "small-stream",
+        "nodes": [
+            {"id": "gen", "type": "generate", "params": {"count": 3, "field": "n"}},
+            {
+                "id": "twice",
+                "type": "json.transform",
+                "params": {"expression": "n", "per_item": True},
+            },
+            {"id": "n", "type": "count"},
+        ],
+    }
+    result = await any_conductor.execute(blueprint=blueprint)
+    assert result.success, result.error
+    assert shape(result.nodes["gen"].output) == {
+        "kind": "handle",
+        "node_id": "gen",
+        "size_bytes": len('[{"n":0},{"n":1},{"n":2}]'),
+        "value_type": "list",
+        "count": 3,
+        "preview": [{"n": 0}, {"n": 1}, {"n": 2}],
+        "record": "summary",
+        "complete": True,  # the preview holds every item of so short a stream
+    }
+    assert result.nodes["n"].output == 3 and result.outputs == 3
+    assert await any_conductor.fetch_output(result.nodes["twice"].output) == [0, 1, 2]
+    inline = await any_conductor.execute(blueprint=blueprint, include_node_outputs=True)
+    assert inline.nodes["gen"].output["stream"]["items"] == 3
 
 
 def test_a_handle_survives_the_wire_and_a_look_alike_value_does_not_become_one() -> None:

@@ -303,6 +303,9 @@ def _report_result(result: Any, json_mode: bool) -> NoReturn:
             hint = output.handle_hint(result)
             if hint is not None:
                 click.echo(hint, err=True)
+            streams = output.streams_text(result)
+            if streams is not None:
+                click.echo(streams, err=True)
         click.echo(output.summary_line(result), err=True)
         if result.error is not None:
             click.echo(f"error: {output.error_info_text(result.error)}", err=True)

@@ -21,7 +21,8 @@ from app.subflow_results import ExecutionLinks
 if TYPE_CHECKING:
     from app.api import Conductor
     from app.errors import ConductorError, ErrorInfo, Problem
-    from app.results import ExecutionResult, ExecutionSummary, NodeTypeInfo
+    from app.output_handles import OutputHandle
+    from app.results import ExecutionResult, ExecutionSummary, NodeTypeInfo, OutputPage
 
 #: Widest a table cell may be before it is cut with an ellipsis.
 MAX_CELL = 60
@@ -55,19 +56,73 @@ def print_json(data: Any, stream: TextIO | None = None) -> None:
 
 
 def handle_hint(result: ExecutionResult) -> str | None:
-    """For outputs that came as a handle (over the inline limit): what they are and
-    how to read them whole; None when they came inline."""
+    """For outputs that came as a handle (over the inline limit, or a stream): what
+    they are and how to read them whole; None when they came inline."""
     from app.output_handles import OutputHandle
 
     handle = result.outputs
     if not isinstance(handle, OutputHandle):
         return None
+    eid = result.execution_id
+    if handle.is_stream:
+        return (
+            f"outputs: the stream of node {handle.node_id!r} ({handle_text(handle)}): the "
+            f"first items are above; page them with: conductor output {eid} {handle.node_id}"
+        )
     unit = "items" if handle.value_type == "list" else "keys"
     what = f"{handle.count:,} {unit}, " if handle.count is not None else ""
     return (
         f"outputs: {what}{handle.size_bytes:,} bytes of JSON, over the inline limit: the "
-        f"preview is above; all of it with: conductor output {result.execution_id} "
+        f"preview is above; all of it with: conductor output {eid} "
         "(one node's: conductor output ID NODE), or run with --include-node-outputs"
+    )
+
+
+def size_text(size: int) -> str:
+    """``812 bytes``, ``272.4 KB``, ``5.0 MB``."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    return f"{size / 1024:,.1f} KB" if size < 1024**2 else f"{size / 1024**2:,.1f} MB"
+
+
+def handle_text(handle: OutputHandle) -> str:
+    """A handle in a few words: ``10,000 items · 272.4 KB · first items kept``."""
+    unit = {"list": "items", "object": "keys"}.get(handle.value_type)
+    parts = [f"{handle.count:,} {unit}"] if unit and handle.count is not None else []
+    parts.append(size_text(handle.size_bytes))
+    if handle.is_stream:
+        parts.append("every item kept" if handle.complete else "first items kept")
+    return " · ".join(parts)
+
+
+def streams_text(result: ExecutionResult) -> str | None:
+    """``run``'s lines on the streams of a run: each streamed node's items, bytes, what
+    was kept and its first items, then how to page one; None without streams."""
+    from app.output_handles import OutputHandle
+
+    streams = [
+        node.output
+        for node in result.nodes.values()
+        if isinstance(node.output, OutputHandle) and node.output.is_stream
+    ]
+    if not streams:
+        return None
+    rows = [
+        [
+            h.node_id,
+            f"{h.count or 0:,}",
+            size_text(h.size_bytes),
+            "all" if h.complete else "first items",
+            ", ".join(json.dumps(item, ensure_ascii=False) for item in h.preview or []),
+        ]
+        for h in streams
+    ]
+    return "\n".join(
+        [
+            table(["STREAM", "ITEMS", "SIZE", "KEPT", "FIRST ITEMS"], rows),
+            f"page a stream's kept items: conductor output {result.execution_id} NODE "
+            '(a node with "record": "full" keeps every item)',
+        ]
     )
 
 
@@ -83,6 +138,8 @@ async def write_paged_value(
     while True:
         page = await conductor.node_output(execution_id, node_id, offset=offset, limit=10_000)
         kind = page.kind
+        if offset == 0 and not page.complete:
+            sys.stderr.write(f"{stream_note(page)}\n")
         if kind in ("none", "scalar"):
             stream.write(dumps(page.items[0] if page.items else None).decode() + "\n")
             return
@@ -101,6 +158,14 @@ async def write_paged_value(
             stream.write(f"\n{closer}\n" if offset else f"{closer}\n")
             stream.flush()
             return
+
+
+def stream_note(page: OutputPage) -> str:
+    """What the pages of a stream recorded as a summary hold."""
+    return (
+        f"the first {page.total:,} of {page.stream_items or 0:,} items of a stream recorded "
+        'as a summary (a node with "record": "full" keeps every item)'
+    )
 
 
 def error_text(exc: ConductorError) -> str:
@@ -240,19 +305,38 @@ def execution_text(result: ExecutionResult) -> str:
 
 
 def nodes_table(result: ExecutionResult) -> str:
+    """One row per node; an OUTPUT column when some output came as a handle (a stream,
+    or over the inline limit): what it holds in a few words."""
+    from app.output_handles import OutputHandle
+
+    handles = any(isinstance(n.output, OutputHandle) for n in result.nodes.values())
     rows = []
     for node in result.nodes.values():
         error = "" if node.error is None else f"{node.error.type}: {node.error.message}"
+        shown = node.output
+        described = []
+        if handles:
+            if not isinstance(shown, OutputHandle):
+                described = [""]
+            elif shown.is_stream:
+                described = [f"stream · {handle_text(shown)}"]
+            else:
+                described = [handle_text(shown)]
         rows.append(
             [
                 node.node_id,
                 node.status.value,
                 str(node.attempts),
                 duration_text(node.duration_ms),
+                *described,
                 error,
             ]
         )
-    return table(["NODE", "STATUS", "ATTEMPTS", "DURATION", "ERROR"], rows)
+    headers = ["NODE", "STATUS", "ATTEMPTS", "DURATION", *(["OUTPUT"] if handles else []), "ERROR"]
+    table_text = table(headers, rows)
+    if handles:
+        table_text += f"\n\nread an OUTPUT with: conductor output {result.execution_id} NODE"
+    return table_text
 
 
 def summary_line(result: ExecutionResult) -> str:

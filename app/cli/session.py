@@ -270,11 +270,17 @@ async def write_output(
     execution_id: str, node_id: str, page: tuple[int, int] | None, options: Options
 ) -> None:
     """Print a node's output (or the execution's ``outputs``) as JSON, read page by
-    page; with ``page`` (offset, limit) that one page's document instead."""
+    page; with ``page`` (offset, limit) that one page's document instead. Outputs that
+    are a node's stream are that node's pages (see :mod:`app.output_handles`)."""
     from app.cli.output import print_json, write_paged_value
+    from app.output_handles import EXECUTION_OUTPUTS, OutputHandle
 
     conductor = open_conductor(options)
     try:
+        if node_id == EXECUTION_OUTPUTS:
+            outputs = (await conductor.get_execution(execution_id)).outputs
+            if isinstance(outputs, OutputHandle) and outputs.is_stream:
+                node_id = outputs.node_id
         if page is not None:
             print_json(
                 await conductor.node_output(execution_id, node_id, offset=page[0], limit=page[1])

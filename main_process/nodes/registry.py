@@ -17,6 +17,7 @@ from typing import Any
 
 from app.errors import NodeTypeError
 from app.results import NodeTypeInfo
+from app.stream_roles import StreamRole
 from main_process.nodes.base import NodeType
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class NodeRegistry:
                 ports=list(t.ports),
                 dynamic_ports=t.port_names is not None,
                 runner=t.runner.value,
+                streams=t.streams.value if isinstance(t.streams, StreamRole) else "params",
             )
             for t in sorted(self._types.values(), key=lambda t: (t.category, t.type))
         ]

@@ -5,7 +5,8 @@ A streamed node's recorded output is its summary
 stream's items, read from the store's chunks (``total`` is the item count);
 otherwise they are the preview's first items (``total`` is the preview's length;
 the summary's ``items`` says how many flowed). ``size_bytes`` is the stream's JSON
-size either way.
+size and ``stream_items`` its item count either way, so a page of no items tells a
+client what a stream held (wire counts, the data tab's header).
 """
 
 from __future__ import annotations
@@ -43,4 +44,5 @@ async def stream_page(
         limit=limit,
         items=items,
         size_bytes=int(record.get("bytes", 0)),
+        stream_items=int(record.get("items", 0)),
     )

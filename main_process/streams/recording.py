@@ -18,21 +18,14 @@ from typing import Any
 import orjson
 
 from app.json_values import NotJson
+from app.output_handles import is_stream_summary
 from main_process.store.serialization import dump_output
 from main_process.streams.channel import StreamError
 
+__all__ = ["PREVIEW_ITEMS", "StreamRecord", "is_stream_summary"]  # the test is app's
+
 #: Items of a stream kept for display when only its summary is recorded.
 PREVIEW_ITEMS = 1000
-
-
-def is_stream_summary(value: Any) -> bool:
-    """Whether a recorded output is a stream's summary."""
-    return (
-        isinstance(value, dict)
-        and len(value) == 1
-        and isinstance(value.get("stream"), dict)
-        and "preview" in value["stream"]
-    )
 
 
 class StreamRecord:

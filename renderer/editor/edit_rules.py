@@ -42,7 +42,17 @@ class _Unset:
 UNSET: Final = _Unset()
 
 #: Node fields a field path may start with (``id`` changes through a rename).
-NODE_FIELDS = ("name", "params", "retry", "timeout", "when", "on_error", "runner", "disabled")
+NODE_FIELDS = (
+    "name",
+    "params",
+    "retry",
+    "timeout",
+    "when",
+    "on_error",
+    "runner",
+    "disabled",
+    "record",
+)
 _MAX_ID = 200
 
 

@@ -57,6 +57,17 @@ class NodeTypeCatalog:
         info = self._infos.get(type_name)
         return info.category if info else ""
 
+    def streams(self, spec: NodeSpec) -> bool:
+        """Whether this node outputs a stream of items, or may (per item: when fed one),
+        so its ``record`` setting means something: its type produces one, or its
+        params say ``stream`` / ``per_item`` (see :mod:`app.stream_roles`)."""
+        info = self._infos.get(spec.type)
+        if info is None:
+            return False
+        if info.streams == "params":
+            return spec.params.get("stream") is True or spec.params.get("per_item") is True
+        return info.streams in ("produces", "per_item")
+
     def output_ports(self, spec: NodeSpec) -> list[str] | None:
         """Named output ports of this node: ``[]`` for one unnamed output.
 

@@ -42,13 +42,16 @@ SETTINGS_TITLES = {
     "on_error": "On error",
     "runner": "Runner",
 }
+#: A node that streams its items also shows how its stream is recorded.
+STREAM_TITLES = {**SETTINGS_TITLES, "record": "Record stream"}
 _RETRY_TITLES = {"max_attempts": "Attempts", "delay": "Delay (s)", "backoff": "Backoff factor"}
 _PATH_PART = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
 _LINE = re.compile(r"\s*\(line \d+\)$")
 
 
-def node_settings_schema() -> dict[str, Any]:
-    """The part of NodeSpec's JSON schema the settings form shows (retry trimmed to three)."""
+def node_settings_schema(streams: bool = False) -> dict[str, Any]:
+    """The part of NodeSpec's JSON schema the settings form shows (retry trimmed to
+    three; ``record`` for a node that ``streams``)."""
     full = NodeSpec.model_json_schema()
     props = full["properties"]
     defs = dict(full["$defs"])
@@ -57,7 +60,8 @@ def node_settings_schema() -> dict[str, Any]:
         key: {**retry["properties"][key], "title": title} for key, title in _RETRY_TITLES.items()
     }
     defs["RetryPolicy"] = retry
-    properties = {key: {**props[key], "title": title} for key, title in SETTINGS_TITLES.items()}
+    titles = STREAM_TITLES if streams else SETTINGS_TITLES
+    properties = {key: {**props[key], "title": title} for key, title in titles.items()}
     properties["when"]["description"] = (
         "all_success: every upstream completed · none_failed: no upstream failed · "
         "any_success: one completed · all_done: always (cleanup)"
@@ -65,6 +69,11 @@ def node_settings_schema() -> dict[str, Any]:
     properties["on_error"]["description"] = (
         "fail: stop the execution · continue: record the error and go on"
     )
+    if streams:
+        properties["record"]["description"] = (
+            "summary: the item count, bytes and first 1,000 items · "
+            "full: every item (paged in the Data tab, reused by resume)"
+        )
     return {"type": "object", "properties": properties, "$defs": defs}
 
 
@@ -99,6 +108,8 @@ class InspectorPanel(QWidget):
         self.document = document
         self._node_id: str | None = None
         self._type: str | None = None
+        #: Whether the shown node streams (its settings then show ``record``).
+        self._streams = False
         #: Finds a call node's child blueprint, for its promoted inputs (the window sets it).
         self.child_resolver: ChildResolver | None = None
         self._child: object = None
@@ -244,7 +255,11 @@ class InspectorPanel(QWidget):
         if self.id_edit.text() != spec.id:
             self.id_edit.setText(spec.id)
         self.id_message.hide()
-        fields = set(SETTINGS_TITLES)
+        streams = self.document.catalog.streams(spec)
+        if streams != self._streams:  # a stream flag changed: show or hide ``record``
+            self._streams = streams
+            self.settings_form.set_schema(node_settings_schema(streams))
+        fields = set(STREAM_TITLES if streams else SETTINGS_TITLES)
         settings = spec.model_dump(mode="json", exclude_unset=True, include=fields)
         self.settings_form.set_value({k: v for k, v in settings.items() if v is not None})
         self.params_form.set_value(spec.params)

@@ -204,3 +204,26 @@ async def test_screenshot_renders(qtbot: QtBot, tmp_path: Path) -> None:
 if __name__ == "__main__":
     app = QApplication.instance() or QApplication([])
     asyncio.run(render_screenshot(ROOT / "docs" / "screenshots" / "data-view.png"))
+
+
+async def test_a_stream_s_header_says_how_many_flowed_and_how_many_are_shown(
+    qtbot: QtBot,
+) -> None:
+    """A stream recorded as a summary pages its first items: the header says so; one
+    recorded in full pages every item."""
+    kept = records(1_000)
+
+    def streamed(flowed: int, value: list[dict[str, Any]]) -> Any:
+        async def fetch(offset: int, limit: int) -> OutputPage:
+            page = OutputPage.of("e1", "s", value, offset=offset, limit=limit, size_bytes=2_400_000)
+            return page.model_copy(update={"stream_items": flowed})
+
+        return fetch
+
+    view = make_view(qtbot)
+    view.set_source(streamed(100_000, kept), title="double")
+    await view.settled()
+    assert view.header.text() == "double — stream · 100,000 items · 2.3 MB · first 1,000 shown"
+    view.set_source(streamed(1_000, kept), title="full")
+    await view.settled()
+    assert view.header.text() == "full — stream · 1,000 items · 2.3 MB · all recorded"
