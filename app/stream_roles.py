@@ -109,10 +109,14 @@ def stream_problems(blueprint: Blueprint, catalog: NodeCatalog) -> list[Problem]
     if all(role is StreamRole.WHOLE for role in roles):
         return []
     streaming = streaming_nodes(blueprint, roles)
+    fed = [False] * len(nodes)  # reads a stream (a per-item node fed a list does not)
+    for source, target, _where in _flows(blueprint):
+        fed[target] = fed[target] or streaming[source]
     problems: list[Problem] = []
     for index, (spec, role) in enumerate(zip(nodes, roles, strict=True)):
         runner = spec.runner.value if spec.runner is not None else None
-        if role is not StreamRole.WHOLE and runner in ("process", "dask"):
+        touches = role is StreamRole.PRODUCES or (role is not StreamRole.WHOLE and fed[index])
+        if touches and runner in ("process", "dask"):
             problems.append(
                 Problem(
                     where=f"nodes[{index}].runner",
