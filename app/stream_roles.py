@@ -90,6 +90,22 @@ def streaming_nodes(blueprint: Blueprint, roles: list[StreamRole]) -> list[bool]
     return [visit(i) for i in range(len(roles))]
 
 
+def _crosses(spec: NodeSpec, role: StreamRole, runner: str | None, streaming: bool) -> bool:
+    """Whether a node's stream would have to cross to a runner that cannot take one.
+
+    A per-item node fed a whole list runs there as before (the list is one value); fed
+    a stream, only a ``python.function`` on ``runner: dask`` takes it (each chunk is
+    mapped on the cluster, :mod:`main_process.streams.remote`). Producers never cross.
+    """
+    if role is StreamRole.WHOLE or runner not in ("process", "dask"):
+        return False
+    if role is StreamRole.PER_ITEM:
+        if not streaming:
+            return False
+        return not (runner == "dask" and spec.function is None and spec.type == "python.function")
+    return True
+
+
 def _flows(blueprint: Blueprint) -> Iterator[tuple[int, int, str]]:
     """(source, target, where) for every edge, or the list order's implicit ones."""
     index = {node.id: i for i, node in enumerate(blueprint.nodes)}
@@ -112,13 +128,14 @@ def stream_problems(blueprint: Blueprint, catalog: NodeCatalog) -> list[Problem]
     problems: list[Problem] = []
     for index, (spec, role) in enumerate(zip(nodes, roles, strict=True)):
         runner = spec.runner.value if spec.runner is not None else None
-        if role is not StreamRole.WHOLE and runner in ("process", "dask"):
+        if _crosses(spec, role, runner, streaming[index]):
             problems.append(
                 Problem(
                     where=f"nodes[{index}].runner",
                     message=(
                         f"node {spec.id!r} works on a stream of items, which does not cross "
-                        f"to runner {runner}: use thread or inline"
+                        f"to runner {runner}: use thread or inline (runner dask takes a "
+                        "stream only into a python.function with per_item: true)"
                     ),
                     code="stream",
                 )
