@@ -36,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Final, TypeVar
 
+from app.thread_interrupts import drop_pending, raise_in
+
 __all__ = [
     "INLINE_BUDGET",
     "INLINE_BYTES",
@@ -62,51 +64,6 @@ class EvaluationTimeout(BaseException):
 
 class InlineBudgetExceeded(EvaluationTimeout):
     """An evaluation on the event loop ran past the loop's budget: run it off the loop."""
-
-
-def _raise_in(thread_id: int, exc_type: type[BaseException] | None) -> None:
-    """Raise ``exc_type`` in the thread at its next bytecode; ``None`` clears a pending one.
-
-    ``None`` goes to C as NULL (no ``argtypes`` is declared, on purpose: a declared
-    ``py_object`` would pass ``Py_None`` instead of NULL).
-    """
-    import ctypes  # here: only a limit that fires needs it, and it is not a cheap import
-
-    exc = ctypes.py_object(exc_type) if exc_type is not None else None
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exc)
-
-
-class _Flush(BaseException):
-    """Delivered on purpose by :func:`_drop_pending`, and caught there."""
-
-
-#: Backward jumps :func:`_drop_pending` waits through for its own exception to arrive
-#: (each checks for pending exceptions; one is enough).
-_FLUSH_TURNS = 1000
-
-
-def _drop_pending() -> None:
-    """Make sure no asynchronous exception is pending for this thread, whether the
-    limit's was delivered or not.
-
-    Clearing it with ``PyThreadState_SetAsyncExc(id, NULL)`` is not enough: CPython
-    3.11 still signals its eval breaker and never unsignals it (it does only when it
-    delivers an exception), so every later check takes the slow path, and a function
-    called under a profile hook (:mod:`main_process.runners.straight_line`) never
-    returned: a node hung once any template had timed out in its process. So: deliver
-    an exception of our own right here (replacing a pending one), which clears it.
-    """
-    thread_id = threading.get_ident()
-    for _ in range(3):
-        try:
-            _raise_in(thread_id, _Flush)  # replaces the limit's, if still pending
-            for _ in range(_FLUSH_TURNS):
-                pass
-        except _Flush:
-            return
-        except EvaluationTimeout:
-            continue  # the limit's own arrived just before: flush again
-    _raise_in(thread_id, None)  # not delivered (no such check here): never later
 
 
 class _Watchdog:
@@ -146,7 +103,7 @@ class _Watchdog:
                 for limit in self._active.values():
                     if not limit.fired and now >= limit.deadline:
                         limit.fired = True
-                        _raise_in(limit.thread_id, limit.exc_type)
+                        raise_in(limit.thread_id, limit.exc_type)
 
 
 _WATCHDOG = _Watchdog()
@@ -186,7 +143,7 @@ class TimeLimit:
         except EvaluationTimeout:  # arrived just before the lock: remove again, cannot refire
             fired = _WATCHDOG.remove(self) or True
         if fired:
-            _drop_pending()
+            drop_pending(EvaluationTimeout)
             if exc_type is None:
                 raise self.exc_type
 

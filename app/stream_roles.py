@@ -90,6 +90,22 @@ def streaming_nodes(blueprint: Blueprint, roles: list[StreamRole]) -> list[bool]
     return [visit(i) for i in range(len(roles))]
 
 
+def _crosses(spec: NodeSpec, role: StreamRole, runner: str | None, streaming: bool) -> bool:
+    """Whether a node's stream would have to cross to a runner that cannot take one.
+
+    A per-item node fed a whole list runs there as before (the list is one value); fed
+    a stream, only a ``python.function`` on ``runner: dask`` takes it (each chunk is
+    mapped on the cluster, :mod:`main_process.streams.remote`). Producers never cross.
+    """
+    if role is StreamRole.WHOLE or runner not in ("process", "dask"):
+        return False
+    if role is StreamRole.PER_ITEM:
+        if not streaming:
+            return False
+        return not (runner == "dask" and spec.function is None and spec.type == "python.function")
+    return True
+
+
 def _flows(blueprint: Blueprint) -> Iterator[tuple[int, int, str]]:
     """(source, target, where) for every edge, or the list order's implicit ones."""
     index = {node.id: i for i, node in enumerate(blueprint.nodes)}
@@ -109,20 +125,17 @@ def stream_problems(blueprint: Blueprint, catalog: NodeCatalog) -> list[Problem]
     if all(role is StreamRole.WHOLE for role in roles):
         return []
     streaming = streaming_nodes(blueprint, roles)
-    fed = [False] * len(nodes)  # reads a stream (a per-item node fed a list does not)
-    for source, target, _where in _flows(blueprint):
-        fed[target] = fed[target] or streaming[source]
     problems: list[Problem] = []
     for index, (spec, role) in enumerate(zip(nodes, roles, strict=True)):
         runner = spec.runner.value if spec.runner is not None else None
-        touches = role is StreamRole.PRODUCES or (role is not StreamRole.WHOLE and fed[index])
-        if touches and runner in ("process", "dask"):
+        if _crosses(spec, role, runner, streaming[index]):
             problems.append(
                 Problem(
                     where=f"nodes[{index}].runner",
                     message=(
                         f"node {spec.id!r} works on a stream of items, which does not cross "
-                        f"to runner {runner}: use thread or inline"
+                        f"to runner {runner}: use thread or inline (runner dask takes a "
+                        "stream only into a python.function with per_item: true)"
                     ),
                     code="stream",
                 )

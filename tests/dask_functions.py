@@ -64,3 +64,20 @@ def spin(item: int) -> int:
     while time.perf_counter() < deadline:
         n += 1
     return n
+
+
+def double_with_pid(item: int) -> list[int]:
+    """The item doubled, and the process that doubled it (a worker's, the test asserts)."""
+    return [item * 2, os.getpid()]
+
+
+def fail_on_1234(item: int) -> int:
+    if item == 1234:
+        raise ValueError("1234 is not welcome")
+    return item
+
+
+def nap(item: int) -> int:
+    """20 ms per item: a chunk stays on the cluster long enough to be cancelled."""
+    time.sleep(0.02)
+    return item

@@ -7,6 +7,7 @@ import sys
 from typing import Literal, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from app.cli import output
 from app.cli.common import EXIT_FAILED, EXIT_OK, call, json_option, options_of
@@ -127,10 +128,12 @@ def output_command(
     """Print a node's recorded output, or with no NODE the execution's outputs, as JSON.
 
     Read page by page (what 'conductor run' shows as a handle when it is over the
-    inline limit); with --offset only that page (items, total) is printed.
+    inline limit); with --offset or --limit only that page (items, total) is printed.
     """
     from app.cli import session
 
     options = options_of(ctx)
+    if offset is None and ctx.get_parameter_source("limit") is not ParameterSource.DEFAULT:
+        offset = 0  # "--limit 3" alone meant the first three, not pages of three
     page = None if offset is None else (offset, limit)
     call(options, session.write_output(execution_id, node_id, page, options))

@@ -14,7 +14,6 @@ imports only click and :mod:`app`'s light models; the engine arrives through
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -26,6 +25,7 @@ from app.cli import secrets as secrets_cli
 from app.cli import triggers as triggers_cli
 from app.cli.arguments import parse_inputs, resolve_target
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, call, fail, json_option, options_of
+from app.cli.dask_options import dask_options, export_dask
 from app.cli.limit_options import limit_option, limit_options
 from app.cli.run_options import partial_config, run_options
 from app.cli.session import Options
@@ -83,20 +83,7 @@ def _configure_logging(verbose: bool) -> None:
     help="A folder file and SQLite nodes may use besides the blueprint's folder and your "
     "home (repeatable).",
 )
-@click.option(
-    "--dask-scheduler",
-    metavar="ADDRESS",
-    help="Run 'runner: dask' nodes on the Dask cluster at ADDRESS (tcp://host:8786; "
-    "default: $CONDUCTOR_DASK_SCHEDULER).",
-)
-@click.option(
-    "--dask-upload",
-    multiple=True,
-    metavar="FILE",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="A .py/.zip/.egg file sent to the Dask workers with Client.upload_file "
-    "(repeatable; for modules not installed there).",
-)
+@dask_options
 @click.option("-v", "--verbose", is_flag=True, help="Show the engine's log, with tracebacks.")
 @limit_options
 @click.version_option(package_name="conductor", prog_name="conductor")
@@ -124,11 +111,7 @@ def cli(
         dask_scheduler=dask_scheduler,
     )
     ctx.obj.export_file_roots()
-    # Read by the engine wherever this command starts one (the app's worker process too).
-    if dask_scheduler:
-        os.environ["CONDUCTOR_DASK_SCHEDULER"] = dask_scheduler
-    if dask_upload:
-        os.environ["CONDUCTOR_DASK_UPLOAD"] = os.pathsep.join(str(p.resolve()) for p in dask_upload)
+    export_dask(dask_scheduler, dask_upload)
     if ctx.invoked_subcommand is None:
         from app.api_args import load_object
 

@@ -201,7 +201,7 @@ class DaskCluster:
         variables: dict[str, Any],
     ) -> tuple[Any, str | None]:
         """One attempt of ``node`` on the cluster: its output and port."""
-        per_item = _per_item_function(params)
+        per_item = per_item_function(params)
         if per_item is not None:
             if not isinstance(value, list):
                 raise NodeFailedError(
@@ -232,11 +232,13 @@ class DaskCluster:
         batch_size: int | None = None,
         *,
         base_dir: str | None = None,
+        first_index: int = 0,
     ) -> list[Any]:
         """``import_name`` called on every item, across the cluster, results in order.
 
-        An item that raises fails the whole map with its index (the other batches'
-        futures are cancelled).
+        An item that raises fails the whole map with its index, counted from
+        ``first_index`` (a chunk of a stream names the item's place in the stream); the
+        other batches' futures are cancelled.
         """
         if not items:
             return []
@@ -253,8 +255,9 @@ class DaskCluster:
                 batch = json.dumps(items[start : start + batch_size], ensure_ascii=False)
             except (TypeError, ValueError) as exc:
                 await self._cancel(client, futures)
+                first = first_index + start
                 raise NodeFailedError(
-                    f"items {start}..{start + batch_size - 1} cannot be sent as JSON: {exc}"
+                    f"items {first}..{first + batch_size - 1} cannot be sent as JSON: {exc}"
                 ) from None
             key = f"conductor-items-{tag}-{number}"
             futures.append(
@@ -276,7 +279,7 @@ class DaskCluster:
                 error = answer["error"]
                 index = error.pop("index")
                 if index >= 0:  # else the batch as a whole (its function did not import)
-                    error["message"] = f"item {start + index}: {error['message']}"
+                    error["message"] = f"item {first_index + start + index}: {error['message']}"
                 raise RemoteNodeError(RemoteError.model_validate(error))
             results.extend(answer["results"])
         return results
@@ -325,7 +328,7 @@ class DaskCluster:
                 await asyncio.wait_for(client.close(), CANCEL_SECONDS * 2)
 
 
-def _per_item_function(params: BaseModel | None) -> str | None:
+def per_item_function(params: BaseModel | None) -> str | None:
     """A ``python.function`` node's function when it is marked ``per_item``."""
     from main_process.nodes.code import FunctionParams
 

@@ -342,7 +342,10 @@ class Committer:
                 self._commits += 1
                 if self._failing_since is not None:
                     waited = time.monotonic() - self._failing_since
-                    log.warning("store writes succeed again after %.1f s", waited)
+                    # A lock held a moment by another process is routine: say so only
+                    # when writes were held up long enough for someone to notice.
+                    level = logging.WARNING if waited >= 1.0 else logging.DEBUG
+                    log.log(level, "store writes succeed again after %.1f s", waited)
                     self._failing_since = None
                     self.write_error = None
                 for callback in callbacks:

@@ -9,7 +9,8 @@ stream roles, by the node's declared role (:mod:`app.stream_roles`):
   stays ``running``; the node completes with the stream's summary once the source
   ends (:mod:`main_process.streams.recording`).
 * ``per_item`` fed a stream: the node's work is applied to each item and the results
-  are its own stream (pumped the same way); fed a list, to each item of the list;
+  are its own stream (pumped the same way; on ``runner: dask`` each chunk is mapped
+  on the cluster, :mod:`main_process.streams.remote`); fed a list, to each item of it;
   fed anything else, the node runs on the whole value as before.
 * ``collects``: streams in its input become readers (an async iterator of chunks,
   :mod:`main_process.streams.items`); a type with ``combine`` runs once per chunk.
@@ -33,6 +34,7 @@ from main_process.nodes.base import PortOutput
 from main_process.streams.channel import Reader, Stream, StreamError
 from main_process.streams.ports import PortStreams
 from main_process.streams.recording import StreamRecord, is_stream_summary
+from main_process.streams.remote import dask_mapper
 from main_process.streams.replay import ReplaySource, replay_source
 from main_process.streams.sources import (
     ChunkMapper,
@@ -71,12 +73,17 @@ async def run_stream_node(
         if isinstance(value, _STREAMS):
             reader = value.reader(node.id)
             try:
-                mapper = _mapper(runner, node, upstream, attempt)
+                mapper = (
+                    await dask_mapper(runner, node, upstream, attempt)
+                    if node.runner is Runner.DASK
+                    else _mapper(runner, node, upstream, attempt)
+                )
                 return await pump(runner, node, MappedSource(reader, mapper))
             finally:
                 reader.close()
         _refuse(node, value, "works on one stream at a time")
-        if isinstance(value, list) and not _branches(node):  # a branch routes whole values
+        if isinstance(value, list) and not _branches(node) and not _remote(node):
+            # a branch routes whole values; a worker or the cluster maps the list itself
             return await _mapper(runner, node, upstream, attempt)(value, 0)
         return await runner.invoke(node, value, upstream, attempt)
     if role is _COLLECTS:
@@ -166,6 +173,11 @@ def _branches(node: PlanNode) -> bool:
     """Whether the node has named output ports (``if``, ``switch``)."""
     node_type = node.node_type
     return node_type is not None and bool(node_type.ports or node_type.port_names)
+
+
+def _remote(node: PlanNode) -> bool:
+    """Whether the node runs in a worker process or on the Dask cluster."""
+    return node.runner in (Runner.PROCESS, Runner.DASK)
 
 
 def _pool(runner: NodeRunner, node: PlanNode) -> Any:

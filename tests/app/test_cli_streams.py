@@ -42,6 +42,9 @@ def test_run_of_the_streaming_example_describes_its_streams(home: Path) -> None:
     items = json.loads(paged.stdout)
     assert len(items) == 1000 and items[7] == {"n": 7, "double": 14}
     assert "the first 1,000 of 10,000 items" in paged.stderr
+    first = conductor(home, "output", eid, "double", "--limit", "3")  # no --offset: page 0
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["items"] == [{"n": i, "double": 2 * i} for i in range(3)]
 
 
 def test_a_fully_recorded_streaming_last_node_pages_every_item(home: Path, tmp_path: Path) -> None:
