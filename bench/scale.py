@@ -216,11 +216,11 @@ def w5(items: int, runs: int, big: bool) -> dict[str, Any]:
     return report
 
 
-def sections() -> dict[str, Any]:
-    """Each other scale section present here, run in a fresh subprocess."""
+def sections(skip: list[str]) -> dict[str, Any]:
+    """Each other scale section present here (and not skipped), in a fresh subprocess."""
     found: dict[str, Any] = {}
     for name in SECTIONS:
-        if importlib.util.find_spec(name) is not None:
+        if name not in skip and importlib.util.find_spec(name) is not None:
             found[name] = fresh("--section", name)
     return found
 
@@ -231,6 +231,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--big", action="store_true", help="also stream 10,000,000 items")
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=SECTIONS, help="leave out a section"
+    )
     parser.add_argument("--child", choices=("stream", "list"), help=argparse.SUPPRESS)
     parser.add_argument("--section", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -243,7 +246,7 @@ def main() -> None:
         return
     load = os.getloadavg()[0]
     report = {"load_1min": round(load, 2), "W5_stream": w5(args.items, args.runs, args.big)}
-    report.update(sections())
+    report.update(sections(args.skip))
     if args.json:
         print(json.dumps(report, indent=2))
     else:
