@@ -95,7 +95,7 @@ class _StreamFile:
             if self.header is None:
                 self.header = [str(key) for key in row]
                 out.writerow(self.header)
-            out.writerow(_cell(row.get(key)) for key in self.header)
+            out.writerow(csv_cell(row.get(key)) for key in self.header)
 
     def finish(self) -> int:
         try:
@@ -115,7 +115,8 @@ class _StreamFile:
         self.temp.unlink(missing_ok=True)
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: null empty, booleans lower-case, objects and lists JSON."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -33,7 +33,13 @@ from app.errors import NodeFailedError
 from app.stream_roles import StreamRole, flagged_role
 from main_process.file_roots import absolute_path, confined_path
 from main_process.nodes.base import NodeContext, NodeType
-from main_process.nodes.file_streams import _json_lines, json_lines, read_items, write_stream
+from main_process.nodes.file_streams import (
+    _json_lines,
+    csv_cell,
+    json_lines,
+    read_items,
+    write_stream,
+)
 
 Format = Literal["json", "csv", "text", "jsonl"]
 
@@ -141,16 +147,6 @@ class WriteParams(BaseModel):
     )
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
 def _csv_text(content: Any) -> str:
     """CSV from a list of objects (header = union of keys) or a list of lists (no header)."""
     rows = [content] if isinstance(content, dict) else content
@@ -163,11 +159,11 @@ def _csv_text(content: Any) -> str:
         if header:
             writer.writerow(header)
         for row in rows:
-            writer.writerow(_csv_cell(row.get(key)) for key in header)
+            writer.writerow(csv_cell(row.get(key)) for key in header)
         return out.getvalue()
     if isinstance(rows, list) and all(isinstance(row, list) for row in rows):
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerows([_csv_cell(cell) for cell in row] for row in rows)
+        writer.writerows([csv_cell(cell) for cell in row] for row in rows)
         return out.getvalue()
     raise NodeFailedError(
         f"csv needs a list of objects to write, got {type(content).__name__}",
