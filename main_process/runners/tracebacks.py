@@ -20,6 +20,20 @@ def format_traceback(exc: BaseException) -> str:
     per file that ``traceback.StackSummary`` does to notice edited files: a module's
     code is what was imported, so the lines read then are the ones that ran.
     """
+    lines: list[str] = []
+    cause = exc.__cause__
+    if cause is not None and cause is not exc:
+        # Raised ``from`` another (a stream's failure from the user's generator): its
+        # frames are where the user's code is, so they come first, as Python prints them.
+        lines += [_own_frames(cause), _CAUSE_LINE]
+    lines.append(_own_frames(exc))
+    return "".join(lines)
+
+
+_CAUSE_LINE = "\nThe above exception was the direct cause of the following exception:\n\n"
+
+
+def _own_frames(exc: BaseException) -> str:
     lines = ["Traceback (most recent call last):\n"]
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         code = frame.f_code

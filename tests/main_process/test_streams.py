@@ -174,6 +174,9 @@ async def test_a_mid_stream_error_fails_the_node_naming_the_item_index(engine: E
     assert result.error is not None and result.error.node_id == "produce"
     assert result.error.type == "StreamError"
     assert "item 7" in result.error.message and "sensor offline" in result.error.message
+    # The user's line that raised is in the recorded traceback, not only engine frames.
+    trace = result.error.traceback or ""
+    assert "in produce" in trace and 'raise RuntimeError("sensor offline")' in trace
     assert result.nodes["c"].status in (NodeStatus.FAILED, NodeStatus.CANCELLED)
 
 
