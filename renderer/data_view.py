@@ -172,8 +172,9 @@ class DataView(QWidget):
         elif source.stream_items is not None:
             self.header.setText(f"{self.title} — {stream_header(source)}")
         else:
-            count = {"list": "items", "object": "keys"}.get(source.kind)
-            what = f"{source.total:,} {count}" if count else source.kind
+            noun = {"list": "item", "object": "key"}.get(source.kind)
+            plural = "" if source.total == 1 else "s"
+            what = f"{source.total:,} {noun}{plural}" if noun else source.kind
             size = f" · {_size_text(source.size_bytes)}" if source.size_bytes else ""
             self.header.setText(f"{self.title} — {what}{size}")
 

@@ -127,6 +127,9 @@ async def test_objects_and_scalars_have_no_table(qtbot: QtBot) -> None:
     shown = [(model.data(model.index(r, 0)), model.data(model.index(r, 1))) for r in range(3)]
     assert shown == [("kept", "3"), ("total", "9.5"), ("name", '"x"')]
     assert "3 keys" in view.header.text()
+    view.set_source(FakeFetcher({"error": "x"}), title="failed")
+    await view.settled()
+    assert "— 1 key" in view.header.text() and "1 keys" not in view.header.text()
     view.set_source(FakeFetcher(42), title="answer")
     await view.settled()
     assert view.tree_model is not None and view.tree_model.data(view.tree_model.index(0, 1)) == "42"
