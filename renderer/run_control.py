@@ -44,7 +44,7 @@ from renderer.past_runs import open_execution
 from renderer.run_dialog import RunDialog
 from renderer.run_presses import RunPresses
 from renderer.subflow_monitor import SubflowMonitor
-from renderer.wire_counts import clear_wire_counts, show_wire_counts
+from renderer.wire_counts import clear_wire_counts, show_stream_progress, show_wire_counts
 
 if TYPE_CHECKING:
     from renderer.actions import Actions
@@ -327,6 +327,8 @@ class RunControl:
                 row.status, interrupted=interrupted, ended=ended, started=row.started
             )
             scene.set_node_state(row.node_id, state.value, row.attempts, detail)
+        if not ended:
+            show_stream_progress(scene, view)
 
     def _finished(self, execution_id: str, result: object) -> None:
         if execution_id == self.current:

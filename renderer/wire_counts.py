@@ -3,9 +3,10 @@
 A wire's count is the number of items its source node's output holds in the shown
 run (a list's length; an object or a single value is one item; no output, none),
 shown on wires that carried it (a branch node's fired port, or a wire without a
-port). A stream's count is the items that flowed, however few were kept. The
-totals come from ``node_output`` pages of no items — a count, never the
-data — asked once per source node when the run ends or a past run is shown.
+port); while a streaming node runs, the items it has put out so far. A stream's
+count is the items that flowed, however few were kept. The totals come from
+``node_output`` pages of no items — a count, never the data — asked once per
+source node when the run ends or a past run is shown.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from app.states import NodeStatus
 if TYPE_CHECKING:
     from renderer.canvas.scene import BlueprintScene
     from renderer.main_window import MainWindow
+    from renderer.monitor.monitor_model import ExecutionView
 
 
 def clear_wire_counts(scene: BlueprintScene) -> None:
@@ -47,3 +49,12 @@ async def show_wire_counts(window: MainWindow, execution_id: str) -> None:
         port = edge.edge.source_port
         fired = row is not None and (port is None or row.port == port)
         edge.set_count(counts.get(edge.edge.source) if fired else None)
+
+
+def show_stream_progress(scene: BlueprintScene, view: ExecutionView) -> None:
+    """While streaming nodes run, their wires show the items put out so far (from
+    their progress notes, every ~2 s); the run's end replaces them with the totals."""
+    for edge in scene.edge_items():
+        row = view.nodes.get(edge.edge.source)
+        if row is not None and row.items_so_far is not None and not row.status.is_terminal:
+            edge.set_count(row.items_so_far)

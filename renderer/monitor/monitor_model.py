@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import ErrorInfo
-from app.events import Event, ExecutionEvent, NodeEvent
+from app.events import Event, ExecutionEvent, LogEvent, NodeEvent
 from app.results import ExecutionResult
 from app.states import ExecutionStatus, NodeReason, NodeStatus
 
@@ -46,6 +46,8 @@ class NodeRow:
     error_info: dict[str, Any] | None = None
     #: Why it ended without running (:class:`~app.states.NodeReason`: pinned, disabled…).
     reason: str | None = None
+    #: Items a streaming node has put out so far (its progress notes), while it runs.
+    items_so_far: int | None = None
 
     @property
     def started(self) -> bool:
@@ -151,6 +153,8 @@ class MonitorModel:
                         view.error_handler_execution = handler
             case NodeEvent():
                 self._apply_node(view.row(event.node_id), event)
+            case LogEvent(node_id=str(node_id), data={"items": int(items)}):
+                view.row(node_id).items_so_far = items  # a stream's progress note
             case _:
                 pass  # logs stay in the tail; kinds this version does not know are skipped
 

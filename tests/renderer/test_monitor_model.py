@@ -96,3 +96,14 @@ def test_a_recorded_failure_reaches_the_data_view_after_a_catch_up() -> None:
     row = view.nodes["b"]
     assert row.error == "NodeFailedError: disk on fire"
     assert row.error_info is not None and ErrorInfo(**row.error_info) == error
+
+
+def test_a_streaming_nodes_progress_notes_count_its_items_so_far() -> None:
+    model = MonitorModel()
+    model.apply(_event(1, node_id="gen", status="running", attempt=1))
+    model.apply(_event(2, "log", node_id="gen", data={"level": "info", "message": "hello"}))
+    view = model.execution("e1")
+    assert view is not None and view.nodes["gen"].items_so_far is None  # not a progress note
+    note = {"level": "debug", "message": "40,000 items so far", "items": 40_000}
+    model.apply(_event(3, "log", node_id="gen", data=note))
+    assert view.nodes["gen"].items_so_far == 40_000

@@ -68,7 +68,11 @@ async def test_the_streaming_example_runs_and_shows_its_streams(window: MainWind
     )
 
     # Wires count the items that flowed, not the 1,000 kept for display.
-    await until(lambda: _counts(window)[("double", "total")] is not None, what="counts shown")
+    # (While the stream ran they showed the items so far, from its progress notes.)
+    await until(
+        lambda: _counts(window)[("numbers", "double")] == f"{ITEMS:,} items",
+        what=f"the totals shown: {_counts(window)}",
+    )
     assert _counts(window)[("numbers", "double")] == f"{ITEMS:,} items"
     assert _counts(window)[("double", "items")] == f"{ITEMS:,} items"
 

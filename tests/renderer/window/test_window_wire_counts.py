@@ -4,8 +4,10 @@ carried them, nothing on a branch's untaken port, cleared when the next run star
 from __future__ import annotations
 
 from app.blueprint import Blueprint
+from app.events import EVENT_ADAPTER, Event
 from app.states import ExecutionStatus
 from renderer.main_window import MainWindow
+from renderer.wire_counts import clear_wire_counts
 from tests.renderer.window.conftest import until
 from tests.renderer.window.test_window_run import shot
 
@@ -66,3 +68,40 @@ async def test_wires_show_how_many_items_passed_after_a_run(window: MainWindow) 
     assert _counts(window)[("rows", "check")] in (None, "1 item")  # cleared, then recounted
     await until(lambda: _counts(window)[("check", "few")] == "1 item", what="recounted")
     assert _counts(window)[("check", "many")] is None
+
+
+async def test_a_running_streams_wires_show_its_items_so_far(window: MainWindow) -> None:
+    """While a stream runs (10,000,000 items take seconds), its wires show the items put
+    out so far from its progress notes; the run's end shows the totals instead."""
+    window.document.load(
+        Blueprint.model_validate(
+            {
+                "id": "live",
+                "nodes": [
+                    {"id": "gen", "type": "generate", "params": {"count": 10}},
+                    {"id": "all", "type": "count"},
+                ],
+                "edges": [{"source": "gen", "target": "all"}],
+            }
+        )
+    )
+    model = window.bridge.model
+    model.ensure("live-run", "live")
+    model.apply(_event(1, "execution", status="running"))
+    model.apply(_event(2, "node", node_id="gen", status="running", attempt=1))
+    note = {"level": "debug", "message": "1,234 items so far", "items": 1234}
+    model.apply(_event(3, "log", node_id="gen", data=note))
+    window.runs.show_execution("live-run")
+    assert _counts(window)[("gen", "all")] == "1,234 items"
+    model.apply(_event(4, "node", node_id="gen", status="completed", attempt=1))
+    model.apply(_event(5, "execution", status="completed"))
+    window.scene.clear_states()
+    clear_wire_counts(window.scene)
+    window.runs.show_execution("live-run")
+    assert _counts(window)[("gen", "all")] is None  # ended: the totals come from the store
+
+
+def _event(seq: int, kind: str, **fields: object) -> Event:
+    return EVENT_ADAPTER.validate_python(
+        {"execution_id": "live-run", "seq": seq, "ts": 1000.0 + seq, "kind": kind, **fields}
+    )
