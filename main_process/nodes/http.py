@@ -27,7 +27,7 @@ from app.errors import NodeFailedError
 from app.limits import LIMITS, limit
 from app.stream_roles import flagged_role
 from main_process.nodes.base import NodeContext, NodeType
-from main_process.nodes.http_stream import json_lines
+from main_process.nodes.http_stream import json_lines, sent
 
 if TYPE_CHECKING:
     import ssl
@@ -155,41 +155,12 @@ def _too_large(request: str, cap: int, detail: str) -> NodeFailedError:
 
 async def run_http(params: HttpParams, input: Any, ctx: NodeContext) -> Any:
     """Send an HTTP request; output the response body (parsed JSON, else text)."""
-    import httpx
 
     if params.stream:
         return json_lines(params, _ssl_context())
     request = f"{params.method} {params.url}"
-    try:
-        async with httpx.AsyncClient(
-            verify=_ssl_context(), timeout=params.timeout, follow_redirects=True
-        ) as client:
-            request_ = client.build_request(
-                params.method,
-                params.url,
-                headers=params.headers,
-                params=params.params or None,
-                json=params.json_body,
-            )
-            response = await client.send(request_, stream=True)
-            try:
-                content = await _read_bounded(response, request)
-            finally:
-                await response.aclose()
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        raise NodeFailedError(f"invalid URL {params.url!r}: {exc}", where="params.url") from exc
-    except httpx.TimeoutException as exc:
-        raise NodeFailedError(
-            f"{request} timed out after {params.timeout:g} s", where="params.url"
-        ) from exc
-    except httpx.ConnectError as exc:
-        raise NodeFailedError(
-            f"could not connect to {params.url}: {exc or 'connection failed'}", where="params.url"
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise NodeFailedError(
-            f"{request} failed: {type(exc).__name__}: {exc}", where="params.url"
-        ) from exc
+    async with sent(params, _ssl_context()) as response:
+        content = await _read_bounded(response, request)
 
     if params.raise_for_status and response.is_error:
         detail = _tail(content.decode(response.encoding or "utf-8", errors="replace"))
