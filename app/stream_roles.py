@@ -62,15 +62,9 @@ def node_role(spec: NodeSpec, entry: Any) -> StreamRole:
 def streaming_nodes(blueprint: Blueprint, roles: list[StreamRole]) -> list[bool]:
     """Which nodes output a stream: producers, and per-item nodes fed one (plan order
     is enough for a sequential blueprint; with edges, upstream first)."""
-    index = {node.id: i for i, node in enumerate(blueprint.nodes)}
     upstream: list[list[int]] = [[] for _ in blueprint.nodes]
-    if blueprint.edges:
-        for edge in blueprint.edges:
-            if edge.source in index and edge.target in index:
-                upstream[index[edge.target]].append(index[edge.source])
-    else:
-        for i in range(1, len(blueprint.nodes)):
-            upstream[i].append(i - 1)
+    for source, target, _where in _flows(blueprint):
+        upstream[target].append(source)
     streaming: list[bool | None] = [None] * len(roles)
 
     def visit(i: int, depth: int = 0) -> bool:
