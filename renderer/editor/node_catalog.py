@@ -14,6 +14,7 @@ from typing import Any
 
 from app.blueprint import NodeSpec
 from app.results import NodeTypeInfo
+from app.stream_roles import StreamRole, flagged_role
 from app.templates import is_template
 
 #: Categories in the order the palette shows them; others follow alphabetically.
@@ -65,7 +66,7 @@ class NodeTypeCatalog:
         if info is None:
             return False
         if info.streams == "params":
-            return spec.params.get("stream") is True or spec.params.get("per_item") is True
+            return flagged_role(spec.params) is not StreamRole.WHOLE
         return info.streams in ("produces", "per_item")
 
     def output_ports(self, spec: NodeSpec) -> list[str] | None:
