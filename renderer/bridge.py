@@ -125,8 +125,12 @@ class Bridge(QObject):
                 self.request_failed.emit("internal", _message(exc))
 
     def flush(self) -> None:
-        """Tell views about the executions that changed since the last flush."""
-        for execution_id in sorted(self.model.take_dirty()):
+        """Tell views about the executions that changed since the last flush (none once
+        closing: the window's widgets may be gone by the time a follow task ends)."""
+        dirty = self.model.take_dirty()
+        if self._closed:
+            return
+        for execution_id in sorted(dirty):
             self.execution_updated.emit(execution_id)
 
     def _on_worker_state(self, status: WorkerStatus) -> None:
@@ -207,7 +211,8 @@ class Bridge(QObject):
         result = await self.conductor.get_execution(execution_id)
         self.model.load_result(result)
         self.flush()
-        self.execution_finished.emit(execution_id, result)
+        if not self._closed:
+            self.execution_finished.emit(execution_id, result)
 
     def load_past_log(self, execution_id: str, last_seq: int) -> None:
         """A past run never followed here (a trigger's, a child's, another process's):
@@ -278,7 +283,8 @@ class Bridge(QObject):
         self.model.load_result(result)
         self.flush()
         if result.status.is_terminal:
-            self.execution_finished.emit(execution_id, result)
+            if not self._closed:
+                self.execution_finished.emit(execution_id, result)
         else:
             self.follow(execution_id)
 
